@@ -1,0 +1,41 @@
+import { EventEmitter } from "node:events";
+import type { FileId, OriginId } from "./types.ts";
+
+/**
+ * The typed event bus of the main thread. Producers (fetcher, sync, fs access reports) emit; listeners persist or
+ * react (e.g. ManifestCached → Database.updateManifest). Listeners run synchronously in emit order; a listener that
+ * throws is logged by the bus owner and does not stop the others.
+ */
+export interface MusicFsEvents {
+  /** A file's content is complete in the chunk store; `manifest` is the encoded manifest (manifestCodec). */
+  ManifestCached: { fileId: FileId; manifest: Uint8Array; originSize: number; originMtimeMs: number };
+  /** A file was opened/read through the mount (fed to listening patterns and prefetch). */
+  FileAccessed: { fileId: FileId; offset: number; size: number; atMs: number };
+  FilesChanged: { originId: OriginId; added: number; modified: number; removed: number };
+  SyncStarted: { originId: OriginId };
+  SyncCompleted: { originId: OriginId; added: number; modified: number; removed: number; unchanged: number; ms: number };
+  CacheEviction: { bytesFreed: number; chunks: number };
+}
+
+export type EventName = keyof MusicFsEvents;
+
+export class EventBus {
+  private readonly emitter = new EventEmitter();
+  constructor(private readonly onListenerError: (event: EventName, e: unknown) => void = () => {}) {
+    this.emitter.setMaxListeners(64);
+  }
+  on<E extends EventName>(event: E, listener: (payload: MusicFsEvents[E]) => void): () => void {
+    const wrapped = (payload: MusicFsEvents[E]) => {
+      try {
+        listener(payload);
+      } catch (e) {
+        this.onListenerError(event, e);
+      }
+    };
+    this.emitter.on(event, wrapped);
+    return () => this.emitter.off(event, wrapped);
+  }
+  emit<E extends EventName>(event: E, payload: MusicFsEvents[E]): void {
+    this.emitter.emit(event, payload);
+  }
+}

@@ -1,0 +1,89 @@
+/**
+ * Shared domain types. Everything that crosses a module boundary (scanner → db → tree → fs → search) speaks these.
+ */
+
+/** An origin's id as configured (e.g. "music", "nas"). Stable across runs: it keys every stored row. */
+export type OriginId = string;
+/** Primary key of a row in `files`. Stable for the life of the row. */
+export type FileId = number;
+/** A virtual-tree inode number. Persisted in `nodes`, so stable across remounts. Root is 1. */
+export type Ino = number;
+
+/** How an origin's content is served: read straight from the origin, or through the chunk store. */
+export type CacheMode = "off" | "full";
+
+/**
+ * Everything musicfs knows about one origin file: where it is, its tags, technical data and sync state.
+ * Optional tag fields are `null` when the file does not carry them (never empty strings: those are normalised away).
+ */
+export interface FileMeta {
+  id?: FileId;
+  originId: OriginId;
+  /** POSIX path relative to the origin root, no leading slash, e.g. "Queen/1986/01 Track.flac". */
+  realPath: string;
+  /** Origin size in bytes and mtime in ms, the delta-sync identity of the content. */
+  size: number;
+  mtimeMs: number;
+  /** Lower-case extension without the dot ("flac", "mp3"): the `$format` of the template. */
+  format: string;
+
+  title: string | null;
+  /** All track artists, in tag order. `artist` is their display form (joined, or the tag's own ARTIST string). */
+  artists: string[];
+  artist: string | null;
+  album: string | null;
+  albumArtist: string | null;
+  genre: string | null;
+  year: number | null;
+  date: string | null;
+  track: number | null;
+  trackTotal: number | null;
+  disc: number | null;
+  discTotal: number | null;
+  composer: string | null;
+  compilation: boolean;
+  comment: string | null;
+
+  titleSort: string | null;
+  artistSort: string | null;
+  albumSort: string | null;
+  albumArtistSort: string | null;
+
+  mbTrackId: string | null;
+  mbAlbumId: string | null;
+  mbArtistId: string | null;
+  mbAlbumArtistId: string | null;
+  mbReleaseGroupId: string | null;
+
+  rgTrackGain: number | null;
+  rgTrackPeak: number | null;
+  rgAlbumGain: number | null;
+  rgAlbumPeak: number | null;
+
+  durationMs: number | null;
+  bitrate: number | null;
+  sampleRate: number | null;
+  channels: number | null;
+  bitsPerSample: number | null;
+  /** Codec as reported by the parser ("FLAC", "MPEG 1 Layer 3", "AAC"...). */
+  codec: string | null;
+
+  /** Why the tags could not be read, when they could not; the file is still shown under fallback names. */
+  parseError: string | null;
+}
+
+/** The tag and technical part of FileMeta: what a tag parser produces for one buffer. */
+export type ParsedTags = Omit<FileMeta, "id" | "originId" | "realPath" | "size" | "mtimeMs" | "format">;
+
+/** A FileMeta with every tag empty: the starting point for parsers and for files that cannot be parsed. */
+export function emptyTags(): ParsedTags {
+  return {
+    title: null, artists: [], artist: null, album: null, albumArtist: null, genre: null, year: null, date: null,
+    track: null, trackTotal: null, disc: null, discTotal: null, composer: null, compilation: false, comment: null,
+    titleSort: null, artistSort: null, albumSort: null, albumArtistSort: null,
+    mbTrackId: null, mbAlbumId: null, mbArtistId: null, mbAlbumArtistId: null, mbReleaseGroupId: null,
+    rgTrackGain: null, rgTrackPeak: null, rgAlbumGain: null, rgAlbumPeak: null,
+    durationMs: null, bitrate: null, sampleRate: null, channels: null, bitsPerSample: null, codec: null,
+    parseError: null,
+  };
+}

@@ -1,0 +1,41 @@
+import type { OriginId } from "../core/types.ts";
+
+/** One file as an origin lists it. `realPath` is relative to the origin root, POSIX, no leading slash. */
+export interface OriginEntry {
+  realPath: string;
+  size: number;
+  mtimeMs: number;
+}
+
+/** Counts of what a walk passed over, for the scan summary. */
+export interface WalkReport {
+  /** Directories or files that could not be read (permission, I/O error), with the reason. */
+  unreadable: { path: string; reason: string }[];
+  /** Symlinks not followed because they lead back into a directory already walked (loops). */
+  symlinkLoops: number;
+}
+
+/**
+ * A source of music files. All methods are async and may be slow or fail (network origins); callers bound them
+ * with timeouts where a user is waiting. `realPath` arguments are the ones `walk` produced.
+ */
+export interface Origin {
+  readonly id: OriginId;
+  readonly kind: "local" | "faulty";
+  /** Human-readable location for messages ("~/Music", "s3://bucket/prefix"). */
+  readonly displayName: string;
+  /** Every regular file below the root (all extensions: the caller decides what is audio). */
+  walk(report?: WalkReport): AsyncIterable<OriginEntry>;
+  stat(realPath: string): Promise<{ size: number; mtimeMs: number }>;
+  /** Reads up to `length` bytes at `offset` (short only at EOF). */
+  read(realPath: string, offset: number, length: number): Promise<Uint8Array>;
+  /** Streams the file from `offset` to EOF in chunks of roughly `chunkSize` bytes. */
+  stream(realPath: string, offset: number, chunkSize?: number): AsyncIterable<Uint8Array>;
+  /** True when the origin answers at all (root reachable). */
+  isAvailable(): Promise<boolean>;
+  /**
+   * For local origins: the absolute path of the file on this machine, so that FUSE workers can read it with
+   * readSync (or passthrough) without going through the main thread. Undefined for remote origins.
+   */
+  localPath?(realPath: string): string;
+}

@@ -1,0 +1,84 @@
+-- musicfs metadata.db, schema version 1.
+-- Applied by src/db/database.ts on a new database; later versions add numbered migrations in src/db/migrations.ts.
+-- Conventions: times are integer milliseconds since the epoch; paths are POSIX, relative, without a leading slash.
+
+CREATE TABLE IF NOT EXISTS meta (
+  key   TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+) WITHOUT ROWID;
+
+-- One row per audio file on an origin.
+CREATE TABLE IF NOT EXISTS files (
+  id                  INTEGER PRIMARY KEY,
+  origin_id           TEXT    NOT NULL,
+  real_path           TEXT    NOT NULL,
+  size                INTEGER NOT NULL,
+  mtime_ms            INTEGER NOT NULL,
+  format              TEXT    NOT NULL,
+  -- Placement in the virtual tree: the path the template asked for, and the one the file got (with a " (2)"
+  -- suffix when another file had it first). NULL until the tree is built (an interrupted first scan).
+  template_path       TEXT,
+  virtual_path        TEXT,
+
+  title               TEXT,
+  artists             TEXT,            -- JSON array of strings
+  artist              TEXT,
+  album               TEXT,
+  album_artist        TEXT,
+  genre               TEXT,
+  year                INTEGER,
+  date                TEXT,
+  track               INTEGER,
+  track_total         INTEGER,
+  disc                INTEGER,
+  disc_total          INTEGER,
+  composer            TEXT,
+  compilation         INTEGER NOT NULL DEFAULT 0,
+  comment             TEXT,
+  title_sort          TEXT,
+  artist_sort         TEXT,
+  album_sort          TEXT,
+  album_artist_sort   TEXT,
+  mb_track_id         TEXT,
+  mb_album_id         TEXT,
+  mb_artist_id        TEXT,
+  mb_album_artist_id  TEXT,
+  mb_release_group_id TEXT,
+  rg_track_gain       REAL,
+  rg_track_peak       REAL,
+  rg_album_gain       REAL,
+  rg_album_peak       REAL,
+  duration_ms         INTEGER,
+  bitrate             INTEGER,
+  sample_rate         INTEGER,
+  channels            INTEGER,
+  bits_per_sample     INTEGER,
+  codec               TEXT,
+  parse_error         TEXT,
+
+  -- Content cache: the chunk manifest of the file as it was when cached (size + mtime of the origin file then),
+  -- so a manifest of a file that changed since is never used.
+  content_hash        TEXT,
+  chunk_manifest      BLOB,
+  manifest_size       INTEGER,
+  manifest_mtime_ms   INTEGER,
+
+  added_at            INTEGER NOT NULL,
+  last_sync           INTEGER NOT NULL,
+  UNIQUE (origin_id, real_path)
+);
+CREATE INDEX IF NOT EXISTS files_virtual_path ON files (virtual_path);
+CREATE INDEX IF NOT EXISTS files_unplaced ON files (origin_id, real_path) WHERE virtual_path IS NULL;
+CREATE INDEX IF NOT EXISTS files_added_at ON files (added_at);
+
+-- The virtual tree. Inode numbers are the rowids, so they are stable across remounts. Root is inode 1.
+CREATE TABLE IF NOT EXISTS nodes (
+  ino       INTEGER PRIMARY KEY,
+  parent    INTEGER NOT NULL,
+  name      TEXT    NOT NULL,
+  kind      INTEGER NOT NULL,          -- 1 directory, 2 file
+  file_id   INTEGER REFERENCES files (id) ON DELETE CASCADE,
+  mtime_ms  INTEGER NOT NULL,
+  UNIQUE (parent, name)
+);
+CREATE INDEX IF NOT EXISTS nodes_file ON nodes (file_id) WHERE file_id IS NOT NULL;

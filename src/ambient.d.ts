@@ -1,0 +1,5 @@
+// Text imports (Bun embeds them in the compiled binary).
+declare module "*.sql" {
+  const text: string;
+  export default text;
+}

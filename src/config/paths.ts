@@ -1,0 +1,41 @@
+import { homedir } from "node:os";
+import { isAbsolute, join, resolve } from "node:path";
+
+/** XDG base directories, with the spec's fallbacks. */
+export function configHome(env = process.env): string {
+  return env.XDG_CONFIG_HOME && isAbsolute(env.XDG_CONFIG_HOME) ? env.XDG_CONFIG_HOME : join(homedir(), ".config");
+}
+
+export function cacheHome(env = process.env): string {
+  return env.XDG_CACHE_HOME && isAbsolute(env.XDG_CACHE_HOME) ? env.XDG_CACHE_HOME : join(homedir(), ".cache");
+}
+
+export function defaultConfigPath(env = process.env): string {
+  return join(configHome(env), "musicfs", "config.toml");
+}
+
+/** --cache-dir, else MUSICFS_CACHE_DIR, else $XDG_CACHE_HOME/musicfs. */
+export function defaultCacheDir(env = process.env): string {
+  if (env.MUSICFS_CACHE_DIR) return resolve(expandHome(env.MUSICFS_CACHE_DIR));
+  return join(cacheHome(env), "musicfs");
+}
+
+export function expandHome(path: string): string {
+  if (path === "~") return homedir();
+  if (path.startsWith("~/")) return join(homedir(), path.slice(2));
+  return path;
+}
+
+/** The files musicfs keeps in a cache dir. */
+export function cachePaths(cacheDir: string) {
+  return {
+    cacheDir,
+    metadataDb: join(cacheDir, "metadata.db"),
+    patternsDb: join(cacheDir, "patterns.db"),
+    collectionsDb: join(cacheDir, "collections.db"),
+    chunksDir: join(cacheDir, "chunks"),
+    lockFile: join(cacheDir, "musicfs.lock"),
+    controlSocket: join(cacheDir, "control.sock"),
+  };
+}
+export type CachePaths = ReturnType<typeof cachePaths>;

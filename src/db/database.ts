@@ -1,0 +1,311 @@
+import { Database as SqliteDatabase, type Statement } from "bun:sqlite";
+import { existsSync, mkdirSync, renameSync, statSync } from "node:fs";
+import { dirname } from "node:path";
+import schemaSql from "../../schema.sql" with { type: "text" };
+import type { FileId, FileMeta, OriginId } from "../core/types.ts";
+import { errorMessage } from "../core/errors.ts";
+import { FILE_COLUMN_LIST, FILE_COLUMNS, fileMetaToValues, rowToFileMeta } from "./fileColumns.ts";
+import { MIGRATIONS, SCHEMA_VERSION } from "./migrations.ts";
+
+/** metadata.db could not be used: damaged, not a database, or from a newer musicfs. */
+export class DatabaseCorruptError extends Error {
+  override readonly name = "DatabaseCorruptError";
+  constructor(
+    readonly path: string,
+    readonly detail: string,
+  ) {
+    super(`The musicfs database ${path} is damaged (${detail}).`);
+  }
+}
+
+export class DatabaseTooNewError extends Error {
+  override readonly name = "DatabaseTooNewError";
+  constructor(
+    readonly path: string,
+    readonly version: number,
+  ) {
+    super(
+      `The musicfs database ${path} has schema version ${version}, newer than this musicfs understands (${SCHEMA_VERSION}). ` +
+        `Upgrade musicfs, or use another --cache-dir.`,
+    );
+  }
+}
+
+export interface StoredManifest {
+  manifest: Uint8Array;
+  /** Origin size and mtime when the manifest was made: a manifest is only valid while they still match. */
+  size: number;
+  mtimeMs: number;
+}
+
+/** What delta sync compares: the stored identity of each origin file. */
+export interface SyncStateRow {
+  id: FileId;
+  originId: OriginId;
+  realPath: string;
+  size: number;
+  mtimeMs: number;
+}
+
+export type IntegrityCheck = "none" | "quick" | "full";
+
+export interface OpenOptions {
+  /** Check the file's integrity before using it: "quick" = PRAGMA quick_check, "full" = integrity_check. */
+  check?: IntegrityCheck;
+}
+
+/** Moves a damaged database (and its -wal/-shm) aside; returns where it went. */
+export function moveDatabaseAside(path: string, nowMs = Date.now()): string {
+  const stamp = new Date(nowMs).toISOString().replace(/[:.]/g, "-");
+  const target = `${path}.corrupt-${stamp}`;
+  renameSync(path, target);
+  for (const suffix of ["-wal", "-shm"]) {
+    if (existsSync(path + suffix)) renameSync(path + suffix, target + suffix);
+  }
+  return target;
+}
+
+const FILE_VALUE_COLUMNS = FILE_COLUMNS.slice(1);
+
+/**
+ * The writer connection to metadata.db (main thread only). FUSE workers open their own read-only connections
+ * through NodeReader. All SQL on `files` and `nodes` lives in src/db.
+ */
+export class Database {
+  private readonly stmts = new Map<string, Statement>();
+
+  private constructor(
+    readonly sqlite: SqliteDatabase,
+    readonly path: string,
+  ) {}
+
+  static open(path: string, options: OpenOptions = {}): Database {
+    mkdirSync(dirname(path), { recursive: true });
+    let sqlite: SqliteDatabase;
+    try {
+      sqlite = new SqliteDatabase(path, { create: true, readwrite: true, strict: true });
+    } catch (e) {
+      throw new DatabaseCorruptError(path, errorMessage(e));
+    }
+    const db = new Database(sqlite, path);
+    try {
+      sqlite.exec("PRAGMA journal_mode = WAL");
+      sqlite.exec("PRAGMA synchronous = NORMAL");
+      sqlite.exec("PRAGMA foreign_keys = ON");
+      sqlite.exec("PRAGMA busy_timeout = 5000");
+      sqlite.exec("PRAGMA temp_store = MEMORY");
+      sqlite.exec("PRAGMA cache_size = -32768"); // 32 MiB page cache for the writer
+      if (options.check && options.check !== "none") {
+        const problem = db.integrityProblem(options.check);
+        if (problem) throw new DatabaseCorruptError(path, problem);
+      }
+      db.migrate();
+    } catch (e) {
+      sqlite.close();
+      if (e instanceof DatabaseCorruptError || e instanceof DatabaseTooNewError) throw e;
+      throw new DatabaseCorruptError(path, errorMessage(e));
+    }
+    return db;
+  }
+
+  /** null when healthy, else the first problem SQLite reports. */
+  integrityProblem(kind: "quick" | "full"): string | null {
+    try {
+      const pragma = kind === "full" ? "integrity_check(1)" : "quick_check(1)";
+      const row = this.sqlite.query(`PRAGMA ${pragma}`).values()[0];
+      const verdict = String(row?.[0] ?? "no answer");
+      return verdict === "ok" ? null : verdict;
+    } catch (e) {
+      return errorMessage(e);
+    }
+  }
+
+  private migrate(): void {
+    const version = Number(this.sqlite.query("PRAGMA user_version").values()[0][0]);
+    if (version > SCHEMA_VERSION) throw new DatabaseTooNewError(this.path, version);
+    if (version === 0) {
+      this.sqlite.transaction(() => {
+        this.sqlite.exec(schemaSql);
+        this.sqlite.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
+      })();
+      return;
+    }
+    for (let v = version; v < SCHEMA_VERSION; v++) {
+      const step = MIGRATIONS[v];
+      if (!step) throw new Error(`no migration from schema version ${v}`);
+      this.sqlite.transaction(() => {
+        step(this.sqlite);
+        this.sqlite.exec(`PRAGMA user_version = ${v + 1}`);
+      })();
+    }
+  }
+
+  /** A cached prepared statement. */
+  stmt(sql: string): Statement {
+    let s = this.stmts.get(sql);
+    if (!s) {
+      s = this.sqlite.prepare(sql);
+      this.stmts.set(sql, s);
+    }
+    return s;
+  }
+
+  transaction<T>(fn: () => T): T {
+    return this.sqlite.transaction(fn)();
+  }
+
+  // ---- meta ----------------------------------------------------------------------------------------------------
+
+  getMeta(key: string): string | null {
+    const row = this.stmt("SELECT value FROM meta WHERE key = ?").values(key)[0];
+    return row ? String(row[0]) : null;
+  }
+
+  setMeta(key: string, value: string): void {
+    this.stmt("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value").run(
+      key,
+      value,
+    );
+  }
+
+  // ---- files ---------------------------------------------------------------------------------------------------
+
+  fileCount(): number {
+    return Number(this.stmt("SELECT count(*) FROM files").values()[0][0]);
+  }
+
+  /**
+   * Inserts or updates files by (origin, real path) in one transaction; returns their ids in input order.
+   * A file whose size or mtime changed loses its manifest (the cached content is no longer the file's).
+   * Placement (virtual path) is left alone here: the tree decides it.
+   */
+  upsertFiles(files: readonly FileMeta[], nowMs = Date.now()): FileId[] {
+    const cols = FILE_VALUE_COLUMNS.join(", ");
+    const params = FILE_VALUE_COLUMNS.map(() => "?").join(", ");
+    const updates = FILE_VALUE_COLUMNS.filter((c) => c !== "origin_id" && c !== "real_path")
+      .map((c) => `${c} = excluded.${c}`)
+      .join(", ");
+    const upsert = this.stmt(
+      `INSERT INTO files (${cols}, added_at, last_sync) VALUES (${params}, ?, ?)
+       ON CONFLICT (origin_id, real_path) DO UPDATE SET ${updates}, last_sync = excluded.last_sync,
+         chunk_manifest = CASE WHEN files.size = excluded.size AND files.mtime_ms = excluded.mtime_ms
+                               THEN files.chunk_manifest ELSE NULL END
+       RETURNING id`,
+    );
+    return this.transaction(() => files.map((f) => Number(upsert.values(...fileMetaToValues(f), nowMs, nowMs)[0][0])));
+  }
+
+  /** Deletes files (their tree nodes go with them through the foreign key). */
+  deleteFiles(ids: readonly FileId[]): void {
+    const del = this.stmt("DELETE FROM files WHERE id = ?");
+    this.transaction(() => {
+      for (const id of ids) del.run(id);
+    });
+  }
+
+  getFile(id: FileId): FileMeta | null {
+    const row = this.stmt(`SELECT ${FILE_COLUMN_LIST} FROM files WHERE id = ?`).values(id)[0];
+    return row ? rowToFileMeta(row as never) : null;
+  }
+
+  getFileByVirtualPath(virtualPath: string): FileMeta | null {
+    const path = virtualPath.replace(/^\/+/, "");
+    const row = this.stmt(`SELECT ${FILE_COLUMN_LIST} FROM files WHERE virtual_path = ?`).values(path)[0];
+    return row ? rowToFileMeta(row as never) : null;
+  }
+
+  getFileByRealPath(originId: OriginId, realPath: string): FileMeta | null {
+    const row = this.stmt(`SELECT ${FILE_COLUMN_LIST} FROM files WHERE origin_id = ? AND real_path = ?`).values(
+      originId,
+      realPath,
+    )[0];
+    return row ? rowToFileMeta(row as never) : null;
+  }
+
+  /** The bulk load: every file, one query, positional decoding. */
+  listAllFiles(): FileMeta[] {
+    const rows = this.sqlite.query(`SELECT ${FILE_COLUMN_LIST} FROM files ORDER BY id`).values();
+    const out: FileMeta[] = new Array(rows.length);
+    for (let i = 0; i < rows.length; i++) out[i] = rowToFileMeta(rows[i] as never);
+    return out;
+  }
+
+  /** The stored identity (size, mtime) of every file of an origin, for delta sync: much lighter than listAllFiles. */
+  listSyncState(originId: OriginId): SyncStateRow[] {
+    const rows = this.stmt("SELECT id, real_path, size, mtime_ms FROM files WHERE origin_id = ?").values(originId);
+    return rows.map((r) => ({
+      id: Number(r[0]),
+      originId,
+      realPath: String(r[1]),
+      size: Number(r[2]),
+      mtimeMs: Number(r[3]),
+    }));
+  }
+
+  /** Distinct origins with stored files. */
+  listOriginIds(): OriginId[] {
+    return this.stmt("SELECT DISTINCT origin_id FROM files").values().map((r) => String(r[0]));
+  }
+
+  virtualPathOf(id: FileId): string | null {
+    const row = this.stmt("SELECT virtual_path FROM files WHERE id = ?").values(id)[0];
+    return row && row[0] !== null ? String(row[0]) : null;
+  }
+
+  // ---- manifests -----------------------------------------------------------------------------------------------
+
+  updateManifest(fileId: FileId, manifest: Uint8Array, originSize: number, originMtimeMs: number): void {
+    this.stmt(
+      "UPDATE files SET chunk_manifest = ?, manifest_size = ?, manifest_mtime_ms = ? WHERE id = ?",
+    ).run(manifest, originSize, originMtimeMs, fileId);
+  }
+
+  /** The stored manifest, only if it still describes the file as the database knows it (same size and mtime). */
+  getManifest(fileId: FileId): StoredManifest | null {
+    const row = this.stmt(
+      `SELECT chunk_manifest, manifest_size, manifest_mtime_ms FROM files
+       WHERE id = ? AND chunk_manifest IS NOT NULL AND manifest_size = size AND manifest_mtime_ms = mtime_ms`,
+    ).values(fileId)[0];
+    if (!row) return null;
+    return { manifest: row[0] as Uint8Array, size: Number(row[1]), mtimeMs: Number(row[2]) };
+  }
+
+  listAllManifests(): Map<FileId, StoredManifest> {
+    const rows = this.stmt(
+      `SELECT id, chunk_manifest, manifest_size, manifest_mtime_ms FROM files
+       WHERE chunk_manifest IS NOT NULL AND manifest_size = size AND manifest_mtime_ms = mtime_ms`,
+    ).values();
+    const out = new Map<FileId, StoredManifest>();
+    for (const r of rows) out.set(Number(r[0]), { manifest: r[1] as Uint8Array, size: Number(r[2]), mtimeMs: Number(r[3]) });
+    return out;
+  }
+
+  clearManifests(originId?: OriginId): number {
+    const res = originId
+      ? this.stmt("UPDATE files SET chunk_manifest = NULL WHERE origin_id = ? AND chunk_manifest IS NOT NULL").run(originId)
+      : this.stmt("UPDATE files SET chunk_manifest = NULL WHERE chunk_manifest IS NOT NULL").run();
+    return res.changes;
+  }
+
+  // ---- lifecycle -----------------------------------------------------------------------------------------------
+
+  /** Folds the WAL into the main file and truncates it: after this the .db file alone is the whole state. */
+  checkpoint(): void {
+    this.sqlite.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+  }
+
+  close(): void {
+    for (const s of this.stmts.values()) s.finalize();
+    this.stmts.clear();
+    this.sqlite.close();
+  }
+
+  /** Size of the database file in bytes (0 if absent). */
+  static fileSize(path: string): number {
+    try {
+      return statSync(path).size;
+    } catch {
+      return 0;
+    }
+  }
+}

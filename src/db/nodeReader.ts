@@ -1,0 +1,127 @@
+import { Database as SqliteDatabase, type Statement } from "bun:sqlite";
+import type { FileId, Ino, OriginId } from "../core/types.ts";
+
+/** One node of the virtual tree with what getattr needs. Files carry their origin size and mtime. */
+export interface NodeRow {
+  ino: Ino;
+  parent: Ino;
+  name: string;
+  kind: number; // NodeKind
+  fileId: FileId | null;
+  /** File: origin size; directory: 0. */
+  size: number;
+  /** File: origin mtime; directory: last change of its listing. */
+  mtimeMs: number;
+}
+
+/** Where to read a file's bytes from. */
+export interface FileLocation {
+  fileId: FileId;
+  originId: OriginId;
+  realPath: string;
+  size: number;
+  mtimeMs: number;
+  /** The stored chunk manifest, only when it is still valid for this size and mtime. */
+  manifest: Uint8Array | null;
+}
+
+const NODE_SELECT = `SELECT n.ino, n.parent, n.name, n.kind, n.file_id,
+  coalesce(f.size, 0), coalesce(f.mtime_ms, n.mtime_ms) FROM nodes n LEFT JOIN files f ON f.id = n.file_id`;
+
+type Row = (string | number | null)[];
+const toNode = (r: Row): NodeRow => ({
+  ino: Number(r[0]),
+  parent: Number(r[1]),
+  name: String(r[2]),
+  kind: Number(r[3]),
+  fileId: r[4] === null ? null : Number(r[4]),
+  size: Number(r[5]),
+  mtimeMs: Number(r[6]),
+});
+
+/**
+ * Read-only access to the tree for FUSE workers: each worker opens its own connection (WAL readers never block the
+ * writer), with mmap covering the file so primary-key lookups cost a few microseconds.
+ * Every query is a point lookup or an index range: nothing here is proportional to the library size.
+ */
+export class NodeReader {
+  private readonly sqlite: SqliteDatabase;
+  private readonly byIno: Statement;
+  private readonly byName: Statement;
+  private readonly childrenFrom: Statement;
+  private readonly childrenAfter: Statement;
+  private readonly location: Statement;
+  private readonly childCount: Statement;
+  private readonly totals: Statement;
+
+  constructor(path: string) {
+    this.sqlite = new SqliteDatabase(path, { readonly: true });
+    this.sqlite.exec("PRAGMA busy_timeout = 2000");
+    this.sqlite.exec("PRAGMA mmap_size = 1073741824");
+    this.sqlite.exec("PRAGMA cache_size = -8192");
+    this.byIno = this.sqlite.prepare(`${NODE_SELECT} WHERE n.ino = ?`);
+    this.byName = this.sqlite.prepare(`${NODE_SELECT} WHERE n.parent = ? AND n.name = ?`);
+    this.childrenFrom = this.sqlite.prepare(`${NODE_SELECT} WHERE n.parent = ? ORDER BY n.name LIMIT ?`);
+    this.childrenAfter = this.sqlite.prepare(
+      `${NODE_SELECT} WHERE n.parent = ? AND n.name > (SELECT name FROM nodes WHERE ino = ?) ORDER BY n.name LIMIT ?`,
+    );
+    this.location = this.sqlite.prepare(
+      `SELECT id, origin_id, real_path, size, mtime_ms,
+         CASE WHEN manifest_size = size AND manifest_mtime_ms = mtime_ms THEN chunk_manifest END
+       FROM files WHERE id = ?`,
+    );
+    this.childCount = this.sqlite.prepare("SELECT count(*) FROM nodes WHERE parent = ?");
+    this.totals = this.sqlite.prepare("SELECT count(*), coalesce(sum(size), 0) FROM files");
+  }
+
+  node(ino: Ino): NodeRow | null {
+    const r = this.byIno.values(ino)[0];
+    return r ? toNode(r as Row) : null;
+  }
+
+  child(parent: Ino, name: string): NodeRow | null {
+    const r = this.byName.values(parent, name)[0];
+    return r ? toNode(r as Row) : null;
+  }
+
+  /**
+   * Up to `limit` children of `parent` in name order, starting after the child whose inode is `afterIno`
+   * (0 = from the start). Keyset pagination: a 100,000-entry directory costs the same per page as a small one.
+   */
+  children(parent: Ino, afterIno: Ino, limit: number): NodeRow[] {
+    const rows = afterIno === 0 ? this.childrenFrom.values(parent, limit) : this.childrenAfter.values(parent, afterIno, limit);
+    return rows.map((r) => toNode(r as Row));
+  }
+
+  countChildren(parent: Ino): number {
+    return Number(this.childCount.values(parent)[0][0]);
+  }
+
+  fileLocation(fileId: FileId): FileLocation | null {
+    const r = this.location.values(fileId)[0];
+    if (!r) return null;
+    return {
+      fileId: Number(r[0]),
+      originId: String(r[1]),
+      realPath: String(r[2]),
+      size: Number(r[3]),
+      mtimeMs: Number(r[4]),
+      manifest: (r[5] as Uint8Array | null) ?? null,
+    };
+  }
+
+  /** Files and bytes in the library, for statfs. */
+  libraryTotals(): { files: number; bytes: number } {
+    const r = this.totals.values()[0];
+    return { files: Number(r[0]), bytes: Number(r[1]) };
+  }
+
+  /** Raw access for other read-only queries of the worker (search). */
+  get connection(): SqliteDatabase {
+    return this.sqlite;
+  }
+
+  close(): void {
+    this.sqlite.close();
+  }
+}

@@ -1,0 +1,156 @@
+import type { FileId, Ino } from "../core/types.ts";
+import type { Database } from "./database.ts";
+
+export const ROOT_INO: Ino = 1;
+export const NodeKind = { Dir: 1, File: 2 } as const;
+
+/** A change to a directory's listing, for notify-invalidate: `name` appeared in or vanished from `parent`. */
+export interface EntryChange {
+  parent: Ino;
+  name: string;
+}
+
+/**
+ * Writes the persisted virtual tree (`nodes`). Main thread only, inside the caller's transactions.
+ * Directories are created on demand and pruned when their last child goes; inode numbers are rowids, so a node
+ * keeps its number for as long as it exists, across remounts.
+ */
+export class TreeStore {
+  /** Directory path → inode, filled as we go: a bulk build touches the same album directory a dozen times. */
+  private readonly dirCache = new Map<string, Ino>();
+
+  constructor(private readonly db: Database) {}
+
+  ensureRoot(nowMs = Date.now()): void {
+    this.db
+      .stmt("INSERT OR IGNORE INTO nodes (ino, parent, name, kind, file_id, mtime_ms) VALUES (1, 0, '', 1, NULL, ?)")
+      .run(nowMs);
+  }
+
+  childIno(parent: Ino, name: string): { ino: Ino; kind: number; fileId: FileId | null } | null {
+    const row = this.db.stmt("SELECT ino, kind, file_id FROM nodes WHERE parent = ? AND name = ?").values(parent, name)[0];
+    return row ? { ino: Number(row[0]), kind: Number(row[1]), fileId: row[2] === null ? null : Number(row[2]) } : null;
+  }
+
+  nameTaken(parent: Ino, name: string): boolean {
+    return this.db.stmt("SELECT 1 FROM nodes WHERE parent = ? AND name = ?").values(parent, name).length > 0;
+  }
+
+  /**
+   * The inode of directory `components` (relative to the root), created with its ancestors if missing.
+   * `created` collects the new entries for invalidation. Returns null when a FILE already stands where a directory
+   * is wanted (the caller picks another name).
+   */
+  mkdirs(components: readonly string[], nowMs: number, created?: EntryChange[]): Ino | null {
+    let parent = ROOT_INO;
+    let path = "";
+    for (const name of components) {
+      path = path ? `${path}/${name}` : name;
+      const cached = this.dirCache.get(path);
+      if (cached !== undefined) {
+        parent = cached;
+        continue;
+      }
+      const existing = this.childIno(parent, name);
+      if (existing) {
+        if (existing.kind !== NodeKind.Dir) return null;
+        parent = existing.ino;
+      } else {
+        const row = this.db
+          .stmt("INSERT INTO nodes (parent, name, kind, file_id, mtime_ms) VALUES (?, ?, 1, NULL, ?) RETURNING ino")
+          .values(parent, name, nowMs)[0];
+        created?.push({ parent, name });
+        this.touchDir(parent, nowMs);
+        parent = Number(row[0]);
+      }
+      this.dirCache.set(path, parent);
+    }
+    return parent;
+  }
+
+  insertFile(parent: Ino, name: string, fileId: FileId, mtimeMs: number): Ino {
+    const row = this.db
+      .stmt("INSERT INTO nodes (parent, name, kind, file_id, mtime_ms) VALUES (?, ?, 2, ?, ?) RETURNING ino")
+      .values(parent, name, fileId, mtimeMs)[0];
+    return Number(row[0]);
+  }
+
+  /** The file node of a file, if placed. */
+  nodeOfFile(fileId: FileId): { ino: Ino; parent: Ino; name: string } | null {
+    const row = this.db.stmt("SELECT ino, parent, name FROM nodes WHERE file_id = ?").values(fileId)[0];
+    return row ? { ino: Number(row[0]), parent: Number(row[1]), name: String(row[2]) } : null;
+  }
+
+  /**
+   * Removes the node of a file and every directory that becomes empty because of it (never the root).
+   * Returns the removed entries, deepest first, for invalidation.
+   */
+  removeFileNode(fileId: FileId, nowMs: number): EntryChange[] {
+    const node = this.nodeOfFile(fileId);
+    if (!node) return [];
+    const removed: EntryChange[] = [{ parent: node.parent, name: node.name }];
+    this.db.stmt("DELETE FROM nodes WHERE ino = ?").run(node.ino);
+    this.touchDir(node.parent, nowMs);
+    this.pruneEmpty(node.parent, nowMs, removed);
+    return removed;
+  }
+
+  private pruneEmpty(dir: Ino, nowMs: number, removed: EntryChange[]): void {
+    let ino = dir;
+    while (ino !== ROOT_INO) {
+      const hasChild = this.db.stmt("SELECT 1 FROM nodes WHERE parent = ? LIMIT 1").values(ino).length > 0;
+      if (hasChild) return;
+      const row = this.db.stmt("SELECT parent, name FROM nodes WHERE ino = ?").values(ino)[0];
+      if (!row) return;
+      const parent = Number(row[0]);
+      this.db.stmt("DELETE FROM nodes WHERE ino = ?").run(ino);
+      this.forgetCachedDir(ino);
+      removed.push({ parent, name: String(row[1]) });
+      this.touchDir(parent, nowMs);
+      ino = parent;
+    }
+  }
+
+  private forgetCachedDir(ino: Ino): void {
+    for (const [path, cached] of this.dirCache) if (cached === ino) this.dirCache.delete(path);
+  }
+
+  private touchDir(ino: Ino, nowMs: number): void {
+    this.db.stmt("UPDATE nodes SET mtime_ms = ? WHERE ino = ? AND mtime_ms < ?").run(nowMs, ino, nowMs);
+  }
+
+  /** Files that have no place in the tree yet, in the deterministic placement order. */
+  unplacedFileIds(originOrder: readonly string[]): FileId[] {
+    const rows = this.db.stmt("SELECT id, origin_id, real_path FROM files WHERE virtual_path IS NULL").values();
+    const rank = new Map(originOrder.map((id, i) => [id, i]));
+    rows.sort((a, b) => {
+      const ra = rank.get(String(a[1])) ?? originOrder.length;
+      const rb = rank.get(String(b[1])) ?? originOrder.length;
+      if (ra !== rb) return ra - rb;
+      if (a[1] !== b[1]) return String(a[1]) < String(b[1]) ? -1 : 1;
+      return String(a[2]) < String(b[2]) ? -1 : String(a[2]) > String(b[2]) ? 1 : 0;
+    });
+    return rows.map((r) => Number(r[0]));
+  }
+
+  setPlacement(fileId: FileId, templatePath: string | null, virtualPath: string | null): void {
+    this.db.stmt("UPDATE files SET template_path = ?, virtual_path = ? WHERE id = ?").run(templatePath, virtualPath, fileId);
+  }
+
+  placementOf(fileId: FileId): { templatePath: string | null; virtualPath: string | null } | null {
+    const row = this.db.stmt("SELECT template_path, virtual_path FROM files WHERE id = ?").values(fileId)[0];
+    if (!row) return null;
+    return { templatePath: row[0] === null ? null : String(row[0]), virtualPath: row[1] === null ? null : String(row[1]) };
+  }
+
+  /** Forgets the whole tree (template changed): every file becomes unplaced. */
+  clear(): void {
+    this.db.stmt("DELETE FROM nodes").run();
+    this.db.stmt("UPDATE files SET template_path = NULL, virtual_path = NULL").run();
+    this.dirCache.clear();
+  }
+
+  nodeCount(): number {
+    return Number(this.db.stmt("SELECT count(*) FROM nodes").values()[0][0]);
+  }
+}

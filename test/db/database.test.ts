@@ -1,0 +1,115 @@
+import { afterEach, describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync, writeFileSync, openSync, writeSync, closeSync, statSync, existsSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Database, DatabaseCorruptError, moveDatabaseAside } from "../../src/db/database.ts";
+import { NodeReader } from "../../src/db/nodeReader.ts";
+import { TreeStore, ROOT_INO } from "../../src/db/treeStore.ts";
+import { emptyTags, type FileMeta } from "../../src/core/types.ts";
+
+const dirs: string[] = [];
+function tempDir(): string {
+  const d = mkdtempSync(join(tmpdir(), "musicfs-db-"));
+  dirs.push(d);
+  return d;
+}
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+function meta(realPath: string, over: Partial<FileMeta> = {}): FileMeta {
+  return { ...emptyTags(), originId: "o1", realPath, size: 1000, mtimeMs: 1_700_000_000_000, format: "flac", ...over };
+}
+
+describe("Database", () => {
+  test("upsert keeps ids stable, updates tags, and drops the manifest only when the content changed", () => {
+    const db = Database.open(join(tempDir(), "metadata.db"));
+    const [id] = db.upsertFiles([meta("a.flac", { title: "One", artists: ["X", "Y"] })]);
+    db.updateManifest(id, new Uint8Array([1, 2, 3]), 1000, 1_700_000_000_000);
+    expect(db.getManifest(id)?.manifest).toEqual(new Uint8Array([1, 2, 3]));
+
+    // Same content, new tags: same id, manifest kept.
+    const [again] = db.upsertFiles([meta("a.flac", { title: "Uno" })]);
+    expect(again).toBe(id);
+    expect(db.getFile(id)?.title).toBe("Uno");
+    expect(db.getManifest(id)).not.toBeNull();
+
+    // Content changed (size): the manifest no longer describes the file.
+    db.upsertFiles([meta("a.flac", { size: 2000 })]);
+    expect(db.getManifest(id)).toBeNull();
+    expect(db.fileCount()).toBe(1);
+    db.close();
+  });
+
+  test("listAllFiles round-trips every field", () => {
+    const db = Database.open(join(tempDir(), "metadata.db"));
+    const full = meta("x/y.mp3", {
+      title: "Lux Æterna", artists: ["A", "B"], artist: "A; B", album: "Al", albumArtist: "VA", genre: "Rock",
+      year: 1986, date: "1986-03-03", track: 3, trackTotal: 12, disc: 2, discTotal: 2, composer: "C",
+      compilation: true, comment: "c", titleSort: "ts", artistSort: "as", albumSort: "als", albumArtistSort: "aas",
+      mbTrackId: "t", mbAlbumId: "al", mbArtistId: "ar", mbAlbumArtistId: "aa", mbReleaseGroupId: "rg",
+      rgTrackGain: -6.5, rgTrackPeak: 0.98, rgAlbumGain: -7, rgAlbumPeak: 1, durationMs: 215000, bitrate: 320000,
+      sampleRate: 44100, channels: 2, bitsPerSample: 16, codec: "MPEG 1 Layer 3", parseError: null, format: "mp3",
+    });
+    const [id] = db.upsertFiles([full]);
+    expect(db.listAllFiles()).toEqual([{ ...full, id }]);
+    db.close();
+  });
+
+  test("a damaged database file is detected at open and can be moved aside", () => {
+    const dir = tempDir();
+    const path = join(dir, "metadata.db");
+    const db = Database.open(path);
+    db.upsertFiles(Array.from({ length: 2000 }, (_, i) => meta(`f${i}.flac`, { title: "t".repeat(200) })));
+    db.checkpoint();
+    db.close();
+    const size = statSync(path).size;
+    const fd = openSync(path, "r+");
+    writeSync(fd, Buffer.alloc(4096, 0xff), 0, 4096, Math.floor(size / 2 / 4096) * 4096);
+    closeSync(fd);
+    expect(() => Database.open(path, { check: "quick" })).toThrow(DatabaseCorruptError);
+    const aside = moveDatabaseAside(path);
+    expect(existsSync(aside)).toBe(true);
+    expect(existsSync(path)).toBe(false);
+    const fresh = Database.open(path, { check: "quick" });
+    expect(fresh.fileCount()).toBe(0);
+    fresh.close();
+  });
+
+  test("a file that is not a database is reported as damaged, not as a crash", () => {
+    const path = join(tempDir(), "metadata.db");
+    writeFileSync(path, "this is not sqlite".repeat(100));
+    expect(() => Database.open(path, { check: "quick" })).toThrow(DatabaseCorruptError);
+  });
+});
+
+describe("TreeStore + NodeReader", () => {
+  test("directories are created once, listed in name order with keyset pages, and pruned when emptied", () => {
+    const path = join(tempDir(), "metadata.db");
+    const db = Database.open(path);
+    const tree = new TreeStore(db);
+    const ids = db.upsertFiles(["b.flac", "a.flac", "c.flac"].map((p) => meta(p)));
+    db.transaction(() => {
+      tree.ensureRoot(1);
+      const album = tree.mkdirs(["Artist", "Album"], 1)!;
+      ids.forEach((id, i) => tree.insertFile(album, `0${i} - t.flac`, id, 5));
+      const other = tree.mkdirs(["Other"], 1)!;
+      expect(other).not.toBe(album);
+    });
+    const reader = new NodeReader(path);
+    const artist = reader.child(ROOT_INO, "Artist")!;
+    const album = reader.child(artist.ino, "Album")!;
+    expect(reader.children(album.ino, 0, 10).map((n) => n.name)).toEqual(["00 - t.flac", "01 - t.flac", "02 - t.flac"]);
+    const first = reader.children(album.ino, 0, 2);
+    const rest = reader.children(album.ino, first[1].ino, 10);
+    expect(rest.map((n) => n.name)).toEqual(["02 - t.flac"]);
+    expect(reader.node(first[0].ino)?.size).toBe(1000);
+
+    const removed = db.transaction(() => ids.flatMap((id) => tree.removeFileNode(id, 10)));
+    expect(removed.map((r) => r.name)).toContain("Artist");
+    expect(reader.child(ROOT_INO, "Artist")).toBeNull();
+    expect(reader.child(ROOT_INO, "Other")).not.toBeNull();
+    reader.close();
+    db.close();
+  });
+});

@@ -1,0 +1,74 @@
+import { closeSync, openSync, readSync } from "node:fs";
+import { errnoCode } from "../core/errors.ts";
+import { Errno } from "../fuse/filesystem.ts";
+
+/** Maps an origin open() failure to what the reader should see. A vanished file is ENOENT, anything else EIO. */
+export function openErrno(e: unknown): number {
+  const code = errnoCode(e);
+  if (code === "ENOENT" || code === "ENOTDIR") return -Errno.ENOENT;
+  if (code === "EACCES" || code === "EPERM") return -Errno.EACCES;
+  if (code === "EMFILE" || code === "ENFILE") return -Errno.EAGAIN;
+  return -Errno.EIO;
+}
+
+/**
+ * Open origin files of one worker, by file handle. The handle IS the fd of the origin file: a READ costs one
+ * pread, and RELEASE closes it. Synchronous on purpose (worker thread, see src/fuse/filesystem.ts).
+ */
+export class LocalFileHandles {
+  private readonly open = new Set<number>();
+
+  openFile(absPath: string): number {
+    const fd = openSync(absPath, "r");
+    this.open.add(fd);
+    return fd;
+  }
+
+  read(fh: number, offset: number, size: number, out: Uint8Array): number {
+    if (!this.open.has(fh)) return -Errno.EBADF;
+    try {
+      let got = 0;
+      while (got < size) {
+        const n = readSync(fh, out, got, size - got, offset + got);
+        if (n === 0) break;
+        got += n;
+      }
+      return got;
+    } catch {
+      return -Errno.EIO;
+    }
+  }
+
+  close(fh: number): void {
+    if (this.open.delete(fh)) {
+      try {
+        closeSync(fh);
+      } catch {
+        /* already gone */
+      }
+    }
+  }
+
+  /** Reads without an open handle (zero-message opens, or a READ after the handle was lost). */
+  static readOnce(absPath: string, offset: number, size: number, out: Uint8Array): number {
+    let fd: number;
+    try {
+      fd = openSync(absPath, "r");
+    } catch (e) {
+      return openErrno(e);
+    }
+    try {
+      let got = 0;
+      while (got < size) {
+        const n = readSync(fd, out, got, size - got, offset + got);
+        if (n === 0) break;
+        got += n;
+      }
+      return got;
+    } catch {
+      return -Errno.EIO;
+    } finally {
+      closeSync(fd);
+    }
+  }
+}

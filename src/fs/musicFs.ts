@@ -1,0 +1,135 @@
+import { join } from "node:path";
+import { NodeReader, type NodeRow } from "../db/nodeReader.ts";
+import { NodeKind, ROOT_INO } from "../db/treeStore.ts";
+import {
+  Errno,
+  type AttrReply,
+  type Deferred,
+  type DirEntry,
+  type Entry,
+  type FuseFilesystem,
+  type OpenReply,
+  type RequestContext,
+  type StatFs,
+} from "../fuse/filesystem.ts";
+import type { OriginId } from "../core/types.ts";
+import { entryOf, negativeEntry, nodeAttr, type Owner } from "./attributes.ts";
+import { LocalFileHandles, openErrno } from "./localContent.ts";
+import { isSpecialIno } from "./inodes.ts";
+import type { MusicFsWorkerConfig } from "./workerConfig.ts";
+import type { AccessMessage } from "./workerMessages.ts";
+
+/** Tree children fetched per readdir page; the session stops earlier when the kernel's buffer is full. */
+const READDIR_PAGE = 512;
+
+/**
+ * The music filesystem as FUSE sees it, one instance per session worker. It answers from the worker's own
+ * read-only SQLite connection and reads local origin files directly; requests that need the main thread (content
+ * of cached origins that is not in the chunk store yet) are deferred.
+ */
+export class MusicFs implements FuseFilesystem {
+  private readonly nodes: NodeReader;
+  private readonly owner: Owner;
+  private readonly originRoots: Map<OriginId, { root: string; cached: boolean }>;
+  private readonly handles = new LocalFileHandles();
+  private passthrough = false;
+  private statfsCache: { at: number; value: StatFs } | null = null;
+
+  constructor(private readonly config: MusicFsWorkerConfig) {
+    this.nodes = new NodeReader(config.dbPath);
+    this.owner = { uid: config.uid, gid: config.gid };
+    this.originRoots = new Map(config.origins.map((o) => [o.id, { root: o.root, cached: o.cache === "full" }]));
+  }
+
+  init(info: { passthroughAvailable: boolean }): void {
+    this.passthrough = info.passthroughAvailable;
+  }
+
+  private entry(n: NodeRow): Entry {
+    return entryOf(nodeAttr(n, this.owner), this.config.entryTtlMs);
+  }
+
+  lookup(parent: number, name: string): Entry | number {
+    if (isSpecialIno(parent)) return -Errno.ENOENT;
+    const n = this.nodes.child(parent, name);
+    if (!n) {
+      const dir = this.nodes.node(parent);
+      if (!dir) return -Errno.ENOENT;
+      if (dir.kind !== NodeKind.Dir) return -Errno.ENOTDIR;
+      return negativeEntry(this.config.negativeTtlMs);
+    }
+    return this.entry(n);
+  }
+
+  getattr(ino: number): AttrReply | number {
+    const n = this.nodes.node(ino);
+    if (!n) return -Errno.ENOENT;
+    return { attr: nodeAttr(n, this.owner), attrTtlMs: this.config.attrTtlMs };
+  }
+
+  readdir(ino: number, afterCookie: number, maxEntries: number): DirEntry[] | number {
+    const dir = this.nodes.node(ino);
+    if (!dir) return -Errno.ENOENT;
+    if (dir.kind !== NodeKind.Dir) return -Errno.ENOTDIR;
+    const rows = this.nodes.children(ino, afterCookie, Math.min(maxEntries, READDIR_PAGE));
+    return rows.map((n) => ({ name: n.name, cookie: n.ino, entry: this.entry(n) }));
+  }
+
+  /** Absolute origin path of a file node, or an errno. */
+  private locate(ino: number): { abs: string; cached: boolean; fileId: number } | number {
+    const n = this.nodes.node(ino);
+    if (!n) return -Errno.ENOENT;
+    if (n.kind === NodeKind.Dir || n.fileId === null) return -Errno.EISDIR;
+    const loc = this.nodes.fileLocation(n.fileId);
+    if (!loc) return -Errno.ENOENT;
+    const origin = this.originRoots.get(loc.originId);
+    if (!origin) return -Errno.EIO; // an origin no longer configured: its files stay listed until sync removes them
+    return { abs: join(origin.root, loc.realPath), cached: origin.cached, fileId: loc.fileId };
+  }
+
+  open(ino: number, _flags: number, ctx: RequestContext): OpenReply | number {
+    const where = this.locate(ino);
+    if (typeof where === "number") return where;
+    ctx.post({ type: "access", fileId: where.fileId, offset: 0, size: 0, atMs: Date.now() } satisfies AccessMessage);
+    if (where.cached) return { fh: 0, keepCache: true };
+    let fd: number;
+    try {
+      fd = this.handles.openFile(where.abs);
+    } catch (e) {
+      return openErrno(e);
+    }
+    // With passthrough the kernel reads the origin file itself; our fd only proves the file can be opened.
+    if (this.passthrough) {
+      this.handles.close(fd);
+      return { fh: 0, passthroughPath: where.abs };
+    }
+    return { fh: fd, keepCache: true };
+  }
+
+  read(ino: number, fh: number, offset: number, size: number, out: Uint8Array): number | Deferred {
+    if (fh !== 0) return this.handles.read(fh, offset, size, out);
+    const where = this.locate(ino);
+    if (typeof where === "number") return where;
+    if (where.cached) return { defer: { fileId: where.fileId, offset, size } };
+    return LocalFileHandles.readOnce(where.abs, offset, size, out);
+  }
+
+  release(_ino: number, fh: number): void {
+    if (fh !== 0) this.handles.close(fh);
+  }
+
+  statfs(): StatFs {
+    const now = Date.now();
+    if (!this.statfsCache || now - this.statfsCache.at > 10_000) {
+      const { files, bytes } = this.nodes.libraryTotals();
+      const bsize = 4096;
+      this.statfsCache = {
+        at: now,
+        value: { blocks: Math.ceil(bytes / bsize), bfree: 0, bavail: 0, files, ffree: 0, bsize, namelen: 255, frsize: bsize },
+      };
+    }
+    return this.statfsCache.value;
+  }
+}
+
+export { ROOT_INO };

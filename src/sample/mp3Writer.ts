@@ -1,0 +1,106 @@
+/**
+ * MP3 files: an ID3v2 tag (id3v2.ts) followed by an MPEG-1 Layer III stream (ISO/IEC 11172-3). Without an encoder
+ * the audio is digital silence: every frame has all-zero side information (part2_3_length = 0, so no scale factors
+ * and no Huffman data, §2.4.1.7), which every decoder turns into zero samples. The first frame is a Xing "Info"
+ * frame (the de-facto CBR header LAME writes) carrying the frame count, so players and ffprobe report the exact
+ * duration instead of estimating it from the bitrate. Pure: tags + audio spec in, bytes out.
+ */
+import { concatBytes } from "./bytes.ts";
+import { buildId3v2Tag, type Id3WriteOptions } from "./id3v2.ts";
+import type { TrackTags } from "./tags.ts";
+
+export type MpegSampleRate = 32000 | 44100 | 48000;
+/** MPEG-1 Layer III bitrates (§2.4.2.3, bitrate_index 1..14). */
+export type Mp3Bitrate = 32 | 40 | 48 | 56 | 64 | 80 | 96 | 112 | 128 | 160 | 192 | 224 | 256 | 320;
+
+export interface Mp3AudioSpec {
+  seconds: number;
+  sampleRate?: MpegSampleRate;
+  bitrateKbps?: Mp3Bitrate;
+  channels?: 1 | 2;
+}
+
+export const SAMPLES_PER_FRAME = 1152; // MPEG-1 Layer III: 2 granules of 576
+
+const BITRATE_INDEX: Record<Mp3Bitrate, number> = {
+  32: 1, 40: 2, 48: 3, 56: 4, 64: 5, 80: 6, 96: 7, 112: 8, 128: 9, 160: 10, 192: 11, 224: 12, 256: 13, 320: 14,
+};
+const SAMPLE_RATE_INDEX: Record<MpegSampleRate, number> = { 44100: 0, 48000: 1, 32000: 2 };
+
+/** Audio frames for `seconds` of silence, rounded up to whole frames; the Info frame comes first and is not counted. */
+export function mp3FrameCount(spec: Mp3AudioSpec): number {
+  return Math.max(1, Math.ceil((spec.seconds * (spec.sampleRate ?? 44100)) / SAMPLES_PER_FRAME));
+}
+
+/** The exact duration a decoder reports for the stream: whole frames of 1152 samples. */
+export function mp3DurationSeconds(spec: Mp3AudioSpec): number {
+  return (mp3FrameCount(spec) * SAMPLES_PER_FRAME) / (spec.sampleRate ?? 44100);
+}
+
+export function writeMp3(tags: TrackTags, audio: Mp3AudioSpec, options: Id3WriteOptions = {}): Uint8Array {
+  return buildMp3File(tags, encodeMp3Audio(audio), options);
+}
+
+/** Tag + already encoded stream: lets a generator encode the audio once and reuse it for many files. */
+export function buildMp3File(tags: TrackTags, stream: Uint8Array, options: Id3WriteOptions = {}): Uint8Array {
+  return concatBytes([buildId3v2Tag(tags, options), stream]);
+}
+
+export function encodeMp3Audio(spec: Mp3AudioSpec): Uint8Array {
+  const sampleRate = spec.sampleRate ?? 44100;
+  const bitrate = spec.bitrateKbps ?? 128;
+  const channels = spec.channels ?? 2;
+  const audioFrames = mp3FrameCount(spec);
+  const totalFrames = audioFrames + 1; // + the Info frame
+  const sizes = Array.from({ length: totalFrames }, (_, i) => frameLength(i, bitrate, sampleRate));
+  const totalBytes = sizes.reduce((sum, size) => sum + size, 0);
+  const stream = new Uint8Array(totalBytes); // zero-filled: silent side info and main data
+  let offset = 0;
+  sizes.forEach((size, i) => {
+    writeFrameHeader(stream, offset, { bitrate, sampleRate, channels, padded: size > minFrameLength(bitrate, sampleRate) });
+    offset += size;
+  });
+  writeInfoTag(stream, sideInfoLength(channels) + 4, audioFrames, totalBytes);
+  return stream;
+}
+
+/** §2.4.3.1: a Layer III frame is 144 * bitrate / sample rate bytes, plus one padding byte when the padding bit is set. */
+function minFrameLength(bitrateKbps: number, sampleRate: number): number {
+  return Math.floor((144000 * bitrateKbps) / sampleRate);
+}
+
+/** Padding is spread so the average frame length is exactly 144 * bitrate / sample rate, as encoders do at 44.1 kHz. */
+function frameLength(index: number, bitrateKbps: number, sampleRate: number): number {
+  const bytesAfter = (frames: number) => Math.floor((frames * 144000 * bitrateKbps) / sampleRate);
+  return bytesAfter(index + 1) - bytesAfter(index);
+}
+
+/** §2.4.1.7: side information is 32 bytes for MPEG-1 stereo, 17 for mono. */
+function sideInfoLength(channels: 1 | 2): number {
+  return channels === 2 ? 32 : 17;
+}
+
+/** §2.4.1.3 header: sync (12 bits incl. ID=1 for MPEG-1), layer '01' = III, no CRC, bitrate, rate, padding, mode. */
+function writeFrameHeader(
+  bytes: Uint8Array,
+  offset: number,
+  frame: { bitrate: Mp3Bitrate; sampleRate: MpegSampleRate; channels: 1 | 2; padded: boolean },
+): void {
+  bytes[offset] = 0xff;
+  bytes[offset + 1] = 0xfb; // 1111 1 01 1: sync, MPEG-1, Layer III, protection_bit=1 (no CRC)
+  bytes[offset + 2] = (BITRATE_INDEX[frame.bitrate] << 4) | (SAMPLE_RATE_INDEX[frame.sampleRate] << 2) | (frame.padded ? 2 : 0);
+  // mode '00' stereo / '11' single channel; no mode extension, not copyrighted, original, no emphasis.
+  bytes[offset + 3] = (frame.channels === 2 ? 0b00 : 0b11) << 6 | 0b0100;
+}
+
+/**
+ * The Xing/LAME "Info" header (CBR variant of "Xing"), right after the first frame's side information:
+ * tag, flags (frames + bytes present), frame count (audio frames, excluding this one), stream byte count.
+ */
+function writeInfoTag(bytes: Uint8Array, offset: number, audioFrames: number, streamBytes: number): void {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  bytes.set([0x49, 0x6e, 0x66, 0x6f], offset); // "Info"
+  view.setUint32(offset + 4, 0x3);
+  view.setUint32(offset + 8, audioFrames);
+  view.setUint32(offset + 12, streamBytes);
+}

@@ -1,0 +1,45 @@
+/**
+ * What the main thread and the session workers tell each other. Workers never receive messages (they are blocked
+ * in read(2)); everything they need arrives once, in workerData.
+ */
+
+/** workerData of a session worker. `fsData` is the filesystem's own, passed to its factory. */
+export interface SessionWorkerData {
+  /** Marks workerData as ours, so that serveSessionWorker ignores modules started some other way. */
+  musicfsSession: true;
+  workerIndex: number;
+  fd: number;
+  /** Ask for FUSE passthrough in INIT (root only). */
+  wantPassthrough: boolean;
+  /** Shared passthrough backing-id table (passthrough.ts). */
+  passthroughTable: SharedArrayBuffer;
+  fsData: unknown;
+}
+
+/** A READ (or other request) a filesystem handed to the main thread with `{ defer: payload }`. */
+export interface DeferredRequestData {
+  unique: bigint;
+  opcode: number;
+  nodeid: number;
+  offset: number;
+  size: number;
+  fh: number;
+  payload: unknown;
+}
+
+export interface NegotiatedInit {
+  major: number;
+  minor: number;
+  kernelMinor: number;
+  flags: number;
+  passthrough: boolean;
+}
+
+export type WorkerMessage =
+  | { type: "started"; worker: number }
+  | { type: "init"; worker: number; init: NegotiatedInit }
+  | { type: "defer"; request: DeferredRequestData }
+  | { type: "interrupt"; unique: bigint }
+  | { type: "post"; message: unknown }
+  /** The read loop ended: "ENODEV" = unmounted (normal), anything else is a failure. */
+  | { type: "ended"; worker: number; reason: string };

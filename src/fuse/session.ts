@@ -1,0 +1,341 @@
+/**
+ * The main-thread side of a FUSE session: mount, start the workers, wait for INIT, answer deferred requests,
+ * send notifications, and unmount — at once if anything goes wrong, because a mount nobody serves hangs every
+ * process that touches it.
+ *
+ *   const session = await startSession({ mountpoint, workerUrl: new URL("./myFsWorker.ts", import.meta.url).href });
+ *   session.onDeferred((req, reply) => fetch(...).then((bytes) => reply.data(bytes), () => reply.error(Errno.EIO)));
+ *   session.invalidateEntry(parentIno, "new name");
+ *   await session.unmount();
+ */
+import { closeSync, writeSync } from "node:fs";
+import { Worker } from "node:worker_threads";
+import { errnoCode, errorMessage } from "../core/errors.ts";
+import { log } from "../core/logger.ts";
+import { encodeDataReply, encodeErrorReply } from "./codec.ts";
+import { Errno } from "./filesystem.ts";
+import type { DeferredRequestData, NegotiatedInit, SessionWorkerData, WorkerMessage } from "./messages.ts";
+import { isRoot, mountFuse, type MountHandle, prepareMountpoint, unmountLazy } from "./mount.ts";
+import { notifyInvalidateEntry, notifyInvalidateInode, type NotifyResult } from "./notify.ts";
+import { createPassthroughTable } from "./passthrough.ts";
+
+export interface SessionOptions {
+  mountpoint: string;
+  /** URL of the worker entry module, which calls serveSessionWorker(createFilesystem). Resolve it with
+   *  `new URL("./x.ts", import.meta.url).href` so that it also works inside a compiled binary. */
+  workerUrl: string | URL;
+  /** Handed to the filesystem factory in every worker (structured-cloned; SharedArrayBuffers are shared). */
+  workerData?: unknown;
+  /** Worker threads serving requests (default 2; fewer than 2 doubles the latency, design doc 2.1). */
+  workers?: number;
+  allowOther?: boolean;
+  /** mkdir -p a missing mountpoint instead of refusing. */
+  createMountpoint?: boolean;
+  /** Use FUSE passthrough where the filesystem asks for it (default true; effective only as root on kernel ≥ 6.9). */
+  passthrough?: boolean;
+  /** How long to wait for the kernel's INIT to be answered (default 10 s). */
+  initTimeoutMs?: number;
+  onDeferred?: DeferredHandler;
+  onWorkerMessage?: (message: unknown) => void;
+}
+
+/** A request a filesystem deferred with `{ defer: payload }`, to be answered by the main thread. */
+export interface DeferredRequest extends DeferredRequestData {
+  /** Aborted when the caller gave up (INTERRUPT); the session has then already answered EINTR. */
+  signal: AbortSignal;
+}
+
+export interface DeferredReply {
+  /** Answer with these bytes (a READ's data; at most `size` bytes). */
+  data(bytes: Uint8Array): void;
+  /** Answer with an errno (positive or negative). */
+  error(errno: number): void;
+  /** True once answered (by us, or by the session on INTERRUPT / close). */
+  readonly done: boolean;
+}
+
+export type DeferredHandler = (request: DeferredRequest, reply: DeferredReply) => void;
+
+export interface SessionEnd {
+  reason: "unmounted" | "unmounted-externally" | "worker-failed";
+  error?: Error;
+}
+
+interface Pending {
+  controller: AbortController;
+  done: boolean;
+}
+
+/** Interrupts that arrived before their deferral (they come from different workers); bounded. */
+const EARLY_INTERRUPTS_KEPT = 1024;
+
+export class FuseSession {
+  /** Resolves once the session is over, with why. Never rejects. */
+  readonly closed: Promise<SessionEnd>;
+  private resolveClosed!: (end: SessionEnd) => void;
+  private deferredHandler: DeferredHandler | undefined;
+  private messageHandler: ((message: unknown) => void) | undefined;
+  private readonly pending = new Map<bigint, Pending>();
+  private readonly earlyInterrupts = new Set<bigint>();
+  private readonly ended = new Set<number>();
+  private state: "starting" | "running" | "closing" | "closed" = "starting";
+  private initResolvers: { resolve: (i: NegotiatedInit) => void; reject: (e: Error) => void } | undefined;
+  /** The negotiated protocol, set once INIT was answered. */
+  init: NegotiatedInit | undefined;
+
+  /** @internal use startSession() */
+  constructor(
+    private readonly handle: MountHandle,
+    private readonly workers: Worker[],
+    opts: SessionOptions,
+  ) {
+    this.deferredHandler = opts.onDeferred;
+    this.messageHandler = opts.onWorkerMessage;
+    this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
+  }
+
+  get mountpoint(): string {
+    return this.handle.mountpoint;
+  }
+
+  /** The /dev/fuse fd (for diagnostics; writes to it must be complete replies or notifications). */
+  get fd(): number {
+    return this.handle.fd;
+  }
+
+  get running(): boolean {
+    return this.state === "running";
+  }
+
+  onDeferred(handler: DeferredHandler): void {
+    this.deferredHandler = handler;
+  }
+
+  onWorkerMessage(handler: (message: unknown) => void): void {
+    this.messageHandler = handler;
+  }
+
+  /** Make the kernel forget `name` under `parentIno` (e.g. after it was added, removed or renamed). */
+  invalidateEntry(parentIno: number, name: string): NotifyResult {
+    if (this.state !== "running") return "closed";
+    return notifyInvalidateEntry(this.handle.fd, parentIno, name);
+  }
+
+  /** Make the kernel drop the attributes and cached data of `ino` (for a directory: its cached listing). */
+  invalidateInode(ino: number, offset = 0, length = -1): NotifyResult {
+    if (this.state !== "running") return "closed";
+    return notifyInvalidateInode(this.handle.fd, ino, offset, length);
+  }
+
+  /** Ordered shutdown: lazy unmount, let the workers see ENODEV, then release everything. Idempotent. */
+  async unmount(): Promise<void> {
+    if (this.state === "closed" || this.state === "closing") {
+      await this.closed;
+      return;
+    }
+    this.state = "closing";
+    try {
+      await unmountLazy(this.handle.mountpoint, this.handle.viaFusermount);
+    } catch (e) {
+      log.warn(`fuse: unmounting ${this.handle.mountpoint} failed: ${errorMessage(e)}`);
+    }
+    await this.waitForWorkersToEnd(1000);
+    this.finish({ reason: "unmounted" });
+  }
+
+  // ───────────── internals ─────────────
+
+  /** @internal */
+  waitForInit(timeoutMs: number): Promise<NegotiatedInit> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`the kernel's INIT was not answered within ${timeoutMs} ms`)), timeoutMs);
+      this.initResolvers = {
+        resolve: (i) => (clearTimeout(timer), resolve(i)),
+        reject: (e) => (clearTimeout(timer), reject(e)),
+      };
+    });
+  }
+
+  /** @internal */
+  attach(worker: Worker, index: number): void {
+    worker.on("message", (m: WorkerMessage) => this.onMessage(m));
+    worker.on("error", (e: Error) => this.fail(new Error(`FUSE worker ${index} failed: ${errorMessage(e)}`, { cause: e })));
+    worker.on("exit", (code: number) => {
+      if (!this.ended.has(index) && this.state !== "closing" && this.state !== "closed") {
+        this.fail(new Error(`FUSE worker ${index} exited unexpectedly (code ${code})`));
+      }
+    });
+  }
+
+  private onMessage(m: WorkerMessage): void {
+    switch (m.type) {
+      case "started":
+        return;
+      case "init":
+        if (this.state === "starting") this.state = "running";
+        this.init = m.init;
+        this.initResolvers?.resolve(m.init);
+        return;
+      case "post":
+        try {
+          this.messageHandler?.(m.message);
+        } catch (e) {
+          log.error("fuse: onWorkerMessage threw:", e);
+        }
+        return;
+      case "defer":
+        return this.onDefer(m.request);
+      case "interrupt":
+        return this.onInterrupt(m.unique);
+      case "ended":
+        this.ended.add(m.worker);
+        if (m.reason !== "ENODEV") this.fail(new Error(`FUSE worker ${m.worker} stopped: ${m.reason}`));
+        else if (this.state === "running") this.finish({ reason: "unmounted-externally" });
+        return;
+    }
+  }
+
+  private onDefer(data: DeferredRequestData): void {
+    const p: Pending = { controller: new AbortController(), done: false };
+    const reply: DeferredReply = {
+      data: (bytes) => this.answer(data.unique, p, encodeDataReply(data.unique, bytes.subarray(0, data.size))),
+      error: (errno) => this.answer(data.unique, p, encodeErrorReply(data.unique, -Math.abs(errno))),
+      get done() {
+        return p.done;
+      },
+    };
+    this.pending.set(data.unique, p);
+    if (this.earlyInterrupts.delete(data.unique)) return this.onInterrupt(data.unique);
+    const handler = this.deferredHandler;
+    if (!handler) {
+      log.error("fuse: a request was deferred but no onDeferred handler is registered; answering EIO");
+      return reply.error(Errno.EIO);
+    }
+    try {
+      handler({ ...data, signal: p.controller.signal }, reply);
+    } catch (e) {
+      log.error("fuse: onDeferred threw; answering EIO:", e);
+      reply.error(Errno.EIO);
+    }
+  }
+
+  private onInterrupt(unique: bigint): void {
+    const p = this.pending.get(unique);
+    if (!p) {
+      // Either already answered (fine to ignore) or its deferral is still on its way from another worker.
+      this.earlyInterrupts.add(unique);
+      if (this.earlyInterrupts.size > EARLY_INTERRUPTS_KEPT) {
+        this.earlyInterrupts.delete(this.earlyInterrupts.values().next().value!);
+      }
+      return;
+    }
+    this.answer(unique, p, encodeErrorReply(unique, -Errno.EINTR));
+    p.controller.abort(new Error("interrupted"));
+  }
+
+  private answer(unique: bigint, p: Pending, message: Uint8Array): void {
+    if (p.done) return;
+    p.done = true;
+    this.pending.delete(unique);
+    if (this.state === "closed") return;
+    try {
+      writeSync(this.handle.fd, message);
+    } catch (e) {
+      const code = errnoCode(e);
+      // ENOENT: interrupted meanwhile. ENODEV/EBADF: unmounted meanwhile. Nobody waits for this answer.
+      if (code !== "ENOENT" && code !== "ENODEV" && code !== "EBADF") log.warn(`fuse: deferred reply failed: ${code}`);
+    }
+  }
+
+  /** A worker failed: unmount at once so that no caller hangs, and report why. */
+  fail(error: Error): void {
+    if (this.state === "closed" || this.state === "closing") return;
+    log.error(`fuse: ${error.message}; unmounting ${this.handle.mountpoint}`);
+    this.state = "closing";
+    this.initResolvers?.reject(error);
+    void unmountLazy(this.handle.mountpoint, this.handle.viaFusermount)
+      .catch((e) => log.error(`fuse: emergency unmount of ${this.handle.mountpoint} failed: ${errorMessage(e)}`))
+      .then(() => this.waitForWorkersToEnd(1000))
+      .then(() => this.finish({ reason: "worker-failed", error }));
+  }
+
+  private async waitForWorkersToEnd(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.ended.size < this.workers.length && Date.now() < deadline) await Bun.sleep(5);
+  }
+
+  private finish(end: SessionEnd): void {
+    if (this.state === "closed") return;
+    this.state = "closed";
+    for (const [unique, p] of this.pending) {
+      p.done = true;
+      p.controller.abort(new Error("session closed"));
+      this.pending.delete(unique);
+    }
+    for (const w of this.workers) void w.terminate();
+    try {
+      closeSync(this.handle.fd);
+    } catch {
+      // already closed
+    }
+    this.resolveClosed(end);
+  }
+}
+
+/**
+ * Mount and serve. Resolves once the kernel's INIT has been answered, i.e. the mount is usable. On any failure
+ * (a worker that does not start, no INIT in time) the mount is removed again before the promise rejects.
+ */
+export async function startSession(opts: SessionOptions): Promise<FuseSession> {
+  const mountpoint = await prepareMountpoint(opts.mountpoint, { createMountpoint: opts.createMountpoint });
+  const handle = await mountFuse(mountpoint, { allowOther: opts.allowOther });
+  const workers: Worker[] = [];
+  const session = new FuseSession(handle, workers, opts);
+  const initDone = session.waitForInit(opts.initTimeoutMs ?? 10_000);
+  const passthroughTable = createPassthroughTable();
+  const count = Math.max(1, opts.workers ?? 2);
+  try {
+    for (let i = 0; i < count; i++) {
+      const data: SessionWorkerData = {
+        musicfsSession: true,
+        workerIndex: i,
+        fd: handle.fd,
+        wantPassthrough: (opts.passthrough ?? true) && isRoot(),
+        passthroughTable,
+        fsData: opts.workerData,
+      };
+      const worker = new Worker(workerSpecifier(opts.workerUrl), { workerData: data });
+      workers.push(worker);
+      session.attach(worker, i);
+    }
+    await initDone;
+  } catch (e) {
+    const error = e instanceof Error ? e : new Error(String(e));
+    session.fail(error);
+    await session.closed;
+    throw error;
+  }
+  return session;
+}
+
+/** node:worker_threads wants a URL object (not a "file:" string) or a plain path. */
+function workerSpecifier(url: string | URL): string | URL {
+  return typeof url === "string" && url.startsWith("file:") ? new URL(url) : url;
+}
+
+/**
+ * For tests and small servers: unmount and exit(0) on SIGINT/SIGTERM, within a second even if unmounting hangs.
+ * (The musicfs app has its own ordered shutdown.) Returns a function that removes the handlers.
+ */
+export function installSignalUnmount(session: FuseSession, exitCode = 0): () => void {
+  const onSignal = () => {
+    setTimeout(() => process.exit(exitCode), 1000).unref?.();
+    session.unmount().finally(() => process.exit(exitCode));
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  return () => {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+  };
+}

@@ -1,0 +1,87 @@
+/**
+ * The worker side of a FUSE session: a blocking loop of readSync(/dev/fuse) → dispatch → writeSync(reply).
+ *
+ * A filesystem module becomes a worker entry by calling `serveSessionWorker(createFilesystem)` at top level. The
+ * call does nothing on the main thread or in workers not started by `startSession`, so the module may also be
+ * imported normally (e.g. for its types).
+ *
+ * The loop never awaits: the worker's event loop does not run while it serves (no timers, no onmessage, no promise
+ * continuations). That is deliberate — it is the fastest design measured — and it is why the filesystem API is
+ * synchronous and slow work is deferred to the main thread.
+ */
+import { readSync, writeSync } from "node:fs";
+import { isMainThread, parentPort, workerData } from "node:worker_threads";
+import { ptr } from "bun:ffi";
+import { errnoCode, errorMessage } from "../core/errors.ts";
+import { log } from "../core/logger.ts";
+import { PAGE_SIZE, REQUEST_BUFFER_SIZE, Size } from "./abi.ts";
+import { REPLY_BUFFER_SIZE, RequestDispatcher } from "./dispatcher.ts";
+import type { FilesystemFactory } from "./filesystem.ts";
+import type { SessionWorkerData, WorkerMessage } from "./messages.ts";
+import { PassthroughTable } from "./passthrough.ts";
+
+export function isSessionWorkerData(data: unknown): data is SessionWorkerData {
+  return typeof data === "object" && data !== null && (data as SessionWorkerData).musicfsSession === true;
+}
+
+/** Offset in `buf` of the first page boundary at or after `minOffset` (by real memory address). */
+export function pageAlignedOffset(buf: Uint8Array, minOffset: number): number {
+  const address = ptr(buf) + minOffset;
+  return minOffset + ((PAGE_SIZE - (address % PAGE_SIZE)) % PAGE_SIZE);
+}
+
+/**
+ * Serve the session this worker was started for; returns when the connection ends. Call it at the top level of the
+ * worker entry module.
+ */
+export function serveSessionWorker(createFilesystem: FilesystemFactory): void {
+  if (isMainThread || !parentPort || !isSessionWorkerData(workerData)) return;
+  const data = workerData;
+  const port = parentPort;
+  const post = (m: WorkerMessage) => port.postMessage(m);
+
+  const fs = createFilesystem(data.fsData); // a throw here surfaces as the worker's error event
+  const replyBuffer = new Uint8Array(REPLY_BUFFER_SIZE);
+  const dispatcher = new RequestDispatcher({
+    fs,
+    post,
+    workerIndex: data.workerIndex,
+    wantPassthrough: data.wantPassthrough,
+    passthrough: new PassthroughTable(data.passthroughTable, data.fd),
+    replyBuffer,
+    dataOffset: pageAlignedOffset(replyBuffer, Size.OUT_HEADER),
+  });
+  post({ type: "started", worker: data.workerIndex });
+  const reason = serveLoop(data.fd, dispatcher);
+  post({ type: "ended", worker: data.workerIndex, reason });
+}
+
+/** The loop itself; returns why it ended ("ENODEV" when the filesystem was unmounted). */
+export function serveLoop(fd: number, dispatcher: RequestDispatcher): string {
+  const request = new Uint8Array(REQUEST_BUFFER_SIZE);
+  const reply = dispatcher.reply;
+  const replyOffset = dispatcher.replyOffset;
+  for (;;) {
+    let n: number;
+    try {
+      n = readSync(fd, request, 0, request.length, null);
+    } catch (e) {
+      const code = errnoCode(e);
+      // ENOENT: the request was interrupted before we read it. EINTR/EAGAIN: just try again.
+      if (code === "ENOENT" || code === "EINTR" || code === "EAGAIN") continue;
+      if (code === "ENODEV") return "ENODEV";
+      return `read(/dev/fuse) failed: ${code ?? errorMessage(e)}`;
+    }
+    if (n === 0) return "ENODEV"; // EOF: no connection any more
+    const len = dispatcher.handle(request, n);
+    if (len === 0) continue;
+    try {
+      writeSync(fd, reply, replyOffset, len);
+    } catch (e) {
+      const code = errnoCode(e);
+      if (code === "ENODEV") return "ENODEV";
+      // ENOENT: the request was interrupted meanwhile and the kernel no longer wants the answer.
+      if (code !== "ENOENT") log.warn(`fuse: writing a reply failed: ${code ?? errorMessage(e)}`);
+    }
+  }
+}

@@ -7,6 +7,7 @@
  * Prints `READY {json}` once the mount is usable, then obeys stdin lines:
  *   stats              → `STATS {"reads":…,"mirrorReads":…,"opens":…}`
  *   dyn a,b,c          → set /dyn's children and notify the kernel → `DYN <results>`
+ *   dyn-silent a,b,c   → set /dyn's children without telling the kernel → `DYN silent`
  *   unmount            → ordered unmount, exit 0
  * Deferred reads of /deferred.txt are answered after 50 ms; /slow.txt is never answered, and its INTERRUPT prints
  * `INTERRUPTED <unique>`. SIGINT/SIGTERM unmount and exit 0.
@@ -83,10 +84,14 @@ for await (const line of console) {
   if (cmd === "stats") {
     const s = new Int32Array(fsData.stats);
     console.log(`STATS ${JSON.stringify({ reads: s[0], mirrorReads: s[1], opens: s[2] })}`);
-  } else if (cmd === "dyn") {
+  } else if (cmd === "dyn" || cmd === "dyn-silent") {
     const old = dynNames;
     dynNames = arg ? arg.split(",") : [];
     writeDynamic(fsData.dynamic, dynNames);
+    if (cmd === "dyn-silent") {
+      console.log("DYN silent");
+      continue;
+    }
     const results = [...new Set([...old, ...dynNames])].map((n) => session.invalidateEntry(DYN_INO, n));
     results.push(session.invalidateInode(DYN_INO));
     console.log(`DYN ${results.join(",")}`);

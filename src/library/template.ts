@@ -1,0 +1,278 @@
+/**
+ * Path templates: `$albumartist/$album ($year) [$format_upper]/$disctrack - $title.$format`.
+ *
+ * A template is parsed once into tokens and validated (at config load, so a typo is an error before anything is
+ * mounted); rendering substitutes values into tokens and never re-reads them as template text, so a title that
+ * contains "$artist" or "/" is only ever literal (sanitised) text.
+ *
+ * Grammar, per `/`-separated segment:
+ * - `$name` or `${name}` is a variable (names are case-insensitive); `$$` is a literal `$`.
+ * - `( … )`, `[ … ]` containing a variable are optional sections: when every variable inside is empty, the section
+ *   disappears with the space before it ("$album ($year)" → "Album", never "Album ()"). `{ … }` is an optional
+ *   section whose braces are not printed ("$album{ - $year}"). Brackets without a variable are plain text.
+ * - Outside sections, an empty variable takes its fallback ("Unknown Artist"...). A folder segment that is only
+ *   vanished sections is left out (no empty folder name); the file name falls back to the file's own name.
+ */
+import type { FileMeta } from "../core/types.ts";
+import { UserError } from "../core/errors.ts";
+import { isBlankName, sanitizeComponent } from "./sanitize.ts";
+
+export const DEFAULT_TEMPLATE = "$albumartist/$album ($year) [$format_upper]/$disctrack - $title.$format";
+
+/** The variables, in the order they are documented; descriptions feed error messages and `docs/templates.md`. */
+export const TEMPLATE_VARIABLES = {
+  artist: "track artist(s)",
+  albumartist: 'album artist; "Various Artists" for compilations without one; else the track artist',
+  album: "album",
+  title: "title; else the file name without extension",
+  track: "track number, two digits (03)",
+  disc: "disc number",
+  disctrack: 'disc and track on multi-disc albums ("2-03"), else the track ("03")',
+  year: "year",
+  genre: "genre",
+  composer: "composer",
+  format: "file extension, lower case (flac)",
+  format_upper: "file extension, upper case (FLAC)",
+} as const;
+
+export type TemplateVariable = keyof typeof TEMPLATE_VARIABLES;
+
+/** Shown outside optional sections when the value is missing. `title` falls back to the file name instead. */
+export const FALLBACKS: Record<Exclude<TemplateVariable, "title" | "format" | "format_upper">, string> = {
+  artist: "Unknown Artist",
+  albumartist: "Unknown Artist",
+  album: "Unknown Album",
+  track: "00",
+  disc: "1",
+  disctrack: "00",
+  year: "Unknown Year",
+  genre: "Unknown Genre",
+  composer: "Unknown Composer",
+};
+
+export const VARIOUS_ARTISTS = "Various Artists";
+
+export type TemplateToken =
+  | { kind: "literal"; text: string }
+  | { kind: "variable"; name: TemplateVariable }
+  | { kind: "section"; open: string; close: string; children: TemplateToken[] };
+
+export interface PathTemplate {
+  readonly source: string;
+  /** One token list per `/`-separated segment; the last one is the file name. */
+  readonly segments: readonly (readonly TemplateToken[])[];
+}
+
+/** What rendering needs of a file. */
+export type TemplateInput = Pick<
+  FileMeta,
+  | "realPath" | "format" | "title" | "artist" | "artists" | "albumArtist" | "album" | "year" | "track" | "disc"
+  | "discTotal" | "genre" | "composer" | "compilation"
+>;
+
+const OPENERS: Record<string, string> = { "(": ")", "[": "]", "{": "}" };
+const CLOSERS = new Set(Object.values(OPENERS));
+const PRINTED_BRACKETS = new Set(["(", "["]);
+const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*/;
+
+function validList(): string {
+  return Object.keys(TEMPLATE_VARIABLES).map((n) => `$${n}`).join(", ");
+}
+
+function templateError(source: string, problem: string): UserError {
+  return new UserError(`Invalid path template "${source}": ${problem}.`, `Valid variables: ${validList()}.`);
+}
+
+/** Parses and validates a template; throws UserError (with the valid variables listed) when it is unusable. */
+export function compileTemplate(source: string): PathTemplate {
+  if (source.trim() === "") throw templateError(source, "it is empty");
+  if (source.startsWith("/")) throw templateError(source, 'it must be relative to the mount: remove the leading "/"');
+  const rawSegments = source.split("/");
+  const segments = rawSegments.map((raw, i) => {
+    if (raw.trim() === "") {
+      throw templateError(source, i === rawSegments.length - 1 ? 'it ends with "/" (no file name)' : 'it has an empty folder ("//")');
+    }
+    if (raw.trim() === "." || raw.trim() === "..") throw templateError(source, `"${raw.trim()}" is not a folder name`);
+    return parseSegment(raw, source);
+  });
+  return { source, segments };
+}
+
+function parseSegment(raw: string, source: string): TemplateToken[] {
+  interface Frame { open: string; children: TemplateToken[] }
+  const stack: Frame[] = [{ open: "", children: [] }];
+  const top = () => stack[stack.length - 1];
+  const pushLiteral = (text: string, into: TemplateToken[] = top().children) => {
+    const last = into[into.length - 1];
+    if (last?.kind === "literal") last.text += text;
+    else into.push({ kind: "literal", text });
+  };
+  let i = 0;
+  while (i < raw.length) {
+    const ch = raw[i];
+    if (ch === "$") {
+      if (raw[i + 1] === "$") {
+        pushLiteral("$");
+        i += 2;
+        continue;
+      }
+      let name: string | undefined;
+      let length: number;
+      if (raw[i + 1] === "{") {
+        const end = raw.indexOf("}", i + 2);
+        name = end === -1 ? undefined : raw.slice(i + 2, end);
+        length = end - i + 1;
+        if (name === undefined || !IDENTIFIER.test(name) || IDENTIFIER.exec(name)![0] !== name) {
+          throw templateError(source, `"${raw.slice(i, end === -1 ? undefined : end + 1)}" is not a variable`);
+        }
+      } else {
+        name = IDENTIFIER.exec(raw.slice(i + 1))?.[0];
+        length = 1 + (name?.length ?? 0);
+        if (!name) throw templateError(source, 'a "$" is not followed by a variable name (write "$$" for a literal "$")');
+      }
+      const lower = name.toLowerCase();
+      if (!(lower in TEMPLATE_VARIABLES)) {
+        throw templateError(source, `unknown variable "$${name}" (valid: ${validList()})`);
+      }
+      top().children.push({ kind: "variable", name: lower as TemplateVariable });
+      i += length;
+      continue;
+    }
+    if (ch in OPENERS) {
+      stack.push({ open: ch, children: [] });
+    } else if (CLOSERS.has(ch) && stack.length > 1 && OPENERS[top().open] === ch) {
+      const frame = stack.pop()!;
+      if (containsVariable(frame.children)) {
+        top().children.push({ kind: "section", open: frame.open, close: ch, children: frame.children });
+      } else {
+        pushLiteral(frame.open);
+        for (const t of frame.children) appendToken(top().children, t, pushLiteral);
+        pushLiteral(ch);
+      }
+    } else {
+      pushLiteral(ch);
+    }
+    i++;
+  }
+  // Unclosed brackets are plain text.
+  while (stack.length > 1) {
+    const frame = stack.pop()!;
+    pushLiteral(frame.open);
+    for (const t of frame.children) appendToken(top().children, t, pushLiteral);
+  }
+  return stack[0].children;
+}
+
+function appendToken(into: TemplateToken[], token: TemplateToken, pushLiteral: (t: string, into?: TemplateToken[]) => void) {
+  if (token.kind === "literal") pushLiteral(token.text, into);
+  else into.push(token);
+}
+
+function containsVariable(tokens: readonly TemplateToken[]): boolean {
+  return tokens.some((t) => t.kind === "variable" || (t.kind === "section" && containsVariable(t.children)));
+}
+
+/** Variable values of one file; "" when missing (fallbacks are applied by the renderer, outside sections only). */
+export function templateValues(file: TemplateInput): Record<TemplateVariable, string> {
+  const present = (v: string | null | undefined) => (v && !isBlankName(v) ? v : "");
+  const artist = present(file.artist) || present(file.artists.join("; "));
+  const albumArtist = present(file.albumArtist) || (file.compilation ? VARIOUS_ARTISTS : artist);
+  const multiDisc = (file.discTotal ?? 0) > 1 || (file.disc ?? 0) > 1;
+  const track = file.track !== null && file.track > 0 ? String(file.track).padStart(2, "0") : "";
+  const format = file.format.toLowerCase();
+  return {
+    artist,
+    albumartist: albumArtist,
+    album: present(file.album),
+    title: present(file.title),
+    track,
+    disc: file.disc !== null && file.disc > 0 ? String(file.disc) : "",
+    disctrack: track && multiDisc ? `${file.disc ?? 1}-${track}` : track,
+    year: file.year !== null && file.year > 0 ? String(file.year) : "",
+    genre: present(file.genre),
+    composer: present(file.composer),
+    format,
+    format_upper: format.toUpperCase(),
+  };
+}
+
+/** The file name without its extension: the title of a file that has none. */
+export function fileStem(realPath: string): string {
+  const name = realPath.slice(realPath.lastIndexOf("/") + 1);
+  const dot = name.lastIndexOf(".");
+  return dot > 0 ? name.slice(0, dot) : name;
+}
+
+function fallbackFor(name: TemplateVariable, file: TemplateInput, values: Record<TemplateVariable, string>): string {
+  switch (name) {
+    case "title":
+      return fileStem(file.realPath);
+    case "format":
+    case "format_upper":
+      return values[name];
+    case "disctrack":
+      return values.disc && ((file.discTotal ?? 0) > 1 || (file.disc ?? 0) > 1) ? `${values.disc}-00` : FALLBACKS.disctrack;
+    default:
+      return FALLBACKS[name];
+  }
+}
+
+/** Renders a file's virtual path: sanitised components, the last one the file name (extension kept). */
+export function renderPath(template: PathTemplate, file: TemplateInput): string[] {
+  const values = templateValues(file);
+  const out: string[] = [];
+  const last = template.segments.length - 1;
+  template.segments.forEach((tokens, i) => {
+    const text = renderTokens(tokens, file, values, false).text;
+    if (i < last) {
+      if (text.trim() === "") return; // only vanished sections: no folder level
+      out.push(sanitizeComponent(text, { fallback: "_" }));
+    } else {
+      out.push(sanitizeComponent(text, { keepExtension: true, fallback: fileStem(file.realPath) }));
+    }
+  });
+  return out;
+}
+
+interface Rendered {
+  text: string;
+  /** A variable inside had a value (decides whether a section shows). */
+  hadValue: boolean;
+}
+
+function renderTokens(
+  tokens: readonly TemplateToken[],
+  file: TemplateInput,
+  values: Record<TemplateVariable, string>,
+  inSection: boolean,
+): Rendered {
+  let text = "";
+  let hadValue = false;
+  let dropLeadingSpace = false;
+  for (const token of tokens) {
+    if (token.kind === "literal") {
+      text += dropLeadingSpace ? token.text.replace(/^\s+/, "") : token.text;
+      dropLeadingSpace = false;
+    } else if (token.kind === "variable") {
+      const value = values[token.name];
+      if (value) hadValue = true;
+      text += value || (inSection ? "" : fallbackFor(token.name, file, values));
+      dropLeadingSpace = false;
+    } else {
+      const inner = renderTokens(token.children, file, values, true);
+      if (inner.hadValue) {
+        hadValue = true;
+        text += PRINTED_BRACKETS.has(token.open) ? token.open + inner.text + token.close : inner.text;
+        dropLeadingSpace = false;
+      } else if (text.trim() === "") {
+        // Vanished at the start: the space after it goes too ("[$genre] $album" → "Album").
+        text = "";
+        dropLeadingSpace = true;
+      } else {
+        // Vanished after something: the space before it goes ("$album ($year)" → "Album").
+        text = text.replace(/\s+$/, "");
+      }
+    }
+  }
+  return { text, hadValue };
+}

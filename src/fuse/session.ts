@@ -161,9 +161,9 @@ export class FuseSession {
     worker.on("message", (m: WorkerMessage) => this.onMessage(m));
     worker.on("error", (e: Error) => this.fail(new Error(`FUSE worker ${index} failed: ${errorMessage(e)}`, { cause: e })));
     worker.on("exit", (code: number) => {
-      if (!this.ended.has(index) && this.state !== "closing" && this.state !== "closed") {
-        this.fail(new Error(`FUSE worker ${index} exited unexpectedly (code ${code})`));
-      }
+      const expected = this.ended.has(index) || this.state === "closing" || this.state === "closed";
+      this.ended.add(index);
+      if (!expected) this.fail(new Error(`FUSE worker ${index} exited unexpectedly (code ${code})`));
     });
   }
 

@@ -1,0 +1,214 @@
+/**
+ * Mount lifecycle with real mounts: refusals before mounting, crash recovery, clean shutdown, passthrough, user
+ * mounts through fusermount3, and the compiled binary.
+ */
+import { afterEach, describe, expect, test } from "bun:test";
+import { chmodSync, chownSync, mkdirSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { randomBytes } from "node:crypto";
+import { isUserError, UserError } from "../../src/core/errors.ts";
+import { prepareMountpoint } from "../../src/fuse/mount.ts";
+import { startSession } from "../../src/fuse/session.ts";
+import { HELLO } from "./memfs.ts";
+import { cleanupAll, isMounted, mountpoint, run, SERVER, startServer, tempDir, trackMountpoint } from "./helpers.ts";
+
+afterEach(cleanupAll);
+
+const isRoot = process.getuid?.() === 0;
+
+async function userErrorOf(p: Promise<unknown>): Promise<UserError> {
+  try {
+    await p;
+  } catch (e) {
+    if (isUserError(e)) return e;
+    throw e;
+  }
+  throw new Error("expected a UserError");
+}
+
+describe("before mounting", () => {
+  test("a missing mountpoint is refused with the path and a fix, or created when asked", async () => {
+    const missing = join(tempDir(), "no/such/dir");
+    const e = await userErrorOf(prepareMountpoint(missing));
+    expect(e.message).toContain(missing);
+    expect(e.message).toContain("does not exist");
+    expect(e.hint).toContain("mkdir -p");
+    expect(await prepareMountpoint(missing, { createMountpoint: true })).toBe(missing);
+    expect(statSync(missing).isDirectory()).toBe(true);
+  });
+
+  test("a file or a non-empty directory is refused", async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, "song.flac"), "x");
+    const notDir = await userErrorOf(prepareMountpoint(join(dir, "song.flac")));
+    expect(notDir.message).toContain("is not a directory");
+    const nonEmpty = await userErrorOf(prepareMountpoint(dir));
+    expect(nonEmpty.message).toContain(`${dir} is not empty`);
+    expect(nonEmpty.message).toContain("song.flac");
+  });
+
+  test("a mountpoint served by a live musicfs is refused, and the live mount keeps working", async () => {
+    const mnt = mountpoint();
+    const first = await startServer(mnt);
+    expect(first.failure).toBeUndefined();
+    const second = await startServer(mnt);
+    expect(second.failure).toContain("already served by a running musicfs");
+    expect(await second.proc.exited).toBe(1);
+    expect((await run(["cat", join(mnt, "hello.txt")])).stdout).toBe(HELLO);
+  });
+});
+
+describe("lifecycle", () => {
+  test("SIGTERM and SIGINT unmount and exit 0 within a second", async () => {
+    for (const signal of ["SIGTERM", "SIGINT"] as const) {
+      const mnt = mountpoint();
+      const s = await startServer(mnt);
+      expect(s.failure).toBeUndefined();
+      expect(await isMounted(mnt)).toBe(true);
+      const t0 = performance.now();
+      s.proc.kill(signal);
+      expect(await s.proc.exited).toBe(0);
+      expect(performance.now() - t0).toBeLessThan(1000);
+      expect(await isMounted(mnt)).toBe(false);
+    }
+  });
+
+  test("after kill -9 the mount is dead ('Transport endpoint is not connected') and the next start clears it", async () => {
+    const mnt = mountpoint();
+    const s = await startServer(mnt);
+    expect(s.failure).toBeUndefined();
+    s.proc.kill(9);
+    await s.proc.exited;
+    const dead = await run(["ls", mnt]);
+    expect(dead.stderr).toContain("Transport endpoint is not connected");
+    expect(await isMounted(mnt)).toBe(true);
+
+    const again = await startServer(mnt);
+    expect(again.failure).toBeUndefined();
+    expect((await run(["cat", join(mnt, "hello.txt")])).stdout).toBe(HELLO);
+    const mounts = (await Bun.file("/proc/self/mountinfo").text()).split("\n").filter((l) => l.split(" ")[4] === mnt);
+    expect(mounts).toHaveLength(1); // the stale one was detached, not stacked under
+  });
+
+  test("an unmount from outside ends the session cleanly", async () => {
+    const mnt = mountpoint();
+    const s = await startServer(mnt);
+    expect(s.failure).toBeUndefined();
+    expect((await run(["umount", mnt])).code).toBe(0);
+    expect(await s.lines.next(["CLOSED "])).toBe("CLOSED unmounted-externally");
+    expect(await s.proc.exited).toBe(0);
+  });
+
+  test("a worker that cannot start: startSession rejects and no hanging mount is left behind", async () => {
+    const mnt = mountpoint();
+    const t0 = performance.now();
+    let error: unknown;
+    try {
+      await startSession({ mountpoint: mnt, workerUrl: new URL("./doesNotExist.ts", import.meta.url).href, initTimeoutMs: 5000 });
+    } catch (e) {
+      error = e;
+    }
+    expect(String(error)).toMatch(/worker/i);
+    expect(await isMounted(mnt)).toBe(false);
+    expect(performance.now() - t0).toBeLessThan(5000);
+    const ls = await run(["ls", mnt], { timeoutMs: 3000 });
+    expect(ls.code).toBe(0); // answers at once: the plain empty directory again
+  });
+
+  test("zero-message open: after the first OPEN is declined the kernel sends no more, and content is unchanged", async () => {
+    const mnt = mountpoint();
+    const s = await startServer(mnt, ["--zero-open"]);
+    expect(s.failure).toBeUndefined();
+    for (let i = 0; i < 5; i++) expect((await run(["cat", join(mnt, "hello.txt")])).stdout).toBe(HELLO);
+    expect((await run(["cat", join(mnt, "sub/nested.txt")])).stdout).toBe("nested\n");
+    s.send("stats");
+    const stats = JSON.parse((await s.lines.next(["STATS "])).slice(6));
+    expect(stats.opens).toBe(1);
+  });
+});
+
+describe("passthrough", () => {
+  test.skipIf(!isRoot)("files served by passthrough read back correctly without READs reaching the server", async () => {
+    const backing = tempDir();
+    writeFileSync(join(backing, "track.flac"), randomBytes(16 * 1024 * 1024 + 123));
+    const mnt = mountpoint();
+    const s = await startServer(mnt, ["--backing", backing]);
+    expect(s.failure).toBeUndefined();
+    if (!s.ready!.passthrough) {
+      console.log(`skipped: the kernel did not offer FUSE passthrough (negotiated minor ${s.ready!.minor})`);
+      return;
+    }
+    const cmp = await run(["cmp", join(mnt, "mirror/track.flac"), join(backing, "track.flac")]);
+    expect(cmp.code).toBe(0);
+    s.send("stats");
+    const stats = JSON.parse((await s.lines.next(["STATS "])).slice(6));
+    expect(stats.mirrorReads).toBe(0);
+    expect(stats.opens).toBeGreaterThanOrEqual(1);
+  });
+
+  test("without passthrough the same files are served with normal READs", async () => {
+    const backing = tempDir();
+    writeFileSync(join(backing, "track.flac"), randomBytes(4 * 1024 * 1024 + 7));
+    const mnt = mountpoint();
+    const s = await startServer(mnt, ["--backing", backing, "--no-passthrough"]);
+    expect(s.failure).toBeUndefined();
+    expect(s.ready!.passthrough).toBe(false);
+    expect((await run(["cmp", join(mnt, "mirror/track.flac"), join(backing, "track.flac")])).code).toBe(0);
+    s.send("stats");
+    expect(JSON.parse((await s.lines.next(["STATS "])).slice(6)).mirrorReads).toBeGreaterThan(0);
+  });
+});
+
+describe("user mount through fusermount3", () => {
+  test.skipIf(!isRoot)("a normal user mounts, reads and unmounts on SIGTERM", async () => {
+    const home = tempDir("musicfs-user-");
+    chmodSync(home, 0o755);
+    const mnt = join(home, "mnt");
+    mkdirSync(mnt);
+    chownSync(mnt, 65534, 65534);
+    chownSync(home, 65534, 65534);
+    trackMountpoint(mnt);
+    const devMode = statSync("/dev/fuse").mode & 0o777;
+    chmodSync("/dev/fuse", 0o666); // fusermount3 opens /dev/fuse as the user (design doc 3.2)
+    try {
+      const env = { PATH: process.env.PATH!, HOME: home, TMPDIR: home, BUN_INSTALL_CACHE_DIR: join(home, ".bun") };
+      // setpriv execs the program itself (runuser would stay in between and turn SIGTERM into exit code 143).
+      const asUser = (cmd: string[]) => ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--", ...cmd];
+      const s = await startServer(mnt, [], { cmd: asUser(["bun", SERVER, mnt]), env });
+      expect(s.failure).toBeUndefined();
+      expect(await isMounted(mnt)).toBe(true);
+      const info = (await Bun.file("/proc/self/mountinfo").text()).split("\n").find((l) => l.split(" ")[4] === mnt)!;
+      expect(info).toContain("user_id=65534");
+      expect((await run(asUser(["cat", join(mnt, "hello.txt")]), { env })).stdout).toBe(HELLO);
+      expect((await run(asUser(["ls", join(mnt, "sub")]), { env })).stdout).toBe("nested.txt\n");
+      expect((await run(asUser(["touch", join(mnt, "x")]), { env })).stderr).toContain("Read-only file system");
+      // Without allow_other, even root is kept out (the kernel's rule for user mounts).
+      expect((await run(["ls", mnt])).stderr).toContain("Permission denied");
+      s.proc.kill("SIGTERM");
+      expect(await s.proc.exited).toBe(0);
+      expect(await isMounted(mnt)).toBe(false);
+    } finally {
+      chmodSync("/dev/fuse", devMode);
+    }
+  });
+});
+
+describe("compiled binary", () => {
+  test("bun build --compile of the server + its worker entry mounts and serves from an empty cwd", async () => {
+    const out = tempDir();
+    const bin = join(out, "memfs-server");
+    const build = await run(["bun", "build", "--compile", SERVER, new URL("./memfsWorker.ts", import.meta.url).pathname, "--outfile", bin], { timeoutMs: 60_000 });
+    expect(build.stderr).not.toContain("error");
+    expect(build.code).toBe(0);
+    const empty = join(out, "empty");
+    mkdirSync(empty);
+    const mnt = mountpoint();
+    const s = await startServer(mnt, [], { cmd: [bin, mnt], cwd: empty });
+    expect(s.failure).toBeUndefined();
+    expect((await run(["cat", join(mnt, "hello.txt")])).stdout).toBe(HELLO);
+    expect((await run(["ls", join(mnt, "many")])).stdout.split("\n").filter(Boolean)).toHaveLength(1000);
+    s.proc.kill("SIGTERM");
+    expect(await s.proc.exited).toBe(0);
+    expect(await isMounted(mnt)).toBe(false);
+  });
+});

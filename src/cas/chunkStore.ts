@@ -1,0 +1,191 @@
+/**
+ * The content-addressed chunk store (main thread): put, verified get, delete. One file per chunk, named by its
+ * SHA-256; written as a temp file in the chunk's own directory, fsynced, then renamed, so a chunk file is either
+ * absent or complete. Every get re-hashes, so a torn or rotted file is reported (and removed), never returned.
+ *
+ * The file system is the index: "file exists" means "chunk present". The ledger only does accounting and LRU.
+ */
+import { mkdir, open, readFile, rename, stat, unlink } from "node:fs/promises";
+import { errnoCode, errorMessage } from "../core/errors.ts";
+import { log, tildify } from "../core/logger.ts";
+import { chunkHex, chunkMatches, hashChunk, type ChunkHex, type ChunkId } from "./chunkHash.ts";
+import { chunkDir, chunkPath, chunkTempPath } from "./chunkPaths.ts";
+import type { ChunkLedger } from "./chunkLedger.ts";
+import type { CacheStats } from "./cacheStats.ts";
+
+/** Writes a complete temp file. Injectable so that tests can simulate a full disk or a crash mid-write. */
+export interface ChunkFileWriter {
+  write(path: string, bytes: Uint8Array, fsync: boolean): Promise<void>;
+}
+
+export const fsChunkFileWriter: ChunkFileWriter = {
+  async write(path, bytes, fsync) {
+    const fh = await open(path, "wx", 0o644);
+    try {
+      let written = 0;
+      while (written < bytes.length) {
+        const { bytesWritten } = await fh.write(bytes, written, bytes.length - written, written);
+        written += bytesWritten;
+      }
+      if (fsync) await fh.sync();
+    } finally {
+      await fh.close();
+    }
+  },
+};
+
+export interface ChunkStoreOptions {
+  ledger?: ChunkLedger;
+  stats?: CacheStats;
+  /** fsync each chunk before the rename (default true). Off only for benchmarks/tests on throwaway dirs. */
+  fsync?: boolean;
+  writer?: ChunkFileWriter;
+  /** Called after a new chunk file is in place (the evictor hooks in here). */
+  onStored?: (hex: ChunkHex, size: number) => void;
+}
+
+export type PutOutcome = "stored" | "duplicate";
+
+export type ChunkRead =
+  | { kind: "ok"; bytes: Uint8Array }
+  | { kind: "missing" }
+  /** The file was there but its bytes did not hash to the id (or had the wrong length); it has been deleted. */
+  | { kind: "corrupt" };
+
+/** The disk (or quota) is full: nothing was left behind; callers fall back to serving from the origin. */
+export class StoreFullError extends Error {
+  override readonly name = "StoreFullError";
+  constructor(readonly code: string, chunksDir: string) {
+    super(`chunk cache at ${tildify(chunksDir)} is full (${code}): serving from the origin without caching`);
+  }
+}
+
+export class ChunkStore {
+  private readonly ledger?: ChunkLedger;
+  private readonly stats?: CacheStats;
+  private readonly fsync: boolean;
+  private readonly writer: ChunkFileWriter;
+  private readonly onStored?: (hex: ChunkHex, size: number) => void;
+  private readonly madeDirs = new Set<string>();
+  /** Puts in progress by id: two files sharing a chunk, fetched at once, write it once. */
+  private readonly inflight = new Map<ChunkHex, Promise<PutOutcome>>();
+  private tempSerial = 0;
+  /** Warn once per episode of a full disk, not once per chunk. */
+  private fullWarned = false;
+
+  constructor(
+    readonly chunksDir: string,
+    options: ChunkStoreOptions = {},
+  ) {
+    this.ledger = options.ledger;
+    this.stats = options.stats;
+    this.fsync = options.fsync ?? true;
+    this.writer = options.writer ?? fsChunkFileWriter;
+    this.onStored = options.onStored;
+  }
+
+  pathOf(hex: ChunkHex): string {
+    return chunkPath(this.chunksDir, hex);
+  }
+
+  async has(hex: ChunkHex): Promise<boolean> {
+    try {
+      await stat(this.pathOf(hex));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * Stores `bytes` under their hash (pass `id` when already computed). A chunk already present is a dedup hit and
+   * costs no write. Throws StoreFullError on ENOSPC/EDQUOT, other errors as they are; never leaves a temp file.
+   */
+  put(bytes: Uint8Array, id: ChunkId = hashChunk(bytes)): Promise<PutOutcome> {
+    const hex = chunkHex(id);
+    const running = this.inflight.get(hex);
+    if (running) return running;
+    const p = this.putOnce(hex, bytes).finally(() => this.inflight.delete(hex));
+    this.inflight.set(hex, p);
+    return p;
+  }
+
+  private async putOnce(hex: ChunkHex, bytes: Uint8Array): Promise<PutOutcome> {
+    if (await this.has(hex)) {
+      this.stats?.countDedupHit(bytes.length);
+      this.ledger?.recordAccess([hex]);
+      return "duplicate";
+    }
+    const dir = chunkDir(this.chunksDir, hex);
+    const temp = chunkTempPath(this.chunksDir, hex, process.pid, this.tempSerial++);
+    try {
+      if (!this.madeDirs.has(dir)) {
+        await mkdir(dir, { recursive: true });
+        this.madeDirs.add(dir);
+      }
+      await this.writer.write(temp, bytes, this.fsync);
+      await rename(temp, this.pathOf(hex));
+    } catch (e) {
+      await unlink(temp).catch(() => {});
+      const code = errnoCode(e);
+      if (code === "ENOSPC" || code === "EDQUOT") {
+        const err = new StoreFullError(code, this.chunksDir);
+        if (!this.fullWarned) log.warn(err.message);
+        this.fullWarned = true;
+        this.stats?.countWriteFailure();
+        throw err;
+      }
+      this.stats?.countWriteFailure();
+      throw new Error(`cannot write chunk ${hex.slice(0, 16)}… to ${tildify(this.chunksDir)}: ${errorMessage(e)}`, {
+        cause: e,
+      });
+    }
+    if (this.fullWarned) log.info(`chunk cache at ${tildify(this.chunksDir)} accepts writes again`);
+    this.fullWarned = false;
+    this.stats?.countStored(bytes.length);
+    this.ledger?.recordAdded(hex, bytes.length);
+    this.onStored?.(hex, bytes.length);
+    return "stored";
+  }
+
+  /**
+   * Reads and verifies a chunk. A chunk whose bytes do not match its id (or `expectedLength`) is deleted, so that
+   * the caller's re-fetch can store a good copy; wrong bytes are never returned.
+   */
+  async get(id: ChunkId, expectedLength?: number): Promise<ChunkRead> {
+    const hex = chunkHex(id);
+    let bytes: Uint8Array;
+    try {
+      bytes = new Uint8Array(await readFile(this.pathOf(hex)));
+    } catch (e) {
+      if (errnoCode(e) === "ENOENT") return { kind: "missing" };
+      throw e;
+    }
+    if ((expectedLength !== undefined && bytes.length !== expectedLength) || !chunkMatches(bytes, id)) {
+      log.warn(`chunk ${hex.slice(0, 16)}… failed verification (${bytes.length} bytes): deleted, will be re-fetched`);
+      this.stats?.countCorrupt();
+      await this.delete(hex);
+      return { kind: "corrupt" };
+    }
+    this.ledger?.recordAccess([hex]);
+    return { kind: "ok", bytes };
+  }
+
+  /** Deletes a chunk file; returns the bytes freed (0 when it was already gone). */
+  async delete(hex: ChunkHex): Promise<number> {
+    const path = this.pathOf(hex);
+    let size: number;
+    try {
+      size = (await stat(path)).size;
+      await unlink(path);
+    } catch (e) {
+      if (errnoCode(e) === "ENOENT") {
+        this.ledger?.recordRemoved(hex);
+        return 0;
+      }
+      throw e;
+    }
+    this.ledger?.recordRemoved(hex);
+    return size;
+  }
+}

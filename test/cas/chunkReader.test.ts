@@ -1,0 +1,90 @@
+import { afterEach, describe, expect, test } from "bun:test";
+import { unlinkSync, writeFileSync } from "node:fs";
+import { ChunkReader } from "../../src/cas/chunkReader.ts";
+import { hashChunk } from "../../src/cas/chunkHash.ts";
+import { chunkLengths } from "../../src/cas/fastCdc.ts";
+import { buildManifest, manifestChunkHex, type Manifest } from "../../src/cas/manifestCodec.ts";
+import { chunkPath } from "../../src/cas/chunkPaths.ts";
+import { ChunkStore } from "../../src/cas/chunkStore.ts";
+import { removeDir, tempDir } from "./helpers.ts";
+import { pseudoRandomBytes } from "./testData.ts";
+
+let dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs) removeDir(d);
+  dirs = [];
+});
+
+async function cachedFile(size: number): Promise<{ dir: string; data: Uint8Array; m: Manifest }> {
+  const dir = tempDir();
+  dirs.push(dir);
+  const data = pseudoRandomBytes(size, 77);
+  const store = new ChunkStore(dir, { fsync: false });
+  const chunks = [];
+  let off = 0;
+  for (const len of chunkLengths(data)) {
+    const bytes = data.subarray(off, off + len);
+    await store.put(bytes);
+    chunks.push({ id: hashChunk(bytes), length: len });
+    off += len;
+  }
+  return { dir, data, m: buildManifest(chunks, data.length, 1000) };
+}
+
+describe("ChunkReader (synchronous)", () => {
+  test("reads any range, across chunk boundaries, clamped at EOF", async () => {
+    const { dir, data, m } = await cachedFile(1_500_000);
+    expect(m.chunkCount).toBeGreaterThan(5);
+    const reader = new ChunkReader(dir);
+    const view = reader.openFile(m);
+    for (const [offset, size] of [[0, 131072], [m.offsets[2] - 10, 20], [m.offsets[3] - 1, 300_000], [1_499_990, 131072], [1_600_000, 10]]) {
+      const r = reader.read(m, offset, size, view);
+      expect(r.kind).toBe("ok");
+      if (r.kind === "ok") expect(r.bytes).toEqual(data.slice(offset, Math.min(offset + size, data.length)));
+    }
+    // The whole file in 128 KiB reads.
+    const out = new Uint8Array(data.length);
+    for (let off = 0; off < data.length; off += 131072) {
+      const r = reader.read(m, off, 131072, view);
+      if (r.kind !== "ok") throw new Error(r.kind);
+      out.set(r.bytes, off);
+    }
+    expect(out).toEqual(data);
+    expect(reader.takeCounts().verifiedChunks).toBe(m.chunkCount); // each chunk hashed once per open
+    expect(new Set(reader.takeAccessedChunkHexes()).size).toBe(m.chunkCount);
+  });
+
+  test("missing chunk → missing, with its index", async () => {
+    const { dir, m } = await cachedFile(600_000);
+    unlinkSync(chunkPath(dir, manifestChunkHex(m, 2)));
+    const reader = new ChunkReader(dir);
+    const r = reader.read(m, m.offsets[2] + 5, 10);
+    expect(r).toMatchObject({ kind: "missing", chunkIndex: 2 });
+    expect(reader.read(m, 0, 10).kind).toBe("ok");
+  });
+
+  test("corrupt chunk → corrupt on the first read after open; wrong bytes are never returned", async () => {
+    const { dir, data, m } = await cachedFile(600_000);
+    const path = chunkPath(dir, manifestChunkHex(m, 1));
+    const bad = data.slice(m.offsets[1], m.offsets[2]);
+    bad[100] ^= 0xff;
+    writeFileSync(path, bad);
+    const reader = new ChunkReader(dir);
+    expect(reader.read(m, m.offsets[1] + 5000, 10, reader.openFile(m))).toMatchObject({ kind: "corrupt", chunkIndex: 1 });
+    // Longer or shorter files are corrupt too.
+    writeFileSync(path, data.slice(m.offsets[1], m.offsets[2] + 1));
+    expect(reader.read(m, m.offsets[1], 10).kind).toBe("corrupt");
+    writeFileSync(path, data.slice(m.offsets[1], m.offsets[2] - 1));
+    expect(reader.read(m, m.offsets[1], 10).kind).toBe("corrupt");
+  });
+
+  test("a new open verifies again (damage after a previous open is caught)", async () => {
+    const { dir, data, m } = await cachedFile(400_000);
+    const reader = new ChunkReader(dir);
+    expect(reader.read(m, 0, 100, reader.openFile(m)).kind).toBe("ok");
+    const bad = data.slice(0, m.offsets[1]);
+    bad[50] ^= 1;
+    writeFileSync(chunkPath(dir, manifestChunkHex(m, 0)), bad);
+    expect(reader.read(m, 0, 100, reader.openFile(m)).kind).toBe("corrupt");
+  });
+});

@@ -60,7 +60,7 @@ export interface SearchQuery {
   alternatives: Clause[][];
 }
 
-export type QueryErrorCode = "empty" | "too-long" | "missing-value" | "bad-year" | "only-exclusions" | "bad-limit";
+export type QueryErrorCode = "empty" | "too-long" | "missing-value" | "bad-year" | "only-exclusions" | "bad-limit" | "invalid-utf8";
 
 /** A query the user must fix; `message` says what and how. Maps to EINVAL on the mount, exit 1 in the CLI. */
 export class QueryError extends UserError {

@@ -1,0 +1,110 @@
+import type { FileId } from "../core/types.ts";
+import { QueryError } from "./queryParser.ts";
+import { SearchIndexError } from "./searchIndex.ts";
+
+/**
+ * What `/.search/<query>/` and `/.collections/<name>/` contain: one relative symlink per result, in rank order,
+ * named `NNN. Artist - Title.ext`. Pure; the fs layer maps entries onto inodes.
+ *
+ * Relative targets (`../../Artist/Album/Track.flac`) keep working wherever the mount point is and whatever
+ * bind-mount or chroot sees it, unlike the reference's absolute `/mnt/musicfs/...` targets.
+ */
+
+/**
+ * Results listed per directory. Three digits ("001".."999") keep names the same width so that `ls` order is rank
+ * order; the reference's 1000 would have needed a fourth digit for one entry.
+ */
+export const SEARCH_DIR_MAX_RESULTS = 999;
+
+/** NAME_MAX on Linux. */
+const MAX_NAME_BYTES = 255;
+
+export interface DirTrack {
+  fileId: FileId;
+  artist: string | null;
+  title: string | null;
+  /** Extension without the dot ("flac"). */
+  format: string;
+  /** The track's path in the mount, relative to its root ("Queen/A Night at the Opera (1975) [FLAC]/11 - ….flac"). */
+  virtualPath: string;
+}
+
+export interface SymlinkEntry {
+  fileId: FileId;
+  name: string;
+  target: string;
+}
+
+/** Replace what a file name cannot hold ("/" and NUL, plus control characters that break terminals) with "_". */
+export function sanitizeNamePart(s: string): string {
+  return s.replace(/[/\u0000-\u001f\u007f]/g, "_").trim();
+}
+
+/** Cut to at most `maxBytes` of UTF-8 without splitting a character. */
+export function truncateUtf8(s: string, maxBytes: number): string {
+  if (Buffer.byteLength(s, "utf8") <= maxBytes) return s;
+  let out = "";
+  let bytes = 0;
+  for (const ch of s) {
+    const n = Buffer.byteLength(ch, "utf8");
+    if (bytes + n > maxBytes) break;
+    out += ch;
+    bytes += n;
+  }
+  return out;
+}
+
+/** `007. Artist - Title.flac`, at most 255 bytes (the middle is shortened, never the number or extension). */
+export function entryName(position: number, t: Pick<DirTrack, "artist" | "title" | "format">): string {
+  const number = String(position).padStart(3, "0");
+  const artist = sanitizeNamePart(t.artist ?? "") || "Unknown Artist";
+  const title = sanitizeNamePart(t.title ?? "") || "Unknown Title";
+  const ext = sanitizeNamePart(t.format).replace(/^\.+/, "");
+  const suffix = ext ? `.${ext}` : "";
+  const head = `${number}. `;
+  const room = MAX_NAME_BYTES - Buffer.byteLength(head + suffix, "utf8");
+  return head + truncateUtf8(`${artist} - ${title}`, room).trimEnd() + suffix;
+}
+
+/**
+ * A symlink target from a directory `depth` levels below the root (2 for `/.search/<q>/`) to a virtual path, or
+ * null when the path is not a clean relative path (a `..` segment could point outside the mount).
+ */
+export function relativeTarget(virtualPath: string, depth = 2): string | null {
+  const path = virtualPath.replace(/^\/+/, "");
+  const segments = path.split("/");
+  if (path === "" || segments.some((s) => s === "" || s === "." || s === "..")) return null;
+  return "../".repeat(depth) + path;
+}
+
+/** Entries for ranked tracks; tracks with an unusable path are left out and numbering stays gap-free. */
+export function symlinkEntries(tracks: readonly DirTrack[], depth = 2): SymlinkEntry[] {
+  const out: SymlinkEntry[] = [];
+  for (const t of tracks) {
+    if (out.length >= SEARCH_DIR_MAX_RESULTS) break;
+    const target = relativeTarget(t.virtualPath, depth);
+    if (target === null) continue;
+    out.push({ fileId: t.fileId, name: entryName(out.length + 1, t), target });
+  }
+  return out;
+}
+
+/** A lookup name from the kernel as a query: invalid UTF-8 is a QueryError (EINVAL), not a mangled search. */
+export function decodeQueryName(bytes: Uint8Array): string {
+  try {
+    return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    throw new QueryError("invalid-utf8", "The query is not valid UTF-8.");
+  }
+}
+
+/**
+ * The errno for a failed `/.search/<query>` lookup: a query the user must fix → EINVAL; an index that is missing
+ * or damaged → EIO (the writer rebuilds it). Zero results are not an error: the directory exists and is empty.
+ * Anything else is a bug and should propagate.
+ */
+export function searchLookupErrno(e: unknown): "EINVAL" | "EIO" | null {
+  if (e instanceof QueryError) return "EINVAL";
+  if (e instanceof SearchIndexError) return "EIO";
+  return null;
+}

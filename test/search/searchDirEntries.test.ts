@@ -1,0 +1,65 @@
+import { describe, expect, test } from "bun:test";
+import { QueryError } from "../../src/search/queryParser.ts";
+import {
+  decodeQueryName,
+  entryName,
+  relativeTarget,
+  SEARCH_DIR_MAX_RESULTS,
+  searchLookupErrno,
+  symlinkEntries,
+  truncateUtf8,
+} from "../../src/search/searchDirEntries.ts";
+import { SearchIndexError } from "../../src/search/searchIndex.ts";
+
+const t = (fileId: number, artist: string | null, title: string | null, virtualPath = `A/B/${fileId}.flac`) => ({
+  fileId, artist, title, format: "flac", virtualPath,
+});
+
+describe("search directory entries", () => {
+  test("names: number, artist, title, extension; Unknown fallbacks", () => {
+    expect(entryName(1, { artist: "Metallica", title: "Enter Sandman", format: "flac" })).toBe("001. Metallica - Enter Sandman.flac");
+    expect(entryName(42, { artist: null, title: "  ", format: "mp3" })).toBe("042. Unknown Artist - Unknown Title.mp3");
+  });
+
+  test("names never contain / or NUL", () => {
+    const n = entryName(3, { artist: "AC/DC", title: "T.N.T\u0000x", format: "flac" });
+    expect(n).toBe("003. AC_DC - T.N.T_x.flac");
+  });
+
+  test("names fit in 255 bytes without splitting a character, keeping number and extension", () => {
+    const n = entryName(999, { artist: "é".repeat(200), title: "x", format: "flac" });
+    expect(Buffer.byteLength(n)).toBeLessThanOrEqual(255);
+    expect(n.startsWith("999. éé")).toBe(true);
+    expect(n.endsWith(".flac")).toBe(true);
+    expect(n).not.toContain("\uFFFD");
+    expect(truncateUtf8("aé", 2)).toBe("a");
+  });
+
+  test("targets are relative to /.search/<query>/ and reject paths that could escape the mount", () => {
+    expect(relativeTarget("Queen/Jazz (1978)/01 - Mustapha.flac")).toBe("../../Queen/Jazz (1978)/01 - Mustapha.flac");
+    expect(relativeTarget("/Queen/x.flac")).toBe("../../Queen/x.flac");
+    expect(relativeTarget("Queen/../../etc/passwd")).toBeNull();
+    expect(relativeTarget("Queen//x.flac")).toBeNull();
+    expect(relativeTarget("")).toBeNull();
+  });
+
+  test("entries keep rank order, skip unusable paths without gaps, and stop at the limit", () => {
+    const e = symlinkEntries([t(5, "A", "One"), t(6, "B", "Bad", "../x.flac"), t(7, "C", "Two")]);
+    expect(e).toEqual([
+      { fileId: 5, name: "001. A - One.flac", target: "../../A/B/5.flac" },
+      { fileId: 7, name: "002. C - Two.flac", target: "../../A/B/7.flac" },
+    ]);
+    const many = symlinkEntries(Array.from({ length: 1500 }, (_, i) => t(i + 1, "A", `T${i}`)));
+    expect(many).toHaveLength(SEARCH_DIR_MAX_RESULTS);
+    expect(many.at(-1)!.name).toBe("999. A - T998.flac");
+    expect(new Set(many.map((x) => x.name)).size).toBe(many.length);
+  });
+
+  test("lookup names: invalid UTF-8 is a QueryError; errno mapping", () => {
+    expect(decodeQueryName(new TextEncoder().encode("città"))).toBe("città");
+    expect(() => decodeQueryName(new Uint8Array([0x66, 0xff, 0x66]))).toThrow(QueryError);
+    expect(searchLookupErrno(new QueryError("empty", "x"))).toBe("EINVAL");
+    expect(searchLookupErrno(new SearchIndexError("damaged", "x"))).toBe("EIO");
+    expect(searchLookupErrno(new Error("bug"))).toBeNull();
+  });
+});

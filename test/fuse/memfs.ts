@@ -167,6 +167,7 @@ export function createMemFs(raw: unknown): FuseFilesystem {
     },
     open(ino): OpenReply | "zero-message" | number {
       Atomics.add(stats, Stat.OPENS, 1);
+      syncDynamic();
       const n = nodes.get(ino);
       if (!n) return -Errno.ENOENT;
       if (n.kind === "slow") return { fh: 0, directIo: true };
@@ -176,6 +177,7 @@ export function createMemFs(raw: unknown): FuseFilesystem {
     },
     read(ino, _fh, offset, size, out, ctx) {
       Atomics.add(stats, Stat.READS, 1);
+      if (ino >= 10000 && ino < 20000) syncDynamic();
       const n = nodes.get(ino);
       if (!n) return -Errno.ENOENT;
       const len = Math.max(0, Math.min(size, n.size - offset));

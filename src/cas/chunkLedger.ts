@@ -7,6 +7,8 @@
  * Main thread only; FUSE workers report their accesses to the main thread (ChunkReader.takeAccessedChunkHexes).
  */
 import { Database } from "bun:sqlite";
+import { errorMessage } from "../core/errors.ts";
+import { log } from "../core/logger.ts";
 import type { ChunkHex } from "./chunkHash.ts";
 
 export interface LedgerOptions {
@@ -39,6 +41,7 @@ export class ChunkLedger {
   private readonly now: () => number;
   private totals: LedgerTotals;
   private timer: ReturnType<typeof setInterval> | undefined;
+  private flushFailing = false;
 
   constructor(path: string, options: LedgerOptions = {}) {
     this.flushEvery = options.flushEvery ?? 1000;
@@ -170,13 +173,21 @@ export class ChunkLedger {
     );
     const touch = this.db.query("UPDATE chunks SET last_access = MAX(last_access, ?) WHERE id = ?");
     const remove = this.db.query("DELETE FROM chunks WHERE id = ?");
-    this.db.transaction(() => {
-      for (const [hex, c] of changes) {
-        if (c.kind === "add") add.run(hex, c.size, c.at);
-        else if (c.kind === "touch") touch.run(c.at, hex);
-        else remove.run(hex);
-      }
-    })();
+    try {
+      this.db.transaction(() => {
+        for (const [hex, c] of changes) {
+          if (c.kind === "add") add.run(hex, c.size, c.at);
+          else if (c.kind === "touch") touch.run(c.at, hex);
+          else remove.run(hex);
+        }
+      })();
+      this.flushFailing = false;
+    } catch (e) {
+      // Typically a full disk. Keep the batch (newer changes win) and try again at the next flush.
+      for (const [hex, c] of changes) if (!this.pending.has(hex)) this.pending.set(hex, c);
+      if (!this.flushFailing) log.warn(`chunk cache ledger: cannot save access times (${errorMessage(e)}); will retry`);
+      this.flushFailing = true;
+    }
   }
 
   /** Flushes every `intervalMs` (10 s by default) in addition to the size-triggered flushes. */
@@ -203,6 +214,6 @@ export class ChunkLedger {
     // A removal followed by a re-add in the same batch must still write the row: "add" wins over "remove".
     if (prev?.kind === "add" && change.kind === "touch") return;
     this.pending.set(hex, change);
-    if (this.pending.size >= this.flushEvery) this.flush();
+    if (this.pending.size >= this.flushEvery * (this.flushFailing ? 10 : 1)) this.flush();
   }
 }

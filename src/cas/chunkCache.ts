@@ -1,0 +1,89 @@
+/**
+ * Wiring of the chunk cache for the main thread: one call creates the ledger, store, pins, evictor, statistics
+ * and fetcher over `<cacheDir>/chunks`, and `start`/`close` run and stop their background work in order.
+ * FUSE workers do not use this: they construct a ChunkReader over `chunksDir` (see chunkReader.ts).
+ */
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import type { EventBus } from "../core/eventBus.ts";
+import { errorMessage } from "../core/errors.ts";
+import { log } from "../core/logger.ts";
+import type { FileId } from "../core/types.ts";
+import { ChunkLedger } from "./chunkLedger.ts";
+import { ChunkStore, type ChunkFileWriter } from "./chunkStore.ts";
+import { CacheStats } from "./cacheStats.ts";
+import { ChunkPins, DEFAULT_CACHE_CAP_BYTES, Evictor } from "./eviction.ts";
+import { Fetcher, type FetcherOptions } from "./fetcher.ts";
+import { reconcileLedger, type ReconcileReport } from "./ledgerReconcile.ts";
+
+export interface ChunkCacheOptions {
+  /** The cache dir; chunks go to `<cacheDir>/chunks`, the ledger to `<cacheDir>/chunks/access.db`. */
+  cacheDir: string;
+  capBytes?: number;
+  bus?: EventBus;
+  loadManifest?: FetcherOptions["loadManifest"];
+  /** Fetcher tuning (timeouts, windows, concurrency). */
+  fetcher?: Omit<FetcherOptions, "store" | "bus" | "loadManifest" | "pins" | "ledger" | "stats">;
+  fsync?: boolean;
+  writer?: ChunkFileWriter;
+  /** Ledger batch flush interval (default 10 s) and size (default 1000 changes). */
+  ledgerFlushMs?: number;
+  ledgerFlushEvery?: number;
+}
+
+export interface ChunkCache {
+  readonly chunksDir: string;
+  readonly store: ChunkStore;
+  readonly ledger: ChunkLedger;
+  readonly pins: ChunkPins;
+  readonly evictor: Evictor;
+  readonly stats: CacheStats;
+  readonly fetcher: Fetcher;
+  /** Starts batched ledger flushing, periodic eviction checks and (in the background) ledger reconciliation. */
+  start(): Promise<ReconcileReport | undefined>;
+  /** Ordered shutdown: fail pending reads, finish a running eviction, flush and close the ledger. */
+  close(): Promise<void>;
+  /** A file was removed from the library: its manifest no longer counts toward logical bytes. */
+  forgetFile(fileId: FileId): void;
+}
+
+export function openChunkCache(o: ChunkCacheOptions): ChunkCache {
+  const chunksDir = join(o.cacheDir, "chunks");
+  mkdirSync(chunksDir, { recursive: true });
+  const ledger = new ChunkLedger(join(chunksDir, "access.db"), { flushEvery: o.ledgerFlushEvery });
+  const stats = new CacheStats(() => ledger.getTotals());
+  const pins = new ChunkPins();
+  let evictor: Evictor | undefined;
+  const store = new ChunkStore(chunksDir, {
+    ledger, stats, fsync: o.fsync, writer: o.writer, onStored: () => evictor?.poke(),
+  });
+  evictor = new Evictor({ store, ledger, pins, stats, bus: o.bus, capBytes: o.capBytes ?? DEFAULT_CACHE_CAP_BYTES });
+  const fetcher = new Fetcher({ ...o.fetcher, store, bus: o.bus, loadManifest: o.loadManifest, pins, ledger, stats });
+  const ev = evictor;
+  return {
+    chunksDir, store, ledger, pins, evictor: ev, stats, fetcher,
+    async start() {
+      ledger.startAutoFlush(o.ledgerFlushMs ?? 10_000);
+      ev.start();
+      try {
+        const report = await reconcileLedger(chunksDir, ledger);
+        if (report.added || report.removed || report.staleTempFiles)
+          log.info(`chunk cache: ledger repaired (+${report.added} / -${report.removed} chunks, ${report.staleTempFiles} stale temp files removed)`);
+        ev.poke();
+        return report;
+      } catch (e) {
+        log.warn(`chunk cache: ledger reconciliation failed: ${errorMessage(e)}`);
+        return undefined;
+      }
+    },
+    async close() {
+      fetcher.close();
+      ev.stop();
+      await ev.idle();
+      ledger.close();
+    },
+    forgetFile(fileId) {
+      ledger.forgetManifest(fileId);
+    },
+  };
+}

@@ -1,0 +1,673 @@
+/**
+ * The Fetcher (main thread): answers reads of cached origins, fetching from the origin what the store lacks.
+ *
+ * - A file with a current manifest is read chunk by chunk from the store; a missing or corrupt chunk is re-fetched
+ *   alone (a ranged origin read of exactly that chunk, checked against its id) — never the whole file.
+ * - A file without one gets ONE sequential "primary" fetch: origin.stream from 0, FastCDC cutting as bytes arrive,
+ *   chunks stored as they are cut. Reads wait on it when their range is at most `seekWindowBytes` ahead of it and are
+ *   answered the moment the bytes pass (copied from the arriving pieces, not after the file is done). Concurrent
+ *   readers share it. When it reaches EOF the manifest is built and `ManifestCached` is emitted.
+ * - A read further ahead (a seek) does not wait for the primary: it is served from aligned "range blocks" fetched
+ *   with origin.read, kept in a small per-file memory LRU, with read-ahead of the next blocks. Range blocks are
+ *   never chunked or stored: CDC boundaries depend on everything before them, so only the sequential pass can
+ *   produce the manifest. The primary keeps running behind, so the file still ends up cached exactly once.
+ * - A primary that fails (origin error, stall, offline) resumes later from its last cut: CDC restarts exactly at a
+ *   chunk boundary, so the resumed stream yields the same chunks and nothing stored is fetched again.
+ * - Every read has a deadline (`readTimeoutMs`) and rejects with FetchError (EIO) when it passes; every origin call
+ *   made in the background is bounded by `originTimeoutMs`, so a hung origin never holds a fetch slot forever.
+ * - Disk full: the chunk is not stored (StoreFullError, warned once by the store), the read is still answered from
+ *   the fetched bytes, later reads of that range go to the origin, and no ManifestCached is emitted.
+ */
+import type { EventBus } from "../core/eventBus.ts";
+import { errorMessage } from "../core/errors.ts";
+import { log } from "../core/logger.ts";
+import type { FileId } from "../core/types.ts";
+import type { Origin } from "../origins/origin.ts";
+import { chunkHex, chunkMatches, hashChunk, type ChunkHex, type ChunkId } from "./chunkHash.ts";
+import type { ChunkLedger } from "./chunkLedger.ts";
+import { StoreFullError, type ChunkStore } from "./chunkStore.ts";
+import type { CacheStats } from "./cacheStats.ts";
+import type { ChunkPins } from "./eviction.ts";
+import { DEFAULT_CDC, StreamingChunker, type CdcParams, type CutChunk } from "./fastCdc.ts";
+import {
+  buildManifest, chunkIndexAt, decodeManifest, encodeManifest, isManifestCurrent, manifestChunkId,
+  manifestChunkLength, type Manifest,
+} from "./manifestCodec.ts";
+
+/** A file of a cached origin, as the integrator knows it from the database. */
+export interface CachedFileRef {
+  fileId: FileId;
+  origin: Origin;
+  realPath: string;
+  /** Origin size and mtime as recorded: a manifest built for other values is not used. */
+  size: number;
+  mtimeMs: number;
+  /** The persisted manifest (files.chunk_manifest), if at hand; otherwise `loadManifest` is asked. */
+  manifest?: Uint8Array | Manifest | null;
+}
+
+export interface FetcherOptions {
+  store: ChunkStore;
+  /** ManifestCached goes here; a listener persists it (Database.updateManifest). */
+  bus?: EventBus;
+  /** Looks up a persisted manifest by file id (e.g. SELECT chunk_manifest FROM files WHERE id = ?). */
+  loadManifest?: (fileId: FileId) => Uint8Array | null | undefined;
+  pins?: ChunkPins;
+  ledger?: ChunkLedger;
+  stats?: CacheStats;
+  /** A read that cannot be answered within this time fails with EIO (default 30 s). */
+  readTimeoutMs?: number;
+  /** Bound on each origin call made by background fetches (default: readTimeoutMs). */
+  originTimeoutMs?: number;
+  /** Reads at most this far ahead of the primary fetch wait for it; further ones use range blocks (default 2 MiB). */
+  seekWindowBytes?: number;
+  /** Size of a range block for far reads (default 1 MiB) and how many blocks to read ahead (default 2). */
+  rangeBlockBytes?: number;
+  readAheadBlocks?: number;
+  /** Range blocks kept in memory per file (default 8). */
+  maxRangeBlocksPerFile?: number;
+  /** Files fetched at once; reads of queued files use range blocks meanwhile (default 4). */
+  maxConcurrentFileFetches?: number;
+  /** Piece size asked of origin.stream (default 256 KiB). */
+  streamPieceBytes?: number;
+  /** Chunk puts in flight per file, so that fsync latency overlaps with the download (default 4). */
+  maxPendingStores?: number;
+  cdc?: CdcParams;
+}
+
+export type FetchFailure = "timeout" | "origin" | "changed" | "aborted" | "closed";
+
+/** A read that could not be answered. FUSE replies EIO (`errno`). */
+export class FetchError extends Error {
+  override readonly name = "FetchError";
+  readonly errno = "EIO";
+  constructor(
+    readonly reason: FetchFailure,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+interface FetchedChunk {
+  offset: number;
+  length: number;
+  id: ChunkId;
+  hex: ChunkHex;
+  /** "storing": bytes kept in memory until the put settles; "unstored": the put failed (disk full). */
+  state: "storing" | "stored" | "unstored";
+  bytes?: Uint8Array;
+}
+
+/** A read waiting for the primary to pass [from, to). Filled piece by piece as the stream goes by. */
+interface Waiter {
+  from: number;
+  to: number;
+  out: Uint8Array;
+  outAt: number;
+  filled: number;
+  resolve: () => void;
+  reject: (e: Error) => void;
+}
+
+type PrimaryState = "idle" | "queued" | "running" | "failed" | "done";
+
+/** Everything about one file being fetched without a manifest. */
+interface FileFetch {
+  file: CachedFileRef;
+  pinOwner: string;
+  chunks: FetchedChunk[];
+  /** End of the last chunk cut: where a resumed primary starts. */
+  cutEnd: number;
+  chunker: StreamingChunker | null;
+  primary: PrimaryState;
+  waiters: Set<Waiter>;
+  blocks: Map<number, Promise<Uint8Array>>;
+  done: { promise: Promise<void>; resolve: () => void };
+}
+
+/** Per-read cancellation: deadline or abort signal. */
+class ReadContext {
+  error: FetchError | undefined;
+  private readonly cleanups = new Set<() => void>();
+  cancel(e: FetchError): void {
+    if (this.error) return;
+    this.error = e;
+    for (const c of this.cleanups) c();
+    this.cleanups.clear();
+  }
+  onCancel(cleanup: () => void): () => void {
+    this.cleanups.add(cleanup);
+    return () => this.cleanups.delete(cleanup);
+  }
+  check(): void {
+    if (this.error) throw this.error;
+  }
+}
+
+const MiB = 1024 * 1024;
+
+export class Fetcher {
+  private readonly o: Required<
+    Pick<
+      FetcherOptions,
+      | "readTimeoutMs" | "originTimeoutMs" | "seekWindowBytes" | "rangeBlockBytes" | "readAheadBlocks"
+      | "maxRangeBlocksPerFile" | "maxConcurrentFileFetches" | "streamPieceBytes" | "maxPendingStores" | "cdc"
+    >
+  >;
+  private readonly fetches = new Map<FileId, FileFetch>();
+  /** Decoded current manifests by file id (recently used; the database is the durable copy). */
+  private readonly manifests = new Map<FileId, Manifest>();
+  private readonly repairs = new Map<string, Promise<Uint8Array | null>>();
+  private runningPrimaries = 0;
+  private readonly primaryQueue: FileFetch[] = [];
+  private closed = false;
+
+  constructor(private readonly deps: FetcherOptions) {
+    const readTimeoutMs = deps.readTimeoutMs ?? 30_000;
+    this.o = {
+      readTimeoutMs,
+      originTimeoutMs: deps.originTimeoutMs ?? readTimeoutMs,
+      seekWindowBytes: deps.seekWindowBytes ?? 2 * MiB,
+      rangeBlockBytes: deps.rangeBlockBytes ?? 1 * MiB,
+      readAheadBlocks: deps.readAheadBlocks ?? 2,
+      maxRangeBlocksPerFile: deps.maxRangeBlocksPerFile ?? 8,
+      maxConcurrentFileFetches: deps.maxConcurrentFileFetches ?? 4,
+      streamPieceBytes: deps.streamPieceBytes ?? 256 * 1024,
+      maxPendingStores: deps.maxPendingStores ?? 4,
+      cdc: deps.cdc ?? DEFAULT_CDC,
+    };
+  }
+
+  /** Reads [offset, offset+size) of a cached file (clamped to its size). Rejects with FetchError. */
+  read(file: CachedFileRef, offset: number, size: number, signal?: AbortSignal): Promise<Uint8Array> {
+    const end = Math.min(offset + size, file.size);
+    if (offset >= end) return Promise.resolve(new Uint8Array(0));
+    if (this.closed) return Promise.reject(new FetchError("closed", "the cache is shutting down"));
+    const ctx = new ReadContext();
+    return new Promise<Uint8Array>((resolve, reject) => {
+      const timer = setTimeout(
+        () => ctx.cancel(new FetchError("timeout", `reading ${describe(file)} timed out after ${this.o.readTimeoutMs} ms`)),
+        this.o.readTimeoutMs,
+      );
+      const onAbort = () => ctx.cancel(new FetchError("aborted", `read of ${describe(file)} was interrupted`));
+      if (signal?.aborted) onAbort();
+      signal?.addEventListener("abort", onAbort, { once: true });
+      ctx.onCancel(() => reject(ctx.error));
+      this.readRange(file, offset, end, ctx)
+        .then(resolve, (e) => reject(asFetchError(e, file)))
+        .finally(() => {
+          clearTimeout(timer);
+          signal?.removeEventListener("abort", onAbort);
+        });
+    });
+  }
+
+  /** Fetches the whole file into the store (prefetch). Resolves when it is cached or the attempt ended. */
+  async prefetch(file: CachedFileRef): Promise<void> {
+    if (this.currentManifest(file)) return;
+    const ff = this.fetchFor(file);
+    this.ensurePrimary(ff);
+    await ff.done.promise;
+  }
+
+  /** True when a current manifest is known for the file (its chunks may still need repair). */
+  hasManifest(file: CachedFileRef): boolean {
+    return this.currentManifest(file) !== undefined;
+  }
+
+  /** Stops: pending reads fail, background fetches stop at their next step. */
+  close(): void {
+    this.closed = true;
+    for (const ff of this.fetches.values())
+      for (const w of ff.waiters) w.reject(new FetchError("closed", "the cache is shutting down"));
+    this.fetches.clear();
+    this.primaryQueue.length = 0;
+  }
+
+  // ---- reads with a manifest ------------------------------------------------------------------------------------
+
+  private currentManifest(file: CachedFileRef): Manifest | undefined {
+    let m = this.manifests.get(file.fileId);
+    if (!m) {
+      const source = file.manifest ?? this.deps.loadManifest?.(file.fileId);
+      if (!source) return undefined;
+      try {
+        m = source instanceof Uint8Array ? decodeManifest(source) : source;
+      } catch (e) {
+        log.debug(`ignoring unreadable manifest of ${describe(file)}: ${errorMessage(e)}`);
+        return undefined;
+      }
+      this.rememberManifest(file.fileId, m);
+    }
+    if (!isManifestCurrent(m, file.size, file.mtimeMs)) return undefined;
+    return m;
+  }
+
+  private rememberManifest(fileId: FileId, m: Manifest): void {
+    this.manifests.delete(fileId);
+    this.manifests.set(fileId, m);
+    if (this.manifests.size > 1024) this.manifests.delete(this.manifests.keys().next().value!);
+  }
+
+  private async readRange(file: CachedFileRef, offset: number, end: number, ctx: ReadContext): Promise<Uint8Array> {
+    const m = this.currentManifest(file);
+    if (m) {
+      const out = await this.readWithManifest(file, m, offset, end, ctx);
+      if (out) return out;
+      // The origin no longer matches the manifest (content changed under the same size and mtime): start over.
+      this.manifests.delete(file.fileId);
+      this.deps.ledger?.forgetManifest(file.fileId);
+      file = { ...file, manifest: null };
+      log.warn(`${describe(file)} changed on the origin without a new mtime: its cached copy was dropped`);
+    }
+    this.deps.stats?.countMiss();
+    return this.readWithoutManifest(file, offset, end, ctx);
+  }
+
+  /** Null when a chunk re-fetched from the origin does not match the manifest (stale manifest). */
+  private async readWithManifest(
+    file: CachedFileRef,
+    m: Manifest,
+    offset: number,
+    end: number,
+    ctx: ReadContext,
+  ): Promise<Uint8Array | null> {
+    const out = new Uint8Array(end - offset);
+    let repaired = false;
+    for (let i = chunkIndexAt(m, offset); i < m.chunkCount && m.offsets[i] < end; i++) {
+      const id = manifestChunkId(m, i);
+      const length = manifestChunkLength(m, i);
+      const r = await this.deps.store.get(id, length);
+      ctx.check();
+      let bytes: Uint8Array | null;
+      if (r.kind === "ok") bytes = r.bytes;
+      else {
+        repaired = true;
+        bytes = await this.bounded(this.repairChunk(file, m.offsets[i], length, id), ctx);
+        if (!bytes) return null;
+      }
+      copyOverlap(bytes, m.offsets[i], out, offset, end);
+    }
+    if (!repaired) this.deps.stats?.countHit();
+    else this.deps.stats?.countMiss();
+    return out;
+  }
+
+  /** Fetches one chunk's byte range from the origin, checks it against its id, stores it. Shared by concurrent reads. */
+  private repairChunk(file: CachedFileRef, offset: number, length: number, id: ChunkId): Promise<Uint8Array | null> {
+    const key = `${file.fileId}:${offset}`;
+    const running = this.repairs.get(key);
+    if (running) return running;
+    const p = (async () => {
+      const bytes = await this.fetchExactly(file, offset, length);
+      if (!chunkMatches(bytes, id)) return null;
+      await this.deps.store.put(bytes, id).catch((e) => this.noteStoreFailure(file, e));
+      return bytes;
+    })().finally(() => this.repairs.delete(key));
+    p.catch(() => {});
+    this.repairs.set(key, p);
+    return p;
+  }
+
+  // ---- reads without a manifest -----------------------------------------------------------------------------------
+
+  private fetchFor(file: CachedFileRef): FileFetch {
+    let ff = this.fetches.get(file.fileId);
+    if (ff && (ff.file.size !== file.size || ff.file.mtimeMs !== file.mtimeMs)) {
+      this.dropFetch(ff);
+      ff = undefined;
+    }
+    if (!ff) {
+      ff = {
+        file, pinOwner: `fetch:${file.fileId}`, chunks: [], cutEnd: 0, chunker: null, primary: "idle",
+        waiters: new Set(), blocks: new Map(), done: deferred(),
+      };
+      this.fetches.set(file.fileId, ff);
+    }
+    return ff;
+  }
+
+  private async readWithoutManifest(file: CachedFileRef, offset: number, end: number, ctx: ReadContext): Promise<Uint8Array> {
+    const ff = this.fetchFor(file);
+    this.ensurePrimary(ff);
+    const out = new Uint8Array(end - offset);
+    let pos = offset;
+    while (pos < end) {
+      ctx.check();
+      pos = await this.readSegment(ff, pos, end, out, offset, ctx);
+    }
+    return out;
+  }
+
+  /**
+   * Serves the part of [pos, end) that starts at `pos` from the best source, returns where it stopped. The choice
+   * of source and any waiter registration happen synchronously, so the primary cannot move in between.
+   */
+  private async readSegment(ff: FileFetch, pos: number, end: number, out: Uint8Array, outBase: number, ctx: ReadContext): Promise<number> {
+    const chunk = findChunk(ff.chunks, pos);
+    if (chunk) {
+      const chunkEnd = Math.min(end, chunk.offset + chunk.length);
+      if (chunk.state === "storing" && chunk.bytes) {
+        copyOverlap(chunk.bytes, chunk.offset, out, outBase, chunkEnd, pos);
+        return chunkEnd;
+      }
+      if (chunk.state === "stored") {
+        const r = await this.deps.store.get(chunk.id, chunk.length);
+        ctx.check();
+        if (r.kind === "ok") {
+          copyOverlap(r.bytes, chunk.offset, out, outBase, chunkEnd, pos);
+          return chunkEnd;
+        }
+        chunk.state = "unstored"; // deleted or damaged since: serve this range from the origin
+      }
+      return this.readFromBlocks(ff, pos, chunkEnd, out, outBase, ctx);
+    }
+    const chunker = ff.chunker;
+    if (chunker && pos >= chunker.pendingStart && pos < chunker.pendingEnd) {
+      const to = Math.min(end, chunker.pendingEnd);
+      chunker.copyPending(pos, to, out, pos - outBase);
+      return to;
+    }
+    const primaryPos = chunker ? chunker.pendingEnd : ff.cutEnd;
+    if (ff.primary === "running" && pos >= primaryPos && pos < primaryPos + this.o.seekWindowBytes) {
+      await this.waitForPrimary(ff, pos, end, out, outBase, ctx);
+      return end;
+    }
+    return this.readFromBlocks(ff, pos, end, out, outBase, ctx);
+  }
+
+  private waitForPrimary(ff: FileFetch, from: number, to: number, out: Uint8Array, outBase: number, ctx: ReadContext): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const w: Waiter = { from, to, out, outAt: from - outBase, filled: 0, resolve, reject };
+      ff.waiters.add(w);
+      const forget = ctx.onCancel(() => {
+        ff.waiters.delete(w);
+        reject(ctx.error);
+      });
+      w.resolve = () => {
+        forget();
+        resolve();
+      };
+      w.reject = (e) => {
+        forget();
+        reject(e);
+      };
+    });
+  }
+
+  /** Hands an arriving piece [at, at+piece.length) to the reads waiting for it. */
+  private deliver(ff: FileFetch, at: number, piece: Uint8Array): void {
+    const pieceEnd = at + piece.length;
+    for (const w of ff.waiters) {
+      const a = Math.max(w.from, at);
+      const b = Math.min(w.to, pieceEnd);
+      if (a >= b) continue;
+      w.out.set(piece.subarray(a - at, b - at), w.outAt + (a - w.from));
+      w.filled += b - a;
+      if (w.filled === w.to - w.from) {
+        ff.waiters.delete(w);
+        w.resolve();
+      }
+    }
+  }
+
+  // ---- range blocks (far reads, passthrough) ----------------------------------------------------------------------
+
+  private async readFromBlocks(ff: FileFetch, pos: number, end: number, out: Uint8Array, outBase: number, ctx: ReadContext): Promise<number> {
+    const B = this.o.rangeBlockBytes;
+    const k = Math.floor(pos / B);
+    const block = this.block(ff, k);
+    for (let j = 1; j <= this.o.readAheadBlocks; j++) this.readAheadBlock(ff, k + j);
+    const bytes = await this.bounded(block, ctx);
+    const to = Math.min(end, k * B + bytes.length);
+    copyOverlap(bytes, k * B, out, outBase, to, pos);
+    return to;
+  }
+
+  private block(ff: FileFetch, k: number): Promise<Uint8Array> {
+    const existing = ff.blocks.get(k);
+    if (existing) {
+      ff.blocks.delete(k); // re-insert: most recently used last
+      ff.blocks.set(k, existing);
+      return existing;
+    }
+    const B = this.o.rangeBlockBytes;
+    const p = this.fetchExactly(ff.file, k * B, Math.min(B, ff.file.size - k * B));
+    p.catch(() => {
+      if (ff.blocks.get(k) === p) ff.blocks.delete(k);
+    });
+    ff.blocks.set(k, p);
+    while (ff.blocks.size > this.o.maxRangeBlocksPerFile) ff.blocks.delete(ff.blocks.keys().next().value!);
+    return p;
+  }
+
+  /** Starts a block ahead of a far reader, unless the primary is about to cover it anyway. */
+  private readAheadBlock(ff: FileFetch, k: number): void {
+    const start = k * this.o.rangeBlockBytes;
+    if (start >= ff.file.size || ff.blocks.has(k)) return;
+    const primaryPos = ff.chunker ? ff.chunker.pendingEnd : ff.cutEnd;
+    if (ff.primary === "running" && start < primaryPos + this.o.seekWindowBytes) return;
+    if (ff.primary === "done") return;
+    this.block(ff, k).catch(() => {});
+  }
+
+  /** Reads exactly `length` bytes at `offset`, tolerating short reads; each origin call is time-bounded. */
+  private async fetchExactly(file: CachedFileRef, offset: number, length: number): Promise<Uint8Array> {
+    const out = new Uint8Array(length);
+    let got = 0;
+    while (got < length) {
+      const piece = await withTimeout(
+        file.origin.read(file.realPath, offset + got, length - got),
+        this.o.originTimeoutMs,
+        () => new FetchError("timeout", `${describe(file)}: origin did not answer within ${this.o.originTimeoutMs} ms`),
+      );
+      if (piece.length === 0) throw new FetchError("changed", `${describe(file)} is shorter on the origin than recorded`);
+      out.set(piece.subarray(0, length - got), got);
+      got += piece.length;
+      this.deps.stats?.countOriginBytes(piece.length);
+    }
+    return out;
+  }
+
+  // ---- the primary (sequential, chunking) fetch ------------------------------------------------------------------
+
+  private ensurePrimary(ff: FileFetch): void {
+    if (ff.primary === "running" || ff.primary === "queued" || ff.primary === "done" || this.closed) return;
+    if (ff.primary === "failed") ff.done = deferred(); // a retry: prefetch() callers wait for this attempt
+    if (this.runningPrimaries < this.o.maxConcurrentFileFetches) this.startPrimary(ff);
+    else {
+      ff.primary = "queued";
+      this.primaryQueue.push(ff);
+    }
+  }
+
+  private startPrimary(ff: FileFetch): void {
+    this.runningPrimaries++;
+    ff.primary = "running";
+    this.runPrimary(ff)
+      .catch((e) => this.failPrimary(ff, e))
+      .finally(() => {
+        this.runningPrimaries--;
+        this.startQueued();
+      });
+  }
+
+  private startQueued(): void {
+    while (this.runningPrimaries < this.o.maxConcurrentFileFetches && this.primaryQueue.length > 0) {
+      const next = this.primaryQueue.shift()!;
+      if (next.primary === "queued" && this.fetches.get(next.file.fileId) === next) this.startPrimary(next);
+    }
+  }
+
+  private async runPrimary(ff: FileFetch): Promise<void> {
+    const { file } = ff;
+    const bound = <T>(p: Promise<T>) =>
+      withTimeout(p, this.o.originTimeoutMs, () => new FetchError("timeout", `${describe(file)}: origin stalled for ${this.o.originTimeoutMs} ms`));
+    const now = await bound(file.origin.stat(file.realPath));
+    if (now.size !== file.size || now.mtimeMs !== file.mtimeMs)
+      throw new FetchError("changed", `${describe(file)} changed on the origin (size/mtime differ from the library); rescan needed`);
+    const chunker = new StreamingChunker(ff.cutEnd, this.o.cdc);
+    ff.chunker = chunker;
+    const stores: Promise<void>[] = [];
+    const iterator = file.origin.stream(file.realPath, ff.cutEnd, this.o.streamPieceBytes)[Symbol.asyncIterator]();
+    try {
+      for (;;) {
+        if (this.closed || this.fetches.get(file.fileId) !== ff) return;
+        const next = await bound(iterator.next());
+        if (next.done) break;
+        const piece = next.value;
+        if (piece.length === 0) continue;
+        const at = chunker.pendingEnd;
+        if (at + piece.length > file.size)
+          throw new FetchError("changed", `${describe(file)} is longer on the origin than recorded`);
+        this.deliver(ff, at, piece);
+        this.deps.stats?.countOriginBytes(piece.length);
+        // Every cut is registered before anything is awaited: a cut chunk must be findable (in memory until
+        // stored) the moment it leaves the chunker's buffer, or a read of its range would fall through the gap.
+        for (const cut of chunker.push(piece)) stores.push(this.storeCut(ff, cut));
+        while (stores.length > this.o.maxPendingStores) await stores.shift();
+      }
+    } finally {
+      // Not awaited: a hung origin may never settle it.
+      iterator.return?.()?.catch?.(() => {});
+    }
+    if (chunker.pendingEnd !== file.size)
+      throw new FetchError("changed", `${describe(file)} is shorter on the origin than recorded`);
+    for (const cut of chunker.finish()) stores.push(this.storeCut(ff, cut));
+    await Promise.all(stores);
+    this.completeFetch(ff);
+  }
+
+  private async storeCut(ff: FileFetch, cut: CutChunk): Promise<void> {
+    const id = hashChunk(cut.bytes);
+    const c: FetchedChunk = { offset: cut.offset, length: cut.bytes.length, id, hex: chunkHex(id), state: "storing", bytes: cut.bytes };
+    ff.chunks.push(c);
+    ff.cutEnd = c.offset + c.length;
+    this.deps.pins?.pin(ff.pinOwner, [c.hex]);
+    try {
+      await this.deps.store.put(cut.bytes, id);
+      c.state = "stored";
+    } catch (e) {
+      c.state = "unstored";
+      this.noteStoreFailure(ff.file, e);
+    } finally {
+      c.bytes = undefined;
+    }
+  }
+
+  private noteStoreFailure(file: CachedFileRef, e: unknown): void {
+    // StoreFullError was already warned about (once) by the store; anything else is unexpected and worth a line.
+    if (!(e instanceof StoreFullError)) log.warn(`caching ${describe(file)}: ${errorMessage(e)}; serving from the origin`);
+  }
+
+  private completeFetch(ff: FileFetch): void {
+    const { file } = ff;
+    const m = buildManifest(ff.chunks, file.size, file.mtimeMs);
+    const complete = ff.chunks.every((c) => c.state === "stored");
+    // Even with chunks missing (disk full) the manifest is right: reads repair missing chunks one by one.
+    this.rememberManifest(file.fileId, m);
+    ff.primary = "done";
+    if (complete) {
+      this.deps.ledger?.recordManifest(file.fileId, file.size);
+      this.deps.bus?.emit("ManifestCached", {
+        fileId: file.fileId, manifest: encodeManifest(m), originSize: file.size, originMtimeMs: file.mtimeMs,
+      });
+    }
+    this.dropFetch(ff);
+  }
+
+  private failPrimary(ff: FileFetch, e: unknown): void {
+    const err = asFetchError(e, ff.file);
+    if (ff.primary === "done") return;
+    ff.primary = "failed";
+    ff.chunker = null;
+    log.debug(`fetch of ${describe(ff.file)} stopped at ${ff.cutEnd}: ${err.message}`);
+    for (const w of ff.waiters) w.reject(err);
+    ff.waiters.clear();
+    ff.done.resolve();
+  }
+
+  private dropFetch(ff: FileFetch): void {
+    if (this.fetches.get(ff.file.fileId) === ff) this.fetches.delete(ff.file.fileId);
+    this.deps.pins?.unpin(ff.pinOwner);
+    for (const w of ff.waiters) w.reject(new FetchError("changed", `${describe(ff.file)}: fetch abandoned`));
+    ff.waiters.clear();
+    ff.done.resolve();
+  }
+
+  /** Races `p` against the read's cancellation. */
+  private bounded<T>(p: Promise<T>, ctx: ReadContext): Promise<T> {
+    ctx.check();
+    return new Promise<T>((resolve, reject) => {
+      const forget = ctx.onCancel(() => reject(ctx.error));
+      p.then(
+        (v) => {
+          forget();
+          resolve(v);
+        },
+        (e) => {
+          forget();
+          reject(e);
+        },
+      );
+    });
+  }
+}
+
+function deferred(): { promise: Promise<void>; resolve: () => void } {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => (resolve = r));
+  return { promise, resolve };
+}
+
+/** Binary search for the fetched chunk containing `pos`. */
+function findChunk(chunks: FetchedChunk[], pos: number): FetchedChunk | undefined {
+  let lo = 0;
+  let hi = chunks.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    const c = chunks[mid];
+    if (pos < c.offset) hi = mid - 1;
+    else if (pos >= c.offset + c.length) lo = mid + 1;
+    else return c;
+  }
+  return undefined;
+}
+
+/**
+ * Copies the part of `src` (which holds file bytes from `srcOffset`) that falls in [from, to) into `out` (which
+ * holds file bytes from `outOffset`). `from` defaults to the start of `out`.
+ */
+function copyOverlap(src: Uint8Array, srcOffset: number, out: Uint8Array, outOffset: number, to: number, from = outOffset): void {
+  const a = Math.max(from, srcOffset);
+  const b = Math.min(to, srcOffset + src.length, outOffset + out.length);
+  if (a >= b) return;
+  out.set(src.subarray(a - srcOffset, b - srcOffset), a - outOffset);
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number, error: () => Error): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(error()), ms);
+    p.then(
+      (v) => {
+        clearTimeout(timer);
+        resolve(v);
+      },
+      (e) => {
+        clearTimeout(timer);
+        reject(e);
+      },
+    );
+  });
+}
+
+function describe(file: CachedFileRef): string {
+  return `"${file.realPath}" (${file.origin.displayName})`;
+}
+
+function asFetchError(e: unknown, file: CachedFileRef): FetchError {
+  if (e instanceof FetchError) return e;
+  return new FetchError("origin", `${describe(file)}: ${errorMessage(e)}`, { cause: e });
+}

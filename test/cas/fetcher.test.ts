@@ -1,0 +1,347 @@
+import { afterEach, describe, expect, spyOn, test } from "bun:test";
+import { readFileSync, unlinkSync, utimesSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { log } from "../../src/core/logger.ts";
+import { chunkMatches } from "../../src/cas/chunkHash.ts";
+import { chunkPath } from "../../src/cas/chunkPaths.ts";
+import { ChunkReader } from "../../src/cas/chunkReader.ts";
+import { fsChunkFileWriter, type ChunkFileWriter } from "../../src/cas/chunkStore.ts";
+import { FetchError } from "../../src/cas/fetcher.ts";
+import { decodeManifest, manifestChunkHex, manifestChunkId } from "../../src/cas/manifestCodec.ts";
+import { LocalOrigin } from "../../src/origins/localOrigin.ts";
+import { FaultyOrigin } from "../../src/origins/faultyOrigin.ts";
+import { fileRef, listFiles, makeOrigin, ManifestDb, openTestCache, readAll, removeDir, tempDir } from "./helpers.ts";
+import { CORPUS, pseudoRandomBytes } from "./testData.ts";
+
+const MiB = 1024 * 1024;
+const FLAC_DIR = `${CORPUS}/flac-test-files/uncommon`;
+const FLAC = "05 - 32bps audio.flac";
+
+type TestCache = ReturnType<typeof openTestCache>;
+let cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.reverse()) await c();
+  cleanups = [];
+});
+
+function dir(): string {
+  const d = tempDir();
+  cleanups.push(() => removeDir(d));
+  return d;
+}
+
+function open(cacheDir: string, db: ManifestDb, extra: Parameters<typeof openTestCache>[2] = {}): TestCache {
+  const cache = openTestCache(cacheDir, db, extra);
+  cleanups.push(() => cache.close());
+  return cache;
+}
+
+/** The real FLAC served straight from the corpus (read-only), through a FaultyOrigin. */
+function corpusOrigin(): FaultyOrigin {
+  return new FaultyOrigin(new LocalOrigin("corpus", FLAC_DIR));
+}
+
+describe("Fetcher", () => {
+  test("reads a real FLAC correctly, fetches it once, emits ManifestCached with a valid manifest", async () => {
+    const db = new ManifestDb();
+    const cache = open(dir(), db);
+    const origin = corpusOrigin();
+    const file = fileRef(origin, FLAC_DIR, FLAC, 1);
+    const expected = new Uint8Array(readFileSync(join(FLAC_DIR, FLAC)));
+    const got = await readAll((o, s) => cache.fetcher.read(file, o, s), file.size);
+    expect(got).toEqual(expected);
+    await cache.fetcher.prefetch(file); // wait until the primary is done
+    expect(db.events).toBe(1);
+    const m = decodeManifest(db.manifests.get(1)!);
+    expect(m.originSize).toBe(file.size);
+    expect(m.originMtimeMs).toBe(file.mtimeMs);
+    for (let i = 0; i < m.chunkCount; i++) {
+      const bytes = expected.subarray(m.offsets[i], m.offsets[i + 1]);
+      expect(chunkMatches(bytes, manifestChunkId(m, i))).toBe(true);
+    }
+    expect(origin.counts.bytesRead).toBe(file.size); // fetched once, no extra reads
+    expect(origin.counts.streamCalls).toBe(1);
+  });
+
+  test("after a restart (new store and fetcher), a cached file is read with ZERO origin operations", async () => {
+    const db = new ManifestDb();
+    const cacheDir = dir();
+    const origin = corpusOrigin();
+    const file = fileRef(origin, FLAC_DIR, FLAC, 1);
+    const first = openTestCache(cacheDir, db);
+    await first.fetcher.prefetch(file);
+    await first.close(); // the process "dies" (state on disk only)
+    origin.resetCounts();
+
+    const second = open(cacheDir, db);
+    const expected = new Uint8Array(readFileSync(join(FLAC_DIR, FLAC)));
+    expect(await readAll((o, s) => second.fetcher.read(file, o, s), file.size)).toEqual(expected);
+    // The worker path: the synchronous reader with the persisted manifest.
+    const reader = new ChunkReader(second.chunksDir);
+    const m = decodeManifest(db.manifests.get(1)!);
+    const r = reader.read(m, 0, file.size, reader.openFile(m));
+    expect(r.kind).toBe("ok");
+    if (r.kind === "ok") expect(r.bytes).toEqual(expected);
+    expect(origin.totalOperations).toBe(0);
+    expect(origin.counts.bytesRead).toBe(0);
+    expect(second.stats.snapshot().hits).toBeGreaterThan(0);
+    expect(second.stats.snapshot().misses).toBe(0);
+  });
+
+  test("concurrent readers of one file share one fetch", async () => {
+    const root = dir();
+    const data = pseudoRandomBytes(3 * MiB, 5);
+    const origin = makeOrigin(root, { "a.flac": data });
+    origin.setMode({ kind: "delay", ms: 5 });
+    const db = new ManifestDb();
+    const cache = open(dir(), db, { fetcher: { streamPieceBytes: 64 * 1024 } });
+    const file = fileRef(origin, root, "a.flac", 7);
+    const readers = [64 * 1024, 128 * 1024, 100_000, 256 * 1024].map((step) =>
+      readAll((o, s) => cache.fetcher.read(file, o, s), file.size, step),
+    );
+    for (const got of await Promise.all(readers)) expect(got).toEqual(data);
+    await cache.fetcher.prefetch(file);
+    expect(origin.counts.streamCalls).toBe(1);
+    expect(origin.counts.read).toBe(0);
+    expect(origin.counts.bytesRead).toBe(data.length);
+    expect(db.events).toBe(1);
+  });
+
+  test("a far seek is answered without waiting for the whole file; the file still gets cached", async () => {
+    const root = dir();
+    const data = pseudoRandomBytes(8 * MiB, 6);
+    const origin = makeOrigin(root, { "big.flac": data });
+    // 64 KiB pieces at 20 ms each: the whole file takes ~2.6 s to stream.
+    origin.setMode({ kind: "delay", ms: 20 });
+    const db = new ManifestDb();
+    const cache = open(dir(), db, { fetcher: { streamPieceBytes: 64 * 1024 } });
+    const file = fileRef(origin, root, "big.flac", 9);
+    const t0 = performance.now();
+    const head = await cache.fetcher.read(file, 0, 4096);
+    expect(head).toEqual(data.subarray(0, 4096));
+    const seekAt = 7 * MiB + 12345;
+    const far = await cache.fetcher.read(file, seekAt, 128 * 1024);
+    const farMs = performance.now() - t0;
+    expect(far).toEqual(data.subarray(seekAt, seekAt + 128 * 1024));
+    expect(db.events).toBe(0); // the primary is still far from done
+    expect(farMs).toBeLessThan(1000);
+    // A player continues from the seek point: read-ahead blocks serve it.
+    const next = await cache.fetcher.read(file, seekAt + 128 * 1024, 128 * 1024);
+    expect(next).toEqual(data.subarray(seekAt + 128 * 1024, seekAt + 256 * 1024));
+    await cache.fetcher.prefetch(file);
+    expect(db.events).toBe(1);
+    expect(origin.counts.streamCalls).toBe(1);
+    // Range blocks are extra origin traffic, bounded by block size × (1 + read-ahead): 1 MiB blocks here.
+    expect(origin.counts.bytesRead).toBeLessThanOrEqual(data.length + 4 * MiB);
+  });
+
+  test("origin offline: cached files play in full, uncached reads fail with EIO within the timeout, nothing stalls", async () => {
+    const root = dir();
+    const cachedData = pseudoRandomBytes(2 * MiB, 7);
+    const origin = makeOrigin(root, { "cached.flac": cachedData, "uncached.flac": pseudoRandomBytes(1 * MiB, 8) });
+    const db = new ManifestDb();
+    const cache = open(dir(), db, { fetcher: { readTimeoutMs: 300 } });
+    const cached = fileRef(origin, root, "cached.flac", 1);
+    const uncached = fileRef(origin, root, "uncached.flac", 2);
+    await cache.fetcher.prefetch(cached);
+    expect(db.events).toBe(1);
+
+    for (const behaviour of ["hang", "fail"] as const) {
+      origin.setMode({ kind: "offline", behaviour });
+      const t0 = performance.now();
+      const failing = cache.fetcher.read(uncached, 0, 65536).then(
+        () => "resolved",
+        (e) => e,
+      );
+      // While the uncached read is stuck, the cached file is served in full.
+      expect(await readAll((o, s) => cache.fetcher.read(cached, o, s), cached.size)).toEqual(cachedData);
+      expect(performance.now() - t0).toBeLessThan(250);
+      const err = await failing;
+      const ms = performance.now() - t0;
+      expect(err).toBeInstanceOf(FetchError);
+      expect((err as FetchError).errno).toBe("EIO");
+      expect(ms).toBeLessThan(300 + 200);
+      if (behaviour === "fail") expect(ms).toBeLessThan(150);
+    }
+    // Back online: the uncached file is fetched.
+    origin.setMode({ kind: "healthy" });
+    expect((await cache.fetcher.read(uncached, 0, 10)).length).toBe(10);
+  });
+
+  test("a corrupt chunk is detected and re-fetched alone; wrong bytes are never returned", async () => {
+    const root = dir();
+    const data = pseudoRandomBytes(2 * MiB, 9);
+    const origin = makeOrigin(root, { "f.flac": data });
+    const db = new ManifestDb();
+    const cacheDir = dir();
+    const cache = open(cacheDir, db);
+    const file = fileRef(origin, root, "f.flac", 3);
+    await cache.fetcher.prefetch(file);
+    const m = decodeManifest(db.manifests.get(3)!);
+    const i = 4;
+    const path = chunkPath(cache.chunksDir, manifestChunkHex(m, i));
+    const bad = data.slice(m.offsets[i], m.offsets[i + 1]);
+    bad[7] ^= 0x40; // same length, one bit
+    writeFileSync(path, bad);
+    // The worker sees it and would defer.
+    expect(new ChunkReader(cache.chunksDir).read(m, m.offsets[i], 10).kind).toBe("corrupt");
+    origin.resetCounts();
+    const warn = spyOn(log, "warn").mockImplementation(() => {});
+    try {
+      const fresh = open(cacheDir, db); // also a new process: no in-memory state
+      expect(await readAll((o, s) => fresh.fetcher.read(file, o, s), file.size)).toEqual(data);
+    } finally {
+      warn.mockRestore();
+    }
+    expect(origin.counts.bytesRead).toBe(m.offsets[i + 1] - m.offsets[i]);
+    expect(chunkMatches(new Uint8Array(readFileSync(path)), manifestChunkId(m, i))).toBe(true);
+  });
+
+  test("a missing chunk is re-fetched", async () => {
+    const root = dir();
+    const data = pseudoRandomBytes(1 * MiB, 10);
+    const origin = makeOrigin(root, { "f.flac": data });
+    const db = new ManifestDb();
+    const cache = open(dir(), db);
+    const file = fileRef(origin, root, "f.flac", 4);
+    await cache.fetcher.prefetch(file);
+    const m = decodeManifest(db.manifests.get(4)!);
+    unlinkSync(chunkPath(cache.chunksDir, manifestChunkHex(m, 0)));
+    origin.resetCounts();
+    expect(await cache.fetcher.read(file, 100, 1000)).toEqual(data.subarray(100, 1100));
+    expect(origin.counts.bytesRead).toBe(m.offsets[1]);
+    const r = new ChunkReader(cache.chunksDir).read(m, 0, file.size);
+    expect(r.kind).toBe("ok");
+  });
+
+  test("disk full: reads are served from the origin, no chunk or temp file is left, one clear warning", async () => {
+    const root = dir();
+    const data = pseudoRandomBytes(2 * MiB, 11);
+    const origin = makeOrigin(root, { "f.flac": data });
+    const db = new ManifestDb();
+    let full = true;
+    const writer: ChunkFileWriter = {
+      async write(path, bytes, fsync) {
+        if (!full) return fsChunkFileWriter.write(path, bytes, fsync);
+        await fsChunkFileWriter.write(path, bytes.subarray(0, 1000), fsync); // a partial temp file
+        throw Object.assign(new Error("ENOSPC: no space left on device"), { code: "ENOSPC" });
+      },
+    };
+    const cache = open(dir(), db, { writer });
+    const file = fileRef(origin, root, "f.flac", 5);
+    const warn = spyOn(log, "warn").mockImplementation(() => {});
+    try {
+      expect(await readAll((o, s) => cache.fetcher.read(file, o, s), file.size)).toEqual(data);
+      await cache.fetcher.prefetch(file);
+      expect(warn).toHaveBeenCalledTimes(1);
+      expect(String(warn.mock.calls[0][0])).toMatch(/full \(ENOSPC\)/);
+    } finally {
+      warn.mockRestore();
+    }
+    expect(db.events).toBe(0); // nothing claimed as cached
+    expect(listFiles(cache.chunksDir).filter((f) => !f.startsWith("access.db"))).toEqual([]);
+    // Still readable (from the origin, chunk by chunk), and once space is back the chunks get stored.
+    full = false;
+    expect(await cache.fetcher.read(file, 1 * MiB, 4096)).toEqual(data.subarray(1 * MiB, 1 * MiB + 4096));
+    expect(cache.ledger.getTotals().storedChunks).toBeGreaterThan(0);
+  });
+
+  test("disk full for real (1 MiB tmpfs as the cache dir): reads still correct, nothing half-written left", async () => {
+    const mountDir = dir();
+    const mounted = Bun.spawnSync(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", mountDir]).exitCode === 0;
+    if (!mounted) {
+      console.warn("skipping the tmpfs disk-full test: cannot mount tmpfs here (needs root)");
+      return;
+    }
+    cleanups.push(() => void Bun.spawnSync(["umount", "-l", mountDir]));
+    const root = dir();
+    const data = pseudoRandomBytes(3 * MiB, 16);
+    const origin = makeOrigin(root, { "f.flac": data });
+    const db = new ManifestDb();
+    const cache = open(mountDir, db);
+    const file = fileRef(origin, root, "f.flac", 12);
+    const warn = spyOn(log, "warn").mockImplementation(() => {});
+    try {
+      expect(await readAll((o, s) => cache.fetcher.read(file, o, s), file.size)).toEqual(data);
+      await cache.fetcher.prefetch(file);
+      expect(warn.mock.calls.some((c) => /full \(ENOSPC\)/.test(String(c[0])))).toBe(true);
+    } finally {
+      warn.mockRestore();
+    }
+    expect(db.events).toBe(0);
+    expect(listFiles(cache.chunksDir).filter((f) => f.endsWith(".tmp"))).toEqual([]);
+    // Whatever chunks made it are whole and verified.
+    const r = await cache.fetcher.read(file, 0, file.size);
+    expect(r).toEqual(data);
+  });
+
+  test("a manifest whose origin file changed (size or mtime) is not used", async () => {
+    const root = dir();
+    const v1 = pseudoRandomBytes(1 * MiB, 12);
+    const origin = makeOrigin(root, { "f.flac": v1 });
+    const db = new ManifestDb();
+    const cache = open(dir(), db);
+    const oldRef = fileRef(origin, root, "f.flac", 6);
+    await cache.fetcher.prefetch(oldRef);
+    expect(db.events).toBe(1);
+    // Re-tagged on the origin: same size, new bytes at the head, new mtime.
+    const v2 = v1.slice();
+    v2.set(pseudoRandomBytes(300, 99), 100);
+    writeFileSync(join(root, "f.flac"), v2);
+    utimesSync(join(root, "f.flac"), new Date(), new Date(Date.now() + 5000));
+    const newRef = fileRef(origin, root, "f.flac", 6);
+    expect(newRef.mtimeMs).not.toBe(oldRef.mtimeMs);
+    // The library (delta sync) knows the new mtime: the old manifest is ignored, the new content fetched.
+    expect(await cache.fetcher.read({ ...newRef, manifest: db.manifests.get(6) }, 0, 4096)).toEqual(v2.subarray(0, 4096));
+    // Reading with the library's stale record fails instead of serving bytes of another version.
+    const stale = await cache.fetcher.read({ ...oldRef, fileId: 60 }, 0, 10).catch((e) => e);
+    expect(stale).toBeInstanceOf(FetchError);
+    expect((stale as FetchError).reason).toBe("changed");
+    await cache.fetcher.prefetch(newRef);
+    expect(decodeManifest(db.manifests.get(6)!).originMtimeMs).toBe(newRef.mtimeMs);
+  });
+
+  test("a flaky origin (every 4th call fails): the fetch resumes from its last chunk and completes", async () => {
+    const root = dir();
+    const data = pseudoRandomBytes(3 * MiB, 13);
+    const origin = makeOrigin(root, { "f.flac": data });
+    origin.setMode({ kind: "failEveryNth", n: 4 });
+    const db = new ManifestDb();
+    const cache = open(dir(), db, { fetcher: { streamPieceBytes: 128 * 1024 } });
+    const file = fileRef(origin, root, "f.flac", 8);
+    for (let attempt = 0; attempt < 100 && !cache.fetcher.hasManifest(file); attempt++) await cache.fetcher.prefetch(file);
+    expect(db.events).toBe(1);
+    expect(origin.counts.injectedFailures).toBeGreaterThan(3);
+    // Resuming re-reads at most the uncut tail (< max chunk + one piece) per failure.
+    expect(origin.counts.bytesRead).toBeLessThan(data.length + origin.counts.injectedFailures * (256 + 128) * 1024);
+    origin.setMode({ kind: "healthy" });
+    origin.resetCounts();
+    expect(await readAll((o, s) => cache.fetcher.read(file, o, s), file.size)).toEqual(data);
+    expect(origin.totalOperations).toBe(0);
+  });
+
+  test("short reads from the origin (partial mode) still give exact bytes on far reads", async () => {
+    const root = dir();
+    const data = pseudoRandomBytes(4 * MiB, 14);
+    const origin = makeOrigin(root, { "f.flac": data });
+    origin.setMode({ kind: "partial", maxBytes: 10_000 });
+    const cache = open(dir(), new ManifestDb(), { fetcher: { maxConcurrentFileFetches: 0 } }); // ranges only
+    const file = fileRef(origin, root, "f.flac", 10);
+    expect(await cache.fetcher.read(file, 3 * MiB + 5, 300_000)).toEqual(data.subarray(3 * MiB + 5, 3 * MiB + 300_005));
+    expect(origin.counts.read).toBeGreaterThan(10);
+  });
+
+  test("an aborted read rejects at once", async () => {
+    const root = dir();
+    const origin = makeOrigin(root, { "f.flac": pseudoRandomBytes(1 * MiB, 15) });
+    origin.setMode({ kind: "offline", behaviour: "hang" });
+    const cache = open(dir(), new ManifestDb());
+    const ac = new AbortController();
+    const p = cache.fetcher.read(fileRef(origin, root, "f.flac", 11), 0, 100, ac.signal).catch((e) => e);
+    setTimeout(() => ac.abort(), 20);
+    const err = await p;
+    expect(err).toBeInstanceOf(FetchError);
+    expect((err as FetchError).reason).toBe("aborted");
+    origin.setMode({ kind: "healthy" });
+  });
+});

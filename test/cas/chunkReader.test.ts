@@ -15,7 +15,7 @@ afterEach(() => {
   dirs = [];
 });
 
-async function cachedFile(size: number): Promise<{ dir: string; data: Uint8Array; m: Manifest }> {
+async function cachedFile(size: number): Promise<{ dir: string; data: Uint8Array<ArrayBuffer>; m: Manifest }> {
   const dir = tempDir();
   dirs.push(dir);
   const data = pseudoRandomBytes(size, 77);

@@ -86,7 +86,7 @@ describe("ChunkStore", () => {
     const bad = data.slice();
     bad[12345] ^= 0x01;
     writeFileSync(chunkPath(dir, chunkHex(id)), bad);
-    const warn = spyOn(log, "warn").mockImplementation(() => {});
+    const warn = spyOn(log, "warn").mockImplementation((() => {}) as never);
     try {
       expect((await store.get(id, data.length)).kind).toBe("corrupt");
     } finally {
@@ -98,7 +98,7 @@ describe("ChunkStore", () => {
     // A truncated file is corrupt too.
     await store.put(data);
     writeFileSync(chunkPath(dir, chunkHex(id)), data.subarray(0, 100));
-    const warn2 = spyOn(log, "warn").mockImplementation(() => {});
+    const warn2 = spyOn(log, "warn").mockImplementation((() => {}) as never);
     try {
       expect((await store.get(id, data.length)).kind).toBe("corrupt");
     } finally {
@@ -108,7 +108,7 @@ describe("ChunkStore", () => {
 
   test("disk full: StoreFullError, no temp file left, one warning for many failures", async () => {
     const { dir, store, ledger } = setup(failingWriter("ENOSPC"));
-    const warn = spyOn(log, "warn").mockImplementation(() => {});
+    const warn = spyOn(log, "warn").mockImplementation((() => {}) as never);
     try {
       for (let i = 0; i < 3; i++) {
         const err = await store.put(pseudoRandomBytes(20_000, 10 + i)).catch((e) => e);

@@ -186,7 +186,7 @@ describe("Fetcher", () => {
     // The worker sees it and would defer.
     expect(new ChunkReader(cache.chunksDir).read(m, m.offsets[i], 10).kind).toBe("corrupt");
     origin.resetCounts();
-    const warn = spyOn(log, "warn").mockImplementation(() => {});
+    const warn = spyOn(log, "warn").mockImplementation((() => {}) as never);
     try {
       const fresh = open(cacheDir, db); // also a new process: no in-memory state
       expect(await readAll((o, s) => fresh.fetcher.read(file, o, s), file.size)).toEqual(data);
@@ -229,7 +229,7 @@ describe("Fetcher", () => {
     };
     const cache = open(dir(), db, { writer });
     const file = fileRef(origin, root, "f.flac", 5);
-    const warn = spyOn(log, "warn").mockImplementation(() => {});
+    const warn = spyOn(log, "warn").mockImplementation((() => {}) as never);
     try {
       expect(await readAll((o, s) => cache.fetcher.read(file, o, s), file.size)).toEqual(data);
       await cache.fetcher.prefetch(file);
@@ -260,7 +260,7 @@ describe("Fetcher", () => {
     const db = new ManifestDb();
     const cache = open(mountDir, db);
     const file = fileRef(origin, root, "f.flac", 12);
-    const warn = spyOn(log, "warn").mockImplementation(() => {});
+    const warn = spyOn(log, "warn").mockImplementation((() => {}) as never);
     try {
       expect(await readAll((o, s) => cache.fetcher.read(file, o, s), file.size)).toEqual(data);
       await cache.fetcher.prefetch(file);

@@ -1,5 +1,5 @@
 /** Deterministic pseudo-random bytes for chunking tests (an LCG: fast, reproducible, no repeats at chunk scale). */
-export function pseudoRandomBytes(length: number, seed = 1): Uint8Array {
+export function pseudoRandomBytes(length: number, seed = 1): Uint8Array<ArrayBuffer> {
   const out = new Uint8Array(length);
   let s = seed >>> 0;
   for (let i = 0; i < length; i++) {
@@ -9,7 +9,7 @@ export function pseudoRandomBytes(length: number, seed = 1): Uint8Array {
   return out;
 }
 
-export function concatBytes(...parts: Uint8Array[]): Uint8Array {
+export function concatBytes(...parts: Uint8Array[]): Uint8Array<ArrayBuffer> {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   let at = 0;
   for (const p of parts) {

@@ -7,7 +7,7 @@
  * Before mounting, `prepareMountpoint` checks everything a user can get wrong and clears a stale musicfs mount left
  * by a killed instance (3.4). Every refusal is a UserError naming the path and what to do.
  */
-import { accessSync, constants, existsSync, lstatSync, mkdirSync, openSync, readdirSync, realpathSync } from "node:fs";
+import { accessSync, constants, existsSync, lstatSync, mkdirSync, openSync, readdirSync, realpathSync, writeFileSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { UserError, errnoCode } from "../core/errors.ts";
 import { closeFd, mount, MNT_DETACH, MS_NODEV, MS_NOSUID, MS_RDONLY, receiveFd, MSG_DONTWAIT, setCloexec, socketPair, SyscallError, umount2 } from "./ffi.ts";
@@ -216,6 +216,21 @@ async function mountWithFusermount(mountpoint: string, opts: MountOptions): Prom
     return { fd, mountpoint, viaFusermount: true };
   } finally {
     closeFd(ours);
+  }
+}
+
+/**
+ * Raise the mount's readahead (root only). The kernel caps a FUSE bdi at 128 KiB; 1024 KiB makes sequential reads
+ * arrive as 1 MiB READs, +40–70 % throughput (design doc 4.3). Returns false when it could not be set.
+ */
+export function setReadAhead(mountpoint: string, kb: number): boolean {
+  const m = mountsAt(mountpoint).findLast((e) => e.fstype === FS_TYPE);
+  if (!m) return false;
+  try {
+    writeFileSync(`/sys/class/bdi/${m.device}/read_ahead_kb`, `${kb}\n`);
+    return true;
+  } catch {
+    return false;
   }
 }
 

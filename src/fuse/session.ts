@@ -15,7 +15,7 @@ import { log } from "../core/logger.ts";
 import { encodeDataReply, encodeErrorReply } from "./codec.ts";
 import { Errno } from "./filesystem.ts";
 import type { DeferredRequestData, NegotiatedInit, SessionWorkerData, WorkerMessage } from "./messages.ts";
-import { isRoot, mountFuse, type MountHandle, prepareMountpoint, unmountLazy } from "./mount.ts";
+import { isRoot, mountFuse, type MountHandle, prepareMountpoint, setReadAhead, unmountLazy } from "./mount.ts";
 import { notifyInvalidateEntry, notifyInvalidateInode, type NotifyResult } from "./notify.ts";
 import { createPassthroughTable } from "./passthrough.ts";
 
@@ -33,6 +33,8 @@ export interface SessionOptions {
   createMountpoint?: boolean;
   /** Use FUSE passthrough where the filesystem asks for it (default true; effective only as root on kernel ≥ 6.9). */
   passthrough?: boolean;
+  /** Readahead in KiB for the mount (root only; default 1024, null keeps the kernel's 128). */
+  readAheadKb?: number | null;
   /** How long to wait for the kernel's INIT to be answered (default 10 s). */
   initTimeoutMs?: number;
   onDeferred?: DeferredHandler;
@@ -309,6 +311,10 @@ export async function startSession(opts: SessionOptions): Promise<FuseSession> {
       session.attach(worker, i);
     }
     await initDone;
+    const readAhead = opts.readAheadKb === undefined ? 1024 : opts.readAheadKb;
+    if (readAhead !== null && isRoot() && !setReadAhead(mountpoint, readAhead)) {
+      log.debug(`fuse: could not set read_ahead_kb on ${mountpoint}`);
+    }
   } catch (e) {
     const error = e instanceof Error ? e : new Error(String(e));
     session.fail(error);

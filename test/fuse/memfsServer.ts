@@ -2,7 +2,7 @@
  * Serves test/fuse/memfs.ts at a mountpoint, as its own process (the tests and the benchmark drive it).
  *
  *   bun test/fuse/memfsServer.ts MOUNTPOINT [--backing DIR] [--ttl MS] [--workers N] [--zero-open]
- *                                [--no-passthrough] [--create]
+ *                                [--no-passthrough] [--create] [--readahead KB]
  *
  * Prints `READY {json}` once the mount is usable, then obeys stdin lines:
  *   stats              → `STATS {"reads":…,"mirrorReads":…,"opens":…}`
@@ -26,6 +26,7 @@ const { values, positionals } = parseArgs({
     "zero-open": { type: "boolean", default: false },
     "no-passthrough": { type: "boolean", default: false },
     create: { type: "boolean", default: false },
+    readahead: { type: "string" },
   },
 });
 const mountpoint = positionals[0];
@@ -54,6 +55,7 @@ try {
     workers: Number(values.workers),
     createMountpoint: values.create,
     passthrough: !values["no-passthrough"],
+    readAheadKb: values.readahead === undefined ? undefined : Number(values.readahead),
   });
 } catch (e) {
   console.log(`FAILED ${isUserError(e) ? e.message + (e.hint ? " " + e.hint : "") : String(e)}`);

@@ -129,6 +129,12 @@ describe("a mounted filesystem", () => {
     expect((await run(["cat", join(mnt, "hello.txt")])).stdout).toBe(HELLO);
   });
 
+  test.skipIf(process.getuid?.() !== 0)("as root the mount gets 1 MiB readahead (1 MiB READs for sequential players)", async () => {
+    const dev = (await run(["mountpoint", "-d", mnt])).stdout.trim();
+    expect(dev).toMatch(/^0:\d+$/);
+    expect((await Bun.file(`/sys/class/bdi/${dev}/read_ahead_kb`).text()).trim()).toBe("1024");
+  });
+
   test("df works (STATFS)", async () => {
     const r = await run(["df", "-P", mnt]);
     expect(r.code).toBe(0);

@@ -52,6 +52,8 @@ export class RequestDispatcher {
   private readonly post: (m: WorkerMessage) => void;
   private readonly owner: AttrDefaults;
   private readonly ctx: RequestContext & { uid: number; gid: number; pid: number };
+  /** Work due once the current reply has been written (see init). */
+  private afterReply: (() => void) | undefined;
 
   constructor(private readonly opts: DispatcherOptions) {
     this.fs = opts.fs;
@@ -94,6 +96,15 @@ export class RequestDispatcher {
     const len = Size.OUT_HEADER + result;
     writeOutHeader(this.view, this.replyOffset, len, 0, h.unique);
     return len;
+  }
+
+  /** Run what must wait until the last reply was written; the worker calls it after each write. */
+  replyWritten(): void {
+    const f = this.afterReply;
+    if (f) {
+      this.afterReply = undefined;
+      f();
+    }
   }
 
   /** Returns the payload length written at dataOffset, a negative errno, or NO_REPLY. */
@@ -182,11 +193,14 @@ export class RequestDispatcher {
     if (!n.passthrough) this.opts.passthrough?.disable();
     const len = writeInitOut(this.view, this.dataOffset, n.reply);
     this.fs.init?.({ passthroughAvailable: n.passthrough });
-    this.post({
-      type: "init",
-      worker: this.opts.workerIndex ?? 0,
-      init: { major: n.reply.major, minor: n.reply.minor, kernelMinor: k.minor, flags: n.reply.flags, passthrough: n.passthrough },
-    });
+    // Tell the main thread only once the kernel has the reply: it then tunes the mount (readahead), which the
+    // kernel's processing of INIT would otherwise overwrite.
+    this.afterReply = () =>
+      this.post({
+        type: "init",
+        worker: this.opts.workerIndex ?? 0,
+        init: { major: n.reply.major, minor: n.reply.minor, kernelMinor: k.minor, flags: n.reply.flags, passthrough: n.passthrough },
+      });
     return len;
   }
 

@@ -83,5 +83,6 @@ export function serveLoop(fd: number, dispatcher: RequestDispatcher): string {
       // ENOENT: the request was interrupted meanwhile and the kernel no longer wants the answer.
       if (code !== "ENOENT") log.warn(`fuse: writing a reply failed: ${code ?? errorMessage(e)}`);
     }
+    dispatcher.replyWritten();
   }
 }

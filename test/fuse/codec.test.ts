@@ -333,6 +333,8 @@ describe("dispatcher", () => {
     expect(r.len).toBe(16 + 64);
     expect(r.view.getUint32(16 + 4, true)).toBe(31);
     expect(r.view.getUint32(16 + 12, true)).toBe(flags);
+    expect(posted).toHaveLength(0); // not before the reply is written
+    d.replyWritten();
     expect(posted[0]).toMatchObject({ type: "init", init: { minor: 31, kernelMinor: 45, passthrough: false } });
   });
 });

@@ -32,17 +32,12 @@ export class MusicFs implements FuseFilesystem {
   private readonly owner: Owner;
   private readonly originRoots: Map<OriginId, { root: string; cached: boolean }>;
   private readonly handles = new LocalFileHandles();
-  private passthrough = false;
   private statfsCache: { at: number; value: StatFs } | null = null;
 
   constructor(private readonly config: MusicFsWorkerConfig) {
     this.nodes = new NodeReader(config.dbPath);
     this.owner = { uid: config.uid, gid: config.gid };
     this.originRoots = new Map(config.origins.map((o) => [o.id, { root: o.root, cached: o.cache === "full" }]));
-  }
-
-  init(info: { passthroughAvailable: boolean }): void {
-    this.passthrough = info.passthroughAvailable;
   }
 
   private entry(n: NodeRow): Entry {
@@ -98,12 +93,9 @@ export class MusicFs implements FuseFilesystem {
     } catch (e) {
       return openErrno(e);
     }
-    // With passthrough the kernel reads the origin file itself; our fd only proves the file can be opened.
-    if (this.passthrough) {
-      this.handles.close(fd);
-      return { fh: 0, passthroughPath: where.abs };
-    }
-    return { fh: fd, keepCache: true };
+    // Passthrough (root, kernel ≥ 6.9) lets the kernel read the origin file itself; where the session cannot use
+    // it, READs come to us with our fd. Either way RELEASE hands the fd back to be closed.
+    return { fh: fd, keepCache: true, passthroughPath: where.abs };
   }
 
   read(ino: number, fh: number, offset: number, size: number, out: Uint8Array): number | Deferred {

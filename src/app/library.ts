@@ -1,0 +1,132 @@
+import { existsSync, statSync } from "node:fs";
+import type { MusicFsConfig } from "../config/config.ts";
+import { UserError } from "../core/errors.ts";
+import { log, tildify } from "../core/logger.ts";
+import type { FileMeta, OriginId } from "../core/types.ts";
+import type { Database } from "../db/database.ts";
+import { Errno } from "../fuse/filesystem.ts";
+import type { DeferredReply, DeferredRequest, FuseSession } from "../fuse/session.ts";
+import { withSuffix } from "../library/pathAllocator.ts";
+import { scanOrigins, type ScanSummary } from "../library/scanner.ts";
+import { compileTemplate, renderPath } from "../library/template.ts";
+import { TreeBuilder } from "../library/treeBuilder.ts";
+import { LocalOrigin } from "../origins/localOrigin.ts";
+import type { Origin } from "../origins/origin.ts";
+import { applyTemplateChange } from "./templateChange.ts";
+
+/** Background work of a live mount, stopped first at shutdown. */
+export interface BackgroundTasks {
+  stop(): Promise<void>;
+}
+
+/** The first free spelling of `wanted`: "Title.flac", then "Title (2).flac", "Title (3).flac", … */
+export function allocateName(wanted: string, isTaken: (name: string) => boolean): string {
+  for (let n = 1; ; n++) {
+    const candidate = withSuffix(wanted, n);
+    if (!isTaken(candidate)) return candidate;
+  }
+}
+
+/**
+ * The music library of one cache dir: its database, its origins and its tree. The main thread's owner of all
+ * writes; the mount session and the CLI commands drive it.
+ */
+export class Library {
+  readonly origins: Origin[];
+  readonly tree: TreeBuilder;
+  private readonly originOrder: OriginId[];
+
+  constructor(
+    readonly db: Database,
+    readonly config: MusicFsConfig,
+  ) {
+    this.origins = config.origins.map((o) => new LocalOrigin(o.id, o.path));
+    this.originOrder = [...config.origins].sort((a, b) => a.priority - b.priority).map((o) => o.id);
+    const template = compileTemplate(config.template);
+    this.tree = new TreeBuilder(db, (f) => renderPath(template, f), allocateName);
+  }
+
+  /** A first scan ran to its end at least once (later mounts come straight from the database). */
+  hasCompleteScan(): boolean {
+    return this.db.getMeta("scan_complete") === "1";
+  }
+
+  /** A first scan needs every origin: refuse clearly rather than persist half a library. */
+  async requireReachableOrigins(): Promise<void> {
+    if (this.origins.length === 0) {
+      throw new UserError(
+        "No music folder to scan: give one with --origin DIR (repeatable), or list [[origins]] in the config file.",
+      );
+    }
+    for (const o of this.config.origins) {
+      if (!existsSync(o.path)) throw new UserError(`The origin ${tildify(o.path)} does not exist.`, "Check the path, or mount the disk or share it lives on.");
+      if (!statSync(o.path).isDirectory()) throw new UserError(`The origin ${tildify(o.path)} is not a directory.`);
+    }
+  }
+
+  /** Later mounts never wait for origins; an unreachable one only costs reads of its files. */
+  async warnAboutUnreachableOrigins(): Promise<void> {
+    for (const o of this.origins) {
+      if (!(await o.isAvailable()))
+        log.warn(`Origin ${o.displayName} is not reachable: its files stay listed, reading them fails until it is back.`);
+    }
+  }
+
+  /**
+   * Scans the origins into the database (files already stored with the same size and mtime are not parsed again,
+   * so an interrupted scan resumes), then places new files in the tree.
+   */
+  async scan(opts: { signal?: AbortSignal; interactive?: boolean }): Promise<ScanSummary> {
+    const stored = new Map<string, { size: number; mtimeMs: number }>();
+    for (const originId of this.db.listOriginIds()) {
+      for (const r of this.db.listSyncState(originId)) stored.set(`${originId}\0${r.realPath}`, r);
+    }
+    log.info(`Scanning ${this.origins.map((o) => o.displayName).join(", ")}${stored.size ? ` (${stored.size} files already known)` : ""}…`);
+    const summary = await scanOrigins({
+      origins: this.origins,
+      signal: opts.signal,
+      isUnchanged: (originId, realPath, size, mtimeMs) => {
+        const s = stored.get(`${originId}\0${realPath}`);
+        return s !== undefined && s.size === size && s.mtimeMs === mtimeMs;
+      },
+      onBatch: (files: FileMeta[]) => {
+        this.db.upsertFiles(files);
+      },
+      progress: opts.interactive === false ? null : undefined,
+    });
+    if (summary.interrupted) return summary;
+    const t0 = performance.now();
+    const placed = this.tree.placeUnplaced(this.originOrder);
+    this.db.setMeta("scan_complete", "1");
+    log.info(
+      `Scan complete: ${summary.parsed + summary.failed} files parsed (${summary.failed} without readable tags), ` +
+        `${summary.unchanged} unchanged, ${summary.skippedNonAudio} non-audio skipped, ${summary.unreadable.length} unreadable, ` +
+        `in ${(summary.ms / 1000).toFixed(1)} s (${Math.round(summary.filesPerSecond)} files/s); ` +
+        `${placed.placed} placed in the tree in ${Math.round(performance.now() - t0)} ms.`,
+    );
+    return summary;
+  }
+
+  /** Rebuilds the tree when the template changed since the tree was built. */
+  applyTemplate(): void {
+    applyTemplateChange(this.db, this.tree, this.config.template, this.originOrder);
+  }
+
+  /** Requests the FUSE workers could not answer alone (content of cached origins not in the chunk store yet). */
+  answerDeferred(_request: DeferredRequest, reply: DeferredReply): void {
+    reply.error(Errno.EIO);
+  }
+
+  onWorkerMessage(_message: unknown): void {}
+
+  startBackground(_session: FuseSession, _signal: AbortSignal): BackgroundTasks {
+    return { stop: async () => {} };
+  }
+
+  /** Writes what is batched in memory. */
+  flush(): void {}
+
+  close(): void {
+    this.db.close();
+  }
+}

@@ -1,0 +1,111 @@
+import { mkdirSync } from "node:fs";
+import { cachePaths, type CachePaths } from "../config/paths.ts";
+import type { MusicFsConfig } from "../config/config.ts";
+import { UserError, errorMessage } from "../core/errors.ts";
+import { log, tildify } from "../core/logger.ts";
+import { startSession, type FuseSession } from "../fuse/session.ts";
+import type { MusicFsWorkerConfig } from "../fs/workerConfig.ts";
+import { LocalOrigin } from "../origins/localOrigin.ts";
+import { InstanceLock } from "./instanceLock.ts";
+import { markClean, markOpen, openLibrary } from "./openLibrary.ts";
+import { ShutdownSignals } from "./signals.ts";
+import { Library } from "./library.ts";
+import { sdNotify } from "./sdNotify.ts";
+
+export interface MountRequest {
+  config: MusicFsConfig;
+  mountPoint: string;
+  /** mkdir -p a missing mountpoint. */
+  createMountpoint?: boolean;
+  /** FUSE worker threads (default 2). */
+  workers?: number;
+}
+
+/** Long kernel caching: the library changes only through us, and we invalidate what changes (delta sync). */
+const ENTRY_TTL_MS = 3_600_000;
+const NEGATIVE_TTL_MS = 60_000;
+
+/**
+ * A whole mount, from start to exit: lock the cache dir, open (or recover) the database, scan on the first mount,
+ * mount and serve, run the background tasks, and shut down in order on SIGINT/SIGTERM. Resolves with the exit code.
+ */
+export async function runMount(req: MountRequest): Promise<number> {
+  const { config } = req;
+  const paths = cachePaths(config.cacheDir);
+  try {
+    mkdirSync(paths.cacheDir, { recursive: true });
+  } catch (e) {
+    throw new UserError(`Cannot create the cache dir ${tildify(paths.cacheDir)}: ${errorMessage(e)}.`, "Choose another one with --cache-dir.");
+  }
+  const signals = new ShutdownSignals();
+  const lock = InstanceLock.acquire(paths.lockFile, `the cache dir ${tildify(paths.cacheDir)}`);
+  let library: Library | null = null;
+  try {
+    const t0 = performance.now();
+    const opened = openLibrary(paths.metadataDb);
+    if (opened.recoveredFromCrash) log.warn("The previous musicfs run did not shut down cleanly; its state was checked and is being reused.");
+    library = new Library(opened.db, config);
+
+    if (!library.hasCompleteScan()) {
+      await library.requireReachableOrigins();
+      const summary = await library.scan({ signal: signals.signal, interactive: true });
+      if (summary.interrupted) {
+        log.info("Scan interrupted: what was parsed is saved, and the next mount continues from there.");
+        return 130;
+      }
+    } else {
+      await library.warnAboutUnreachableOrigins();
+    }
+    library.applyTemplate();
+    markOpen(library.db);
+
+    const session = await startFuse(req, paths, library);
+    const fileCount = library.db.fileCount();
+    log.success(
+      `musicfs: ${fileCount} files mounted at ${req.mountPoint} (ready in ${Math.round(performance.now() - t0)} ms). Press Ctrl-C to unmount.`,
+    );
+    sdNotify("READY=1");
+
+    const background = library.startBackground(session, signals.signal);
+    const reason = await Promise.race([signals.requested, session.closed.then((end) => `mount ended (${end.reason})`)]);
+    log.info(`Ordered shutdown (${reason}).`);
+    sdNotify("STOPPING=1");
+    await background.stop();
+    library.flush();
+    markClean(library.db);
+    library.db.checkpoint();
+    await session.unmount();
+    log.info("Unmounted cleanly.");
+    return 0;
+  } finally {
+    library?.close();
+    lock.release();
+    signals.dispose();
+  }
+}
+
+async function startFuse(req: MountRequest, paths: CachePaths, library: Library): Promise<FuseSession> {
+  const fsConfig: MusicFsWorkerConfig = {
+    dbPath: paths.metadataDb,
+    chunksDir: paths.chunksDir,
+    origins: req.config.origins.map((o) => ({ id: o.id, root: o.path, cache: o.cache })),
+    uid: process.getuid?.() ?? 0,
+    gid: process.getgid?.() ?? 0,
+    entryTtlMs: ENTRY_TTL_MS,
+    attrTtlMs: ENTRY_TTL_MS,
+    negativeTtlMs: NEGATIVE_TTL_MS,
+    mountPoint: req.mountPoint,
+  };
+  return startSession({
+    mountpoint: req.mountPoint,
+    workerUrl: new URL("../fs/fuseWorker.ts", import.meta.url).href,
+    workerData: fsConfig,
+    workers: req.workers ?? 2,
+    allowOther: req.config.allowOther,
+    createMountpoint: req.createMountpoint,
+    onDeferred: (request, reply) => library.answerDeferred(request, reply),
+    onWorkerMessage: (message) => library.onWorkerMessage(message),
+  });
+}
+
+export { LocalOrigin };

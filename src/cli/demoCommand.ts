@@ -1,0 +1,33 @@
+import { defineCommand } from "citty";
+import { resolve } from "node:path";
+import { loadConfig } from "../config/config.ts";
+import { log, tildify } from "../core/logger.ts";
+import { runMount } from "../app/mountSession.ts";
+import { writeSampleLibrary } from "../sample/sampleLibrary.ts";
+import { applyLogLevel, logLevelArg, runCommand } from "./run.ts";
+
+export const demoCommand = defineCommand({
+  meta: {
+    name: "demo",
+    description:
+      "Write a small sample library (playable, tagged MP3 and FLAC) to ./.demo/library and mount it on ./mnt until Ctrl-C.",
+  },
+  args: {
+    mountpoint: { type: "positional", required: false, description: "Where to mount (default ./mnt)" },
+    dir: { type: "string", description: "Where the sample library and its cache go (default ./.demo)" },
+    ...logLevelArg,
+  },
+  async run({ args }) {
+    await runCommand(async () => {
+      applyLogLevel(args);
+      const base = resolve((args.dir as string | undefined) ?? ".demo");
+      const libraryDir = `${base}/library`;
+      const written = await writeSampleLibrary(libraryDir);
+      log.info(`Sample library: ${written.files} files in ${tildify(libraryDir)}.`);
+      const mountPoint = resolve((args.mountpoint as string | undefined) ?? "mnt");
+      const config = loadConfig({ origins: [libraryDir], cacheDir: `${base}/cache`, mountPoint });
+      log.info(`Try: ls -R ${tildify(mountPoint)}   ffprobe "${tildify(mountPoint)}/…"   (Ctrl-C to stop)`);
+      process.exit(await runMount({ config, mountPoint, createMountpoint: true }));
+    });
+  },
+});

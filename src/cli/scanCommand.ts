@@ -1,0 +1,40 @@
+import { defineCommand } from "citty";
+import { mkdirSync } from "node:fs";
+import { cachePaths } from "../config/paths.ts";
+import { InstanceLock } from "../app/instanceLock.ts";
+import { openLibrary } from "../app/openLibrary.ts";
+import { Library } from "../app/library.ts";
+import { ShutdownSignals } from "../app/signals.ts";
+import { tildify } from "../core/logger.ts";
+import { commonLibraryArgs, configFromArgs } from "./mountCommand.ts";
+import { applyLogLevel, runCommand } from "./run.ts";
+
+export const scanCommand = defineCommand({
+  meta: {
+    name: "scan",
+    description: "Scan the origins into the database without mounting (new and changed files are parsed), and print a summary.",
+  },
+  args: { ...commonLibraryArgs },
+  async run({ args, rawArgs }) {
+    await runCommand(async () => {
+      applyLogLevel(args);
+      const config = configFromArgs(args, rawArgs);
+      const paths = cachePaths(config.cacheDir);
+      mkdirSync(paths.cacheDir, { recursive: true });
+      const lock = InstanceLock.acquire(paths.lockFile, `the cache dir ${tildify(paths.cacheDir)}`);
+      const signals = new ShutdownSignals();
+      const library = new Library(openLibrary(paths.metadataDb).db, config);
+      try {
+        await library.requireReachableOrigins();
+        const summary = await library.scan({ signal: signals.signal, interactive: true });
+        if (!summary.interrupted) library.applyTemplate();
+        library.db.checkpoint();
+        process.exitCode = summary.interrupted ? 130 : 0;
+      } finally {
+        library.close();
+        lock.release();
+        signals.dispose();
+      }
+    });
+  },
+});

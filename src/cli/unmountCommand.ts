@@ -1,0 +1,26 @@
+import { defineCommand } from "citty";
+import { resolve } from "node:path";
+import { UserError } from "../core/errors.ts";
+import { log } from "../core/logger.ts";
+import { isMusicfsMounted, unmountLazy } from "../fuse/mount.ts";
+import { applyLogLevel, logLevelArg, runCommand } from "./run.ts";
+
+export const unmountCommand = defineCommand({
+  meta: {
+    name: "unmount",
+    description: "Unmount a musicfs mount. The serving musicfs then shuts down in order (database saved, exit 0).",
+  },
+  args: {
+    mountpoint: { type: "positional", required: true, description: "The mountpoint to unmount" },
+    ...logLevelArg,
+  },
+  async run({ args }) {
+    await runCommand(async () => {
+      applyLogLevel(args);
+      const mnt = resolve(args.mountpoint as string);
+      if (!isMusicfsMounted(mnt)) throw new UserError(`${mnt} is not a musicfs mountpoint.`, "See `findmnt -t fuse.musicfs` for the mounts there are.");
+      await unmountLazy(mnt);
+      log.success(`Unmounted ${mnt}.`);
+    });
+  },
+});

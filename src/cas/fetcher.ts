@@ -72,6 +72,8 @@ export interface FetcherOptions {
   streamPieceBytes?: number;
   /** Chunk puts in flight per file, so that fsync latency overlaps with the download (default 4). */
   maxPendingStores?: number;
+  /** When a chunk of a cached file must be re-fetched, also re-fetch this many following missing chunks (default 4). */
+  repairAheadChunks?: number;
   cdc?: CdcParams;
 }
 
@@ -154,6 +156,7 @@ export class Fetcher {
       FetcherOptions,
       | "readTimeoutMs" | "originTimeoutMs" | "seekWindowBytes" | "rangeBlockBytes" | "readAheadBlocks"
       | "maxRangeBlocksPerFile" | "maxConcurrentFileFetches" | "streamPieceBytes" | "maxPendingStores" | "cdc"
+      | "repairAheadChunks"
     >
   >;
   private readonly fetches = new Map<FileId, FileFetch>();
@@ -176,6 +179,7 @@ export class Fetcher {
       maxConcurrentFileFetches: deps.maxConcurrentFileFetches ?? 4,
       streamPieceBytes: deps.streamPieceBytes ?? 256 * 1024,
       maxPendingStores: deps.maxPendingStores ?? 4,
+      repairAheadChunks: deps.repairAheadChunks ?? 4,
       cdc: deps.cdc ?? DEFAULT_CDC,
     };
   }
@@ -285,7 +289,9 @@ export class Fetcher {
       if (r.kind === "ok") bytes = r.bytes;
       else {
         repaired = true;
-        bytes = await this.bounded(this.repairChunk(file, m.offsets[i], length, id), ctx);
+        const repair = this.repairChunk(file, m.offsets[i], length, id);
+        this.repairAhead(file, m, i + 1);
+        bytes = await this.bounded(repair, ctx);
         if (!bytes) return null;
       }
       copyOverlap(bytes, m.offsets[i], out, offset, end);
@@ -293,6 +299,20 @@ export class Fetcher {
     if (!repaired) this.deps.stats?.countHit();
     else this.deps.stats?.countMiss();
     return out;
+  }
+
+  /**
+   * Read-ahead for a file whose chunks were evicted (or lost): a player reading on will need the next chunks too,
+   * so their repairs start now instead of one origin round trip per read.
+   */
+  private repairAhead(file: CachedFileRef, m: Manifest, from: number): void {
+    const last = Math.min(m.chunkCount, from + this.o.repairAheadChunks);
+    for (let i = from; i < last; i++) {
+      const id = manifestChunkId(m, i);
+      void this.deps.store.has(chunkHex(id)).then((present) => {
+        if (!present && !this.closed) this.repairChunk(file, m.offsets[i], manifestChunkLength(m, i), id).catch(() => {});
+      });
+    }
   }
 
   /** Fetches one chunk's byte range from the origin, checks it against its id, stores it. Shared by concurrent reads. */

@@ -214,6 +214,27 @@ describe("Fetcher", () => {
     expect(r.kind).toBe("ok");
   });
 
+  test("an evicted file is re-fetched chunk by chunk with read-ahead, not whole", async () => {
+    const root = dir();
+    const data = pseudoRandomBytes(2 * MiB, 17);
+    const origin = makeOrigin(root, { "f.flac": data });
+    const db = new ManifestDb();
+    const cache = open(dir(), db, { fetcher: { repairAheadChunks: 3 } });
+    const file = fileRef(origin, root, "f.flac", 13);
+    await cache.fetcher.prefetch(file);
+    const m = decodeManifest(db.manifests.get(13)!);
+    for (let i = 0; i < m.chunkCount; i++) unlinkSync(chunkPath(cache.chunksDir, manifestChunkHex(m, i)));
+    origin.resetCounts();
+    expect(await cache.fetcher.read(file, 10, 100)).toEqual(data.subarray(10, 110));
+    for (let t = 0; t < 100 && origin.counts.read < 4; t++) await Bun.sleep(5);
+    await Bun.sleep(20);
+    expect(origin.counts.read).toBe(4); // chunk 0, then 1..3 ahead
+    expect(origin.counts.bytesRead).toBe(m.offsets[4]);
+    expect(origin.counts.streamCalls).toBe(0);
+    const r = new ChunkReader(cache.chunksDir).read(m, 0, m.offsets[4]);
+    expect(r.kind).toBe("ok");
+  });
+
   test("disk full: reads are served from the origin, no chunk or temp file is left, one clear warning", async () => {
     const root = dir();
     const data = pseudoRandomBytes(2 * MiB, 11);

@@ -46,13 +46,13 @@ export interface MemFsData {
   ttlMs: number;
   /** Ask for zero-message open (no OPEN/FLUSH/RELEASE) for everything but /slow.txt and /mirror. */
   zeroMessageOpen?: boolean;
-  /** Int32 counters: [0] READs, [1] READs of /mirror files, [2] OPENs. */
+  /** Int32 counters: [0] READs, [1] READs of /mirror files, [2] OPENs, [3] GETATTRs. */
   stats: SharedArrayBuffer;
   /** /dyn listing: Int32 [0] generation, [1] byte length, then UTF-8 JSON array of names. */
   dynamic: SharedArrayBuffer;
 }
 
-export const Stat = { READS: 0, MIRROR_READS: 1, OPENS: 2 } as const;
+export const Stat = { READS: 0, MIRROR_READS: 1, OPENS: 2, GETATTRS: 3 } as const;
 
 export function writeDynamic(sab: SharedArrayBuffer, names: string[]): void {
   const header = new Int32Array(sab, 0, 2);
@@ -147,6 +147,7 @@ export function createMemFs(raw: unknown): FuseFilesystem {
       return n ? entryOf(n) : -Errno.ENOENT;
     },
     getattr(ino): AttrReply | number {
+      Atomics.add(stats, Stat.GETATTRS, 1);
       syncDynamic();
       const n = nodes.get(ino);
       return n ? { attr: attrOf(n), attrTtlMs: data.ttlMs } : -Errno.ENOENT;

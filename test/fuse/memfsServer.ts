@@ -85,7 +85,7 @@ for await (const line of console) {
   const [cmd, arg = ""] = line.trim().split(/\s+/, 2);
   if (cmd === "stats") {
     const s = new Int32Array(fsData.stats);
-    console.log(`STATS ${JSON.stringify({ reads: s[0], mirrorReads: s[1], opens: s[2] })}`);
+    console.log(`STATS ${JSON.stringify({ reads: s[0], mirrorReads: s[1], opens: s[2], getattrs: s[3] })}`);
   } else if (cmd === "dyn" || cmd === "dyn-silent") {
     const old = dynNames;
     dynNames = arg ? arg.split(",") : [];

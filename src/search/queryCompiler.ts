@@ -20,11 +20,26 @@ export interface YearFilter {
   to: number;
 }
 
+/**
+ * A narrower form of an alternative, tried when the alternative matches too many rows to rank them all: its
+ * matches are a subset of the alternative's, and the most relevant ones.
+ */
+export interface RankingTier {
+  match: string;
+  /** Phrases in `match`: what ranking one row costs (bm25 work grows with the phrase count). */
+  phrases: number;
+}
+
 export interface CompiledAlternative {
   /** FTS5 expression selecting the rows, or null when the alternative is only year filters (plus exclusions). */
   match: string | null;
-  /** The same positive terms restricted to the strong columns (null when match is null). */
-  strongMatch: string | null;
+  /** Phrases in `match`. */
+  phrases: number;
+  /**
+   * Most specific first: the bare words as one phrase ("gru mean clyr" → the artist named so, not three common
+   * words anywhere), then every positive term restricted to the strong columns.
+   */
+  tiers: RankingTier[];
   /** Rows must have a year in this range (the intersection of all year terms), or null for no year condition. */
   year: YearFilter | null;
   /** Rows must not have a year in any of these ranges (rows without a year are kept). */
@@ -68,6 +83,19 @@ function intersectYears(terms: YearTerm[]): YearFilter | null | "empty" {
   return from > to ? "empty" : { from, to };
 }
 
+/**
+ * The bare words of an alternative as one phrase, AND the other positive terms: only when there are at least two
+ * bare words and none but the last is a prefix (an FTS5 phrase can only end in *).
+ */
+function adjacentWordsTier(clauses: Clause[], negative: string, excludedCount: number): RankingTier | null {
+  const positive = clauses.filter((c) => !c.negated && c.term.kind === "text") as { term: TextTerm }[];
+  const bare = positive.filter((c) => c.term.field === null && !/"/.test(c.term.text)).map((c) => c.term);
+  if (bare.length < 2 || bare.slice(0, -1).some((t) => t.prefix)) return null;
+  const others = positive.filter((c) => !bare.includes(c.term)).map((c) => textTermToFts(c.term));
+  const phrase = ftsString(bare.map((t) => t.text).join(" ")) + (bare.at(-1)!.prefix ? "*" : "");
+  return { match: `(${[phrase, ...others].join(" AND ")})${negative}`, phrases: 1 + others.length + excludedCount };
+}
+
 function compileAlternative(clauses: Clause[]): CompiledAlternative | null {
   const included: string[] = [];
   const excluded: string[] = [];
@@ -86,7 +114,8 @@ function compileAlternative(clauses: Clause[]): CompiledAlternative | null {
   if (included.length === 0) {
     return {
       match: null,
-      strongMatch: null,
+      phrases: 0,
+      tiers: [],
       year,
       excludedYears,
       excludeMatch: excluded.length ? excluded.join(" OR ") : null,
@@ -94,9 +123,15 @@ function compileAlternative(clauses: Clause[]): CompiledAlternative | null {
   }
   const positive = included.join(" AND ");
   const negative = excluded.map((e) => ` NOT ${e}`).join("");
+  const phrases = included.length + excluded.length;
+  const adjacent = adjacentWordsTier(clauses, negative, excluded.length);
+  // A genre: term inside the strong-column filter could never match (genre is not a strong column): no tier.
+  const hasGenreTerm = clauses.some((c) => !c.negated && c.term.kind === "text" && c.term.field === "genre");
+  const strong = hasGenreTerm ? [] : [{ match: `(${STRONG_COLUMNS} : (${positive}))${negative}`, phrases }];
   return {
     match: `(${positive})${negative}`,
-    strongMatch: `(${STRONG_COLUMNS} : (${positive}))${negative}`,
+    phrases,
+    tiers: adjacent ? [adjacent, ...strong] : strong,
     year,
     excludedYears,
     excludeMatch: null,
@@ -118,9 +153,18 @@ function mergePureTextAlternatives(alts: CompiledAlternative[]): CompiledAlterna
   const pure = alts.filter((a) => a.match !== null && a.year === null && a.excludedYears.length === 0);
   if (pure.length < 2) return alts;
   const rest = alts.filter((a) => !pure.includes(a));
+  const orTier = (pickTier: (a: CompiledAlternative) => RankingTier): RankingTier => ({
+    match: pure.map((a) => `(${pickTier(a).match})`).join(" OR "),
+    phrases: pure.reduce((n, a) => n + pickTier(a).phrases, 0),
+  });
+  // A tier of an OR is the OR of the alternatives' tiers; it exists only when every alternative has one.
+  const everyHasTier = pure.every((a) => a.tiers.length > 0);
+  const first = everyHasTier ? [orTier((a) => a.tiers[0])] : [];
+  const strong = everyHasTier ? [orTier((a) => a.tiers.at(-1)!)] : [];
   const merged: CompiledAlternative = {
     match: pure.map((a) => `(${a.match})`).join(" OR "),
-    strongMatch: pure.map((a) => `(${a.strongMatch})`).join(" OR "),
+    phrases: pure.reduce((n, a) => n + a.phrases, 0),
+    tiers: first[0]?.match === strong[0]?.match ? strong : [...first, ...strong],
     year: null,
     excludedYears: [],
     excludeMatch: null,

@@ -6,17 +6,18 @@ import type { CompiledAlternative, CompiledQuery } from "./queryCompiler.ts";
  * Runs a compiled query against the index tables. Read-only SQL only: FUSE workers call this from their own
  * read-only connection, synchronously, so its cost is bounded by design rather than by the query.
  *
- * Why the ranking ladder: bm25 costs ~1 µs per matching row, so ranking "rock" (a quarter of a 1M-track library)
- * would take 250 ms and stall a FUSE worker. Counting matches up to a budget costs ~0.05 µs per row, so we first
- * probe how many rows match (stopping at RANK_BUDGET + 1), then:
- *   1. ≤ budget: rank all matches with bm25 (column weights: title > artist > album > composer > genre > year);
- *   2. else, rank the matches in the "strong" columns (title, artist, album, album artist, composer), if those fit
- *      the budget, and follow them with the other matches in library order (files.id order);
- *   3. else, strong matches in library order, then the rest in library order.
- * Every step is an early-terminating scan or works on ≤ budget rows, so a query costs at most a few budgets.
+ * Why a ranking ladder: bm25 costs ~0.6 µs per matching row and phrase (measured), so ranking "rock" (a quarter
+ * of a 1M-track library) would take 150 ms and stall a FUSE worker. Counting matches up to a cap costs ~0.05 µs
+ * per row, so we first probe whether an alternative's matches fit the ranking budget, then:
+ *   1. if they fit: rank them all with bm25 (column weights: title > artist > album > composer > genre > year);
+ *   2. if not: try the alternative's narrower tiers, most specific first — the bare words as one adjacent phrase
+ *      (an artist or title typed in full), then all terms within title/artist/album/album artist/composer — and
+ *      rank each tier that fits the budget, in that order;
+ *   3. then list the remaining matches in library order (files.id order, which follows the scan: artist, album).
+ * Every step is an early-terminating scan or works on a budget's worth of rows.
  */
 
-/** Rows a query may rank with bm25 (≈ 10 ms at 1 µs/row). */
+/** Ranking budget in row × phrase units: ≈ 6 ms of bm25 at the measured ~0.6 µs per row and phrase. */
 export const RANK_BUDGET = 10_000;
 
 export const DEFAULT_LIMIT = 100;
@@ -28,7 +29,7 @@ const SCORE = "-bm25(search_fts, 10.0, 8.0, 5.0, 5.0, 2.0, 3.0, 1.0)";
 export interface SearchOptions {
   limit?: number;
   offset?: number;
-  /** Count every match even when there are more than RANK_BUDGET (costs ~15 ms per 300k matches). */
+  /** Count every match even when there are too many to rank (costs ~15 ms per 300k matches). */
   exactTotal?: boolean;
 }
 
@@ -39,11 +40,11 @@ export interface SearchHit {
 }
 
 /** How the results are ordered: see the ladder above. */
-export type RankingMode = "ranked" | "strong-ranked" | "library-order";
+export type RankingMode = "ranked" | "tiered" | "library-order";
 
 export interface SearchResult {
   results: SearchHit[];
-  /** Number of matching tracks; a lower bound (RANK_BUDGET + 1) when totalExact is false. */
+  /** Number of matching tracks; a lower bound (more than the ranking budget) when totalExact is false. */
   total: number;
   totalExact: boolean;
   ranking: RankingMode;
@@ -58,11 +59,11 @@ interface AlternativeSql {
 }
 
 /**
- * The FROM/WHERE of one alternative. `variant` "strong" uses the strong-column MATCH; alternatives without text
- * have no strong variant. `forLibraryOrder` keeps year-only scans off the year index, so that `ORDER BY id LIMIT n`
- * walks the table in id order and stops early instead of sorting a whole decade.
+ * The FROM/WHERE of one alternative, matching `match` (the alternative's own or one of its tiers'). Alternatives
+ * without text have no tiers. `forLibraryOrder` keeps year-only scans off the year index, so that
+ * `ORDER BY id LIMIT n` walks the table in id order and stops early instead of sorting a whole decade.
  */
-function alternativeSql(alt: CompiledAlternative, variant: "all" | "strong", forLibraryOrder = false): AlternativeSql | null {
+function alternativeSql(alt: CompiledAlternative, match: string | null, forLibraryOrder = false): AlternativeSql {
   const where: string[] = [];
   const params: SQLQueryBindings[] = [];
   const year = (col: string) => {
@@ -75,8 +76,7 @@ function alternativeSql(alt: CompiledAlternative, variant: "all" | "strong", for
       params.push(ex.from, ex.to);
     }
   };
-  if (alt.match !== null) {
-    const match = variant === "strong" ? alt.strongMatch : alt.match;
+  if (match !== null) {
     const needsDocs = alt.year !== null || alt.excludedYears.length > 0;
     where.push("search_fts MATCH ?");
     params.push(match);
@@ -89,7 +89,6 @@ function alternativeSql(alt: CompiledAlternative, variant: "all" | "strong", for
       params,
     };
   }
-  if (variant === "strong") return null;
   year(forLibraryOrder ? "+d.year" : "d.year");
   if (alt.excludeMatch !== null) {
     where.push("d.file_id NOT IN (SELECT rowid FROM search_fts WHERE search_fts MATCH ?)");
@@ -105,6 +104,11 @@ export class SearchExecutor {
     private readonly rankBudget = RANK_BUDGET,
   ) {}
 
+  /** Rows of an alternative with `phrases` phrases that fit the ranking budget. */
+  private budgetRows(phrases: number): number {
+    return Math.max(1, Math.floor(this.rankBudget / Math.max(1, phrases)));
+  }
+
   run(query: CompiledQuery, opts: SearchOptions = {}): SearchResult {
     const limit = opts.limit ?? DEFAULT_LIMIT;
     const offset = opts.offset ?? 0;
@@ -112,11 +116,12 @@ export class SearchExecutor {
     if (alts.length === 0 || limit <= 0) return { results: [], total: 0, totalExact: true, ranking: "ranked" };
     const need = offset + limit;
 
-    const all = alts.map((a) => alternativeSql(a, "all")!);
-    const counts = all.map((s) => this.countUpTo(s, this.rankBudget + 1));
-    const probed = counts.reduce((a, b) => a + b, 0);
+    const all = alts.map((a) => alternativeSql(a, a.match));
+    const budgets = alts.map((a) => this.budgetRows(a.phrases));
+    const counts = all.map((s, i) => this.countUpTo(s, budgets[i] + 1));
+    const fits = counts.every((c, i) => c <= budgets[i]);
 
-    if (probed <= this.rankBudget) {
+    if (fits) {
       if (all.length === 1) {
         const results = this.ranked(all[0], limit, offset);
         return { results, total: counts[0], totalExact: true, ranking: "ranked" };
@@ -125,26 +130,35 @@ export class SearchExecutor {
       return { results: merged.slice(offset, need), total: merged.length, totalExact: true, ranking: "ranked" };
     }
 
-    // Broad query: strong-column matches first, then everything in library order.
-    const strong = alts.map((a) => alternativeSql(a, "strong")).filter((s): s is AlternativeSql => s !== null);
-    const strongCount = strong.reduce((n, s) => n + this.countUpTo(s, this.rankBudget + 1), 0);
-    let head: SearchHit[];
-    let ranking: RankingMode;
-    if (strongCount <= this.rankBudget) {
-      head = strong.length === 1 ? this.ranked(strong[0], need, 0) : this.rankedUnion(strong).slice(0, need);
-      ranking = "strong-ranked";
-    } else {
-      head = this.libraryOrder(strong, need);
-      ranking = "library-order";
-    }
-    const results = head.slice(0, need);
-    if (results.length < need) {
-      const seen = new Set(results.map((h) => h.fileId));
-      const libraryAlts = alts.map((a) => alternativeSql(a, "all", true)!);
-      for (const hit of this.libraryOrder(libraryAlts, need + seen.size)) {
-        if (results.length >= need) break;
-        if (!seen.has(hit.fileId)) results.push(hit);
+    // Too broad to rank whole: ranked tiers first, then everything else in library order.
+    const results: SearchHit[] = [];
+    const seen = new Set<FileId>();
+    const add = (hits: SearchHit[]) => {
+      for (const h of hits) {
+        if (results.length >= need) return;
+        if (!seen.has(h.fileId)) {
+          seen.add(h.fileId);
+          results.push(h);
+        }
       }
+    };
+    const tierLevels = Math.max(...alts.map((a) => a.tiers.length));
+    for (let level = 0; level < tierLevels && results.length < need; level++) {
+      // Tier `level` of each alternative; an alternative with fewer tiers contributes its broadest one.
+      const tierSql = alts
+        .filter((a) => a.tiers.length > 0)
+        .map((a) => {
+          const tier = a.tiers[Math.min(level, a.tiers.length - 1)];
+          return { sql: alternativeSql(a, tier.match), budget: this.budgetRows(tier.phrases) };
+        });
+      const tierFits = tierSql.length > 0 && tierSql.every((t) => this.countUpTo(t.sql, t.budget + 1) <= t.budget);
+      if (!tierFits) continue;
+      add(tierSql.length === 1 ? this.ranked(tierSql[0].sql, need, 0) : this.rankedUnion(tierSql.map((t) => t.sql)));
+    }
+    const ranking: RankingMode = results.length > 0 ? "tiered" : "library-order";
+    if (results.length < need) {
+      const libraryAlts = alts.map((a) => alternativeSql(a, a.match, true));
+      add(this.libraryOrder(libraryAlts, need + seen.size));
     }
     const total = opts.exactTotal ? this.countAll(all) : Math.max(...counts);
     return { results: results.slice(offset), total, totalExact: !!opts.exactTotal, ranking };
@@ -170,7 +184,7 @@ export class SearchExecutor {
     return this.db.query(sql).all(...s.params, limit, offset) as SearchHit[];
   }
 
-  /** All rows of several alternatives (≤ RANK_BUDGET in total), each file once with its best score. */
+  /** All rows of several alternatives (each within its budget), each file once with its best score. */
   private rankedUnion(alts: AlternativeSql[]): SearchHit[] {
     const best = new Map<FileId, number>();
     for (const s of alts) {

@@ -136,6 +136,21 @@ describe("compileQuery: user text never becomes FTS5 syntax", () => {
     expect(compileQuery(parseQuery("year:1970 year:1980")).alternatives).toEqual([]);
   });
 
+  test("ranking tiers: adjacent bare words first, then the strong columns", () => {
+    const alt = compileQuery(parseQuery("pink floyd album:animals -live")).alternatives[0];
+    expect(alt.tiers.map((t) => t.match)).toEqual([
+      '("pink floyd" AND album : "animals") NOT "live"',
+      '({title artist album albumartist composer} : ("pink" AND "floyd" AND album : "animals")) NOT "live"',
+    ]);
+    expect(alt.phrases).toBe(4);
+    // genre is not a strong column: a strong tier with a genre term could never match, so there is none.
+    expect(compileQuery(parseQuery("pink floyd genre:rock")).alternatives[0].tiers.map((t) => t.match)).toEqual([
+      '("pink floyd" AND genre : "rock")',
+    ]);
+    expect(compileQuery(parseQuery("floyd")).alternatives[0].tiers).toHaveLength(1);
+    expect(compileQuery(parseQuery("beat* help")).alternatives[0].tiers).toHaveLength(1); // no phrase with a * inside
+  });
+
   test("exclusions without included text become an exclusion match next to the year filter", () => {
     expect(compileQuery(parseQuery("year:1980s -pop -genre:rock")).alternatives[0]).toMatchObject({
       match: null,

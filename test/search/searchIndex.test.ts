@@ -199,7 +199,7 @@ describe("the ranking ladder for broad queries", () => {
 
   test("more matches than the budget: strong-column matches ranked first, then the rest in library order", () => {
     const r = index.search("blue", { limit: 100 });
-    expect(r.ranking).toBe("strong-ranked");
+    expect(r.ranking).toBe("tiered");
     expect(sorted(r.results.slice(0, 5).map((h) => h.fileId))).toEqual([56, 57, 58, 59, 60]);
     expect(r.results.slice(5).map((h) => h.fileId)).toEqual(Array.from({ length: 55 }, (_, i) => i + 1));
     expect(r.totalExact).toBe(false);
@@ -217,6 +217,18 @@ describe("the ranking ladder for broad queries", () => {
     const r = index.search("band", { limit: 100 });
     expect(r.ranking).toBe("library-order");
     expect(r.results.map((h) => h.fileId)).toEqual(Array.from({ length: 90 }, (_, i) => i + 1));
+  });
+
+  test("words typed together rank their adjacent occurrence (an artist's name) first", () => {
+    const { index } = freshIndex({ rankBudget: 20 }); // 2 phrases: 10 rows
+    const rows = [];
+    for (let i = 1; i <= 30; i++) rows.push(track({ id: i, title: `Red River under a grey sky ${i}`, artist: "Band" }));
+    for (let i = 31; i <= 33; i++) rows.push(track({ id: i, title: `Song ${i}`, artist: "Red Sky" }));
+    index.indexFiles(rows);
+    const r = index.search("red sky", { limit: 100 });
+    expect(r.ranking).toBe("tiered");
+    expect(sorted(r.results.slice(0, 3).map((h) => h.fileId))).toEqual([31, 32, 33]);
+    expect(r.results.slice(3).map((h) => h.fileId)).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
   });
 
   test("a broad year range lists in library order", () => {

@@ -145,7 +145,7 @@ describe("compileQuery: user text never becomes FTS5 syntax", () => {
     expect(alt.phrases).toBe(4);
     // genre is not a strong column: a strong tier with a genre term could never match, so there is none.
     expect(compileQuery(parseQuery("pink floyd genre:rock")).alternatives[0].tiers.map((t) => t.match)).toEqual([
-      '("pink floyd" AND genre : "rock")',
+      '("pink floyd" AND genre : "rock"*)',
     ]);
     expect(compileQuery(parseQuery("floyd")).alternatives[0].tiers).toHaveLength(1);
     expect(compileQuery(parseQuery("beat* help")).alternatives[0].tiers).toHaveLength(1); // no phrase with a * inside

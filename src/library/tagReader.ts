@@ -15,6 +15,7 @@ import { parseFromTokenizer, type IAudioMetadata, type INativeTagDict } from "mu
 import { emptyTags, type ParsedTags } from "../core/types.ts";
 import { ByteSource } from "./byteSource.ts";
 import { ByteSourceTokenizer } from "./byteSourceTokenizer.ts";
+import { installMusicMetadataSpeedup } from "./musicMetadataSpeedup.ts";
 import { oggDurationSeconds } from "./oggDuration.ts";
 import {
   cleanText,
@@ -25,6 +26,8 @@ import {
   splitArtistList,
   yearOf,
 } from "./tagText.ts";
+
+installMusicMetadataSpeedup();
 
 const PARSE_OPTIONS = { skipCovers: true, duration: false } as const;
 const OGG_FORMATS = new Set(["ogg", "oga", "opus", "spx", "ogx"]);

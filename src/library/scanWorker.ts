@@ -1,0 +1,46 @@
+/**
+ * Scan worker entry (build.ts embeds it: src/library/scanWorker.ts). Receives batches of files, reads what the tag
+ * parser needs of each with readSync, parses, and posts FileMeta back. One batch at a time, files in order; the
+ * main thread watches for a batch that takes too long (a parser stuck on a hostile file) and replaces the worker.
+ */
+import type { FileMeta } from "../core/types.ts";
+import { errnoCode, errorMessage } from "../core/errors.ts";
+import { openFileBytes } from "./headTailReader.ts";
+import type { ParseRequest, ParseResult, ScanJob, UnreadableFile } from "./scanMessages.ts";
+import { readTags } from "./tagReader.ts";
+
+declare const self: Worker;
+
+export async function parseJob(job: ScanJob): Promise<FileMeta | UnreadableFile> {
+  let file;
+  try {
+    file = openFileBytes(job.absPath, job.ext);
+  } catch (e) {
+    return { originId: job.originId, realPath: job.realPath, reason: errnoCode(e) ?? errorMessage(e) };
+  }
+  try {
+    const tags = await readTags(file.source, job.ext);
+    return { originId: job.originId, realPath: job.realPath, size: job.size, mtimeMs: job.mtimeMs, format: job.ext, ...tags };
+  } finally {
+    file.close();
+  }
+}
+
+export async function parseBatch(request: ParseRequest): Promise<ParseResult> {
+  const files: FileMeta[] = [];
+  const unreadable: UnreadableFile[] = [];
+  for (const job of request.jobs) {
+    const result = await parseJob(job);
+    if ("format" in result) files.push(result);
+    else unreadable.push(result);
+  }
+  return { type: "parsed", batchId: request.batchId, files, unreadable };
+}
+
+// Only when started as a worker: importing this module elsewhere (tests) must not install a handler.
+if (typeof self !== "undefined" && typeof (globalThis as { Bun?: unknown }).Bun !== "undefined" && !Bun.isMainThread) {
+  self.onmessage = async (event: MessageEvent<ParseRequest>) => {
+    if (event.data?.type !== "parse") return;
+    self.postMessage(await parseBatch(event.data));
+  };
+}

@@ -1,0 +1,434 @@
+/**
+ * The scanner: walks origins, keeps the audio files, skips the ones the caller already has (so an interrupted first
+ * scan resumes where it stopped), parses the rest in scan workers (one per core) and hands FileMeta to the caller in
+ * batches for persisting. It never throws for a bad file: unparsable files come back with `parseError` set (the
+ * tree shows them under fallback names), unreadable files and folders and symlink loops are counted.
+ *
+ * Ctrl-C: abort the signal. The walk stops, queued work is dropped, batches in flight finish (bounded wait), the
+ * last results are flushed through `onBatch`, workers are terminated, and the summary says `interrupted`.
+ *
+ * A worker stuck on a hostile file (no answer within `batchTimeoutMs`) or crashed is replaced; its batch is retried
+ * one file at a time, and the file that still fails is reported as failed with the reason.
+ */
+import type { ConsolaInstance } from "consola";
+import { emptyTags, type FileMeta, type OriginId } from "../core/types.ts";
+import { errnoCode, errorMessage } from "../core/errors.ts";
+import { log as defaultLog } from "../core/logger.ts";
+import type { Origin, WalkReport } from "../origins/origin.ts";
+import { extensionOf, isAudioPath } from "./audioFormats.ts";
+import type { ParseRequest, ParseResult, ScanJob, UnreadableFile } from "./scanMessages.ts";
+import { createScanProgress, type ScanProgress } from "./scanProgress.ts";
+
+export interface ScanOptions {
+  origins: readonly Origin[];
+  /**
+   * Receives parsed files in batches (up to `filesPerBatch`), in completion order, one call at a time (an async
+   * onBatch is awaited before the next). Write each batch in one transaction. A throw stops the scan and rejects.
+   */
+  onBatch: (files: FileMeta[]) => void | Promise<void>;
+  /** True when the stored row for this file has the same size and mtime: the file is not parsed again. */
+  isUnchanged?: (originId: OriginId, realPath: string, size: number, mtimeMs: number) => boolean;
+  signal?: AbortSignal;
+  /** Worker count (default: navigator.hardwareConcurrency). */
+  workers?: number;
+  /** Files per message to a worker (default 32). */
+  jobsPerMessage?: number;
+  /** Files per onBatch call (default 500). */
+  filesPerBatch?: number;
+  /** A worker that returns nothing for this long is considered stuck (default 60 s). */
+  batchTimeoutMs?: number;
+  /** How long an interrupted scan waits for batches in flight (default 10 s). */
+  abortGraceMs?: number;
+  /** Progress display; default: a live line on a TTY, periodic log lines otherwise; null for none. */
+  progress?: ScanProgress | null;
+  log?: ConsolaInstance;
+  /** Worker entry; tests may substitute one. */
+  workerUrl?: string;
+}
+
+export interface ScanFailure {
+  originId: OriginId;
+  realPath: string;
+  reason: string;
+}
+
+export interface ScanSummary {
+  /** Audio files the walk found (parsed, failed, unchanged, unreadable, or dropped by an interrupt). */
+  audioFiles: number;
+  /** Parsed now, tags read. */
+  parsed: number;
+  /** Parsed now, tags unreadable (stored with `parseError`, shown under fallback names). */
+  failed: number;
+  failures: ScanFailure[];
+  /** Skipped because `isUnchanged` said so. */
+  unchanged: number;
+  skippedNonAudio: number;
+  /** Folders and files that could not be listed or opened (not stored; retried next scan). */
+  unreadable: ScanFailure[];
+  symlinkLoops: number;
+  interrupted: boolean;
+  ms: number;
+  /** (parsed + failed) per second of the whole scan. */
+  filesPerSecond: number;
+}
+
+/** The worker entry, relative to this module; build.ts embeds src/library/scanWorker.ts. */
+export const SCAN_WORKER_URL = new URL("./scanWorker.ts", import.meta.url).href;
+
+/** Failures logged one by one at warn before the rest are only counted (and summarised by reason at the end). */
+const FAILURES_LOGGED = 20;
+
+export async function scanOrigins(options: ScanOptions): Promise<ScanSummary> {
+  return new Scan(options).run();
+}
+
+interface Batch {
+  id: number;
+  jobs: ScanJob[];
+  /** Set on the singleton retries of a batch whose worker got stuck or crashed. */
+  isRetry: boolean;
+}
+
+interface WorkerSlot {
+  worker: Worker;
+  /** Batches sent, in the order the worker will process them. */
+  inFlight: Batch[];
+  /** When the worker last finished a batch or was handed work while idle. */
+  lastProgressAt: number;
+}
+
+class Scan {
+  private readonly log: ConsolaInstance;
+  private readonly progress: ScanProgress | null;
+  private readonly workerCount: number;
+  private readonly jobsPerMessage: number;
+  private readonly filesPerBatch: number;
+  private readonly batchTimeoutMs: number;
+  private readonly abortGraceMs: number;
+  private readonly workerUrl: string;
+
+  private readonly summary: ScanSummary = {
+    audioFiles: 0, parsed: 0, failed: 0, failures: [], unchanged: 0, skippedNonAudio: 0, unreadable: [],
+    symlinkLoops: 0, interrupted: false, ms: 0, filesPerSecond: 0,
+  };
+  private readonly queue: ScanJob[] = [];
+  /** Retries go first, so a stuck worker's batch is settled before new work. */
+  private readonly retryQueue: Batch[] = [];
+  private readonly slots: WorkerSlot[] = [];
+  private nextBatchId = 1;
+  private toParse = 0;
+  private walkDone = false;
+  private stopping = false;
+  private fatal: unknown = null;
+  private output: FileMeta[] = [];
+  private persisting: Promise<void> = Promise.resolve();
+  /** Resolved whenever a batch completes: wakes the walk (backpressure) and the final wait. */
+  private wake: (() => void) | null = null;
+  private watchdog: ReturnType<typeof setInterval> | null = null;
+
+  constructor(private readonly options: ScanOptions) {
+    this.log = options.log ?? defaultLog;
+    this.progress = options.progress === undefined ? createScanProgress({ log: this.log }) : options.progress;
+    this.workerCount = Math.max(1, options.workers ?? navigator.hardwareConcurrency ?? 2);
+    this.jobsPerMessage = Math.max(1, options.jobsPerMessage ?? 32);
+    this.filesPerBatch = Math.max(1, options.filesPerBatch ?? 500);
+    this.batchTimeoutMs = options.batchTimeoutMs ?? 60_000;
+    this.abortGraceMs = options.abortGraceMs ?? 10_000;
+    this.workerUrl = options.workerUrl ?? SCAN_WORKER_URL;
+  }
+
+  async run(): Promise<ScanSummary> {
+    const started = performance.now();
+    const onAbort = () => this.stop();
+    this.options.signal?.addEventListener("abort", onAbort, { once: true });
+    if (this.options.signal?.aborted) this.stop();
+    for (let i = 0; i < this.workerCount; i++) this.slots.push(this.spawn());
+    this.watchdog = setInterval(() => this.checkStuckWorkers(), Math.min(1000, this.batchTimeoutMs / 2));
+    try {
+      await this.walkAll();
+      this.walkDone = true;
+      this.pump();
+      await this.drain();
+      this.flush();
+      await this.persisting;
+    } finally {
+      clearInterval(this.watchdog);
+      this.options.signal?.removeEventListener("abort", onAbort);
+      for (const slot of this.slots) slot.worker.terminate();
+      this.progress?.stop();
+    }
+    if (this.fatal) throw this.fatal;
+    const s = this.summary;
+    s.interrupted = this.stopping;
+    s.ms = Math.round(performance.now() - started);
+    s.filesPerSecond = s.ms > 0 ? Math.round(((s.parsed + s.failed) * 1000) / s.ms) : 0;
+    this.logSummary();
+    return s;
+  }
+
+  /** Interrupt: no new work; what is in flight finishes (bounded by abortGraceMs). */
+  private stop(): void {
+    if (this.stopping) return;
+    this.stopping = true;
+    this.queue.length = 0;
+    this.retryQueue.length = 0;
+    this.wakeUp();
+  }
+
+  // ── walking ──────────────────────────────────────────────────────────────────────────────────────────────────
+
+  private async walkAll(): Promise<void> {
+    const isUnchanged = this.options.isUnchanged;
+    const highWater = this.workerCount * this.jobsPerMessage * 8;
+    for (const origin of this.options.origins) {
+      if (this.stopping) return;
+      if (!origin.localPath) {
+        this.recordUnreadable({ originId: origin.id, realPath: ".", reason: `${origin.kind} origins have no local path; scanning them is not implemented yet` });
+        continue;
+      }
+      const report: WalkReport = { unreadable: [], symlinkLoops: 0 };
+      try {
+        for await (const entry of origin.walk(report)) {
+          if (this.stopping) break;
+          if (!isAudioPath(entry.realPath)) {
+            this.summary.skippedNonAudio++;
+            continue;
+          }
+          this.summary.audioFiles++;
+          if (isUnchanged?.(origin.id, entry.realPath, entry.size, entry.mtimeMs)) {
+            this.summary.unchanged++;
+            continue;
+          }
+          this.toParse++;
+          this.queue.push({
+            originId: origin.id, realPath: entry.realPath, absPath: origin.localPath(entry.realPath),
+            size: entry.size, mtimeMs: entry.mtimeMs, ext: extensionOf(entry.realPath),
+          });
+          if (this.queue.length >= this.jobsPerMessage) this.pump();
+          while (this.queue.length >= highWater && !this.stopping) await this.nextWake();
+          this.reportProgress();
+        }
+      } catch (e) {
+        // The origin root itself vanished or became unreadable mid-walk: count it, go on with the others.
+        this.recordUnreadable({ originId: origin.id, realPath: ".", reason: errnoCode(e) ?? errorMessage(e) });
+      }
+      for (const u of report.unreadable) this.recordUnreadable({ originId: origin.id, realPath: u.path, reason: u.reason });
+      this.summary.symlinkLoops += report.symlinkLoops;
+    }
+  }
+
+  // ── workers ──────────────────────────────────────────────────────────────────────────────────────────────────
+
+  private spawn(): WorkerSlot {
+    const worker = new Worker(this.workerUrl);
+    const slot: WorkerSlot = { worker, inFlight: [], lastProgressAt: performance.now() };
+    worker.onmessage = (event: MessageEvent<ParseResult>) => this.onResult(slot, event.data);
+    worker.onerror = (event: ErrorEvent) => {
+      event.preventDefault?.();
+      this.replace(slot, `parser crashed: ${event.message || "worker error"}`);
+    };
+    return slot;
+  }
+
+  /** Hands out work: at most two batches per worker (one running, one waiting in its inbox). */
+  private pump(): void {
+    if (this.stopping) return;
+    for (const slot of this.slots) {
+      while (slot.inFlight.length < 2) {
+        const batch = this.takeBatch();
+        if (!batch) return;
+        if (slot.inFlight.length === 0) slot.lastProgressAt = performance.now();
+        slot.inFlight.push(batch);
+        const request: ParseRequest = { type: "parse", batchId: batch.id, jobs: batch.jobs };
+        slot.worker.postMessage(request);
+      }
+    }
+  }
+
+  private takeBatch(): Batch | null {
+    const retry = this.retryQueue.shift();
+    if (retry) return retry;
+    // Send partial batches only once the walk is done; before that, wait for a full one.
+    if (this.queue.length === 0 || (this.queue.length < this.jobsPerMessage && !this.walkDone)) return null;
+    return { id: this.nextBatchId++, jobs: this.queue.splice(0, this.jobsPerMessage), isRetry: false };
+  }
+
+  private onResult(slot: WorkerSlot, result: ParseResult): void {
+    const index = slot.inFlight.findIndex((b) => b.id === result.batchId);
+    if (index === -1) return; // from a worker we already gave up on
+    slot.inFlight.splice(index, 1);
+    slot.lastProgressAt = performance.now();
+    this.accept(result.files, result.unreadable);
+    this.pump();
+    this.wakeUp();
+  }
+
+  private accept(files: FileMeta[], unreadable: UnreadableFile[]): void {
+    for (const file of files) {
+      if (file.parseError) this.recordFailure(file);
+      else this.summary.parsed++;
+      this.output.push(file);
+    }
+    for (const u of unreadable) this.recordUnreadable(u);
+    if (this.output.length >= this.filesPerBatch) this.flush();
+    this.reportProgress();
+  }
+
+  private recordFailure(file: FileMeta): void {
+    this.summary.failed++;
+    const failure = { originId: file.originId, realPath: file.realPath, reason: file.parseError ?? "unknown" };
+    this.summary.failures.push(failure);
+    if (this.summary.failures.length <= FAILURES_LOGGED) {
+      this.say(() =>
+        this.log.warn(`cannot read tags of ${failure.originId}:${failure.realPath}: ${failure.reason} (shown under fallback names)`),
+      );
+    } else {
+      this.log.debug(`cannot read tags of ${failure.originId}:${failure.realPath}: ${failure.reason}`);
+    }
+  }
+
+  private recordUnreadable(u: ScanFailure): void {
+    this.summary.unreadable.push(u);
+    if (this.summary.unreadable.length <= FAILURES_LOGGED) {
+      this.say(() => this.log.warn(`cannot read ${u.originId}:${u.realPath} (${u.reason}); left out until it can be read`));
+    } else {
+      this.log.debug(`cannot read ${u.originId}:${u.realPath} (${u.reason})`);
+    }
+  }
+
+  /** Replaces a stuck or crashed worker; its running batch is retried file by file, the rest re-queued. */
+  private replace(slot: WorkerSlot, reason: string): void {
+    const index = this.slots.indexOf(slot);
+    if (index === -1) return;
+    slot.worker.onmessage = null;
+    slot.worker.onerror = null;
+    slot.worker.terminate();
+    const [running, ...waiting] = slot.inFlight;
+    slot.inFlight = [];
+    if (!this.stopping) this.slots[index] = this.spawn();
+    else this.slots.splice(index, 1);
+    if (running) {
+      if (running.jobs.length === 1 && running.isRetry) {
+        const job = running.jobs[0];
+        this.accept([failedFile(job, reason)], []);
+      } else if (!this.stopping) {
+        for (const job of running.jobs) this.retryQueue.push({ id: this.nextBatchId++, jobs: [job], isRetry: true });
+      }
+    }
+    if (!this.stopping) this.retryQueue.push(...waiting);
+    this.pump();
+    this.wakeUp();
+  }
+
+  private checkStuckWorkers(): void {
+    const now = performance.now();
+    for (const slot of [...this.slots]) {
+      if (slot.inFlight.length > 0 && now - slot.lastProgressAt > this.batchTimeoutMs) {
+        this.replace(slot, `parser did not finish within ${Math.round(this.batchTimeoutMs / 1000)} s`);
+      }
+    }
+    this.reportProgress();
+  }
+
+  private inFlightCount(): number {
+    return this.slots.reduce((n, s) => n + s.inFlight.length, 0);
+  }
+
+  /** Waits until every batch is back (or, when interrupted, until the grace period ends). */
+  private async drain(): Promise<void> {
+    let graceEnds = Infinity;
+    while (this.inFlightCount() > 0 || (!this.stopping && (this.queue.length > 0 || this.retryQueue.length > 0))) {
+      if (this.stopping && graceEnds === Infinity) graceEnds = performance.now() + this.abortGraceMs;
+      if (performance.now() >= graceEnds) break;
+      this.pump();
+      await Promise.race([this.nextWake(), Bun.sleep(Math.min(250, this.abortGraceMs))]);
+    }
+  }
+
+  private nextWake(): Promise<void> {
+    return new Promise((resolve) => {
+      const previous = this.wake;
+      this.wake = () => {
+        previous?.();
+        resolve();
+      };
+    });
+  }
+
+  private wakeUp(): void {
+    const wake = this.wake;
+    this.wake = null;
+    wake?.();
+  }
+
+  // ── output ───────────────────────────────────────────────────────────────────────────────────────────────────
+
+  private flush(): void {
+    if (this.output.length === 0) return;
+    const batch = this.output;
+    this.output = [];
+    this.persisting = this.persisting.then(async () => {
+      if (this.fatal) return;
+      try {
+        await this.options.onBatch(batch);
+      } catch (e) {
+        this.fatal = e;
+        this.stop();
+      }
+    });
+  }
+
+  private reportProgress(): void {
+    this.progress?.update({
+      found: this.summary.audioFiles,
+      toParse: this.toParse,
+      done: this.summary.parsed + this.summary.failed,
+      walkDone: this.walkDone,
+    });
+  }
+
+  /** Logs without tearing the live progress line. */
+  private say(write: () => void): void {
+    this.progress?.stop();
+    write();
+  }
+
+  private logSummary(): void {
+    const s = this.summary;
+    const hidden = s.failures.length - FAILURES_LOGGED;
+    if (hidden > 0) {
+      this.log.warn(`…and ${hidden} more files whose tags could not be read (${groupReasons(s.failures.slice(FAILURES_LOGGED))})`);
+    }
+    const hiddenUnreadable = s.unreadable.length - FAILURES_LOGGED;
+    if (hiddenUnreadable > 0) {
+      this.log.warn(`…and ${hiddenUnreadable} more unreadable files or folders (${groupReasons(s.unreadable.slice(FAILURES_LOGGED))})`);
+    }
+    const parts = [
+      `${s.parsed + s.failed} files parsed in ${(s.ms / 1000).toFixed(1)} s (${s.filesPerSecond} files/s)`,
+      s.failed > 0 ? `${s.failed} with unreadable tags` : "",
+      s.unchanged > 0 ? `${s.unchanged} unchanged` : "",
+      s.skippedNonAudio > 0 ? `${s.skippedNonAudio} non-audio skipped` : "",
+      s.unreadable.length > 0 ? `${s.unreadable.length} unreadable` : "",
+      s.symlinkLoops > 0 ? `${s.symlinkLoops} symlink loops skipped` : "",
+    ].filter(Boolean);
+    if (s.interrupted) this.log.warn(`scan interrupted: ${parts.join(", ")}; the next mount continues where it stopped`);
+    else this.log.info(`scan: ${parts.join(", ")}`);
+  }
+}
+
+function failedFile(job: ScanJob, reason: string): FileMeta {
+  return { originId: job.originId, realPath: job.realPath, size: job.size, mtimeMs: job.mtimeMs, format: job.ext, ...emptyTags(), parseError: reason };
+}
+
+/** "not a recognised audio format ×500, file is truncated ×12, …" (most frequent first, at most 5 kinds). */
+export function groupReasons(failures: readonly ScanFailure[]): string {
+  const counts = new Map<string, number>();
+  for (const f of failures) {
+    const key = f.reason.replace(/\d+/g, "N").slice(0, 80);
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+  }
+  const sorted = [...counts].sort((a, b) => b[1] - a[1]);
+  const shown = sorted.slice(0, 5).map(([reason, n]) => `${reason} ×${n}`);
+  if (sorted.length > 5) shown.push(`${sorted.length - 5} other reasons`);
+  return shown.join(", ");
+}

@@ -11,7 +11,10 @@
 import { closeSync, openSync, readSync } from "node:fs";
 import { chunkMatches, type ChunkHex } from "./chunkHash.ts";
 import { chunkPath } from "./chunkPaths.ts";
-import { chunkIndexAt, manifestChunkHex, manifestChunkId, manifestChunkLength, type Manifest } from "./manifestCodec.ts";
+import {
+  chunkIndexAt, decodeManifest, isManifestCurrent, manifestChunkHex, manifestChunkId, manifestChunkLength,
+  type Manifest,
+} from "./manifestCodec.ts";
 
 export type CachedRead =
   | { kind: "ok"; bytes: Uint8Array }
@@ -49,6 +52,22 @@ export class ChunkReader {
   /** One view per open file handle (FUSE OPEN → keep it with the fh; RELEASE → drop it). */
   openFile(manifest: Manifest): CachedFileView {
     return new CachedFileView(manifest);
+  }
+
+  /**
+   * OPEN of a cached file in a worker: decodes the persisted manifest (files.chunk_manifest) and checks it still
+   * describes the origin file (size and mtime from the same row). Null when there is none or it is unusable: then
+   * every READ of this handle is deferred to the main thread.
+   */
+  openManifest(encoded: Uint8Array | null | undefined, originSize: number, originMtimeMs: number): CachedFileView | null {
+    if (!encoded) return null;
+    let m: Manifest;
+    try {
+      m = decodeManifest(encoded);
+    } catch {
+      return null;
+    }
+    return isManifestCurrent(m, originSize, originMtimeMs) ? new CachedFileView(m) : null;
   }
 
   /**

@@ -3,7 +3,7 @@ import { unlinkSync, writeFileSync } from "node:fs";
 import { ChunkReader } from "../../src/cas/chunkReader.ts";
 import { hashChunk } from "../../src/cas/chunkHash.ts";
 import { chunkLengths } from "../../src/cas/fastCdc.ts";
-import { buildManifest, manifestChunkHex, type Manifest } from "../../src/cas/manifestCodec.ts";
+import { buildManifest, encodeManifest, manifestChunkHex, type Manifest } from "../../src/cas/manifestCodec.ts";
 import { chunkPath } from "../../src/cas/chunkPaths.ts";
 import { ChunkStore } from "../../src/cas/chunkStore.ts";
 import { removeDir, tempDir } from "./helpers.ts";
@@ -52,6 +52,20 @@ describe("ChunkReader (synchronous)", () => {
     expect(out).toEqual(data);
     expect(reader.takeCounts().verifiedChunks).toBe(m.chunkCount); // each chunk hashed once per open
     expect(new Set(reader.takeAccessedChunkHexes()).size).toBe(m.chunkCount);
+  });
+
+  test("openManifest: decodes a persisted manifest, refuses stale or damaged ones", async () => {
+    const { dir, data, m } = await cachedFile(300_000);
+    const reader = new ChunkReader(dir);
+    const encoded = encodeManifest(m);
+    const view = reader.openManifest(encoded, data.length, 1000);
+    expect(view).not.toBeNull();
+    const r = reader.read(view!.manifest, 5, 10, view!);
+    expect(r.kind === "ok" && r.bytes).toEqual(data.slice(5, 15));
+    expect(reader.openManifest(encoded, data.length, 1001)).toBeNull(); // origin mtime changed
+    expect(reader.openManifest(encoded, data.length + 1, 1000)).toBeNull(); // origin size changed
+    expect(reader.openManifest(encoded.subarray(0, 40), data.length, 1000)).toBeNull();
+    expect(reader.openManifest(null, data.length, 1000)).toBeNull();
   });
 
   test("missing chunk → missing, with its index", async () => {

@@ -3,6 +3,7 @@
  * silence (for benchmark libraries, where only the container matters and silence encodes to a few bytes).
  * Deterministic: the same seed always renders the same samples.
  */
+import { makeRandom } from "./random.ts";
 
 /** Signed integer PCM, one array per channel (FLAC codes channels separately, RFC 9639 §9.2). */
 export interface PcmAudio {
@@ -28,19 +29,6 @@ export function pcmFrameCount(pcm: PcmAudio): number {
 export function silence(seconds: number, sampleRate = 44100, channelCount: 1 | 2 = 2): PcmAudio {
   const frames = Math.round(seconds * sampleRate);
   return { sampleRate, bitsPerSample: 16, channels: Array.from({ length: channelCount }, () => new Int32Array(frames)) };
-}
-
-/** A small xorshift32 generator: deterministic and dependency-free (not for anything security-related). */
-export function makeRandom(seed: number): () => number {
-  let state = seed >>> 0 || 0x9e3779b9;
-  return () => {
-    state ^= state << 13;
-    state >>>= 0;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    state >>>= 0;
-    return state / 0x100000000;
-  };
 }
 
 /** A major pentatonic scale over two octaves from A3: any note sequence from it sounds consonant. */

@@ -34,23 +34,31 @@ export interface FileBytes {
   close(): void;
 }
 
+/** How much to read up front. Tests shrink it to push small corpus files through the on-demand path. */
+export interface ReadPlan {
+  headBytes: number;
+  tailBytes: number;
+}
+
+export const DEFAULT_READ_PLAN: ReadPlan = { headBytes: HEAD_BYTES, tailBytes: TAIL_BYTES };
+
 /** Opens `absPath` and reads its head (and tail where the format needs it). Throws on open/read errors. */
-export function openFileBytes(absPath: string, format: string): FileBytes {
+export function openFileBytes(absPath: string, format: string, plan: ReadPlan = DEFAULT_READ_PLAN): FileBytes {
   const fd = openSync(absPath, "r");
   try {
     const size = fstatSync(fd).size;
-    if (size <= HEAD_BYTES + TAIL_BYTES) {
+    if (size <= plan.headBytes + plan.tailBytes) {
       const whole = readAt(fd, 0, size);
       closeSync(fd);
       return { source: new ByteSource(whole.length, [{ offset: 0, bytes: whole }]), close() {} };
     }
     const ranges: ByteRange[] = [];
-    let head = readAt(fd, 0, HEAD_BYTES);
-    const wanted = plannedHeadLength(head, size);
+    let head = readAt(fd, 0, plan.headBytes);
+    const wanted = plannedHeadLength(head, size, plan.headBytes);
     if (wanted > head.length) head = concat(head, readAt(fd, head.length, wanted - head.length));
     ranges.push({ offset: 0, bytes: head });
     if (TAIL_FORMATS.has(format.toLowerCase())) {
-      const tailOffset = Math.max(head.length, size - TAIL_BYTES);
+      const tailOffset = Math.max(head.length, size - plan.tailBytes);
       if (tailOffset < size) ranges.push({ offset: tailOffset, bytes: readAt(fd, tailOffset, size - tailOffset) });
     }
     let open = true;
@@ -79,8 +87,8 @@ export function openFileBytes(absPath: string, format: string): FileBytes {
  * How many bytes of head the parser will read in one go, judging from the first bytes: the whole leading ID3v2
  * tag plus room for the first audio frames; HEAD_BYTES otherwise. Pure, for tests.
  */
-export function plannedHeadLength(head: Uint8Array, fileSize: number): number {
-  let wanted = HEAD_BYTES;
+export function plannedHeadLength(head: Uint8Array, fileSize: number, headBytes = HEAD_BYTES): number {
+  let wanted = headBytes;
   const id3 = id3v2TagLength(head);
   if (id3 !== null) wanted = Math.max(wanted, id3 + 64 * 1024);
   return Math.min(wanted, MAX_HEAD_BYTES, fileSize);

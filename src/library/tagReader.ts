@@ -41,6 +41,7 @@ const MAX_DISC = 999;
  */
 export async function readTags(input: ByteSource | Uint8Array, format: string): Promise<ParsedTags> {
   const source = input instanceof ByteSource ? input : ByteSource.ofBuffer(input);
+  if (source.size === 0) return { ...emptyTags(), parseError: "empty file" };
   let metadata: IAudioMetadata;
   try {
     metadata = await parseByExtensionThenContent(source, format.toLowerCase());

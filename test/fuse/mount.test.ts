@@ -193,6 +193,34 @@ describe("user mount through fusermount3", () => {
   });
 });
 
+describe("refusals for a normal user", () => {
+  test.skipIf(!isRoot)("/dev/fuse not accessible, or fusermount3 missing: a clear message instead of a failed mount", async () => {
+    const home = tempDir("musicfs-user-");
+    chmodSync(home, 0o755);
+    const mnt = join(home, "mnt");
+    mkdirSync(mnt);
+    chownSync(mnt, 65534, 65534);
+    trackMountpoint(mnt);
+    const asNobody = ["/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--"];
+    const devMode = statSync("/dev/fuse").mode & 0o777;
+    try {
+      chmodSync("/dev/fuse", 0o600);
+      const env = { PATH: process.env.PATH!, HOME: home, TMPDIR: home };
+      const noDevice = await startServer(mnt, [], { cmd: [...asNobody, process.execPath, SERVER, mnt], env });
+      expect(noDevice.failure).toContain("/dev/fuse is not readable and writable by this user (uid 65534)");
+      expect(noDevice.failure).toContain("chmod 0666 /dev/fuse");
+
+      chmodSync("/dev/fuse", 0o666);
+      const noTool = await startServer(mnt, [], { cmd: [...asNobody, process.execPath, SERVER, mnt], env: { ...env, PATH: home } });
+      expect(noTool.failure).toContain("fusermount3 was not found");
+      expect(noTool.failure).toContain("fuse3");
+      expect(await isMounted(mnt)).toBe(false);
+    } finally {
+      chmodSync("/dev/fuse", devMode);
+    }
+  });
+});
+
 describe("compiled binary", () => {
   test("bun build --compile of the server + its worker entry mounts and serves from an empty cwd", async () => {
     const out = tempDir();

@@ -13,6 +13,7 @@ import { TreeBuilder } from "../library/treeBuilder.ts";
 import { LocalOrigin } from "../origins/localOrigin.ts";
 import type { Origin } from "../origins/origin.ts";
 import { applyTemplateChange } from "./templateChange.ts";
+import { SyncRunner } from "./syncRunner.ts";
 
 /** Background work of a live mount, stopped first at shutdown. */
 export interface BackgroundTasks {
@@ -98,6 +99,7 @@ export class Library {
     const t0 = performance.now();
     const placed = this.tree.placeUnplaced(this.originOrder);
     this.db.setMeta("scan_complete", "1");
+    this.refreshFileCount();
     log.info(
       `Scan complete: ${summary.parsed + summary.failed} files parsed (${summary.failed} without readable tags), ` +
         `${summary.unchanged} unchanged, ${summary.skippedNonAudio} non-audio skipped, ${summary.unreadable.length} unreadable, ` +
@@ -119,8 +121,26 @@ export class Library {
 
   onWorkerMessage(_message: unknown): void {}
 
-  startBackground(_session: FuseSession, _signal: AbortSignal): BackgroundTasks {
-    return { stop: async () => {} };
+  /**
+   * Background work of a live mount: a delta sync right away (the mount was served from the database), then the
+   * watcher and the periodic re-sync if configured.
+   */
+  startBackground(session: FuseSession): BackgroundTasks {
+    const sync = new SyncRunner(this, { notifier: session });
+    sync.start({ watch: this.config.sync.watch, intervalS: this.config.sync.intervalS });
+    return { stop: () => sync.stop() };
+  }
+
+  /** The number of files, kept in meta so a mount can report it without counting a million rows. */
+  refreshFileCount(): number {
+    const n = this.db.fileCount();
+    this.db.setMeta("file_count", String(n));
+    return n;
+  }
+
+  storedFileCount(): number {
+    const v = this.db.getMeta("file_count");
+    return v === null ? this.refreshFileCount() : Number(v);
   }
 
   /** Writes what is batched in memory. */

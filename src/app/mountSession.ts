@@ -60,13 +60,13 @@ export async function runMount(req: MountRequest): Promise<number> {
     markOpen(library.db);
 
     const session = await startFuse(req, paths, library);
-    const fileCount = library.db.fileCount();
+    const fileCount = library.storedFileCount();
     log.success(
       `musicfs: ${fileCount} files mounted at ${req.mountPoint} (ready in ${Math.round(performance.now() - t0)} ms). Press Ctrl-C to unmount.`,
     );
     sdNotify("READY=1");
 
-    const background = library.startBackground(session, signals.signal);
+    const background = library.startBackground(session);
     const reason = await Promise.race([signals.requested, session.closed.then((end) => `mount ended (${end.reason})`)]);
     log.info(`Ordered shutdown (${reason}).`);
     sdNotify("STOPPING=1");

@@ -242,6 +242,21 @@ export class Database {
     }));
   }
 
+  /** Like listSyncState, for the files at or below some relative paths only (index range scans). */
+  listSyncStateUnder(originId: OriginId, prefixes: readonly string[]): SyncStateRow[] {
+    if (prefixes.includes("")) return this.listSyncState(originId);
+    const q = this.stmt(
+      `SELECT id, real_path, size, mtime_ms FROM files WHERE origin_id = ?1 AND
+         (real_path = ?2 OR (real_path >= ?2 || '/' AND real_path < ?2 || '0'))`,
+    );
+    const out: SyncStateRow[] = [];
+    for (const prefix of prefixes) {
+      for (const r of q.values(originId, prefix))
+        out.push({ id: Number(r[0]), originId, realPath: String(r[1]), size: Number(r[2]), mtimeMs: Number(r[3]) });
+    }
+    return out;
+  }
+
   /** Distinct origins with stored files. */
   listOriginIds(): OriginId[] {
     return this.stmt("SELECT DISTINCT origin_id FROM files").values().map((r) => String(r[0]));

@@ -1,5 +1,4 @@
 import type { FileId } from "../core/types.ts";
-import type { OriginEntry } from "../origins/origin.ts";
 
 /** What the database remembers of one origin file. */
 export interface StoredIdentity {
@@ -9,40 +8,52 @@ export interface StoredIdentity {
   mtimeMs: number;
 }
 
-export interface DeltaClassification {
-  added: OriginEntry[];
-  modified: { id: FileId; entry: OriginEntry }[];
-  removed: StoredIdentity[];
+export type FileChange = "added" | "modified" | "unchanged";
+
+export interface DeltaCounts {
+  added: number;
+  modified: number;
   unchanged: number;
 }
 
 /**
- * Classifies one origin's files against what is stored: same size and mtime = unchanged (the file is not read);
- * anything else present on both sides = modified; only on the origin = added; only stored = removed.
- * Pure: the caller walks the origin and loads the stored rows.
+ * Classifies one origin's files against what is stored, as the walk finds them: same size and mtime = unchanged
+ * (the file is not read again), present on both sides otherwise = modified, only on the origin = added. What was
+ * stored but never seen is removed — decided only once the walk is known to be complete. Pure.
  */
 export class DeltaClassifier {
-  private readonly stored: Map<string, StoredIdentity>;
+  private readonly stored = new Map<string, StoredIdentity>();
   private readonly seen = new Set<string>();
-  readonly result: DeltaClassification = { added: [], modified: [], removed: [], unchanged: 0 };
+  readonly counts: DeltaCounts = { added: 0, modified: 0, unchanged: 0 };
 
   constructor(stored: Iterable<StoredIdentity>) {
-    this.stored = new Map();
     for (const s of stored) this.stored.set(s.realPath, s);
   }
 
-  /** Feed every audio file the walk finds, once. */
-  observe(entry: OriginEntry): void {
-    this.seen.add(entry.realPath);
-    const known = this.stored.get(entry.realPath);
-    if (!known) this.result.added.push(entry);
-    else if (known.size === entry.size && known.mtimeMs === entry.mtimeMs) this.result.unchanged++;
-    else this.result.modified.push({ id: known.id, entry });
+  get storedCount(): number {
+    return this.stored.size;
   }
 
-  /** Call when the walk is complete (and only then: an interrupted walk must not remove anything). */
-  finish(): DeltaClassification {
-    for (const [path, s] of this.stored) if (!this.seen.has(path)) this.result.removed.push(s);
-    return this.result;
+  classify(realPath: string, size: number, mtimeMs: number): FileChange {
+    this.seen.add(realPath);
+    const known = this.stored.get(realPath);
+    const change: FileChange = !known ? "added" : known.size === size && known.mtimeMs === mtimeMs ? "unchanged" : "modified";
+    this.counts[change]++;
+    return change;
+  }
+
+  /**
+   * Stored files the walk did not see. Files below `unreadablePrefixes` (folders the walk could not list this
+   * time) are kept: a permission problem must not delete part of the library.
+   */
+  removed(unreadablePrefixes: readonly string[] = []): StoredIdentity[] {
+    if (unreadablePrefixes.includes(".") || unreadablePrefixes.includes("")) return [];
+    const out: StoredIdentity[] = [];
+    for (const [path, s] of this.stored) {
+      if (this.seen.has(path)) continue;
+      if (unreadablePrefixes.some((p) => path === p || path.startsWith(p + "/"))) continue;
+      out.push(s);
+    }
+    return out;
   }
 }

@@ -1,0 +1,124 @@
+import { log } from "../core/logger.ts";
+import type { FileId, FileMeta } from "../core/types.ts";
+import { DeltaClassifier } from "../library/deltaClassify.ts";
+import { scanOrigins } from "../library/scanner.ts";
+import type { PlacementResult } from "../library/treeBuilder.ts";
+import type { Origin } from "../origins/origin.ts";
+import { LocalOrigin } from "../origins/localOrigin.ts";
+import { ScopedOrigin, coveringPaths } from "../origins/scopedOrigin.ts";
+import type { Library } from "./library.ts";
+import { announceChanges, type TreeNotifier } from "./treeNotifier.ts";
+
+export interface SyncSummary {
+  added: number;
+  modified: number;
+  removed: number;
+  unchanged: number;
+  /** Origins that could not be reached: nothing of theirs was changed. */
+  skippedOrigins: string[];
+  interrupted: boolean;
+  ms: number;
+}
+
+export interface SyncOptions {
+  notifier?: TreeNotifier | null;
+  signal?: AbortSignal;
+  /**
+   * Restrict the sync to some paths of some origins (what a watcher saw change); default: every origin, whole.
+   * Keys are origin ids, values relative paths (files or folders).
+   */
+  scopes?: ReadonlyMap<string, readonly string[]>;
+  /** Called after each applied batch with the files that were added or modified (search indexing). */
+  onFilesChanged?: (ids: FileId[]) => void;
+  /** Called with files that are gone, after they were deleted. */
+  onFilesRemoved?: (ids: FileId[]) => void;
+}
+
+const REMOVE_BATCH = 2000;
+
+/**
+ * Background delta sync: walk the origins, compare size and mtime with the database, parse only new and changed
+ * files, and apply everything in transactions to the files and the tree, announcing each batch to the kernel so
+ * open directories update live. An interrupted sync leaves a consistent database (each batch is one transaction)
+ * and removes nothing; the next sync continues where this one stopped.
+ */
+export async function deltaSync(library: Library, opts: SyncOptions = {}): Promise<SyncSummary> {
+  const t0 = performance.now();
+  const { db, tree } = library;
+  const summary: SyncSummary = { added: 0, modified: 0, removed: 0, unchanged: 0, skippedOrigins: [], interrupted: false, ms: 0 };
+  const origins: Origin[] = [];
+  const classifiers = new Map<string, DeltaClassifier>();
+  for (const o of library.origins) {
+    const scope = opts.scopes ? opts.scopes.get(o.id) : undefined;
+    if (opts.scopes && !scope) continue;
+    if (!(await o.isAvailable())) {
+      summary.skippedOrigins.push(o.id);
+      log.warn(`Delta sync: origin ${o.displayName} is not reachable; its files are kept as they are.`);
+      continue;
+    }
+    if (scope && o instanceof LocalOrigin) {
+      const paths = coveringPaths(scope);
+      origins.push(paths.includes("") ? o : new ScopedOrigin(o, paths));
+      classifiers.set(o.id, new DeltaClassifier(db.listSyncStateUnder(o.id, paths)));
+    } else {
+      origins.push(o);
+      classifiers.set(o.id, new DeltaClassifier(db.listSyncState(o.id)));
+    }
+  }
+
+  const apply = (files: FileMeta[]) => {
+    const now = Date.now();
+    const result: PlacementResult = { placed: 0, added: [], removed: [] };
+    const ids = db.transaction(() => {
+      const ids = db.upsertFiles(files, now);
+      tree.replace(ids, now, result);
+      return ids;
+    });
+    const fileInodes = ids.map((id) => tree.store.nodeOfFile(id)?.ino).filter((i): i is number => i !== undefined);
+    announceChanges(opts.notifier, [...result.removed, ...result.added], fileInodes);
+    opts.onFilesChanged?.(ids);
+  };
+
+  const scan = await scanOrigins({
+    origins,
+    signal: opts.signal,
+    progress: null,
+    isUnchanged: (originId, realPath, size, mtimeMs) => classifiers.get(originId)?.classify(realPath, size, mtimeMs) === "unchanged",
+    onBatch: apply,
+  });
+  for (const c of classifiers.values()) {
+    summary.added += c.counts.added;
+    summary.modified += c.counts.modified;
+    summary.unchanged += c.counts.unchanged;
+  }
+  if (scan.interrupted) {
+    summary.interrupted = true;
+    summary.ms = performance.now() - t0;
+    log.info(`Delta sync interrupted after ${Math.round(summary.ms)} ms; it continues at the next start.`);
+    return summary;
+  }
+
+  for (const origin of origins) {
+    const unreadable = scan.unreadable.filter((u) => u.originId === origin.id).map((u) => u.realPath);
+    const gone = classifiers.get(origin.id)!.removed(unreadable).map((s) => s.id);
+    for (let i = 0; i < gone.length; i += REMOVE_BATCH) {
+      const ids = gone.slice(i, i + REMOVE_BATCH);
+      const result: PlacementResult = { placed: 0, added: [], removed: [] };
+      db.transaction(() => {
+        tree.unplace(ids, Date.now(), result);
+        db.deleteFiles(ids);
+      });
+      announceChanges(opts.notifier, result.removed);
+      opts.onFilesRemoved?.(ids);
+      summary.removed += ids.length;
+    }
+  }
+  library.refreshFileCount();
+  summary.ms = performance.now() - t0;
+  const quiet = opts.scopes && summary.added + summary.modified + summary.removed === 0;
+  if (!quiet) log.info(
+    `Delta sync complete: ${summary.added} added, ${summary.modified} modified, ${summary.removed} removed, ` +
+      `${summary.unchanged} unchanged in ${(summary.ms / 1000).toFixed(1)} s.`,
+  );
+  return summary;
+}

@@ -1,0 +1,81 @@
+import { errorMessage } from "../core/errors.ts";
+import { log } from "../core/logger.ts";
+import { LocalOrigin } from "../origins/localOrigin.ts";
+import { deltaSync, type SyncOptions, type SyncSummary } from "./deltaSync.ts";
+import type { Library } from "./library.ts";
+import { OriginWatcher, type ChangedPaths } from "./originWatcher.ts";
+
+/**
+ * Runs delta syncs one at a time for a live mount: once right after mounting, then for watcher batches and on the
+ * periodic interval. Changes that arrive during a sync are merged and synced right after it.
+ */
+export class SyncRunner {
+  private readonly controller = new AbortController();
+  private running: Promise<void> | null = null;
+  private queuedScopes: ChangedPaths | null = null;
+  private queuedFull = false;
+  private watcher: OriginWatcher | null = null;
+  private interval: Timer | null = null;
+  /** Completed syncs, newest last (for status and tests). */
+  readonly history: SyncSummary[] = [];
+
+  constructor(
+    private readonly library: Library,
+    private readonly options: Omit<SyncOptions, "signal" | "scopes">,
+  ) {}
+
+  start(opts: { watch: boolean; intervalS: number }): void {
+    this.requestFull();
+    if (opts.watch) {
+      this.watcher = new OriginWatcher((changes) => this.requestScoped(changes));
+      this.watcher.watch(this.library.origins.filter((o): o is LocalOrigin => o instanceof LocalOrigin));
+    }
+    if (opts.intervalS > 0) this.interval = setInterval(() => this.requestFull(), opts.intervalS * 1000);
+  }
+
+  requestFull(): void {
+    this.queuedFull = true;
+    this.kick();
+  }
+
+  requestScoped(changes: ChangedPaths): void {
+    if (!this.queuedScopes) this.queuedScopes = new Map();
+    for (const [id, paths] of changes) this.queuedScopes.set(id, [...(this.queuedScopes.get(id) ?? []), ...paths]);
+    this.kick();
+  }
+
+  /** Resolves when no sync is running or queued. */
+  async idle(): Promise<void> {
+    while (this.running) await this.running;
+  }
+
+  private kick(): void {
+    if (this.running || this.controller.signal.aborted) return;
+    this.running = this.loop().finally(() => {
+      this.running = null;
+    });
+  }
+
+  private async loop(): Promise<void> {
+    while (!this.controller.signal.aborted && (this.queuedFull || this.queuedScopes)) {
+      const full = this.queuedFull;
+      const scopes = full ? undefined : this.queuedScopes ?? undefined;
+      this.queuedFull = false;
+      this.queuedScopes = null;
+      try {
+        const summary = await deltaSync(this.library, { ...this.options, signal: this.controller.signal, scopes });
+        this.history.push(summary);
+        if (this.history.length > 20) this.history.shift();
+      } catch (e) {
+        log.error(`Delta sync failed: ${errorMessage(e)}. The mount keeps serving the stored tree; the next sync retries.`);
+      }
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.watcher?.close();
+    if (this.interval) clearInterval(this.interval);
+    this.controller.abort();
+    await this.idle();
+  }
+}

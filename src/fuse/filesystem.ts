@@ -133,6 +133,7 @@ export interface FuseFilesystem {
 
 /**
  * Worker-side factory: a session worker module exports `createFilesystem(workerData)` and calls
- * `serveSessionWorker(createFilesystem)` (see session.ts) as its entry point.
+ * `serveSessionWorker(createFilesystem)` (from sessionWorker.ts) at top level as its entry point; the main thread
+ * starts it with `startSession({ workerUrl, workerData })` (session.ts).
  */
 export type FilesystemFactory = (workerData: unknown) => FuseFilesystem;

@@ -147,21 +147,39 @@ function writeSubframe(out: BitWriter, samples: Int32Array, bitsPerSample: numbe
     return;
   }
   const verbatimBits = samples.length * bitsPerSample;
-  let best: { order: number; residuals: Int32Array; riceParameter: number; bits: number } | undefined;
-  for (let order = 0; order <= Math.min(MAX_FIXED_ORDER, samples.length - 1); order++) {
-    const residuals = fixedResiduals(samples, order);
-    const { riceParameter, bits } = bestRiceParameter(residuals);
-    const total = order * bitsPerSample + 2 + 4 + 4 + bits;
-    if (!best || total < best.bits) best = { order, residuals, riceParameter, bits: total };
-  }
-  if (!best || best.bits >= verbatimBits) {
+  const order = Math.min(bestFixedOrder(samples), samples.length - 1);
+  const residuals = fixedResiduals(samples, order);
+  const { riceParameter, bits } = bestRiceParameter(residuals);
+  if (order * bitsPerSample + 2 + 4 + 4 + bits >= verbatimBits) {
     writeSubframeHeader(out, SUBFRAME_VERBATIM);
     for (const sample of samples) out.write(sample, bitsPerSample);
     return;
   }
-  writeSubframeHeader(out, SUBFRAME_FIXED | best.order);
-  for (let i = 0; i < best.order; i++) out.write(samples[i], bitsPerSample); // warm-up samples (§9.2.5)
-  writeRiceResidual(out, best.residuals, best.riceParameter);
+  writeSubframeHeader(out, SUBFRAME_FIXED | order);
+  for (let i = 0; i < order; i++) out.write(samples[i], bitsPerSample); // warm-up samples (§9.2.5)
+  writeRiceResidual(out, residuals, riceParameter);
+}
+
+/**
+ * The fixed predictor order (0..4) with the smallest sum of absolute residuals — libFLAC's heuristic: one pass,
+ * each order's residual being the difference of the previous order's.
+ */
+function bestFixedOrder(samples: Int32Array): number {
+  const sums = [0, 0, 0, 0, 0];
+  if (samples.length <= MAX_FIXED_ORDER) return 0;
+  let e0 = samples[3], e1 = samples[3] - samples[2];
+  let e2 = e1 - (samples[2] - samples[1]);
+  let e3 = e2 - (samples[2] - samples[1] - (samples[1] - samples[0]));
+  for (let i = MAX_FIXED_ORDER; i < samples.length; i++) {
+    const n0 = samples[i], n1 = n0 - e0, n2 = n1 - e1, n3 = n2 - e2, n4 = n3 - e3;
+    sums[0] += Math.abs(n0);
+    sums[1] += Math.abs(n1);
+    sums[2] += Math.abs(n2);
+    sums[3] += Math.abs(n3);
+    sums[4] += Math.abs(n4);
+    e0 = n0; e1 = n1; e2 = n2; e3 = n3;
+  }
+  return sums.indexOf(Math.min(...sums));
 }
 
 /** §9.2.1: zero pad bit, 6-bit type, no wasted bits. */
@@ -191,12 +209,18 @@ function fold(residual: number): number {
   return residual >= 0 ? residual * 2 : -residual * 2 - 1;
 }
 
-/** The 4-bit Rice parameter (0..14) that codes the residuals in the fewest bits, with that bit count. */
+/**
+ * The 4-bit Rice parameter (0..14) that codes the residuals in the fewest bits, with that bit count. The best
+ * parameter is within one of log2(mean folded residual), so only those three are costed exactly.
+ */
 function bestRiceParameter(residuals: Int32Array): { riceParameter: number; bits: number } {
+  let sum = 0;
+  for (const residual of residuals) sum += fold(residual);
+  const guess = sum > residuals.length ? Math.floor(Math.log2(sum / residuals.length)) : 0;
   let best = { riceParameter: 0, bits: Infinity };
-  for (let parameter = 0; parameter < RICE_ESCAPE; parameter++) {
-    let bits = 0;
-    for (const residual of residuals) bits += (fold(residual) >>> parameter) + 1 + parameter;
+  for (let parameter = Math.max(0, guess - 1); parameter <= Math.min(RICE_ESCAPE - 1, guess + 1); parameter++) {
+    let bits = residuals.length * (1 + parameter);
+    for (const residual of residuals) bits += fold(residual) >>> parameter;
     if (bits < best.bits) best = { riceParameter: parameter, bits };
   }
   return best;
@@ -209,7 +233,13 @@ function writeRiceResidual(out: BitWriter, residuals: Int32Array, riceParameter:
   out.write(riceParameter, 4);
   for (const residual of residuals) {
     const folded = fold(residual);
-    out.writeUnary(folded >>> riceParameter);
-    if (riceParameter > 0) out.write(folded & ((1 << riceParameter) - 1), riceParameter);
+    const quotient = folded >>> riceParameter;
+    const remainder = folded & ((1 << riceParameter) - 1);
+    // q zeros, a one, then the k-bit remainder: one write when it fits, which is nearly always.
+    if (quotient + 1 + riceParameter <= 24) out.write((1 << riceParameter) | remainder, quotient + 1 + riceParameter);
+    else {
+      out.writeUnary(quotient);
+      if (riceParameter > 0) out.write(remainder, riceParameter);
+    }
   }
 }

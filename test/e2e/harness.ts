@@ -16,6 +16,8 @@ export interface Running {
   proc: Bun.Subprocess<"ignore", "pipe", "pipe">;
   /** Everything the process printed so far (stdout and stderr interleaved by arrival). */
   output(): string;
+  /** Waits until the output matches. */
+  waitFor(pattern: RegExp, timeoutMs?: number): Promise<void>;
   /** Sends a signal and waits for the exit code. */
   stop(signal?: NodeJS.Signals, timeoutMs?: number): Promise<number>;
 }
@@ -54,7 +56,7 @@ async function pump(stream: ReadableStream<Uint8Array>, sink: (s: string) => voi
 export async function startMount(
   mountPoint: string,
   args: string[],
-  opts: { readyTimeoutMs?: number; env?: Record<string, string>; command?: string[]; cwd?: string } = {},
+  opts: { readyTimeoutMs?: number; env?: Record<string, string>; command?: string[]; cwd?: string; waitReady?: boolean } = {},
 ): Promise<Running> {
   const cmd = opts.command ?? ["bun", CLI, "mount", mountPoint, ...args];
   const proc = Bun.spawn(cmd, {
@@ -76,6 +78,14 @@ export async function startMount(
     mountPoint,
     proc,
     output: () => out,
+    async waitFor(pattern: RegExp, timeoutMs = 60_000) {
+      const deadline = Date.now() + timeoutMs;
+      while (!pattern.test(out)) {
+        if (proc.exitCode !== null || proc.signalCode !== null) throw new Error(`musicfs exited (${proc.exitCode}) before printing ${pattern}:\n${out}`);
+        if (Date.now() > deadline) throw new Error(`musicfs did not print ${pattern} in time:\n${out}`);
+        await Bun.sleep(50);
+      }
+    },
     async stop(signal = "SIGTERM", timeoutMs = 15_000) {
       if (proc.exitCode !== null || proc.signalCode !== null) return proc.exitCode ?? 128;
       proc.kill(signal);
@@ -86,6 +96,7 @@ export async function startMount(
     },
   };
   running.add(r);
+  if (opts.waitReady === false) return r;
   const deadline = Date.now() + (opts.readyTimeoutMs ?? 90_000);
   while (!/mounted at/.test(out)) {
     if (proc.exitCode !== null || proc.signalCode !== null) throw new Error(`musicfs exited (${proc.exitCode}) before it was ready:\n${out}`);

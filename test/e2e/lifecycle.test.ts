@@ -1,0 +1,167 @@
+/**
+ * Issue 5: one daemon per cache dir, ordered shutdown, sd_notify, crash safety under kill -9, corrupt database
+ * recovery; issue 3: Ctrl-C during a first scan resumes without re-parsing.
+ */
+import { afterAll, afterEach, describe, expect, test } from "bun:test";
+import { Database as Sqlite } from "bun:sqlite";
+import { closeSync, cpSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
+import { join } from "node:path";
+import { isAudioPath } from "../../src/library/audioFormats.ts";
+import { CORPUS, cleanupAll, findFiles, run, startMount, tempDir } from "./harness.ts";
+
+afterEach(cleanupAll);
+afterAll(cleanupAll);
+
+const SYNTHETIC = join(CORPUS, "synthetic-2600");
+const sha = (b: Uint8Array) => new Bun.CryptoHasher("sha256").update(b).digest("hex");
+
+/** A writable copy of part of the synthetic library (the test changes it). */
+function copyLibrary(artists = 60): string {
+  const dir = tempDir();
+  const names = [...new Set(readFileSync(join(SYNTHETIC, "manifest.jsonl"), "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l).path.split("/")[0] as string))];
+  for (const a of names.slice(0, artists)) cpSync(join(SYNTHETIC, a), join(dir, a), { recursive: true });
+  return dir;
+}
+
+/** Every file of the mount is byte-identical to its origin file, and the mount shows exactly the origin's audio. */
+async function assertMountMatchesOrigin(mnt: string, cache: string, origin: string): Promise<void> {
+  const db = new Sqlite(join(cache, "metadata.db"), { readonly: true });
+  expect(String(db.query("PRAGMA integrity_check").values()[0][0])).toBe("ok");
+  const rows = db.query("SELECT real_path, virtual_path FROM files").values() as [string, string][];
+  db.close();
+  const originAudio = (await findFiles(origin)).filter(isAudioPath);
+  expect(rows.map((r) => r[0]).sort()).toEqual(originAudio);
+  expect(await findFiles(mnt)).toEqual(rows.map((r) => r[1]).sort());
+  for (const [real, virtual] of rows) expect(sha(readFileSync(join(mnt, virtual)))).toBe(sha(readFileSync(join(origin, real))));
+}
+
+describe("one daemon per cache dir", () => {
+  test("a second mount on the same cache dir names the PID that holds it and exits non-zero", async () => {
+    const origin = copyLibrary(3);
+    const cache = tempDir();
+    const first = await startMount(join(tempDir(), "a"), ["--origin", origin, "--cache-dir", cache]);
+    const second = await run(["bun", join(import.meta.dir, "../../src/cli/main.ts"), "mount", join(tempDir(), "b"), "--origin", origin, "--cache-dir", cache]);
+    expect(second.code).not.toBe(0);
+    expect(second.stdout + second.stderr).toContain(`PID ${first.proc.pid}`);
+    expect(first.proc.exitCode).toBeNull();
+  }, 60_000);
+});
+
+describe("ordered shutdown", () => {
+  test("SIGTERM: READY=1 then STOPPING=1 on NOTIFY_SOCKET, WAL checkpointed, mount gone, exit 0", async () => {
+    const origin = copyLibrary(3);
+    const cache = tempDir();
+    const sock = join(tempDir(), "notify.sock");
+    const listener = Bun.spawn(
+      ["python3", "-u", "-c", `import socket,sys\ns=socket.socket(socket.AF_UNIX,socket.SOCK_DGRAM)\ns.bind(sys.argv[1])\nprint("listening",flush=True)\nwhile True:\n  print(s.recv(4096).decode(),flush=True)`, sock],
+      { stdout: "pipe" },
+    );
+    const reader = listener.stdout.getReader();
+    let heard = "";
+    const pumpListener = (async () => {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) return;
+        heard += new TextDecoder().decode(value);
+      }
+    })();
+    while (!heard.includes("listening")) await Bun.sleep(20);
+    try {
+      const mnt = join(tempDir(), "mnt");
+      const server = await startMount(mnt, ["--origin", origin, "--cache-dir", cache], { env: { NOTIFY_SOCKET: sock } });
+      await server.waitFor(/Delta sync complete/);
+      expect(heard).toContain("READY=1");
+      const t0 = Date.now();
+      expect(await server.stop("SIGTERM")).toBe(0);
+      expect(Date.now() - t0).toBeLessThan(5_000);
+      expect(heard).toContain("STOPPING=1");
+      expect(server.output()).toContain("Unmounted cleanly");
+      expect(readFileSync("/proc/mounts", "utf8")).not.toContain(mnt);
+      const wal = join(cache, "metadata.db-wal");
+      expect(!Bun.file(wal).size || statSync(wal).size === 0).toBe(true);
+    } finally {
+      listener.kill();
+      await pumpListener.catch(() => {});
+    }
+  }, 60_000);
+
+  test("Ctrl-C during a first scan stops cleanly; the next mount continues without re-parsing", async () => {
+    const origin = copyLibrary(100_000);
+    const cache = tempDir();
+    const mnt = join(tempDir(), "mnt");
+    const first = await startMount(mnt, ["--origin", origin, "--cache-dir", cache], { waitReady: false });
+    await first.waitFor(/Scanning/, 30_000);
+    await Bun.sleep(1200);
+    expect(await first.stop("SIGINT")).toBe(130);
+    expect(first.output()).toContain("Scan interrupted");
+    const db = new Sqlite(join(cache, "metadata.db"), { readonly: true });
+    const stored = Number(db.query("SELECT count(*) FROM files").values()[0][0]);
+    db.close();
+    expect(stored).toBeGreaterThan(0);
+
+    const second = await startMount(mnt, ["--origin", origin, "--cache-dir", cache]);
+    expect(second.output()).toContain(`${stored} files already known`);
+    expect(second.output()).toMatch(new RegExp(`${stored} unchanged`));
+    await assertMountMatchesOrigin(mnt, cache, origin);
+  }, 120_000);
+});
+
+describe("crash safety", () => {
+  test("kill -9 at random moments of scans, syncs and reads loses nothing and corrupts nothing", async () => {
+    const origin = copyLibrary(120);
+    const cache = tempDir();
+    const mnt = join(tempDir(), "mnt");
+    const artists = (await run(["ls", origin])).stdout.split("\n").filter(Boolean);
+    let seed = 7;
+    const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    for (let round = 0; round < 8; round++) {
+      // Change the origin between rounds so every restart has sync work: rename one artist folder, drop another's file.
+      const a = artists[Math.floor(random() * artists.length)];
+      if (round % 2 === 0) {
+        renameSync(join(origin, a), join(origin, `${a} moved ${round}`));
+        artists[artists.indexOf(a)] = `${a} moved ${round}`;
+      } else {
+        const files = (await findFiles(join(origin, a))).filter(isAudioPath);
+        if (files.length > 1) rmSync(join(origin, a, files[0]));
+      }
+      const server = await startMount(mnt, ["--origin", origin, "--cache-dir", cache], { waitReady: false });
+      const readers: Bun.Subprocess[] = [];
+      if (round >= 2 && round % 2 === 0) {
+        await server.waitFor(/mounted at/, 60_000).catch(() => {});
+        readers.push(Bun.spawn(["sh", "-c", `find "${mnt}" -type f | head -200 | xargs -d '\\n' cat > /dev/null`], { stderr: "ignore" }));
+      }
+      await Bun.sleep(100 + random() * 1500);
+      server.proc.kill("SIGKILL");
+      await server.proc.exited;
+      for (const r of readers) {
+        r.kill("SIGKILL");
+        await r.exited;
+      }
+    }
+    // The next start clears the stale mount, recovers and finishes the sync.
+    const final = await startMount(mnt, ["--origin", origin, "--cache-dir", cache], { readyTimeoutMs: 120_000 });
+    await final.waitFor(/Delta sync complete/, 120_000);
+    await assertMountMatchesOrigin(mnt, cache, origin);
+  }, 300_000);
+
+  test("a corrupt metadata.db is moved aside (both paths named) and rebuilt by a fresh scan", async () => {
+    const origin = copyLibrary(10);
+    const cache = tempDir();
+    const mnt = join(tempDir(), "mnt");
+    const first = await startMount(mnt, ["--origin", origin, "--cache-dir", cache]);
+    const listed = await findFiles(mnt);
+    expect(await first.stop()).toBe(0);
+    const dbPath = join(cache, "metadata.db");
+    const size = statSync(dbPath).size;
+    const fd = openSync(dbPath, "r+");
+    writeSync(fd, Buffer.alloc(8192, 0xff), 0, 8192, Math.floor(size / 2 / 4096) * 4096);
+    closeSync(fd);
+
+    const second = await startMount(mnt, ["--origin", origin, "--cache-dir", cache]);
+    const out = second.output();
+    expect(out).toContain(`${dbPath} is damaged`);
+    expect(out).toMatch(/moved to .*metadata\.db\.corrupt-/);
+    expect(await findFiles(mnt)).toEqual(listed);
+    expect((await run(["sh", "-c", `ls "${cache}" | grep -c corrupt`])).stdout.trim()).not.toBe("0");
+  }, 120_000);
+});

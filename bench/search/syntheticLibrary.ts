@@ -86,17 +86,25 @@ export function syntheticLibrary(count: number, seed = 42): SyntheticLibrary {
     const len = min + Math.floor(random() * (max - min + 1));
     return Array.from({ length: len }, () => capitalise(pick(n))).join(" ");
   };
+  // Names (artists, composers, half the albums) come from their own proper-noun vocabulary with a mild skew, as
+  // real names do ("Floyd" is rare); a quarter of artist names also carry a common word ("The", "Love").
+  const names = makeVocabulary(random, 60_000).map(capitalise);
+  const name = () => names[zipfIndex(random, names.length, 50)];
   const artistCount = Math.max(50, Math.round(count / 16));
-  const artists = Array.from({ length: artistCount }, () => phrase(1, 3, 40_000));
+  const artists = Array.from({ length: artistCount }, () => {
+    const parts = Array.from({ length: 1 + Math.floor(random() * 2.2) }, name);
+    if (random() < 0.25) parts.splice(Math.floor(random() * (parts.length + 1)), 0, capitalise(vocabulary[zipfIndex(random, 200, 3)]));
+    return parts.join(" ");
+  });
   const artistGenre = artists.map(() => GENRES[zipfIndex(random, GENRES.length)]);
-  const composers = Array.from({ length: Math.max(20, Math.round(count / 200)) }, () => phrase(2, 2, 40_000));
+  const composers = Array.from({ length: Math.max(20, Math.round(count / 200)) }, () => `${name()} ${name()}`);
   const albums: string[] = [];
 
   function* tracks(): Generator<FileMeta> {
     let id = 0;
     while (id < count) {
       const a = zipfIndex(random, artistCount, 10);
-      const album = phrase(1, 4, 20_000);
+      const album = random() < 0.5 ? phrase(1, 4, 20_000) : `${name()}${random() < 0.5 ? ` ${name()}` : ""}`;
       albums.push(album);
       const year = 1950 + Math.floor(Math.pow(random(), 0.6) * 75);
       const genre = random() < 0.85 ? artistGenre[a] : GENRES[zipfIndex(random, GENRES.length)];

@@ -28,6 +28,8 @@ export interface RankingTier {
   match: string;
   /** Phrases in `match`: what ranking one row costs (bm25 work grows with the phrase count). */
   phrases: number;
+  /** Phrases whose document frequency decides whether bm25 is affordable for this tier (see searchExecutor). */
+  dfPhrases: string[];
 }
 
 export interface CompiledAlternative {
@@ -35,6 +37,8 @@ export interface CompiledAlternative {
   match: string | null;
   /** Phrases in `match`. */
   phrases: number;
+  /** Each phrase of `match` on its own (with its column filter), to probe how common it is. */
+  dfPhrases: string[];
   /**
    * Most specific first: the bare words as one phrase ("gru mean clyr" → the artist named so, not three common
    * words anywhere), then every positive term restricted to the strong columns.
@@ -87,13 +91,18 @@ function intersectYears(terms: YearTerm[]): YearFilter | null | "empty" {
  * The bare words of an alternative as one phrase, AND the other positive terms: only when there are at least two
  * bare words and none but the last is a prefix (an FTS5 phrase can only end in *).
  */
-function adjacentWordsTier(clauses: Clause[], negative: string, excludedCount: number): RankingTier | null {
+function adjacentWordsTier(clauses: Clause[], negative: string, excluded: string[]): RankingTier | null {
   const positive = clauses.filter((c) => !c.negated && c.term.kind === "text") as { term: TextTerm }[];
   const bare = positive.filter((c) => c.term.field === null && !/"/.test(c.term.text)).map((c) => c.term);
   if (bare.length < 2 || bare.slice(0, -1).some((t) => t.prefix)) return null;
   const others = positive.filter((c) => !bare.includes(c.term)).map((c) => textTermToFts(c.term));
   const phrase = ftsString(bare.map((t) => t.text).join(" ")) + (bare.at(-1)!.prefix ? "*" : "");
-  return { match: `(${[phrase, ...others].join(" AND ")})${negative}`, phrases: 1 + others.length + excludedCount };
+  return {
+    match: `(${[phrase, ...others].join(" AND ")})${negative}`,
+    phrases: 1 + others.length + excluded.length,
+    // The adjacent phrase itself is rare whenever the tier is used (it fits the ranking budget); the rest may not be.
+    dfPhrases: [...others, ...excluded],
+  };
 }
 
 function compileAlternative(clauses: Clause[]): CompiledAlternative | null {
@@ -115,6 +124,7 @@ function compileAlternative(clauses: Clause[]): CompiledAlternative | null {
     return {
       match: null,
       phrases: 0,
+      dfPhrases: [],
       tiers: [],
       year,
       excludedYears,
@@ -124,13 +134,15 @@ function compileAlternative(clauses: Clause[]): CompiledAlternative | null {
   const positive = included.join(" AND ");
   const negative = excluded.map((e) => ` NOT ${e}`).join("");
   const phrases = included.length + excluded.length;
-  const adjacent = adjacentWordsTier(clauses, negative, excluded.length);
+  const dfPhrases = [...included, ...excluded];
+  const adjacent = adjacentWordsTier(clauses, negative, excluded);
   // A genre: term inside the strong-column filter could never match (genre is not a strong column): no tier.
   const hasGenreTerm = clauses.some((c) => !c.negated && c.term.kind === "text" && c.term.field === "genre");
-  const strong = hasGenreTerm ? [] : [{ match: `(${STRONG_COLUMNS} : (${positive}))${negative}`, phrases }];
+  const strong = hasGenreTerm ? [] : [{ match: `(${STRONG_COLUMNS} : (${positive}))${negative}`, phrases, dfPhrases }];
   return {
     match: `(${positive})${negative}`,
     phrases,
+    dfPhrases,
     tiers: adjacent ? [adjacent, ...strong] : strong,
     year,
     excludedYears,
@@ -156,6 +168,7 @@ function mergePureTextAlternatives(alts: CompiledAlternative[]): CompiledAlterna
   const orTier = (pickTier: (a: CompiledAlternative) => RankingTier): RankingTier => ({
     match: pure.map((a) => `(${pickTier(a).match})`).join(" OR "),
     phrases: pure.reduce((n, a) => n + pickTier(a).phrases, 0),
+    dfPhrases: pure.flatMap((a) => pickTier(a).dfPhrases),
   });
   // A tier of an OR is the OR of the alternatives' tiers; it exists only when every alternative has one.
   const everyHasTier = pure.every((a) => a.tiers.length > 0);
@@ -164,6 +177,7 @@ function mergePureTextAlternatives(alts: CompiledAlternative[]): CompiledAlterna
   const merged: CompiledAlternative = {
     match: pure.map((a) => `(${a.match})`).join(" OR "),
     phrases: pure.reduce((n, a) => n + a.phrases, 0),
+    dfPhrases: pure.flatMap((a) => a.dfPhrases),
     tiers: first[0]?.match === strong[0]?.match ? strong : [...first, ...strong],
     year: null,
     excludedYears: [],

@@ -6,19 +6,24 @@ import type { CompiledAlternative, CompiledQuery } from "./queryCompiler.ts";
  * Runs a compiled query against the index tables. Read-only SQL only: FUSE workers call this from their own
  * read-only connection, synchronously, so its cost is bounded by design rather than by the query.
  *
- * Why a ranking ladder: bm25 costs ~0.6 µs per matching row and phrase (measured), so ranking "rock" (a quarter
- * of a 1M-track library) would take 150 ms and stall a FUSE worker. Counting matches up to a cap costs ~0.05 µs
- * per row, so we first probe whether an alternative's matches fit the ranking budget, then:
- *   1. if they fit: rank them all with bm25 (column weights: title > artist > album > composer > genre > year);
- *   2. if not: try the alternative's narrower tiers, most specific first — the bare words as one adjacent phrase
- *      (an artist or title typed in full), then all terms within title/artist/album/album artist/composer — and
- *      rank each tier that fits the budget, in that order;
- *   3. then list the remaining matches in library order (files.id order, which follows the scan: artist, album).
+ * Why a ranking ladder: FTS5's bm25 costs ~0.6 µs per matching row and phrase, plus a pass over the whole
+ * doclist of every phrase (for its IDF): ranking `rock` in a 1M-track library (300k matches) takes 150 ms, and
+ * even `the beatles` (few matches) pays for every document containing "the". Counting matches up to a cap costs
+ * ~0.05 µs per row and listing them in id order stops early, so we probe first and then:
+ *   1. if the matches fit the ranking budget and no phrase is very common (document frequency ≤ DF_CAP): rank all
+ *      matches with bm25 (column weights: title > artist > album > composer > genre > year);
+ *   2. otherwise go through the alternative's narrower tiers, most specific first — the bare words as one adjacent
+ *      phrase (an artist or title typed in full), then all terms within title/artist/album/album artist/composer;
+ *      a tier that fits the budget is listed first, ranked by bm25 when that is affordable, else in library order;
+ *   3. then the remaining matches in library order (files.id order, which follows the scan: artist, album).
  * Every step is an early-terminating scan or works on a budget's worth of rows.
  */
 
 /** Ranking budget in row × phrase units: ≈ 6 ms of bm25 at the measured ~0.6 µs per row and phrase. */
 export const RANK_BUDGET = 10_000;
+
+/** A phrase in more documents than this makes bm25's IDF pass too slow: such queries are ranked by tiers. */
+export const DF_CAP = 20_000;
 
 export const DEFAULT_LIMIT = 100;
 export const MAX_LIMIT = 10_000;
@@ -100,9 +105,23 @@ function alternativeSql(alt: CompiledAlternative, match: string | null, forLibra
 export class SearchExecutor {
   constructor(
     private readonly db: Database,
-    /** Tests lower it to exercise the broad-query steps on a small library. */
+    /** Tests lower these to exercise the broad-query steps on a small library. */
     private readonly rankBudget = RANK_BUDGET,
+    private readonly dfCap = DF_CAP,
   ) {}
+
+  /** Whether any of these phrases is in more than DF_CAP documents; memoised per query run. */
+  private anyCommon(phrases: string[], memo: Map<string, boolean>): boolean {
+    return phrases.some((p) => {
+      let common = memo.get(p);
+      if (common === undefined) {
+        const s: AlternativeSql = { id: "search_fts.rowid", score: "0", from: "search_fts", where: "search_fts MATCH ?", params: [p] };
+        common = this.countUpTo(s, this.dfCap + 1) > this.dfCap;
+        memo.set(p, common);
+      }
+      return common;
+    });
+  }
 
   /** Rows of an alternative with `phrases` phrases that fit the ranking budget. */
   private budgetRows(phrases: number): number {
@@ -119,9 +138,10 @@ export class SearchExecutor {
     const all = alts.map((a) => alternativeSql(a, a.match));
     const budgets = alts.map((a) => this.budgetRows(a.phrases));
     const counts = all.map((s, i) => this.countUpTo(s, budgets[i] + 1));
+    const memo = new Map<string, boolean>();
     const fits = counts.every((c, i) => c <= budgets[i]);
 
-    if (fits) {
+    if (fits && !alts.some((a) => this.anyCommon(a.dfPhrases, memo))) {
       if (all.length === 1) {
         const results = this.ranked(all[0], limit, offset);
         return { results, total: counts[0], totalExact: true, ranking: "ranked" };
@@ -149,11 +169,13 @@ export class SearchExecutor {
         .filter((a) => a.tiers.length > 0)
         .map((a) => {
           const tier = a.tiers[Math.min(level, a.tiers.length - 1)];
-          return { sql: alternativeSql(a, tier.match), budget: this.budgetRows(tier.phrases) };
+          return { sql: alternativeSql(a, tier.match), budget: this.budgetRows(tier.phrases), dfPhrases: tier.dfPhrases };
         });
       const tierFits = tierSql.length > 0 && tierSql.every((t) => this.countUpTo(t.sql, t.budget + 1) <= t.budget);
       if (!tierFits) continue;
-      add(tierSql.length === 1 ? this.ranked(tierSql[0].sql, need, 0) : this.rankedUnion(tierSql.map((t) => t.sql)));
+      const sqls = tierSql.map((t) => t.sql);
+      if (tierSql.some((t) => this.anyCommon(t.dfPhrases, memo))) add(this.libraryOrder(sqls, need));
+      else add(sqls.length === 1 ? this.ranked(sqls[0], need, 0) : this.rankedUnion(sqls));
     }
     const ranking: RankingMode = results.length > 0 ? "tiered" : "library-order";
     if (results.length < need) {

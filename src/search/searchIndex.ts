@@ -69,9 +69,9 @@ export class SearchIndex {
 
   constructor(
     private readonly db: Database,
-    opts: { rankBudget?: number } = {},
+    opts: { rankBudget?: number; dfCap?: number } = {},
   ) {
-    this.executor = new SearchExecutor(db, opts.rankBudget);
+    this.executor = new SearchExecutor(db, opts.rankBudget, opts.dfCap);
   }
 
   /**

@@ -9,7 +9,7 @@ const dir = tempDir();
 afterAll(dir.cleanup);
 let dbCount = 0;
 
-function freshIndex(opts: { rankBudget?: number } = {}) {
+function freshIndex(opts: { rankBudget?: number; dfCap?: number } = {}) {
   const path = join(dir.path, `metadata-${++dbCount}.db`);
   const db = openMetadataDb(path);
   const index = new SearchIndex(db, opts);
@@ -229,6 +229,22 @@ describe("the ranking ladder for broad queries", () => {
     expect(r.ranking).toBe("tiered");
     expect(sorted(r.results.slice(0, 3).map((h) => h.fileId))).toEqual([31, 32, 33]);
     expect(r.results.slice(3).map((h) => h.fileId)).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
+  });
+
+  test("a very common word is not ranked by bm25 (its IDF pass is too slow); the adjacent name still comes first", () => {
+    const { index } = freshIndex({ rankBudget: 1000, dfCap: 10 });
+    const rows = [];
+    for (let i = 1; i <= 30; i++) rows.push(track({ id: i, title: `The Song ${i}`, artist: "Band", album: "The Beat" }));
+    for (let i = 31; i <= 33; i++) rows.push(track({ id: i, title: `Help ${i}`, artist: "The Beatles" }));
+    index.indexFiles(rows);
+    const r = index.search("the beatles", { limit: 100 });
+    expect(r.ranking).toBe("tiered");
+    expect(sorted(r.results.map((h) => h.fileId))).toEqual([31, 32, 33]);
+    expect(r.total).toBe(3);
+    const the = index.search("the", { limit: 100 });
+    expect(the.ranking).toBe("tiered");
+    expect(the.results.map((h) => h.fileId)).toEqual(Array.from({ length: 33 }, (_, i) => i + 1)); // library order
+    expect(the.results.every((h) => h.score === 0)).toBe(true);
   });
 
   test("a broad year range lists in library order", () => {

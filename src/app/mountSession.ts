@@ -11,6 +11,7 @@ import { markClean, markOpen, openLibrary } from "./openLibrary.ts";
 import { ShutdownSignals } from "./signals.ts";
 import { Library } from "./library.ts";
 import { sdNotify } from "./sdNotify.ts";
+import { workerEntry } from "../core/workerEntry.ts";
 
 export interface MountRequest {
   config: MusicFsConfig;
@@ -98,7 +99,7 @@ async function startFuse(req: MountRequest, paths: CachePaths, library: Library)
   };
   return startSession({
     mountpoint: req.mountPoint,
-    workerUrl: new URL("../fs/fuseWorker.ts", import.meta.url).href,
+    workerUrl: workerEntry("fs/fuseWorker.ts"),
     workerData: fsConfig,
     workers: req.workers ?? 2,
     allowOther: req.config.allowOther,

@@ -18,6 +18,7 @@ import type { Origin, WalkReport } from "../origins/origin.ts";
 import { extensionOf, isAudioPath } from "./audioFormats.ts";
 import type { ParseRequest, ParseResult, ScanJob, UnreadableFile } from "./scanMessages.ts";
 import { createScanProgress, type ScanProgress } from "./scanProgress.ts";
+import { workerEntry } from "../core/workerEntry.ts";
 
 export interface ScanOptions {
   origins: readonly Origin[];
@@ -73,7 +74,7 @@ export interface ScanSummary {
 }
 
 /** The worker entry, relative to this module; build.ts embeds src/library/scanWorker.ts. */
-export const SCAN_WORKER_URL = new URL("./scanWorker.ts", import.meta.url).href;
+export const SCAN_WORKER_URL = workerEntry("library/scanWorker.ts");
 
 /** Failures logged one by one at warn before the rest are only counted (and summarised by reason at the end). */
 const FAILURES_LOGGED = 20;

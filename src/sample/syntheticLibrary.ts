@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { buildFlacFile } from "./flacWriter.ts";
 import { buildMp3File } from "./mp3Writer.ts";
 import { makeAudioBank, type AudioBank } from "./syntheticAudio.ts";
+import { writeAlbumsInParallel } from "./syntheticParallel.ts";
 import { planAlbum, planShape, type LibraryShape, type PlannedFile, type SyntheticFormat } from "./syntheticPlan.ts";
 
 export type { FileKind, ManifestEntry, SyntheticFormat } from "./syntheticPlan.ts";
@@ -19,8 +20,13 @@ export interface GenerateOptions {
   formats?: SyntheticFormat[];
   /** Short silent files (≤ 4 KiB each) for 100k–1M file benchmarks; otherwise 1.5–3 s of audio per file. */
   tiny?: boolean;
-  /** Called after each album with the files written so far. */
+  /** Called after each album (or chunk of albums, with workers) with the files written so far. */
   onProgress?: (written: number, total: number) => void;
+  /**
+   * Worker threads writing in parallel; 0 (the default) writes on the calling thread. The output is the same
+   * either way. Workers need src/sample/syntheticWorker.ts to be loadable (see syntheticParallel.ts).
+   */
+  workers?: number;
 }
 
 export interface GenerateResult {
@@ -37,22 +43,38 @@ export async function generateLibrary(options: GenerateOptions): Promise<Generat
   const formats = options.formats ?? ["mp3", "flac"];
   if (formats.length === 0) throw new Error("generateLibrary: formats must not be empty");
   if (!Number.isInteger(options.files) || options.files < 0) throw new Error("generateLibrary: files must be a whole number");
-  const generator = new AlbumWriter(options.dir, planShape(options.seed >>> 0, options.files), formats, options.tiny ?? false);
+  const seed = options.seed >>> 0;
+  const tiny = options.tiny ?? false;
+  const shape = planShape(seed, options.files);
+  const albums = shape.albumFileCounts.length;
   mkdirSync(options.dir, { recursive: true });
   const manifestPath = join(options.dir, MANIFEST_NAME);
+  writeFileSync(manifestPath, ""); // Bun's FileSink does not truncate: an older, longer manifest would show through
   const manifest = Bun.file(manifestPath).writer();
   let files = 0;
   let bytes = 0;
-  for (let album = 0; album < generator.albums; album++) {
-    const written = generator.writeAlbum(album);
+  const record = (written: { files: number; bytes: number; manifestLines: string }) => {
     files += written.files;
     bytes += written.bytes;
     manifest.write(written.manifestLines);
     options.onProgress?.(files, options.files);
-    if (album % 64 === 63) await manifest.flush();
+  };
+
+  if ((options.workers ?? 0) > 0) {
+    const workerOptions = { dir: options.dir, seed, files: options.files, formats, tiny };
+    await writeAlbumsInParallel(workerOptions, albums, options.workers!, async (chunk) => {
+      record(chunk);
+      await manifest.flush();
+    });
+  } else {
+    const writer = new AlbumWriter(options.dir, shape, formats, tiny);
+    for (let album = 0; album < albums; album++) {
+      record(writer.writeAlbum(album));
+      if (album % 64 === 63) await manifest.flush();
+    }
   }
   await manifest.end();
-  return { files, bytes, albums: generator.albums, manifestPath };
+  return { files, bytes, albums, manifestPath };
 }
 
 /** Plans and writes one album at a time; holds the shared audio so each file is only tags + a copied stream. */

@@ -194,6 +194,25 @@ describe("a generated tiny library", () => {
 });
 
 describe("format choice and normal (audible) mode", () => {
+  test("regenerating into the same folder with fewer files rewrites the manifest", async () => {
+    const dir = join(root, "shrink");
+    await generateLibrary({ dir, files: 60, seed: 8, tiny: true });
+    await generateLibrary({ dir, files: 20, seed: 8, tiny: true });
+    expect((await readManifest(dir)).length).toBe(20);
+  });
+
+  test("worker threads write the same library as the calling thread", async () => {
+    const inline = join(root, "inline");
+    const parallel = join(root, "parallel");
+    await generateLibrary({ dir: inline, files: 500, seed: 11, tiny: true });
+    const progress: number[] = [];
+    const result = await generateLibrary({ dir: parallel, files: 500, seed: 11, tiny: true, workers: 2, onProgress: (n) => progress.push(n) });
+    expect(result.files).toBe(500);
+    expect(progress.at(-1)).toBe(500);
+    expect(await fingerprint(parallel)).toEqual(await fingerprint(inline));
+    expect(await Bun.file(join(parallel, MANIFEST_NAME)).text()).toBe(await Bun.file(join(inline, MANIFEST_NAME)).text());
+  });
+
   test("formats: ['mp3'] writes only MP3s", async () => {
     const dir = join(root, "mp3-only");
     await generateLibrary({ dir, files: 40, seed: 3, formats: ["mp3"], tiny: true });

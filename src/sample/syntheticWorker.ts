@@ -1,0 +1,35 @@
+/**
+ * Worker half of generateLibrary's parallel mode: writes the albums it is sent and returns their manifest lines.
+ * Every worker re-plans the library shape from the seed (cheap), so workers share nothing but the options.
+ */
+import { AlbumWriter } from "./syntheticLibrary.ts";
+import { planShape } from "./syntheticPlan.ts";
+import type { WorkerReply, WorkerRequest } from "./syntheticParallel.ts";
+
+declare const self: Worker;
+
+let writer: AlbumWriter | undefined;
+
+self.onmessage = (event: MessageEvent<WorkerRequest>) => {
+  const request = event.data;
+  try {
+    if (request.type === "init") {
+      const { dir, seed, files, formats, tiny } = request.options;
+      writer = new AlbumWriter(dir, planShape(seed, files), formats, tiny);
+      return;
+    }
+    if (!writer) throw new Error("syntheticWorker: albums requested before init");
+    let files = 0;
+    let bytes = 0;
+    let manifestLines = "";
+    for (let album = request.firstAlbum; album < request.endAlbum; album++) {
+      const written = writer.writeAlbum(album);
+      files += written.files;
+      bytes += written.bytes;
+      manifestLines += written.manifestLines;
+    }
+    self.postMessage({ type: "done", chunk: request.chunk, files, bytes, manifestLines } satisfies WorkerReply);
+  } catch (error) {
+    self.postMessage({ type: "error", message: error instanceof Error ? (error.stack ?? error.message) : String(error) } satisfies WorkerReply);
+  }
+};

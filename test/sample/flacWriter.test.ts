@@ -8,7 +8,7 @@ import { buildFlacFile, writeFlac } from "../../src/sample/flacWriter.ts";
 import type { TrackTags } from "../../src/sample/tags.ts";
 import { gradientPng, tinyJpeg } from "../../src/sample/tinyImages.ts";
 import { renderMelody, silence, type PcmAudio } from "../../src/sample/tone.ts";
-import { decodeToPcm, ffprobe, flacTest, hasFfmpeg, hasFlacTool, rms, tag } from "./tools.ts";
+import { decodeToPcm, ffprobe, flacTest, hasFfmpeg, hasFlacTool, rms, tag, SLOW_TEST_MS } from "./tools.ts";
 
 const fullTags: TrackTags = {
   title: "Nocturne für Ølja 東京",
@@ -29,7 +29,7 @@ const fullTags: TrackTags = {
 let dir = "";
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "musicfs-flac-"));
-});
+}, SLOW_TEST_MS);
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
@@ -103,7 +103,7 @@ describe.skipIf(!hasFfmpeg)("FLAC files decode losslessly and carry their tags",
       }
       expect(tag(probe, "title")).toBe(c.tags.title);
       expect(tag(probe, "album")).toBe(c.tags.album);
-    });
+    }, SLOW_TEST_MS);
   }
 
   test("ffprobe reads every tag and the cover", async () => {
@@ -125,12 +125,12 @@ describe.skipIf(!hasFfmpeg)("FLAC files decode losslessly and carry their tags",
     const cover = probe.streams.find((s) => s.codec_type === "video");
     expect(cover?.codec_name).toBe("png");
     expect(cover?.disposition?.attached_pic).toBe(1);
-  });
+  }, SLOW_TEST_MS);
 
   test("the melody is audible", async () => {
     const path = await save("loud.flac", writeFlac({}, renderMelody({ seed: 11, seconds: 1 })));
     expect(rms((await decodeToPcm(path)).samples)).toBeGreaterThan(1000);
-  });
+  }, SLOW_TEST_MS);
 });
 
 describe("music-metadata reads what we wrote", () => {
@@ -152,11 +152,11 @@ describe("music-metadata reads what we wrote", () => {
     expect(format.duration).toBeCloseTo(1.5, 3);
     expect(format.sampleRate).toBe(44100);
     expect(format.bitsPerSample).toBe(16);
-  });
+  }, SLOW_TEST_MS);
 
   test("a file without tags has no Vorbis comment block", async () => {
     const { common } = await parseBuffer(writeFlac({}, silence(0.1)), { mimeType: "audio/flac" });
     expect(common.title).toBeUndefined();
     expect(common.artists).toBeUndefined();
-  });
+  }, SLOW_TEST_MS);
 });

@@ -7,7 +7,7 @@ import { buildId3v2Tag, syncsafe } from "../../src/sample/id3v2.ts";
 import { mp3DurationSeconds, mp3FrameCount, SAMPLES_PER_FRAME, writeMp3, type Mp3AudioSpec } from "../../src/sample/mp3Writer.ts";
 import type { TrackTags } from "../../src/sample/tags.ts";
 import { gradientPng, tinyJpeg } from "../../src/sample/tinyImages.ts";
-import { decodeToPcm, ffprobe, hasFfmpeg, tag } from "./tools.ts";
+import { decodeToPcm, ffprobe, hasFfmpeg, tag, SLOW_TEST_MS } from "./tools.ts";
 
 const fullTags: TrackTags = {
   title: "Nocturne für Ølja 東京 🎵",
@@ -28,7 +28,7 @@ const fullTags: TrackTags = {
 let dir = "";
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "musicfs-mp3-"));
-});
+}, SLOW_TEST_MS);
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
@@ -107,7 +107,7 @@ describe.skipIf(!hasFfmpeg)("ffprobe and ffmpeg accept the files", () => {
         expect(probe.streams.find((s) => s.codec_type === "video")?.codec_name).toBe("mjpeg");
       }
       if (Object.keys(c.tags).length === 0) expect(probe.format.tags).toBeUndefined();
-    });
+    }, SLOW_TEST_MS);
   }
 });
 
@@ -133,11 +133,11 @@ describe("music-metadata reads what we wrote", () => {
       expect(format.tagTypes).toContain(`ID3v2.${version}`);
       expect(format.codec).toBe("MPEG 1 Layer 3");
       expect(format.duration).toBeCloseTo(mp3DurationSeconds(audio), 6);
-    });
+    }, SLOW_TEST_MS);
   }
 
   test("ID3v2.4 keeps a slash inside one artist's name", async () => {
     const { common } = await parseBuffer(writeMp3({ artists: ["AC/DC-ish", "Other"] }, { seconds: 0.1 }), { mimeType: "audio/mpeg" });
     expect(common.artists).toEqual(["AC/DC-ish", "Other"]);
-  });
+  }, SLOW_TEST_MS);
 });

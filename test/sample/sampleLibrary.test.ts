@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseFile } from "music-metadata";
 import { sampleLibraryPlan, writeSampleLibrary, type SampleLibraryResult } from "../../src/sample/sampleLibrary.ts";
-import { decodeToPcm, ffprobe, flacTest, hasFfmpeg, hasFlacTool, rms, tag } from "./tools.ts";
+import { decodeToPcm, ffprobe, flacTest, hasFfmpeg, hasFlacTool, rms, tag, SLOW_TEST_MS } from "./tools.ts";
 
 const plan = sampleLibraryPlan();
 let dir = "";
@@ -13,7 +13,7 @@ let first: SampleLibraryResult;
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "musicfs-demo-"));
   first = await writeSampleLibrary(dir);
-});
+}, SLOW_TEST_MS);
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
@@ -46,7 +46,7 @@ describe("the demo library's content", () => {
     const again = await writeSampleLibrary(dir);
     expect(again.written).toBe(1);
     expect(again.bytes).toBe(first.bytes);
-  });
+  }, SLOW_TEST_MS);
 });
 
 describe("every demo file is valid", () => {
@@ -68,7 +68,7 @@ describe("every demo file is valid", () => {
       expect(format.duration! - file.seconds).toBeGreaterThanOrEqual(0);
       expect(format.duration! - file.seconds).toBeLessThan(0.03);
     }
-  });
+  }, SLOW_TEST_MS);
 
   test.skipIf(!hasFfmpeg)("ffprobe: no errors, right tags and duration", async () => {
     for (const file of plan) {
@@ -81,14 +81,14 @@ describe("every demo file is valid", () => {
       expect(tag(probe, "date")).toBe(String(file.tags.year));
       expect(Math.abs(Number(probe.format.duration) - file.seconds)).toBeLessThan(0.03);
     }
-  });
+  }, SLOW_TEST_MS);
 
   test.skipIf(!hasFlacTool)("flac -t passes on every FLAC", async () => {
     for (const file of plan.filter((f) => f.format === "flac")) {
       const check = await flacTest(join(dir, file.path));
       expect({ path: file.path, exitCode: check.exitCode, stderr: check.stderr }).toEqual({ path: file.path, exitCode: 0, stderr: "" });
     }
-  });
+  }, SLOW_TEST_MS);
 
   test.skipIf(!hasFfmpeg)("FLAC tracks are audible and each sounds different", async () => {
     const fingerprints = new Set<string>();
@@ -99,5 +99,5 @@ describe("every demo file is valid", () => {
       fingerprints.add(new Bun.CryptoHasher("sha1").update(samples.subarray(0, 44100 * 2)).digest("hex"));
     }
     expect(fingerprints.size).toBe(plan.filter((f) => f.format === "flac").length);
-  });
+  }, SLOW_TEST_MS);
 });

@@ -6,12 +6,12 @@ import { generateLibrary, MANIFEST_NAME, type GenerateResult, type ManifestEntry
 import { makeAudioBank } from "../../src/sample/syntheticAudio.ts";
 import { ALBUMS_PER_BUCKET, planAlbum, planShape, type PlannedFile } from "../../src/sample/syntheticPlan.ts";
 import { expectedProbeTags, manifestFields, probeTags, readWithMusicMetadata } from "./manifestCheck.ts";
-import { decodeToPcm, ffprobe, flacTest, hasFfmpeg, hasFlacTool, rms, run } from "./tools.ts";
+import { decodeToPcm, ffprobe, flacTest, hasFfmpeg, hasFlacTool, rms, run, SLOW_TEST_MS } from "./tools.ts";
 
 let root = "";
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), "musicfs-synth-"));
-});
+}, SLOW_TEST_MS);
 afterAll(async () => {
   await rm(root, { recursive: true, force: true });
 });
@@ -135,20 +135,20 @@ describe("a generated tiny library", () => {
     dir = join(root, "tiny");
     result = await generateLibrary({ dir, files, seed: 20240601, tiny: true, onProgress: (written) => progress.push(written) });
     manifest = await readManifest(dir);
-  });
+  }, SLOW_TEST_MS);
 
   test("writes one manifest line per file, and exactly those files", async () => {
     expect(result.files).toBe(files);
     expect(manifest.length).toBe(files);
     expect(await listFiles(dir)).toEqual(manifest.map((e) => e.path).sort());
     expect(progress.at(-1)).toBe(files);
-  });
+  }, SLOW_TEST_MS);
 
   test("tiny files fit in one 4 KiB block", async () => {
     const sizes = await Promise.all(manifest.map(async (e) => (await stat(join(dir, e.path))).size));
     expect(Math.max(...sizes)).toBeLessThanOrEqual(4096);
     expect(sizes.reduce((a, b) => a + b, 0)).toBe(result.bytes);
-  });
+  }, SLOW_TEST_MS);
 
   test("music-metadata reads back every manifest field of every file", async () => {
     for (const entry of manifest) {
@@ -159,7 +159,7 @@ describe("a generated tiny library", () => {
         durationSeconds: Math.round(entry.durationSeconds * 1e6),
       });
     }
-  });
+  }, SLOW_TEST_MS);
 
   test.skipIf(!hasFlacTool)("flac -t accepts every FLAC file", async () => {
     const flacs = manifest.filter((e) => e.kind === "flac").map((e) => join(dir, e.path));
@@ -167,7 +167,7 @@ describe("a generated tiny library", () => {
     const check = await run(["flac", "-t", "-s", "-w", ...flacs]);
     expect(check.stderr).toBe("");
     expect(check.exitCode).toBe(0);
-  });
+  }, SLOW_TEST_MS);
 
   test.skipIf(!hasFfmpeg)("ffprobe reads a sample of files without errors, with the manifest's tags and duration", async () => {
     const sample = manifest.filter((e, i) => i % 10 === 0 || e.duplicateOf || e.title === null || e.album === null || e.artists.length === 0);
@@ -179,7 +179,7 @@ describe("a generated tiny library", () => {
       expect({ path: entry.path, ...probeTags(probe, Object.keys(expected)) }).toEqual({ path: entry.path, ...expected });
       expect(Math.abs(Number(probe.format.duration) - entry.durationSeconds)).toBeLessThan(0.002);
     }
-  });
+  }, SLOW_TEST_MS);
 
   test("the same seed gives byte-identical files; another seed does not", async () => {
     const again = join(root, "tiny-again");
@@ -190,7 +190,7 @@ describe("a generated tiny library", () => {
     expect(await fingerprint(again)).toEqual(first);
     expect(await Bun.file(join(again, MANIFEST_NAME)).text()).toBe(await Bun.file(join(dir, MANIFEST_NAME)).text());
     expect(await fingerprint(other)).not.toEqual(first);
-  });
+  }, SLOW_TEST_MS);
 });
 
 describe("format choice and normal (audible) mode", () => {
@@ -199,7 +199,7 @@ describe("format choice and normal (audible) mode", () => {
     await generateLibrary({ dir, files: 60, seed: 8, tiny: true });
     await generateLibrary({ dir, files: 20, seed: 8, tiny: true });
     expect((await readManifest(dir)).length).toBe(20);
-  });
+  }, SLOW_TEST_MS);
 
   test("worker threads write the same library as the calling thread", async () => {
     const inline = join(root, "inline");
@@ -211,14 +211,14 @@ describe("format choice and normal (audible) mode", () => {
     expect(progress.at(-1)).toBe(500);
     expect(await fingerprint(parallel)).toEqual(await fingerprint(inline));
     expect(await Bun.file(join(parallel, MANIFEST_NAME)).text()).toBe(await Bun.file(join(inline, MANIFEST_NAME)).text());
-  });
+  }, SLOW_TEST_MS);
 
   test("formats: ['mp3'] writes only MP3s", async () => {
     const dir = join(root, "mp3-only");
     await generateLibrary({ dir, files: 40, seed: 3, formats: ["mp3"], tiny: true });
     const manifest = await readManifest(dir);
     expect(manifest.every((e) => e.path.endsWith(".mp3") && e.kind.startsWith("mp3-"))).toBe(true);
-  });
+  }, SLOW_TEST_MS);
 
   test.skipIf(!hasFfmpeg)("normal mode FLAC files carry audible melodies", async () => {
     const dir = join(root, "normal");
@@ -232,10 +232,10 @@ describe("format choice and normal (audible) mode", () => {
       expect(rms(samples)).toBeGreaterThan(1000);
     }
     if (hasFlacTool) expect((await flacTest(join(dir, manifest[0].path))).exitCode).toBe(0);
-  });
+  }, SLOW_TEST_MS);
 
   test("rejects nonsense options", async () => {
     await expect(generateLibrary({ dir: join(root, "x"), files: 1.5, seed: 1 })).rejects.toThrow();
     await expect(generateLibrary({ dir: join(root, "x"), files: 1, seed: 1, formats: [] })).rejects.toThrow();
-  });
+  }, SLOW_TEST_MS);
 });

@@ -59,3 +59,6 @@ export function rms(samples: Int16Array): number {
 export async function flacTest(path: string): Promise<RunResult> {
   return run(["flac", "-t", "-s", "-w", path]);
 }
+
+/** For tests that spawn decoders or write libraries: a loaded 2-core CI machine can be many times slower. */
+export const SLOW_TEST_MS = 120_000;

@@ -36,6 +36,11 @@ export interface ScanOptions {
   jobsPerMessage?: number;
   /** Files per onBatch call (default 500). */
   filesPerBatch?: number;
+  /**
+   * Files the walk may queue ahead of the parsers (default 100,000, ~30 MB). The walk is several times faster than
+   * parsing, so in libraries up to this size it finishes early and the progress line gets a real total and ETA.
+   */
+  maxQueuedFiles?: number;
   /** A worker that returns nothing for this long is considered stuck (default 60 s). */
   batchTimeoutMs?: number;
   /** How long an interrupted scan waits for batches in flight (default 10 s). */
@@ -106,6 +111,7 @@ class Scan {
   private readonly filesPerBatch: number;
   private readonly batchTimeoutMs: number;
   private readonly abortGraceMs: number;
+  private readonly maxQueuedFiles: number;
   private readonly workerUrl: string;
 
   private readonly summary: ScanSummary = {
@@ -135,6 +141,7 @@ class Scan {
     this.filesPerBatch = Math.max(1, options.filesPerBatch ?? 500);
     this.batchTimeoutMs = options.batchTimeoutMs ?? 60_000;
     this.abortGraceMs = options.abortGraceMs ?? 10_000;
+    this.maxQueuedFiles = Math.max(this.jobsPerMessage * 2, options.maxQueuedFiles ?? 100_000);
     this.workerUrl = options.workerUrl ?? SCAN_WORKER_URL;
   }
 
@@ -180,7 +187,7 @@ class Scan {
 
   private async walkAll(): Promise<void> {
     const isUnchanged = this.options.isUnchanged;
-    const highWater = this.workerCount * this.jobsPerMessage * 8;
+    const highWater = this.maxQueuedFiles;
     for (const origin of this.options.origins) {
       if (this.stopping) return;
       if (!origin.localPath) {
@@ -405,7 +412,7 @@ class Scan {
       this.log.warn(`…and ${hiddenUnreadable} more unreadable files or folders (${groupReasons(s.unreadable.slice(FAILURES_LOGGED))})`);
     }
     const parts = [
-      `${s.parsed + s.failed} files parsed in ${(s.ms / 1000).toFixed(1)} s (${s.filesPerSecond} files/s)`,
+      `${count(s.parsed + s.failed)} files parsed in ${(s.ms / 1000).toFixed(1)} s (${count(s.filesPerSecond)} files/s)`,
       s.failed > 0 ? `${s.failed} with unreadable tags` : "",
       s.unchanged > 0 ? `${s.unchanged} unchanged` : "",
       s.skippedNonAudio > 0 ? `${s.skippedNonAudio} non-audio skipped` : "",
@@ -415,6 +422,10 @@ class Scan {
     if (s.interrupted) this.log.warn(`scan interrupted: ${parts.join(", ")}; the next mount continues where it stopped`);
     else this.log.info(`scan: ${parts.join(", ")}`);
   }
+}
+
+function count(n: number): string {
+  return n.toLocaleString("en-US");
 }
 
 function failedFile(job: ScanJob, reason: string): FileMeta {

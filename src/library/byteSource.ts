@@ -41,6 +41,8 @@ const KEPT_FETCHES = 4;
 
 export class ByteSource {
   readonly stats: FetchStats = { fetches: 0, fetchedBytes: 0 };
+  /** The first read a source without fetcher could not serve: what to read and offer on a retry. */
+  missing: { offset: number; length: number } | null = null;
   private readonly prefetched: ByteRange[];
   private recent: ByteRange[] = [];
   private nextFetch = JUMP_FETCH;
@@ -81,7 +83,10 @@ export class ByteSource {
   }
 
   private fetchAt(pos: number, end: number): ByteRange {
-    if (!this.fetch) throw new MissingBytesError(pos, end - pos);
+    if (!this.fetch) {
+      this.missing ??= { offset: pos, length: end - pos };
+      throw new MissingBytesError(pos, end - pos);
+    }
     const last = this.recent[this.recent.length - 1];
     const continues = last !== undefined && last.offset + last.bytes.length === pos;
     this.nextFetch = continues ? Math.min(this.nextFetch * 2, MAX_FETCH) : JUMP_FETCH;

@@ -23,7 +23,7 @@ export const MAX_HEAD_BYTES = 16 * 1024 * 1024;
 export const TAIL_BYTES = 64 * 1024;
 
 /** Formats whose tags (or, for Ogg, duration) customarily live at the end of the file. */
-const TAIL_FORMATS = new Set([
+export const TAIL_FORMATS: ReadonlySet<string> = new Set([
   "mp3", "mp2", "mp1", "mpga", "aac", "adts", "ape", "wv", "mpc", "mp+", "mpp", "tta", "ofr", "ofs", "tak",
   "ogg", "oga", "opus", "spx",
 ]);

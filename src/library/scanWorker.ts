@@ -5,13 +5,15 @@
  */
 import type { FileMeta } from "../core/types.ts";
 import { errnoCode, errorMessage } from "../core/errors.ts";
+import { ByteSource } from "./byteSource.ts";
 import { openFileBytes } from "./headTailReader.ts";
-import type { ParseRequest, ParseResult, ScanJob, UnreadableFile } from "./scanMessages.ts";
+import type { ByteNeed, ParseRequest, ParseResult, ScanJob, UnreadableFile } from "./scanMessages.ts";
 import { readTags } from "./tagReader.ts";
 
 declare const self: Worker;
 
-export async function parseJob(job: ScanJob): Promise<FileMeta | UnreadableFile> {
+export async function parseJob(job: ScanJob): Promise<FileMeta | UnreadableFile | ByteNeed> {
+  if (job.absPath === undefined) return parseRemoteJob(job);
   let file;
   try {
     file = openFileBytes(job.absPath, job.ext);
@@ -26,15 +28,25 @@ export async function parseJob(job: ScanJob): Promise<FileMeta | UnreadableFile>
   }
 }
 
+/** A file of an origin without local path: parse what the main thread sent, or say which bytes are missing. */
+async function parseRemoteJob(job: ScanJob): Promise<FileMeta | ByteNeed> {
+  const source = new ByteSource(job.size, job.ranges ?? []);
+  const tags = await readTags(source, job.ext);
+  if (source.missing) return { job, ...source.missing };
+  return { originId: job.originId, realPath: job.realPath, size: job.size, mtimeMs: job.mtimeMs, format: job.ext, ...tags };
+}
+
 export async function parseBatch(request: ParseRequest): Promise<ParseResult> {
   const files: FileMeta[] = [];
   const unreadable: UnreadableFile[] = [];
+  const needs: ByteNeed[] = [];
   for (const job of request.jobs) {
     const result = await parseJob(job);
     if ("format" in result) files.push(result);
+    else if ("job" in result) needs.push(result);
     else unreadable.push(result);
   }
-  return { type: "parsed", batchId: request.batchId, files, unreadable };
+  return { type: "parsed", batchId: request.batchId, files, unreadable, needs };
 }
 
 // Only when started as a worker: importing this module elsewhere (tests) must not install a handler.

@@ -7,6 +7,10 @@
  * Ctrl-C: abort the signal. The walk stops, queued work is dropped, batches in flight finish (bounded wait), the
  * last results are flushed through `onBatch`, workers are terminated, and the summary says `interrupted`.
  *
+ * Local origins: workers open files by absolute path and read them with readSync. Origins without a local path
+ * (remote stores): the main thread reads the head and tail through `Origin.read` and sends the bytes; if the parser
+ * needs more (an MP4 `moov` at the end), the worker says which range, and the file is retried with it added.
+ *
  * A worker stuck on a hostile file (no answer within `batchTimeoutMs`) or crashed is replaced; its batch is retried
  * one file at a time, and the file that still fails is reported as failed with the reason.
  */
@@ -16,7 +20,8 @@ import { errnoCode, errorMessage } from "../core/errors.ts";
 import { log as defaultLog } from "../core/logger.ts";
 import type { Origin, WalkReport } from "../origins/origin.ts";
 import { extensionOf, isAudioPath } from "./audioFormats.ts";
-import type { ParseRequest, ParseResult, ScanJob, UnreadableFile } from "./scanMessages.ts";
+import type { ByteNeed, ParseRequest, ParseResult, ScanJob, UnreadableFile } from "./scanMessages.ts";
+import { HEAD_BYTES, TAIL_BYTES, TAIL_FORMATS } from "./headTailReader.ts";
 import { createScanProgress, type ScanProgress } from "./scanProgress.ts";
 import { workerEntry } from "../core/workerEntry.ts";
 
@@ -83,6 +88,9 @@ export const SCAN_WORKER_URL = workerEntry("library/scanWorker.ts");
 
 /** Failures logged one by one at warn before the rest are only counted (and summarised by reason at the end). */
 const FAILURES_LOGGED = 20;
+/** Origins without a local path: bytes read per on-demand range, and how many such rounds one file may take. */
+const REMOTE_FETCH_BYTES = 64 * 1024;
+const REMOTE_MAX_ATTEMPTS = 8;
 
 export async function scanOrigins(options: ScanOptions): Promise<ScanSummary> {
   return new Scan(options).run();
@@ -127,6 +135,9 @@ class Scan {
   private walkDone = false;
   private stopping = false;
   private fatal: unknown = null;
+  private readonly originsById = new Map<OriginId, Origin>();
+  /** Reads in progress for origins without a local path (the scan is not done while any is). */
+  private remoteReads = 0;
   private output: FileMeta[] = [];
   private persisting: Promise<void> = Promise.resolve();
   /** Resolved whenever a batch completes: wakes the walk (backpressure) and the final wait. */
@@ -190,10 +201,7 @@ class Scan {
     const highWater = this.maxQueuedFiles;
     for (const origin of this.options.origins) {
       if (this.stopping) return;
-      if (!origin.localPath) {
-        this.recordUnreadable({ originId: origin.id, realPath: ".", reason: `${origin.kind} origins have no local path; scanning them is not implemented yet` });
-        continue;
-      }
+      this.originsById.set(origin.id, origin);
       const report: WalkReport = { unreadable: [], symlinkLoops: 0 };
       try {
         for await (const entry of origin.walk(report)) {
@@ -208,10 +216,13 @@ class Scan {
             continue;
           }
           this.toParse++;
-          this.queue.push({
-            originId: origin.id, realPath: entry.realPath, absPath: origin.localPath(entry.realPath),
-            size: entry.size, mtimeMs: entry.mtimeMs, ext: extensionOf(entry.realPath),
-          });
+          const job: ScanJob = {
+            originId: origin.id, realPath: entry.realPath, size: entry.size, mtimeMs: entry.mtimeMs,
+            ext: extensionOf(entry.realPath),
+          };
+          if (origin.localPath) job.absPath = origin.localPath(entry.realPath);
+          else if (!(await this.readRemoteHeadTail(origin, job))) continue;
+          this.queue.push(job);
           if (this.queue.length >= this.jobsPerMessage) this.pump();
           while (this.queue.length >= highWater && !this.stopping) await this.nextWake();
           this.reportProgress();
@@ -223,6 +234,52 @@ class Scan {
       for (const u of report.unreadable) this.recordUnreadable({ originId: origin.id, realPath: u.path, reason: u.reason });
       this.summary.symlinkLoops += report.symlinkLoops;
     }
+  }
+
+  /**
+   * Origins without a local path: read the head (and tail) through `Origin.read` here; workers cannot reach the
+   * origin. One file at a time: remote scanning is correct, not yet fast (see docs/benchmarks-scan.md).
+   */
+  private async readRemoteHeadTail(origin: Origin, job: ScanJob): Promise<boolean> {
+    try {
+      const head = await origin.read(job.realPath, 0, Math.min(job.size, HEAD_BYTES + TAIL_BYTES));
+      job.ranges = [{ offset: 0, bytes: head }];
+      if (job.size > head.length && TAIL_FORMATS.has(job.ext)) {
+        const tailOffset = Math.max(head.length, job.size - TAIL_BYTES);
+        job.ranges.push({ offset: tailOffset, bytes: await origin.read(job.realPath, tailOffset, job.size - tailOffset) });
+      }
+      return true;
+    } catch (e) {
+      this.toParse--;
+      this.recordUnreadable({ originId: job.originId, realPath: job.realPath, reason: errnoCode(e) ?? errorMessage(e) });
+      return false;
+    }
+  }
+
+  /** A remote file's parse needs bytes it was not sent: read them and queue the file again. */
+  private readMissingBytes(need: ByteNeed): void {
+    const job = need.job;
+    const origin = this.originsById.get(job.originId);
+    job.attempts = (job.attempts ?? 0) + 1;
+    if (!origin || job.attempts > REMOTE_MAX_ATTEMPTS) {
+      this.accept([failedFile(job, "tags are spread over too many parts of the file to read remotely")], []);
+      return;
+    }
+    this.remoteReads++;
+    const length = Math.min(job.size - need.offset, Math.max(need.length, REMOTE_FETCH_BYTES));
+    origin
+      .read(job.realPath, need.offset, length)
+      .then((bytes) => {
+        if (bytes.length === 0) throw new Error("file is shorter than when it was listed");
+        (job.ranges ??= []).push({ offset: need.offset, bytes });
+        if (!this.stopping) this.retryQueue.push({ id: this.nextBatchId++, jobs: [job], isRetry: false });
+      })
+      .catch((e) => this.recordUnreadable({ originId: job.originId, realPath: job.realPath, reason: errnoCode(e) ?? errorMessage(e) }))
+      .finally(() => {
+        this.remoteReads--;
+        this.pump();
+        this.wakeUp();
+      });
   }
 
   // ── workers ──────────────────────────────────────────────────────────────────────────────────────────────────
@@ -267,6 +324,7 @@ class Scan {
     slot.inFlight.splice(index, 1);
     slot.lastProgressAt = performance.now();
     this.accept(result.files, result.unreadable);
+    for (const need of result.needs) this.readMissingBytes(need);
     this.pump();
     this.wakeUp();
   }
@@ -345,7 +403,11 @@ class Scan {
   /** Waits until every batch is back (or, when interrupted, until the grace period ends). */
   private async drain(): Promise<void> {
     let graceEnds = Infinity;
-    while (this.inFlightCount() > 0 || (!this.stopping && (this.queue.length > 0 || this.retryQueue.length > 0))) {
+    while (
+      this.inFlightCount() > 0 ||
+      this.remoteReads > 0 ||
+      (!this.stopping && (this.queue.length > 0 || this.retryQueue.length > 0))
+    ) {
       if (this.stopping && graceEnds === Infinity) graceEnds = performance.now() + this.abortGraceMs;
       if (performance.now() >= graceEnds) break;
       this.pump();

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createConsola } from "consola";
@@ -7,6 +7,7 @@ import type { FileMeta } from "../../src/core/types.ts";
 import { isAudioPath } from "../../src/library/audioFormats.ts";
 import { groupReasons, scanOrigins, type ScanOptions } from "../../src/library/scanner.ts";
 import { LocalOrigin } from "../../src/origins/localOrigin.ts";
+import type { Origin, WalkReport } from "../../src/origins/origin.ts";
 import { CORPUS, GENERATED, HAVE_CORPUS, loadManifest, SYNTHETIC, walkFiles } from "./corpus.ts";
 
 /** A logger that records instead of printing. */
@@ -201,4 +202,68 @@ describe.skipIf(!HAVE_CORPUS)("misbehaving parsers", () => {
 test("groupReasons groups by reason, numbers ignored", () => {
   const f = (reason: string) => ({ originId: "o", realPath: "x", reason });
   expect(groupReasons([f("a 1"), f("a 2"), f("b")])).toBe("a N ×2, b ×1");
+});
+
+/** An origin that only offers async reads (like S3 will): no localPath, so the scanner reads through it. */
+class ReadOnlyOrigin implements Origin {
+  readonly kind = "faulty" as const;
+  readonly displayName: string;
+  reads = 0;
+  constructor(private readonly inner: LocalOrigin) {
+    this.displayName = `remote:${inner.displayName}`;
+  }
+  get id() {
+    return this.inner.id;
+  }
+  walk(report?: WalkReport) {
+    return this.inner.walk(report);
+  }
+  stat(realPath: string) {
+    return this.inner.stat(realPath);
+  }
+  read(realPath: string, offset: number, length: number) {
+    this.reads++;
+    return this.inner.read(realPath, offset, length);
+  }
+  stream(realPath: string, offset: number, chunkSize?: number) {
+    return this.inner.stream(realPath, offset, chunkSize);
+  }
+  isAvailable() {
+    return this.inner.isAvailable();
+  }
+}
+
+describe.skipIf(!HAVE_CORPUS)("origins without a local path", () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), "musicfs-scan-remote-"));
+    for (const name of ["flac-vorbiscomment.flac", "m4a-aac-ffmpeg.m4a", "ogg-vorbis.ogg", "ape-apev2.ape", "mp3-id3v1-only.mp3"]) {
+      copyFileSync(join(GENERATED, name), join(dir, name));
+    }
+    // An MP4 with its moov after 1 MB of media data: the parser needs bytes beyond the head.
+    const m4a = new Uint8Array(readFileSync(join(GENERATED, "m4a-aac-ffmpeg.m4a")));
+    const mdatAt = 36;
+    const mdatSize = new DataView(m4a.buffer, m4a.byteOffset).getUint32(mdatAt);
+    const grown = new Uint8Array(m4a.length + 1024 * 1024);
+    grown.set(m4a.subarray(0, mdatAt + mdatSize), 0);
+    grown.set(m4a.subarray(mdatAt + mdatSize), mdatAt + mdatSize + 1024 * 1024);
+    new DataView(grown.buffer).setUint32(mdatAt, mdatSize + 1024 * 1024);
+    writeFileSync(join(dir, "moov-at-end.m4a"), grown);
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  test("are scanned through Origin.read, with the same result as a local scan", async () => {
+    const local = scan({ origins: [new LocalOrigin("o", dir)] });
+    await local.run;
+    const remoteOrigin = new ReadOnlyOrigin(new LocalOrigin("o", dir));
+    const remote = scan({ origins: [remoteOrigin] });
+    const summary = await remote.run;
+    expect(summary.parsed).toBe(6);
+    const byPath = (files: FileMeta[]) => Object.fromEntries(files.map((f) => [f.realPath, f]));
+    expect(byPath(remote.files)).toEqual(byPath(local.files));
+    expect(byPath(remote.files)["moov-at-end.m4a"].title).toBe("Title é ✓ 東京");
+    // Head for each file, plus at least one on-demand read for the moov; far from reading whole files.
+    expect(remoteOrigin.reads).toBeGreaterThan(6);
+    expect(remoteOrigin.reads).toBeLessThan(20);
+  });
 });

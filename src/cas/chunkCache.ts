@@ -77,7 +77,7 @@ export function openChunkCache(o: ChunkCacheOptions): ChunkCache {
       }
     },
     async close() {
-      fetcher.close();
+      await fetcher.close();
       ev.stop();
       await ev.idle();
       ledger.close();

@@ -166,6 +166,7 @@ export class Fetcher {
   private runningPrimaries = 0;
   private readonly primaryQueue: FileFetch[] = [];
   private closed = false;
+  private readonly background = new Set<Promise<unknown>>();
 
   constructor(private readonly deps: FetcherOptions) {
     const readTimeoutMs = deps.readTimeoutMs ?? 30_000;
@@ -222,12 +223,30 @@ export class Fetcher {
   }
 
   /** Stops: pending reads fail, background fetches stop at their next step. */
-  close(): void {
+  /**
+   * Stops: pending reads fail at once, background fetches stop at their next step, and the returned promise waits
+   * (at most `waitMs`) for the chunk writes already started, so nothing writes into the store after shutdown.
+   */
+  async close(waitMs = 5000): Promise<void> {
     this.closed = true;
     for (const ff of this.fetches.values())
       for (const w of ff.waiters) w.reject(new FetchError("closed", "the cache is shutting down"));
     this.fetches.clear();
     this.primaryQueue.length = 0;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      Promise.allSettled([...this.background]),
+      new Promise<void>((r) => (timer = setTimeout(r, waitMs))),
+    ]);
+    clearTimeout(timer);
+  }
+
+  /** Keeps track of work that outlives the read that started it, for `close`. */
+  private track<T>(p: Promise<T>): Promise<T> {
+    this.background.add(p);
+    const forget = () => this.background.delete(p);
+    p.then(forget, forget);
+    return p;
   }
 
   // ---- reads with a manifest ------------------------------------------------------------------------------------
@@ -327,6 +346,7 @@ export class Fetcher {
       return bytes;
     })().finally(() => this.repairs.delete(key));
     p.catch(() => {});
+    this.track(p).catch(() => {});
     this.repairs.set(key, p);
     return p;
   }
@@ -506,12 +526,14 @@ export class Fetcher {
   private startPrimary(ff: FileFetch): void {
     this.runningPrimaries++;
     ff.primary = "running";
-    this.runPrimary(ff)
-      .catch((e) => this.failPrimary(ff, e))
-      .finally(() => {
-        this.runningPrimaries--;
-        this.startQueued();
-      });
+    this.track(
+      this.runPrimary(ff)
+        .catch((e) => this.failPrimary(ff, e))
+        .finally(() => {
+          this.runningPrimaries--;
+          this.startQueued();
+        }),
+    );
   }
 
   private startQueued(): void {
@@ -533,31 +555,50 @@ export class Fetcher {
     const stores: Promise<void>[] = [];
     const iterator = file.origin.stream(file.realPath, ff.cutEnd, this.o.streamPieceBytes)[Symbol.asyncIterator]();
     try {
-      for (;;) {
-        if (this.closed || this.fetches.get(file.fileId) !== ff) return;
-        const next = await bound(iterator.next());
-        if (next.done) break;
-        const piece = next.value;
-        if (piece.length === 0) continue;
-        const at = chunker.pendingEnd;
-        if (at + piece.length > file.size)
-          throw new FetchError("changed", `${describe(file)} is longer on the origin than recorded`);
-        this.deliver(ff, at, piece);
-        this.deps.stats?.countOriginBytes(piece.length);
-        // Every cut is registered before anything is awaited: a cut chunk must be findable (in memory until
-        // stored) the moment it leaves the chunker's buffer, or a read of its range would fall through the gap.
-        for (const cut of chunker.push(piece)) stores.push(this.storeCut(ff, cut));
-        while (stores.length > this.o.maxPendingStores) await stores.shift();
-      }
+      await this.streamInto(ff, chunker, iterator, stores, bound);
+    } catch (e) {
+      await Promise.allSettled(stores); // no write may outlive the fetch (shutdown waits for fetches only)
+      throw e;
     } finally {
       // Not awaited: a hung origin may never settle it.
       iterator.return?.()?.catch?.(() => {});
     }
+    if (this.closed || this.fetches.get(file.fileId) !== ff) return;
     if (chunker.pendingEnd !== file.size)
       throw new FetchError("changed", `${describe(file)} is shorter on the origin than recorded`);
     for (const cut of chunker.finish()) stores.push(this.storeCut(ff, cut));
     await Promise.all(stores);
     this.completeFetch(ff);
+  }
+
+  /** Pulls pieces until EOF (or until the fetch is abandoned), feeding waiters, the chunker and the store. */
+  private async streamInto(
+    ff: FileFetch,
+    chunker: StreamingChunker,
+    iterator: AsyncIterator<Uint8Array>,
+    stores: Promise<void>[],
+    bound: <T>(p: Promise<T>) => Promise<T>,
+  ): Promise<void> {
+    const { file } = ff;
+    for (;;) {
+      if (this.closed || this.fetches.get(file.fileId) !== ff) {
+        await Promise.allSettled(stores);
+        return;
+      }
+      const next = await bound(iterator.next());
+      if (next.done) break;
+      const piece = next.value;
+      if (piece.length === 0) continue;
+      const at = chunker.pendingEnd;
+      if (at + piece.length > file.size)
+        throw new FetchError("changed", `${describe(file)} is longer on the origin than recorded`);
+      this.deliver(ff, at, piece);
+      this.deps.stats?.countOriginBytes(piece.length);
+      // Every cut is registered before anything is awaited: a cut chunk must be findable (in memory until
+      // stored) the moment it leaves the chunker's buffer, or a read of its range would fall through the gap.
+      for (const cut of chunker.push(piece)) stores.push(this.storeCut(ff, cut));
+      while (stores.length > this.o.maxPendingStores) await stores.shift();
+    }
   }
 
   private async storeCut(ff: FileFetch, cut: CutChunk): Promise<void> {

@@ -118,7 +118,7 @@ describe("eviction", () => {
     for (const hex of chunksOf(4)) expect(existsSync(store.pathOf(hex))).toBe(true); // in flight, then newest: kept
     // "b" was the least recently used unpinned file: it went first.
     expect([...chunksOf(2)].filter((hex) => existsSync(store.pathOf(hex))).length).toBe(0);
-    fetcher.close();
+    await fetcher.close();
   });
 });
 
@@ -150,7 +150,7 @@ describe("statistics", () => {
     expect(s.hits).toBe(1);
     expect(s.misses).toBe(1);
     expect(s.originBytes).toBe(2 * MiB);
-    fetcher.close();
+    await fetcher.close();
     ledger.close();
   });
 });

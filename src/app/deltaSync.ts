@@ -70,7 +70,7 @@ export async function deltaSync(library: Library, opts: SyncOptions = {}): Promi
     const now = Date.now();
     const result: PlacementResult = { placed: 0, added: [], removed: [] };
     const ids = db.transaction(() => {
-      const ids = db.upsertFiles(files, now);
+      const ids = library.storeFiles(files, now);
       tree.replace(ids, now, result);
       return ids;
     });
@@ -106,6 +106,7 @@ export async function deltaSync(library: Library, opts: SyncOptions = {}): Promi
       const result: PlacementResult = { placed: 0, added: [], removed: [] };
       db.transaction(() => {
         tree.unplace(ids, Date.now(), result);
+        library.search.removeFiles(ids);
         db.deleteFiles(ids);
       });
       announceChanges(opts.notifier, result.removed);

@@ -14,10 +14,15 @@ import { LocalOrigin } from "../origins/localOrigin.ts";
 import type { Origin } from "../origins/origin.ts";
 import { applyTemplateChange } from "./templateChange.ts";
 import { SyncRunner } from "./syncRunner.ts";
+import type { SyncSummary } from "./deltaSync.ts";
+import { SearchIndex } from "../search/searchIndex.ts";
+import type { FileId } from "../core/types.ts";
 
 /** Background work of a live mount, stopped first at shutdown. */
 export interface BackgroundTasks {
   stop(): Promise<void>;
+  /** The newest completed delta sync, if any. */
+  lastSync(): (SyncSummary & { at: number }) | null;
 }
 
 /** The first free spelling of `wanted`: "Title.flac", then "Title (2).flac", "Title (3).flac", … */
@@ -35,6 +40,8 @@ export function allocateName(wanted: string, isTaken: (name: string) => boolean)
 export class Library {
   readonly origins: Origin[];
   readonly tree: TreeBuilder;
+  /** The full-text index, written in the same transactions as the files it describes. */
+  readonly search: SearchIndex;
   private readonly originOrder: OriginId[];
 
   constructor(
@@ -45,6 +52,38 @@ export class Library {
     this.originOrder = [...config.origins].sort((a, b) => a.priority - b.priority).map((o) => o.id);
     const template = compileTemplate(config.template);
     this.tree = new TreeBuilder(db, (f) => renderPath(template, f), allocateName);
+    this.search = new SearchIndex(db.sqlite);
+  }
+
+  /** Stores parsed files and indexes them, in one transaction; returns their ids in order. */
+  storeFiles(files: readonly FileMeta[], nowMs = Date.now()): FileId[] {
+    return this.db.transaction(() => {
+      const ids = this.db.upsertFiles(files, nowMs);
+      this.search.indexFiles(files.map((f, i) => ({ ...f, id: ids[i] })));
+      return ids;
+    });
+  }
+
+  /**
+   * Opens the search index; a missing, outdated or damaged one is rebuilt from the stored files. Returns a promise
+   * for the rebuild (null when none is needed), which a mount runs in the background: `.search` answers EIO until
+   * it is done, everything else is unaffected.
+   */
+  openSearch(): Promise<void> | null {
+    let state;
+    try {
+      state = this.search.open();
+    } catch (e) {
+      state = "damaged" as const;
+      log.warn(`The search index could not be opened (${(e as Error).message}); rebuilding it.`);
+    }
+    if (state === "ok") return null;
+    return (async () => {
+      const t0 = performance.now();
+      log.info(`Search index ${state}: rebuilding it from the database…`);
+      const n = await this.search.rebuildAsync(this.db.listAllFiles());
+      log.info(`Search index rebuilt: ${n} tracks in ${((performance.now() - t0) / 1000).toFixed(1)} s.`);
+    })();
   }
 
   /** A first scan ran to its end at least once (later mounts come straight from the database). */
@@ -91,7 +130,7 @@ export class Library {
         return s !== undefined && s.size === size && s.mtimeMs === mtimeMs;
       },
       onBatch: (files: FileMeta[]) => {
-        this.db.upsertFiles(files);
+        this.storeFiles(files);
       },
       progress: opts.interactive === false ? null : undefined,
     });
@@ -119,16 +158,23 @@ export class Library {
     reply.error(Errno.EIO);
   }
 
-  onWorkerMessage(_message: unknown): void {}
-
   /**
    * Background work of a live mount: a delta sync right away (the mount was served from the database), then the
    * watcher and the periodic re-sync if configured.
    */
-  startBackground(session: FuseSession): BackgroundTasks {
+  startBackground(session: FuseSession, searchRebuild: Promise<void> | null): BackgroundTasks {
     const sync = new SyncRunner(this, { notifier: session });
-    sync.start({ watch: this.config.sync.watch, intervalS: this.config.sync.intervalS });
-    return { stop: () => sync.stop() };
+    // A search rebuild and the delta sync both write: the sync waits for the rebuild, which reads every row.
+    const started = (searchRebuild ?? Promise.resolve())
+      .catch((e) => log.error(`Rebuilding the search index failed: ${(e as Error).message}. Search answers EIO until the next start.`))
+      .then(() => sync.start({ watch: this.config.sync.watch, intervalS: this.config.sync.intervalS }));
+    return {
+      stop: async () => {
+        await started;
+        await sync.stop();
+      },
+      lastSync: () => sync.history.at(-1) ?? null,
+    };
   }
 
   /** The number of files, kept in meta so a mount can report it without counting a million rows. */

@@ -12,6 +12,11 @@ import { ShutdownSignals } from "./signals.ts";
 import { Library } from "./library.ts";
 import { sdNotify } from "./sdNotify.ts";
 import { workerEntry } from "../core/workerEntry.ts";
+import { CollectionStore } from "../search/collectionStore.ts";
+import { createNameRegistryBuffer } from "../fs/nameRegistry.ts";
+import type { WorkerMessage } from "../fs/workerMessages.ts";
+import { Listening } from "./listening.ts";
+import { writeStatus } from "./statusFile.ts";
 
 export interface MountRequest {
   config: MusicFsConfig;
@@ -25,6 +30,7 @@ export interface MountRequest {
 /** Long kernel caching: the library changes only through us, and we invalidate what changes (delta sync). */
 const ENTRY_TTL_MS = 3_600_000;
 const NEGATIVE_TTL_MS = 60_000;
+const STATUS_INTERVAL_MS = 5_000;
 
 /**
  * A whole mount, from start to exit: lock the cache dir, open (or recover) the database, scan on the first mount,
@@ -41,13 +47,17 @@ export async function runMount(req: MountRequest): Promise<number> {
   const signals = new ShutdownSignals();
   const lock = InstanceLock.acquire(paths.lockFile, `the cache dir ${tildify(paths.cacheDir)}`);
   let library: Library | null = null;
+  let listening: Listening | null = null;
   try {
     const t0 = performance.now();
     const opened = openLibrary(paths.metadataDb);
     if (opened.recoveredFromCrash) log.warn("The previous musicfs run did not shut down cleanly; its state was checked and is being reused.");
     library = new Library(opened.db, config);
+    let searchRebuild = library.openSearch();
 
     if (!library.hasCompleteScan()) {
+      await searchRebuild; // the scan indexes as it stores: the index must be usable first (cheap on a new library)
+      searchRebuild = null;
       await library.requireReachableOrigins();
       const summary = await library.scan({ signal: signals.signal, interactive: true });
       if (summary.interrupted) {
@@ -58,20 +68,40 @@ export async function runMount(req: MountRequest): Promise<number> {
       await library.warnAboutUnreachableOrigins();
     }
     library.applyTemplate();
+    CollectionStore.open(paths.collectionsDb).close(); // created here so the workers can open it read-only
+    listening = new Listening(paths.patternsDb, null);
     markOpen(library.db);
 
-    const session = await startFuse(req, paths, library);
+    const session = await startFuse(req, paths, library, listening);
     const fileCount = library.storedFileCount();
     log.success(
       `musicfs: ${fileCount} files mounted at ${req.mountPoint} (ready in ${Math.round(performance.now() - t0)} ms). Press Ctrl-C to unmount.`,
     );
     sdNotify("READY=1");
 
-    const background = library.startBackground(session);
+    const background = library.startBackground(session, searchRebuild);
+    const startedAt = Date.now();
+    const report = (state: "running" | "stopped") => {
+      const lib = library!;
+      const sync = background.lastSync();
+      writeStatus(paths.cacheDir, {
+        pid: process.pid, mountPoint: req.mountPoint, startedAt, updatedAt: Date.now(), state,
+        files: lib.storedFileCount(),
+        lastSync: sync && { added: sync.added, modified: sync.modified, removed: sync.removed, unchanged: sync.unchanged, ms: sync.ms, at: sync.at },
+        prefetch: listening?.prefetchStats() ?? null,
+        cache: null,
+      });
+    };
+    const statusTimer = setInterval(() => report("running"), STATUS_INTERVAL_MS);
+    report("running");
     const reason = await Promise.race([signals.requested, session.closed.then((end) => `mount ended (${end.reason})`)]);
     log.info(`Ordered shutdown (${reason}).`);
     sdNotify("STOPPING=1");
+    clearInterval(statusTimer);
     await background.stop();
+    report("stopped");
+    await listening.close();
+    listening = null;
     library.flush();
     markClean(library.db);
     library.db.checkpoint();
@@ -79,13 +109,14 @@ export async function runMount(req: MountRequest): Promise<number> {
     log.info("Unmounted cleanly.");
     return 0;
   } finally {
+    await listening?.close();
     library?.close();
     lock.release();
     signals.dispose();
   }
 }
 
-async function startFuse(req: MountRequest, paths: CachePaths, library: Library): Promise<FuseSession> {
+async function startFuse(req: MountRequest, paths: CachePaths, library: Library, listening: Listening): Promise<FuseSession> {
   const fsConfig: MusicFsWorkerConfig = {
     dbPath: paths.metadataDb,
     chunksDir: paths.chunksDir,
@@ -96,6 +127,9 @@ async function startFuse(req: MountRequest, paths: CachePaths, library: Library)
     attrTtlMs: ENTRY_TTL_MS,
     negativeTtlMs: NEGATIVE_TTL_MS,
     mountPoint: req.mountPoint,
+    collectionsDb: paths.collectionsDb,
+    nameRegistry: createNameRegistryBuffer(),
+    startedAtMs: Date.now(),
   };
   return startSession({
     mountpoint: req.mountPoint,
@@ -105,7 +139,7 @@ async function startFuse(req: MountRequest, paths: CachePaths, library: Library)
     allowOther: req.config.allowOther,
     createMountpoint: req.createMountpoint,
     onDeferred: (request, reply) => library.answerDeferred(request, reply),
-    onWorkerMessage: (message) => library.onWorkerMessage(message),
+    onWorkerMessage: (message) => listening.onWorkerMessage(message as WorkerMessage),
   });
 }
 

@@ -17,7 +17,7 @@ export class SyncRunner {
   private watcher: OriginWatcher | null = null;
   private interval: Timer | null = null;
   /** Completed syncs, newest last (for status and tests). */
-  readonly history: SyncSummary[] = [];
+  readonly history: (SyncSummary & { at: number })[] = [];
 
   constructor(
     private readonly library: Library,
@@ -64,7 +64,7 @@ export class SyncRunner {
       this.queuedScopes = null;
       try {
         const summary = await deltaSync(this.library, { ...this.options, signal: this.controller.signal, scopes });
-        this.history.push(summary);
+        this.history.push({ ...summary, at: Date.now() });
         if (this.history.length > 20) this.history.shift();
       } catch (e) {
         log.error(`Delta sync failed: ${errorMessage(e)}. The mount keeps serving the stored tree; the next sync retries.`);

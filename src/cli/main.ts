@@ -18,6 +18,9 @@ const main = defineCommand({
     unmount: () => import("./unmountCommand.ts").then((m) => m.unmountCommand),
     scan: () => import("./scanCommand.ts").then((m) => m.scanCommand),
     demo: () => import("./demoCommand.ts").then((m) => m.demoCommand),
+    search: () => import("./searchCommand.ts").then((m) => m.searchCommand),
+    collection: () => import("./collectionCommand.ts").then((m) => m.collectionCommand),
+    status: () => import("./statusCommand.ts").then((m) => m.statusCommand),
   },
 });
 

@@ -26,6 +26,7 @@ export const scanCommand = defineCommand({
       const library = new Library(openLibrary(paths.metadataDb).db, config);
       try {
         await library.requireReachableOrigins();
+        await library.openSearch();
         const summary = await library.scan({ signal: signals.signal, interactive: true });
         if (!summary.interrupted) library.applyTemplate();
         library.db.checkpoint();

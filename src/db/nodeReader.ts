@@ -52,6 +52,8 @@ export class NodeReader {
   private readonly childrenAfter: Statement;
   private readonly location: Statement;
   private readonly childCount: Statement;
+  private readonly trackById: Statement;
+  private readonly recent: Statement;
   private readonly totals: Statement;
 
   constructor(path: string) {
@@ -72,6 +74,8 @@ export class NodeReader {
     );
     this.childCount = this.sqlite.prepare("SELECT count(*) FROM nodes WHERE parent = ?");
     this.totals = this.sqlite.prepare("SELECT count(*), coalesce(sum(size), 0) FROM files");
+    this.trackById = this.sqlite.prepare("SELECT artist, title, format, virtual_path FROM files WHERE id = ?");
+    this.recent = this.sqlite.prepare("SELECT id FROM files WHERE added_at >= ? ORDER BY added_at DESC, id LIMIT ?");
   }
 
   node(ino: Ino): NodeRow | null {
@@ -114,6 +118,22 @@ export class NodeReader {
   libraryTotals(): { files: number; bytes: number } {
     const r = this.totals.values()[0];
     return { files: Number(r[0]), bytes: Number(r[1]) };
+  }
+
+  /** What a search-result symlink shows of each file, in the given order; files without a place are left out. */
+  tracks(ids: readonly FileId[]): { fileId: FileId; artist: string | null; title: string | null; format: string; virtualPath: string }[] {
+    const out = [];
+    for (const id of ids) {
+      const r = this.trackById.values(id)[0];
+      if (!r || r[3] === null) continue;
+      out.push({ fileId: id, artist: r[0] as string | null, title: r[1] as string | null, format: String(r[2]), virtualPath: String(r[3]) });
+    }
+    return out;
+  }
+
+  /** Files added at or after `sinceMs`, newest first. */
+  recentlyAdded(sinceMs: number, limit: number): FileId[] {
+    return this.recent.values(sinceMs, limit).map((r) => Number(r[0]));
   }
 
   /** Raw access for other read-only queries of the worker (search). */

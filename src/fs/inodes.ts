@@ -6,7 +6,3 @@
 export const SPECIAL_BASE = 2 ** 48;
 export const SEARCH_DIR_INO = SPECIAL_BASE + 1;
 export const COLLECTIONS_DIR_INO = SPECIAL_BASE + 2;
-
-export function isSpecialIno(ino: number): boolean {
-  return ino >= SPECIAL_BASE;
-}

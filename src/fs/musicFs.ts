@@ -15,7 +15,7 @@ import {
 import type { OriginId } from "../core/types.ts";
 import { entryOf, negativeEntry, nodeAttr, type Owner } from "./attributes.ts";
 import { LocalFileHandles, openErrno } from "./localContent.ts";
-import { isSpecialIno } from "./inodes.ts";
+import { SpecialDirs, SPECIAL_ROOT_ENTRIES } from "./specialDirs.ts";
 import type { MusicFsWorkerConfig } from "./workerConfig.ts";
 import type { AccessMessage } from "./workerMessages.ts";
 
@@ -33,11 +33,13 @@ export class MusicFs implements FuseFilesystem {
   private readonly originRoots: Map<OriginId, { root: string; cached: boolean }>;
   private readonly handles = new LocalFileHandles();
   private statfsCache: { at: number; value: StatFs } | null = null;
+  private readonly special: SpecialDirs;
 
   constructor(private readonly config: MusicFsWorkerConfig) {
     this.nodes = new NodeReader(config.dbPath);
     this.owner = { uid: config.uid, gid: config.gid };
     this.originRoots = new Map(config.origins.map((o) => [o.id, { root: o.root, cached: o.cache === "full" }]));
+    this.special = new SpecialDirs(this.nodes, config.nameRegistry, config.collectionsDb, this.owner, config.startedAtMs);
   }
 
   private entry(n: NodeRow): Entry {
@@ -45,7 +47,11 @@ export class MusicFs implements FuseFilesystem {
   }
 
   lookup(parent: number, name: string): Entry | number {
-    if (isSpecialIno(parent)) return -Errno.ENOENT;
+    if (SpecialDirs.owns(parent)) return this.special.lookup(parent, name);
+    if (parent === ROOT_INO) {
+      const special = SPECIAL_ROOT_ENTRIES.find((e) => e.name === name);
+      if (special) return this.specialRootEntry(special.ino);
+    }
     const n = this.nodes.child(parent, name);
     if (!n) {
       const dir = this.nodes.node(parent);
@@ -56,18 +62,44 @@ export class MusicFs implements FuseFilesystem {
     return this.entry(n);
   }
 
+  private specialRootEntry(ino: number): Entry {
+    const attr = this.special.getattr(ino);
+    return { attr: attr as Exclude<typeof attr, number>, entryTtlMs: this.config.entryTtlMs, attrTtlMs: SpecialDirs.attrTtlMs(ino) };
+  }
+
   getattr(ino: number): AttrReply | number {
+    if (SpecialDirs.owns(ino)) {
+      const attr = this.special.getattr(ino);
+      return typeof attr === "number" ? attr : { attr, attrTtlMs: SpecialDirs.attrTtlMs(ino) };
+    }
     const n = this.nodes.node(ino);
     if (!n) return -Errno.ENOENT;
     return { attr: nodeAttr(n, this.owner), attrTtlMs: this.config.attrTtlMs };
   }
 
   readdir(ino: number, afterCookie: number, maxEntries: number): DirEntry[] | number {
+    if (SpecialDirs.owns(ino)) return this.special.readdir(ino, afterCookie, maxEntries);
     const dir = this.nodes.node(ino);
     if (!dir) return -Errno.ENOENT;
     if (dir.kind !== NodeKind.Dir) return -Errno.ENOTDIR;
-    const rows = this.nodes.children(ino, afterCookie, Math.min(maxEntries, READDIR_PAGE));
-    return rows.map((n) => ({ name: n.name, cookie: n.ino, entry: this.entry(n) }));
+    const out: DirEntry[] = [];
+    let after = afterCookie;
+    if (ino === ROOT_INO) {
+      // The special directories come first; their cookies are their (synthetic) inodes, above every tree inode.
+      const treeResumed = afterCookie !== 0 && !SpecialDirs.owns(afterCookie);
+      for (const s of SPECIAL_ROOT_ENTRIES) {
+        if (treeResumed || afterCookie >= s.ino) continue;
+        if (out.length < maxEntries) out.push({ name: s.name, cookie: s.ino, entry: this.specialRootEntry(s.ino) });
+      }
+      if (SpecialDirs.owns(afterCookie)) after = 0;
+    }
+    const rows = this.nodes.children(ino, after, Math.min(maxEntries - out.length, READDIR_PAGE));
+    for (const n of rows) out.push({ name: n.name, cookie: n.ino, entry: this.entry(n) });
+    return out;
+  }
+
+  readlink(ino: number): string | number {
+    return SpecialDirs.owns(ino) ? this.special.readlink(ino) : -Errno.EINVAL;
   }
 
   /** Absolute origin path of a file node, or an errno. */
@@ -124,4 +156,3 @@ export class MusicFs implements FuseFilesystem {
   }
 }
 
-export { ROOT_INO };

@@ -12,6 +12,11 @@ export interface MusicFsWorkerConfig {
   entryTtlMs: number;
   attrTtlMs: number;
   negativeTtlMs: number;
-  /** Mountpoint, for absolute symlink targets in special directories (relative ones are used where possible). */
   mountPoint: string;
+  /** collections.db, read by /.collections (created by the main thread before mounting). */
+  collectionsDb: string;
+  /** Shared by all workers: which query or collection a synthetic directory inode stands for (nameRegistry.ts). */
+  nameRegistry: SharedArrayBuffer;
+  /** Times shown for synthetic directories. */
+  startedAtMs: number;
 }

@@ -1,0 +1,58 @@
+import { log } from "../core/logger.ts";
+import { errorMessage } from "../core/errors.ts";
+import type { FileId } from "../core/types.ts";
+import { PatternStore } from "../search/patternStore.ts";
+import { PlayDetector } from "../search/playDetector.ts";
+import { Prefetcher, type PrefetchStats } from "../search/prefetcher.ts";
+import type { WorkerMessage } from "../fs/workerMessages.ts";
+
+/** How the prefetcher reaches the content cache (absent while no origin is cached). */
+export interface PrefetchTarget {
+  isCached(fileId: FileId): boolean;
+  fetchWhole(fileId: FileId, signal: AbortSignal): Promise<void>;
+  foregroundBusy(): boolean;
+}
+
+/**
+ * Listening patterns of a live mount: file accesses reported by the FUSE workers become plays (PlayDetector),
+ * plays are recorded in patterns.db, and each play asks the prefetcher to warm the likely next tracks of cached
+ * origins.
+ */
+export class Listening {
+  readonly patterns: PatternStore;
+  private readonly detector = new PlayDetector();
+  readonly prefetcher: Prefetcher | null;
+
+  constructor(patternsDb: string, target: PrefetchTarget | null) {
+    this.patterns = PatternStore.open(patternsDb);
+    this.prefetcher = target
+      ? new Prefetcher({
+          predictNext: (id, n) => this.patterns.predictNext(id, n, Date.now()),
+          isCached: (id) => target.isCached(id),
+          fetchWhole: (id, signal) => target.fetchWhole(id, signal),
+          foregroundBusy: () => target.foregroundBusy(),
+        })
+      : null;
+  }
+
+  onWorkerMessage(message: WorkerMessage): void {
+    if (message.type !== "access") return;
+    const play = this.detector.observe(message);
+    if (!play) return;
+    try {
+      this.patterns.recordPlay(play.fileId, play.atMs);
+    } catch (e) {
+      log.warn(`Could not record a play in patterns.db: ${errorMessage(e)}`);
+    }
+    this.prefetcher?.onPlay(play.fileId);
+  }
+
+  prefetchStats(): PrefetchStats | null {
+    return this.prefetcher?.stats() ?? null;
+  }
+
+  async close(): Promise<void> {
+    await this.prefetcher?.stop();
+    this.patterns.close();
+  }
+}

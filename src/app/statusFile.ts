@@ -1,0 +1,37 @@
+import { readFileSync, renameSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+
+/**
+ * What a running mount reports about itself, rewritten every few seconds as `status.json` in the cache dir (and
+ * once more at shutdown), so `musicfs status` can show live figures without talking to the daemon.
+ */
+export interface MountStatus {
+  pid: number;
+  mountPoint: string;
+  startedAt: number;
+  updatedAt: number;
+  state: "running" | "stopped";
+  files: number;
+  lastSync: { added: number; modified: number; removed: number; unchanged: number; ms: number; at: number } | null;
+  prefetch: { queued: number; inFlight: number; completed: number; failed: number; predicted: number; hits: number } | null;
+  cache: Record<string, number> | null;
+}
+
+export function statusPath(cacheDir: string): string {
+  return join(cacheDir, "status.json");
+}
+
+export function writeStatus(cacheDir: string, status: MountStatus): void {
+  const path = statusPath(cacheDir);
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, JSON.stringify(status, null, 2));
+  renameSync(tmp, path); // readers never see half a file
+}
+
+export function readStatus(cacheDir: string): MountStatus | null {
+  try {
+    return JSON.parse(readFileSync(statusPath(cacheDir), "utf8")) as MountStatus;
+  } catch {
+    return null;
+  }
+}

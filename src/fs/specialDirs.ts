@@ -1,0 +1,201 @@
+import { existsSync, statSync } from "node:fs";
+import { S_IFLNK, Errno, type Attr, type DirEntry, type Entry } from "../fuse/filesystem.ts";
+import type { NodeReader } from "../db/nodeReader.ts";
+import { CollectionCatalog } from "../search/collectionCatalog.ts";
+import { CollectionStore } from "../search/collectionStore.ts";
+import { SEARCH_DIR_MAX_RESULTS, searchLookupErrno, symlinkEntries, type SymlinkEntry } from "../search/searchDirEntries.ts";
+import { SearchIndex } from "../search/searchIndex.ts";
+import { MAX_QUERY_BYTES } from "../search/queryParser.ts";
+import { dirAttr, entryOf, type Owner } from "./attributes.ts";
+import { COLLECTIONS_DIR_INO, SEARCH_DIR_INO, SPECIAL_BASE } from "./inodes.ts";
+import { NameRegistry, SLOTS } from "./nameRegistry.ts";
+
+/** How long the kernel and each worker keep a query's results: a search dir is a snapshot, refreshed after this. */
+export const SPECIAL_TTL_MS = 60_000;
+/** Result symlinks per directory; their inodes are the directory's inode + rank. */
+const RANK_SPAN = 1024;
+const QUERY_DIRS = SPECIAL_BASE + 2 ** 40;
+const COLLECTION_DIRS = SPECIAL_BASE + 2 ** 41;
+const RESULT_CACHE_ENTRIES = 256;
+
+type Kind = "search" | "collection";
+interface Resolved {
+  at: number;
+  entries: SymlinkEntry[];
+}
+
+export const SPECIAL_ROOT_ENTRIES = [
+  { name: ".search", ino: SEARCH_DIR_INO },
+  { name: ".collections", ino: COLLECTIONS_DIR_INO },
+] as const;
+
+/**
+ * `/.search/<query>/` and `/.collections/<name>/`: directories of relative symlinks to tracks in the tree, in rank
+ * order. Synthesised on demand in each worker from its read-only connection; inodes map back to their query
+ * through the shared NameRegistry.
+ */
+export class SpecialDirs {
+  private readonly registry: NameRegistry;
+  private readonly search: SearchIndex;
+  private catalog: CollectionCatalog | null = null;
+  private readonly cache = new Map<string, Resolved>();
+
+  constructor(
+    private readonly nodes: NodeReader,
+    registryBuffer: SharedArrayBuffer,
+    private readonly collectionsDb: string,
+    private readonly owner: Owner,
+    private readonly startedAt: number,
+  ) {
+    this.registry = new NameRegistry(registryBuffer);
+    this.search = new SearchIndex(nodes.connection);
+  }
+
+  private collections(): CollectionCatalog | null {
+    if (!this.catalog && existsSync(this.collectionsDb)) {
+      this.catalog = new CollectionCatalog({
+        index: this.search,
+        store: CollectionStore.open(this.collectionsDb, { readonly: true }),
+        recentlyAdded: (since, limit) => this.nodes.recentlyAdded(since, limit),
+      });
+    }
+    return this.catalog;
+  }
+
+  static owns(ino: number): boolean {
+    return ino >= SPECIAL_BASE;
+  }
+
+  private dirEntry(ino: number): Entry {
+    return entryOf(this.specialDirAttr(ino), SPECIAL_TTL_MS);
+  }
+
+  /**
+   * Directory times drive the kernel's cached listings (a changed mtime drops them): `.collections` changes when
+   * collections.db does; a result directory is a snapshot renewed every SPECIAL_TTL_MS.
+   */
+  private specialDirAttr(ino: number): Attr {
+    let mtime = this.startedAt;
+    if (ino === COLLECTIONS_DIR_INO) {
+      // In WAL mode a change lands in the -wal file first; the main file changes only at a checkpoint.
+      for (const f of [this.collectionsDb, `${this.collectionsDb}-wal`]) {
+        try {
+          mtime = Math.max(mtime, statSync(f).mtimeMs);
+        } catch {
+          /* not created yet */
+        }
+      }
+    } else if (ino !== SEARCH_DIR_INO) mtime = Math.floor(Date.now() / SPECIAL_TTL_MS) * SPECIAL_TTL_MS;
+    return dirAttr(ino, mtime, this.owner);
+  }
+
+  /** How long the kernel may keep the attributes of a special inode. */
+  static attrTtlMs(ino: number): number {
+    return ino === COLLECTIONS_DIR_INO ? 1000 : SPECIAL_TTL_MS;
+  }
+
+  private linkAttr(ino: number, target: string): Attr {
+    return { ino, size: Buffer.byteLength(target), mode: S_IFLNK | 0o777, nlink: 1, mtimeMs: this.startedAt, uid: this.owner.uid, gid: this.owner.gid };
+  }
+
+  /** Inode of a query/collection directory for `key`. */
+  private dirIno(kind: Kind, key: string): number {
+    const { slot } = this.registry.register(`${kind}:${key}`);
+    return (kind === "search" ? QUERY_DIRS : COLLECTION_DIRS) + slot * RANK_SPAN;
+  }
+
+  /** Which directory (and which result in it) an inode is. */
+  private decode(ino: number): { kind: Kind; key: string; dir: number; rank: number } | null {
+    for (const [kind, base] of [["search", QUERY_DIRS], ["collection", COLLECTION_DIRS]] as const) {
+      const off = ino - base;
+      if (off < 0 || off >= SLOTS * RANK_SPAN) continue;
+      const slot = Math.floor(off / RANK_SPAN);
+      const stored = this.registry.lookup(slot);
+      const prefix = `${kind}:`;
+      if (!stored?.startsWith(prefix)) return null;
+      return { kind, key: stored.slice(prefix.length), dir: base + slot * RANK_SPAN, rank: off % RANK_SPAN };
+    }
+    return null;
+  }
+
+  /** The result symlinks of a directory, or an errno (EINVAL for a bad query, ENOENT for an unknown collection). */
+  private resolve(kind: Kind, key: string): SymlinkEntry[] | number {
+    const cacheKey = `${kind}:${key}`;
+    const hit = this.cache.get(cacheKey);
+    const now = Date.now();
+    if (hit && now - hit.at < SPECIAL_TTL_MS) return hit.entries;
+    let ids: number[];
+    try {
+      if (kind === "search") ids = this.search.search(key, { limit: SEARCH_DIR_MAX_RESULTS }).results.map((r) => r.fileId);
+      else {
+        const r = this.collections()?.resolve(key, SEARCH_DIR_MAX_RESULTS) ?? null;
+        if (r === null) return -Errno.ENOENT;
+        ids = r;
+      }
+    } catch (e) {
+      const errno = searchLookupErrno(e);
+      if (errno === null) throw e;
+      return -Errno[errno];
+    }
+    const entries = symlinkEntries(this.nodes.tracks(ids));
+    if (this.cache.size >= RESULT_CACHE_ENTRIES) this.cache.delete(this.cache.keys().next().value!);
+    this.cache.set(cacheKey, { at: now, entries });
+    return entries;
+  }
+
+  lookup(parent: number, name: string): Entry | number {
+    if (parent === SEARCH_DIR_INO || parent === COLLECTIONS_DIR_INO) {
+      const kind: Kind = parent === SEARCH_DIR_INO ? "search" : "collection";
+      if (Buffer.byteLength(name) > MAX_QUERY_BYTES) return -Errno.ENAMETOOLONG;
+      const entries = this.resolve(kind, name);
+      if (typeof entries === "number") return entries;
+      return this.dirEntry(this.dirIno(kind, name));
+    }
+    const d = this.decode(parent);
+    if (!d || d.rank !== 0) return -Errno.ENOENT;
+    const entries = this.resolve(d.kind, d.key);
+    if (typeof entries === "number") return entries;
+    const i = entries.findIndex((e) => e.name === name);
+    if (i < 0) return -Errno.ENOENT;
+    return entryOf(this.linkAttr(d.dir + i + 1, entries[i].target), SPECIAL_TTL_MS);
+  }
+
+  getattr(ino: number): Attr | number {
+    if (ino === SEARCH_DIR_INO || ino === COLLECTIONS_DIR_INO) return this.specialDirAttr(ino);
+    const d = this.decode(ino);
+    if (!d) return -Errno.ENOENT;
+    if (d.rank === 0) return this.specialDirAttr(ino);
+    const entries = this.resolve(d.kind, d.key);
+    if (typeof entries === "number") return entries;
+    const e = entries[d.rank - 1];
+    return e ? this.linkAttr(ino, e.target) : -Errno.ENOENT;
+  }
+
+  readdir(ino: number, afterCookie: number, maxEntries: number): DirEntry[] | number {
+    if (ino === SEARCH_DIR_INO) return []; // any query can be looked up; none is listed
+    if (ino === COLLECTIONS_DIR_INO) {
+      const names = this.collections()?.list().map((c) => c.name) ?? [];
+      return names
+        .map((name, i) => ({ name, cookie: i + 1, entry: this.dirEntry(this.dirIno("collection", name)) }))
+        .filter((e) => e.cookie > afterCookie)
+        .slice(0, maxEntries);
+    }
+    const d = this.decode(ino);
+    if (!d || d.rank !== 0) return -Errno.ENOENT;
+    const entries = this.resolve(d.kind, d.key);
+    if (typeof entries === "number") return entries;
+    const out: DirEntry[] = [];
+    for (let i = afterCookie; i < entries.length && out.length < maxEntries; i++) {
+      out.push({ name: entries[i].name, cookie: i + 1, entry: entryOf(this.linkAttr(d.dir + i + 1, entries[i].target), SPECIAL_TTL_MS) });
+    }
+    return out;
+  }
+
+  readlink(ino: number): string | number {
+    const d = this.decode(ino);
+    if (!d || d.rank === 0) return -Errno.EINVAL;
+    const entries = this.resolve(d.kind, d.key);
+    if (typeof entries === "number") return entries;
+    return entries[d.rank - 1]?.target ?? -Errno.ENOENT;
+  }
+}

@@ -110,6 +110,7 @@ export async function deltaSync(library: Library, opts: SyncOptions = {}): Promi
         db.deleteFiles(ids);
       });
       announceChanges(opts.notifier, result.removed);
+      for (const id of ids) library.contentCache?.forgetFile(id);
       opts.onFilesRemoved?.(ids);
       summary.removed += ids.length;
     }

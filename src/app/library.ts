@@ -4,8 +4,7 @@ import { UserError } from "../core/errors.ts";
 import { log, tildify } from "../core/logger.ts";
 import type { FileMeta, OriginId } from "../core/types.ts";
 import type { Database } from "../db/database.ts";
-import { Errno } from "../fuse/filesystem.ts";
-import type { DeferredReply, DeferredRequest, FuseSession } from "../fuse/session.ts";
+import type { FuseSession } from "../fuse/session.ts";
 import { withSuffix } from "../library/pathAllocator.ts";
 import { scanOrigins, type ScanSummary } from "../library/scanner.ts";
 import { compileTemplate, renderPath } from "../library/template.ts";
@@ -43,6 +42,8 @@ export class Library {
   /** The full-text index, written in the same transactions as the files it describes. */
   readonly search: SearchIndex;
   private readonly originOrder: OriginId[];
+  /** The content cache of a live mount with cached origins (told when files leave the library). */
+  contentCache: { forgetFile(id: FileId): void } | null = null;
 
   constructor(
     readonly db: Database,
@@ -151,11 +152,6 @@ export class Library {
   /** Rebuilds the tree when the template changed since the tree was built. */
   applyTemplate(): void {
     applyTemplateChange(this.db, this.tree, this.config.template, this.originOrder);
-  }
-
-  /** Requests the FUSE workers could not answer alone (content of cached origins not in the chunk store yet). */
-  answerDeferred(_request: DeferredRequest, reply: DeferredReply): void {
-    reply.error(Errno.EIO);
   }
 
   /**

@@ -16,6 +16,8 @@ import { CollectionStore } from "../search/collectionStore.ts";
 import { createNameRegistryBuffer } from "../fs/nameRegistry.ts";
 import type { WorkerMessage } from "../fs/workerMessages.ts";
 import { Listening } from "./listening.ts";
+import { ContentCache } from "./contentCache.ts";
+import { Errno } from "../fuse/filesystem.ts";
 import { writeStatus } from "./statusFile.ts";
 
 export interface MountRequest {
@@ -48,6 +50,7 @@ export async function runMount(req: MountRequest): Promise<number> {
   const lock = InstanceLock.acquire(paths.lockFile, `the cache dir ${tildify(paths.cacheDir)}`);
   let library: Library | null = null;
   let listening: Listening | null = null;
+  let content: ContentCache | null = null;
   try {
     const t0 = performance.now();
     const opened = openLibrary(paths.metadataDb);
@@ -69,10 +72,15 @@ export async function runMount(req: MountRequest): Promise<number> {
     }
     library.applyTemplate();
     CollectionStore.open(paths.collectionsDb).close(); // created here so the workers can open it read-only
-    listening = new Listening(paths.patternsDb, null);
+    if (config.origins.some((o) => o.cache === "full")) {
+      content = new ContentCache(library, paths, config);
+      content.start();
+      library.contentCache = content;
+    }
+    listening = new Listening(paths.patternsDb, content?.prefetchTarget() ?? null);
     markOpen(library.db);
 
-    const session = await startFuse(req, paths, library, listening);
+    const session = await startFuse(req, paths, library, listening, content);
     const fileCount = library.storedFileCount();
     log.success(
       `musicfs: ${fileCount} files mounted at ${req.mountPoint} (ready in ${Math.round(performance.now() - t0)} ms). Press Ctrl-C to unmount.`,
@@ -89,7 +97,7 @@ export async function runMount(req: MountRequest): Promise<number> {
         files: lib.storedFileCount(),
         lastSync: sync && { added: sync.added, modified: sync.modified, removed: sync.removed, unchanged: sync.unchanged, ms: sync.ms, at: sync.at },
         prefetch: listening?.prefetchStats() ?? null,
-        cache: null,
+        cache: content ? { ...content.stats() } : null,
       });
     };
     const statusTimer = setInterval(() => report("running"), STATUS_INTERVAL_MS);
@@ -102,6 +110,8 @@ export async function runMount(req: MountRequest): Promise<number> {
     report("stopped");
     await listening.close();
     listening = null;
+    await content?.close();
+    content = null;
     library.flush();
     markClean(library.db);
     library.db.checkpoint();
@@ -110,13 +120,20 @@ export async function runMount(req: MountRequest): Promise<number> {
     return 0;
   } finally {
     await listening?.close();
+    await content?.close();
     library?.close();
     lock.release();
     signals.dispose();
   }
 }
 
-async function startFuse(req: MountRequest, paths: CachePaths, library: Library, listening: Listening): Promise<FuseSession> {
+async function startFuse(
+  req: MountRequest,
+  paths: CachePaths,
+  library: Library,
+  listening: Listening,
+  content: ContentCache | null,
+): Promise<FuseSession> {
   const fsConfig: MusicFsWorkerConfig = {
     dbPath: paths.metadataDb,
     chunksDir: paths.chunksDir,
@@ -138,8 +155,12 @@ async function startFuse(req: MountRequest, paths: CachePaths, library: Library,
     workers: req.workers ?? 2,
     allowOther: req.config.allowOther,
     createMountpoint: req.createMountpoint,
-    onDeferred: (request, reply) => library.answerDeferred(request, reply),
-    onWorkerMessage: (message) => listening.onWorkerMessage(message as WorkerMessage),
+    // Only cached origins defer (content not in the chunk store yet); without a cache nothing should arrive here.
+    onDeferred: (request, reply) => (content ? content.answerDeferred(request, reply) : reply.error(Errno.EIO)),
+    onWorkerMessage: (message) => {
+      listening.onWorkerMessage(message as WorkerMessage);
+      content?.onWorkerMessage(message as WorkerMessage);
+    },
   });
 }
 

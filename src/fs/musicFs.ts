@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { NodeReader, type NodeRow } from "../db/nodeReader.ts";
+import { NodeReader, type FileLocation, type NodeRow } from "../db/nodeReader.ts";
 import { NodeKind, ROOT_INO } from "../db/treeStore.ts";
 import {
   Errno,
@@ -15,9 +15,10 @@ import {
 import type { OriginId } from "../core/types.ts";
 import { entryOf, negativeEntry, nodeAttr, type Owner } from "./attributes.ts";
 import { LocalFileHandles, openErrno } from "./localContent.ts";
+import { CachedFileHandles } from "./cachedContent.ts";
 import { SpecialDirs, SPECIAL_ROOT_ENTRIES } from "./specialDirs.ts";
 import type { MusicFsWorkerConfig } from "./workerConfig.ts";
-import type { AccessMessage } from "./workerMessages.ts";
+import type { AccessMessage, DeferredCachedRead } from "./workerMessages.ts";
 
 /** Tree children fetched per readdir page; the session stops earlier when the kernel's buffer is full. */
 const READDIR_PAGE = 512;
@@ -32,6 +33,7 @@ export class MusicFs implements FuseFilesystem {
   private readonly owner: Owner;
   private readonly originRoots: Map<OriginId, { root: string; cached: boolean }>;
   private readonly handles = new LocalFileHandles();
+  private readonly cached: CachedFileHandles;
   private statfsCache: { at: number; value: StatFs } | null = null;
   private readonly special: SpecialDirs;
 
@@ -39,6 +41,7 @@ export class MusicFs implements FuseFilesystem {
     this.nodes = new NodeReader(config.dbPath);
     this.owner = { uid: config.uid, gid: config.gid };
     this.originRoots = new Map(config.origins.map((o) => [o.id, { root: o.root, cached: o.cache === "full" }]));
+    this.cached = new CachedFileHandles(config.chunksDir, `${process.pid}:${Math.random().toString(36).slice(2, 8)}`);
     this.special = new SpecialDirs(this.nodes, config.nameRegistry, config.collectionsDb, this.owner, config.startedAtMs);
   }
 
@@ -102,8 +105,8 @@ export class MusicFs implements FuseFilesystem {
     return SpecialDirs.owns(ino) ? this.special.readlink(ino) : -Errno.EINVAL;
   }
 
-  /** Absolute origin path of a file node, or an errno. */
-  private locate(ino: number): { abs: string; cached: boolean; fileId: number } | number {
+  /** Where a file node's bytes come from, or an errno. */
+  private locate(ino: number): { abs: string; cached: boolean; fileId: number; loc: FileLocation } | number {
     const n = this.nodes.node(ino);
     if (!n) return -Errno.ENOENT;
     if (n.kind === NodeKind.Dir || n.fileId === null) return -Errno.EISDIR;
@@ -111,14 +114,14 @@ export class MusicFs implements FuseFilesystem {
     if (!loc) return -Errno.ENOENT;
     const origin = this.originRoots.get(loc.originId);
     if (!origin) return -Errno.EIO; // an origin no longer configured: its files stay listed until sync removes them
-    return { abs: join(origin.root, loc.realPath), cached: origin.cached, fileId: loc.fileId };
+    return { abs: join(origin.root, loc.realPath), cached: origin.cached, fileId: loc.fileId, loc };
   }
 
   open(ino: number, _flags: number, ctx: RequestContext): OpenReply | number {
     const where = this.locate(ino);
     if (typeof where === "number") return where;
     ctx.post({ type: "access", fileId: where.fileId, offset: 0, size: 0, atMs: Date.now() } satisfies AccessMessage);
-    if (where.cached) return { fh: 0, keepCache: true };
+    if (where.cached) return { fh: this.cached.open(where.loc, ctx), keepCache: true };
     let fd: number;
     try {
       fd = this.handles.openFile(where.abs);
@@ -130,16 +133,22 @@ export class MusicFs implements FuseFilesystem {
     return { fh: fd, keepCache: true, passthroughPath: where.abs };
   }
 
-  read(ino: number, fh: number, offset: number, size: number, out: Uint8Array): number | Deferred {
-    if (fh !== 0) return this.handles.read(fh, offset, size, out);
+  read(ino: number, fh: number, offset: number, size: number, out: Uint8Array, ctx: RequestContext): number | Deferred {
+    if (CachedFileHandles.owns(fh)) {
+      const n = this.cached.read(fh, offset, size, out, ctx);
+      if (n !== null) return n;
+      const fileId = this.cached.fileIdOf(fh);
+      if (fileId !== null) return { defer: { fileId, offset, size } satisfies DeferredCachedRead };
+    } else if (fh !== 0) return this.handles.read(fh, offset, size, out);
     const where = this.locate(ino);
     if (typeof where === "number") return where;
-    if (where.cached) return { defer: { fileId: where.fileId, offset, size } };
+    if (where.cached) return { defer: { fileId: where.fileId, offset, size } satisfies DeferredCachedRead };
     return LocalFileHandles.readOnce(where.abs, offset, size, out);
   }
 
-  release(_ino: number, fh: number): void {
-    if (fh !== 0) this.handles.close(fh);
+  release(_ino: number, fh: number, ctx: RequestContext): void {
+    if (CachedFileHandles.owns(fh)) this.cached.release(fh, ctx);
+    else if (fh !== 0) this.handles.close(fh);
   }
 
   statfs(): StatFs {

@@ -1,0 +1,132 @@
+import type { MusicFsConfig } from "../config/config.ts";
+import type { CachePaths } from "../config/paths.ts";
+import { EventBus } from "../core/eventBus.ts";
+import { errorMessage } from "../core/errors.ts";
+import { log } from "../core/logger.ts";
+import type { FileId } from "../core/types.ts";
+import { openChunkCache, type ChunkCache } from "../cas/chunkCache.ts";
+import { decodeManifest, manifestChunkHexes } from "../cas/manifestCodec.ts";
+import { FetchError, type CachedFileRef } from "../cas/fetcher.ts";
+import type { CacheStatsSnapshot } from "../cas/cacheStats.ts";
+import { Errno } from "../fuse/filesystem.ts";
+import type { DeferredReply, DeferredRequest } from "../fuse/session.ts";
+import type { DeferredCachedRead, WorkerMessage } from "../fs/workerMessages.ts";
+import type { Origin } from "../origins/origin.ts";
+import type { Library } from "./library.ts";
+import type { PrefetchTarget } from "./listening.ts";
+
+
+/**
+ * The content cache of a live mount (origins with cache = "full"): the chunk store with its fetcher, eviction and
+ * statistics, fed by the FUSE workers (deferred reads, opens and releases for pinning, chunk accesses for LRU) and
+ * persisting every completed file's manifest through the event bus, so nothing is ever fetched twice.
+ */
+export class ContentCache {
+  readonly cache: ChunkCache;
+  readonly bus = new EventBus((event, e) => log.error(`Listener of ${event} failed: ${errorMessage(e)}`));
+  private readonly originsById: Map<string, Origin>;
+  private foregroundReads = 0;
+
+  constructor(
+    private readonly library: Library,
+    paths: CachePaths,
+    config: MusicFsConfig,
+  ) {
+    this.originsById = new Map(library.origins.map((o) => [o.id, o]));
+    this.cache = openChunkCache({
+      cacheDir: paths.cacheDir,
+      capBytes: config.cache.maxBytes,
+      bus: this.bus,
+      loadManifest: (id) => library.db.getManifest(id)?.manifest ?? null,
+      fetcher: { readTimeoutMs: config.cache.readTimeoutMs },
+    });
+    // The one place manifests are persisted: a file fetched completely is never fetched again, even after kill -9.
+    this.bus.on("ManifestCached", (e) => {
+      const row = library.db.getFile(e.fileId);
+      if (!row || row.size !== e.originSize || row.mtimeMs !== e.originMtimeMs) return; // the file changed meanwhile
+      library.db.updateManifest(e.fileId, e.manifest, e.originSize, e.originMtimeMs);
+    });
+  }
+
+  start(): void {
+    void this.cache.start();
+  }
+
+  private ref(fileId: FileId): CachedFileRef | null {
+    const f = this.library.db.getFile(fileId);
+    const origin = f && this.originsById.get(f.originId);
+    if (!f || !origin) return null;
+    return { fileId, origin, realPath: f.realPath, size: f.size, mtimeMs: f.mtimeMs };
+  }
+
+  /** A READ a worker could not serve from the chunk store: fetch the range (sharing any fetch of the file). */
+  answerDeferred(request: DeferredRequest, reply: DeferredReply): void {
+    const { fileId, offset, size } = request.payload as DeferredCachedRead;
+    const ref = this.ref(fileId);
+    if (!ref) return reply.error(Errno.ENOENT);
+    this.foregroundReads++;
+    this.cache.fetcher
+      .read(ref, offset, size, request.signal)
+      .then(
+        (bytes) => reply.data(bytes),
+        (e) => {
+          if (!(e instanceof FetchError)) log.error(`Reading ${ref.realPath} through the cache failed: ${errorMessage(e)}`);
+          else if (e.reason !== "aborted") log.warn(`Read of ${ref.realPath} failed (${e.reason}): answered EIO.`);
+          reply.error(Errno.EIO);
+        },
+      )
+      .finally(() => this.foregroundReads--);
+  }
+
+  onWorkerMessage(message: WorkerMessage): void {
+    switch (message.type) {
+      case "open": {
+        const stored = this.library.db.getManifest(message.fileId);
+        if (!stored) return; // not complete yet: the fetcher pins what it is fetching
+        try {
+          this.cache.pins.pin(message.owner, manifestChunkHexes(decodeManifest(stored.manifest)));
+        } catch (e) {
+          log.warn(`Stored manifest of file ${message.fileId} is unreadable (${errorMessage(e)}); it will be fetched again.`);
+        }
+        return;
+      }
+      case "release":
+        this.cache.pins.unpin(message.owner);
+        return;
+      case "chunkAccess":
+        this.cache.ledger.recordAccess(message.hexes);
+        this.cache.stats.addWorkerCounts({ hits: message.hits, misses: message.misses });
+        return;
+    }
+  }
+
+  /** A file left the library. */
+  forgetFile(fileId: FileId): void {
+    this.cache.forgetFile(fileId);
+  }
+
+  prefetchTarget(): PrefetchTarget {
+    return {
+      isCached: (id) => !this.isCachedOrigin(id) || this.library.db.getManifest(id) !== null,
+      fetchWhole: async (id, signal) => {
+        const ref = this.ref(id);
+        if (!ref || signal.aborted) return;
+        await this.cache.fetcher.prefetch(ref);
+      },
+      foregroundBusy: () => this.foregroundReads > 0,
+    };
+  }
+
+  private isCachedOrigin(fileId: FileId): boolean {
+    const f = this.library.db.getFile(fileId);
+    return !!f && this.library.config.origins.some((o) => o.id === f.originId && o.cache === "full");
+  }
+
+  stats(): CacheStatsSnapshot {
+    return this.cache.stats.snapshot();
+  }
+
+  async close(): Promise<void> {
+    await this.cache.close();
+  }
+}

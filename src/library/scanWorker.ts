@@ -7,7 +7,7 @@ import type { FileMeta } from "../core/types.ts";
 import { errnoCode, errorMessage } from "../core/errors.ts";
 import { ByteSource } from "./byteSource.ts";
 import { openFileBytes } from "./headTailReader.ts";
-import type { ByteNeed, ParseRequest, ParseResult, ScanJob, UnreadableFile } from "./scanMessages.ts";
+import type { ByteNeed, ParseRequest, ParseResult, ScanJob, UnreadableFile, WorkerReady } from "./scanMessages.ts";
 import { readTags } from "./tagReader.ts";
 
 declare const self: Worker;
@@ -55,4 +55,5 @@ if (typeof self !== "undefined" && typeof (globalThis as { Bun?: unknown }).Bun 
     if (event.data?.type !== "parse") return;
     self.postMessage(await parseBatch(event.data));
   };
+  self.postMessage({ type: "ready" } satisfies WorkerReady);
 }

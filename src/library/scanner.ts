@@ -20,7 +20,7 @@ import { errnoCode, errorMessage } from "../core/errors.ts";
 import { log as defaultLog } from "../core/logger.ts";
 import type { Origin, WalkReport } from "../origins/origin.ts";
 import { extensionOf, isAudioPath } from "./audioFormats.ts";
-import type { ByteNeed, ParseRequest, ParseResult, ScanJob, UnreadableFile } from "./scanMessages.ts";
+import type { ByteNeed, ParseRequest, ParseResult, ScanJob, UnreadableFile, WorkerReady } from "./scanMessages.ts";
 import { HEAD_BYTES, TAIL_BYTES, TAIL_FORMATS } from "./headTailReader.ts";
 import { createScanProgress, type ScanProgress } from "./scanProgress.ts";
 import { workerEntry } from "../core/workerEntry.ts";
@@ -83,7 +83,7 @@ export interface ScanSummary {
   filesPerSecond: number;
 }
 
-/** The worker entry, relative to this module; build.ts embeds src/library/scanWorker.ts. */
+/** The worker entry (build.ts embeds src/library/scanWorker.ts; workerEntry finds it inside the binary too). */
 export const SCAN_WORKER_URL = workerEntry("library/scanWorker.ts");
 
 /** Failures logged one by one at warn before the rest are only counted (and summarised by reason at the end). */
@@ -109,6 +109,8 @@ interface WorkerSlot {
   inFlight: Batch[];
   /** When the worker last finished a batch or was handed work while idle. */
   lastProgressAt: number;
+  /** The worker loaded its module and said so: errors before that mean it cannot start at all. */
+  ready: boolean;
 }
 
 class Scan {
@@ -286,11 +288,16 @@ class Scan {
 
   private spawn(): WorkerSlot {
     const worker = new Worker(this.workerUrl);
-    const slot: WorkerSlot = { worker, inFlight: [], lastProgressAt: performance.now() };
-    worker.onmessage = (event: MessageEvent<ParseResult>) => this.onResult(slot, event.data);
+    const slot: WorkerSlot = { worker, inFlight: [], lastProgressAt: performance.now(), ready: false };
+    worker.onmessage = (event: MessageEvent<ParseResult | WorkerReady>) => {
+      if (event.data?.type === "ready") slot.ready = true;
+      else this.onResult(slot, event.data);
+    };
     worker.onerror = (event: ErrorEvent) => {
       event.preventDefault?.();
-      this.replace(slot, `parser crashed: ${event.message || "worker error"}`);
+      const message = event.message || "worker error";
+      if (slot.ready) this.replace(slot, `parser crashed: ${message}`);
+      else this.failToStart(slot, message);
     };
     return slot;
   }
@@ -362,6 +369,18 @@ class Scan {
     }
   }
 
+  /**
+   * A worker that fails before it is ready (its module is missing from the binary, an import throws) would fail
+   * every file the same way: stop the scan with an error instead of storing every file as unparsable.
+   */
+  private failToStart(slot: WorkerSlot, message: string): void {
+    this.fatal ??= new Error(`scan worker could not start (${this.workerUrl}): ${message}`);
+    slot.worker.terminate();
+    slot.inFlight = [];
+    this.slots.splice(this.slots.indexOf(slot), 1);
+    this.stop();
+  }
+
   /** Replaces a stuck or crashed worker; its running batch is retried file by file, the rest re-queued. */
   private replace(slot: WorkerSlot, reason: string): void {
     const index = this.slots.indexOf(slot);
@@ -390,7 +409,8 @@ class Scan {
     const now = performance.now();
     for (const slot of [...this.slots]) {
       if (slot.inFlight.length > 0 && now - slot.lastProgressAt > this.batchTimeoutMs) {
-        this.replace(slot, `parser did not finish within ${Math.round(this.batchTimeoutMs / 1000)} s`);
+        if (slot.ready) this.replace(slot, `parser did not finish within ${Math.round(this.batchTimeoutMs / 1000)} s`);
+        else this.failToStart(slot, `no answer within ${Math.round(this.batchTimeoutMs / 1000)} s`);
       }
     }
     this.reportProgress();

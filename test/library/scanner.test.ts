@@ -182,6 +182,22 @@ describe.skipIf(!HAVE_CORPUS)("misbehaving parsers", () => {
     expect(files.filter((f) => f.realPath.startsWith("ok")).every((f) => f.title === "Title é ✓ 東京")).toBe(true);
   }, 60_000);
 
+  test("a worker that cannot start fails the scan instead of failing every file", async () => {
+    const { logger } = quietLog();
+    const stored: FileMeta[] = [];
+    const run = scanOrigins({
+      origins: [new LocalOrigin("bad", dir)],
+      progress: null,
+      log: logger,
+      workerUrl: new URL("./fixtures/noSuchWorker.ts", import.meta.url).href,
+      onBatch: (b) => {
+        stored.push(...b);
+      },
+    });
+    await expect(run).rejects.toThrow("scan worker could not start");
+    expect(stored).toEqual([]);
+  }, 60_000);
+
   test("an onBatch that throws stops the scan and rejects", async () => {
     const { logger } = quietLog();
     const run = scanOrigins({

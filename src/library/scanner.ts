@@ -213,7 +213,16 @@ class Scan {
             continue;
           }
           this.summary.audioFiles++;
-          if (isUnchanged?.(origin.id, entry.realPath, entry.size, entry.mtimeMs)) {
+          let unchanged = false;
+          try {
+            unchanged = isUnchanged?.(origin.id, entry.realPath, entry.size, entry.mtimeMs) === true;
+          } catch (e) {
+            // The caller's lookup failing is not an unreadable origin: stop and report it.
+            this.fatal ??= e;
+            this.stop();
+            break;
+          }
+          if (unchanged) {
             this.summary.unchanged++;
             continue;
           }

@@ -283,3 +283,17 @@ describe.skipIf(!HAVE_CORPUS)("origins without a local path", () => {
     expect(remoteOrigin.reads).toBeLessThan(20);
   });
 });
+
+test.skipIf(!HAVE_CORPUS)("an isUnchanged that throws rejects the scan (not mistaken for an unreadable origin)", async () => {
+  const { logger } = quietLog();
+  const run = scanOrigins({
+    origins: [new LocalOrigin("g", GENERATED)],
+    progress: null,
+    log: logger,
+    onBatch: () => {},
+    isUnchanged: () => {
+      throw new Error("database is locked");
+    },
+  });
+  await expect(run).rejects.toThrow("database is locked");
+});

@@ -194,9 +194,13 @@ function technical(m: IAudioMetadata, source: ByteSource, ext: string) {
   };
 }
 
+/** The native tag types our quirk fixes look at (upper-cased ids); other types are not copied. */
+const PATCHED_TAG_TYPES = new Set(["asf", "APEv2", "exif"]);
+
 function nativeByType(m: IAudioMetadata): Map<string, INativeTagDict> {
   const out = new Map<string, INativeTagDict>();
   for (const [type, tags] of Object.entries(m.native)) {
+    if (!PATCHED_TAG_TYPES.has(type)) continue;
     const dict: INativeTagDict = {};
     for (const { id, value } of tags) (dict[id.toUpperCase()] ||= []).push(value);
     out.set(type, dict);

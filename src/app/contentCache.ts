@@ -26,6 +26,8 @@ export class ContentCache {
   readonly bus = new EventBus((event, e) => log.error(`Listener of ${event} failed: ${errorMessage(e)}`));
   private readonly originsById: Map<string, Origin>;
   private foregroundReads = 0;
+  /** Open handles (owner → file): their chunks stay pinned, also when the file becomes complete while open. */
+  private readonly openOwners = new Map<string, FileId>();
 
   constructor(
     private readonly library: Library,
@@ -45,6 +47,7 @@ export class ContentCache {
       const row = library.db.getFile(e.fileId);
       if (!row || row.size !== e.originSize || row.mtimeMs !== e.originMtimeMs) return; // the file changed meanwhile
       library.db.updateManifest(e.fileId, e.manifest, e.originSize, e.originMtimeMs);
+      for (const [owner, fileId] of this.openOwners) if (fileId === e.fileId) this.pin(owner, e.manifest, fileId);
     });
   }
 
@@ -81,22 +84,28 @@ export class ContentCache {
   onWorkerMessage(message: WorkerMessage): void {
     switch (message.type) {
       case "open": {
+        this.openOwners.set(message.owner, message.fileId);
         const stored = this.library.db.getManifest(message.fileId);
-        if (!stored) return; // not complete yet: the fetcher pins what it is fetching
-        try {
-          this.cache.pins.pin(message.owner, manifestChunkHexes(decodeManifest(stored.manifest)));
-        } catch (e) {
-          log.warn(`Stored manifest of file ${message.fileId} is unreadable (${errorMessage(e)}); it will be fetched again.`);
-        }
+        // Not complete yet: the fetcher pins what it fetches, and ManifestCached pins the whole file for us.
+        if (stored) this.pin(message.owner, stored.manifest, message.fileId);
         return;
       }
       case "release":
+        this.openOwners.delete(message.owner);
         this.cache.pins.unpin(message.owner);
         return;
       case "chunkAccess":
         this.cache.ledger.recordAccess(message.hexes);
         this.cache.stats.addWorkerCounts({ hits: message.hits, misses: message.misses });
         return;
+    }
+  }
+
+  private pin(owner: string, manifest: Uint8Array, fileId: FileId): void {
+    try {
+      this.cache.pins.pin(owner, manifestChunkHexes(decodeManifest(manifest)));
+    } catch (e) {
+      log.warn(`Stored manifest of file ${fileId} is unreadable (${errorMessage(e)}); it will be fetched again.`);
     }
   }
 

@@ -153,6 +153,8 @@ async function startFuse(
     workerUrl: workerEntry("fs/fuseWorker.ts"),
     workerData: fsConfig,
     workers: req.workers ?? 2,
+    // Passthrough (root only) hides the normal READ path from root test runs; tests switch it off to cover it.
+    passthrough: process.env.MUSICFS_NO_PASSTHROUGH !== "1",
     allowOther: req.config.allowOther,
     createMountpoint: req.createMountpoint,
     // Only cached origins defer (content not in the chunk store yet); without a cache nothing should arrive here.

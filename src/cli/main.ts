@@ -21,6 +21,7 @@ const main = defineCommand({
     search: () => import("./searchCommand.ts").then((m) => m.searchCommand),
     collection: () => import("./collectionCommand.ts").then((m) => m.collectionCommand),
     status: () => import("./statusCommand.ts").then((m) => m.statusCommand),
+    cache: () => import("./cacheCommand.ts").then((m) => m.cacheCommand),
   },
 });
 

@@ -5,66 +5,69 @@ import type { ChunkAccessMessage } from "./workerMessages.ts";
 
 /** Handles of cached files start here, far above any fd a local-origin handle can be. */
 const CACHED_FH_BASE = 2 ** 40;
+const COUNTER_SPAN = 2 ** 24;
 /** How often a worker reports the chunks it read (LRU access times) to the main thread. */
 const ACCESS_REPORT_MS = 2000;
-
-interface CachedHandle {
-  fileId: number;
-  /** The file's complete manifest when the open saw one; null = the content is (partly) not cached yet. */
-  view: CachedFileView | null;
-}
+const VIEWS_KEPT = 256;
 
 /**
- * Open cached files of one worker. A READ whose chunks are all in the store is served right here, synchronously
- * (each chunk verified once per open); anything else returns null and the caller defers it to the main thread's
- * fetcher.
+ * Cached files as one worker serves them. The kernel sends the READs of one open to ANY worker, so nothing here is
+ * keyed by file handle: a READ names its inode, the inode its file and manifest, and each worker keeps its own
+ * verified view of recently read manifests. File handles exist only to pair OPEN and RELEASE (pinning the file's
+ * chunks against eviction) and are unique across workers (a random worker tag in the high bits).
+ *
+ * A READ whose chunks are all in the store is served synchronously; otherwise read() returns null and the caller
+ * defers it to the main thread's fetcher.
  */
 export class CachedFileHandles {
   private readonly reader: ChunkReader;
-  private readonly handles = new Map<number, CachedHandle>();
-  private next = CACHED_FH_BASE + 1;
+  private readonly views = new Map<number, { view: CachedFileView; size: number; mtimeMs: number }>();
+  private readonly tag = Math.floor(Math.random() * 2 ** 20);
+  private counter = 0;
   private lastReport = 0;
 
-  constructor(
-    chunksDir: string,
-    private readonly workerTag: string,
-  ) {
+  constructor(chunksDir: string) {
     this.reader = new ChunkReader(chunksDir);
   }
 
   static owns(fh: number): boolean {
-    return fh > CACHED_FH_BASE;
-  }
-
-  static ownerOf(workerTag: string, fh: number): string {
-    return `${workerTag}:${fh}`;
+    return fh >= CACHED_FH_BASE;
   }
 
   open(loc: FileLocation, ctx: RequestContext): number {
-    const fh = this.next++;
-    const view = this.reader.openManifest(loc.manifest, loc.size, loc.mtimeMs);
-    this.handles.set(fh, { fileId: loc.fileId, view });
-    ctx.post({ type: "open", owner: CachedFileHandles.ownerOf(this.workerTag, fh), fileId: loc.fileId });
+    this.counter = (this.counter + 1) % COUNTER_SPAN;
+    const fh = CACHED_FH_BASE + this.tag * COUNTER_SPAN + this.counter;
+    ctx.post({ type: "open", owner: String(fh), fileId: loc.fileId });
     return fh;
   }
 
-  fileIdOf(fh: number): number | null {
-    return this.handles.get(fh)?.fileId ?? null;
+  /** A verified view of the file's complete manifest, or null when its content is not (all) cached yet. */
+  private viewOf(loc: FileLocation): CachedFileView | null {
+    const known = this.views.get(loc.fileId);
+    if (known && known.size === loc.size && known.mtimeMs === loc.mtimeMs) return known.view;
+    const view = this.reader.openManifest(loc.manifest, loc.size, loc.mtimeMs);
+    if (!view) return null;
+    if (this.views.size >= VIEWS_KEPT) this.views.delete(this.views.keys().next().value!);
+    this.views.set(loc.fileId, { view, size: loc.size, mtimeMs: loc.mtimeMs });
+    return view;
   }
 
   /** Bytes read into `out`, or null when the range must be fetched by the main thread. */
-  read(fh: number, offset: number, size: number, out: Uint8Array, ctx: RequestContext): number | null {
-    const h = this.handles.get(fh);
-    if (!h?.view) return null;
-    const r = this.reader.read(h.view.manifest, offset, size, h.view);
+  read(loc: FileLocation, offset: number, size: number, out: Uint8Array, ctx: RequestContext): number | null {
+    const view = this.viewOf(loc);
+    if (!view) return null;
+    const r = this.reader.read(view.manifest, offset, size, view);
     this.maybeReport(ctx);
-    if (r.kind !== "ok") return null; // missing or corrupt chunk: the fetcher repairs it
+    if (r.kind !== "ok") {
+      this.views.delete(loc.fileId); // a chunk went missing or bad: verify afresh once the fetcher repaired it
+      return null;
+    }
     out.set(r.bytes);
     return r.bytes.length;
   }
 
   release(fh: number, ctx: RequestContext): void {
-    if (this.handles.delete(fh)) ctx.post({ type: "release", owner: CachedFileHandles.ownerOf(this.workerTag, fh) });
+    ctx.post({ type: "release", owner: String(fh) });
     this.maybeReport(ctx, true);
   }
 

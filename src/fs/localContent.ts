@@ -12,20 +12,17 @@ export function openErrno(e: unknown): number {
 }
 
 /**
- * Open origin files of one worker, by file handle. The handle IS the fd of the origin file: a READ costs one
- * pread, and RELEASE closes it. Synchronous on purpose (worker thread, see src/fuse/filesystem.ts).
+ * Open origin files, by file handle. The handle IS the fd of the origin file: a READ costs one pread, and RELEASE
+ * closes it. The kernel may send the READs and the RELEASE of one open to any worker; fds belong to the process,
+ * so every worker can use them, and no per-worker bookkeeping may stand in the way.
+ * Synchronous on purpose (worker thread, see src/fuse/filesystem.ts).
  */
 export class LocalFileHandles {
-  private readonly open = new Set<number>();
-
   openFile(absPath: string): number {
-    const fd = openSync(absPath, "r");
-    this.open.add(fd);
-    return fd;
+    return openSync(absPath, "r");
   }
 
   read(fh: number, offset: number, size: number, out: Uint8Array): number {
-    if (!this.open.has(fh)) return -Errno.EBADF;
     try {
       let got = 0;
       while (got < size) {
@@ -40,12 +37,10 @@ export class LocalFileHandles {
   }
 
   close(fh: number): void {
-    if (this.open.delete(fh)) {
-      try {
-        closeSync(fh);
-      } catch {
-        /* already gone */
-      }
+    try {
+      closeSync(fh);
+    } catch {
+      /* already gone */
     }
   }
 

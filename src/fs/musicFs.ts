@@ -41,7 +41,7 @@ export class MusicFs implements FuseFilesystem {
     this.nodes = new NodeReader(config.dbPath);
     this.owner = { uid: config.uid, gid: config.gid };
     this.originRoots = new Map(config.origins.map((o) => [o.id, { root: o.root, cached: o.cache === "full" }]));
-    this.cached = new CachedFileHandles(config.chunksDir, `${process.pid}:${Math.random().toString(36).slice(2, 8)}`);
+    this.cached = new CachedFileHandles(config.chunksDir);
     this.special = new SpecialDirs(this.nodes, config.nameRegistry, config.collectionsDb, this.owner, config.startedAtMs);
   }
 
@@ -134,16 +134,13 @@ export class MusicFs implements FuseFilesystem {
   }
 
   read(ino: number, fh: number, offset: number, size: number, out: Uint8Array, ctx: RequestContext): number | Deferred {
-    if (CachedFileHandles.owns(fh)) {
-      const n = this.cached.read(fh, offset, size, out, ctx);
-      if (n !== null) return n;
-      const fileId = this.cached.fileIdOf(fh);
-      if (fileId !== null) return { defer: { fileId, offset, size } satisfies DeferredCachedRead };
-    } else if (fh !== 0) return this.handles.read(fh, offset, size, out);
+    // A local-origin handle is an fd of this process, valid in every worker (they share the fd table).
+    if (fh !== 0 && !CachedFileHandles.owns(fh)) return this.handles.read(fh, offset, size, out);
     const where = this.locate(ino);
     if (typeof where === "number") return where;
-    if (where.cached) return { defer: { fileId: where.fileId, offset, size } satisfies DeferredCachedRead };
-    return LocalFileHandles.readOnce(where.abs, offset, size, out);
+    if (!where.cached) return LocalFileHandles.readOnce(where.abs, offset, size, out);
+    const n = this.cached.read(where.loc, offset, size, out, ctx);
+    return n ?? { defer: { fileId: where.fileId, offset, size } satisfies DeferredCachedRead };
   }
 
   release(_ino: number, fh: number, ctx: RequestContext): void {

@@ -1,0 +1,110 @@
+import { defineCommand } from "citty";
+import { existsSync, mkdirSync } from "node:fs";
+import { resolve } from "node:path";
+import { originIdForPath } from "../config/config.ts";
+import { expandHome } from "../config/paths.ts";
+import { cacheDirArgs } from "./libraryPaths.ts";
+import { logLevelArg } from "./run.ts";
+import { clearCache, cacheStatsFromDisk, verifyCache } from "../app/cacheMaintenance.ts";
+import { InstanceLock } from "../app/instanceLock.ts";
+import { Library } from "../app/library.ts";
+import { openLibrary } from "../app/openLibrary.ts";
+import { readStatus } from "../app/statusFile.ts";
+import { cachePaths } from "../config/paths.ts";
+import { UserError } from "../core/errors.ts";
+import { log, tildify } from "../core/logger.ts";
+import { commonLibraryArgs, configFromArgs } from "./mountCommand.ts";
+import { applyLogLevel, runCommand } from "./run.ts";
+
+/** An origin named by folder or by id, checked against the origins the library has files of. */
+function resolveOriginId(given: string, known: string[]): string {
+  const abs = resolve(expandHome(given));
+  const id = existsSync(abs) ? originIdForPath(abs) : given;
+  if (!known.includes(id)) throw new UserError(`No cached library files come from origin "${given}".`, `Origins in this library: ${known.join(", ") || "none"}.`);
+  return id;
+}
+
+const mib = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MiB`;
+
+/** Opens the library of the cache dir; `exclusive` also takes the instance lock (no mount may run meanwhile). */
+function withLibrary<T>(args: Record<string, unknown>, rawArgs: string[], exclusive: boolean, body: (lib: Library, paths: ReturnType<typeof cachePaths>, config: ReturnType<typeof configFromArgs>) => Promise<T> | T) {
+  const config = configFromArgs(args, rawArgs);
+  const paths = cachePaths(config.cacheDir);
+  mkdirSync(paths.cacheDir, { recursive: true });
+  let lock: InstanceLock | null = null;
+  if (exclusive) {
+    try {
+      lock = InstanceLock.acquire(paths.lockFile, `the cache dir ${tildify(paths.cacheDir)}`);
+    } catch (e) {
+      if (e instanceof UserError) throw new UserError(`${e.message.replace(/\.$/, "")}: the cache cannot be changed while it is mounted.`, "Unmount first (musicfs unmount MOUNTPOINT).");
+      throw e;
+    }
+  }
+  const library = new Library(openLibrary(paths.metadataDb).db, config);
+  return Promise.resolve(body(library, paths, config)).finally(() => {
+    library.close();
+    lock?.release();
+  });
+}
+
+const stats = defineCommand({
+  meta: { name: "stats", description: "Content cache figures: stored chunks and bytes, cached files, dedup ratio; with a running mount also hits, misses and evictions" },
+  args: { json: { type: "boolean", description: "Print JSON" }, ...commonLibraryArgs },
+  async run({ args, rawArgs }) {
+    await runCommand(() =>
+      withLibrary(args, rawArgs, false, (library, paths) => {
+        applyLogLevel(args);
+        const disk = cacheStatsFromDisk(paths, library);
+        const live = readStatus(paths.cacheDir);
+        const running = live?.state === "running" && InstanceLock.isHeld(paths.lockFile) ? live.cache : null;
+        const out = { ...disk, ...(running ? { hits: running.hits, misses: running.misses, evictions: running.evictions, evictedBytes: running.evictedBytes, originBytes: running.originBytes } : {}) };
+        if (args.json) return console.log(JSON.stringify(out, null, 2));
+        console.log(`cached files  ${out.cachedFiles}`);
+        console.log(`chunks        ${out.storedChunks} (${mib(out.storedBytes)})`);
+        console.log(`dedup ratio   ${out.dedupRatio.toFixed(2)} (${mib(out.logicalBytes)} of files in ${mib(out.storedBytes)})`);
+        if (running) console.log(`since mount   ${running.hits} hits, ${running.misses} misses, ${running.evictions} evictions, ${mib(running.originBytes)} fetched`);
+      }),
+    );
+  },
+});
+
+const verify = defineCommand({
+  meta: { name: "verify", description: "Re-hash every cached chunk, remove damaged ones and repair the files that used them from their origins (not while mounted)" },
+  args: { json: { type: "boolean", description: "Print JSON" }, ...commonLibraryArgs },
+  async run({ args, rawArgs }) {
+    await runCommand(() =>
+      withLibrary(args, rawArgs, true, async (library, paths, config) => {
+        applyLogLevel(args);
+        const r = await verifyCache(paths, library, config);
+        if (args.json) return console.log(JSON.stringify(r, null, 2));
+        log.info(`${r.chunksChecked} chunks checked, ${r.corruptRemoved} damaged removed; ${r.filesDamaged} files affected, ${r.filesRepaired} repaired.`);
+        for (const u of r.filesUnrepaired) log.warn(`File ${u.fileId} could not be repaired now (${u.reason}); it is fetched again when read.`);
+        if (r.filesUnrepaired.length) process.exitCode = 1;
+      }),
+    );
+  },
+});
+
+const clear = defineCommand({
+  meta: { name: "clear", description: "Delete cached content (of one origin with --origin), keeping chunks other files still use (not while mounted)" },
+  args: {
+    origin: { type: "string", alias: "o", description: "Only this origin's files: its folder, or its id from the config file" },
+    ...cacheDirArgs,
+    ...logLevelArg,
+  },
+  async run({ args }) {
+    await runCommand(() =>
+      withLibrary({ ...args, origin: undefined }, [], true, (library, paths) => {
+        applyLogLevel(args);
+        const originId = args.origin === undefined ? undefined : resolveOriginId(String(args.origin), library.db.listOriginIds());
+        const r = clearCache(paths, library, originId);
+        log.success(`Cleared ${r.files} cached files: ${r.chunks} chunks, ${mib(r.bytes)} freed.`);
+      }),
+    );
+  },
+});
+
+export const cacheCommand = defineCommand({
+  meta: { name: "cache", description: "The content cache of cached origins (cache = \"full\"): stats, verify, clear" },
+  subCommands: { stats, verify, clear },
+});

@@ -1,0 +1,185 @@
+/**
+ * Issue 4 on real mounts: origins with cache = "full" are served from the chunk store, fetched at most once (even
+ * across kill -9), keep playing with the origin gone, survive damaged chunks, and respect the size cap.
+ */
+import { afterAll, afterEach, describe, expect, test } from "bun:test";
+import { Database as Sqlite } from "bun:sqlite";
+import { closeSync, cpSync, existsSync, mkdirSync, openSync, readFileSync, readSync, renameSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { decodeManifest, manifestChunkHexes } from "../../src/cas/manifestCodec.ts";
+import { chunkPath } from "../../src/cas/chunkPaths.ts";
+import { writeFlac } from "../../src/sample/flacWriter.ts";
+import { CLI, CORPUS, cleanupAll, run, startMount, tempDir } from "./harness.ts";
+
+afterEach(cleanupAll);
+afterAll(cleanupAll);
+
+const sha = (b: Uint8Array) => new Bun.CryptoHasher("sha256").update(b).digest("hex");
+
+/** A writable library: real corpus FLACs plus synthetic files of several formats. */
+function library(): string {
+  const dir = tempDir();
+  cpSync(join(CORPUS, "flac-test-files", "subset"), join(dir, "subset"), { recursive: true });
+  cpSync(join(CORPUS, "synthetic-2600", "Artist 1"), join(dir, "Artist 1"), { recursive: true });
+  return dir;
+}
+
+function config(origin: string, extra = ""): string {
+  const path = join(tempDir(), "config.toml");
+  writeFileSync(path, `[[origins]]\nid = "lib"\npath = "${origin}"\ncache = "full"\n${extra}`);
+  return path;
+}
+
+function placements(cache: string): { id: number; real: string; virtual: string; manifest: Uint8Array | null }[] {
+  const db = new Sqlite(join(cache, "metadata.db"), { readonly: true });
+  const rows = db.query("SELECT id, real_path, virtual_path, chunk_manifest FROM files ORDER BY id").values() as [number, string, string, Uint8Array | null][];
+  db.close();
+  return rows.map(([id, real, virtual, manifest]) => ({ id, real, virtual, manifest }));
+}
+
+async function waitForManifests(cache: string, count: number, ms = 30_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (placements(cache).filter((p) => p.manifest).length < count) {
+    if (Date.now() > deadline) throw new Error("manifests were not persisted in time");
+    await Bun.sleep(100);
+  }
+}
+
+describe("cache = full", () => {
+  test("reads are byte-exact at random offsets, then everything survives kill -9 and plays with the origin gone", async () => {
+    const origin = library();
+    const cache = tempDir();
+    const mnt = join(tempDir(), "mnt");
+    const cfg = config(origin);
+    const server = await startMount(mnt, ["--config", cfg, "--cache-dir", cache]);
+    const files = placements(cache);
+    expect(files.length).toBeGreaterThan(10);
+
+    let seed = 42;
+    const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    for (const f of files) {
+      const expected = readFileSync(join(origin, f.real));
+      const fd = openSync(join(mnt, f.virtual), "r");
+      try {
+        for (let i = 0; i < 8; i++) {
+          const off = Math.floor(rnd() * expected.length);
+          const len = 1 + Math.floor(rnd() * 300_000);
+          const buf = Buffer.alloc(len);
+          const n = readSync(fd, buf, 0, len, off);
+          expect(n).toBe(Math.min(len, expected.length - off));
+          expect(Buffer.compare(buf.subarray(0, n), expected.subarray(off, off + n))).toBe(0);
+        }
+      } finally {
+        closeSync(fd);
+      }
+      expect(sha(readFileSync(join(mnt, f.virtual)))).toBe(sha(expected));
+    }
+    await waitForManifests(cache, files.length);
+    server.proc.kill("SIGKILL");
+    await server.proc.exited;
+
+    // The origin goes away for good; the next start (after a crash) serves every file from the cache.
+    const gone = `${origin}-offline`;
+    renameSync(origin, gone);
+    await startMount(mnt, ["--config", cfg, "--cache-dir", cache]);
+    for (const f of files) expect(sha(readFileSync(join(mnt, f.virtual)))).toBe(sha(readFileSync(join(gone, f.real))));
+
+    const stats = await run(["bun", CLI, "cache", "stats", "--json", "--cache-dir", cache, "--config", cfg]);
+    const s = JSON.parse(stats.stdout);
+    expect(s.cachedFiles).toBe(files.length);
+    expect(s.storedBytes).toBeGreaterThan(0);
+    expect(s.dedupRatio).toBeGreaterThanOrEqual(1);
+  }, 180_000);
+
+  test("an uncached read with the origin offline is EIO; cached files, ls and stat keep answering", async () => {
+    const origin = library();
+    const cache = tempDir();
+    const mnt = join(tempDir(), "mnt");
+    const cfg = config(origin, "[cache]\nread_timeout_ms = 2000\n");
+    await startMount(mnt, ["--config", cfg, "--cache-dir", cache]);
+    const [cached, uncached] = placements(cache);
+    readFileSync(join(mnt, cached.virtual));
+    await waitForManifests(cache, 1);
+    renameSync(origin, `${origin}-offline`);
+    const t0 = Date.now();
+    const cat = await run(["cat", join(mnt, uncached.virtual)]);
+    expect(cat.code).not.toBe(0);
+    expect(cat.stderr).toContain("Input/output error");
+    expect(Date.now() - t0).toBeLessThan(10_000);
+    expect((await run(["ls", "-R", mnt])).code).toBe(0);
+    expect((await run(["stat", join(mnt, uncached.virtual)])).code).toBe(0);
+    expect(sha(readFileSync(join(mnt, cached.virtual)))).toBe(sha(readFileSync(join(`${origin}-offline`, cached.real))));
+  }, 60_000);
+
+  test("a damaged chunk is never served: it is detected, fetched again and repaired", async () => {
+    const origin = library();
+    const cache = tempDir();
+    const mnt = join(tempDir(), "mnt");
+    const cfg = config(origin);
+    let server = await startMount(mnt, ["--config", cfg, "--cache-dir", cache]);
+    const target = placements(cache).find((f) => f.real.endsWith(".flac") && statSync(join(origin, f.real)).size > 200_000)!;
+    const expected = sha(readFileSync(join(origin, target.real)));
+    readFileSync(join(mnt, target.virtual));
+    await waitForManifests(cache, 1);
+    expect(await server.stop()).toBe(0);
+
+    const m = decodeManifest(placements(cache).find((f) => f.id === target.id)!.manifest!);
+    const hex = [...manifestChunkHexes(m)][0];
+    const chunkFile = chunkPath(join(cache, "chunks"), hex);
+    const good = readFileSync(chunkFile);
+    const bad = Buffer.from(good);
+    bad[100] ^= 0xff;
+    writeFileSync(chunkFile, bad);
+
+    server = await startMount(mnt, ["--config", cfg, "--cache-dir", cache]);
+    expect(sha(readFileSync(join(mnt, target.virtual)))).toBe(expected);
+    expect(Buffer.compare(readFileSync(chunkFile), good)).toBe(0);
+    expect(await server.stop()).toBe(0);
+
+    // `musicfs cache verify` finds and repairs damage without a mount.
+    writeFileSync(chunkFile, bad);
+    const verify = await run(["bun", CLI, "cache", "verify", "--json", "--config", cfg, "--cache-dir", cache]);
+    const report = JSON.parse(verify.stdout);
+    expect(report.corruptRemoved).toBe(1);
+    expect(report.filesRepaired).toBeGreaterThanOrEqual(1);
+    expect(Buffer.compare(readFileSync(chunkFile), good)).toBe(0);
+  }, 120_000);
+
+  test("under a small cap, least recently used chunks go, but never those of an open file", async () => {
+    const origin = tempDir();
+    mkdirSync(join(origin, "big"));
+    // Six ~1 MiB FLAC files of noise (noise does not compress, so each is about its PCM size).
+    for (let i = 0; i < 6; i++) {
+      const samples = new Int32Array(22050 * 24);
+      let x = i + 1;
+      for (let j = 0; j < samples.length; j++) samples[j] = (((x = (x * 1103515245 + 12345) >>> 0) >>> 16) & 0xffff) - 32768;
+      const pcm = { sampleRate: 22050, bitsPerSample: 16 as const, channels: [samples] };
+      writeFileSync(join(origin, "big", `${i}.flac`), writeFlac({ title: `Noise ${i}`, artists: ["Hiss"], album: "Static", track: i + 1 }, pcm));
+    }
+    const cache = tempDir();
+    const mnt = join(tempDir(), "mnt");
+    const cfg = config(origin, "[cache]\nmax_size = \"2.5MiB\"\n");
+    const server = await startMount(mnt, ["--config", cfg, "--cache-dir", cache]);
+    const files = placements(cache);
+    expect(files.length).toBe(6);
+    const held = files[0];
+    // Hold the first file open (as a player would) while the others stream through the cache.
+    const holder = Bun.spawn(["sh", "-c", `exec 3< "${join(mnt, held.virtual)}"; cat <&3 > /dev/null; sleep 6`]);
+    await waitForManifests(cache, 1);
+    for (const f of files.slice(1)) {
+      readFileSync(join(mnt, f.virtual));
+      await Bun.sleep(300);
+    }
+    await waitForManifests(cache, 6).catch((e) => {
+      throw new Error(`${e.message}\n${server.output()}`);
+    });
+    await Bun.sleep(1000);
+    const heldHexes = [...manifestChunkHexes(decodeManifest(placements(cache)[0].manifest!))];
+    expect(heldHexes.every((h) => existsSync(chunkPath(join(cache, "chunks"), h)))).toBe(true);
+    const stats = JSON.parse((await run(["bun", CLI, "cache", "stats", "--json", "--config", cfg, "--cache-dir", cache])).stdout);
+    expect(stats.storedBytes).toBeLessThanOrEqual(2.5 * 1024 * 1024 + statSync(join(origin, held.real)).size);
+    await holder.exited;
+    // Everything still reads correctly: evicted chunks come back from the origin.
+    for (const f of files) expect(sha(readFileSync(join(mnt, f.virtual)))).toBe(sha(readFileSync(join(origin, f.real))));
+  }, 120_000);
+});

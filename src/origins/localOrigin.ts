@@ -1,4 +1,5 @@
-import { open, opendir, stat, realpath } from "node:fs/promises";
+import { readdirSync, statSync, type Dirent, type Stats } from "node:fs";
+import { open, stat } from "node:fs/promises";
 import { join } from "node:path";
 import type { OriginId } from "../core/types.ts";
 import { errnoCode, errorMessage } from "../core/errors.ts";
@@ -70,68 +71,54 @@ export class LocalOrigin implements Origin {
   /**
    * Depth-first walk. Follows symlinks (libraries are often assembled from links) but never enters a directory
    * twice, which breaks loops; unreadable entries are reported, not fatal.
+   *
+   * The calls are synchronous: an awaited stat per file costs ~85 µs in Bun (a thread-pool round trip), a direct
+   * one ~5 µs, and a first scan stats every file. The walk yields to the event loop every few hundred entries so
+   * signals and other work on the main thread are not held up.
    */
   async *walk(report: WalkReport = { unreadable: [], symlinkLoops: 0 }): AsyncIterable<OriginEntry> {
-    const seenDirs = new Set<string>();
-    const rootReal = await realpath(this.root);
-    seenDirs.add(rootReal);
+    const rootStat = statSync(this.root);
+    const seenDirs = new Set<string>([`${rootStat.dev}:${rootStat.ino}`]);
     const stack: string[] = [""];
+    let sinceYield = 0;
+    const fail = (path: string, e: unknown) => report.unreadable.push({ path, reason: errnoCode(e) ?? errorMessage(e) });
     while (stack.length > 0) {
       const rel = stack.pop()!;
       const abs = rel ? join(this.root, rel) : this.root;
-      let dir;
+      let entries: Dirent[];
       try {
-        dir = await opendir(abs, { bufferSize: 256 });
+        entries = readdirSync(abs, { withFileTypes: true });
       } catch (e) {
-        report.unreadable.push({ path: rel || ".", reason: errnoCode(e) ?? errorMessage(e) });
+        fail(rel || ".", e);
         continue;
       }
       const subdirs: string[] = [];
-      try {
-        for await (const d of dir) {
-          const childRel = rel ? `${rel}/${d.name}` : d.name;
-          const childAbs = join(abs, d.name);
-          let isDir = d.isDirectory();
-          let isFile = d.isFile();
-          if (d.isSymbolicLink() || (!isDir && !isFile)) {
-            try {
-              const s = await stat(childAbs);
-              isDir = s.isDirectory();
-              isFile = s.isFile();
-              if (isDir) {
-                const real = await realpath(childAbs);
-                if (seenDirs.has(real)) {
-                  report.symlinkLoops++;
-                  continue;
-                }
-                seenDirs.add(real);
-              }
-            } catch (e) {
-              report.unreadable.push({ path: childRel, reason: errnoCode(e) ?? errorMessage(e) });
-              continue;
-            }
-          } else if (isDir) {
-            // A real directory can still be reached again through a symlink elsewhere; remember it by identity.
-            try {
-              const real = await realpath(childAbs);
-              if (seenDirs.has(real)) continue;
-              seenDirs.add(real);
-            } catch {
-              /* reported when opened */
-            }
-          }
-          if (isDir) subdirs.push(childRel);
-          else if (isFile) {
-            try {
-              const s = await stat(childAbs);
-              yield { realPath: childRel, size: s.size, mtimeMs: Math.floor(s.mtimeMs) };
-            } catch (e) {
-              report.unreadable.push({ path: childRel, reason: errnoCode(e) ?? errorMessage(e) });
-            }
-          }
+      for (const d of entries) {
+        if (++sinceYield >= 512) {
+          sinceYield = 0;
+          await new Promise<void>((resolve) => setImmediate(resolve));
         }
-      } catch (e) {
-        report.unreadable.push({ path: rel || ".", reason: errnoCode(e) ?? errorMessage(e) });
+        const childRel = rel ? `${rel}/${d.name}` : d.name;
+        const childAbs = join(abs, d.name);
+        let st: Stats;
+        try {
+          st = statSync(childAbs); // follows symlinks
+        } catch (e) {
+          fail(childRel, e);
+          continue;
+        }
+        if (st.isDirectory()) {
+          // A directory may be reached twice (symlinks): remember each by identity, enter it once.
+          const key = `${st.dev}:${st.ino}`;
+          if (seenDirs.has(key)) {
+            if (d.isSymbolicLink()) report.symlinkLoops++;
+            continue;
+          }
+          seenDirs.add(key);
+          subdirs.push(childRel);
+        } else if (st.isFile()) {
+          yield { realPath: childRel, size: st.size, mtimeMs: Math.floor(st.mtimeMs) };
+        }
       }
       // Reverse so that the walk visits subdirectories in listing order.
       for (let i = subdirs.length - 1; i >= 0; i--) stack.push(subdirs[i]);

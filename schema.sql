@@ -65,8 +65,12 @@ CREATE TABLE IF NOT EXISTS files (
 
   added_at            INTEGER NOT NULL,
   last_sync           INTEGER NOT NULL,
+  -- The folder part of real_path ("a/b/" for "a/b/c.flac", "" at the origin root): delta sync compares one
+  -- folder at a time instead of holding every stored row in memory.
+  real_dir            TEXT GENERATED ALWAYS AS (rtrim(real_path, replace(real_path, '/', ''))) VIRTUAL,
   UNIQUE (origin_id, real_path)
 );
+CREATE INDEX IF NOT EXISTS files_real_dir ON files (origin_id, real_dir);
 CREATE INDEX IF NOT EXISTS files_virtual_path ON files (virtual_path);
 CREATE INDEX IF NOT EXISTS files_unplaced ON files (origin_id, real_path) WHERE virtual_path IS NULL;
 CREATE INDEX IF NOT EXISTS files_added_at ON files (added_at);

@@ -1,6 +1,7 @@
 import { log } from "../core/logger.ts";
 import type { FileId, FileMeta } from "../core/types.ts";
-import { DeltaClassifier } from "../library/deltaClassify.ts";
+import { DeltaClassifier, type StoredLookup } from "../library/deltaClassify.ts";
+import type { Database } from "../db/database.ts";
 import { scanOrigins } from "../library/scanner.ts";
 import type { PlacementResult } from "../library/treeBuilder.ts";
 import type { Origin } from "../origins/origin.ts";
@@ -36,6 +37,16 @@ export interface SyncOptions {
 
 const REMOVE_BATCH = 2000;
 
+/** The classifier's view of the stored files of one origin (restricted to `scope` paths when given). */
+export function storedLookup(db: Database, originId: string, scope?: readonly string[]): StoredLookup {
+  return {
+    inDir: (dir) => db.listSyncStateInDir(originId, dir),
+    all: function* () {
+      for (const prefix of scope ?? [""]) yield* db.iterateStoredPaths(originId, prefix);
+    },
+  };
+}
+
 /**
  * Background delta sync: walk the origins, compare size and mtime with the database, parse only new and changed
  * files, and apply everything in transactions to the files and the tree, announcing each batch to the kernel so
@@ -56,14 +67,10 @@ export async function deltaSync(library: Library, opts: SyncOptions = {}): Promi
       log.warn(`Delta sync: origin ${o.displayName} is not reachable; its files are kept as they are.`);
       continue;
     }
-    if (scope && o instanceof LocalOrigin) {
-      const paths = coveringPaths(scope);
-      origins.push(paths.includes("") ? o : new ScopedOrigin(o, paths));
-      classifiers.set(o.id, new DeltaClassifier(db.listSyncStateUnder(o.id, paths)));
-    } else {
-      origins.push(o);
-      classifiers.set(o.id, new DeltaClassifier(db.listSyncState(o.id)));
-    }
+    const paths = scope && o instanceof LocalOrigin ? coveringPaths(scope) : [""];
+    const whole = paths.includes("");
+    origins.push(whole ? o : new ScopedOrigin(o as LocalOrigin, paths));
+    classifiers.set(o.id, new DeltaClassifier(storedLookup(db, o.id, whole ? undefined : paths), whole ? undefined : paths));
   }
 
   const apply = (files: FileMeta[]) => {
@@ -100,7 +107,7 @@ export async function deltaSync(library: Library, opts: SyncOptions = {}): Promi
 
   for (const origin of origins) {
     const unreadable = scan.unreadable.filter((u) => u.originId === origin.id).map((u) => u.realPath);
-    const gone = classifiers.get(origin.id)!.removed(unreadable).map((s) => s.id);
+    const gone = classifiers.get(origin.id)!.removed(unreadable);
     for (let i = 0; i < gone.length; i += REMOVE_BATCH) {
       const ids = gone.slice(i, i + REMOVE_BATCH);
       const result: PlacementResult = { placed: 0, added: [], removed: [] };

@@ -13,6 +13,8 @@ import { LocalOrigin } from "../origins/localOrigin.ts";
 import type { Origin } from "../origins/origin.ts";
 import { applyTemplateChange } from "./templateChange.ts";
 import { SyncRunner } from "./syncRunner.ts";
+import { storedLookup } from "./deltaSync.ts";
+import { DeltaClassifier } from "../library/deltaClassify.ts";
 import type { SyncSummary } from "./deltaSync.ts";
 import { SearchIndex } from "../search/searchIndex.ts";
 import type { FileId } from "../core/types.ts";
@@ -118,18 +120,14 @@ export class Library {
    * so an interrupted scan resumes), then places new files in the tree.
    */
   async scan(opts: { signal?: AbortSignal; interactive?: boolean }): Promise<ScanSummary> {
-    const stored = new Map<string, { size: number; mtimeMs: number }>();
-    for (const originId of this.db.listOriginIds()) {
-      for (const r of this.db.listSyncState(originId)) stored.set(`${originId}\0${r.realPath}`, r);
-    }
-    log.info(`Scanning ${this.origins.map((o) => o.displayName).join(", ")}${stored.size ? ` (${stored.size} files already known)` : ""}…`);
+    // Files stored by an interrupted earlier scan are not parsed again (compared folder by folder, see DeltaClassifier).
+    const known = this.db.fileCount();
+    const classifiers = new Map(this.origins.map((o) => [o.id, new DeltaClassifier(storedLookup(this.db, o.id))]));
+    log.info(`Scanning ${this.origins.map((o) => o.displayName).join(", ")}${known ? ` (${known} files already known)` : ""}…`);
     const summary = await scanOrigins({
       origins: this.origins,
       signal: opts.signal,
-      isUnchanged: (originId, realPath, size, mtimeMs) => {
-        const s = stored.get(`${originId}\0${realPath}`);
-        return s !== undefined && s.size === size && s.mtimeMs === mtimeMs;
-      },
+      isUnchanged: (originId, realPath, size, mtimeMs) => classifiers.get(originId)?.classify(realPath, size, mtimeMs) === "unchanged",
       onBatch: (files: FileMeta[]) => {
         this.storeFiles(files);
       },

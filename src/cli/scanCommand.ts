@@ -5,6 +5,7 @@ import { InstanceLock } from "../app/instanceLock.ts";
 import { openLibrary } from "../app/openLibrary.ts";
 import { Library } from "../app/library.ts";
 import { ShutdownSignals } from "../app/signals.ts";
+import { deltaSync } from "../app/deltaSync.ts";
 import { tildify } from "../core/logger.ts";
 import { commonLibraryArgs, configFromArgs } from "./mountCommand.ts";
 import { applyLogLevel, runCommand } from "./run.ts";
@@ -27,10 +28,17 @@ export const scanCommand = defineCommand({
       try {
         await library.requireReachableOrigins();
         await library.openSearch();
-        const summary = await library.scan({ signal: signals.signal, interactive: true });
-        if (!summary.interrupted) library.applyTemplate();
+        let interrupted: boolean;
+        if (library.hasCompleteScan()) {
+          // An existing library: the same delta sync a mount runs in the background (added, changed, removed).
+          library.applyTemplate();
+          interrupted = (await deltaSync(library, { signal: signals.signal })).interrupted;
+        } else {
+          interrupted = (await library.scan({ signal: signals.signal, interactive: true })).interrupted;
+          if (!interrupted) library.applyTemplate();
+        }
         library.db.checkpoint();
-        process.exitCode = summary.interrupted ? 130 : 0;
+        process.exitCode = interrupted ? 130 : 0;
       } finally {
         library.close();
         lock.release();

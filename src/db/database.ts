@@ -242,19 +242,22 @@ export class Database {
     }));
   }
 
-  /** Like listSyncState, for the files at or below some relative paths only (index range scans). */
-  listSyncStateUnder(originId: OriginId, prefixes: readonly string[]): SyncStateRow[] {
-    if (prefixes.includes("")) return this.listSyncState(originId);
-    const q = this.stmt(
-      `SELECT id, real_path, size, mtime_ms FROM files WHERE origin_id = ?1 AND
-         (real_path = ?2 OR (real_path >= ?2 || '/' AND real_path < ?2 || '0'))`,
-    );
-    const out: SyncStateRow[] = [];
-    for (const prefix of prefixes) {
-      for (const r of q.values(originId, prefix))
-        out.push({ id: Number(r[0]), originId, realPath: String(r[1]), size: Number(r[2]), mtimeMs: Number(r[3]) });
-    }
-    return out;
+  /** The stored identity of the files directly in one folder of an origin ("" = its root; else ending in "/"). */
+  listSyncStateInDir(originId: OriginId, dir: string): SyncStateRow[] {
+    return this.stmt("SELECT id, real_path, size, mtime_ms FROM files WHERE origin_id = ? AND real_dir = ?")
+      .values(originId, dir)
+      .map((r) => ({ id: Number(r[0]), originId, realPath: String(r[1]), size: Number(r[2]), mtimeMs: Number(r[3]) }));
+  }
+
+  /** Streams (id, path) of the stored files of an origin (below `prefix`, if given) without a million-row array. */
+  *iterateStoredPaths(originId: OriginId, prefix?: string): Generator<{ id: FileId; realPath: string }> {
+    const rows =
+      prefix === undefined || prefix === ""
+        ? this.sqlite.prepare("SELECT id, real_path FROM files WHERE origin_id = ?").iterate(originId)
+        : this.sqlite
+            .prepare("SELECT id, real_path FROM files WHERE origin_id = ?1 AND (real_path = ?2 OR (real_path >= ?2 || '/' AND real_path < ?2 || '0'))")
+            .iterate(originId, prefix);
+    for (const r of rows as Iterable<{ id: number; real_path: string }>) yield { id: Number(r.id), realPath: String(r.real_path) };
   }
 
   /** Distinct origins with stored files. */

@@ -41,7 +41,7 @@ const toNode = (r: Row): NodeRow => ({
 
 /**
  * Read-only access to the tree for FUSE workers: each worker opens its own connection (WAL readers never block the
- * writer), with mmap covering the file so primary-key lookups cost a few microseconds.
+ * writer); primary-key lookups cost ~10 µs.
  * Every query is a point lookup or an index range: nothing here is proportional to the library size.
  */
 export class NodeReader {
@@ -59,8 +59,9 @@ export class NodeReader {
   constructor(path: string) {
     this.sqlite = new SqliteDatabase(path, { readonly: true });
     this.sqlite.exec("PRAGMA busy_timeout = 2000");
-    this.sqlite.exec("PRAGMA mmap_size = 1073741824");
-    this.sqlite.exec("PRAGMA cache_size = -8192");
+    // No mmap: mapped pages of a 1M-file database would count against the daemon's memory; most lookups never
+    // reach us anyway (long kernel TTLs), and a 4 MiB page cache keeps the hot tree levels.
+    this.sqlite.exec("PRAGMA cache_size = -4096");
     this.byIno = this.sqlite.prepare(`${NODE_SELECT} WHERE n.ino = ?`);
     this.byName = this.sqlite.prepare(`${NODE_SELECT} WHERE n.parent = ? AND n.name = ?`);
     this.childrenFrom = this.sqlite.prepare(`${NODE_SELECT} WHERE n.parent = ? ORDER BY n.name LIMIT ?`);

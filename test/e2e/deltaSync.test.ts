@@ -85,7 +85,7 @@ describe("--watch", () => {
 
     rmSync(join(origin, "b"), { recursive: true });
     await eventually(() => readdirSync(mnt).sort(), (l) => !l.includes("Lone"));
-    expect(readdirSync(mnt)).toEqual(["Moss"]);
+    expect(readdirSync(mnt).filter((n) => !n.startsWith("."))).toEqual(["Moss"]);
   }, 60_000);
 
   test("a reader of a removed file finishes what it had open; new opens get ENOENT", async () => {

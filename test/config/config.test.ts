@@ -1,0 +1,74 @@
+import { afterEach, describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { loadConfig, originIdForPath, parseConfigText, parseSize, DEFAULT_TEMPLATE } from "../../src/config/config.ts";
+import { UserError } from "../../src/core/errors.ts";
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+function configFile(text: string): string {
+  const d = mkdtempSync(join(tmpdir(), "musicfs-config-"));
+  dirs.push(d);
+  writeFileSync(join(d, "config.toml"), text);
+  return join(d, "config.toml");
+}
+function messageOf(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (e) {
+    expect(e).toBeInstanceOf(UserError);
+    return (e as UserError).message + " " + ((e as UserError).hint ?? "");
+  }
+  throw new Error("expected a UserError");
+}
+
+describe("config file", () => {
+  test("a full file is read, with ~ expanded and defaults filled in", () => {
+    const c = parseConfigText(
+      `mount_point = "~/MusicView"\n[[origins]]\nid = "nas"\npath = "/srv/music"\ncache = "full"\n[cache]\nmax_size = "2GiB"\nread_timeout_ms = 1500\n[sync]\nwatch = true\ninterval_secs = 600\n`,
+      "x.toml",
+    );
+    expect(c.mountPoint).toBe(join(process.env.HOME!, "MusicView"));
+    expect(c.origins).toEqual([{ id: "nas", path: "/srv/music", cache: "full", priority: 0 }]);
+    expect(c.cache).toEqual({ maxBytes: 2 * 1024 ** 3, readTimeoutMs: 1500 });
+    expect(c.sync).toEqual({ watch: true, intervalS: 600 });
+    expect(c.template).toBe(DEFAULT_TEMPLATE);
+  });
+
+  test("mistakes are errors that name the key and what is expected", () => {
+    expect(messageOf(() => parseConfigText(`mount_piont = "/x"`, "f"))).toContain("mount_piont");
+    expect(messageOf(() => parseConfigText(`[[origins]]\nid = "a"\n`, "f"))).toContain("origins[0].path");
+    expect(messageOf(() => parseConfigText(`[[origins]]\npath = "/a"\ncache = "yes"\n`, "f"))).toContain("origins[0].cache");
+    expect(messageOf(() => parseConfigText(`[cache]\nmax_size = "lots"\n`, "f"))).toContain("cache.max_size");
+    expect(messageOf(() => parseConfigText(`[sync]\nwatch = "yes"\n`, "f"))).toContain("sync.watch");
+    expect(messageOf(() => parseConfigText(`[[origins]]\nid="a"\npath="/a"\n[[origins]]\nid="a"\npath="/b"\n`, "f"))).toContain('"a"');
+    expect(messageOf(() => parseConfigText(`this is = not toml =`, "/etc/m.toml"))).toContain("/etc/m.toml");
+  });
+
+  test("flags override the file; --origin replaces its origins; a missing --config file is an error", () => {
+    const file = configFile(`cache_dir = "/var/cache/m"\ntemplate = "$artist/$title.$format"\n[[origins]]\nid = "a"\npath = "/a"\n`);
+    const c = loadConfig({ configPath: file, origins: ["/b"], cacheMode: "full" }, {});
+    expect(c.cacheDir).toBe("/var/cache/m");
+    expect(c.template).toBe("$artist/$title.$format");
+    expect(c.origins).toEqual([{ id: originIdForPath("/b"), path: "/b", cache: "full", priority: 0 }]);
+    expect(loadConfig({ configPath: file, cacheDir: "/c" }, {}).cacheDir).toBe("/c");
+    expect(loadConfig({ configPath: file }, { MUSICFS_CACHE_DIR: "/env" }).cacheDir).toBe("/env");
+    expect(messageOf(() => loadConfig({ configPath: "/nonexistent/config.toml" }, {}))).toContain("does not exist");
+  });
+
+  test("an origin given as a path keeps the same id across runs, different folders get different ids", () => {
+    expect(originIdForPath("/home/a/Music")).toBe(originIdForPath("/home/a/Music"));
+    expect(originIdForPath("/home/a/Music")).not.toBe(originIdForPath("/home/b/Music"));
+    expect(originIdForPath("/home/a/Music")).toMatch(/^Music-[0-9a-f]{8}$/);
+  });
+
+  test("sizes", () => {
+    expect(parseSize("10GiB", "k")).toBe(10 * 1024 ** 3);
+    expect(parseSize("500 MB", "k")).toBe(500 * 1024 ** 2);
+    expect(parseSize(4096, "k")).toBe(4096);
+    expect(() => parseSize("-1", "k")).toThrow(UserError);
+  });
+});

@@ -1,12 +1,15 @@
 /**
- * MP3 files: an ID3v2 tag (id3v2.ts) followed by an MPEG-1 Layer III stream (ISO/IEC 11172-3). Without an encoder
- * the audio is digital silence: every frame has all-zero side information (part2_3_length = 0, so no scale factors
- * and no Huffman data, §2.4.1.7), which every decoder turns into zero samples. The first frame is a Xing "Info"
- * frame (the de-facto CBR header LAME writes) carrying the frame count, so players and ffprobe report the exact
- * duration instead of estimating it from the bitrate. Pure: tags + audio spec in, bytes out.
+ * MP3 files: an ID3v2 tag (id3v2.ts) followed by an MPEG-1 Layer III stream (ISO/IEC 11172-3). There is no
+ * real encoder: the audio is either digital silence — all-zero side information (part2_3_length = 0, so no scale
+ * factors and no Huffman data, §2.4.1.7), which every decoder turns into zero samples — or a simple melody of one
+ * spectral line per granule (mp3Melody.ts). The first frame is a Xing "Info" frame (the de-facto CBR header LAME
+ * writes) carrying the frame count, so players and ffprobe report the exact duration instead of estimating it from
+ * the bitrate. Pure: tags + audio spec in, bytes out.
  */
 import { concatBytes } from "./bytes.ts";
+import { BitWriter } from "./bitWriter.ts";
 import { buildId3v2Tag, type Id3WriteOptions } from "./id3v2.ts";
+import { melodyGranules, type ToneGranule } from "./mp3Melody.ts";
 import type { TrackTags } from "./tags.ts";
 
 export type MpegSampleRate = 32000 | 44100 | 48000;
@@ -18,6 +21,8 @@ export interface Mp3AudioSpec {
   sampleRate?: MpegSampleRate;
   bitrateKbps?: Mp3Bitrate;
   channels?: 1 | 2;
+  /** When set, a melody (picked by this seed) instead of silence; both channels play it. */
+  melodySeed?: number;
 }
 
 export const SAMPLES_PER_FRAME = 1152; // MPEG-1 Layer III: 2 granules of 576
@@ -55,9 +60,12 @@ export function encodeMp3Audio(spec: Mp3AudioSpec): Uint8Array {
   const sizes = Array.from({ length: totalFrames }, (_, i) => frameLength(i, bitrate, sampleRate));
   const totalBytes = sizes.reduce((sum, size) => sum + size, 0);
   const stream = new Uint8Array(totalBytes); // zero-filled: silent side info and main data
+  const melody = spec.melodySeed === undefined ? undefined : melodyGranules(spec.melodySeed, audioFrames * 2, sampleRate);
   let offset = 0;
   sizes.forEach((size, i) => {
     writeFrameHeader(stream, offset, { bitrate, sampleRate, channels, padded: size > minFrameLength(bitrate, sampleRate) });
+    // Frame 0 is the Info frame, which must stay silent; audio frame i carries granules 2(i-1) and 2(i-1)+1.
+    if (melody && i > 0) writeToneFrameBody(stream, offset + 4, channels, [melody[2 * (i - 1)], melody[2 * (i - 1) + 1]]);
     offset += size;
   });
   writeInfoTag(stream, sideInfoLength(channels) + 4, audioFrames, totalBytes);
@@ -103,4 +111,47 @@ function writeInfoTag(bytes: Uint8Array, offset: number, audioFrames: number, st
   view.setUint32(offset + 4, 0x3);
   view.setUint32(offset + 8, audioFrames);
   view.setUint32(offset + 12, streamBytes);
+}
+
+/**
+ * Side information (§2.4.1.7) and main data (§2.4.1.8) for two granules of one tone line each. Every granule and
+ * channel codes spectral values (0,0) pairs up to the line's pair, then the line's pair and its sign bit, with
+ * Huffman table 1 (§2.4.3.4, Annex B table B.7) in all three regions; no scale factors (scalefac_compress 0),
+ * long blocks, main_data_begin 0 (no bit reservoir), so the main data directly follows the side information.
+ */
+function writeToneFrameBody(bytes: Uint8Array, offset: number, channels: 1 | 2, granules: [ToneGranule, ToneGranule]): void {
+  const main = new BitWriter(64);
+  const huffmanBits: number[] = [];
+  for (const granule of granules) {
+    for (let channel = 0; channel < channels; channel++) {
+      const start = main.bitLength;
+      for (let pair = 0; pair < granule.line >> 1; pair++) main.write(0b1, 1); // (0,0) → "1"
+      if (granule.line % 2 === 0) main.write(0b01, 2); // (1,0) → "01"
+      else main.write(0b001, 3); // (0,1) → "001"
+      main.write(granule.sign < 0 ? 1 : 0, 1); // sign of the non-zero value
+      huffmanBits.push(main.bitLength - start);
+    }
+  }
+  const side = new BitWriter(32);
+  side.write(0, 9); // main_data_begin
+  side.write(0, channels === 2 ? 3 : 5); // private_bits
+  side.write(0, 4 * channels); // scfsi
+  let index = 0;
+  for (const granule of granules) {
+    for (let channel = 0; channel < channels; channel++) {
+      side.write(huffmanBits[index++], 12); // part2_3_length (part2, the scale factors, is empty)
+      side.write((granule.line >> 1) + 1, 9); // big_values: pairs up to and including the tone's
+      side.write(granule.globalGain, 8);
+      side.write(0, 4); // scalefac_compress: slen1 = slen2 = 0
+      side.write(0, 1); // window_switching_flag: long blocks
+      for (let region = 0; region < 3; region++) side.write(1, 5); // table_select: table 1
+      side.write(15, 4); // region0_count
+      side.write(7, 3); // region1_count
+      side.write(0, 3); // preflag, scalefac_scale, count1table_select
+    }
+  }
+  side.alignToByte();
+  main.alignToByte();
+  bytes.set(side.bytes(), offset);
+  bytes.set(main.bytes(), offset + side.byteLength);
 }

@@ -1,8 +1,8 @@
 /**
  * The demo library `bun run demo` mounts: 20 short tracks by fictional artists, mixed FLAC and MP3, with the
  * cases a tag-organised view must get right — a "Various Artists" compilation, a two-disc album, a track with two
- * artists, unicode names, embedded covers. FLAC tracks play a distinct melody each; MP3 tracks are silent (no MP3
- * encoder in the binary, see mp3Writer.ts). Everything is made in memory, so the compiled binary needs no files.
+ * artists, unicode names, embedded covers. Every track plays its own short melody (FLAC: sine with harmonics; MP3:
+ * pure tones, see mp3Melody.ts). Everything is made in memory, so the compiled binary needs no files.
  */
 import { mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -127,10 +127,10 @@ export function sampleLibraryPlan(): SampleFile[] {
   return files;
 }
 
-/** The bytes of one demo file. FLAC: a melody seeded by the track's position, so every track sounds different. */
+/** The bytes of one demo file, with a melody seeded by the track's position, so every track sounds different. */
 export function renderSampleFile(file: SampleFile, index: number): Uint8Array {
   if (file.format === "flac") return writeFlac(file.tags, renderMelody({ seed: index + 1, seconds: file.seconds }));
-  return writeMp3(file.tags, { seconds: file.seconds }, { version: 4, paddingBytes: 256 });
+  return writeMp3(file.tags, { seconds: file.seconds, melodySeed: index + 1 }, { version: 4, paddingBytes: 256 });
 }
 
 /** Writes the demo library under `dir`, skipping files already there with the same content. */

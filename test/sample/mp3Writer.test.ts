@@ -5,9 +5,10 @@ import { join } from "node:path";
 import { parseBuffer } from "music-metadata";
 import { buildId3v2Tag, syncsafe } from "../../src/sample/id3v2.ts";
 import { mp3DurationSeconds, mp3FrameCount, SAMPLES_PER_FRAME, writeMp3, type Mp3AudioSpec } from "../../src/sample/mp3Writer.ts";
+import { granulesPerNote, lineFrequency, melodyGranules, SAMPLES_PER_GRANULE } from "../../src/sample/mp3Melody.ts";
 import type { TrackTags } from "../../src/sample/tags.ts";
 import { gradientPng, tinyJpeg } from "../../src/sample/tinyImages.ts";
-import { decodeToPcm, ffprobe, hasFfmpeg, tag, SLOW_TEST_MS } from "./tools.ts";
+import { decodeToPcm, ffprobe, hasFfmpeg, rms, tag, SLOW_TEST_MS } from "./tools.ts";
 
 const fullTags: TrackTags = {
   title: "Nocturne für Ølja 東京 🎵",
@@ -140,4 +141,63 @@ describe("music-metadata reads what we wrote", () => {
     const { common } = await parseBuffer(writeMp3({ artists: ["AC/DC-ish", "Other"] }, { seconds: 0.1 }), { mimeType: "audio/mpeg" });
     expect(common.artists).toEqual(["AC/DC-ish", "Other"]);
   }, SLOW_TEST_MS);
+});
+
+/** Share of a signal's energy at one frequency (Goertzel-style single DFT bin, Hann-windowed): 1 for a pure tone. */
+function toneShare(samples: Float64Array, hz: number, sampleRate: number): number {
+  let re = 0;
+  let im = 0;
+  let energy = 0;
+  const n = samples.length;
+  for (let i = 0; i < n; i++) {
+    const w = 0.5 - 0.5 * Math.cos((2 * Math.PI * i) / n);
+    const x = samples[i] * w;
+    re += x * Math.cos((2 * Math.PI * hz * i) / sampleRate);
+    im -= x * Math.sin((2 * Math.PI * hz * i) / sampleRate);
+    energy += x * x;
+  }
+  // A Hann-windowed sine of amplitude A: |X|^2 = (A·Σw/2)^2 and Σ(x·w)^2 = A^2·Σw^2/2, with Σw = n/2 and
+  // Σw^2 = 3n/8, so |X|^2 / energy = n/3 for a pure tone.
+  return (re * re + im * im) / ((energy * n) / 3);
+}
+
+describe.skipIf(!hasFfmpeg)("MP3 melodies", () => {
+  test("decode without errors to audible tones at the planned pitches", async () => {
+    const seed = 5;
+    const path = join(dir, "melody.mp3");
+    const audio: Mp3AudioSpec = { seconds: 3, melodySeed: seed };
+    await Bun.write(path, writeMp3({ title: "Tune" }, audio));
+    const probe = await ffprobe(path);
+    expect(probe.errors).toBe("");
+    expect(Math.abs(Number(probe.format.duration) - mp3DurationSeconds(audio))).toBeLessThan(0.001);
+    const { samples, errors } = await decodeToPcm(path);
+    expect(errors).toBe("");
+    expect(rms(samples)).toBeGreaterThan(1000);
+
+    // Look at the middle of each of the first notes (left channel): most energy sits at the note's pitch.
+    const granules = melodyGranules(seed, mp3FrameCount(audio) * 2, 44100);
+    const perNote = granulesPerNote(seed, 44100);
+    const pitches = new Set<number>();
+    for (let note = 0; note < 3; note++) {
+      const first = note * perNote;
+      const window = new Float64Array(4 * SAMPLES_PER_GRANULE);
+      const start = (first + 2) * SAMPLES_PER_GRANULE;
+      for (let i = 0; i < window.length; i++) window[i] = samples[2 * (start + i)];
+      const hz = lineFrequency(granules[first].line, 44100);
+      pitches.add(hz);
+      expect(toneShare(window, hz, 44100)).toBeGreaterThan(0.6); // ~0.8 measured; a pure sine gives 1
+      expect(toneShare(window, hz * 1.5, 44100)).toBeLessThan(0.1); // and not a fifth above: it is that pitch
+    }
+  }, SLOW_TEST_MS);
+
+  test("different seeds, different tunes; silence without a seed", () => {
+    const a = melodyGranules(1, 200, 44100).map((g) => g.line);
+    const b = melodyGranules(2, 200, 44100).map((g) => g.line);
+    expect(a).not.toEqual(b);
+    expect(new Set(a).size).toBeGreaterThan(2);
+    const silent = writeMp3({}, { seconds: 0.5 });
+    const tune = writeMp3({}, { seconds: 0.5, melodySeed: 1 });
+    expect(silent.length).toBe(tune.length);
+    expect(silent).not.toEqual(tune);
+  });
 });

@@ -20,7 +20,11 @@ export interface PrefetchTarget {
  */
 export class Listening {
   readonly patterns: PatternStore;
-  private readonly detector = new PlayDetector();
+  /**
+   * MUSICFS_PLAY_GAP_MS shortens the play detector's 30 s / 60 s gaps: tests play a sequence in seconds, not
+   * minutes. Not a user setting.
+   */
+  private readonly detector = new PlayDetector(playGapOverride());
   readonly prefetcher: Prefetcher | null;
 
   constructor(patternsDb: string, target: PrefetchTarget | null) {
@@ -55,4 +59,9 @@ export class Listening {
     await this.prefetcher?.stop();
     this.patterns.close();
   }
+}
+
+function playGapOverride(): { sessionGapMs: number; replayAfterMs: number } | undefined {
+  const ms = Number(process.env.MUSICFS_PLAY_GAP_MS);
+  return Number.isFinite(ms) && ms > 0 ? { sessionGapMs: ms, replayAfterMs: ms } : undefined;
 }

@@ -94,7 +94,7 @@ const clear = defineCommand({
   },
   async run({ args }) {
     await runCommand(() =>
-      withLibrary({ ...args, origin: undefined }, [], true, (library, paths) => {
+      withLibrary({ config: args.config, "cache-dir": args["cache-dir"] }, [], true, (library, paths) => {
         applyLogLevel(args);
         const originId = args.origin === undefined ? undefined : resolveOriginId(String(args.origin), library.db.listOriginIds());
         const r = clearCache(paths, library, originId);

@@ -159,6 +159,18 @@ describe("passthrough", () => {
   });
 });
 
+/**
+ * The test server compiled into `dir`, so a normal user can run it even when the repository itself is not
+ * readable to that user (a clone under a 0700 directory, as CI and mktemp make).
+ */
+async function compiledServerIn(dir: string): Promise<string> {
+  const bin = join(dir, "memfs-server");
+  const build = await run(["bun", "build", "--compile", SERVER, new URL("./memfsWorker.ts", import.meta.url).pathname, "--outfile", bin], { timeoutMs: 60_000 });
+  if (build.code !== 0) throw new Error(`building the test server failed: ${build.stderr}`);
+  chmodSync(bin, 0o755);
+  return bin;
+}
+
 describe("user mount through fusermount3", () => {
   test.skipIf(!isRoot)("a normal user mounts, reads and unmounts on SIGTERM", async () => {
     const home = tempDir("musicfs-user-");
@@ -174,7 +186,8 @@ describe("user mount through fusermount3", () => {
       const env = { PATH: process.env.PATH!, HOME: home, TMPDIR: home, BUN_INSTALL_CACHE_DIR: join(home, ".bun") };
       // setpriv execs the program itself (runuser would stay in between and turn SIGTERM into exit code 143).
       const asUser = (cmd: string[]) => ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--", ...cmd];
-      const s = await startServer(mnt, [], { cmd: asUser(["bun", SERVER, mnt]), env });
+      const server = await compiledServerIn(home);
+      const s = await startServer(mnt, [], { cmd: asUser([server, mnt]), env, cwd: home });
       expect(s.failure).toBeUndefined();
       expect(await isMounted(mnt)).toBe(true);
       const info = (await Bun.file("/proc/self/mountinfo").text()).split("\n").find((l) => l.split(" ")[4] === mnt)!;
@@ -206,12 +219,13 @@ describe("refusals for a normal user", () => {
     try {
       chmodSync("/dev/fuse", 0o600);
       const env = { PATH: process.env.PATH!, HOME: home, TMPDIR: home };
-      const noDevice = await startServer(mnt, [], { cmd: [...asNobody, process.execPath, SERVER, mnt], env });
+      const server = await compiledServerIn(home);
+      const noDevice = await startServer(mnt, [], { cmd: [...asNobody, server, mnt], env, cwd: home });
       expect(noDevice.failure).toContain("/dev/fuse is not readable and writable by this user (uid 65534)");
       expect(noDevice.failure).toContain("chmod 0666 /dev/fuse");
 
       chmodSync("/dev/fuse", 0o666);
-      const noTool = await startServer(mnt, [], { cmd: [...asNobody, process.execPath, SERVER, mnt], env: { ...env, PATH: home } });
+      const noTool = await startServer(mnt, [], { cmd: [...asNobody, server, mnt], env: { ...env, PATH: home }, cwd: home });
       expect(noTool.failure).toContain("fusermount3 was not found");
       expect(noTool.failure).toContain("fuse3");
       expect(await isMounted(mnt)).toBe(false);

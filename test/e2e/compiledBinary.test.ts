@@ -3,6 +3,7 @@
  * (no source tree, no node_modules), so a worker entry missing from the binary fails here and not for users.
  */
 import { afterAll, afterEach, expect, test } from "bun:test";
+import { chmodSync, chownSync, copyFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { REPO, cleanupAll, findFiles, run, startMount, tempDir } from "./harness.ts";
 
@@ -27,4 +28,35 @@ test("dist/musicfs demo: scans with its embedded scan workers and serves with it
   expect(Number(info.format.duration)).toBeGreaterThan(1);
   expect(flac).toContain(info.format.tags.TITLE ?? info.format.tags.title);
   expect(await server.stop("SIGINT")).toBe(0);
+}, 180_000);
+
+test("as a normal user: dist/musicfs mounts through fusermount3 and serves without passthrough", async () => {
+  if (process.getuid?.() !== 0) return console.log("skipped: needs root to create the normal-user setup");
+  if (!Bun.which("fusermount3")) return console.log("skipped: fusermount3 is not installed");
+  const build = await run(["bun", "run", "build"], { cwd: REPO, timeoutMs: 120_000 });
+  expect(build.code).toBe(0);
+  const home = tempDir();
+  chmodSync(home, 0o755);
+  chownSync(home, 65534, 65534);
+  const binary = join(home, "musicfs");
+  copyFileSync(join(REPO, "dist/musicfs"), binary);
+  chmodSync(binary, 0o755);
+  const devMode = statSync("/dev/fuse").mode & 0o777;
+  chmodSync("/dev/fuse", 0o666); // the distributions' default; this machine ships 0600
+  try {
+    const asNobody = (cmd: string[]) => ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--", ...cmd];
+    const env = { PATH: process.env.PATH!, HOME: home, XDG_CACHE_HOME: join(home, ".cache") };
+    const mnt = join(home, "mnt");
+    const server = await startMount(mnt, [], { command: asNobody([binary, "demo"]), cwd: home, env });
+    const info = (await Bun.file("/proc/self/mountinfo").text()).split("\n").find((l) => l.split(" ")[4] === mnt)!;
+    expect(info).toContain("user_id=65534");
+    const files = (await run(asNobody(["find", mnt, "-type", "f"]), { env })).stdout.split("\n").filter(Boolean);
+    expect(files.length).toBe(20);
+    const probe = await run(asNobody(["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", files[0]]), { env, cwd: home });
+    expect(Number(probe.stdout)).toBeGreaterThan(1);
+    expect(await server.stop("SIGTERM")).toBe(0);
+    expect(await Bun.file("/proc/self/mountinfo").text()).not.toContain(` ${mnt} `);
+  } finally {
+    chmodSync("/dev/fuse", devMode);
+  }
 }, 180_000);

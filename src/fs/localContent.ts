@@ -11,6 +11,21 @@ export function openErrno(e: unknown): number {
   return -Errno.EIO;
 }
 
+/** Reads up to `size` bytes at `offset` (short only at EOF); -EIO when the origin fails. */
+function preadFully(fd: number, offset: number, size: number, out: Uint8Array): number {
+  try {
+    let got = 0;
+    while (got < size) {
+      const n = readSync(fd, out, got, size - got, offset + got);
+      if (n === 0) break;
+      got += n;
+    }
+    return got;
+  } catch {
+    return -Errno.EIO;
+  }
+}
+
 /**
  * Open origin files, by file handle. The handle IS the fd of the origin file: a READ costs one pread, and RELEASE
  * closes it. The kernel may send the READs and the RELEASE of one open to any worker; fds belong to the process,
@@ -23,17 +38,7 @@ export class LocalFileHandles {
   }
 
   read(fh: number, offset: number, size: number, out: Uint8Array): number {
-    try {
-      let got = 0;
-      while (got < size) {
-        const n = readSync(fh, out, got, size - got, offset + got);
-        if (n === 0) break;
-        got += n;
-      }
-      return got;
-    } catch {
-      return -Errno.EIO;
-    }
+    return preadFully(fh, offset, size, out);
   }
 
   close(fh: number): void {
@@ -53,15 +58,7 @@ export class LocalFileHandles {
       return openErrno(e);
     }
     try {
-      let got = 0;
-      while (got < size) {
-        const n = readSync(fd, out, got, size - got, offset + got);
-        if (n === 0) break;
-        got += n;
-      }
-      return got;
-    } catch {
-      return -Errno.EIO;
+      return preadFully(fd, offset, size, out);
     } finally {
       closeSync(fd);
     }

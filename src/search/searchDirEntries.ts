@@ -1,6 +1,7 @@
 import type { FileId } from "../core/types.ts";
 import { QueryError } from "./queryParser.ts";
 import { SearchIndexError } from "./searchIndex.ts";
+import { MAX_NAME_BYTES, truncateUtf8 } from "../library/sanitize.ts";
 
 /**
  * What `/.search/<query>/` and `/.collections/<name>/` contain: one relative symlink per result, in rank order,
@@ -17,7 +18,6 @@ import { SearchIndexError } from "./searchIndex.ts";
 export const SEARCH_DIR_MAX_RESULTS = 999;
 
 /** NAME_MAX on Linux. */
-const MAX_NAME_BYTES = 255;
 
 export interface DirTrack {
   fileId: FileId;
@@ -38,20 +38,6 @@ export interface SymlinkEntry {
 /** Replace what a file name cannot hold ("/" and NUL, plus control characters that break terminals) with "_". */
 export function sanitizeNamePart(s: string): string {
   return s.replace(/[/\u0000-\u001f\u007f]/g, "_").trim();
-}
-
-/** Cut to at most `maxBytes` of UTF-8 without splitting a character. */
-export function truncateUtf8(s: string, maxBytes: number): string {
-  if (Buffer.byteLength(s, "utf8") <= maxBytes) return s;
-  let out = "";
-  let bytes = 0;
-  for (const ch of s) {
-    const n = Buffer.byteLength(ch, "utf8");
-    if (bytes + n > maxBytes) break;
-    out += ch;
-    bytes += n;
-  }
-  return out;
 }
 
 /** `007. Artist - Title.flac`, at most 255 bytes (the middle is shortened, never the number or extension). */

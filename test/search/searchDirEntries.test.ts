@@ -7,8 +7,8 @@ import {
   SEARCH_DIR_MAX_RESULTS,
   searchLookupErrno,
   symlinkEntries,
-  truncateUtf8,
 } from "../../src/search/searchDirEntries.ts";
+import { truncateUtf8 } from "../../src/library/sanitize.ts";
 import { SearchIndexError } from "../../src/search/searchIndex.ts";
 
 const t = (fileId: number, artist: string | null, title: string | null, virtualPath = `A/B/${fileId}.flac`) => ({

@@ -43,7 +43,7 @@ export class BitWriter {
     }
   }
 
-  /** `count` zero bits then a one: the unary code of FLAC's Rice quotient (RFC 9639 §9.2.7.3). */
+  /** `count` zero bits then a one: the unary code of FLAC's Rice quotient (RFC 9639 §9.2.7). */
   writeUnary(count: number): void {
     this.ensure((count >>> 3) + 2);
     const totalBits = this.bitPos + count;

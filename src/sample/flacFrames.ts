@@ -167,17 +167,15 @@ function writeSubframe(out: BitWriter, samples: Int32Array, bitsPerSample: numbe
 function bestFixedOrder(samples: Int32Array): number {
   const sums = [0, 0, 0, 0, 0];
   if (samples.length <= MAX_FIXED_ORDER) return 0;
-  let e0 = samples[3], e1 = samples[3] - samples[2];
-  let e2 = e1 - (samples[2] - samples[1]);
-  let e3 = e2 - (samples[2] - samples[1] - (samples[1] - samples[0]));
-  for (let i = MAX_FIXED_ORDER; i < samples.length; i++) {
-    const n0 = samples[i], n1 = n0 - e0, n2 = n1 - e1, n3 = n2 - e2, n4 = n3 - e3;
-    sums[0] += Math.abs(n0);
-    sums[1] += Math.abs(n1);
-    sums[2] += Math.abs(n2);
-    sums[3] += Math.abs(n3);
-    sums[4] += Math.abs(n4);
-    e0 = n0; e1 = n1; e2 = n2; e3 = n3;
+  // previous[k]: the order-k difference (= order-k fixed residual) at the previous sample, seeded at sample 3.
+  const s = samples;
+  const previous = [s[3], s[3] - s[2], s[3] - 2 * s[2] + s[1], s[3] - 3 * s[2] + 3 * s[1] - s[0]];
+  const current = [0, 0, 0, 0, 0];
+  for (let i = MAX_FIXED_ORDER; i < s.length; i++) {
+    current[0] = s[i];
+    for (let k = 1; k <= MAX_FIXED_ORDER; k++) current[k] = current[k - 1] - previous[k - 1];
+    for (let k = 0; k <= MAX_FIXED_ORDER; k++) sums[k] += Math.abs(current[k]);
+    for (let k = 0; k < MAX_FIXED_ORDER; k++) previous[k] = current[k];
   }
   return sums.indexOf(Math.min(...sums));
 }
@@ -189,7 +187,7 @@ function writeSubframeHeader(out: BitWriter, type: number): void {
   out.write(0, 1);
 }
 
-/** §9.2.5, table 36: the fixed predictors are repeated differences of the signal. */
+/** §9.2.5: the fixed predictors are repeated differences of the signal. */
 function fixedResiduals(samples: Int32Array, order: number): Int32Array {
   const residuals = new Int32Array(samples.length - order);
   for (let i = order; i < samples.length; i++) {
@@ -204,7 +202,7 @@ function fixedResiduals(samples: Int32Array, order: number): Int32Array {
   return residuals;
 }
 
-/** §9.2.7.3: residuals are folded to unsigned (zigzag) before Rice coding. */
+/** §9.2.7: residuals are folded to unsigned (zigzag) before Rice coding. */
 function fold(residual: number): number {
   return residual >= 0 ? residual * 2 : -residual * 2 - 1;
 }

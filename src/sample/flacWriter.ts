@@ -16,12 +16,12 @@ export interface FlacWriteOptions {
   vendor?: string;
 }
 
-/** Metadata block types (RFC 9639 §8.1, table 3). */
+/** Metadata block types (RFC 9639 §8.1). */
 const BLOCK_STREAMINFO = 0;
 const BLOCK_PADDING = 1;
 const BLOCK_VORBIS_COMMENT = 4;
 const BLOCK_PICTURE = 6;
-const PICTURE_FRONT_COVER = 3; // §8.8, table 13
+const PICTURE_FRONT_COVER = 3; // §8.8 picture types
 const DEFAULT_VENDOR = "musicfs sample writer";
 const encoder = new TextEncoder();
 

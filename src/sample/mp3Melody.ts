@@ -4,7 +4,7 @@
  * decoder's hybrid filter bank turns spectral line k into a tone near (k + 0.5) · rate / 1152 Hz; flipping the
  * line's sign in the pattern + + − − over consecutive granules follows the phase of a steady sine (its phase
  * advances by (k + 0.5)·π per granule), so ~80% of the energy lands in that one tone instead of a buzz.
- * global_gain (§2.4.3.4.7.1: 1.5 dB steps) shapes each note's decay. Pure: seed in, granule list out.
+ * global_gain (1.5 dB steps in the requantisation, §2.4.3.4) shapes each note's decay. Pure: seed in, granule list out.
  */
 import { Dice } from "./random.ts";
 

@@ -72,7 +72,10 @@ export function encodeMp3Audio(spec: Mp3AudioSpec): Uint8Array {
   return stream;
 }
 
-/** §2.4.3.1: a Layer III frame is 144 * bitrate / sample rate bytes, plus one padding byte when the padding bit is set. */
+/**
+ * §2.4.2.3 (padding_bit): a Layer III frame is 144 * bitrate / sample rate bytes, plus one byte when the padding
+ * bit is set.
+ */
 function minFrameLength(bitrateKbps: number, sampleRate: number): number {
   return Math.floor((144000 * bitrateKbps) / sampleRate);
 }
@@ -114,8 +117,8 @@ function writeInfoTag(bytes: Uint8Array, offset: number, audioFrames: number, st
 }
 
 /**
- * Side information (§2.4.1.7) and main data (§2.4.1.8) for two granules of one tone line each. Every granule and
- * channel codes spectral values (0,0) pairs up to the line's pair, then the line's pair and its sign bit, with
+ * Side information and main data (§2.4.1.7, audio_data for Layer III) for two granules of one tone line each.
+ * Every granule and channel codes (0,0) pairs up to the line's pair, then the line's pair and its sign bit, with
  * Huffman table 1 (§2.4.3.4, Annex B table B.7) in all three regions; no scale factors (scalefac_compress 0),
  * long blocks, main_data_begin 0 (no bit reservoir), so the main data directly follows the side information.
  */

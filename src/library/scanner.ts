@@ -158,12 +158,14 @@ class Scan {
     this.workerUrl = options.workerUrl ?? SCAN_WORKER_URL;
   }
 
+  private workersStarted = false;
+
   async run(): Promise<ScanSummary> {
     const started = performance.now();
     const onAbort = () => this.stop();
     this.options.signal?.addEventListener("abort", onAbort, { once: true });
     if (this.options.signal?.aborted) this.stop();
-    for (let i = 0; i < this.workerCount; i++) this.slots.push(this.spawn());
+    // Parsers start with the first file to parse: a sync of an unchanged library starts none.
     this.watchdog = setInterval(() => this.checkStuckWorkers(), Math.min(1000, this.batchTimeoutMs / 2));
     try {
       await this.walkAll();
@@ -206,8 +208,8 @@ class Scan {
       this.originsById.set(origin.id, origin);
       const report: WalkReport = { unreadable: [], symlinkLoops: 0 };
       try {
-        for await (const entry of origin.walk(report)) {
-          if (this.stopping) break;
+        walk: for await (const batch of origin.walk(report)) for (const entry of batch) {
+          if (this.stopping) break walk;
           if (!isAudioPath(entry.realPath)) {
             this.summary.skippedNonAudio++;
             continue;
@@ -220,7 +222,7 @@ class Scan {
             // The caller's lookup failing is not an unreadable origin: stop and report it.
             this.fatal ??= e;
             this.stop();
-            break;
+            break walk;
           }
           if (unchanged) {
             this.summary.unchanged++;
@@ -314,6 +316,10 @@ class Scan {
   /** Hands out work: at most two batches per worker (one running, one waiting in its inbox). */
   private pump(): void {
     if (this.stopping) return;
+    if (this.slots.length === 0 && !this.workersStarted && (this.queue.length > 0 || this.retryQueue.length > 0)) {
+      this.workersStarted = true;
+      for (let i = 0; i < this.workerCount; i++) this.slots.push(this.spawn());
+    }
     for (const slot of this.slots) {
       while (slot.inFlight.length < 2) {
         const batch = this.takeBatch();
@@ -511,7 +517,8 @@ class Scan {
       s.symlinkLoops > 0 ? `${s.symlinkLoops} symlink loops skipped` : "",
     ].filter(Boolean);
     if (s.interrupted) this.log.warn(`scan interrupted: ${parts.join(", ")}; the next mount continues where it stopped`);
-    else this.log.info(`scan: ${parts.join(", ")}`);
+    else if (s.parsed + s.failed + s.unreadable.length > 0) this.log.info(`scan: ${parts.join(", ")}`);
+    else this.log.debug(`scan: ${parts.join(", ")}`); // nothing new (a delta sync of an unchanged library)
   }
 }
 

@@ -111,7 +111,7 @@ export class FaultyOrigin implements Origin {
     }
   }
 
-  async *walk(report?: WalkReport): AsyncIterable<OriginEntry> {
+  async *walk(report?: WalkReport): AsyncIterable<OriginEntry[]> {
     this.counts.walk++;
     await this.fault();
     yield* this.inner.walk(report);

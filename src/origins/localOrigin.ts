@@ -76,7 +76,7 @@ export class LocalOrigin implements Origin {
    * one ~5 µs, and a first scan stats every file. The walk yields to the event loop every few hundred entries so
    * signals and other work on the main thread are not held up.
    */
-  async *walk(report: WalkReport = { unreadable: [], symlinkLoops: 0 }): AsyncIterable<OriginEntry> {
+  async *walk(report: WalkReport = { unreadable: [], symlinkLoops: 0 }): AsyncIterable<OriginEntry[]> {
     const rootStat = statSync(this.root);
     const seenDirs = new Set<string>([`${rootStat.dev}:${rootStat.ino}`]);
     const stack: string[] = [""];
@@ -93,8 +93,9 @@ export class LocalOrigin implements Origin {
         continue;
       }
       const subdirs: string[] = [];
+      let files: OriginEntry[] = [];
       for (const d of entries) {
-        if (++sinceYield >= 512) {
+        if (++sinceYield >= 2048) {
           sinceYield = 0;
           await new Promise<void>((resolve) => setImmediate(resolve));
         }
@@ -117,9 +118,14 @@ export class LocalOrigin implements Origin {
           seenDirs.add(key);
           subdirs.push(childRel);
         } else if (st.isFile()) {
-          yield { realPath: childRel, size: st.size, mtimeMs: Math.floor(st.mtimeMs) };
+          files.push({ realPath: childRel, size: st.size, mtimeMs: Math.floor(st.mtimeMs) });
+          if (files.length >= 1024) {
+            yield files;
+            files = [];
+          }
         }
       }
+      if (files.length > 0) yield files;
       // Reverse so that the walk visits subdirectories in listing order.
       for (let i = subdirs.length - 1; i >= 0; i--) stack.push(subdirs[i]);
     }

@@ -38,7 +38,7 @@ export class ScopedOrigin implements Origin {
     return this.origin.stream(realPath, offset, chunkSize);
   }
 
-  async *walk(report: WalkReport = { unreadable: [], symlinkLoops: 0 }): AsyncIterable<OriginEntry> {
+  async *walk(report: WalkReport = { unreadable: [], symlinkLoops: 0 }): AsyncIterable<OriginEntry[]> {
     for (const rel of this.scope) {
       let s;
       try {
@@ -47,11 +47,11 @@ export class ScopedOrigin implements Origin {
         if (errnoCode(e) !== "ENOENT" && errnoCode(e) !== "ENOTDIR") report.unreadable.push({ path: rel, reason: errnoCode(e) ?? errorMessage(e) });
         continue; // gone: the caller's classifier sees it as removed
       }
-      if (s.isFile()) yield { realPath: rel, size: s.size, mtimeMs: Math.floor(s.mtimeMs) };
+      if (s.isFile()) yield [{ realPath: rel, size: s.size, mtimeMs: Math.floor(s.mtimeMs) }];
       else if (s.isDirectory()) {
         const sub = new LocalOrigin(this.origin.id, join(this.origin.root, rel));
         const subReport: WalkReport = { unreadable: [], symlinkLoops: 0 };
-        for await (const e of sub.walk(subReport)) yield { ...e, realPath: `${rel}/${e.realPath}` };
+        for await (const batch of sub.walk(subReport)) yield batch.map((e) => ({ ...e, realPath: `${rel}/${e.realPath}` }));
         for (const u of subReport.unreadable) report.unreadable.push({ path: u.path === "." ? rel : `${rel}/${u.path}`, reason: u.reason });
         report.symlinkLoops += subReport.symlinkLoops;
       }

@@ -86,12 +86,25 @@ describe("ordered shutdown", () => {
   }, 60_000);
 
   test("Ctrl-C during a first scan stops cleanly; the next mount continues without re-parsing", async () => {
-    const origin = copyLibrary(100_000);
+    // Three hard-linked copies of the synthetic library (~7,800 files, no extra disk): a scan of a few seconds.
+    const origin = tempDir();
+    for (let i = 0; i < 3; i++) expect((await run(["cp", "-al", SYNTHETIC, join(origin, `copy ${i}`)])).code).toBe(0);
     const cache = tempDir();
     const mnt = join(tempDir(), "mnt");
     const first = await startMount(mnt, ["--origin", origin, "--cache-dir", cache], { waitReady: false });
     await first.waitFor(/Scanning/, 30_000);
-    await Bun.sleep(1200);
+    // Interrupt once the first batch is stored: mid-scan by construction, not by timing.
+    const storedRows = () => {
+      try {
+        const db = new Sqlite(join(cache, "metadata.db"), { readonly: true });
+        const n = Number(db.query("SELECT count(*) FROM files").values()[0][0]);
+        db.close();
+        return n;
+      } catch {
+        return 0;
+      }
+    };
+    while (storedRows() === 0) await Bun.sleep(20);
     expect(await first.stop("SIGINT")).toBe(130);
     expect(first.output()).toContain("Scan interrupted");
     const db = new Sqlite(join(cache, "metadata.db"), { readonly: true });

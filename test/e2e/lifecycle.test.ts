@@ -120,6 +120,26 @@ describe("ordered shutdown", () => {
 });
 
 describe("crash safety", () => {
+  test("Ctrl-C twice exits at once; nothing committed is lost and the next start finishes the job", async () => {
+    const origin = tempDir();
+    for (let i = 0; i < 3; i++) expect((await run(["cp", "-al", SYNTHETIC, join(origin, `copy ${i}`)])).code).toBe(0);
+    const cache = tempDir();
+    const mnt = join(tempDir(), "mnt");
+    const first = await startMount(mnt, ["--origin", origin, "--cache-dir", cache], { waitReady: false });
+    await first.waitFor(/Scanning/, 30_000);
+    await Bun.sleep(300);
+    first.proc.kill("SIGINT");
+    await Bun.sleep(20);
+    const t0 = Date.now();
+    first.proc.kill("SIGINT");
+    expect(await first.proc.exited).toBe(130);
+    expect(Date.now() - t0).toBeLessThan(2000);
+    expect(first.output()).toContain("exiting at once");
+    const next = await startMount(mnt, ["--origin", origin, "--cache-dir", cache], { readyTimeoutMs: 120_000 });
+    expect(next.output()).toContain("Scan complete");
+    await assertMountMatchesOrigin(mnt, cache, origin);
+  }, 180_000);
+
   test("kill -9 at random moments of scans, syncs and reads loses nothing and corrupts nothing", async () => {
     const origin = copyLibrary(120);
     const cache = tempDir();

@@ -1,6 +1,7 @@
 import { mkdirSync } from "node:fs";
 import { cachePaths, type CachePaths } from "../config/paths.ts";
 import type { MusicFsConfig } from "../config/config.ts";
+import { rememberedOrigins } from "./rememberedOrigins.ts";
 import { UserError, errorMessage } from "../core/errors.ts";
 import { log, tildify } from "../core/logger.ts";
 import { startSession, type FuseSession } from "../fuse/session.ts";
@@ -55,7 +56,8 @@ export async function runMount(req: MountRequest): Promise<number> {
     const t0 = performance.now();
     const opened = openLibrary(paths.metadataDb);
     if (opened.recoveredFromCrash) log.warn("The previous musicfs run did not shut down cleanly; its state was checked and is being reused.");
-    library = new Library(opened.db, config);
+    const origins = rememberedOrigins(opened.db, config);
+    library = new Library(opened.db, { ...config, origins });
     let searchRebuild = library.openSearch();
 
     if (!library.hasCompleteScan()) {
@@ -72,7 +74,7 @@ export async function runMount(req: MountRequest): Promise<number> {
     }
     library.applyTemplate();
     CollectionStore.open(paths.collectionsDb).close(); // created here so the workers can open it read-only
-    if (config.origins.some((o) => o.cache === "full")) {
+    if (library.config.origins.some((o) => o.cache === "full")) {
       content = new ContentCache(library, paths, config);
       content.start();
       library.contentCache = content;
@@ -137,7 +139,7 @@ async function startFuse(
   const fsConfig: MusicFsWorkerConfig = {
     dbPath: paths.metadataDb,
     chunksDir: paths.chunksDir,
-    origins: req.config.origins.map((o) => ({ id: o.id, root: o.path, cache: o.cache })),
+    origins: library.config.origins.map((o) => ({ id: o.id, root: o.path, cache: o.cache })),
     uid: process.getuid?.() ?? 0,
     gid: process.getgid?.() ?? 0,
     entryTtlMs: ENTRY_TTL_MS,

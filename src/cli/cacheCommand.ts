@@ -10,6 +10,7 @@ import { InstanceLock } from "../app/instanceLock.ts";
 import { Library } from "../app/library.ts";
 import { openLibrary } from "../app/openLibrary.ts";
 import { readStatus } from "../app/statusFile.ts";
+import { rememberedOrigins } from "../app/rememberedOrigins.ts";
 import { cachePaths } from "../config/paths.ts";
 import { UserError } from "../core/errors.ts";
 import { log, tildify } from "../core/logger.ts";
@@ -40,7 +41,8 @@ function withLibrary<T>(args: Record<string, unknown>, rawArgs: string[], exclus
       throw e;
     }
   }
-  const library = new Library(openLibrary(paths.metadataDb).db, config);
+  const db = openLibrary(paths.metadataDb).db;
+  const library = new Library(db, { ...config, origins: rememberedOrigins(db, config) });
   return Promise.resolve(body(library, paths, config)).finally(() => {
     library.close();
     lock?.release();

@@ -6,6 +6,7 @@ import { openLibrary } from "../app/openLibrary.ts";
 import { Library } from "../app/library.ts";
 import { ShutdownSignals } from "../app/signals.ts";
 import { deltaSync } from "../app/deltaSync.ts";
+import { rememberedOrigins } from "../app/rememberedOrigins.ts";
 import { tildify } from "../core/logger.ts";
 import { commonLibraryArgs, configFromArgs } from "./mountCommand.ts";
 import { applyLogLevel, runCommand } from "./run.ts";
@@ -24,7 +25,8 @@ export const scanCommand = defineCommand({
       mkdirSync(paths.cacheDir, { recursive: true });
       const lock = InstanceLock.acquire(paths.lockFile, `the cache dir ${tildify(paths.cacheDir)}`);
       const signals = new ShutdownSignals();
-      const library = new Library(openLibrary(paths.metadataDb).db, config);
+      const db = openLibrary(paths.metadataDb).db;
+      const library = new Library(db, { ...config, origins: rememberedOrigins(db, config) });
       try {
         await library.requireReachableOrigins();
         await library.openSearch();

@@ -176,6 +176,19 @@ describe("later mounts", () => {
     expect((await run(["cmp", join(mnt, first[1]), join(origin, "x/2.flac")])).code).toBe(0);
   }, 120_000);
 
+  test("without --origin, a later mount uses the origins of the last one (and reads from them)", async () => {
+    const origin = tempDir();
+    writeLibrary(origin, { "a.flac": { artists: ["Echo"], album: "Once", title: "Again", track: 1, year: 1999 } });
+    const mnt = join(tempDir(), "mnt");
+    const cache = tempDir();
+    const first = await startMount(mnt, ["--origin", origin, "--cache-dir", cache]);
+    expect(await first.stop()).toBe(0);
+    const second = await startMount(mnt, ["--cache-dir", cache]);
+    expect(second.output()).toContain("Using the origins of the last mount");
+    const cmp = await run(["cmp", join(mnt, "Echo/Once (1999) [FLAC]/01 - Again.flac"), join(origin, "a.flac")]);
+    expect(cmp.code).toBe(0);
+  }, 60_000);
+
   test("ffprobe reads the same tags and duration through the mount as from the origin", async () => {
     const origin = join(CORPUS, "generated-taggers");
     const mnt = join(tempDir(), "mnt");

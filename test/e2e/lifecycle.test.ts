@@ -23,6 +23,20 @@ function copyLibrary(artists = 60): string {
   return dir;
 }
 
+/**
+ * Starts the first mount of three hard-linked copies of the synthetic library (~7,800 files, no extra disk): a
+ * scan of a few seconds, long enough to be interrupted. Resolves once the scan has begun.
+ */
+async function startFirstScanOfLargeLibrary() {
+  const origin = tempDir();
+  for (let i = 0; i < 3; i++) expect((await run(["cp", "-al", SYNTHETIC, join(origin, `copy ${i}`)])).code).toBe(0);
+  const cache = tempDir();
+  const mnt = join(tempDir(), "mnt");
+  const first = await startMount(mnt, ["--origin", origin, "--cache-dir", cache], { waitReady: false });
+  await first.waitFor(/Scanning/, 30_000);
+  return { origin, cache, mnt, first };
+}
+
 /** Every file of the mount is byte-identical to its origin file, and the mount shows exactly the origin's audio. */
 async function assertMountMatchesOrigin(mnt: string, cache: string, origin: string): Promise<void> {
   const db = new Sqlite(join(cache, "metadata.db"), { readonly: true });
@@ -86,13 +100,7 @@ describe("ordered shutdown", () => {
   }, 60_000);
 
   test("Ctrl-C during a first scan stops cleanly; the next mount continues without re-parsing", async () => {
-    // Three hard-linked copies of the synthetic library (~7,800 files, no extra disk): a scan of a few seconds.
-    const origin = tempDir();
-    for (let i = 0; i < 3; i++) expect((await run(["cp", "-al", SYNTHETIC, join(origin, `copy ${i}`)])).code).toBe(0);
-    const cache = tempDir();
-    const mnt = join(tempDir(), "mnt");
-    const first = await startMount(mnt, ["--origin", origin, "--cache-dir", cache], { waitReady: false });
-    await first.waitFor(/Scanning/, 30_000);
+    const { origin, cache, mnt, first } = await startFirstScanOfLargeLibrary();
     // Interrupt once the first batch is stored: mid-scan by construction, not by timing.
     const storedRows = () => {
       try {
@@ -121,12 +129,7 @@ describe("ordered shutdown", () => {
 
 describe("crash safety", () => {
   test("Ctrl-C twice exits at once; nothing committed is lost and the next start finishes the job", async () => {
-    const origin = tempDir();
-    for (let i = 0; i < 3; i++) expect((await run(["cp", "-al", SYNTHETIC, join(origin, `copy ${i}`)])).code).toBe(0);
-    const cache = tempDir();
-    const mnt = join(tempDir(), "mnt");
-    const first = await startMount(mnt, ["--origin", origin, "--cache-dir", cache], { waitReady: false });
-    await first.waitFor(/Scanning/, 30_000);
+    const { origin, cache, mnt, first } = await startFirstScanOfLargeLibrary();
     await Bun.sleep(300);
     first.proc.kill("SIGINT");
     await Bun.sleep(20);

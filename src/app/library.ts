@@ -26,6 +26,8 @@ export interface BackgroundTasks {
   lastSync(): (SyncSummary & { at: number }) | null;
 }
 
+class RebuildAborted extends Error {}
+
 /** The first free spelling of `wanted`: "Title.flac", then "Title (2).flac", "Title (3).flac", … */
 export function allocateName(wanted: string, isTaken: (name: string) => boolean): string {
   for (let n = 1; ; n++) {
@@ -72,7 +74,7 @@ export class Library {
    * for the rebuild (null when none is needed), which a mount runs in the background: `.search` answers EIO until
    * it is done, everything else is unaffected.
    */
-  openSearch(): Promise<void> | null {
+  openSearch(signal?: AbortSignal): Promise<void> | null {
     let state;
     try {
       state = this.search.open();
@@ -84,8 +86,19 @@ export class Library {
     return (async () => {
       const t0 = performance.now();
       log.info(`Search index ${state}: rebuilding it from the database…`);
-      const n = await this.search.rebuildAsync(this.db.listAllFiles());
-      log.info(`Search index rebuilt: ${n} tracks in ${((performance.now() - t0) / 1000).toFixed(1)} s.`);
+      try {
+        const n = await this.search.rebuildAsync(this.db.listAllFiles(), {
+          // Shutdown must not wait for a rebuild of a million tracks: stop between batches. The index is marked
+          // complete only after the last batch, so the next start rebuilds it again.
+          onProgress: () => {
+            if (signal?.aborted) throw new RebuildAborted();
+          },
+        });
+        log.info(`Search index rebuilt: ${n} tracks in ${((performance.now() - t0) / 1000).toFixed(1)} s.`);
+      } catch (e) {
+        if (e instanceof RebuildAborted) log.info("Search index rebuild stopped for shutdown; it continues at the next start.");
+        else throw e;
+      }
     })();
   }
 

@@ -58,7 +58,7 @@ export async function runMount(req: MountRequest): Promise<number> {
     if (opened.recoveredFromCrash) log.warn("The previous musicfs run did not shut down cleanly; its state was checked and is being reused.");
     const origins = rememberedOrigins(opened.db, config);
     library = new Library(opened.db, { ...config, origins });
-    let searchRebuild = library.openSearch();
+    let searchRebuild = library.openSearch(signals.signal);
 
     if (!library.hasCompleteScan()) {
       await searchRebuild; // the scan indexes as it stores: the index must be usable first (cheap on a new library)

@@ -14,7 +14,7 @@ import { applyLogLevel, runCommand } from "./run.ts";
 export const scanCommand = defineCommand({
   meta: {
     name: "scan",
-    description: "Scan the origins into the database without mounting (new and changed files are parsed), and print a summary.",
+    description: "Update the database from the origins without mounting: the first time a full scan, later a delta sync (new and changed files parsed, removed ones dropped). Prints a summary.",
   },
   args: { ...commonLibraryArgs },
   async run({ args, rawArgs }) {

@@ -195,17 +195,20 @@ export function lazyUnmount(mnt: string): void {
 
 /**
  * Polls readdirSync(mnt) until it lists something: the time a user waits for the first `ls`. Before the mount exists
- * the (empty) mountpoint directory answers [], so "non-empty" means "served by musicfs".
+ * the (empty) mountpoint directory answers [], so "non-empty" means "served by musicfs". Also notes when the mount
+ * appeared in /proc/mounts, which separates start-up from the first listing of the root.
  */
-export function pollFirstListing(mnt: string, since: number, timeoutMs = 120_000): number {
+export function pollFirstListing(mnt: string, since: number, timeoutMs = 120_000): { firstLsMs: number; mountedMs: number } {
+  let mountedMs = NaN;
   for (;;) {
+    if (Number.isNaN(mountedMs) && isMounted(mnt)) mountedMs = performance.now() - since;
     try {
-      if (readdirSync(mnt).length > 0) return performance.now() - since;
+      if (!Number.isNaN(mountedMs) && readdirSync(mnt).length > 0) return { firstLsMs: performance.now() - since, mountedMs };
     } catch {
       // ENOTCONN while a stale mount is being cleared: keep polling
     }
     if (performance.now() - since > timeoutMs) throw new Error(`no listing of ${mnt} within ${timeoutMs} ms`);
-    Bun.sleepSync(2);
+    Bun.sleepSync(1);
   }
 }
 

@@ -161,7 +161,9 @@ export class MusicFsChild {
     if (this.exitedAt !== null) return { exitMs: 0, code: this.proc.exitCode };
     const t = performance.now();
     this.proc.kill("SIGTERM");
-    const code = await Promise.race([this.proc.exited, Bun.sleep(timeoutMs).then(() => null)]);
+    let timer: Timer | undefined;
+    const code = await Promise.race([this.proc.exited, new Promise<null>((r) => (timer = setTimeout(() => r(null), timeoutMs)))]);
+    clearTimeout(timer); // a pending timer would keep the bench alive for timeoutMs after its last stop
     const exitMs = performance.now() - t;
     if (code === null) {
       this.proc.kill("SIGKILL");

@@ -149,6 +149,7 @@ export class Library {
     if (summary.interrupted) return summary;
     const t0 = performance.now();
     const placed = this.tree.placeUnplaced(this.originOrder);
+    Bun.gc(true); // the scan's garbage (parsed tags of every file) should not stay with the mount for its lifetime
     this.db.setMeta("scan_complete", "1");
     this.refreshFileCount();
     log.info(

@@ -40,6 +40,10 @@ export class ContentCache {
       capBytes: config.cache.maxBytes,
       bus: this.bus,
       loadManifest: (id) => library.db.getManifest(id)?.manifest ?? null,
+      // No fsync per chunk: kill -9 loses nothing that reached the page cache, and after a power loss a damaged
+      // chunk fails its hash check on read and is fetched again (chunks are verified on every first read).
+      // A fsync per 64 KiB chunk cut first reads from a local origin to ~90 MB/s.
+      fsync: false,
       fetcher: { readTimeoutMs: config.cache.readTimeoutMs },
     });
     // The one place manifests are persisted: a file fetched completely is never fetched again, even after kill -9.

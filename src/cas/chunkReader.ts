@@ -72,12 +72,19 @@ export class ChunkReader {
 
   /**
    * Reads [offset, offset+size) clamped to the file size (past EOF → empty). `view` defaults to a fresh one, which
-   * verifies every chunk touched.
+   * verifies every chunk touched. With `into` (at least `size` bytes) the bytes land there — a FUSE worker passes
+   * its reply buffer and saves an allocation and a copy per READ; on a miss its content is undefined.
    */
-  read(manifest: Manifest, offset: number, size: number, view: CachedFileView = new CachedFileView(manifest)): CachedRead {
+  read(
+    manifest: Manifest,
+    offset: number,
+    size: number,
+    view: CachedFileView = new CachedFileView(manifest),
+    into?: Uint8Array,
+  ): CachedRead {
     const end = Math.min(offset + size, manifest.originSize);
     if (offset >= end) return { kind: "ok", bytes: new Uint8Array(0) };
-    const out = new Uint8Array(end - offset);
+    const out = into ? into.subarray(0, end - offset) : new Uint8Array(end - offset);
     let i = chunkIndexAt(manifest, offset);
     let pos = offset;
     while (pos < end) {

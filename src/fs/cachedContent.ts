@@ -56,13 +56,12 @@ export class CachedFileHandles {
   read(loc: FileLocation, offset: number, size: number, out: Uint8Array, ctx: RequestContext): number | null {
     const view = this.viewOf(loc);
     if (!view) return null;
-    const r = this.reader.read(view.manifest, offset, size, view);
+    const r = this.reader.read(view.manifest, offset, size, view, out);
     this.maybeReport(ctx);
     if (r.kind !== "ok") {
       this.views.delete(loc.fileId); // a chunk went missing or bad: verify afresh once the fetcher repaired it
       return null;
     }
-    out.set(r.bytes);
     return r.bytes.length;
   }
 

@@ -5,7 +5,7 @@
  *   bun run bench/cas/run.ts            (all, medians of 7 runs)
  *   bun run bench/cas/run.ts --runs 15
  *
- * Figures go to stdout as a Markdown table (copy into docs/benchmarks-cas.md).
+ * Figures go to stdout as a Markdown table (copy into docs/benchmarks.md).
  */
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";

@@ -8,7 +8,7 @@
  *
  * Each library is scanned once to warm the page cache, then `--runs` times (default 3); the median is reported,
  * with the machine's load average, since other processes on a shared machine skew the figures. Output: a Markdown
- * table for docs/benchmarks-scan.md.
+ * table for docs/benchmarks.md.
  */
 import { cpSync, linkSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { availableParallelism, loadavg, tmpdir } from "node:os";

@@ -4,7 +4,7 @@
  *   bun run bench/search/run.ts                 # 100k and 1M
  *   bun run bench/search/run.ts 100000          # one size
  *
- * Writes nothing outside a temp dir; prints markdown for docs/benchmarks-search.md.
+ * Writes nothing outside a temp dir; prints markdown for docs/benchmarks.md.
  * Queries run on a separate read-only connection, as a FUSE worker's `/.search/<query>` lookup does, with the
  * directory's result limit (999).
  */

@@ -251,7 +251,7 @@ class Scan {
 
   /**
    * Origins without a local path: read the head (and tail) through `Origin.read` here; workers cannot reach the
-   * origin. One file at a time: remote scanning is correct, not yet fast (see docs/benchmarks-scan.md).
+   * origin. One file at a time: remote scanning is correct, not yet fast (see docs/benchmarks.md).
    */
   private async readRemoteHeadTail(origin: Origin, job: ScanJob): Promise<boolean> {
     try {

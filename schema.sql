@@ -72,7 +72,6 @@ CREATE TABLE IF NOT EXISTS files (
 );
 CREATE INDEX IF NOT EXISTS files_real_dir ON files (origin_id, real_dir);
 CREATE INDEX IF NOT EXISTS files_virtual_path ON files (virtual_path);
-CREATE INDEX IF NOT EXISTS files_unplaced ON files (origin_id, real_path) WHERE virtual_path IS NULL;
 CREATE INDEX IF NOT EXISTS files_added_at ON files (added_at);
 
 -- The virtual tree. Inode numbers are the rowids, so they are stable across remounts. Root is inode 1.

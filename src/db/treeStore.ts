@@ -69,10 +69,17 @@ export class TreeStore {
   }
 
   insertFile(parent: Ino, name: string, fileId: FileId, mtimeMs: number): Ino {
+    const ino = this.tryInsertFile(parent, name, fileId, mtimeMs);
+    if (ino === null) throw new Error(`a node named "${name}" already exists in directory ${parent}`);
+    return ino;
+  }
+
+  /** Inserts a file node unless the name is taken in that directory (one statement: no separate lookup). */
+  tryInsertFile(parent: Ino, name: string, fileId: FileId, mtimeMs: number): Ino | null {
     const row = this.db
-      .stmt("INSERT INTO nodes (parent, name, kind, file_id, mtime_ms) VALUES (?, ?, 2, ?, ?) RETURNING ino")
+      .stmt("INSERT OR IGNORE INTO nodes (parent, name, kind, file_id, mtime_ms) VALUES (?, ?, 2, ?, ?) RETURNING ino")
       .values(parent, name, fileId, mtimeMs)[0];
-    return Number(row[0]);
+    return row ? Number(row[0]) : null;
   }
 
   /** The file node of a file, if placed. */

@@ -9,6 +9,8 @@ export type AllocateName = (wanted: string, isTaken: (name: string) => boolean) 
 
 export interface PlacementResult {
   placed: number;
+  /** Collect the entry changes below (a live mount announces them; a first scan has nobody to tell). */
+  collect?: boolean;
   /** Entries that appeared (for notify-invalidate of directories the kernel may have cached). */
   added: EntryChange[];
   /** Entries that went away (moved files, pruned directories). */
@@ -35,7 +37,7 @@ export class TreeBuilder {
   /** Places every file that has no place yet (after a first scan, or an interrupted one). */
   placeUnplaced(originOrder: readonly string[], nowMs = Date.now(), batch = 5000): PlacementResult {
     const ids = this.store.unplacedFileIds(originOrder);
-    const result: PlacementResult = { placed: 0, added: [], removed: [] };
+    const result: PlacementResult = { placed: 0, added: [], removed: [], collect: false };
     for (let i = 0; i < ids.length; i += batch) {
       const slice = ids.slice(i, i + batch);
       this.db.transaction(() => {
@@ -76,19 +78,24 @@ export class TreeBuilder {
     const components = this.render(file);
     const dirs = components.slice(0, -1);
     const fileName = components[components.length - 1];
-    let dirIno = this.store.mkdirs(dirs, nowMs, result.added);
+    const added = result.collect === false ? undefined : result.added;
+    let dirIno = this.store.mkdirs(dirs, nowMs, added);
     // A file already stands where this file needs a directory: give the directory a suffixed name instead.
     for (let n = 2; dirIno === null && dirs.length > 0; n++) {
       const last = dirs.length - 1;
       const alt = [...dirs.slice(0, last), `${dirs[last]} (${n})`];
-      dirIno = this.store.mkdirs(alt, nowMs, result.added);
+      dirIno = this.store.mkdirs(alt, nowMs, added);
       if (dirIno !== null) dirs.splice(0, dirs.length, ...alt);
     }
     const parent = dirIno!;
-    const name = this.allocate(fileName, (candidate) => this.store.nameTaken(parent, candidate));
-    this.store.insertFile(parent, name, id, file.mtimeMs);
+    // Try the plain name first with the insert itself; only a collision pays for the suffix search.
+    let name = fileName;
+    if (this.store.tryInsertFile(parent, name, id, file.mtimeMs) === null) {
+      name = this.allocate(fileName, (candidate) => this.store.nameTaken(parent, candidate));
+      this.store.insertFile(parent, name, id, file.mtimeMs);
+    }
     this.store.setPlacement(id, components.join("/"), [...dirs, name].join("/"));
-    result.added.push({ parent, name });
+    added?.push({ parent, name });
     result.placed++;
   }
 }

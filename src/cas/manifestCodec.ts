@@ -3,23 +3,43 @@
  * (a manifest whose origin file has since changed must not be used). The encoded form is what the database stores
  * in `files.chunk_manifest` and what `ManifestCached` carries.
  *
- * Encoding (little-endian), 32-byte header then 36 bytes per chunk:
- *   0  u8   format version (1)
+ * Encoding (little-endian), 32-byte header then one entry per chunk:
+ *   0  u8   format version (2; 1 is still decoded)
  *   1  u8   chunk hash algorithm (1 = SHA-256)
- *   2  u16  reserved, 0
+ *   2  u8   read checksum algorithm (v2: 1 = XXH3-64; v1: reserved, 0)
+ *   3  u8   reserved, 0
  *   4  u32  chunk count n
  *   8  u64  origin size in bytes (= sum of chunk lengths)
  *   16 f64  origin mtime in ms
  *   24 u64  reserved, 0
- *   32 n × { 32-byte chunk id, u32 length }
+ *   32 n × { 32-byte chunk id, u32 length, u64 read checksum }   (v1: no checksum, 36 bytes per entry)
  * Offsets are not stored: they are the running sum of lengths, so they cannot disagree with them.
- * A 40 MB FLAC (~600 chunks) encodes to ~22 KB.
+ * A 40 MB FLAC (~600 chunks) encodes to ~26 KB (v1: ~22 KB).
+ *
+ * The read checksum is a fast non-cryptographic 64-bit hash of the chunk bytes. It only lets a FUSE worker detect a
+ * damaged chunk file cheaply (bit rot, truncation, a write lost to power failure); the SHA-256 id stays the chunk's
+ * name and the only thing the store and the fetcher trust. A v1 manifest has none: readers then verify by SHA-256.
  */
 import { CHUNK_HASH_ALGORITHM_ID, CHUNK_ID_BYTES, chunkHex, type ChunkHex, type ChunkId } from "./chunkHash.ts";
 
-export const MANIFEST_VERSION = 1;
+/** Version written by encodeManifest when the manifest has read checksums (else it writes 1, the same bytes as before). */
+export const MANIFEST_VERSION = 2;
+const MANIFEST_VERSION_NO_CHECKSUMS = 1;
 const HEADER_BYTES = 32;
-const ENTRY_BYTES = CHUNK_ID_BYTES + 4;
+const ENTRY_BYTES_V1 = CHUNK_ID_BYTES + 4;
+const ENTRY_BYTES_V2 = CHUNK_ID_BYTES + 4 + 8;
+
+/**
+ * Read checksum: XXH3-64 (seed 0). Chosen for speed on 16–256 KiB chunks (measured against xxHash64, wyhash,
+ * rapidhash and CRC32 here; see docs/cas.md) and because XXH3 is a frozen, specified algorithm (stable since
+ * xxHash 0.8.0), so checksums persisted in manifests stay valid across Bun upgrades. A pinned golden value in
+ * test/cas/manifestCodec.test.ts catches a runtime whose output would differ.
+ */
+export const READ_CHECKSUM_ALGORITHM_ID = 1; // 1 = XXH3-64, seed 0
+
+export function readChecksum(bytes: Uint8Array): bigint {
+  return Bun.hash.xxHash3(bytes);
+}
 
 /** Decoded manifest, laid out as flat arrays so that a worker can binary-search it without allocations. */
 export interface Manifest {
@@ -30,12 +50,16 @@ export interface Manifest {
   ids: Uint8Array;
   /** chunkCount + 1 offsets: chunk i covers [offsets[i], offsets[i+1]); offsets[chunkCount] = originSize. */
   offsets: Float64Array;
+  /** chunkCount read checksums (`readChecksum` of each chunk), or null for a manifest without them (format v1). */
+  checksums: BigUint64Array | null;
 }
 
 /** What a chunker produced for one file, in order. */
 export interface ManifestChunk {
   id: ChunkId;
   length: number;
+  /** `readChecksum` of the chunk bytes. All chunks have one or none does (then the manifest has no checksums). */
+  checksum?: bigint;
 }
 
 export class ManifestFormatError extends Error {
@@ -45,31 +69,40 @@ export class ManifestFormatError extends Error {
 export function buildManifest(chunks: readonly ManifestChunk[], originSize: number, originMtimeMs: number): Manifest {
   const ids = new Uint8Array(chunks.length * CHUNK_ID_BYTES);
   const offsets = new Float64Array(chunks.length + 1);
+  const withChecksum = chunks.filter((c) => c.checksum !== undefined).length;
+  if (withChecksum !== 0 && withChecksum !== chunks.length)
+    throw new ManifestFormatError(`${withChecksum} of ${chunks.length} chunks have a read checksum`);
+  const checksums = withChecksum > 0 ? new BigUint64Array(chunks.length) : null;
   let pos = 0;
   chunks.forEach((c, i) => {
     if (c.id.length !== CHUNK_ID_BYTES) throw new ManifestFormatError(`chunk ${i}: id is ${c.id.length} bytes`);
     if (!(c.length > 0)) throw new ManifestFormatError(`chunk ${i}: empty chunk`);
     ids.set(c.id, i * CHUNK_ID_BYTES);
+    if (checksums) checksums[i] = c.checksum!;
     offsets[i] = pos;
     pos += c.length;
   });
   offsets[chunks.length] = pos;
   if (pos !== originSize) throw new ManifestFormatError(`chunks cover ${pos} bytes, origin size is ${originSize}`);
-  return { originSize, originMtimeMs, chunkCount: chunks.length, ids, offsets };
+  return { originSize, originMtimeMs, chunkCount: chunks.length, ids, offsets, checksums };
 }
 
 export function encodeManifest(m: Manifest): Uint8Array {
-  const out = new Uint8Array(HEADER_BYTES + m.chunkCount * ENTRY_BYTES);
+  const v2 = m.checksums !== null;
+  const entryBytes = v2 ? ENTRY_BYTES_V2 : ENTRY_BYTES_V1;
+  const out = new Uint8Array(HEADER_BYTES + m.chunkCount * entryBytes);
   const view = new DataView(out.buffer);
-  view.setUint8(0, MANIFEST_VERSION);
+  view.setUint8(0, v2 ? MANIFEST_VERSION : MANIFEST_VERSION_NO_CHECKSUMS);
   view.setUint8(1, CHUNK_HASH_ALGORITHM_ID);
+  if (v2) view.setUint8(2, READ_CHECKSUM_ALGORITHM_ID);
   view.setUint32(4, m.chunkCount, true);
   view.setBigUint64(8, BigInt(m.originSize), true);
   view.setFloat64(16, m.originMtimeMs, true);
   for (let i = 0; i < m.chunkCount; i++) {
-    const at = HEADER_BYTES + i * ENTRY_BYTES;
+    const at = HEADER_BYTES + i * entryBytes;
     out.set(m.ids.subarray(i * CHUNK_ID_BYTES, (i + 1) * CHUNK_ID_BYTES), at);
     view.setUint32(at + CHUNK_ID_BYTES, m.offsets[i + 1] - m.offsets[i], true);
+    if (v2) view.setBigUint64(at + CHUNK_ID_BYTES + 4, m.checksums![i], true);
   }
   return out;
 }
@@ -79,30 +112,38 @@ export function decodeManifest(bytes: Uint8Array): Manifest {
   if (bytes.length < HEADER_BYTES) throw new ManifestFormatError(`manifest too short (${bytes.length} bytes)`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const version = view.getUint8(0);
-  if (version !== MANIFEST_VERSION) throw new ManifestFormatError(`unknown manifest version ${version}`);
+  if (version !== MANIFEST_VERSION && version !== MANIFEST_VERSION_NO_CHECKSUMS)
+    throw new ManifestFormatError(`unknown manifest version ${version}`);
+  const v2 = version === MANIFEST_VERSION;
   const algorithm = view.getUint8(1);
   if (algorithm !== CHUNK_HASH_ALGORITHM_ID) throw new ManifestFormatError(`unknown chunk hash algorithm ${algorithm}`);
+  // An unknown checksum algorithm is refused rather than ignored: comparing against the wrong function would report
+  // every chunk corrupt.
+  if (v2 && view.getUint8(2) !== READ_CHECKSUM_ALGORITHM_ID)
+    throw new ManifestFormatError(`unknown read checksum algorithm ${view.getUint8(2)}`);
+  const entryBytes = v2 ? ENTRY_BYTES_V2 : ENTRY_BYTES_V1;
   const chunkCount = view.getUint32(4, true);
-  if (bytes.length !== HEADER_BYTES + chunkCount * ENTRY_BYTES)
-    throw new ManifestFormatError(`manifest of ${chunkCount} chunks cannot be ${bytes.length} bytes`);
+  if (bytes.length !== HEADER_BYTES + chunkCount * entryBytes)
+    throw new ManifestFormatError(`manifest v${version} of ${chunkCount} chunks cannot be ${bytes.length} bytes`);
   const originSize = Number(view.getBigUint64(8, true));
   const originMtimeMs = view.getFloat64(16, true);
   const ids = new Uint8Array(chunkCount * CHUNK_ID_BYTES);
   const offsets = new Float64Array(chunkCount + 1);
+  const checksums = v2 ? new BigUint64Array(chunkCount) : null;
   let pos = 0;
   for (let i = 0; i < chunkCount; i++) {
-    const at = HEADER_BYTES + i * ENTRY_BYTES;
+    const at = HEADER_BYTES + i * entryBytes;
     ids.set(bytes.subarray(at, at + CHUNK_ID_BYTES), i * CHUNK_ID_BYTES);
     const length = view.getUint32(at + CHUNK_ID_BYTES, true);
     if (length === 0) throw new ManifestFormatError(`chunk ${i} has length 0`);
+    if (checksums) checksums[i] = view.getBigUint64(at + CHUNK_ID_BYTES + 4, true);
     offsets[i] = pos;
     pos += length;
   }
   offsets[chunkCount] = pos;
   if (pos !== originSize) throw new ManifestFormatError(`chunks cover ${pos} bytes, header says ${originSize}`);
-  return { originSize, originMtimeMs, chunkCount, ids, offsets };
+  return { originSize, originMtimeMs, chunkCount, ids, offsets, checksums };
 }
-
 /** A manifest may serve a file only while the origin still reports the size and mtime it was built from. */
 export function isManifestCurrent(m: Manifest, originSize: number, originMtimeMs: number): boolean {
   return m.originSize === originSize && m.originMtimeMs === originMtimeMs;

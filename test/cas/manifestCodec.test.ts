@@ -2,13 +2,14 @@ import { describe, expect, test } from "bun:test";
 import { hashChunk } from "../../src/cas/chunkHash.ts";
 import {
   buildManifest, chunkIndexAt, decodeManifest, encodeManifest, isManifestCurrent, manifestChunkId, manifestChunkLength,
-  ManifestFormatError,
+  ManifestFormatError, readChecksum,
 } from "../../src/cas/manifestCodec.ts";
+import { pseudoRandomBytes } from "./testData.ts";
 
 const chunks = [100, 70_000, 5].map((length, i) => ({ id: hashChunk(new Uint8Array([i])), length }));
 
 describe("manifest codec", () => {
-  test("round trip keeps ids, offsets, size and mtime", () => {
+  test("without read checksums: still written as version 1, byte for byte the old layout", () => {
     const m = buildManifest(chunks, 70_105, 1_700_000_000_123.5);
     const bytes = encodeManifest(m);
     expect(bytes.length).toBe(32 + 3 * 36);
@@ -17,11 +18,63 @@ describe("manifest codec", () => {
     expect(d.originSize).toBe(70_105);
     expect(d.originMtimeMs).toBe(1_700_000_000_123.5);
     expect(d.chunkCount).toBe(3);
+    expect(d.checksums).toBeNull();
     expect([...d.offsets]).toEqual([0, 100, 70_100, 70_105]);
     for (let i = 0; i < 3; i++) {
       expect(manifestChunkId(d, i)).toEqual(chunks[i].id);
       expect(manifestChunkLength(d, i)).toBe(chunks[i].length);
     }
+  });
+
+  test("round trip with read checksums (version 2) keeps ids, offsets, size, mtime and checksums", () => {
+    // Full 64-bit range, including values above 2^63 (BigUint64, not a signed read).
+    const sums = [0n, 0xffff_ffff_ffff_ffffn, 0x8000_0000_0000_0001n];
+    const m = buildManifest(chunks.map((c, i) => ({ ...c, checksum: sums[i] })), 70_105, 1_700_000_000_123.5);
+    const bytes = encodeManifest(m);
+    expect(bytes.length).toBe(32 + 3 * 44);
+    expect(bytes[0]).toBe(2); // version
+    expect(bytes[2]).toBe(1); // read checksum algorithm: XXH3-64
+    const d = decodeManifest(bytes);
+    expect(d.originSize).toBe(70_105);
+    expect(d.originMtimeMs).toBe(1_700_000_000_123.5);
+    expect([...d.offsets]).toEqual([0, 100, 70_100, 70_105]);
+    expect([...d.checksums!]).toEqual(sums);
+    for (let i = 0; i < 3; i++) expect(manifestChunkId(d, i)).toEqual(chunks[i].id);
+    expect(encodeManifest(d)).toEqual(bytes);
+  });
+
+  test("decodes a version 1 manifest as written before read checksums existed", () => {
+    // Hand-built in the v1 layout (32-byte header, 36-byte entries), independent of encodeManifest.
+    const v1 = new Uint8Array(32 + 3 * 36);
+    const view = new DataView(v1.buffer);
+    view.setUint8(0, 1);
+    view.setUint8(1, 1);
+    view.setUint32(4, 3, true);
+    view.setBigUint64(8, 70_105n, true);
+    view.setFloat64(16, 42, true);
+    chunks.forEach((c, i) => {
+      v1.set(c.id, 32 + i * 36);
+      view.setUint32(32 + i * 36 + 32, c.length, true);
+    });
+    const d = decodeManifest(v1);
+    expect(d.checksums).toBeNull();
+    expect(d.originMtimeMs).toBe(42);
+    expect([...d.offsets]).toEqual([0, 100, 70_100, 70_105]);
+    expect(manifestChunkId(d, 2)).toEqual(chunks[2].id);
+  });
+
+  test("read checksum is XXH3-64 and stable (persisted in manifests: a change must not go unnoticed)", () => {
+    // Reference values of XXH3_64bits (seed 0), as `xxhsum -H3` prints them.
+    expect(readChecksum(new Uint8Array(0))).toBe(0x2d06800538d394c2n);
+    expect(readChecksum(new TextEncoder().encode("abc"))).toBe(0x78af5f94892f3950n);
+    // The long-input path (> 240 bytes), pinned from this implementation.
+    expect(readChecksum(pseudoRandomBytes(65_536, 3))).toBe(0xbc6c3f935a70a38en);
+  });
+
+  test("all chunks have a checksum or none does", () => {
+    expect(() => buildManifest([{ ...chunks[0], checksum: 1n }, chunks[1], chunks[2]], 70_105, 1)).toThrow(
+      ManifestFormatError,
+    );
   });
 
   test("decodes a manifest stored in a larger buffer (SQLite BLOB views)", () => {
@@ -55,8 +108,14 @@ describe("manifest codec", () => {
     wrongAlgorithm[1] = 2;
     const wrongSize = good.slice();
     new DataView(wrongSize.buffer).setBigUint64(8, 70_106n, true);
-    for (const bad of [good.subarray(0, 10), good.subarray(0, good.length - 1), wrongVersion, wrongAlgorithm, wrongSize])
-      expect(() => decodeManifest(bad)).toThrow(ManifestFormatError);
+    const v2 = encodeManifest(buildManifest(chunks.map((c) => ({ ...c, checksum: 7n })), 70_105, 1));
+    const wrongChecksumAlgorithm = v2.slice();
+    wrongChecksumAlgorithm[2] = 2;
+    const v2AsV1 = v2.slice(); // a v2 body under a v1 header: the length no longer fits
+    v2AsV1[0] = 1;
+    const bads = [good.subarray(0, 10), good.subarray(0, good.length - 1), wrongVersion, wrongAlgorithm, wrongSize];
+    bads.push(v2.subarray(0, v2.length - 8), wrongChecksumAlgorithm, v2AsV1);
+    for (const bad of bads) expect(() => decodeManifest(bad)).toThrow(ManifestFormatError);
     expect(() => buildManifest(chunks, 1, 1)).toThrow(ManifestFormatError);
   });
 

@@ -126,18 +126,18 @@ export class TreeStore {
     this.db.stmt("UPDATE nodes SET mtime_ms = ? WHERE ino = ? AND mtime_ms < ?").run(nowMs, ino, nowMs);
   }
 
-  /** Files that have no place in the tree yet, in the deterministic placement order. */
+  /**
+   * Files that have no place in the tree yet, in the deterministic placement order: origins by priority (then the
+   * ones not listed, by id), and within an origin by real path — the order of the (origin_id, real_path) unique
+   * index, so SQLite sorts nothing and only ids reach JavaScript.
+   */
   unplacedFileIds(originOrder: readonly string[]): FileId[] {
-    const rows = this.db.stmt("SELECT id, origin_id, real_path FROM files WHERE virtual_path IS NULL").values();
-    const rank = new Map(originOrder.map((id, i) => [id, i]));
-    rows.sort((a, b) => {
-      const ra = rank.get(String(a[1])) ?? originOrder.length;
-      const rb = rank.get(String(b[1])) ?? originOrder.length;
-      if (ra !== rb) return ra - rb;
-      if (a[1] !== b[1]) return String(a[1]) < String(b[1]) ? -1 : 1;
-      return String(a[2]) < String(b[2]) ? -1 : String(a[2]) > String(b[2]) ? 1 : 0;
-    });
-    return rows.map((r) => Number(r[0]));
+    const known = this.db.stmt("SELECT DISTINCT origin_id FROM files").values().map((r) => String(r[0]));
+    const order = [...originOrder.filter((o) => known.includes(o)), ...known.filter((o) => !originOrder.includes(o)).sort()];
+    const q = this.db.stmt("SELECT id FROM files WHERE origin_id = ? AND virtual_path IS NULL ORDER BY real_path");
+    const out: FileId[] = [];
+    for (const origin of order) for (const r of q.values(origin)) out.push(Number(r[0]));
+    return out;
   }
 
   setPlacement(fileId: FileId, templatePath: string | null, virtualPath: string | null): void {

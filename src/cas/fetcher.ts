@@ -31,7 +31,7 @@ import type { ChunkPins } from "./eviction.ts";
 import { DEFAULT_CDC, StreamingChunker, type CdcParams, type CutChunk } from "./fastCdc.ts";
 import {
   buildManifest, chunkIndexAt, decodeManifest, encodeManifest, isManifestCurrent, manifestChunkId,
-  manifestChunkLength, type Manifest,
+  manifestChunkLength, readChecksum, type Manifest,
 } from "./manifestCodec.ts";
 
 /** A file of a cached origin, as the integrator knows it from the database. */
@@ -97,6 +97,8 @@ interface FetchedChunk {
   length: number;
   id: ChunkId;
   hex: ChunkHex;
+  /** Fast read checksum for the manifest: workers verify chunks with it instead of re-hashing SHA-256. */
+  checksum: bigint;
   /** "storing": bytes kept in memory until the put settles; "unstored": the put failed (disk full). */
   state: "storing" | "stored" | "unstored";
   bytes?: Uint8Array;
@@ -334,7 +336,11 @@ export class Fetcher {
     }
   }
 
-  /** Fetches one chunk's byte range from the origin, checks it against its id, stores it. Shared by concurrent reads. */
+  /**
+   * Fetches one chunk's byte range from the origin, checks it against its id, stores it. Shared by concurrent reads.
+   * The check is SHA-256, never the manifest's read checksum: the chunk is stored under its id, which other files
+   * may share, so only bytes that hash to that id may be written (the store's get above also verified by SHA-256).
+   */
   private repairChunk(file: CachedFileRef, offset: number, length: number, id: ChunkId): Promise<Uint8Array | null> {
     const key = `${file.fileId}:${offset}`;
     const running = this.repairs.get(key);
@@ -603,7 +609,10 @@ export class Fetcher {
 
   private async storeCut(ff: FileFetch, cut: CutChunk): Promise<void> {
     const id = hashChunk(cut.bytes);
-    const c: FetchedChunk = { offset: cut.offset, length: cut.bytes.length, id, hex: chunkHex(id), state: "storing", bytes: cut.bytes };
+    const c: FetchedChunk = {
+      offset: cut.offset, length: cut.bytes.length, id, hex: chunkHex(id), checksum: readChecksum(cut.bytes),
+      state: "storing", bytes: cut.bytes,
+    };
     ff.chunks.push(c);
     ff.cutEnd = c.offset + c.length;
     this.deps.pins?.pin(ff.pinOwner, [c.hex]);

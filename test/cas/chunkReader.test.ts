@@ -3,7 +3,9 @@ import { unlinkSync, writeFileSync } from "node:fs";
 import { ChunkReader } from "../../src/cas/chunkReader.ts";
 import { hashChunk } from "../../src/cas/chunkHash.ts";
 import { chunkLengths } from "../../src/cas/fastCdc.ts";
-import { buildManifest, encodeManifest, manifestChunkHex, type Manifest } from "../../src/cas/manifestCodec.ts";
+import {
+  buildManifest, decodeManifest, encodeManifest, manifestChunkHex, readChecksum, type Manifest,
+} from "../../src/cas/manifestCodec.ts";
 import { chunkPath } from "../../src/cas/chunkPaths.ts";
 import { ChunkStore } from "../../src/cas/chunkStore.ts";
 import { removeDir, tempDir } from "./helpers.ts";
@@ -15,7 +17,11 @@ afterEach(() => {
   dirs = [];
 });
 
-async function cachedFile(size: number): Promise<{ dir: string; data: Uint8Array<ArrayBuffer>; m: Manifest }> {
+/**
+ * A file's chunks in a fresh store and its manifest: with read checksums (as the fetcher builds it now) unless
+ * `checksums` is false (a manifest persisted before format v2).
+ */
+async function cachedFile(size: number, checksums = true): Promise<{ dir: string; data: Uint8Array<ArrayBuffer>; m: Manifest }> {
   const dir = tempDir();
   dirs.push(dir);
   const data = pseudoRandomBytes(size, 77);
@@ -25,7 +31,7 @@ async function cachedFile(size: number): Promise<{ dir: string; data: Uint8Array
   for (const len of chunkLengths(data)) {
     const bytes = data.subarray(off, off + len);
     await store.put(bytes);
-    chunks.push({ id: hashChunk(bytes), length: len });
+    chunks.push({ id: hashChunk(bytes), length: len, checksum: checksums ? readChecksum(bytes) : undefined });
     off += len;
   }
   return { dir, data, m: buildManifest(chunks, data.length, 1000) };
@@ -77,28 +83,56 @@ describe("ChunkReader (synchronous)", () => {
     expect(reader.read(m, 0, 10).kind).toBe("ok");
   });
 
-  test("corrupt chunk → corrupt on the first read after open; wrong bytes are never returned", async () => {
-    const { dir, data, m } = await cachedFile(600_000);
-    const path = chunkPath(dir, manifestChunkHex(m, 1));
-    const bad = data.slice(m.offsets[1], m.offsets[2]);
-    bad[100] ^= 0xff;
-    writeFileSync(path, bad);
-    const reader = new ChunkReader(dir);
-    expect(reader.read(m, m.offsets[1] + 5000, 10, reader.openFile(m))).toMatchObject({ kind: "corrupt", chunkIndex: 1 });
-    // Longer or shorter files are corrupt too.
-    writeFileSync(path, data.slice(m.offsets[1], m.offsets[2] + 1));
-    expect(reader.read(m, m.offsets[1], 10).kind).toBe("corrupt");
-    writeFileSync(path, data.slice(m.offsets[1], m.offsets[2] - 1));
-    expect(reader.read(m, m.offsets[1], 10).kind).toBe("corrupt");
-  });
+  for (const checksums of [true, false]) {
+    const how = checksums ? "read checksum (v2)" : "SHA-256 (v1 manifest)";
 
-  test("a new open verifies again (damage after a previous open is caught)", async () => {
+    test(`corrupt chunk → corrupt on the first read after open, by ${how}; wrong bytes are never returned`, async () => {
+      const { dir, data, m } = await cachedFile(600_000, checksums);
+      expect(m.checksums !== null).toBe(checksums);
+      const path = chunkPath(dir, manifestChunkHex(m, 1));
+      const bad = data.slice(m.offsets[1], m.offsets[2]);
+      bad[100] ^= 0x01; // one flipped bit, same length
+      writeFileSync(path, bad);
+      const reader = new ChunkReader(dir);
+      const out = new Uint8Array(10);
+      expect(reader.read(m, m.offsets[1] + 5000, 10, reader.openFile(m), out)).toMatchObject({ kind: "corrupt", chunkIndex: 1 });
+      expect(reader.takeCounts()).toMatchObject({ hits: 0, misses: 1, verifiedChunks: 0 });
+      // Longer or shorter files are corrupt too, and so is an empty one.
+      for (const wrong of [data.slice(m.offsets[1], m.offsets[2] + 1), data.slice(m.offsets[1], m.offsets[2] - 1), new Uint8Array(0)]) {
+        writeFileSync(path, wrong);
+        expect(reader.read(m, m.offsets[1], 10).kind).toBe("corrupt");
+      }
+      // Repaired (as the fetcher would): served again.
+      writeFileSync(path, data.slice(m.offsets[1], m.offsets[2]));
+      const r = reader.read(m, m.offsets[1], 10);
+      expect(r.kind === "ok" && r.bytes).toEqual(data.slice(m.offsets[1], m.offsets[1] + 10));
+    });
+
+    test(`a new open verifies again (damage after a previous open is caught), by ${how}`, async () => {
+      const { dir, data, m } = await cachedFile(400_000, checksums);
+      const reader = new ChunkReader(dir);
+      expect(reader.read(m, 0, 100, reader.openFile(m)).kind).toBe("ok");
+      const bad = data.slice(0, m.offsets[1]);
+      bad[m.offsets[1] - 1] ^= 0x80; // the last byte: a check that stopped short would miss it
+      writeFileSync(chunkPath(dir, manifestChunkHex(m, 0)), bad);
+      expect(reader.read(m, 0, 100, reader.openFile(m)).kind).toBe("corrupt");
+    });
+  }
+
+  test("with read checksums, verification uses them (not SHA-256); a v1 manifest verifies by SHA-256", async () => {
     const { dir, data, m } = await cachedFile(400_000);
     const reader = new ChunkReader(dir);
-    expect(reader.read(m, 0, 100, reader.openFile(m)).kind).toBe("ok");
-    const bad = data.slice(0, m.offsets[1]);
-    bad[50] ^= 1;
-    writeFileSync(chunkPath(dir, manifestChunkHex(m, 0)), bad);
-    expect(reader.read(m, 0, 100, reader.openFile(m)).kind).toBe("corrupt");
+    // A wrong recorded checksum fails an intact chunk: proof that the fast check is the one applied.
+    const wrong = decodeManifest(encodeManifest(m));
+    wrong.checksums![1] ^= 1n;
+    expect(reader.read(wrong, m.offsets[1], 10).kind).toBe("corrupt");
+    expect(reader.read(wrong, 0, 10).kind).toBe("ok");
+    // The same chunks under a v1 manifest (no checksums): read and checked against the SHA-256 ids.
+    const v1 = decodeManifest(encodeManifest({ ...m, checksums: null }));
+    expect(v1.checksums).toBeNull();
+    const view = reader.openManifest(encodeManifest(v1), data.length, 1000)!;
+    const r = reader.read(view.manifest, 0, data.length, view);
+    expect(r.kind === "ok" && r.bytes).toEqual(data);
+    expect(reader.takeCounts().verifiedChunks).toBe(1 + m.chunkCount); // chunk 0 of `wrong`, then all of v1
   });
 });

@@ -7,7 +7,7 @@ import { chunkPath } from "../../src/cas/chunkPaths.ts";
 import { ChunkReader } from "../../src/cas/chunkReader.ts";
 import { fsChunkFileWriter, type ChunkFileWriter } from "../../src/cas/chunkStore.ts";
 import { FetchError } from "../../src/cas/fetcher.ts";
-import { decodeManifest, manifestChunkHex, manifestChunkId } from "../../src/cas/manifestCodec.ts";
+import { decodeManifest, manifestChunkHex, manifestChunkId, readChecksum } from "../../src/cas/manifestCodec.ts";
 import { LocalOrigin } from "../../src/origins/localOrigin.ts";
 import { FaultyOrigin } from "../../src/origins/faultyOrigin.ts";
 import { fileRef, listFiles, makeOrigin, ManifestDb, openTestCache, readAll, removeDir, tempDir } from "./helpers.ts";
@@ -55,9 +55,11 @@ describe("Fetcher", () => {
     const m = decodeManifest(db.manifests.get(1)!);
     expect(m.originSize).toBe(file.size);
     expect(m.originMtimeMs).toBe(file.mtimeMs);
+    expect(m.checksums).not.toBeNull(); // format v2: workers verify with the fast checksum
     for (let i = 0; i < m.chunkCount; i++) {
       const bytes = expected.subarray(m.offsets[i], m.offsets[i + 1]);
       expect(chunkMatches(bytes, manifestChunkId(m, i))).toBe(true);
+      expect(m.checksums![i]).toBe(readChecksum(bytes));
     }
     expect(origin.counts.bytesRead).toBe(file.size); // fetched once, no extra reads
     expect(origin.counts.streamCalls).toBe(1);
@@ -196,6 +198,34 @@ describe("Fetcher", () => {
     }
     expect(origin.counts.bytesRead).toBe(m.offsets[i + 1] - m.offsets[i]);
     expect(chunkMatches(new Uint8Array(readFileSync(path)), manifestChunkId(m, i))).toBe(true);
+    expect(new ChunkReader(cache.chunksDir).read(m, m.offsets[i], 10).kind).toBe("ok"); // the worker's check passes again
+  });
+
+  test("a truncated chunk (power loss) fails the worker's fast check and is repaired by SHA-256", async () => {
+    const root = dir();
+    const data = pseudoRandomBytes(1 * MiB, 21);
+    const origin = makeOrigin(root, { "f.flac": data });
+    const db = new ManifestDb();
+    const cacheDir = dir();
+    const cache = open(cacheDir, db);
+    const file = fileRef(origin, root, "f.flac", 22);
+    await cache.fetcher.prefetch(file);
+    const m = decodeManifest(db.manifests.get(22)!);
+    expect(m.checksums).not.toBeNull();
+    const i = 2;
+    const path = chunkPath(cache.chunksDir, manifestChunkHex(m, i));
+    writeFileSync(path, data.slice(m.offsets[i], m.offsets[i + 1] - 4096));
+    expect(new ChunkReader(cache.chunksDir).read(m, m.offsets[i], 10).kind).toBe("corrupt");
+    origin.resetCounts();
+    const warn = spyOn(log, "warn").mockImplementation((() => {}) as never);
+    try {
+      expect(await open(cacheDir, db).fetcher.read(file, m.offsets[i], 10)).toEqual(data.subarray(m.offsets[i], m.offsets[i] + 10));
+    } finally {
+      warn.mockRestore();
+    }
+    expect(origin.counts.bytesRead).toBe(m.offsets[i + 1] - m.offsets[i]);
+    expect(chunkMatches(new Uint8Array(readFileSync(path)), manifestChunkId(m, i))).toBe(true);
+    expect(new ChunkReader(cache.chunksDir).read(m, 0, file.size).kind).toBe("ok");
   });
 
   test("a missing chunk is re-fetched", async () => {

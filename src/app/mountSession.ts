@@ -2,6 +2,7 @@ import { mkdirSync } from "node:fs";
 import { cachePaths, type CachePaths } from "../config/paths.ts";
 import type { MusicFsConfig } from "../config/config.ts";
 import { rememberedOrigins } from "./rememberedOrigins.ts";
+import { diskFullError, isDiskFull } from "./diskFull.ts";
 import { UserError, errorMessage } from "../core/errors.ts";
 import { log, tildify } from "../core/logger.ts";
 import { startSession, type FuseSession } from "../fuse/session.ts";
@@ -120,6 +121,9 @@ export async function runMount(req: MountRequest): Promise<number> {
     await session.unmount();
     log.info("Unmounted cleanly.");
     return 0;
+  } catch (e) {
+    if (isDiskFull(e)) throw diskFullError(paths.cacheDir);
+    throw e;
   } finally {
     await listening?.close();
     await content?.close();

@@ -1,5 +1,7 @@
+import { dirname } from "node:path";
 import { errorMessage } from "../core/errors.ts";
 import { log } from "../core/logger.ts";
+import { diskFullError, isDiskFull } from "./diskFull.ts";
 import { LocalOrigin } from "../origins/localOrigin.ts";
 import { deltaSync, type SyncOptions, type SyncSummary } from "./deltaSync.ts";
 import type { Library } from "./library.ts";
@@ -70,7 +72,8 @@ export class SyncRunner {
         // that idles for days should give that memory back now.
         Bun.gc(true);
       } catch (e) {
-        log.error(`Delta sync failed: ${errorMessage(e)}. The mount keeps serving the stored tree; the next sync retries.`);
+        const why = isDiskFull(e) ? diskFullError(dirname(this.library.db.path)).message : errorMessage(e);
+        log.error(`Delta sync failed: ${why} The mount keeps serving the stored tree; the next sync retries.`);
       }
     }
   }

@@ -7,6 +7,7 @@ import { Library } from "../app/library.ts";
 import { ShutdownSignals } from "../app/signals.ts";
 import { deltaSync } from "../app/deltaSync.ts";
 import { rememberedOrigins } from "../app/rememberedOrigins.ts";
+import { diskFullError, isDiskFull } from "../app/diskFull.ts";
 import { tildify } from "../core/logger.ts";
 import { commonLibraryArgs, configFromArgs } from "./mountCommand.ts";
 import { applyLogLevel, runCommand } from "./run.ts";
@@ -41,6 +42,9 @@ export const scanCommand = defineCommand({
         }
         library.db.checkpoint();
         process.exitCode = interrupted ? 130 : 0;
+      } catch (e) {
+        if (isDiskFull(e)) throw diskFullError(paths.cacheDir);
+        throw e;
       } finally {
         library.close();
         lock.release();

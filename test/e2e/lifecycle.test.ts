@@ -201,3 +201,29 @@ describe("crash safety", () => {
     expect((await run(["sh", "-c", `ls "${cache}" | grep -c corrupt`])).stdout.trim()).not.toBe("0");
   }, 120_000);
 });
+
+describe("a full disk under the cache dir", () => {
+  test("stops the first scan with a clear message; once there is room the next start completes it", async () => {
+    if (process.getuid?.() !== 0) return console.log("skipped: needs root to mount a small tmpfs");
+    const small = tempDir();
+    expect((await run(["mount", "-t", "tmpfs", "-o", "size=600k", "tmpfs", small])).code).toBe(0);
+    try {
+      const cache = join(small, "cache");
+      const mnt = join(tempDir(), "mnt");
+      const r = await run(["bun", join(import.meta.dir, "../../src/cli/main.ts"), "mount", mnt, "--origin", SYNTHETIC, "--cache-dir", cache], { timeoutMs: 60_000 });
+      const text = r.stdout + r.stderr;
+      expect(r.code).toBe(1);
+      expect(text).toContain(`The disk holding the cache dir ${cache} is full`);
+      expect(text).not.toContain("    at "); // a sentence, not a stack trace
+      expect(readFileSync("/proc/mounts", "utf8")).not.toContain(mnt);
+
+      expect((await run(["mount", "-o", "remount,size=256m", small])).code).toBe(0);
+      const server = await startMount(mnt, ["--origin", SYNTHETIC, "--cache-dir", cache]);
+      expect(server.output()).toMatch(/\d+ files already known/);
+      expect((await findFiles(mnt)).length).toBe(2611);
+    } finally {
+      await cleanupAll();
+      await run(["umount", "-l", small]);
+    }
+  }, 120_000);
+});

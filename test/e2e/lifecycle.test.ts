@@ -99,6 +99,25 @@ describe("ordered shutdown", () => {
     }
   }, 60_000);
 
+  test("musicfs unmount: the serving musicfs shuts down in order and exits 0; a non-musicfs path is refused", async () => {
+    const origin = copyLibrary(2);
+    const cache = tempDir();
+    const mnt = join(tempDir(), "mnt");
+    const server = await startMount(mnt, ["--origin", origin, "--cache-dir", cache]);
+    const cli = join(import.meta.dir, "../../src/cli/main.ts");
+    const r = await run(["bun", cli, "unmount", mnt]);
+    expect(r.code).toBe(0);
+    expect(await server.proc.exited).toBe(0);
+    expect(server.output()).toContain("Ordered shutdown");
+    expect(readFileSync("/proc/mounts", "utf8")).not.toContain(mnt);
+    const db = new Sqlite(join(cache, "metadata.db"), { readonly: true });
+    expect(String(db.query("SELECT value FROM meta WHERE key = 'state'").values()[0][0])).toBe("clean");
+    db.close();
+    const wrong = await run(["bun", cli, "unmount", tempDir()]);
+    expect(wrong.code).not.toBe(0);
+    expect(wrong.stdout + wrong.stderr).toContain("is not a musicfs mountpoint");
+  }, 60_000);
+
   test("Ctrl-C during a first scan stops cleanly; the next mount continues without re-parsing", async () => {
     const { origin, cache, mnt, first } = await startFirstScanOfLargeLibrary();
     // Interrupt once the first batch is stored: mid-scan by construction, not by timing.

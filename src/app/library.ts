@@ -197,9 +197,6 @@ export class Library {
     return v === null ? this.refreshFileCount() : Number(v);
   }
 
-  /** Writes what is batched in memory. */
-  flush(): void {}
-
   close(): void {
     this.db.close();
   }

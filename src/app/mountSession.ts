@@ -115,7 +115,6 @@ export async function runMount(req: MountRequest): Promise<number> {
     listening = null;
     await content?.close();
     content = null;
-    library.flush();
     markClean(library.db);
     library.db.checkpoint();
     await session.unmount();

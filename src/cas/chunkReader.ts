@@ -51,6 +51,10 @@ export interface ChunkReaderCounts {
 export class ChunkReader {
   private accessed = new Set<ChunkHex>();
   private counts: ChunkReaderCounts = { hits: 0, misses: 0, verifiedChunks: 0 };
+  /** For chunks read only in part: the whole chunk is read here to be verified (grown to the largest chunk seen). */
+  private scratch = new Uint8Array(0);
+  /** Target of the one-byte read past a chunk's end that must find EOF. */
+  private readonly probe = new Uint8Array(1);
 
   constructor(readonly chunksDir: string) {}
 
@@ -123,6 +127,11 @@ export class ChunkReader {
     return c;
   }
 
+  private scratchFor(length: number): Uint8Array {
+    if (this.scratch.length < length) this.scratch = new Uint8Array(Math.max(length, 256 * 1024));
+    return this.scratch.subarray(0, length);
+  }
+
   private readChunkSlice(
     m: Manifest,
     i: number,
@@ -144,14 +153,16 @@ export class ChunkReader {
       if (view.isVerified(i)) {
         if (readFully(fd, out.subarray(outAt, outAt + (to - from)), from) !== to - from) return "corrupt";
       } else {
-        // One extra byte detects a file longer than the manifest says.
-        const whole = new Uint8Array(length + 1);
-        if (readFully(fd, whole, 0) !== length) return "corrupt";
-        const bytes = whole.subarray(0, length);
+        // The whole chunk is read and checked. When the request covers it (most chunks of a 1 MiB READ), it is read
+        // straight into `out`: no buffer and no copy per chunk. Otherwise into a reused scratch buffer. Either way
+        // one byte past the end must be EOF, so a file longer than the manifest says is caught too.
+        const whole = from === 0 && to === length;
+        const bytes = whole ? out.subarray(outAt, outAt + length) : this.scratchFor(length);
+        if (readFully(fd, bytes, 0) !== length || readSync(fd, this.probe, 0, 1, length) !== 0) return "corrupt";
         if (!chunkIntact(m, i, bytes)) return "corrupt";
         view.markVerified(i);
         this.counts.verifiedChunks++;
-        out.set(bytes.subarray(from, to), outAt);
+        if (!whole) out.set(bytes.subarray(from, to), outAt);
       }
     } catch {
       return "corrupt";

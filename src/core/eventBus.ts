@@ -1,5 +1,5 @@
 import { EventEmitter } from "node:events";
-import type { FileId, OriginId } from "./types.ts";
+import type { FileId } from "./types.ts";
 
 /**
  * The typed event bus of the main thread. Producers (fetcher, sync, fs access reports) emit; listeners persist or
@@ -9,11 +9,7 @@ import type { FileId, OriginId } from "./types.ts";
 export interface MusicFsEvents {
   /** A file's content is complete in the chunk store; `manifest` is the encoded manifest (manifestCodec). */
   ManifestCached: { fileId: FileId; manifest: Uint8Array; originSize: number; originMtimeMs: number };
-  /** A file was opened/read through the mount (fed to listening patterns and prefetch). */
-  FileAccessed: { fileId: FileId; offset: number; size: number; atMs: number };
-  FilesChanged: { originId: OriginId; added: number; modified: number; removed: number };
-  SyncStarted: { originId: OriginId };
-  SyncCompleted: { originId: OriginId; added: number; modified: number; removed: number; unchanged: number; ms: number };
+  /** The chunk store evicted least recently used chunks to stay under its cap. */
   CacheEviction: { bytesFreed: number; chunks: number };
 }
 

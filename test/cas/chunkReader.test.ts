@@ -97,10 +97,15 @@ describe("ChunkReader (synchronous)", () => {
       const out = new Uint8Array(10);
       expect(reader.read(m, m.offsets[1] + 5000, 10, reader.openFile(m), out)).toMatchObject({ kind: "corrupt", chunkIndex: 1 });
       expect(reader.takeCounts()).toMatchObject({ hits: 0, misses: 1, verifiedChunks: 0 });
-      // Longer or shorter files are corrupt too, and so is an empty one.
-      for (const wrong of [data.slice(m.offsets[1], m.offsets[2] + 1), data.slice(m.offsets[1], m.offsets[2] - 1), new Uint8Array(0)]) {
+      // Longer or shorter files are corrupt too, and so is an empty one; whether the read covers the whole chunk
+      // (verified in the caller's buffer) or part of it (verified in the reader's scratch buffer).
+      const flipped = bad;
+      const wrongs = [flipped, data.slice(m.offsets[1], m.offsets[2] + 1), data.slice(m.offsets[1], m.offsets[2] - 1), new Uint8Array(0)];
+      for (const wrong of wrongs) {
         writeFileSync(path, wrong);
         expect(reader.read(m, m.offsets[1], 10).kind).toBe("corrupt");
+        expect(reader.read(m, m.offsets[1], m.offsets[2] - m.offsets[1]).kind).toBe("corrupt");
+        expect(reader.read(m, m.offsets[0], m.offsets[3] - m.offsets[0], reader.openFile(m), new Uint8Array(m.offsets[3])).kind).toBe("corrupt");
       }
       // Repaired (as the fetcher would): served again.
       writeFileSync(path, data.slice(m.offsets[1], m.offsets[2]));

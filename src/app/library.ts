@@ -83,9 +83,10 @@ export class Library {
       log.warn(`The search index could not be opened (${(e as Error).message}); rebuilding it.`);
     }
     if (state === "ok") return null;
+    const fresh = this.db.fileCount() === 0; // a new library: creating its empty index is nothing to report
     return (async () => {
       const t0 = performance.now();
-      log.info(`Search index ${state}: rebuilding it from the database…`);
+      if (!fresh) log.info(`Search index ${state}: rebuilding it from the database…`);
       try {
         const n = await this.search.rebuildAsync(this.db.listAllFiles(), {
           // Shutdown must not wait for a rebuild of a million tracks: stop between batches. The index is marked
@@ -94,7 +95,7 @@ export class Library {
             if (signal?.aborted) throw new RebuildAborted();
           },
         });
-        log.info(`Search index rebuilt: ${n} tracks in ${((performance.now() - t0) / 1000).toFixed(1)} s.`);
+        if (!fresh) log.info(`Search index rebuilt: ${n} tracks in ${((performance.now() - t0) / 1000).toFixed(1)} s.`);
       } catch (e) {
         if (e instanceof RebuildAborted) log.info("Search index rebuild stopped for shutdown; it continues at the next start.");
         else throw e;

@@ -12,6 +12,8 @@ export interface NodeRow {
   size: number;
   /** File: origin mtime; directory: last change of its listing. */
   mtimeMs: number;
+  /** File: the origin it comes from; directory: null. */
+  originId: string | null;
 }
 
 /** Where to read a file's bytes from. */
@@ -26,7 +28,7 @@ export interface FileLocation {
 }
 
 const NODE_SELECT = `SELECT n.ino, n.parent, n.name, n.kind, n.file_id,
-  coalesce(f.size, 0), coalesce(f.mtime_ms, n.mtime_ms) FROM nodes n LEFT JOIN files f ON f.id = n.file_id`;
+  coalesce(f.size, 0), coalesce(f.mtime_ms, n.mtime_ms), f.origin_id FROM nodes n LEFT JOIN files f ON f.id = n.file_id`;
 
 type Row = (string | number | null)[];
 const toNode = (r: Row): NodeRow => ({
@@ -37,6 +39,7 @@ const toNode = (r: Row): NodeRow => ({
   fileId: r[4] === null ? null : Number(r[4]),
   size: Number(r[5]),
   mtimeMs: Number(r[6]),
+  originId: r[7] === null ? null : String(r[7]),
 });
 
 /**

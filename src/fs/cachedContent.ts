@@ -1,5 +1,12 @@
 import { ChunkReader, type CachedFileView } from "../cas/chunkReader.ts";
 import type { FileLocation } from "../db/nodeReader.ts";
+
+/** Which file a cached READ is for, as the tree row knows it (origin size and mtime validate a kept view). */
+export interface CachedFileRef {
+  fileId: number;
+  size: number;
+  mtimeMs: number;
+}
 import type { RequestContext } from "../fuse/filesystem.ts";
 import type { ChunkAccessMessage } from "./workerMessages.ts";
 
@@ -41,25 +48,36 @@ export class CachedFileHandles {
     return fh;
   }
 
-  /** A verified view of the file's complete manifest, or null when its content is not (all) cached yet. */
-  private viewOf(loc: FileLocation): CachedFileView | null {
-    const known = this.views.get(loc.fileId);
-    if (known && known.size === loc.size && known.mtimeMs === loc.mtimeMs) return known.view;
-    const view = this.reader.openManifest(loc.manifest, loc.size, loc.mtimeMs);
+  /**
+   * A verified view of the file's complete manifest, or null when its content is not (all) cached yet. The view is
+   * kept per file and checked against the file's current size and mtime (from the tree row the READ already
+   * looked up); the manifest itself — tens of KiB for a long track — is loaded only when the view is missing.
+   */
+  private viewOf(file: CachedFileRef, loadManifest: () => Uint8Array | null): CachedFileView | null {
+    const known = this.views.get(file.fileId);
+    if (known && known.size === file.size && known.mtimeMs === file.mtimeMs) return known.view;
+    const view = this.reader.openManifest(loadManifest(), file.size, file.mtimeMs);
     if (!view) return null;
     if (this.views.size >= VIEWS_KEPT) this.views.delete(this.views.keys().next().value!);
-    this.views.set(loc.fileId, { view, size: loc.size, mtimeMs: loc.mtimeMs });
+    this.views.set(file.fileId, { view, size: file.size, mtimeMs: file.mtimeMs });
     return view;
   }
 
   /** Bytes read into `out`, or null when the range must be fetched by the main thread. */
-  read(loc: FileLocation, offset: number, size: number, out: Uint8Array, ctx: RequestContext): number | null {
-    const view = this.viewOf(loc);
+  read(
+    file: CachedFileRef,
+    loadManifest: () => Uint8Array | null,
+    offset: number,
+    size: number,
+    out: Uint8Array,
+    ctx: RequestContext,
+  ): number | null {
+    const view = this.viewOf(file, loadManifest);
     if (!view) return null;
     const r = this.reader.read(view.manifest, offset, size, view, out);
     this.maybeReport(ctx);
     if (r.kind !== "ok") {
-      this.views.delete(loc.fileId); // a chunk went missing or bad: verify afresh once the fetcher repaired it
+      this.views.delete(file.fileId); // a chunk went missing or bad: verify afresh once the fetcher repaired it
       return null;
     }
     return r.bytes.length;

@@ -136,11 +136,18 @@ export class MusicFs implements FuseFilesystem {
   read(ino: number, fh: number, offset: number, size: number, out: Uint8Array, ctx: RequestContext): number | Deferred {
     // A local-origin handle is an fd of this process, valid in every worker (they share the fd table).
     if (fh !== 0 && !CachedFileHandles.owns(fh)) return this.handles.read(fh, offset, size, out);
-    const where = this.locate(ino);
-    if (typeof where === "number") return where;
-    if (!where.cached) return LocalFileHandles.readOnce(where.abs, offset, size, out);
-    const n = this.cached.read(where.loc, offset, size, out, ctx);
-    return n ?? { defer: { fileId: where.fileId, offset, size } satisfies DeferredCachedRead };
+    // Hot path for cached files: one tree-row lookup; the manifest is loaded only when this worker has no view.
+    const n = this.nodes.node(ino);
+    if (!n) return -Errno.ENOENT;
+    if (n.kind === NodeKind.Dir || n.fileId === null) return -Errno.EISDIR;
+    const origin = n.originId === null ? undefined : this.originRoots.get(n.originId);
+    if (!origin?.cached) {
+      const where = this.locate(ino);
+      return typeof where === "number" ? where : LocalFileHandles.readOnce(where.abs, offset, size, out);
+    }
+    const fileId = n.fileId;
+    const got = this.cached.read({ fileId, size: n.size, mtimeMs: n.mtimeMs }, () => this.nodes.fileLocation(fileId)?.manifest ?? null, offset, size, out, ctx);
+    return got ?? { defer: { fileId, offset, size } satisfies DeferredCachedRead };
   }
 
   release(_ino: number, fh: number, ctx: RequestContext): void {

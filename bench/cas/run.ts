@@ -13,22 +13,15 @@ import { join } from "node:path";
 import { chunkHex, hashChunk } from "../../src/cas/chunkHash.ts";
 import { ChunkStore } from "../../src/cas/chunkStore.ts";
 import { chunkLengths, DEFAULT_CDC, StreamingChunker } from "../../src/cas/fastCdc.ts";
+import { pseudoRandomBytes } from "../../test/cas/testData.ts";
 
 const MiB = 1024 * 1024;
 const runsArg = process.argv.indexOf("--runs");
 const RUNS = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 7;
 const CORPUS_FLAC = "/work/shared/corpus/flac-test-files/uncommon/05 - 32bps audio.flac";
 
-/** Incompressible bytes, like compressed audio (an LCG: deterministic, fast). */
-function noise(length: number, seed: number): Uint8Array {
-  const out = new Uint8Array(length);
-  let s = seed >>> 0;
-  for (let i = 0; i < length; i++) {
-    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
-    out[i] = s >>> 24;
-  }
-  return out;
-}
+/** Incompressible bytes, like compressed audio: the same deterministic generator the chunking tests use. */
+const noise = (length: number, seed: number): Uint8Array => pseudoRandomBytes(length, seed);
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);

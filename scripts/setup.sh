@@ -3,13 +3,16 @@
 #   fuse3  → fusermount3 (mounts by a normal user; root mounts need only /dev/fuse)
 #   ffmpeg → ffprobe/ffmpeg (tests read through the mount with real programs)
 #   flac   → `flac -t` validates generated FLAC files in tests
+#   mpd, mpc → tests scan the mount with a real MPD (test/support/mpd.ts)
 set -euo pipefail
 missing=()
 command -v fusermount3 >/dev/null 2>&1 || missing+=(fuse3)
 command -v ffprobe >/dev/null 2>&1 || missing+=(ffmpeg)
 command -v flac >/dev/null 2>&1 || missing+=(flac)
+command -v mpd >/dev/null 2>&1 || missing+=(mpd)
+command -v mpc >/dev/null 2>&1 || missing+=(mpc)
 if [ ${#missing[@]} -eq 0 ]; then
-  echo "setup: fuse3, ffmpeg and flac are present"
+  echo "setup: fuse3, ffmpeg, flac, mpd and mpc are present"
   exit 0
 fi
 sudo=""

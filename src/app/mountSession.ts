@@ -152,6 +152,7 @@ async function startFuse(
     collectionsDb: paths.collectionsDb,
     nameRegistry: createNameRegistryBuffer(),
     startedAtMs: Date.now(),
+    specialDirs: req.config.specialDirs,
   };
   return startSession({
     mountpoint: req.mountPoint,

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from "node:fs";
 import { basename, resolve } from "node:path";
-import type { CacheMode, OriginId } from "../core/types.ts";
+import type { CacheMode, OriginId, SpecialDirsVisibility } from "../core/types.ts";
 import { UserError, errorMessage } from "../core/errors.ts";
 import { defaultCacheDir, defaultConfigPath, expandHome } from "./paths.ts";
 
@@ -8,6 +8,8 @@ export const DEFAULT_TEMPLATE = "$albumartist/$album ($year) [$format_upper]/$di
 export const DEFAULT_CACHE_MAX_BYTES = 10 * 1024 ** 3;
 export const DEFAULT_READ_TIMEOUT_MS = 30_000;
 export const DEFAULT_SYNC_INTERVAL_S = 0;
+
+export const DEFAULT_SPECIAL_DIRS: SpecialDirsVisibility = "hidden";
 
 export interface OriginConfig {
   id: OriginId;
@@ -26,6 +28,7 @@ export interface MusicFsConfig {
   template: string;
   origins: OriginConfig[];
   allowOther: boolean;
+  specialDirs: SpecialDirsVisibility;
   cache: { maxBytes: number; readTimeoutMs: number };
   sync: { watch: boolean; intervalS: number };
 }
@@ -97,6 +100,10 @@ function rejectUnknown(t: Table, known: string[], where: string): void {
       throw new UserError(`Unknown config key ${where}${k}.`, `Known keys here: ${known.join(", ")}.`);
   }
 }
+function parseSpecialDirs(v: unknown): SpecialDirsVisibility | undefined {
+  if (v === undefined || v === "hidden" || v === "visible") return v;
+  throw new UserError(`Config key special_dirs must be "hidden" or "visible" (got ${JSON.stringify(v)}).`);
+}
 function parseCacheMode(v: unknown, key: string): CacheMode {
   if (v === "off" || v === "full") return v;
   throw new UserError(`Config key ${key} must be "off" or "full" (got ${JSON.stringify(v)}).`);
@@ -110,7 +117,7 @@ export function parseConfigText(text: string, source: string): Omit<MusicFsConfi
   } catch (e) {
     throw new UserError(`The config file ${source} is not valid TOML: ${errorMessage(e)}.`, "Fix the file or move it away.");
   }
-  rejectUnknown(raw, ["mount_point", "cache_dir", "template", "allow_other", "origins", "cache", "sync"], "");
+  rejectUnknown(raw, ["mount_point", "cache_dir", "template", "allow_other", "special_dirs", "origins", "cache", "sync"], "");
   const cache = expectTable(raw.cache, "cache");
   rejectUnknown(cache, ["max_size", "read_timeout_ms"], "cache.");
   const sync = expectTable(raw.sync, "sync");
@@ -148,6 +155,7 @@ export function parseConfigText(text: string, source: string): Omit<MusicFsConfi
     template: optString(raw, "template", "") ?? DEFAULT_TEMPLATE,
     origins,
     allowOther: optBool(raw, "allow_other", "") ?? false,
+    specialDirs: parseSpecialDirs(raw.special_dirs) ?? DEFAULT_SPECIAL_DIRS,
     cache: {
       maxBytes: cache.max_size === undefined ? DEFAULT_CACHE_MAX_BYTES : parseSize(cache.max_size, "cache.max_size"),
       readTimeoutMs: optNumber(cache, "read_timeout_ms", "cache.", 1) ?? DEFAULT_READ_TIMEOUT_MS,
@@ -193,6 +201,7 @@ export function loadConfig(o: ConfigOverrides = {}, env = process.env): MusicFsC
     template: o.template ?? base?.template ?? DEFAULT_TEMPLATE,
     origins,
     allowOther: o.allowOther ?? base?.allowOther ?? false,
+    specialDirs: base?.specialDirs ?? DEFAULT_SPECIAL_DIRS,
     cache: base?.cache ?? { maxBytes: DEFAULT_CACHE_MAX_BYTES, readTimeoutMs: DEFAULT_READ_TIMEOUT_MS },
     sync: { watch: o.watch ?? base?.sync.watch ?? false, intervalS: base?.sync.intervalS ?? DEFAULT_SYNC_INTERVAL_S },
   };

@@ -13,6 +13,13 @@ export type Ino = number;
 export type CacheMode = "off" | "full";
 
 /**
+ * Whether `/.search` and `/.collections` appear when the mount's root is listed. "hidden" (the default, like ZFS
+ * `snapdir=hidden`): reachable by name only, so scanners that walk the tree and follow symlinks (MPD) do not index
+ * every track a second time through the collections' links. "visible": listed like any folder.
+ */
+export type SpecialDirsVisibility = "hidden" | "visible";
+
+/**
  * Everything musicfs knows about one origin file: where it is, its tags, technical data and sync state.
  * Optional tag fields are `null` when the file does not carry them (never empty strings: those are normalised away).
  */

@@ -87,8 +87,9 @@ export class MusicFs implements FuseFilesystem {
     if (dir.kind !== NodeKind.Dir) return -Errno.ENOTDIR;
     const out: DirEntry[] = [];
     let after = afterCookie;
-    if (ino === ROOT_INO) {
+    if (ino === ROOT_INO && this.config.specialDirs === "visible") {
       // The special directories come first; their cookies are their (synthetic) inodes, above every tree inode.
+      // Hidden (the default), they are only reachable by name (lookup above), like ZFS's `.zfs` with snapdir=hidden.
       const treeResumed = afterCookie !== 0 && !SpecialDirs.owns(afterCookie);
       for (const s of SPECIAL_ROOT_ENTRIES) {
         if (treeResumed || afterCookie >= s.ino) continue;

@@ -1,4 +1,4 @@
-import type { CacheMode, OriginId } from "../core/types.ts";
+import type { CacheMode, OriginId, SpecialDirsVisibility } from "../core/types.ts";
 
 /** What the main thread hands each FUSE worker (structured-cloned as workerData). */
 export interface MusicFsWorkerConfig {
@@ -17,6 +17,8 @@ export interface MusicFsWorkerConfig {
   collectionsDb: string;
   /** Shared by all workers: which query or collection a synthetic directory inode stands for (nameRegistry.ts). */
   nameRegistry: SharedArrayBuffer;
+  /** Whether the root listing shows `/.search` and `/.collections` (always reachable by name). */
+  specialDirs: SpecialDirsVisibility;
   /** Times shown for synthetic directories. */
   startedAtMs: number;
 }

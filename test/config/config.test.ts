@@ -48,6 +48,13 @@ describe("config file", () => {
     expect(messageOf(() => parseConfigText(`this is = not toml =`, "/etc/m.toml"))).toContain("/etc/m.toml");
   });
 
+  test('special_dirs: hidden by default, "visible" shows them, anything else names the key', () => {
+    expect(parseConfigText("", "f").specialDirs).toBe("hidden");
+    expect(parseConfigText(`special_dirs = "visible"`, "f").specialDirs).toBe("visible");
+    expect(loadConfig({ configPath: configFile(`special_dirs = "visible"`) }, {}).specialDirs).toBe("visible");
+    expect(messageOf(() => parseConfigText(`special_dirs = "shown"`, "f"))).toContain("special_dirs");
+  });
+
   test("flags override the file; --origin replaces its origins; a missing --config file is an error", () => {
     const file = configFile(`cache_dir = "/var/cache/m"\ntemplate = "$artist/$title.$format"\n[[origins]]\nid = "a"\npath = "/a"\n`);
     const c = loadConfig({ configPath: file, origins: ["/b"], cacheMode: "full" }, {});

@@ -24,9 +24,9 @@ afterAll(cleanupAll);
 const musicfs = (...args: string[]) => run(["bun", CLI, ...args, "--cache-dir", cache]);
 
 describe("/.search", () => {
-  test("is listed in the root and empty itself; a query folder holds ranked relative symlinks into the tree", async () => {
-    expect(readdirSync(mnt)).toContain(".search");
-    expect(readdirSync(mnt)).toContain(".collections");
+  test("is hidden from the root but reachable, empty itself; a query folder holds ranked relative symlinks into the tree", async () => {
+    expect(readdirSync(mnt)).not.toContain(".search");
+    expect(readdirSync(mnt)).not.toContain(".collections");
     expect(readdirSync(join(mnt, ".search"))).toEqual([]);
 
     const dir = join(mnt, ".search", "Città Night");

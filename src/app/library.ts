@@ -18,6 +18,7 @@ import { DeltaClassifier } from "../library/deltaClassify.ts";
 import type { SyncSummary } from "./deltaSync.ts";
 import { SearchIndex } from "../search/searchIndex.ts";
 import type { FileId } from "../core/types.ts";
+import { plural } from "../core/plural.ts";
 
 /** Background work of a live mount, stopped first at shutdown. */
 export interface BackgroundTasks {
@@ -95,7 +96,7 @@ export class Library {
             if (signal?.aborted) throw new RebuildAborted();
           },
         });
-        if (!fresh) log.info(`Search index rebuilt: ${n} tracks in ${((performance.now() - t0) / 1000).toFixed(1)} s.`);
+        if (!fresh) log.info(`Search index rebuilt: ${plural(n, "track")} in ${((performance.now() - t0) / 1000).toFixed(1)} s.`);
       } catch (e) {
         if (e instanceof RebuildAborted) log.info("Search index rebuild stopped for shutdown; it continues at the next start.");
         else throw e;
@@ -137,7 +138,7 @@ export class Library {
     // Files stored by an interrupted earlier scan are not parsed again (compared folder by folder, see DeltaClassifier).
     const known = this.db.fileCount();
     const classifiers = new Map(this.origins.map((o) => [o.id, new DeltaClassifier(storedLookup(this.db, o.id))]));
-    log.info(`Scanning ${this.origins.map((o) => o.displayName).join(", ")}${known ? ` (${known} files already known)` : ""}…`);
+    log.info(`Scanning ${this.origins.map((o) => o.displayName).join(", ")}${known ? ` (${plural(known, "file")} already known)` : ""}…`);
     const summary = await scanOrigins({
       origins: this.origins,
       signal: opts.signal,
@@ -154,7 +155,7 @@ export class Library {
     this.db.setMeta("scan_complete", "1");
     this.refreshFileCount();
     log.info(
-      `Scan complete: ${summary.parsed + summary.failed} files parsed (${summary.failed} without readable tags), ` +
+      `Scan complete: ${plural(summary.parsed + summary.failed, "file")} parsed (${summary.failed} without readable tags), ` +
         `${summary.unchanged} unchanged, ${summary.skippedNonAudio} non-audio skipped, ${summary.unreadable.length} unreadable, ` +
         `in ${(summary.ms / 1000).toFixed(1)} s (${Math.round(summary.filesPerSecond)} files/s); ` +
         `${placed.placed} placed in the tree in ${Math.round(performance.now() - t0)} ms.`,

@@ -21,6 +21,7 @@ import { Listening } from "./listening.ts";
 import { ContentCache } from "./contentCache.ts";
 import { Errno } from "../fuse/filesystem.ts";
 import { writeStatus } from "./statusFile.ts";
+import { plural } from "../core/plural.ts";
 
 export interface MountRequest {
   config: MusicFsConfig;
@@ -86,7 +87,7 @@ export async function runMount(req: MountRequest): Promise<number> {
     const session = await startFuse(req, paths, library, listening, content);
     const fileCount = library.storedFileCount();
     log.success(
-      `musicfs: ${fileCount} files mounted at ${req.mountPoint} (ready in ${Math.round(performance.now() - t0)} ms). Press Ctrl-C to unmount.`,
+      `musicfs: ${plural(fileCount, "file")} mounted at ${req.mountPoint} (ready in ${Math.round(performance.now() - t0)} ms). Press Ctrl-C to unmount.`,
     );
     sdNotify("READY=1");
 

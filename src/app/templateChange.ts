@@ -1,6 +1,7 @@
 import type { Database } from "../db/database.ts";
 import type { TreeBuilder } from "../library/treeBuilder.ts";
 import { log } from "../core/logger.ts";
+import { plural } from "../core/plural.ts";
 
 /**
  * The tree is laid out by one template. When the configured template differs from the one the stored tree was
@@ -13,7 +14,7 @@ export function applyTemplateChange(db: Database, tree: TreeBuilder, template: s
     const t0 = performance.now();
     db.transaction(() => tree.store.clear());
     const placed = tree.placeUnplaced(originOrder);
-    log.info(`Template changed: the tree was rebuilt for ${placed.placed} files in ${Math.round(performance.now() - t0)} ms.`);
+    log.info(`Template changed: the tree was rebuilt for ${plural(placed.placed, "file")} in ${Math.round(performance.now() - t0)} ms.`);
   }
   db.setMeta("template", template);
   return stored !== null;

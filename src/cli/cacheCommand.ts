@@ -16,6 +16,7 @@ import { UserError } from "../core/errors.ts";
 import { log, tildify } from "../core/logger.ts";
 import { commonLibraryArgs, configFromArgs } from "./mountCommand.ts";
 import { applyLogLevel, runCommand } from "./run.ts";
+import { plural } from "../core/plural.ts";
 
 /** An origin named by folder or by id, checked against the origins the library has files of. */
 function resolveOriginId(given: string, known: string[]): string {
@@ -79,7 +80,7 @@ const verify = defineCommand({
         applyLogLevel(args);
         const r = await verifyCache(paths, library, config);
         if (args.json) return console.log(JSON.stringify(r, null, 2));
-        log.info(`${r.chunksChecked} chunks checked, ${r.corruptRemoved} damaged removed; ${r.filesDamaged} files affected, ${r.filesRepaired} repaired.`);
+        log.info(`${plural(r.chunksChecked, "chunk")} checked, ${r.corruptRemoved} damaged removed; ${plural(r.filesDamaged, "file")} affected, ${r.filesRepaired} repaired.`);
         for (const u of r.filesUnrepaired) log.warn(`File ${u.fileId} could not be repaired now (${u.reason}); it is fetched again when read.`);
         if (r.filesUnrepaired.length) process.exitCode = 1;
       }),
@@ -100,7 +101,7 @@ const clear = defineCommand({
         applyLogLevel(args);
         const originId = args.origin === undefined ? undefined : resolveOriginId(String(args.origin), library.db.listOriginIds());
         const r = clearCache(paths, library, originId);
-        log.success(`Cleared ${r.files} cached files: ${r.chunks} chunks, ${mib(r.bytes)} freed.`);
+        log.success(`Cleared ${plural(r.files, "cached file")}: ${plural(r.chunks, "chunk")}, ${mib(r.bytes)} freed.`);
       }),
     );
   },

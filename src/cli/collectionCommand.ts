@@ -10,6 +10,7 @@ import { loadConfig } from "../config/config.ts";
 import { mkdirSync } from "node:fs";
 import { cacheDirArgs, existingLibrary } from "./libraryPaths.ts";
 import { applyLogLevel, logLevelArg, runCommand } from "./run.ts";
+import { plural } from "../core/plural.ts";
 
 function storeFor(args: Record<string, unknown>) {
   const config = loadConfig({ configPath: args.config as string | undefined, cacheDir: args["cache-dir"] as string | undefined });
@@ -79,7 +80,7 @@ const list = defineCommand({
           return { name: c.name, kind: c.kind, query: c.query, tracks };
         });
         if (args.json) console.log(JSON.stringify(rows, null, 2));
-        else for (const r of rows) console.log(`${r.name}\t${r.kind}\t${r.tracks} tracks${r.query ? `\t${r.query}` : ""}`);
+        else for (const r of rows) console.log(`${r.name}\t${r.kind}\t${typeof r.tracks === "number" ? plural(r.tracks, "track") : r.tracks}${r.query ? `\t${r.query}` : ""}`);
       } finally {
         store.close();
         nodes.close();

@@ -5,6 +5,7 @@ import { log, tildify } from "../core/logger.ts";
 import { runMount } from "../app/mountSession.ts";
 import { writeSampleLibrary } from "../sample/sampleLibrary.ts";
 import { applyLogLevel, logLevelArg, runCommand } from "./run.ts";
+import { plural } from "../core/plural.ts";
 
 export const demoCommand = defineCommand({
   meta: {
@@ -23,7 +24,7 @@ export const demoCommand = defineCommand({
       const base = resolve((args.dir as string | undefined) ?? ".demo");
       const libraryDir = `${base}/library`;
       const written = await writeSampleLibrary(libraryDir);
-      log.info(`Sample library: ${written.files} files in ${tildify(libraryDir)}.`);
+      log.info(`Sample library: ${plural(written.files, "file")} in ${tildify(libraryDir)}.`);
       const mountPoint = resolve((args.mountpoint as string | undefined) ?? "mnt");
       const config = loadConfig({ origins: [libraryDir], cacheDir: `${base}/cache`, mountPoint });
       log.info(`Try: ls -R ${tildify(mountPoint)}   ffprobe "${tildify(mountPoint)}/…"   (Ctrl-C to stop)`);

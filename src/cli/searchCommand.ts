@@ -5,6 +5,7 @@ import { NodeReader } from "../db/nodeReader.ts";
 import { SearchIndex, SearchIndexError } from "../search/searchIndex.ts";
 import { existingLibrary, cacheDirArgs } from "./libraryPaths.ts";
 import { applyLogLevel, logLevelArg, runCommand } from "./run.ts";
+import { plural } from "../core/plural.ts";
 
 export const searchCommand = defineCommand({
   meta: {
@@ -45,7 +46,7 @@ export const searchCommand = defineCommand({
           return;
         }
         for (const t of tracks) console.log(t.virtualPath);
-        console.error(`${found.total} match${found.total === 1 ? "" : "es"}${found.total > tracks.length ? `, ${tracks.length} shown (--limit)` : ""}.`);
+        console.error(`${plural(found.total, "match", "matches")}${found.total > tracks.length ? `, ${tracks.length} shown (--limit)` : ""}.`);
       } finally {
         nodes.close();
       }

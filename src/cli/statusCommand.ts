@@ -10,6 +10,7 @@ import { PatternStore } from "../search/patternStore.ts";
 import { SearchIndex } from "../search/searchIndex.ts";
 import { cacheDirArgs } from "./libraryPaths.ts";
 import { applyLogLevel, logLevelArg, runCommand } from "./run.ts";
+import { plural } from "../core/plural.ts";
 
 export const statusCommand = defineCommand({
   meta: { name: "status", description: "Show the library: whether it is mounted, files, search index, listening patterns, prefetch and cache figures" },
@@ -57,7 +58,7 @@ export const statusCommand = defineCommand({
       if (report.files !== undefined) console.log(`files       ${report.files}`);
       if (report.searchIndex) console.log(`search      ${report.searchIndex}`);
       const p = report.patterns as { plays: number; transitions: number; distinctFiles: number; lastPlayAt: number | null } | undefined;
-      if (p) console.log(`patterns    ${p.plays} plays of ${p.distinctFiles} files, ${p.transitions} transitions${p.lastPlayAt ? `, last ${new Date(p.lastPlayAt).toISOString()}` : ""}`);
+      if (p) console.log(`patterns    ${plural(p.plays, "play")} of ${plural(p.distinctFiles, "file")}, ${plural(p.transitions, "transition")}${p.lastPlayAt ? `, last ${new Date(p.lastPlayAt).toISOString()}` : ""}`);
       const f = report.prefetch as Record<string, number> | null | undefined;
       if (f) console.log(`prefetch    ${f.completed} done, ${f.inFlight} running, ${f.queued} queued, ${f.failed} failed; ${f.hits} of ${f.predicted} predictions played`);
       const s = report.lastSync as Record<string, number> | null | undefined;

@@ -24,6 +24,7 @@ import type { ByteNeed, ParseRequest, ParseResult, ScanJob, UnreadableFile, Work
 import { HEAD_BYTES, TAIL_BYTES, TAIL_FORMATS } from "./headTailReader.ts";
 import { createScanProgress, type ScanProgress } from "./scanProgress.ts";
 import { workerEntry } from "../core/workerEntry.ts";
+import { plural } from "../core/plural.ts";
 
 export interface ScanOptions {
   origins: readonly Origin[];
@@ -502,19 +503,19 @@ class Scan {
     const s = this.summary;
     const hidden = s.failures.length - FAILURES_LOGGED;
     if (hidden > 0) {
-      this.log.warn(`…and ${hidden} more files whose tags could not be read (${groupReasons(s.failures.slice(FAILURES_LOGGED))})`);
+      this.log.warn(`…and ${plural(hidden, "more file")} whose tags could not be read (${groupReasons(s.failures.slice(FAILURES_LOGGED))})`);
     }
     const hiddenUnreadable = s.unreadable.length - FAILURES_LOGGED;
     if (hiddenUnreadable > 0) {
       this.log.warn(`…and ${hiddenUnreadable} more unreadable files or folders (${groupReasons(s.unreadable.slice(FAILURES_LOGGED))})`);
     }
     const parts = [
-      `${count(s.parsed + s.failed)} files parsed in ${(s.ms / 1000).toFixed(1)} s (${count(s.filesPerSecond)} files/s)`,
+      `${plural(s.parsed + s.failed, "file")} parsed in ${(s.ms / 1000).toFixed(1)} s (${count(s.filesPerSecond)} files/s)`,
       s.failed > 0 ? `${s.failed} with unreadable tags` : "",
       s.unchanged > 0 ? `${s.unchanged} unchanged` : "",
       s.skippedNonAudio > 0 ? `${s.skippedNonAudio} non-audio skipped` : "",
       s.unreadable.length > 0 ? `${s.unreadable.length} unreadable` : "",
-      s.symlinkLoops > 0 ? `${s.symlinkLoops} symlink loops skipped` : "",
+      s.symlinkLoops > 0 ? `${plural(s.symlinkLoops, "symlink loop")} skipped` : "",
     ].filter(Boolean);
     if (s.interrupted) this.log.warn(`scan interrupted: ${parts.join(", ")}; the next mount continues where it stopped`);
     else if (s.parsed + s.failed + s.unreadable.length > 0) this.log.info(`scan: ${parts.join(", ")}`);

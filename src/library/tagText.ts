@@ -57,12 +57,24 @@ export function positiveInt(value: unknown, max: number): number | null {
   return Number.isFinite(n) && n >= 1 && n <= max ? n : null;
 }
 
-/** The year of a tag: the year field if sane, else the first four digits of the date ("1986-05-02" → 1986). */
+/** Years musicfs believes: four digits. A tag saying year 1 or 99999 is a typo or garbage, not an era. */
+const MIN_YEAR = 1000;
+const MAX_YEAR = 9999;
+
+/**
+ * The year of a tag. When the date starts with a number, that whole number decides (the parser's year field is
+ * derived from it by taking leading digits, which turns "99999" into 9999 and "64276-03-08" into 6427): it must be
+ * exactly four digits. Otherwise ("May 1986", no date) the year field counts if it is a plausible year.
+ */
 export function yearOf(year: unknown, date: string | null): number | null {
-  const fromYear = positiveInt(year, 9999);
-  if (fromYear !== null) return fromYear;
-  const match = date?.match(/^\s*(\d{4})/);
-  return match ? positiveInt(match[1], 9999) : null;
+  const leading = date?.match(/^\s*(\d+)/)?.[1];
+  if (leading !== undefined) return leading.length === 4 ? plausibleYear(Number(leading)) : null;
+  if (typeof year === "string" && !/^\s*\d+\s*$/.test(year)) return null;
+  return plausibleYear(typeof year === "string" ? Number(year) : year);
+}
+
+function plausibleYear(n: unknown): number | null {
+  return typeof n === "number" && Number.isInteger(n) && n >= MIN_YEAR && n <= MAX_YEAR ? n : null;
 }
 
 /** A finite number, or null. ReplayGain strings like "-6.5 dB" are accepted. */

@@ -105,7 +105,10 @@ export class LocalOrigin implements Origin {
         try {
           st = statSync(childAbs); // follows symlinks
         } catch (e) {
-          fail(childRel, e);
+          // A link that leads to itself (a → b → a) is a loop like one back into a walked folder: nothing to read,
+          // nothing unreadable to warn about.
+          if (d.isSymbolicLink() && errnoCode(e) === "ELOOP") report.symlinkLoops++;
+          else fail(childRel, e);
           continue;
         }
         if (st.isDirectory()) {

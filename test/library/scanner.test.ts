@@ -69,6 +69,9 @@ describe.skipIf(!HAVE_CORPUS)("walk edge cases", () => {
     writeFileSync(join(dir, "A/B/garbage.ogg"), "this is not an ogg file");
     symlinkSync("..", join(dir, "A/B/loop")); // back to A: a loop
     symlinkSync(join(dir, "nowhere"), join(dir, "A/dangling.flac"));
+    symlinkSync("self.lnk", join(dir, "A/self.lnk")); // a link to itself (ELOOP)
+    symlinkSync("ping.txt", join(dir, "A/pong.txt")); // two links to each other
+    symlinkSync("pong.txt", join(dir, "A/ping.txt"));
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -82,7 +85,7 @@ describe.skipIf(!HAVE_CORPUS)("walk edge cases", () => {
       },
     });
     const s = await run;
-    expect(s.symlinkLoops).toBe(1);
+    expect(s.symlinkLoops).toBe(4); // loop → .., self.lnk, ping.txt, pong.txt: counted, never "unreadable"
     expect(s.skippedNonAudio).toBe(4);
     expect(s.audioFiles).toBe(4); // 01.flac, 02.MP3, gone.mp3, garbage.ogg (the dangling link is no file)
     expect(s.unreadable.map((u) => u.realPath).sort()).toEqual(["A/dangling.flac", "A/gone.mp3"]);

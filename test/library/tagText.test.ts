@@ -42,6 +42,18 @@ describe("tag text normalising", () => {
     expect(yearOf(undefined, null)).toBeNull();
   });
 
+  test("yearOf: a date that is not a four-digit year gives no year, whatever the parser derived from it", () => {
+    // music-metadata reports these dates with years 1, 9999 and 6427: the decades "0s", "9990s" and "6420s".
+    expect(yearOf(1, "1e3")).toBeNull();
+    expect(yearOf(9999, "99999")).toBeNull();
+    expect(yearOf(6427, "64276-03-08")).toBeNull();
+    expect(yearOf(1986, "1986.05.02")).toBe(1986);
+    expect(yearOf(1986, "May 1986")).toBe(1986);
+    expect(yearOf(12, null)).toBeNull();
+    expect(yearOf("1986", null)).toBe(1986);
+    expect(yearOf("19x6", null)).toBeNull();
+  });
+
   test("finiteNumber strips ' dB'", () => {
     expect(finiteNumber("-6.54 dB")).toBe(-6.54);
     expect(finiteNumber("+1.2dB")).toBe(1.2);

@@ -6,6 +6,7 @@ import { diskFullError, isDiskFull } from "./diskFull.ts";
 import { UserError, errorMessage } from "../core/errors.ts";
 import { log, tildify } from "../core/logger.ts";
 import { startSession, type FuseSession } from "../fuse/session.ts";
+import { prepareMountpoint } from "../fuse/mount.ts";
 import type { MusicFsWorkerConfig } from "../fs/workerConfig.ts";
 import { LocalOrigin } from "../origins/localOrigin.ts";
 import { InstanceLock } from "./instanceLock.ts";
@@ -43,6 +44,9 @@ const STATUS_INTERVAL_MS = 5_000;
  */
 export async function runMount(req: MountRequest): Promise<number> {
   const { config } = req;
+  // The mountpoint is checked first: a mountpoint that cannot take the mount (not empty, a file, in use) is refused
+  // before the cache dir is created and long before a first scan. startSession checks it again when it mounts.
+  await prepareMountpoint(req.mountPoint, { createMountpoint: req.createMountpoint });
   const paths = cachePaths(config.cacheDir);
   try {
     mkdirSync(paths.cacheDir, { recursive: true });

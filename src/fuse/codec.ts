@@ -285,6 +285,9 @@ export interface InitNegotiation {
   passthrough: boolean;
   /** The kernel would accept "zero-message" open (it advertised NO_OPEN_SUPPORT). */
   zeroMessageOpen: boolean;
+  /** The kernel accepts ENOSYS to OPENDIR (NO_OPENDIR_SUPPORT): it then opens directories itself, with
+   *  FOPEN_KEEP_CACHE | FOPEN_CACHE_DIR, and sends neither OPENDIR nor RELEASEDIR again. */
+  zeroMessageOpendir: boolean;
 }
 
 /**
@@ -304,6 +307,7 @@ export function negotiateInit(k: InitIn, wantPassthrough: boolean): InitNegotiat
   return {
     passthrough,
     zeroMessageOpen: (k.flags & InitFlag.NO_OPEN_SUPPORT) !== 0,
+    zeroMessageOpendir: (k.flags & InitFlag.NO_OPENDIR_SUPPORT) !== 0,
     reply: {
       major: FUSE_KERNEL_VERSION,
       minor: Math.min(k.minor, passthrough ? FUSE_MINOR_PASSTHROUGH : FUSE_MINOR_BASE),

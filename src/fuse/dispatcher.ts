@@ -8,7 +8,7 @@
  */
 import { log } from "../core/logger.ts";
 import {
-  MAX_PAGES, O_ACCMODE, O_RDONLY, Opcode, OpenFlag, opcodeName, PAGE_SIZE, Size, UNSUPPORTED_OPCODES, W_OK,
+  InitFlag, MAX_PAGES, O_ACCMODE, O_RDONLY, Opcode, OpenFlag, opcodeName, PAGE_SIZE, Size, UNSUPPORTED_OPCODES, W_OK,
   WRITE_OPCODES,
 } from "./abi.ts";
 import {
@@ -20,6 +20,7 @@ import {
 import { Errno, type FuseFilesystem, type RequestContext, S_IFDIR } from "./filesystem.ts";
 import type { WorkerMessage } from "./messages.ts";
 import type { PassthroughTable } from "./passthrough.ts";
+import { createSessionShared, SessionShared } from "./sessionShared.ts";
 
 /** Bytes a reply buffer needs: header + MAX_PAGES pages + one page of slack to align the payload. */
 export const REPLY_BUFFER_SIZE = Size.OUT_HEADER + MAX_PAGES * PAGE_SIZE + PAGE_SIZE;
@@ -32,6 +33,8 @@ export interface DispatcherOptions {
   workerIndex?: number;
   wantPassthrough?: boolean;
   passthrough?: PassthroughTable;
+  /** Shared with the session's other workers (default: this dispatcher's own, as if it were the only worker). */
+  shared?: SessionShared;
   /** Owner reported for attributes without uid/gid. */
   owner?: AttrDefaults;
   /** Where READ payloads start in `replyBuffer` (page-aligned in the worker). */
@@ -51,6 +54,7 @@ export class RequestDispatcher {
   private readonly fs: FuseFilesystem;
   private readonly post: (m: WorkerMessage) => void;
   private readonly owner: AttrDefaults;
+  private readonly shared: SessionShared;
   private readonly ctx: RequestContext & { uid: number; gid: number; pid: number };
   /** Work due once the current reply has been written (see init). */
   private afterReply: (() => void) | undefined;
@@ -66,6 +70,7 @@ export class RequestDispatcher {
     this.replyOffset = this.dataOffset - Size.OUT_HEADER;
     this.view = new DataView(this.reply.buffer, this.reply.byteOffset, this.reply.byteLength);
     this.owner = opts.owner ?? { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 };
+    this.shared = opts.shared ?? new SessionShared(createSessionShared());
     const post = this.post;
     // One context object reused for every request: filesystems must not keep it.
     this.ctx = { uid: 0, gid: 0, pid: 0, post: (message: unknown) => post({ type: "post", message }) };
@@ -78,6 +83,7 @@ export class RequestDispatcher {
   handle(request: Uint8Array, length: number): number {
     const req = new DataView(request.buffer, request.byteOffset, length);
     const h = decodeRequestHeader(req);
+    this.shared.countRequest(h.opcode);
     this.ctx.uid = h.uid;
     this.ctx.gid = h.gid;
     this.ctx.pid = h.pid;
@@ -148,8 +154,11 @@ export class RequestDispatcher {
         return 0;
       }
       case Opcode.OPENDIR:
-        // The kernel caches the listing in the page cache and keeps it across opendirs; changes are announced
-        // with notify-invalidate (notify.ts).
+        // Zero-message opendir: after one ENOSYS the kernel opens directories itself, with KEEP_CACHE | CACHE_DIR,
+        // and never sends OPENDIR or RELEASEDIR again — a whole-tree walk saves two round trips per directory.
+        if (this.shared.kernelOffers(InitFlag.NO_OPENDIR_SUPPORT)) return -Errno.ENOSYS;
+        // Older kernels: the same caching, asked for explicitly. Either way the kernel keeps the listing in the
+        // page cache across opens; changes are announced with notify-invalidate (notify.ts).
         return writeOpenOut(this.view, out, 0, OpenFlag.CACHE_DIR | OpenFlag.KEEP_CACHE);
       case Opcode.READDIR:
       case Opcode.READDIRPLUS:
@@ -190,6 +199,7 @@ export class RequestDispatcher {
       return -EPROTO;
     }
     const n = negotiateInit(k, this.opts.wantPassthrough === true);
+    this.shared.recordKernelFlags(k.flags);
     if (!n.passthrough) this.opts.passthrough?.disable();
     const len = writeInitOut(this.view, this.dataOffset, n.reply);
     this.fs.init?.({ passthroughAvailable: n.passthrough });
@@ -199,7 +209,10 @@ export class RequestDispatcher {
       this.post({
         type: "init",
         worker: this.opts.workerIndex ?? 0,
-        init: { major: n.reply.major, minor: n.reply.minor, kernelMinor: k.minor, flags: n.reply.flags, passthrough: n.passthrough },
+        init: {
+          major: n.reply.major, minor: n.reply.minor, kernelMinor: k.minor, flags: n.reply.flags, passthrough: n.passthrough,
+          zeroMessageOpendir: n.zeroMessageOpendir,
+        },
       });
     return len;
   }

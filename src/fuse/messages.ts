@@ -13,6 +13,8 @@ export interface SessionWorkerData {
   wantPassthrough: boolean;
   /** Shared passthrough backing-id table (passthrough.ts). */
   passthroughTable: SharedArrayBuffer;
+  /** The kernel's INIT offer and request counters, shared by all workers (sessionShared.ts). */
+  shared: SharedArrayBuffer;
   fsData: unknown;
 }
 
@@ -33,6 +35,8 @@ export interface NegotiatedInit {
   kernelMinor: number;
   flags: number;
   passthrough: boolean;
+  /** Directories are opened without OPENDIR/RELEASEDIR round trips (the kernel offered NO_OPENDIR_SUPPORT). */
+  zeroMessageOpendir: boolean;
 }
 
 export type WorkerMessage =

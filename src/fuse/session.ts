@@ -18,6 +18,7 @@ import type { DeferredRequestData, NegotiatedInit, SessionWorkerData, WorkerMess
 import { isRoot, mountFuse, type MountHandle, prepareMountpoint, setReadAhead, unmountLazy } from "./mount.ts";
 import { notifyInvalidateEntry, notifyInvalidateInode, type NotifyResult } from "./notify.ts";
 import { createPassthroughTable } from "./passthrough.ts";
+import { createSessionShared, SessionShared } from "./sessionShared.ts";
 
 export interface SessionOptions {
   mountpoint: string;
@@ -90,6 +91,7 @@ export class FuseSession {
     private readonly handle: MountHandle,
     private readonly workers: Worker[],
     opts: SessionOptions,
+    private readonly shared: SessionShared,
   ) {
     this.deferredHandler = opts.onDeferred;
     this.messageHandler = opts.onWorkerMessage;
@@ -107,6 +109,11 @@ export class FuseSession {
 
   get running(): boolean {
     return this.state === "running";
+  }
+
+  /** Requests the workers received so far, by opcode name (e.g. `{ LOOKUP: 12, READDIRPLUS: 4 }`). */
+  requestCounts(): Record<string, number> {
+    return this.shared.requestCounts();
   }
 
   onDeferred(handler: DeferredHandler): void {
@@ -292,7 +299,8 @@ export async function startSession(opts: SessionOptions): Promise<FuseSession> {
   const mountpoint = await prepareMountpoint(opts.mountpoint, { createMountpoint: opts.createMountpoint });
   const handle = await mountFuse(mountpoint, { allowOther: opts.allowOther });
   const workers: Worker[] = [];
-  const session = new FuseSession(handle, workers, opts);
+  const shared = createSessionShared();
+  const session = new FuseSession(handle, workers, opts, new SessionShared(shared));
   const initDone = session.waitForInit(opts.initTimeoutMs ?? 10_000);
   const passthroughTable = createPassthroughTable();
   const count = Math.max(1, opts.workers ?? 2);
@@ -304,6 +312,7 @@ export async function startSession(opts: SessionOptions): Promise<FuseSession> {
         fd: handle.fd,
         wantPassthrough: (opts.passthrough ?? true) && isRoot(),
         passthroughTable,
+        shared,
         fsData: opts.workerData,
       };
       const worker = new Worker(workerSpecifier(opts.workerUrl), { workerData: data });

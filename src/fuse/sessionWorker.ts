@@ -19,6 +19,7 @@ import { REPLY_BUFFER_SIZE, RequestDispatcher } from "./dispatcher.ts";
 import type { FilesystemFactory } from "./filesystem.ts";
 import type { SessionWorkerData, WorkerMessage } from "./messages.ts";
 import { PassthroughTable } from "./passthrough.ts";
+import { SessionShared } from "./sessionShared.ts";
 
 export function isSessionWorkerData(data: unknown): data is SessionWorkerData {
   return typeof data === "object" && data !== null && (data as SessionWorkerData).musicfsSession === true;
@@ -48,6 +49,7 @@ export function serveSessionWorker(createFilesystem: FilesystemFactory): void {
     workerIndex: data.workerIndex,
     wantPassthrough: data.wantPassthrough,
     passthrough: new PassthroughTable(data.passthroughTable, data.fd),
+    shared: new SessionShared(data.shared),
     replyBuffer,
     dataOffset: pageAlignedOffset(replyBuffer, Size.OUT_HEADER),
   });

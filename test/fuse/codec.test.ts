@@ -13,6 +13,7 @@ import { RequestDispatcher } from "../../src/fuse/dispatcher.ts";
 import { type Entry, Errno, type FuseFilesystem, S_IFDIR, S_IFREG } from "../../src/fuse/filesystem.ts";
 import type { WorkerMessage } from "../../src/fuse/messages.ts";
 import { parseMountInfo } from "../../src/fuse/mountinfo.ts";
+import { createSessionShared, SessionShared } from "../../src/fuse/sessionShared.ts";
 
 const owner = { uid: 1000, gid: 100 };
 
@@ -320,10 +321,28 @@ describe("dispatcher", () => {
     expect(run(request(Opcode.READDIR, 1, readIn(5, 4096))).len).toBe(16); // end of directory: empty reply
   });
 
-  test("READLINK returns the target bytes without NUL; OPENDIR caches the listing", () => {
+  test("READLINK returns the target bytes without NUL; OPENDIR caches the listing when the kernel needs OPENDIR", () => {
     expect(new TextDecoder().decode(run(request(Opcode.READLINK, 6)).payload)).toBe("target/x");
     const od = run(request(Opcode.OPENDIR, 1, u32(0, 0)));
     expect(od.view.getUint32(16 + 8, true)).toBe(OpenFlag.CACHE_DIR | OpenFlag.KEEP_CACHE);
+  });
+
+  test("zero-message opendir: after an INIT offering NO_OPENDIR_SUPPORT, every worker answers OPENDIR with ENOSYS", () => {
+    const shared = new SessionShared(createSessionShared());
+    const initWorker = new RequestDispatcher({ fs, post: () => {}, owner, shared });
+    const otherWorker = new RequestDispatcher({ fs, post: () => {}, owner, shared });
+    const opendirError = (w: RequestDispatcher) => {
+      const req = request(Opcode.OPENDIR, 1, u32(0, 0));
+      const len = w.handle(req, req.length);
+      return new DataView(w.reply.buffer, w.replyOffset, len).getInt32(4, true);
+    };
+    expect(opendirError(otherWorker)).toBe(0); // before INIT: the caching reply
+    const offer = InitFlag.ASYNC_READ | InitFlag.DO_READDIRPLUS | InitFlag.NO_OPENDIR_SUPPORT;
+    const init = request(Opcode.INIT, 0, u32(7, 45, 131072, offer, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0));
+    initWorker.handle(init, init.length);
+    expect(opendirError(otherWorker)).toBe(-Errno.ENOSYS);
+    expect(opendirError(initWorker)).toBe(-Errno.ENOSYS);
+    expect(shared.requestCounts()).toEqual({ INIT: 1, OPENDIR: 3 });
   });
 
   test("INIT is answered with the negotiated reply and reported to the main thread", () => {
@@ -335,6 +354,6 @@ describe("dispatcher", () => {
     expect(r.view.getUint32(16 + 12, true)).toBe(flags);
     expect(posted).toHaveLength(0); // not before the reply is written
     d.replyWritten();
-    expect(posted[0]).toMatchObject({ type: "init", init: { minor: 31, kernelMinor: 45, passthrough: false } });
+    expect(posted[0]).toMatchObject({ type: "init", init: { minor: 31, kernelMinor: 45, passthrough: false, zeroMessageOpendir: false } });
   });
 });

@@ -80,7 +80,7 @@ export interface Server {
   proc: Bun.Subprocess<"pipe", "pipe", "pipe">;
   lines: Lines;
   /** The READY line's JSON (negotiated protocol), or undefined when the server failed. */
-  ready?: { minor: number; passthrough: boolean; mountpoint: string };
+  ready?: { minor: number; passthrough: boolean; zeroMessageOpendir: boolean; mountpoint: string };
   /** The FAILED line, when the server refused to start. */
   failure?: string;
   send(command: string): void;

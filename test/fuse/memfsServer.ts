@@ -5,7 +5,7 @@
  *                                [--no-passthrough] [--create] [--readahead KB]
  *
  * Prints `READY {json}` once the mount is usable, then obeys stdin lines:
- *   stats              → `STATS {"reads":…,"mirrorReads":…,"opens":…}`
+ *   stats              → `STATS {"reads":…,"mirrorReads":…,"opens":…,"getattrs":…,"requests":{"LOOKUP":…}}`
  *   dyn a,b,c          → set /dyn's children and notify the kernel → `DYN <results>`
  *   dyn-silent a,b,c   → set /dyn's children without telling the kernel → `DYN silent`
  *   unmount            → ordered unmount, exit 0
@@ -85,7 +85,7 @@ for await (const line of console) {
   const [cmd, arg = ""] = line.trim().split(/\s+/, 2);
   if (cmd === "stats") {
     const s = new Int32Array(fsData.stats);
-    console.log(`STATS ${JSON.stringify({ reads: s[0], mirrorReads: s[1], opens: s[2], getattrs: s[3] })}`);
+    console.log(`STATS ${JSON.stringify({ reads: s[0], mirrorReads: s[1], opens: s[2], getattrs: s[3], requests: session.requestCounts() })}`);
   } else if (cmd === "dyn" || cmd === "dyn-silent") {
     const old = dynNames;
     dynNames = arg ? arg.split(",") : [];

@@ -160,6 +160,26 @@ describe("a mounted filesystem", () => {
     expect((await run(["cat", join(mnt, "hello.txt")])).stdout).toBe(HELLO);
   });
 
+  test("directories open without OPENDIR/RELEASEDIR round trips and relisting is served from the kernel's cache", async () => {
+    const requests = async (): Promise<Record<string, number>> => {
+      server.send("stats");
+      return JSON.parse((await server.lines.next(["STATS "])).slice(6)).requests;
+    };
+    expect(server.ready?.zeroMessageOpendir).toBe(true); // Linux ≥ 5.1 offers NO_OPENDIR_SUPPORT
+    expect((await run(["ls", join(mnt, "sub")])).stdout).toBe("nested.txt\n");
+    const before = await requests();
+    for (let i = 0; i < 3; i++) {
+      expect((await run(["ls", join(mnt, "sub")])).stdout).toBe("nested.txt\n");
+      expect((await run(["find", join(mnt, "many"), "-type", "f"])).stdout.trim().split("\n")).toHaveLength(MANY_COUNT);
+    }
+    const after = await requests();
+    // At most the one OPENDIR answered ENOSYS (if nothing had opened a directory before), never a RELEASEDIR, and
+    // the listings came from the kernel's directory cache: no READDIR(PLUS), LOOKUP or GETATTR reached us.
+    expect(after.OPENDIR ?? 0).toBeLessThanOrEqual(1);
+    expect(after.RELEASEDIR ?? 0).toBe(0);
+    for (const op of ["OPENDIR", "READDIR", "READDIRPLUS", "LOOKUP", "GETATTR"]) expect([op, after[op] ?? 0]).toEqual([op, before[op] ?? 0]);
+  });
+
   test("directory changes stay invisible while cached, and appear once notify-invalidate is sent", async () => {
     expect((await run(["ls", join(mnt, "dyn")])).stdout).toBe("");
     server.send("dyn-silent a.txt,b.txt"); // changed, but the kernel is not told

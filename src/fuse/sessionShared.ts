@@ -1,0 +1,50 @@
+/**
+ * What the workers of one session share through a SharedArrayBuffer: what the kernel offered in INIT (only one
+ * worker answers INIT, but every worker must know, e.g. whether OPENDIR may be answered ENOSYS) and one request
+ * counter per opcode (where a workload's time goes: `FuseSession.requestCounts()`).
+ */
+import { opcodeName } from "./abi.ts";
+
+/** Opcodes are below 64 today (STATX = 52); larger ones share the last counter. */
+const COUNTERS = 64;
+/** Int32 layout: [0] INIT seen (0/1), [1] the kernel's INIT flags (bits 0–31), [2…] a counter per opcode. */
+const INIT_SEEN = 0;
+const KERNEL_FLAGS = 1;
+const FIRST_COUNTER = 2;
+
+export function createSessionShared(): SharedArrayBuffer {
+  return new SharedArrayBuffer(4 * (FIRST_COUNTER + COUNTERS));
+}
+
+export class SessionShared {
+  private readonly words: Int32Array;
+
+  constructor(sab: SharedArrayBuffer) {
+    this.words = new Int32Array(sab);
+  }
+
+  /** Called by the worker answering INIT, before its reply is written (so before any other request arrives). */
+  recordKernelFlags(flags: number): void {
+    Atomics.store(this.words, KERNEL_FLAGS, flags | 0);
+    Atomics.store(this.words, INIT_SEEN, 1);
+  }
+
+  /** Whether the kernel offered `flag` (an InitFlag bit of the low word); false before INIT. */
+  kernelOffers(flag: number): boolean {
+    return Atomics.load(this.words, INIT_SEEN) === 1 && (Atomics.load(this.words, KERNEL_FLAGS) & flag) !== 0;
+  }
+
+  countRequest(opcode: number): void {
+    Atomics.add(this.words, FIRST_COUNTER + Math.min(opcode, COUNTERS - 1), 1);
+  }
+
+  /** Requests received so far, by opcode name (only opcodes seen at least once). */
+  requestCounts(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (let op = 0; op < COUNTERS; op++) {
+      const n = Atomics.load(this.words, FIRST_COUNTER + op);
+      if (n > 0) out[opcodeName(op)] = n;
+    }
+    return out;
+  }
+}

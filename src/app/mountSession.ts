@@ -62,7 +62,7 @@ export async function runMount(req: MountRequest): Promise<number> {
     const t0 = performance.now();
     const opened = openLibrary(paths.metadataDb);
     if (opened.recoveredFromCrash) log.warn("The previous musicfs run did not shut down cleanly; its state was checked and is being reused.");
-    const origins = rememberedOrigins(opened.db, config);
+    const { origins } = rememberedOrigins(paths, opened.db, config);
     library = new Library(opened.db, { ...config, origins });
     let searchRebuild = library.openSearch(signals.signal);
 

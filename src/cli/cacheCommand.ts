@@ -43,7 +43,7 @@ function withLibrary<T>(args: Record<string, unknown>, rawArgs: string[], exclus
     }
   }
   const db = openLibrary(paths.metadataDb).db;
-  const library = new Library(db, { ...config, origins: rememberedOrigins(db, config) });
+  const library = new Library(db, { ...config, origins: rememberedOrigins(paths, db, config).origins });
   return Promise.resolve(body(library, paths, config)).finally(() => {
     library.close();
     lock?.release();

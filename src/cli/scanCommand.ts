@@ -27,7 +27,7 @@ export const scanCommand = defineCommand({
       const lock = InstanceLock.acquire(paths.lockFile, `the cache dir ${tildify(paths.cacheDir)}`);
       const signals = new ShutdownSignals();
       const db = openLibrary(paths.metadataDb).db;
-      const library = new Library(db, { ...config, origins: rememberedOrigins(db, config) });
+      const library = new Library(db, { ...config, origins: rememberedOrigins(paths, db, config).origins });
       try {
         await library.requireReachableOrigins();
         await library.openSearch();

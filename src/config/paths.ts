@@ -35,6 +35,8 @@ export function cachePaths(cacheDir: string) {
     collectionsDb: join(cacheDir, "collections.db"),
     chunksDir: join(cacheDir, "chunks"),
     lockFile: join(cacheDir, "musicfs.lock"),
+    /** The origins of the last mount or scan, kept out of metadata.db so that a damaged database cannot take them. */
+    originsFile: join(cacheDir, "origins.json"),
     controlSocket: join(cacheDir, "control.sock"),
   };
 }

@@ -219,6 +219,27 @@ describe("crash safety", () => {
     expect(await findFiles(mnt)).toEqual(listed);
     expect((await run(["sh", "-c", `ls "${cache}" | grep -c corrupt`])).stdout.trim()).not.toBe("0");
   }, 120_000);
+
+  test("a database damaged beyond opening keeps the origins: `musicfs mount MNT` alone rebuilds the library", async () => {
+    const origin = copyLibrary(4);
+    const cache = tempDir();
+    const mnt = join(tempDir(), "mnt");
+    const first = await startMount(mnt, ["--origin", origin, "--cache-dir", cache]);
+    const listed = await findFiles(mnt);
+    expect(listed.length).toBeGreaterThan(0);
+    expect(await first.stop()).toBe(0);
+    // Garbage over the header: SQLite cannot even open it ("file is not a database"), so nothing in it is readable.
+    const fd = openSync(join(cache, "metadata.db"), "r+");
+    writeSync(fd, Buffer.alloc(4096, 0x5a), 0, 4096, 0);
+    closeSync(fd);
+
+    const second = await startMount(mnt, ["--cache-dir", cache]); // no --origin: the remembered ones
+    const out = second.output();
+    expect(out).toContain("is damaged");
+    expect(out).not.toContain("No music folder to scan");
+    expect(out).toContain(`Using the origins of the last mount: ${origin}`);
+    expect(await findFiles(mnt)).toEqual(listed);
+  }, 120_000);
 });
 
 describe("a full disk under the cache dir", () => {

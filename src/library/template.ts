@@ -9,13 +9,15 @@
  * - `$name` or `${name}` is a variable (names are case-insensitive); `$$` is a literal `$`.
  * - `( … )`, `[ … ]` containing a variable are optional sections: when every variable inside is empty, the section
  *   disappears with the space before it ("$album ($year)" → "Album", never "Album ()"). `{ … }` is an optional
- *   section whose braces are not printed ("$album{ - $year}"). Brackets without a variable are plain text.
+ *   section whose braces are not printed ("$album{ - $year}"). Brackets without a variable are plain text. Brackets
+ *   must pair up within a segment: an unbalanced one is an error naming its position.
  * - Outside sections, an empty variable takes its fallback ("Unknown Artist"...). A folder segment that is only
- *   vanished sections is left out (no empty folder name); the file name falls back to the file's own name.
+ *   vanished sections is left out (no empty folder name); a file name with nothing left falls back to the file's
+ *   own name (with its extension).
  */
 import type { FileMeta } from "../core/types.ts";
 import { UserError } from "../core/errors.ts";
-import { isBlankName, sanitizeComponent } from "./sanitize.ts";
+import { nameOr, sanitizeComponent, sanitizeFileName } from "../core/names.ts";
 
 export const DEFAULT_TEMPLATE = "$albumartist/$album ($year) [$format_upper]/$disctrack - $title.$format";
 
@@ -88,19 +90,27 @@ export function compileTemplate(source: string): PathTemplate {
   if (source.trim() === "") throw templateError(source, "it is empty");
   if (source.startsWith("/")) throw templateError(source, 'it must be relative to the mount: remove the leading "/"');
   const rawSegments = source.split("/");
+  let offset = 0; // of the segment in the source, for positions in error messages
   const segments = rawSegments.map((raw, i) => {
     if (raw.trim() === "") {
       throw templateError(source, i === rawSegments.length - 1 ? 'it ends with "/" (no file name)' : 'it has an empty folder ("//")');
     }
     if (raw.trim() === "." || raw.trim() === "..") throw templateError(source, `"${raw.trim()}" is not a folder name`);
-    return parseSegment(raw, source);
+    const tokens = parseSegment(raw, source, offset);
+    offset += raw.length + 1;
+    return tokens;
   });
   return { source, segments };
 }
 
-function parseSegment(raw: string, source: string): TemplateToken[] {
-  interface Frame { open: string; children: TemplateToken[] }
-  const stack: Frame[] = [{ open: "", children: [] }];
+/** A 1-based character position in the template, as a person counts it. */
+function position(offset: number, i: number): string {
+  return `position ${offset + i + 1}`;
+}
+
+function parseSegment(raw: string, source: string, offset: number): TemplateToken[] {
+  interface Frame { open: string; at: number; children: TemplateToken[] }
+  const stack: Frame[] = [{ open: "", at: -1, children: [] }];
   const top = () => stack[stack.length - 1];
   const pushLiteral = (text: string, into: TemplateToken[] = top().children) => {
     const last = into[into.length - 1];
@@ -139,8 +149,14 @@ function parseSegment(raw: string, source: string): TemplateToken[] {
       continue;
     }
     if (ch in OPENERS) {
-      stack.push({ open: ch, children: [] });
-    } else if (CLOSERS.has(ch) && stack.length > 1 && OPENERS[top().open] === ch) {
+      stack.push({ open: ch, at: i, children: [] });
+    } else if (CLOSERS.has(ch)) {
+      // Brackets must pair up within a folder: a stray one is almost always a typo that would silently turn an
+      // optional section into literal text.
+      if (stack.length === 1) throw templateError(source, `"${ch}" at ${position(offset, i)} has no opening bracket`);
+      if (OPENERS[top().open] !== ch) {
+        throw templateError(source, `"${ch}" at ${position(offset, i)} does not close "${top().open}" at ${position(offset, top().at)}`);
+      }
       const frame = stack.pop()!;
       if (containsVariable(frame.children)) {
         top().children.push({ kind: "section", open: frame.open, close: ch, children: frame.children });
@@ -154,11 +170,11 @@ function parseSegment(raw: string, source: string): TemplateToken[] {
     }
     i++;
   }
-  // Unclosed brackets are plain text.
-  while (stack.length > 1) {
-    const frame = stack.pop()!;
-    pushLiteral(frame.open);
-    for (const t of frame.children) appendToken(top().children, t, pushLiteral);
+  if (stack.length > 1) {
+    const frame = top();
+    const spansFolders = offset + raw.length < source.length && source.slice(offset + raw.length).includes(OPENERS[frame.open]);
+    const why = spansFolders ? ' (a bracket cannot span a "/")' : "";
+    throw templateError(source, `"${frame.open}" at ${position(offset, frame.at)} is never closed${why}`);
   }
   return stack[0].children;
 }
@@ -174,7 +190,7 @@ function containsVariable(tokens: readonly TemplateToken[]): boolean {
 
 /** Variable values of one file; "" when missing (fallbacks are applied by the renderer, outside sections only). */
 export function templateValues(file: TemplateInput): Record<TemplateVariable, string> {
-  const present = (v: string | null | undefined) => (v && !isBlankName(v) ? v : "");
+  const present = (v: string | null | undefined) => nameOr(v, "");
   const artist = present(file.artist) || present(file.artists.join("; "));
   const albumArtist = present(file.albumArtist) || (file.compilation ? VARIOUS_ARTISTS : artist);
   const multiDisc = (file.discTotal ?? 0) > 1 || (file.disc ?? 0) > 1;
@@ -196,9 +212,14 @@ export function templateValues(file: TemplateInput): Record<TemplateVariable, st
   };
 }
 
+/** The origin file's own name, extension included. */
+function fileBaseName(realPath: string): string {
+  return realPath.slice(realPath.lastIndexOf("/") + 1);
+}
+
 /** The file name without its extension: the title of a file that has none. */
 export function fileStem(realPath: string): string {
-  const name = realPath.slice(realPath.lastIndexOf("/") + 1);
+  const name = fileBaseName(realPath);
   const dot = name.lastIndexOf(".");
   return dot > 0 ? name.slice(0, dot) : name;
 }
@@ -228,7 +249,8 @@ export function renderPath(template: PathTemplate, file: TemplateInput): string[
       if (text.trim() === "") return; // only vanished sections: no folder level
       out.push(sanitizeComponent(text, { fallback: "_" }));
     } else {
-      out.push(sanitizeComponent(text, { keepExtension: true, fallback: fileStem(file.realPath) }));
+      // Nothing left of the name (a vanished "[$title]", a title of invisible characters): the origin's own name.
+      out.push(sanitizeFileName(text, { fallback: fileBaseName(file.realPath) }));
     }
   });
   return out;

@@ -1,5 +1,6 @@
 import { Database } from "bun:sqlite";
 import { UserError } from "../core/errors.ts";
+import { sanitizeComponent } from "../core/names.ts";
 import { isReservedCollectionName } from "./builtinCollections.ts";
 import { parseQuery } from "./queryParser.ts";
 
@@ -42,6 +43,15 @@ export function validateCollectionName(name: string): void {
   if (/[\u0000-\u001f\u007f]/.test(name)) throw bad("it contains a control character");
   if (name.startsWith(".")) throw bad('it starts with "." (hidden names are reserved)');
   if (Buffer.byteLength(name, "utf8") > 255) throw bad("it is longer than 255 bytes");
+  // The folder name is the collection name itself, so it must already be what the naming rule shows.
+  const shown = sanitizeComponent(name);
+  if (shown !== name) {
+    throw new CollectionError(
+      "bad-name",
+      `"${name}" cannot be a collection name: the mount would show it as "${shown}" (\\ : * ? " < > | become _, invisible and direction-changing characters are removed).`,
+      `Use "${shown}".`,
+    );
+  }
   if (isReservedCollectionName(name)) {
     throw new CollectionError("reserved", `"${name}" is a built-in collection; choose another name.`);
   }

@@ -1,7 +1,7 @@
 import type { FileId } from "../core/types.ts";
 import { QueryError } from "./queryParser.ts";
 import { SearchIndexError } from "./searchIndex.ts";
-import { MAX_NAME_BYTES, truncateUtf8 } from "../library/sanitize.ts";
+import { MAX_NAME_BYTES, nameOr, sanitizeFileName, utf8Length } from "../core/names.ts";
 
 /**
  * What `/.search/<query>/` and `/.collections/<name>/` contain: one relative symlink per result, in rank order,
@@ -16,8 +16,6 @@ import { MAX_NAME_BYTES, truncateUtf8 } from "../library/sanitize.ts";
  * order; the reference's 1000 would have needed a fourth digit for one entry.
  */
 export const SEARCH_DIR_MAX_RESULTS = 999;
-
-/** NAME_MAX on Linux. */
 
 export interface DirTrack {
   fileId: FileId;
@@ -35,21 +33,14 @@ export interface SymlinkEntry {
   target: string;
 }
 
-/** Replace what a file name cannot hold ("/" and NUL, plus control characters that break terminals) with "_". */
-export function sanitizeNamePart(s: string): string {
-  return s.replace(/[/\u0000-\u001f\u007f]/g, "_").trim();
-}
-
-/** `007. Artist - Title.flac`, at most 255 bytes (the middle is shortened, never the number or extension). */
+/**
+ * `007. Artist - Title.flac`, by the same naming rule as the tree (core/names.ts), so a title shows the same in
+ * both; at most 255 bytes (the middle is shortened, never the number or extension).
+ */
 export function entryName(position: number, t: Pick<DirTrack, "artist" | "title" | "format">): string {
-  const number = String(position).padStart(3, "0");
-  const artist = sanitizeNamePart(t.artist ?? "") || "Unknown Artist";
-  const title = sanitizeNamePart(t.title ?? "") || "Unknown Title";
-  const ext = sanitizeNamePart(t.format).replace(/^\.+/, "");
-  const suffix = ext ? `.${ext}` : "";
-  const head = `${number}. `;
-  const room = MAX_NAME_BYTES - Buffer.byteLength(head + suffix, "utf8");
-  return head + truncateUtf8(`${artist} - ${title}`, room).trimEnd() + suffix;
+  const head = `${String(position).padStart(3, "0")}. `;
+  const body = `${nameOr(t.artist, "Unknown Artist")} - ${nameOr(t.title, "Unknown Title")}.${t.format}`;
+  return head + sanitizeFileName(body, { maxBytes: MAX_NAME_BYTES - utf8Length(head) });
 }
 
 /**

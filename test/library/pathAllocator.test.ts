@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { withSuffix } from "../../src/library/pathAllocator.ts";
-import { utf8Length } from "../../src/library/sanitize.ts";
+import { utf8Length } from "../../src/core/names.ts";
 
 describe("withSuffix", () => {
   test("goes before the extension", () => {

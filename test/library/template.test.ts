@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { emptyTags, type FileMeta } from "../../src/core/types.ts";
 import { isUserError } from "../../src/core/errors.ts";
 import { compileTemplate, DEFAULT_TEMPLATE, renderPath, TEMPLATE_VARIABLES } from "../../src/library/template.ts";
-import { utf8Length } from "../../src/library/sanitize.ts";
+import { utf8Length } from "../../src/core/names.ts";
 
 function file(overrides: Partial<FileMeta> = {}): FileMeta {
   return { ...emptyTags(), originId: "o", realPath: "Some Dir/Some File.flac", size: 1, mtimeMs: 0, format: "flac", ...overrides };
@@ -117,9 +117,29 @@ describe("sections and custom templates", () => {
     expect(renderPath(t, file({ artist: "A", album: "B", title: "T", year: 2001 }))).toEqual(["A", "[2001]", "B", "T.flac"]);
   });
 
-  test("unbalanced brackets are plain text; $$ is a dollar; ${name} works", () => {
-    const t = compileTemplate("$album (/${title}x $$ [.$format");
-    expect(renderPath(t, file({ album: "Al", title: "T" }))).toEqual(["Al (", "Tx $ [.flac"]);
+  test("$$ is a dollar; ${name} works; balanced brackets without a variable are text", () => {
+    const t = compileTemplate("$album (Live)/${title}x $$ [a].$format");
+    expect(renderPath(t, file({ album: "Al", title: "T" }))).toEqual(["Al (Live)", "Tx $ [a].flac"]);
+  });
+
+  test("a file name part that renders empty falls back to the origin file's name, extension included", () => {
+    const untitled = file({ realPath: "rips/track07.flac" });
+    // A vanished optional title used to leave ".flac", shown as a file called "flac".
+    expect(renderPath(compileTemplate("[$title].$format"), untitled)).toEqual(["track07.flac"]);
+    expect(renderPath(compileTemplate("{$title}.$format"), untitled)).toEqual(["track07.flac"]);
+    // A file name with no extension in the template used to fall back to the bare stem ("allnul", "allnul (2)").
+    expect(renderPath(compileTemplate("$artist/[$title]"), untitled)).toEqual(["Unknown Artist", "track07.flac"]);
+    // A title of invisible characters counts as missing: the title falls back to the file's name.
+    expect(renderPath(def, file({ title: "\u200B\u202E\uFEFF" }))[2]).toBe("00 - Some File.flac");
+  });
+
+  test("a 601-byte single-grapheme title is shortened, not dropped", () => {
+    const title = "a" + "\u0300".repeat(300);
+    const name = renderPath(def, file({ title, format: "mp3", realPath: "x.mp3" }))[2];
+    expect(name).not.toBe("00 -.mp3");
+    expect(name.startsWith("00 - \u00e0\u0300\u0300")).toBe(true);
+    expect(name.endsWith(".mp3")).toBe(true);
+    expect(utf8Length(name)).toBeLessThanOrEqual(255);
   });
 
   test("variables are case-insensitive", () => {
@@ -158,5 +178,14 @@ describe("validation", () => {
     expect(errorOf("../$title").message).toContain('".."');
     expect(errorOf("$artist/$ x").message).toContain("$$");
     expect(errorOf("${artist").message).toContain("not a variable");
+  });
+
+  test("an unbalanced bracket is an error naming its position", () => {
+    expect(errorOf("$album ($year").message).toContain('"(" at position 8 is never closed');
+    expect(errorOf("$artist/$album Live)/$title.$format").message).toContain('")" at position 20 has no opening bracket');
+    expect(errorOf("$artist/([$album)]/$title.$format").message).toContain('")" at position 17 does not close "[" at position 10');
+    expect(errorOf("$artist/$title {$year.$format").message).toContain('"{" at position 16 is never closed');
+    // Brackets pair up within a folder, not across "/".
+    expect(errorOf("$artist ($album/$year)/$title.$format").message).toContain('"(" at position 9 is never closed (a bracket cannot span a "/")');
   });
 });

@@ -43,6 +43,10 @@ describe("CollectionStore", () => {
     expect(codeOf(() => store.add(".hidden", "rock"))).toBe("bad-name");
     expect(codeOf(() => store.add(" padded", "rock"))).toBe("bad-name");
     expect(codeOf(() => store.add("x".repeat(256), "rock"))).toBe("bad-name");
+    // The naming rule of the tree: a folder name must already be what the mount would show.
+    for (const shown of ["Best: 80s?", "Mix\u202Eevil", "Zero\u200Bwidth", "\u200B"]) expect(codeOf(() => store.add(shown, "rock"))).toBe("bad-name");
+    expect(() => store.add("Best_ 80s_", "rock")).not.toThrow();
+    store.remove("Best_ 80s_");
     expect(codeOf(() => store.add("recently added", "rock"))).toBe("reserved");
     expect(codeOf(() => store.add("1980s", "rock"))).toBe("reserved");
     expect(codeOf(() => store.add("Mix", "year:abc"))).toBe("bad-year");

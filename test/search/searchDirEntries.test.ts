@@ -8,7 +8,7 @@ import {
   searchLookupErrno,
   symlinkEntries,
 } from "../../src/search/searchDirEntries.ts";
-import { truncateUtf8 } from "../../src/library/sanitize.ts";
+import { truncateUtf8 } from "../../src/core/names.ts";
 import { SearchIndexError } from "../../src/search/searchIndex.ts";
 
 const t = (fileId: number, artist: string | null, title: string | null, virtualPath = `A/B/${fileId}.flac`) => ({
@@ -24,6 +24,20 @@ describe("search directory entries", () => {
   test("names never contain / or NUL", () => {
     const n = entryName(3, { artist: "AC/DC", title: "T.N.T\u0000x", format: "flac" });
     expect(n).toBe("003. AC_DC - T.N.T_x.flac");
+  });
+
+  test("names follow the tree's naming rule: Windows-unsafe characters, line separators, invisible characters", () => {
+    const n = entryName(4, { artist: 'Who?: "A" <B>', title: "x*|y\u2028z\u202Eevil\u200B", format: "flac" });
+    expect(n).toBe('004. Who__ _A_ _B_ - x__y zevil.flac');
+    // Only invisible characters: the Unknown fallback, as in the tree.
+    expect(entryName(5, { artist: "\u200B\u2066", title: "\uFEFF", format: "mp3" })).toBe("005. Unknown Artist - Unknown Title.mp3");
+  });
+
+  test("one huge grapheme in a title is shortened, not dropped", () => {
+    const n = entryName(6, { artist: "A", title: "a" + "\u0300".repeat(300), format: "mp3" });
+    expect(n.startsWith("006. A - \u00e0\u0300")).toBe(true);
+    expect(n.endsWith(".mp3")).toBe(true);
+    expect(Buffer.byteLength(n)).toBeLessThanOrEqual(255);
   });
 
   test("names fit in 255 bytes without splitting a character, keeping number and extension", () => {

@@ -15,7 +15,7 @@ import { cachePaths } from "../config/paths.ts";
 import { UserError } from "../core/errors.ts";
 import { log, tildify } from "../core/logger.ts";
 import { commonLibraryArgs, configFromArgs } from "./mountCommand.ts";
-import { applyLogLevel, runCommand } from "./run.ts";
+import { runCommand } from "./run.ts";
 import { plural } from "../core/plural.ts";
 
 /** An origin named by folder or by id, checked against the origins the library has files of. */
@@ -56,7 +56,6 @@ const stats = defineCommand({
   async run({ args, rawArgs }) {
     await runCommand(() =>
       withLibrary(args, rawArgs, false, (library, paths) => {
-        applyLogLevel(args);
         const disk = cacheStatsFromDisk(paths, library);
         const live = readStatus(paths.cacheDir);
         const running = live?.state === "running" && InstanceLock.isHeld(paths.lockFile) ? live.cache : null;
@@ -77,7 +76,6 @@ const verify = defineCommand({
   async run({ args, rawArgs }) {
     await runCommand(() =>
       withLibrary(args, rawArgs, true, async (library, paths, config) => {
-        applyLogLevel(args);
         const r = await verifyCache(paths, library, config);
         if (args.json) return console.log(JSON.stringify(r, null, 2));
         log.info(`${plural(r.chunksChecked, "chunk")} checked, ${r.corruptRemoved} damaged removed; ${plural(r.filesDamaged, "file")} affected, ${r.filesRepaired} repaired.`);
@@ -98,7 +96,6 @@ const clear = defineCommand({
   async run({ args }) {
     await runCommand(() =>
       withLibrary({ config: args.config, "cache-dir": args["cache-dir"] }, [], true, (library, paths) => {
-        applyLogLevel(args);
         const originId = args.origin === undefined ? undefined : resolveOriginId(String(args.origin), library.db.listOriginIds());
         const r = clearCache(paths, library, originId);
         log.success(`Cleared ${plural(r.files, "cached file")}: ${plural(r.chunks, "chunk")}, ${mib(r.bytes)} freed.`);

@@ -9,7 +9,7 @@ import { cachePaths } from "../config/paths.ts";
 import { loadConfig } from "../config/config.ts";
 import { mkdirSync } from "node:fs";
 import { cacheDirArgs, existingLibrary } from "./libraryPaths.ts";
-import { applyLogLevel, logLevelArg, runCommand } from "./run.ts";
+import { logLevelArg, runCommand } from "./run.ts";
 import { plural } from "../core/plural.ts";
 
 function storeFor(args: Record<string, unknown>) {
@@ -29,7 +29,6 @@ const add = defineCommand({
   },
   async run({ args }) {
     await runCommand(() => {
-      applyLogLevel(args);
       const { store } = storeFor(args);
       try {
         store.add(String(args.name), String(args.query));
@@ -46,7 +45,6 @@ const rm = defineCommand({
   args: { name: { type: "positional", required: true, description: "Collection name" }, ...cacheDirArgs, ...logLevelArg },
   async run({ args }) {
     await runCommand(() => {
-      applyLogLevel(args);
       const { store } = storeFor(args);
       try {
         store.remove(String(args.name));
@@ -63,7 +61,6 @@ const list = defineCommand({
   args: { json: { type: "boolean", description: "Print JSON" }, ...cacheDirArgs, ...logLevelArg },
   async run({ args }) {
     await runCommand(() => {
-      applyLogLevel(args);
       const paths = existingLibrary(args);
       if (!existsSync(paths.collectionsDb)) CollectionStore.open(paths.collectionsDb).close();
       const nodes = new NodeReader(paths.metadataDb);

@@ -4,7 +4,7 @@ import { loadConfig } from "../config/config.ts";
 import { log, tildify } from "../core/logger.ts";
 import { runMount } from "../app/mountSession.ts";
 import { writeSampleLibrary } from "../sample/sampleLibrary.ts";
-import { applyLogLevel, logLevelArg, runCommand } from "./run.ts";
+import { logLevelArg, runCommand } from "./run.ts";
 import { plural } from "../core/plural.ts";
 
 export const demoCommand = defineCommand({
@@ -20,7 +20,6 @@ export const demoCommand = defineCommand({
   },
   async run({ args }) {
     await runCommand(async () => {
-      applyLogLevel(args);
       const base = resolve((args.dir as string | undefined) ?? ".demo");
       const libraryDir = `${base}/library`;
       const written = await writeSampleLibrary(libraryDir);

@@ -3,8 +3,10 @@
  * musicfs command line. Each subcommand lives in its own module and only parses arguments and prints results;
  * the work happens in src/app.
  */
-import { defineCommand, runMain } from "citty";
+import "./colourPolicy.ts"; // first: decides colours before citty and consola load
+import { defineCommand } from "citty";
 import pkg from "../../package.json" with { type: "json" };
+import { runCli } from "./cliRunner.ts";
 
 const main = defineCommand({
   meta: {
@@ -25,4 +27,4 @@ const main = defineCommand({
   },
 });
 
-runMain(main);
+await runCli(main, process.argv.slice(2), pkg.version);

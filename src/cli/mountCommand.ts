@@ -1,9 +1,9 @@
 import { defineCommand } from "citty";
 import { loadConfig } from "../config/config.ts";
-import { UserError } from "../core/errors.ts";
+import { UsageError, UserError } from "../core/errors.ts";
 import { compileTemplate } from "../library/template.ts";
 import { runMount } from "../app/mountSession.ts";
-import { applyLogLevel, logLevelArg, repeatedFlag, runCommand } from "./run.ts";
+import { logLevelArg, repeatedFlag, runCommand } from "./run.ts";
 
 export const commonLibraryArgs = {
   origin: {
@@ -29,7 +29,7 @@ export const commonLibraryArgs = {
 export function configFromArgs(args: Record<string, unknown>, rawArgs: string[], mountPoint?: string) {
   const cacheMode = args["cache-mode"] as string | undefined;
   if (cacheMode !== undefined && cacheMode !== "off" && cacheMode !== "full")
-    throw new UserError(`--cache-mode must be "off" or "full" (got "${cacheMode}").`);
+    throw new UsageError(`--cache-mode must be "off" or "full" (got "${cacheMode}").`);
   const config = loadConfig({
     configPath: args.config as string | undefined,
     cacheDir: args["cache-dir"] as string | undefined,
@@ -60,7 +60,6 @@ export const mountCommand = defineCommand({
   },
   async run({ args, rawArgs }) {
     await runCommand(async () => {
-      applyLogLevel(args);
       const config = configFromArgs(args, rawArgs, args.mountpoint as string | undefined);
       if (!config.mountPoint)
         throw new UserError("Where should musicfs mount? Give a MOUNTPOINT, or set mount_point in the config file.");

@@ -1,5 +1,5 @@
 import { isUserError } from "../core/errors.ts";
-import { log, setLogLevel } from "../core/logger.ts";
+import { log } from "../core/logger.ts";
 
 /**
  * Wraps a command body: expected problems (UserError) become one clear message and an exit code; anything else is
@@ -35,10 +35,6 @@ export function repeatedFlag(rawArgs: readonly string[], name: string, alias?: s
 export const logLevelArg = {
   "log-level": {
     type: "string" as const,
-    description: "silent, error, warn, info (default), debug or trace; also MUSICFS_LOG_LEVEL",
+    description: "silent, error, warn, info (default), debug or trace; also MUSICFS_LOG_LEVEL (applied before the command runs)",
   },
 };
-
-export function applyLogLevel(args: { "log-level"?: string }): void {
-  if (args["log-level"]) setLogLevel(args["log-level"]);
-}

@@ -10,7 +10,7 @@ import { rememberedOrigins } from "../app/rememberedOrigins.ts";
 import { diskFullError, isDiskFull } from "../app/diskFull.ts";
 import { tildify } from "../core/logger.ts";
 import { commonLibraryArgs, configFromArgs } from "./mountCommand.ts";
-import { applyLogLevel, runCommand } from "./run.ts";
+import { runCommand } from "./run.ts";
 
 export const scanCommand = defineCommand({
   meta: {
@@ -20,7 +20,6 @@ export const scanCommand = defineCommand({
   args: { ...commonLibraryArgs },
   async run({ args, rawArgs }) {
     await runCommand(async () => {
-      applyLogLevel(args);
       const config = configFromArgs(args, rawArgs);
       const paths = cachePaths(config.cacheDir);
       mkdirSync(paths.cacheDir, { recursive: true });

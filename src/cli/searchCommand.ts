@@ -1,10 +1,10 @@
 import { defineCommand } from "citty";
 import { Database as Sqlite } from "bun:sqlite";
-import { UserError } from "../core/errors.ts";
+import { UsageError, UserError } from "../core/errors.ts";
 import { NodeReader } from "../db/nodeReader.ts";
 import { SearchIndex, SearchIndexError } from "../search/searchIndex.ts";
 import { existingLibrary, cacheDirArgs } from "./libraryPaths.ts";
-import { applyLogLevel, logLevelArg, runCommand } from "./run.ts";
+import { logLevelArg, runCommand } from "./run.ts";
 import { plural } from "../core/plural.ts";
 
 export const searchCommand = defineCommand({
@@ -22,9 +22,8 @@ export const searchCommand = defineCommand({
   },
   async run({ args }) {
     await runCommand(() => {
-      applyLogLevel(args);
       const limit = args.limit === undefined ? 100 : Number(args.limit);
-      if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) throw new UserError(`--limit must be a whole number from 1 to 10000 (got ${args.limit}).`);
+      if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) throw new UsageError(`--limit must be a whole number from 1 to 10000 (got ${args.limit}).`);
       const paths = existingLibrary(args);
       const nodes = new NodeReader(paths.metadataDb);
       try {

@@ -9,7 +9,7 @@ import { NodeReader } from "../db/nodeReader.ts";
 import { PatternStore } from "../search/patternStore.ts";
 import { SearchIndex } from "../search/searchIndex.ts";
 import { cacheDirArgs } from "./libraryPaths.ts";
-import { applyLogLevel, logLevelArg, runCommand } from "./run.ts";
+import { logLevelArg, runCommand } from "./run.ts";
 import { plural } from "../core/plural.ts";
 
 export const statusCommand = defineCommand({
@@ -17,7 +17,6 @@ export const statusCommand = defineCommand({
   args: { json: { type: "boolean", description: "Print JSON" }, ...cacheDirArgs, ...logLevelArg },
   async run({ args }) {
     await runCommand(() => {
-      applyLogLevel(args);
       const config = loadConfig({ configPath: args.config as string | undefined, cacheDir: args["cache-dir"] as string | undefined });
       const paths = cachePaths(config.cacheDir);
       const running = InstanceLock.isHeld(paths.lockFile);

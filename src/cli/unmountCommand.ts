@@ -3,7 +3,7 @@ import { resolve } from "node:path";
 import { UserError } from "../core/errors.ts";
 import { log } from "../core/logger.ts";
 import { isMusicfsMounted, unmountLazy } from "../fuse/mount.ts";
-import { applyLogLevel, logLevelArg, runCommand } from "./run.ts";
+import { logLevelArg, runCommand } from "./run.ts";
 
 export const unmountCommand = defineCommand({
   meta: {
@@ -16,7 +16,6 @@ export const unmountCommand = defineCommand({
   },
   async run({ args }) {
     await runCommand(async () => {
-      applyLogLevel(args);
       const mnt = resolve(args.mountpoint as string);
       if (!isMusicfsMounted(mnt)) throw new UserError(`${mnt} is not a musicfs mountpoint.`, "See `findmnt -t fuse.musicfs` for the mounts there are.");
       await unmountLazy(mnt);

@@ -14,6 +14,13 @@ export class UserError extends Error {
   }
 }
 
+/** A command line the CLI does not understand (unknown option, bad value): exit code 2, as usage errors do. */
+export class UsageError extends UserError {
+  constructor(message: string) {
+    super(message, undefined, 2);
+  }
+}
+
 export function isUserError(e: unknown): e is UserError {
   return e instanceof UserError;
 }

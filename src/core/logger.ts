@@ -1,8 +1,11 @@
 import { createConsola, type ConsolaInstance } from "consola";
+import { UsageError } from "./errors.ts";
 
 /**
  * The one logger. Level from MUSICFS_LOG_LEVEL (silent|error|warn|info|debug|trace) or the CLI's --log-level.
- * consola picks a fancy reporter on a terminal and plain lines otherwise (CI, systemd).
+ * Fancy lines on a terminal, plain `[level] message` lines otherwise (pipes, CI, systemd). Every line goes to stderr,
+ * so that stdout carries only a command's output (`--json` is JSON alone). Colours follow NO_COLOR, which the CLI
+ * sets when stdout or stderr is not a terminal (src/cli/colourPolicy.ts).
  */
 const LEVELS: Record<string, number> = { silent: -999, error: 0, warn: 1, info: 3, debug: 4, trace: 5 };
 
@@ -14,11 +17,16 @@ export function parseLogLevel(name: string | undefined): number | undefined {
 export const log: ConsolaInstance = createConsola({
   level: parseLogLevel(process.env.MUSICFS_LOG_LEVEL) ?? 3,
   formatOptions: { date: false },
+  // Badges and icons on a terminal; one plain "[level] message" line otherwise (pipes, CI, systemd, tests).
+  fancy: process.stderr.isTTY === true && !("NO_COLOR" in process.env),
+  stdout: process.stderr,
+  stderr: process.stderr,
 });
 
-export function setLogLevel(name: string): void {
+/** Sets the level by name; `source` names where the name came from (a flag, an environment variable) in the error. */
+export function setLogLevel(name: string, source = "--log-level"): void {
   const level = parseLogLevel(name);
-  if (level === undefined) throw new Error(`unknown log level "${name}" (use one of ${Object.keys(LEVELS).join(", ")})`);
+  if (level === undefined) throw new UsageError(`${source} "${name}" is not a log level (use one of ${Object.keys(LEVELS).join(", ")})`);
   log.level = level;
 }
 

@@ -14,11 +14,14 @@ export function parseLogLevel(name: string | undefined): number | undefined {
   return LEVELS[name.toLowerCase()];
 }
 
+// Badges and icons on a terminal; one plain "[level] message" line otherwise (pipes, CI, systemd, tests). (A Node
+// option of createConsola that the browser typings this project resolves do not declare.)
+const reporterChoice = { fancy: process.stderr.isTTY === true && !("NO_COLOR" in process.env) };
+
 export const log: ConsolaInstance = createConsola({
   level: parseLogLevel(process.env.MUSICFS_LOG_LEVEL) ?? 3,
   formatOptions: { date: false },
-  // Badges and icons on a terminal; one plain "[level] message" line otherwise (pipes, CI, systemd, tests).
-  fancy: process.stderr.isTTY === true && !("NO_COLOR" in process.env),
+  ...reporterChoice,
   stdout: process.stderr,
   stderr: process.stderr,
 });

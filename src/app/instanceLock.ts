@@ -1,15 +1,13 @@
-import { dlopen, FFIType } from "bun:ffi";
 import { closeSync, ftruncateSync, openSync, readFileSync, writeSync } from "node:fs";
 import { UserError } from "../core/errors.ts";
+import { libc } from "../core/libc.ts";
 import { tildify } from "../core/logger.ts";
 
 const LOCK_EX = 2;
 const LOCK_NB = 4;
 
-let libc: { symbols: { flock: (fd: number, op: number) => number } } | null = null;
 function flock(fd: number, op: number): number {
-  libc ??= dlopen("libc.so.6", { flock: { args: [FFIType.i32, FFIType.i32], returns: FFIType.i32 } }) as never;
-  return libc!.symbols.flock(fd, op);
+  return libc().flock(fd, op);
 }
 
 /**

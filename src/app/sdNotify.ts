@@ -1,26 +1,10 @@
-import { dlopen, FFIType, ptr } from "bun:ffi";
+import { ptr } from "bun:ffi";
+import { libc } from "../core/libc.ts";
 import { log } from "../core/logger.ts";
 
 const AF_UNIX = 1;
 const SOCK_DGRAM = 2;
 const SOCK_CLOEXEC = 0o2000000;
-
-let libc: {
-  symbols: {
-    socket: (domain: number, type: number, protocol: number) => number;
-    sendto: (fd: number, buf: unknown, len: bigint, flags: number, addr: unknown, addrlen: number) => bigint;
-    close: (fd: number) => number;
-  };
-} | null = null;
-
-function lib() {
-  libc ??= dlopen("libc.so.6", {
-    socket: { args: [FFIType.i32, FFIType.i32, FFIType.i32], returns: FFIType.i32 },
-    sendto: { args: [FFIType.i32, FFIType.ptr, FFIType.u64, FFIType.i32, FFIType.ptr, FFIType.u32], returns: FFIType.i64 },
-    close: { args: [FFIType.i32], returns: FFIType.i32 },
-  }) as never;
-  return libc!;
-}
 
 /** struct sockaddr_un for a path, or a Linux abstract socket when the path starts with "@". */
 export function sockaddrUn(path: string): Uint8Array {
@@ -40,7 +24,7 @@ export function sdNotify(state: string, env = process.env): boolean {
   const path = env.NOTIFY_SOCKET;
   if (!path) return false;
   try {
-    const { symbols } = lib();
+    const symbols = libc();
     const fd = symbols.socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     if (fd < 0) return false;
     try {

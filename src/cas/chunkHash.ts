@@ -22,11 +22,6 @@ export function chunkHex(id: ChunkId): ChunkHex {
   return Buffer.from(id.buffer, id.byteOffset, id.byteLength).toString("hex");
 }
 
-export function chunkIdFromHex(hex: ChunkHex): ChunkId {
-  if (!/^[0-9a-f]{64}$/.test(hex)) throw new Error(`not a chunk id: "${hex}"`);
-  return new Uint8Array(Buffer.from(hex, "hex"));
-}
-
 export function sameChunkId(a: ChunkId, b: ChunkId): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;

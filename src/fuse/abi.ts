@@ -33,12 +33,6 @@ export const WRITE_OPCODES: ReadonlySet<number> = new Set([
 ]);
 
 /** Operations a read-only music filesystem has no use for: ENOSYS, which the kernel mostly remembers. */
-export const UNSUPPORTED_OPCODES: ReadonlySet<number> = new Set([
-  Opcode.GETXATTR, Opcode.LISTXATTR, Opcode.STATX, Opcode.IOCTL, Opcode.POLL, Opcode.BMAP, Opcode.GETLK,
-  Opcode.SETLK, Opcode.SETLKW, Opcode.FSYNC, Opcode.FSYNCDIR, Opcode.SYNCFS, Opcode.LSEEK, Opcode.FLUSH,
-  Opcode.SETUPMAPPING, Opcode.REMOVEMAPPING, Opcode.NOTIFY_REPLY,
-]);
-
 /** fuse_init_in/out `flags` (bits 0–31) and `flags2` (bits 32–63, stored shifted down by 32). */
 export const InitFlag = {
   ASYNC_READ: 1 << 0,
@@ -103,7 +97,6 @@ export const MAX_WRITE = 128 * 1024;
 export const REQUEST_BUFFER_SIZE = Math.max(8192, 80 + MAX_WRITE) + PAGE_SIZE;
 
 /** ioctl numbers on /dev/fuse. */
-export const FUSE_DEV_IOC_CLONE = 0x8004e500;
 export const FUSE_DEV_IOC_BACKING_OPEN = 0x4010e501;
 export const FUSE_DEV_IOC_BACKING_CLOSE = 0x4004e502;
 

@@ -1,8 +1,7 @@
 /**
  * Pure encoders and decoders for FUSE messages. Decoders read from a DataView over a request; encoders write into
  * a caller-owned buffer (the worker's preallocated reply buffer) and return the number of bytes written, so the hot
- * path allocates nothing but small result objects. Offsets follow include/uapi/linux/fuse.h (see the design doc,
- * section 6.2).
+ * path allocates nothing but small result objects. Offsets follow the kernel's include/uapi/linux/fuse.h.
  */
 import type { Attr, AttrReply, Entry, StatFs } from "./filesystem.ts";
 import {
@@ -291,7 +290,7 @@ export interface InitNegotiation {
 }
 
 /**
- * Decide the INIT reply from what the kernel offers (design doc 2.4). Passthrough is requested only when the
+ * Decide the INIT reply from what the kernel offers. Passthrough is requested only when the
  * caller wants it (root) and the kernel offers it; then the minor must be ≥ 41 and max_stack_depth 1.
  */
 export function negotiateInit(k: InitIn, wantPassthrough: boolean): InitNegotiation {

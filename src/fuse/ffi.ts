@@ -1,9 +1,9 @@
 /**
- * The handful of libc calls Bun has no API for (mount, umount2, ioctl, socketpair, recvmsg, fcntl), through bun:ffi.
- * Loaded lazily so that importing this module costs nothing where it is never used. Each wrapper returns the
- * result or throws a SyscallError carrying the errno read immediately after the call.
+ * The FUSE transport's libc calls (mount, umount2, ioctl, socketpair, recvmsg, fcntl) over the one libc binding
+ * (core/libc.ts). Each wrapper returns the result or throws a SyscallError carrying the errno read immediately after the call.
  */
-import { dlopen, FFIType, read, ptr } from "bun:ffi";
+import { ptr } from "bun:ffi";
+import { lastErrno, libc } from "../core/libc.ts";
 
 export class SyscallError extends Error {
   constructor(
@@ -26,38 +26,12 @@ export function errnoName(errno: number): string {
   return ERRNO_NAMES[errno] ?? `errno ${errno}`;
 }
 
-type Libc = ReturnType<typeof openLibc>;
-let libc: Libc | undefined;
-
-function openLibc() {
-  return dlopen("libc.so.6", {
-    mount: { args: [FFIType.ptr, FFIType.ptr, FFIType.ptr, FFIType.u64, FFIType.ptr], returns: FFIType.i32 },
-    umount2: { args: [FFIType.ptr, FFIType.i32], returns: FFIType.i32 },
-    // Variadic in C; declaring the third argument as a pointer works for every request we make (design doc 3.2).
-    ioctl: { args: [FFIType.i32, FFIType.u64, FFIType.ptr], returns: FFIType.i32 },
-    socketpair: { args: [FFIType.i32, FFIType.i32, FFIType.i32, FFIType.ptr], returns: FFIType.i32 },
-    recvmsg: { args: [FFIType.i32, FFIType.ptr, FFIType.i32], returns: FFIType.i64 },
-    fcntl: { args: [FFIType.i32, FFIType.i32, FFIType.u64], returns: FFIType.i32 },
-    close: { args: [FFIType.i32], returns: FFIType.i32 },
-    __errno_location: { args: [], returns: FFIType.ptr },
-  }).symbols;
-}
-
-function c(): Libc {
-  return (libc ??= openLibc());
-}
-
-function errno(): number {
-  const p = c().__errno_location();
-  return p ? read.i32(p, 0) : 0;
-}
-
 function cstr(s: string): Buffer {
   return Buffer.from(s + "\0", "utf8");
 }
 
 function check(syscall: string, r: number): number {
-  if (r < 0) throw new SyscallError(syscall, errno());
+  if (r < 0) throw new SyscallError(syscall, lastErrno());
   return r;
 }
 
@@ -67,16 +41,16 @@ export const MS_NODEV = 4;
 export const MNT_DETACH = 2;
 
 export function mount(source: string, target: string, fstype: string, flags: number, data: string): void {
-  check("mount", c().mount(cstr(source), cstr(target), cstr(fstype), flags, cstr(data)));
+  check("mount", libc().mount(cstr(source), cstr(target), cstr(fstype), flags, cstr(data)));
 }
 
 export function umount2(target: string, flags: number): void {
-  check("umount2", c().umount2(cstr(target), flags));
+  check("umount2", libc().umount2(cstr(target), flags));
 }
 
 /** ioctl(fd, request, arg) with a pointer argument; returns the (non-negative) result. */
 export function ioctl(fd: number, request: number, arg: Uint8Array): number {
-  return check("ioctl", c().ioctl(fd, request, arg));
+  return check("ioctl", libc().ioctl(fd, request, arg));
 }
 
 const AF_UNIX = 1;
@@ -87,16 +61,16 @@ const FD_CLOEXEC = 1;
 /** socketpair(AF_UNIX, SOCK_STREAM) WITHOUT close-on-exec (one end is handed to fusermount3). */
 export function socketPair(): [number, number] {
   const fds = new Int32Array(2);
-  check("socketpair", c().socketpair(AF_UNIX, SOCK_STREAM, 0, fds));
+  check("socketpair", libc().socketpair(AF_UNIX, SOCK_STREAM, 0, fds));
   return [fds[0]!, fds[1]!];
 }
 
 export function setCloexec(fd: number): void {
-  check("fcntl", c().fcntl(fd, F_SETFD, FD_CLOEXEC));
+  check("fcntl", libc().fcntl(fd, F_SETFD, FD_CLOEXEC));
 }
 
 export function closeFd(fd: number): void {
-  c().close(fd);
+  libc().close(fd);
 }
 
 export const MSG_DONTWAIT = 0x40;
@@ -115,8 +89,8 @@ export function receiveFd(sock: number, flags = 0): number | undefined {
   mv.setBigUint64(24, 1n, true); // msg_iovlen
   mv.setBigUint64(32, BigInt(ptr(control)), true); // msg_control
   mv.setBigUint64(40, BigInt(control.length), true); // msg_controllen
-  const r = Number(c().recvmsg(sock, msg, flags));
-  if (r < 0) throw new SyscallError("recvmsg", errno());
+  const r = Number(libc().recvmsg(sock, msg, flags));
+  if (r < 0) throw new SyscallError("recvmsg", lastErrno());
   const cv = new DataView(control.buffer);
   const level = cv.getInt32(8, true);
   const type = cv.getInt32(12, true);

@@ -1,7 +1,7 @@
 /**
  * Getting a /dev/fuse connection mounted, and getting rid of it again.
  *
- * - root: open /dev/fuse and call mount(2) ourselves (design doc 3.1);
+ * - root: open /dev/fuse and call mount(2) ourselves;
  * - anyone else: let the setuid `fusermount3` mount and pass the fd back over a socketpair (3.2).
  *
  * Before mounting, `prepareMountpoint` checks everything a user can get wrong and clears a stale musicfs mount left
@@ -221,7 +221,7 @@ async function mountWithFusermount(mountpoint: string, opts: MountOptions): Prom
 
 /**
  * Raise the mount's readahead (root only). The kernel caps a FUSE bdi at 128 KiB; 1024 KiB makes sequential reads
- * arrive as 1 MiB READs, +40–70 % throughput (design doc 4.3). Returns false when it could not be set.
+ * arrive as 1 MiB READs, +40–70 % throughput. Returns false when it could not be set.
  */
 export function setReadAhead(mountpoint: string, kb: number): boolean {
   const m = mountsAt(mountpoint).findLast((e) => e.fstype === FS_TYPE);
@@ -232,11 +232,6 @@ export function setReadAhead(mountpoint: string, kb: number): boolean {
   } catch {
     return false;
   }
-}
-
-/** The musicfs mounts currently in this mount namespace (for diagnostics and tests). */
-export function musicfsMounts(entries: MountInfoEntry[] = readMountInfo()): MountInfoEntry[] {
-  return entries.filter((e) => e.fstype === FS_TYPE);
 }
 
 export function isMusicfsMounted(mountpoint: string): boolean {

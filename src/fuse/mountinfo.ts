@@ -1,6 +1,6 @@
 /**
  * /proc/self/mountinfo, the only trustworthy way to know whether something is mounted at a path: `stat` on a dead
- * FUSE mount can still succeed from cached attributes (design doc 3.4), and on a live one it may block.
+ * FUSE mount can still succeed from cached attributes, and on a live one it may block.
  */
 import { readFileSync } from "node:fs";
 

@@ -27,7 +27,7 @@ export interface SessionOptions {
   workerUrl: string | URL;
   /** Handed to the filesystem factory in every worker (structured-cloned; SharedArrayBuffers are shared). */
   workerData?: unknown;
-  /** Worker threads serving requests (default 2; fewer than 2 doubles the latency, design doc 2.1). */
+  /** Worker threads serving requests (default 2; fewer than 2 doubles the latency). */
   workers?: number;
   allowOther?: boolean;
   /** mkdir -p a missing mountpoint instead of refusing. */

@@ -45,7 +45,6 @@ function zeroCounts(): FaultCounts {
 }
 
 export class FaultyOrigin implements Origin {
-  readonly kind = "faulty" as const;
   readonly id: string;
   readonly displayName: string;
   counts: FaultCounts = zeroCounts();

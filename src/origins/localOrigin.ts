@@ -8,7 +8,6 @@ import type { Origin, OriginEntry, WalkReport } from "./origin.ts";
 
 /** A folder on this machine (a local disk, or an NFS/SMB mount). */
 export class LocalOrigin implements Origin {
-  readonly kind = "local" as const;
   readonly displayName: string;
 
   constructor(

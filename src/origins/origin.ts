@@ -21,7 +21,6 @@ export interface WalkReport {
  */
 export interface Origin {
   readonly id: OriginId;
-  readonly kind: "local" | "faulty";
   /** Human-readable location for messages ("~/Music", "s3://bucket/prefix"). */
   readonly displayName: string;
   /**

@@ -9,7 +9,6 @@ import type { Origin, OriginEntry, WalkReport } from "./origin.ts";
  * those files and folders, so a sync after an edit costs the edit, not the library.
  */
 export class ScopedOrigin implements Origin {
-  readonly kind = "local" as const;
   readonly id: string;
   readonly displayName: string;
 

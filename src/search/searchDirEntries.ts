@@ -66,15 +66,6 @@ export function symlinkEntries(tracks: readonly DirTrack[], depth = 2): SymlinkE
   return out;
 }
 
-/** A lookup name from the kernel as a query: invalid UTF-8 is a QueryError (EINVAL), not a mangled search. */
-export function decodeQueryName(bytes: Uint8Array): string {
-  try {
-    return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
-  } catch {
-    throw new QueryError("invalid-utf8", "The query is not valid UTF-8.");
-  }
-}
-
 /**
  * The errno for a failed `/.search/<query>` lookup: a query the user must fix → EINVAL; an index that is missing
  * or damaged → EIO (the writer rebuilds it). Zero results are not an error: the directory exists and is empty.

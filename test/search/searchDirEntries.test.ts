@@ -1,7 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { QueryError } from "../../src/search/queryParser.ts";
 import {
-  decodeQueryName,
   entryName,
   relativeTarget,
   SEARCH_DIR_MAX_RESULTS,
@@ -69,9 +68,7 @@ describe("search directory entries", () => {
     expect(new Set(many.map((x) => x.name)).size).toBe(many.length);
   });
 
-  test("lookup names: invalid UTF-8 is a QueryError; errno mapping", () => {
-    expect(decodeQueryName(new TextEncoder().encode("città"))).toBe("città");
-    expect(() => decodeQueryName(new Uint8Array([0x66, 0xff, 0x66]))).toThrow(QueryError);
+  test("lookup errors: a bad query is EINVAL, a damaged index EIO, a bug propagates", () => {
     expect(searchLookupErrno(new QueryError("empty", "x"))).toBe("EINVAL");
     expect(searchLookupErrno(new SearchIndexError("damaged", "x"))).toBe("EIO");
     expect(searchLookupErrno(new Error("bug"))).toBeNull();

@@ -1,6 +1,6 @@
 /**
  * FUSE transport benchmark: the test filesystem (test/fuse/memfs.ts) served by src/fuse, against the same operation
- * on ext4. Medians over interleaved rounds, as in the design doc (section 8).
+ * on ext4. Medians over interleaved rounds (see docs/fuse.md).
  *
  *   bun run bench/fuse/run.ts [--dir /var/tmp/musicfs-bench-fuse] [--rounds 5] [--no-drop-caches]
  *

@@ -1,6 +1,5 @@
 /** Fixtures for cache tests: temp dirs, an origin folder wrapped in a FaultyOrigin, a bus that keeps manifests. */
-import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { EventBus } from "../../src/core/eventBus.ts";
 import { openChunkCache, type ChunkCacheOptions } from "../../src/cas/chunkCache.ts";
@@ -8,9 +7,7 @@ import type { CachedFileRef } from "../../src/cas/fetcher.ts";
 import { FaultyOrigin } from "../../src/origins/faultyOrigin.ts";
 import { LocalOrigin } from "../../src/origins/localOrigin.ts";
 
-export function tempDir(prefix = "musicfs-cas-"): string {
-  return mkdtempSync(join(tmpdir(), prefix));
-}
+export { tempDir } from "../support/cleanup.ts";
 
 export function removeDir(dir: string): void {
   rmSync(dir, { recursive: true, force: true });

@@ -19,4 +19,4 @@ export function concatBytes(...parts: Uint8Array[]): Uint8Array<ArrayBuffer> {
   return out;
 }
 
-export const CORPUS = "/work/shared/corpus";
+export { CORPUS } from "../support/paths.ts";

@@ -1,21 +1,13 @@
 import { afterEach, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync, writeFileSync, openSync, writeSync, closeSync, statSync, existsSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync, openSync, writeSync, closeSync, statSync, existsSync } from "node:fs";
+import { cleanupAll, tempDir } from "../support/cleanup.ts";
 import { join } from "node:path";
 import { Database, DatabaseCorruptError, moveDatabaseAside } from "../../src/db/database.ts";
 import { NodeReader } from "../../src/db/nodeReader.ts";
 import { TreeStore, ROOT_INO } from "../../src/db/treeStore.ts";
 import { emptyTags, type FileMeta } from "../../src/core/types.ts";
 
-const dirs: string[] = [];
-function tempDir(): string {
-  const d = mkdtempSync(join(tmpdir(), "musicfs-db-"));
-  dirs.push(d);
-  return d;
-}
-afterEach(() => {
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
+afterEach(cleanupAll);
 
 function meta(realPath: string, over: Partial<FileMeta> = {}): FileMeta {
   return { ...emptyTags(), originId: "o1", realPath, size: 1000, mtimeMs: 1_700_000_000_000, format: "flac", ...over };

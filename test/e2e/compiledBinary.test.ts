@@ -6,6 +6,7 @@ import { afterAll, afterEach, expect, test } from "bun:test";
 import { chmodSync, chownSync, copyFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { REPO, cleanupAll, findFiles, run, startMount, tempDir } from "./harness.ts";
+import { hasProgram, isRoot } from "../support/system.ts";
 
 afterEach(cleanupAll);
 afterAll(cleanupAll);
@@ -30,9 +31,7 @@ test("dist/musicfs demo: scans with its embedded scan workers and serves with it
   expect(await server.stop("SIGINT")).toBe(0);
 }, 180_000);
 
-test("as a normal user: dist/musicfs mounts through fusermount3 and serves without passthrough", async () => {
-  if (process.getuid?.() !== 0) return console.log("skipped: needs root to create the normal-user setup");
-  if (!Bun.which("fusermount3")) return console.log("skipped: fusermount3 is not installed");
+test.skipIf(!isRoot || !hasProgram("fusermount3"))("as a normal user: dist/musicfs mounts through fusermount3 and serves without passthrough (needs root to set up the user, and fusermount3)", async () => {
   const build = await run(["bun", "run", "build"], { cwd: REPO, timeoutMs: 120_000 });
   expect(build.code).toBe(0);
   const home = tempDir();

@@ -3,13 +3,12 @@
  * The server is another process, so the test may read the mount synchronously; programs are still started with
  * Bun.spawn (async) so a hung mount fails a test by timeout instead of freezing the runner.
  */
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { CLI } from "../support/paths.ts";
+import { trackMountpoint, trackProcess } from "../support/cleanup.ts";
 
-export const REPO = resolve(import.meta.dir, "../..");
-export const CLI = join(REPO, "src/cli/main.ts");
-export const CORPUS = resolve(REPO, "../shared/corpus");
+export { cleanupAll, lazyUnmount, tempDir } from "../support/cleanup.ts";
+export { CLI, CORPUS, REPO } from "../support/paths.ts";
+export { findFiles, run } from "../support/process.ts";
 
 export interface Running {
   mountPoint: string;
@@ -20,28 +19,6 @@ export interface Running {
   waitFor(pattern: RegExp, timeoutMs?: number): Promise<void>;
   /** Sends a signal and waits for the exit code. */
   stop(signal?: NodeJS.Signals, timeoutMs?: number): Promise<number>;
-}
-
-const running = new Set<Running>();
-const tempDirs: string[] = [];
-
-export function tempDir(prefix = "musicfs-e2e-"): string {
-  const d = mkdtempSync(join(tmpdir(), prefix));
-  tempDirs.push(d);
-  return d;
-}
-
-/** Runs a program to completion (async), returning its exit code and output. */
-export async function run(cmd: string[], opts: { timeoutMs?: number; env?: Record<string, string>; cwd?: string } = {}) {
-  const proc = Bun.spawn(cmd, { stdout: "pipe", stderr: "pipe", env: { ...process.env, ...opts.env }, cwd: opts.cwd });
-  const timer = setTimeout(() => proc.kill("SIGKILL"), opts.timeoutMs ?? 30_000);
-  const [stdout, stderr, code] = await Promise.all([
-    new Response(proc.stdout).text(),
-    new Response(proc.stderr).text(),
-    proc.exited,
-  ]);
-  clearTimeout(timer);
-  return { code, stdout, stderr };
 }
 
 async function pump(stream: ReadableStream<Uint8Array>, sink: (s: string) => void) {
@@ -95,7 +72,8 @@ export async function startMount(
       return code;
     },
   };
-  running.add(r);
+  trackProcess(proc);
+  trackMountpoint(mountPoint);
   if (opts.waitReady === false) return r;
   const deadline = Date.now() + (opts.readyTimeoutMs ?? 90_000);
   while (!/mounted at/.test(out)) {
@@ -107,31 +85,4 @@ export async function startMount(
     });
   }
   return r;
-}
-
-export async function lazyUnmount(mountPoint: string): Promise<void> {
-  await run(["umount", "-l", mountPoint], { timeoutMs: 10_000 }).catch(() => {});
-}
-
-/** afterEach/afterAll: kill every server we started and clear its mount, then remove temp dirs. */
-export async function cleanupAll(): Promise<void> {
-  for (const r of running) {
-    if (r.proc.exitCode === null && r.proc.signalCode === null) {
-      r.proc.kill("SIGKILL");
-      await r.proc.exited;
-    }
-    await lazyUnmount(r.mountPoint);
-    running.delete(r);
-  }
-  for (const d of tempDirs.splice(0)) {
-    await lazyUnmount(d); // in case a mountpoint lived inside
-    rmSync(d, { recursive: true, force: true });
-  }
-}
-
-/** Lists every regular file below a directory (relative paths), with find(1). */
-export async function findFiles(dir: string): Promise<string[]> {
-  const r = await run(["find", dir, "-type", "f", "-printf", "%P\\n"], { timeoutMs: 120_000 });
-  if (r.code !== 0) throw new Error(`find failed: ${r.stderr}`);
-  return r.stdout.split("\n").filter(Boolean).sort();
 }

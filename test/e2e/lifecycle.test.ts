@@ -8,6 +8,7 @@ import { closeSync, cpSync, openSync, readFileSync, renameSync, rmSync, statSync
 import { join } from "node:path";
 import { isAudioPath } from "../../src/library/audioFormats.ts";
 import { CORPUS, cleanupAll, findFiles, run, startMount, tempDir } from "./harness.ts";
+import { isRoot } from "../support/system.ts";
 
 afterEach(cleanupAll);
 afterAll(cleanupAll);
@@ -243,8 +244,7 @@ describe("crash safety", () => {
 });
 
 describe("a full disk under the cache dir", () => {
-  test("stops the first scan with a clear message; once there is room the next start completes it", async () => {
-    if (process.getuid?.() !== 0) return console.log("skipped: needs root to mount a small tmpfs");
+  test.skipIf(!isRoot)("stops the first scan with a clear message; once there is room the next start completes it (needs root for a small tmpfs)", async () => {
     const small = tempDir();
     expect((await run(["mount", "-t", "tmpfs", "-o", "size=600k", "tmpfs", small])).code).toBe(0);
     try {

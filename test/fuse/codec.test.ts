@@ -1,6 +1,6 @@
 /**
  * The protocol codec and the request dispatcher, byte for byte, without a mount. Offsets are checked against
- * include/uapi/linux/fuse.h (design doc 6.2), because a wrong offset shows up as a kernel EIO with no explanation.
+ * include/uapi/linux/fuse.h, because a wrong offset shows up as a kernel EIO with no explanation.
  */
 import { describe, expect, test } from "bun:test";
 import { InitFlag, InitFlag2, Opcode, OpenFlag, Size } from "../../src/fuse/abi.ts";

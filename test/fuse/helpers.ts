@@ -3,26 +3,14 @@
  * only ever touched by other child processes or by async I/O, so the test runner can never deadlock on its own
  * mount. Everything started here is remembered and torn down by `cleanupAll()` (afterEach), failure or not.
  */
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
+import { tempDir, trackMountpoint, trackProcess } from "../support/cleanup.ts";
+
+export { cleanupAll, tempDir, trackMountpoint } from "../support/cleanup.ts";
+export { run, type RunResult } from "../support/process.ts";
 
 export const SERVER = new URL("./memfsServer.ts", import.meta.url).pathname;
-
-export interface RunResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Run a program asynchronously (never spawnSync: the runner must stay responsive). */
-export async function run(cmd: string[], opts: { timeoutMs?: number; env?: Record<string, string>; cwd?: string } = {}): Promise<RunResult> {
-  const child = Bun.spawn(cmd, { stdout: "pipe", stderr: "pipe", env: opts.env ?? process.env, cwd: opts.cwd });
-  const timer = setTimeout(() => child.kill(9), opts.timeoutMs ?? 30_000);
-  const [stdout, stderr, code] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
-  clearTimeout(timer);
-  return { code, stdout, stderr };
-}
 
 /** A line-oriented view of a child's stdout. */
 class Lines {
@@ -87,26 +75,12 @@ export interface Server {
   stderr(): Promise<string>;
 }
 
-const servers: Server[] = [];
-const mountpoints: string[] = [];
-const tempDirs: string[] = [];
-
-export function tempDir(prefix = "musicfs-fuse-"): string {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
-  tempDirs.push(dir);
-  return dir;
-}
-
 /** A fresh empty mountpoint, unmounted by cleanupAll(). */
 export function mountpoint(): string {
-  const dir = join(tempDir(), "mnt");
+  const dir = join(tempDir("musicfs-fuse-"), "mnt");
   mkdirSync(dir);
-  mountpoints.push(dir);
+  trackMountpoint(dir);
   return dir;
-}
-
-export function trackMountpoint(path: string): void {
-  mountpoints.push(path);
 }
 
 /** Start a server process (default: bun memfsServer.ts MNT ARGS…) and wait for READY or FAILED. */
@@ -125,8 +99,8 @@ export async function startServer(mnt: string, args: string[] = [], opts: { cmd?
     },
     stderr: () => (stderrText ??= new Response(proc.stderr).text()),
   };
-  servers.push(server);
-  if (!mountpoints.includes(mnt)) mountpoints.push(mnt);
+  trackProcess(proc);
+  trackMountpoint(mnt);
   const first = await lines.next(["READY ", "FAILED "], 30_000);
   if (first.startsWith("READY ")) server.ready = JSON.parse(first.slice(6));
   else server.failure = first.slice(7) || `no READY line (stderr: ${await Promise.race([server.stderr(), Bun.sleep(500).then(() => "")])})`;
@@ -137,25 +111,4 @@ export async function startServer(mnt: string, args: string[] = [], opts: { cmd?
 export async function isMounted(path: string): Promise<boolean> {
   const text = await Bun.file("/proc/self/mountinfo").text();
   return text.split("\n").some((l) => l.split(" ")[4] === path && l.includes(" - fuse.musicfs "));
-}
-
-/** Kill every server and lazily unmount every mountpoint used by the test. */
-export async function cleanupAll(): Promise<void> {
-  for (const s of servers.splice(0)) {
-    if (s.proc.exitCode === null && s.proc.signalCode === null) s.proc.kill(9);
-    await s.proc.exited;
-  }
-  for (const m of mountpoints.splice(0)) {
-    while (await isMounted(m)) {
-      const r = await run(["umount", "-l", m]);
-      if (r.code !== 0) break;
-    }
-  }
-  for (const d of tempDirs.splice(0)) {
-    try {
-      rmSync(d, { recursive: true, force: true });
-    } catch {
-      // a mount we could not remove is reported by the test that made it
-    }
-  }
 }

@@ -10,11 +10,12 @@ import { isUserError, UserError } from "../../src/core/errors.ts";
 import { prepareMountpoint } from "../../src/fuse/mount.ts";
 import { startSession } from "../../src/fuse/session.ts";
 import { HELLO } from "./memfs.ts";
+import { hasFusePassthrough, isRoot } from "../support/system.ts";
 import { cleanupAll, isMounted, mountpoint, run, SERVER, startServer, tempDir, trackMountpoint } from "./helpers.ts";
 
 afterEach(cleanupAll);
 
-const isRoot = process.getuid?.() === 0;
+
 
 async function userErrorOf(p: Promise<unknown>): Promise<UserError> {
   try {
@@ -128,16 +129,13 @@ describe("lifecycle", () => {
 });
 
 describe("passthrough", () => {
-  test.skipIf(!isRoot)("files served by passthrough read back correctly without READs reaching the server", async () => {
+  test.skipIf(!hasFusePassthrough)("files served by passthrough read back correctly without READs reaching the server (needs root, kernel ≥ 6.9)", async () => {
     const backing = tempDir();
     writeFileSync(join(backing, "track.flac"), randomBytes(16 * 1024 * 1024 + 123));
     const mnt = mountpoint();
     const s = await startServer(mnt, ["--backing", backing]);
     expect(s.failure).toBeUndefined();
-    if (!s.ready!.passthrough) {
-      console.log(`skipped: the kernel did not offer FUSE passthrough (negotiated minor ${s.ready!.minor})`);
-      return;
-    }
+    expect(s.ready!.passthrough).toBe(true);
     const cmp = await run(["cmp", join(mnt, "mirror/track.flac"), join(backing, "track.flac")]);
     expect(cmp.code).toBe(0);
     s.send("stats");
@@ -181,7 +179,7 @@ describe("user mount through fusermount3", () => {
     chownSync(home, 65534, 65534);
     trackMountpoint(mnt);
     const devMode = statSync("/dev/fuse").mode & 0o777;
-    chmodSync("/dev/fuse", 0o666); // fusermount3 opens /dev/fuse as the user (design doc 3.2)
+    chmodSync("/dev/fuse", 0o666); // fusermount3 opens /dev/fuse as the user
     try {
       const env = { PATH: process.env.PATH!, HOME: home, TMPDIR: home, BUN_INSTALL_CACHE_DIR: join(home, ".bun") };
       // setpriv execs the program itself (runuser would stay in between and turn SIGTERM into exit code 143).

@@ -1,11 +1,10 @@
 /** Locating the shared audio corpus (../shared/corpus beside the repository) and walking it, for library tests. */
-import { existsSync, readdirSync, readFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 
-export const CORPUS = process.env.MUSICFS_CORPUS ?? resolve(import.meta.dir, "../../../shared/corpus");
-export const SYNTHETIC = join(CORPUS, "synthetic-2600");
-export const GENERATED = join(CORPUS, "generated-taggers");
-export const HAVE_CORPUS = existsSync(join(SYNTHETIC, "manifest.jsonl"));
+import { SYNTHETIC } from "../support/paths.ts";
+
+export { CORPUS, GENERATED, HAVE_CORPUS, SYNTHETIC } from "../support/paths.ts";
 
 export interface ManifestRow {
   path: string;

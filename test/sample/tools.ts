@@ -1,4 +1,5 @@
 /** Runs the external validators (ffprobe, ffmpeg, flac) the tests check our bytes against. Test-only. */
+import { runBytes } from "../support/process.ts";
 
 export interface RunResult {
   exitCode: number;
@@ -7,13 +8,8 @@ export interface RunResult {
 }
 
 export async function run(cmd: string[]): Promise<RunResult> {
-  const child = Bun.spawn(cmd, { stdout: "pipe", stderr: "pipe", stdin: "ignore" });
-  const [stdout, stderr, exitCode] = await Promise.all([
-    new Response(child.stdout).bytes(),
-    new Response(child.stderr).text(),
-    child.exited,
-  ]);
-  return { exitCode, stdout, stderr };
+  const { code, stdout, stderr } = await runBytes(cmd, { timeoutMs: 120_000 });
+  return { exitCode: code, stdout, stderr };
 }
 
 export const hasFlacTool = Bun.which("flac") !== null;

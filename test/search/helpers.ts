@@ -1,12 +1,12 @@
 import { Database } from "bun:sqlite";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tempDir as makeTempDir } from "../support/cleanup.ts";
 import { join } from "node:path";
 import { emptyTags, type FileMeta } from "../../src/core/types.ts";
 
 /** A temp dir removed after the test file (call in afterAll). */
 export function tempDir(prefix = "musicfs-search-"): { path: string; cleanup: () => void } {
-  const path = mkdtempSync(join(tmpdir(), prefix));
+  const path = makeTempDir(prefix);
   return { path, cleanup: () => rmSync(path, { recursive: true, force: true }) };
 }
 

@@ -1,0 +1,69 @@
+/**
+ * Everything a test starts is registered here and torn down by `cleanupAll()` (afterEach/afterAll), failure or not:
+ * processes are killed by PID, mountpoints lazily unmounted, temp dirs removed — in that order, so a dir that held a
+ * mount is removed only after the mount is gone.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { run } from "./process.ts";
+
+interface Killable {
+  exitCode: number | null;
+  signalCode: unknown;
+  kill(signal?: number | NodeJS.Signals): void;
+  exited: Promise<number>;
+}
+
+const processes = new Set<Killable>();
+const mountpoints = new Set<string>();
+const tempDirs: string[] = [];
+
+/** A fresh temp dir, removed by cleanupAll(). */
+export function tempDir(prefix = "musicfs-test-"): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  tempDirs.push(dir);
+  return dir;
+}
+
+export function trackProcess(proc: Killable): void {
+  processes.add(proc);
+}
+
+export function untrackProcess(proc: Killable): void {
+  processes.delete(proc);
+}
+
+export function trackMountpoint(path: string): void {
+  mountpoints.add(path);
+}
+
+/** Is anything (FUSE or not) mounted exactly at `path`? */
+export async function isMountedAt(path: string): Promise<boolean> {
+  const text = await Bun.file("/proc/self/mountinfo").text();
+  return text.split("\n").some((l) => l.split(" ")[4] === path);
+}
+
+export async function lazyUnmount(path: string): Promise<void> {
+  await run(["umount", "-l", path], { timeoutMs: 10_000 }).catch(() => {});
+}
+
+export async function cleanupAll(): Promise<void> {
+  for (const p of [...processes]) {
+    if (p.exitCode === null && p.signalCode === null) p.kill("SIGKILL");
+    await p.exited;
+    processes.delete(p);
+  }
+  for (const m of [...mountpoints]) {
+    for (let i = 0; i < 4 && (await isMountedAt(m)); i++) await lazyUnmount(m);
+    mountpoints.delete(m);
+  }
+  for (const d of tempDirs.splice(0)) {
+    if (await isMountedAt(d)) await lazyUnmount(d); // a tmpfs or mount made directly on the dir
+    try {
+      rmSync(d, { recursive: true, force: true });
+    } catch {
+      // a mount we could not remove is reported by the test that made it
+    }
+  }
+}

@@ -4,7 +4,7 @@ import { dirname } from "node:path";
 import schemaSql from "../../schema.sql" with { type: "text" };
 import type { FileId, FileMeta, OriginId } from "../core/types.ts";
 import { errorMessage } from "../core/errors.ts";
-import { FILE_COLUMN_LIST, FILE_COLUMNS, fileMetaToValues, rowToFileMeta } from "./fileColumns.ts";
+import { FILE_COLUMN_LIST, FILE_COLUMNS, fileMetaToValues, MANIFEST_IS_CURRENT, rowToFileMeta } from "./fileColumns.ts";
 import { MIGRATIONS, SCHEMA_VERSION } from "./migrations.ts";
 
 /** metadata.db could not be used: damaged, not a database, or from a newer musicfs. */
@@ -282,7 +282,7 @@ export class Database {
   getManifest(fileId: FileId): StoredManifest | null {
     const row = this.stmt(
       `SELECT chunk_manifest, manifest_size, manifest_mtime_ms FROM files
-       WHERE id = ? AND chunk_manifest IS NOT NULL AND manifest_size = size AND manifest_mtime_ms = mtime_ms`,
+       WHERE id = ? AND ${MANIFEST_IS_CURRENT}`,
     ).values(fileId)[0];
     if (!row) return null;
     return { manifest: row[0] as Uint8Array, size: Number(row[1]), mtimeMs: Number(row[2]) };
@@ -291,7 +291,7 @@ export class Database {
   listAllManifests(): Map<FileId, StoredManifest> {
     const rows = this.stmt(
       `SELECT id, chunk_manifest, manifest_size, manifest_mtime_ms FROM files
-       WHERE chunk_manifest IS NOT NULL AND manifest_size = size AND manifest_mtime_ms = mtime_ms`,
+       WHERE ${MANIFEST_IS_CURRENT}`,
     ).values();
     const out = new Map<FileId, StoredManifest>();
     for (const r of rows) out.set(Number(r[0]), { manifest: r[1] as Uint8Array, size: Number(r[2]), mtimeMs: Number(r[3]) });

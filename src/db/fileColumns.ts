@@ -17,6 +17,13 @@ export const FILE_COLUMNS = [
 
 export const FILE_COLUMN_LIST = FILE_COLUMNS.join(", ");
 
+/**
+ * The SQL side of "a manifest may serve a file only while the file still has the size and mtime it was built from"
+ * (the in-memory side is isManifestCurrent in cas/manifestCodec.ts): every query over `files` that hands out a
+ * manifest filters or selects with this condition, so the rule lives here once.
+ */
+export const MANIFEST_IS_CURRENT = "(chunk_manifest IS NOT NULL AND manifest_size = size AND manifest_mtime_ms = mtime_ms)";
+
 type SqlValue = string | number | bigint | null | Uint8Array;
 
 function parseArtists(json: unknown): string[] {

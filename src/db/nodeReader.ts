@@ -1,5 +1,6 @@
 import { Database as SqliteDatabase, type Statement } from "bun:sqlite";
 import type { FileId, Ino, OriginId } from "../core/types.ts";
+import { MANIFEST_IS_CURRENT } from "./fileColumns.ts";
 
 /** One node of the virtual tree with what getattr needs. Files carry their origin size and mtime. */
 export interface NodeRow {
@@ -73,7 +74,7 @@ export class NodeReader {
     );
     this.location = this.sqlite.prepare(
       `SELECT id, origin_id, real_path, size, mtime_ms,
-         CASE WHEN manifest_size = size AND manifest_mtime_ms = mtime_ms THEN chunk_manifest END
+         CASE WHEN ${MANIFEST_IS_CURRENT} THEN chunk_manifest END
        FROM files WHERE id = ?`,
     );
     this.childCount = this.sqlite.prepare("SELECT count(*) FROM nodes WHERE parent = ?");

@@ -4,6 +4,7 @@
 #   ffmpeg → ffprobe/ffmpeg (tests read through the mount with real programs)
 #   flac   → `flac -t` validates generated FLAC files in tests
 #   mpd, mpc → tests scan the mount with a real MPD (test/support/mpd.ts)
+#   rsync  → tests copy album folders out of a mount while a track is held open
 set -euo pipefail
 missing=()
 command -v fusermount3 >/dev/null 2>&1 || missing+=(fuse3)
@@ -11,8 +12,9 @@ command -v ffprobe >/dev/null 2>&1 || missing+=(ffmpeg)
 command -v flac >/dev/null 2>&1 || missing+=(flac)
 command -v mpd >/dev/null 2>&1 || missing+=(mpd)
 command -v mpc >/dev/null 2>&1 || missing+=(mpc)
+command -v rsync >/dev/null 2>&1 || missing+=(rsync)
 if [ ${#missing[@]} -eq 0 ]; then
-  echo "setup: fuse3, ffmpeg, flac, mpd and mpc are present"
+  echo "setup: fuse3, ffmpeg, flac, mpd, mpc and rsync are present"
   exit 0
 fi
 sudo=""

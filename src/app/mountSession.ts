@@ -89,6 +89,7 @@ export async function runMount(req: MountRequest): Promise<number> {
     markOpen(library.db);
 
     const session = await startFuse(req, paths, library, listening, content);
+    log.debug(`fuse: protocol 7.${session.init?.minor}, passthrough ${session.init?.passthrough ? "on" : "off"}`);
     const fileCount = library.storedFileCount();
     log.success(
       `musicfs: ${plural(fileCount, "file")} mounted at ${req.mountPoint} (ready in ${Math.round(performance.now() - t0)} ms). Press Ctrl-C to unmount.`,

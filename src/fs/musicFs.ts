@@ -131,7 +131,7 @@ export class MusicFs implements FuseFilesystem {
     }
     // Passthrough (root, kernel ≥ 6.9) lets the kernel read the origin file itself; where the session cannot use
     // it, READs come to us with our fd. Either way RELEASE hands the fd back to be closed.
-    return { fh: fd, keepCache: true, passthroughPath: where.abs };
+    return { fh: fd, keepCache: true, passthroughFd: fd };
   }
 
   read(ino: number, fh: number, offset: number, size: number, out: Uint8Array, ctx: RequestContext): number | Deferred {

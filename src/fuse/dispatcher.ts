@@ -223,8 +223,8 @@ export class RequestDispatcher {
     const r = this.fs.open(ino, flags, this.ctx);
     if (r === "zero-message") return -Errno.ENOSYS;
     if (typeof r === "number") return r;
-    if (r.passthroughPath !== undefined && this.opts.passthrough) {
-      const p = this.opts.passthrough.open(r.passthroughPath, r.fh);
+    if ((r.passthroughFd !== undefined || r.passthroughPath !== undefined) && this.opts.passthrough) {
+      const p = this.opts.passthrough.open(ino, { fd: r.passthroughFd, path: r.passthroughPath }, r.fh);
       // Only DIRECT_IO may accompany PASSTHROUGH; KEEP_CACHE would make the open fail with EINVAL (doc 4.1).
       if (p) return writeOpenOut(this.view, this.dataOffset, p.fh, OpenFlag.PASSTHROUGH | (r.directIo ? OpenFlag.DIRECT_IO : 0), p.backingId);
     }

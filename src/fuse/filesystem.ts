@@ -74,9 +74,12 @@ export interface OpenReply {
   directIo?: boolean;
   /**
    * Serve this open with FUSE passthrough from the given backing file (root + kernel ≥ 6.9 only). The session
-   * falls back to normal READs (and never asks again) when passthrough is unavailable.
+   * falls back to normal READs (and never asks again) when passthrough is unavailable. Every open of one inode
+   * shares the backing file registered by its first open (the kernel allows one per inode), until the last RELEASE.
    */
   passthroughPath?: string;
+  /** Like passthroughPath, but an fd of the backing file the filesystem keeps open itself (saves an open). */
+  passthroughFd?: number;
 }
 
 /** Returned by read (or any op) to hand the request to the main thread. `payload` must be structured-cloneable. */

@@ -7,21 +7,15 @@
 import { afterAll, afterEach, describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { open } from "node:fs/promises";
-import { release } from "node:os";
 import { join } from "node:path";
 import { buildFlacFile, encodeFlacAudio } from "../../src/sample/flacWriter.ts";
 import { buildMp3File, encodeMp3Audio } from "../../src/sample/mp3Writer.ts";
 import { renderMelody } from "../../src/sample/tone.ts";
+import { hasFusePassthrough, hasProgram, isRoot } from "../support/system.ts";
 import { cleanupAll, findFiles, run, startMount, tempDir } from "./harness.ts";
 
 afterEach(cleanupAll);
 afterAll(cleanupAll);
-
-const isRoot = process.getuid?.() === 0;
-const [kernelMajor = 0, kernelMinor = 0] = release().split(".").map(Number);
-/** FUSE passthrough needs kernel ≥ 6.9 and root. */
-const kernelHasPassthrough = kernelMajor > 6 || (kernelMajor === 6 && kernelMinor >= 9);
-const hasProgram = (name: string) => Bun.which(name) !== null;
 
 /** Two seconds of melody (~70 KiB of FLAC, ~30 KiB of MP3): encoded once (slow), wrapped with each track's tags (fast). */
 let melody: { flac: ReturnType<typeof encodeFlacAudio>; mp3: Uint8Array } | undefined;
@@ -48,7 +42,7 @@ async function mount(origin: string, passthrough: boolean) {
   const server = await startMount(mnt, ["--origin", origin, "--cache-dir", tempDir()], {
     env: { MUSICFS_LOG_LEVEL: "debug", ...(passthrough ? {} : { MUSICFS_NO_PASSTHROUGH: "1" }) },
   });
-  if (passthrough && isRoot && kernelHasPassthrough) expect(server.output()).toContain("passthrough on");
+  if (passthrough && hasFusePassthrough) expect(server.output()).toContain("passthrough on");
   if (!passthrough) expect(server.output()).toContain("passthrough off");
   return { mnt, server };
 }

@@ -73,6 +73,9 @@ CREATE TABLE IF NOT EXISTS files (
 CREATE INDEX IF NOT EXISTS files_real_dir ON files (origin_id, real_dir);
 CREATE INDEX IF NOT EXISTS files_virtual_path ON files (virtual_path);
 CREATE INDEX IF NOT EXISTS files_added_at ON files (added_at);
+-- What a directory listing and statfs need of a file, packed densely (~40 bytes per file instead of a ~550-byte row):
+-- a whole-tree walk with a cold page cache reads this instead of the files table (nodeReader.ts, FILE_STAT_JOIN).
+CREATE INDEX IF NOT EXISTS files_stat ON files (id, size, mtime_ms, origin_id);
 
 -- The virtual tree. Inode numbers are the rowids, so they are stable across remounts. Root is inode 1.
 CREATE TABLE IF NOT EXISTS nodes (

@@ -1,10 +1,13 @@
 import type { Database } from "bun:sqlite";
 
 /** The schema version schema.sql creates. Bump it together with a new entry in MIGRATIONS. */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 /**
  * MIGRATIONS[v] upgrades a database from version v to v + 1, inside a transaction. Version 0 means "empty": it gets
  * schema.sql directly. Keep old steps forever: a user may skip releases.
  */
-export const MIGRATIONS: Record<number, (db: Database) => void> = {};
+export const MIGRATIONS: Record<number, (db: Database) => void> = {
+  // 1 → 2: a covering index for directory listings and statfs (whole-tree walks on a cold page cache, issue 12).
+  1: (db) => db.exec("CREATE INDEX IF NOT EXISTS files_stat ON files (id, size, mtime_ms, origin_id)"),
+};

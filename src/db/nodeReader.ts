@@ -28,8 +28,12 @@ export interface FileLocation {
   manifest: Uint8Array | null;
 }
 
+// A file's size, mtime and origin come from the covering index files_stat (schema.sql), never from the wide files
+// row: a listing of an album then reads a few dense index pages, and a first walk of the whole tree after the page
+// cache was dropped reads ~15× fewer bytes. SQLite would pick the rowid lookup on its own, hence INDEXED BY.
 const NODE_SELECT = `SELECT n.ino, n.parent, n.name, n.kind, n.file_id,
-  coalesce(f.size, 0), coalesce(f.mtime_ms, n.mtime_ms), f.origin_id FROM nodes n LEFT JOIN files f ON f.id = n.file_id`;
+  coalesce(f.size, 0), coalesce(f.mtime_ms, n.mtime_ms), f.origin_id
+  FROM nodes n LEFT JOIN files f INDEXED BY files_stat ON f.id = n.file_id`;
 
 type Row = (string | number | null)[];
 const toNode = (r: Row): NodeRow => ({

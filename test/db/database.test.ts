@@ -6,6 +6,7 @@ import { Database, DatabaseCorruptError, moveDatabaseAside } from "../../src/db/
 import { NodeReader } from "../../src/db/nodeReader.ts";
 import { TreeStore, ROOT_INO } from "../../src/db/treeStore.ts";
 import { emptyTags, type FileMeta } from "../../src/core/types.ts";
+import { Database as RawSqlite } from "bun:sqlite";
 
 afterEach(cleanupAll);
 
@@ -103,5 +104,30 @@ describe("TreeStore + NodeReader", () => {
     expect(reader.child(ROOT_INO, "Other")).not.toBeNull();
     reader.close();
     db.close();
+  });
+});
+
+describe("schema upgrades", () => {
+  test("a version-1 database (before the files_stat index) is upgraded at open, and its tree is listed with sizes", () => {
+    const path = join(tempDir(), "metadata.db");
+    const db = Database.open(path);
+    const tree = new TreeStore(db);
+    const [id] = db.upsertFiles([meta("a.flac", { size: 4321 })]);
+    db.transaction(() => {
+      tree.ensureRoot(1);
+      tree.insertFile(tree.mkdirs(["Artist"], 1)!, "01 - a.flac", id!, 5);
+    });
+    db.close();
+    const raw = new RawSqlite(path);
+    raw.exec("DROP INDEX files_stat");
+    raw.exec("PRAGMA user_version = 1");
+    raw.close();
+
+    Database.open(path).close(); // what a mount does first: the writer opens (and upgrades) the database
+    const reader = new NodeReader(path); // the FUSE workers' read-only connections come after
+    const artist = reader.child(ROOT_INO, "Artist")!;
+    expect(reader.children(artist.ino, 0, 10).map((n) => [n.name, n.size])).toEqual([["01 - a.flac", 4321]]);
+    expect(Number(reader.connection.query("PRAGMA user_version").values()[0]![0])).toBe(2);
+    reader.close();
   });
 });

@@ -123,6 +123,8 @@ export async function runMount(req: MountRequest): Promise<number> {
     content = null;
     markClean(library.db);
     library.db.checkpoint();
+    // Where a workload's time went, e.g. for bench/walk: MUSICFS_LOG_LEVEL=debug shows it at unmount.
+    log.debug(`FUSE requests served: ${JSON.stringify(session.requestCounts())}`);
     await session.unmount();
     log.info("Unmounted cleanly.");
     return 0;

@@ -9,6 +9,8 @@ import { LocalOrigin } from "../origins/localOrigin.ts";
 import { ScopedOrigin, coveringPaths } from "../origins/scopedOrigin.ts";
 import type { Library } from "./library.ts";
 import { announceChanges, type TreeNotifier } from "./treeNotifier.ts";
+import { judgeRemovals, type RemovalFacts } from "../library/removalGuard.ts";
+import { mountFacts, recordMountPoint } from "./originMounts.ts";
 
 export interface SyncSummary {
   added: number;
@@ -17,6 +19,8 @@ export interface SyncSummary {
   unchanged: number;
   /** Origins that could not be reached: nothing of theirs was changed. */
   skippedOrigins: string[];
+  /** Origins that look offline (removalGuard): none of their files was removed. */
+  heldBack: { originId: string; reason: string }[];
   interrupted: boolean;
   ms: number;
 }
@@ -33,6 +37,8 @@ export interface SyncOptions {
   onFilesChanged?: (ids: FileId[]) => void;
   /** Called with files that are gone, after they were deleted. */
   onFilesRemoved?: (ids: FileId[]) => void;
+  /** Apply removals even where the removal guard holds them back (`--accept-removals`: the user confirmed them). */
+  acceptRemovals?: boolean;
 }
 
 const REMOVE_BATCH = 2000;
@@ -56,9 +62,17 @@ export function storedLookup(db: Database, originId: string, scope?: readonly st
 export async function deltaSync(library: Library, opts: SyncOptions = {}): Promise<SyncSummary> {
   const t0 = performance.now();
   const { db, tree } = library;
-  const summary: SyncSummary = { added: 0, modified: 0, removed: 0, unchanged: 0, skippedOrigins: [], interrupted: false, ms: 0 };
+  const summary: SyncSummary = { added: 0, modified: 0, removed: 0, unchanged: 0, skippedOrigins: [], heldBack: [], interrupted: false, ms: 0 };
   const origins: Origin[] = [];
   const classifiers = new Map<string, DeltaClassifier>();
+  const guards = new Map<string, Omit<RemovalFacts, "listing">>();
+  const holdBack = (o: Origin, reason: string) => {
+    summary.heldBack.push({ originId: o.id, reason });
+    log.warn(
+      `Origin ${o.displayName} looks offline: ${reason}. Nothing was removed: its files stay listed and cached ones keep playing. ` +
+        "If they are really gone, confirm with `musicfs scan --accept-removals`.",
+    );
+  };
   for (const o of library.origins) {
     const scope = opts.scopes ? opts.scopes.get(o.id) : undefined;
     if (opts.scopes && !scope) continue;
@@ -67,6 +81,17 @@ export async function deltaSync(library: Library, opts: SyncOptions = {}): Promi
       log.warn(`Delta sync: origin ${o.displayName} is not reachable; its files are kept as they are.`);
       continue;
     }
+    const guard = { ...mountFacts(db, o), accepted: opts.acceptRemovals === true || library.originConfig(o.id)?.acceptRemovals === true };
+    const early = judgeRemovals({ ...guard, listing: null });
+    if (!early.proceed) {
+      // Not even walked: the folder under an unmounted share may hold stray files that are not the library.
+      summary.skippedOrigins.push(o.id);
+      holdBack(o, early.reason);
+      continue;
+    }
+    if (guard.isMountPoint !== null && guard.wasMountPoint !== null && guard.isMountPoint !== guard.wasMountPoint)
+      recordMountPoint(db, o.id, guard.isMountPoint); // mounted since, or an unmount the user accepted
+    guards.set(o.id, guard);
     const paths = scope && o instanceof LocalOrigin ? coveringPaths(scope) : [""];
     const whole = paths.includes("");
     origins.push(whole ? o : new ScopedOrigin(o as LocalOrigin, paths));
@@ -107,7 +132,19 @@ export async function deltaSync(library: Library, opts: SyncOptions = {}): Promi
 
   for (const origin of origins) {
     const unreadable = scan.unreadable.filter((u) => u.originId === origin.id).map((u) => u.realPath);
-    const gone = classifiers.get(origin.id)!.removed(unreadable);
+    const classifier = classifiers.get(origin.id)!;
+    const gone = classifier.removed(unreadable);
+    if (gone.length > 0) {
+      // Files added by this sync are stored already: count them out to get the origin as it was.
+      const added = classifier.counts.added;
+      const storedBefore = db.originFileCount(origin.id) - added;
+      const listing = { storedBefore, listed: storedBefore + added - gone.length, removing: gone.length };
+      const verdict = judgeRemovals({ ...guards.get(origin.id)!, listing });
+      if (!verdict.proceed) {
+        holdBack(origin, verdict.reason);
+        continue;
+      }
+    }
     for (let i = 0; i < gone.length; i += REMOVE_BATCH) {
       const ids = gone.slice(i, i + REMOVE_BATCH);
       const result: PlacementResult = { placed: 0, added: [], removed: [] };

@@ -1,5 +1,5 @@
 import { existsSync, statSync } from "node:fs";
-import type { MusicFsConfig } from "../config/config.ts";
+import type { MusicFsConfig, OriginConfig } from "../config/config.ts";
 import { UserError } from "../core/errors.ts";
 import { log, tildify } from "../core/logger.ts";
 import type { FileMeta, OriginId } from "../core/types.ts";
@@ -12,6 +12,7 @@ import { TreeBuilder } from "../library/treeBuilder.ts";
 import { LocalOrigin } from "../origins/localOrigin.ts";
 import type { Origin } from "../origins/origin.ts";
 import { applyTemplateChange } from "./templateChange.ts";
+import { mountFacts } from "./originMounts.ts";
 import { SyncRunner } from "./syncRunner.ts";
 import { storedLookup } from "./deltaSync.ts";
 import { DeltaClassifier } from "../library/deltaClassify.ts";
@@ -104,6 +105,11 @@ export class Library {
     })();
   }
 
+  /** The configuration of one origin (by id). */
+  originConfig(id: OriginId): OriginConfig | undefined {
+    return this.config.origins.find((o) => o.id === id);
+  }
+
   /** A first scan ran to its end at least once (later mounts come straight from the database). */
   hasCompleteScan(): boolean {
     return this.db.getMeta("scan_complete") === "1";
@@ -137,6 +143,7 @@ export class Library {
   async scan(opts: { signal?: AbortSignal; interactive?: boolean }): Promise<ScanSummary> {
     // Files stored by an interrupted earlier scan are not parsed again (compared folder by folder, see DeltaClassifier).
     const known = this.db.fileCount();
+    for (const o of this.origins) mountFacts(this.db, o); // remembered from the first scan (removal guard)
     const classifiers = new Map(this.origins.map((o) => [o.id, new DeltaClassifier(storedLookup(this.db, o.id))]));
     log.info(`Scanning ${this.origins.map((o) => o.displayName).join(", ")}${known ? ` (${plural(known, "file")} already known)` : ""}…`);
     const summary = await scanOrigins({
@@ -172,12 +179,12 @@ export class Library {
    * Background work of a live mount: a delta sync right away (the mount was served from the database), then the
    * watcher and the periodic re-sync if configured.
    */
-  startBackground(session: FuseSession, searchRebuild: Promise<void> | null): BackgroundTasks {
+  startBackground(session: FuseSession, searchRebuild: Promise<void> | null, opts: { acceptRemovals?: boolean } = {}): BackgroundTasks {
     const sync = new SyncRunner(this, { notifier: session });
     // A search rebuild and the delta sync both write: the sync waits for the rebuild, which reads every row.
     const started = (searchRebuild ?? Promise.resolve())
       .catch((e) => log.error(`Rebuilding the search index failed: ${(e as Error).message}. Search answers EIO until the next start.`))
-      .then(() => sync.start({ watch: this.config.sync.watch, intervalS: this.config.sync.intervalS }));
+      .then(() => sync.start({ watch: this.config.sync.watch, intervalS: this.config.sync.intervalS, acceptRemovals: opts.acceptRemovals }));
     return {
       stop: async () => {
         await started;

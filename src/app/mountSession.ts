@@ -29,6 +29,8 @@ export interface MountRequest {
   mountPoint: string;
   /** mkdir -p a missing mountpoint. */
   createMountpoint?: boolean;
+  /** The sync at mount applies removals the removal guard would hold back (`--accept-removals`). */
+  acceptRemovals?: boolean;
   /** FUSE worker threads (default 2). */
   workers?: number;
 }
@@ -96,7 +98,7 @@ export async function runMount(req: MountRequest): Promise<number> {
     );
     sdNotify("READY=1");
 
-    const background = library.startBackground(session, searchRebuild);
+    const background = library.startBackground(session, searchRebuild, { acceptRemovals: req.acceptRemovals });
     const startedAt = Date.now();
     const report = (state: "running" | "stopped") => {
       const lib = library!;

@@ -16,6 +16,7 @@ export class SyncRunner {
   private running: Promise<void> | null = null;
   private queuedScopes: ChangedPaths | null = null;
   private queuedFull = false;
+  private queuedAcceptRemovals = false;
   private watcher: OriginWatcher | null = null;
   private interval: Timer | null = null;
   /** Completed syncs, newest last (for status and tests). */
@@ -26,7 +27,9 @@ export class SyncRunner {
     private readonly options: Omit<SyncOptions, "signal" | "scopes">,
   ) {}
 
-  start(opts: { watch: boolean; intervalS: number }): void {
+  /** `acceptRemovals` applies to the first sync only (`mount --accept-removals`): later outages are still guarded. */
+  start(opts: { watch: boolean; intervalS: number; acceptRemovals?: boolean }): void {
+    this.queuedAcceptRemovals = opts.acceptRemovals === true;
     this.requestFull();
     if (opts.watch) {
       this.watcher = new OriginWatcher((changes) => this.requestScoped(changes));
@@ -62,10 +65,12 @@ export class SyncRunner {
     while (!this.controller.signal.aborted && (this.queuedFull || this.queuedScopes)) {
       const full = this.queuedFull;
       const scopes = full ? undefined : this.queuedScopes ?? undefined;
+      const acceptRemovals = full && this.queuedAcceptRemovals;
       this.queuedFull = false;
       this.queuedScopes = null;
+      if (full) this.queuedAcceptRemovals = false;
       try {
-        const summary = await deltaSync(this.library, { ...this.options, signal: this.controller.signal, scopes });
+        const summary = await deltaSync(this.library, { ...this.options, signal: this.controller.signal, scopes, acceptRemovals });
         this.history.push({ ...summary, at: Date.now() });
         if (this.history.length > 20) this.history.shift();
         // A sync of a large library leaves its garbage behind (~200 MB at 1M files) long after it is done; a daemon

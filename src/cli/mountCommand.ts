@@ -57,13 +57,16 @@ export const mountCommand = defineCommand({
     "allow-other": { type: "boolean", description: "Let other users see the mount (non-root needs user_allow_other in /etc/fuse.conf)" },
     watch: { type: "boolean", description: "Apply changes on the origins within seconds (inotify), not only at mount" },
     mkdir: { type: "boolean", description: "Create the mountpoint if it does not exist", default: true },
+    "accept-removals": { type: "boolean", description: "The sync at mount also removes files of origins that look offline (emptied, no longer mounted): you confirm they are really gone" },
   },
   async run({ args, rawArgs }) {
     await runCommand(async () => {
       const config = configFromArgs(args, rawArgs, args.mountpoint as string | undefined);
       if (!config.mountPoint)
         throw new UserError("Where should musicfs mount? Give a MOUNTPOINT, or set mount_point in the config file.");
-      const code = await runMount({ config, mountPoint: config.mountPoint, createMountpoint: args.mkdir !== false });
+      const code = await runMount({
+        config, mountPoint: config.mountPoint, createMountpoint: args.mkdir !== false, acceptRemovals: args["accept-removals"] === true,
+      });
       process.exit(code);
     });
   },

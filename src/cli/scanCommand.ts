@@ -17,7 +17,10 @@ export const scanCommand = defineCommand({
     name: "scan",
     description: "Update the database from the origins without mounting: the first time a full scan, later a delta sync (new and changed files parsed, removed ones dropped). Prints a summary.",
   },
-  args: { ...commonLibraryArgs },
+  args: {
+    ...commonLibraryArgs,
+    "accept-removals": { type: "boolean", description: "Also remove the files of origins that look offline (emptied, lost more than half, no longer mounted): you confirm they are really gone" },
+  },
   async run({ args, rawArgs }) {
     await runCommand(async () => {
       const config = configFromArgs(args, rawArgs);
@@ -34,7 +37,7 @@ export const scanCommand = defineCommand({
         if (library.hasCompleteScan()) {
           // An existing library: the same delta sync a mount runs in the background (added, changed, removed).
           library.applyTemplate();
-          interrupted = (await deltaSync(library, { signal: signals.signal })).interrupted;
+          interrupted = (await deltaSync(library, { signal: signals.signal, acceptRemovals: args["accept-removals"] === true })).interrupted;
         } else {
           interrupted = (await library.scan({ signal: signals.signal, interactive: true })).interrupted;
           if (!interrupted) library.applyTemplate();

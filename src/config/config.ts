@@ -1,7 +1,8 @@
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, realpathSync } from "node:fs";
 import { basename, resolve } from "node:path";
 import type { CacheMode, OriginId, SpecialDirsVisibility } from "../core/types.ts";
 import { UserError, errorMessage } from "../core/errors.ts";
+import { log, tildify } from "../core/logger.ts";
 import { defaultCacheDir, defaultConfigPath, expandHome } from "./paths.ts";
 
 export const DEFAULT_TEMPLATE = "$albumartist/$album ($year) [$format_upper]/$disctrack - $title.$format";
@@ -18,6 +19,8 @@ export interface OriginConfig {
   cache: CacheMode;
   /** Lower wins when two origins hold the same file (placement order). */
   priority: number;
+  /** Apply removals even when the listing looks like an outage (src/library/removalGuard.ts). Default false. */
+  acceptRemovals?: boolean;
 }
 
 export interface MusicFsConfig {
@@ -53,6 +56,11 @@ export function originIdForPath(absPath: string): OriginId {
   const hash = Bun.hash.wyhash(absPath).toString(16).padStart(16, "0").slice(0, 8);
   const name = basename(absPath).replace(/[^A-Za-z0-9._-]+/g, "_").slice(0, 40) || "origin";
   return `${name}-${hash}`;
+}
+
+/** An origin id names the origin in messages, the database and `cache clear --origin`: a plain, safe word. */
+export function isValidOriginId(id: string): boolean {
+  return /^[A-Za-z0-9._-]+$/.test(id) && id !== "." && id !== "..";
 }
 
 const SIZE_UNITS: Record<string, number> = { "": 1, b: 1, k: 1024, kb: 1024, kib: 1024, m: 1024 ** 2, mb: 1024 ** 2, mib: 1024 ** 2, g: 1024 ** 3, gb: 1024 ** 3, gib: 1024 ** 3, t: 1024 ** 4, tb: 1024 ** 4, tib: 1024 ** 4 };
@@ -128,17 +136,19 @@ export function parseConfigText(text: string, source: string): Omit<MusicFsConfi
   const origins: OriginConfig[] = originsRaw.map((o, i) => {
     const where = `origins[${i}].`;
     const t = expectTable(o, `origins[${i}]`);
-    rejectUnknown(t, ["id", "path", "cache", "priority"], where);
+    rejectUnknown(t, ["id", "path", "cache", "priority", "accept_removals"], where);
     const path = optString(t, "path", where);
     if (!path) throw new UserError(`Config key ${where}path is missing: every origin needs the folder it reads.`);
     const abs = resolve(expandHome(path));
     const id = optString(t, "id", where) ?? originIdForPath(abs);
-    if (!/^[A-Za-z0-9._-]+$/.test(id)) throw new UserError(`Config key ${where}id may only use letters, digits, ".", "_" and "-" (got "${id}").`);
+    if (!isValidOriginId(id))
+      throw new UserError(`Config key ${where}id may only use letters, digits, ".", "_" and "-", and may not be "." or ".." (got "${id}").`);
     return {
       id,
       path: abs,
       cache: t.cache === undefined ? "off" : parseCacheMode(t.cache, `${where}cache`),
       priority: optNumber(t, "priority", where, 0) ?? i,
+      ...(optBool(t, "accept_removals", where) ? { acceptRemovals: true } : {}),
     };
   });
   const ids = new Set<string>();
@@ -165,6 +175,35 @@ export function parseConfigText(text: string, source: string): Omit<MusicFsConfi
       intervalS: optNumber(sync, "interval_secs", "sync.", 0) ?? DEFAULT_SYNC_INTERVAL_S,
     },
   };
+}
+
+/**
+ * The folder an origin path names, however it is spelled (trailing slash, "~", "..", a symlink to it): the
+ * identity of a local origin. A path that cannot be resolved now (offline) stands for itself.
+ */
+export function canonicalOriginPath(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    return path;
+  }
+}
+
+/** The same folder given twice is one origin (the first); walking it twice would parse every file twice. */
+export function distinctOrigins(origins: readonly OriginConfig[]): OriginConfig[] {
+  const seen = new Map<string, OriginConfig>();
+  const out: OriginConfig[] = [];
+  for (const o of origins) {
+    const key = canonicalOriginPath(o.path);
+    const first = seen.get(key);
+    if (first) {
+      log.warn(`The origin ${tildify(o.path)} is the same folder as ${tildify(first.path)}: it is used once (as "${first.id}").`);
+      continue;
+    }
+    seen.set(key, o);
+    out.push(o);
+  }
+  return out;
 }
 
 /**
@@ -199,7 +238,7 @@ export function loadConfig(o: ConfigOverrides = {}, env = process.env): MusicFsC
       ? resolve(expandHome(o.cacheDir))
       : envCache ?? (base?.cacheDirSet ? base.cacheDir : defaultCacheDir(env)),
     template: o.template ?? base?.template ?? DEFAULT_TEMPLATE,
-    origins,
+    origins: distinctOrigins(origins),
     allowOther: o.allowOther ?? base?.allowOther ?? false,
     specialDirs: base?.specialDirs ?? DEFAULT_SPECIAL_DIRS,
     cache: base?.cache ?? { maxBytes: DEFAULT_CACHE_MAX_BYTES, readTimeoutMs: DEFAULT_READ_TIMEOUT_MS },

@@ -168,6 +168,10 @@ export class Database {
     );
   }
 
+  deleteMeta(key: string): void {
+    this.stmt("DELETE FROM meta WHERE key = ?").run(key);
+  }
+
   // ---- files ---------------------------------------------------------------------------------------------------
 
   fileCount(): number {
@@ -258,6 +262,11 @@ export class Database {
             .prepare("SELECT id, real_path FROM files WHERE origin_id = ?1 AND (real_path = ?2 OR (real_path >= ?2 || '/' AND real_path < ?2 || '0'))")
             .iterate(originId, prefix);
     for (const r of rows as Iterable<{ id: number; real_path: string }>) yield { id: Number(r.id), realPath: String(r.real_path) };
+  }
+
+  /** Stored files of one origin. */
+  originFileCount(originId: OriginId): number {
+    return Number(this.stmt("SELECT count(*) FROM files WHERE origin_id = ?").values(originId)[0][0]);
   }
 
   /** Distinct origins with stored files. */

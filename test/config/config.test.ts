@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadConfig, originIdForPath, parseConfigText, parseSize, DEFAULT_TEMPLATE } from "../../src/config/config.ts";
@@ -70,6 +70,31 @@ describe("config file", () => {
     expect(originIdForPath("/home/a/Music")).toBe(originIdForPath("/home/a/Music"));
     expect(originIdForPath("/home/a/Music")).not.toBe(originIdForPath("/home/b/Music"));
     expect(originIdForPath("/home/a/Music")).toMatch(/^Music-[0-9a-f]{8}$/);
+  });
+
+  test("origin ids: letters, digits, . _ -, never . or ..; the error names the key", () => {
+    for (const bad of ["..", ".", "a/b", "my music", ""]) {
+      const m = messageOf(() => parseConfigText(`[[origins]]\nid = "${bad}"\npath = "/a"\n`, "f"));
+      expect(m).toContain("origins[0].id");
+    }
+    expect(parseConfigText(`[[origins]]\nid = "nas.v2_x-1"\npath = "/a"\n`, "f").origins[0].id).toBe("nas.v2_x-1");
+  });
+
+  test("accept_removals: an origin's removals are applied even when it looks offline; must be true or false", () => {
+    expect(parseConfigText(`[[origins]]\npath = "/a"\naccept_removals = true\n`, "f").origins[0].acceptRemovals).toBe(true);
+    expect(parseConfigText(`[[origins]]\npath = "/a"\n`, "f").origins[0].acceptRemovals).toBeUndefined();
+    expect(messageOf(() => parseConfigText(`[[origins]]\npath = "/a"\naccept_removals = "yes"\n`, "f"))).toContain("origins[0].accept_removals");
+  });
+
+  test("the same folder given twice (trailing slash, ~, a symlink to it) is one origin, the first", () => {
+    const d = mkdtempSync(join(tmpdir(), "musicfs-config-"));
+    dirs.push(d);
+    mkdirSync(join(d, "Music"));
+    symlinkSync(join(d, "Music"), join(d, "link"));
+    const c = loadConfig({ origins: [join(d, "Music"), `${join(d, "Music")}/`, join(d, "link"), join(d, "x", "..", "Music")] }, { HOME: d });
+    expect(c.origins.map((o) => o.path)).toEqual([join(d, "Music")]);
+    const file = configFile(`[[origins]]\nid = "a"\npath = "${join(d, "Music")}"\n[[origins]]\nid = "b"\npath = "${join(d, "link")}"\n`);
+    expect(loadConfig({ configPath: file }, {}).origins.map((o) => o.id)).toEqual(["a"]);
   });
 
   test("sizes", () => {

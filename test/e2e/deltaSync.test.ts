@@ -91,6 +91,9 @@ describe("--watch", () => {
   test("a reader of a removed file finishes what it had open; new opens get ENOENT", async () => {
     const origin = tempDir();
     put(origin, "long.flac", { ...album, title: "Long", track: 1 }, 20);
+    // Two more tracks stay: an origin losing its only file would look offline and keep it (docs/sync.md).
+    put(origin, "2.flac", { ...album, title: "Two", track: 2 });
+    put(origin, "3.flac", { ...album, title: "Three", track: 3 });
     const mnt = join(tempDir(), "mnt");
     await startMount(mnt, ["--origin", origin, "--cache-dir", tempDir(), "--watch"]);
     const file = join(mnt, "Moss", "Green (2011) [FLAC]", "01 - Long.flac");

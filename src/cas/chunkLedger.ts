@@ -42,6 +42,8 @@ export class ChunkLedger {
   private totals: LedgerTotals;
   private timer: ReturnType<typeof setInterval> | undefined;
   private flushFailing = false;
+  /** Chunks whose row changed since beginReconciliation (undefined when no reconciliation runs). */
+  private changedDuringReconciliation: Set<ChunkHex> | undefined;
 
   constructor(path: string, options: LedgerOptions = {}) {
     this.flushEvery = options.flushEvery ?? 1000;
@@ -146,14 +148,33 @@ export class ChunkLedger {
     return out;
   }
 
-  /** Replaces what a reconciliation found wrong: rows without files go, files without rows come in. */
-  applyReconciliation(missingRows: LedgerEntry[], unknownFiles: LedgerEntry[]): void {
+  /**
+   * Start of a reconciliation walk: every recorded chunk, and from now on a note of each chunk whose row changes
+   * (added, touched, removed) until applyReconciliation. No clock is involved, so the rule stays exact when a row is
+   * written in the millisecond the walk starts or the wall clock steps back.
+   */
+  beginReconciliation(): Map<ChunkHex, LedgerEntry> {
+    const rows = this.allEntries();
+    this.changedDuringReconciliation = new Set();
+    return rows;
+  }
+
+  /**
+   * Replaces what a reconciliation found wrong: rows without files go, files without rows come in. For a chunk whose
+   * row changed since beginReconciliation the ledger's own record wins (its file may have been written after the
+   * walk passed its folder, or deleted after the walk saw it).
+   */
+  applyReconciliation(missingRows: LedgerEntry[], unknownFiles: LedgerEntry[]): { removed: number; added: number } {
     this.flush();
+    const changed = this.changedDuringReconciliation ?? new Set<ChunkHex>();
+    this.endReconciliation();
+    const gone = missingRows.filter((e) => !changed.has(e.hex));
+    const found = unknownFiles.filter((e) => !changed.has(e.hex));
     const del = this.db.query("DELETE FROM chunks WHERE id = ?");
     const ins = this.db.query("INSERT OR IGNORE INTO chunks (id, size, last_access) VALUES (?, ?, ?)");
     this.db.transaction(() => {
-      for (const e of missingRows) del.run(e.hex);
-      for (const e of unknownFiles) ins.run(e.hex, e.size, e.lastAccessMs);
+      for (const e of gone) del.run(e.hex);
+      for (const e of found) ins.run(e.hex, e.size, e.lastAccessMs);
     })();
     const c = this.db.query("SELECT COALESCE(SUM(size), 0) AS bytes, COUNT(*) AS n FROM chunks").get() as {
       bytes: number;
@@ -161,6 +182,12 @@ export class ChunkLedger {
     };
     this.totals.storedBytes = c.bytes;
     this.totals.storedChunks = c.n;
+    return { removed: gone.length, added: found.length };
+  }
+
+  /** A reconciliation ended without applying (its walk failed): stop noting changes. */
+  endReconciliation(): void {
+    this.changedDuringReconciliation = undefined;
   }
 
   /** Writes pending changes in one transaction. Cheap when nothing is pending. */
@@ -210,6 +237,7 @@ export class ChunkLedger {
   }
 
   private queue(hex: ChunkHex, change: PendingChange): void {
+    this.changedDuringReconciliation?.add(hex);
     const prev = this.pending.get(hex);
     // A removal followed by a re-add in the same batch must still write the row: "add" wins over "remove".
     if (prev?.kind === "add" && change.kind === "touch") return;

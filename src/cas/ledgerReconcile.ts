@@ -21,40 +21,45 @@ export interface ReconcileReport {
 const SHARD = /^[0-9a-f]{2}$/;
 
 export async function reconcileLedger(chunksDir: string, ledger: ChunkLedger): Promise<ReconcileReport> {
-  const startedAt = Date.now();
-  const known = ledger.allEntries();
+  const known = ledger.beginReconciliation();
   const seen = new Set<string>();
   const unknown: LedgerEntry[] = [];
   const report: ReconcileReport = { chunkFiles: 0, added: 0, removed: 0, staleTempFiles: 0 };
-  for (const a of await listDir(chunksDir)) {
-    if (!SHARD.test(a)) continue;
-    for (const b of await listDir(join(chunksDir, a))) {
-      if (!SHARD.test(b)) continue;
-      const leaf = join(chunksDir, a, b);
-      for (const name of await listDir(leaf)) {
-        const pid = tempFileWriterPid(name);
-        if (pid !== undefined) {
-          if (pid !== process.pid) {
-            await unlink(join(leaf, name)).catch(() => {});
-            report.staleTempFiles++;
+  try {
+    for (const a of await listDir(chunksDir)) {
+      if (!SHARD.test(a)) continue;
+      for (const b of await listDir(join(chunksDir, a))) {
+        if (!SHARD.test(b)) continue;
+        const leaf = join(chunksDir, a, b);
+        for (const name of await listDir(leaf)) {
+          const pid = tempFileWriterPid(name);
+          if (pid !== undefined) {
+            if (pid !== process.pid) {
+              await unlink(join(leaf, name)).catch(() => {});
+              report.staleTempFiles++;
+            }
+            continue;
           }
-          continue;
-        }
-        if (!isChunkFileName(name)) continue;
-        report.chunkFiles++;
-        seen.add(name);
-        if (!known.has(name)) {
-          const s = await stat(join(leaf, name)).catch(() => undefined);
-          if (s) unknown.push({ hex: name, size: s.size, lastAccessMs: Math.floor(s.mtimeMs) });
+          if (!isChunkFileName(name)) continue;
+          report.chunkFiles++;
+          seen.add(name);
+          if (!known.has(name)) {
+            const s = await stat(join(leaf, name)).catch(() => undefined);
+            if (s) unknown.push({ hex: name, size: s.size, lastAccessMs: Math.floor(s.mtimeMs) });
+          }
         }
       }
     }
+  } catch (e) {
+    ledger.endReconciliation();
+    throw e;
   }
-  // A row written after the walk started may belong to a file the walk passed before it existed: keep it.
-  const missing = [...known.values()].filter((e) => !seen.has(e.hex) && e.lastAccessMs < startedAt);
-  ledger.applyReconciliation(missing, unknown);
-  report.added = unknown.length;
-  report.removed = missing.length;
+  // Rows known at the start whose file the walk did not see; the ledger keeps those that changed meanwhile (their
+  // file may have been written after the walk passed its folder).
+  const missing = [...known.values()].filter((e) => !seen.has(e.hex));
+  const applied = ledger.applyReconciliation(missing, unknown);
+  report.removed = applied.removed;
+  report.added = applied.added;
   return report;
 }
 

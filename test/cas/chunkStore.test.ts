@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, spyOn, test } from "bun:test";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { log } from "../../src/core/logger.ts";
 import { chunkHex, hashChunk } from "../../src/cas/chunkHash.ts";
@@ -17,10 +17,10 @@ afterEach(() => {
   dirs = [];
 });
 
-function setup(writer?: ChunkFileWriter) {
+function setup(writer?: ChunkFileWriter, now?: () => number) {
   const dir = tempDir();
   dirs.push(dir);
-  const ledger = new ChunkLedger(join(dir, "access.db"));
+  const ledger = new ChunkLedger(join(dir, "access.db"), { now });
   const stats = new CacheStats(() => ledger.getTotals());
   const store = new ChunkStore(dir, { ledger, stats, writer, fsync: true });
   return { dir, ledger, stats, store };
@@ -132,7 +132,9 @@ describe("ChunkStore", () => {
   });
 
   test("reconcile: removes a crashed writer's temp file, adopts unknown chunks, drops rows of vanished files", async () => {
-    const { dir, store, ledger } = setup();
+    // The ledger's clock runs an hour ahead of the walk's (rows written before the wall clock was set back, or in
+    // the very millisecond the walk starts): the rule must not depend on clocks at all.
+    const { dir, store, ledger } = setup(undefined, () => Date.now() + 3_600_000);
     const a = pseudoRandomBytes(10_000, 30);
     const b = pseudoRandomBytes(11_000, 31);
     await store.put(a);
@@ -145,11 +147,26 @@ describe("ChunkStore", () => {
     writeFileSync(staleTemp, b.subarray(0, 5));
     // And a row whose file vanished.
     const aHex = chunkHex(hashChunk(a));
-    const { unlinkSync } = await import("node:fs");
     unlinkSync(chunkPath(dir, aHex));
     const report = await reconcileLedger(dir, ledger);
     expect(report).toEqual({ chunkFiles: 1, added: 1, removed: 1, staleTempFiles: 1 });
     expect(existsSync(staleTemp)).toBe(false);
     expect(ledger.getTotals()).toMatchObject({ storedChunks: 1, storedBytes: 11_000 });
+  });
+
+  test("reconcile: a chunk stored again while the walk runs keeps its row, whatever the clocks say", async () => {
+    const { dir, store, ledger } = setup(undefined, () => 0);
+    const a = pseudoRandomBytes(10_000, 32);
+    await store.put(a);
+    ledger.flush();
+    const aHex = chunkHex(hashChunk(a));
+    unlinkSync(chunkPath(dir, aHex)); // evicted…
+    const walk = reconcileLedger(dir, ledger); // (its snapshot of the ledger is taken before its first await)
+    // …and stored again while the walk runs, the file landing in a folder the walk has passed: the store records it.
+    ledger.recordAdded(aHex, a.length);
+    const report = await walk;
+    writeFileSync(chunkPath(dir, aHex), a);
+    expect(report.removed).toBe(0);
+    expect(ledger.allEntries().get(aHex)?.size).toBe(a.length);
   });
 });

@@ -15,6 +15,7 @@ import { CacheStats } from "./cacheStats.ts";
 import { ChunkPins, DEFAULT_CACHE_CAP_BYTES, Evictor } from "./eviction.ts";
 import { Fetcher, type FetcherOptions } from "./fetcher.ts";
 import { reconcileLedger, type ReconcileReport } from "./ledgerReconcile.ts";
+import { RangeIndex } from "./rangeIndex.ts";
 
 export interface ChunkCacheOptions {
   /** The cache dir; chunks go to `<cacheDir>/chunks`, the ledger to `<cacheDir>/chunks/access.db`. */
@@ -23,7 +24,7 @@ export interface ChunkCacheOptions {
   bus?: EventBus;
   loadManifest?: FetcherOptions["loadManifest"];
   /** Fetcher tuning (timeouts, windows, concurrency). */
-  fetcher?: Omit<FetcherOptions, "store" | "bus" | "loadManifest" | "pins" | "ledger" | "stats">;
+  fetcher?: Omit<FetcherOptions, "store" | "bus" | "loadManifest" | "pins" | "ledger" | "stats" | "rangeIndex">;
   fsync?: boolean;
   writer?: ChunkFileWriter;
   /** Ledger batch flush interval (default 10 s) and size (default 1000 changes). */
@@ -39,6 +40,8 @@ export interface ChunkCache {
   readonly evictor: Evictor;
   readonly stats: CacheStats;
   readonly fetcher: Fetcher;
+  /** Range blocks of files not cached whole (tag reads, seeks), persisted in access.db. */
+  readonly ranges: RangeIndex;
   /** Starts batched ledger flushing, periodic eviction checks and (in the background) ledger reconciliation. */
   start(): Promise<ReconcileReport | undefined>;
   /** Ordered shutdown: fail pending reads, finish a running eviction, flush and close the ledger. */
@@ -58,10 +61,11 @@ export function openChunkCache(o: ChunkCacheOptions): ChunkCache {
     ledger, stats, fsync: o.fsync, writer: o.writer, onStored: () => evictor?.poke(),
   });
   evictor = new Evictor({ store, ledger, pins, stats, bus: o.bus, capBytes: o.capBytes ?? DEFAULT_CACHE_CAP_BYTES });
-  const fetcher = new Fetcher({ ...o.fetcher, store, bus: o.bus, loadManifest: o.loadManifest, pins, ledger, stats });
+  const ranges = new RangeIndex(join(chunksDir, "access.db"));
+  const fetcher = new Fetcher({ ...o.fetcher, store, bus: o.bus, loadManifest: o.loadManifest, pins, ledger, stats, rangeIndex: ranges });
   const ev = evictor;
   return {
-    chunksDir, store, ledger, pins, evictor: ev, stats, fetcher,
+    chunksDir, store, ledger, pins, evictor: ev, stats, fetcher, ranges,
     async start() {
       ledger.startAutoFlush(o.ledgerFlushMs ?? 10_000);
       ev.start();
@@ -80,10 +84,12 @@ export function openChunkCache(o: ChunkCacheOptions): ChunkCache {
       await fetcher.close();
       ev.stop();
       await ev.idle();
+      ranges.close();
       ledger.close();
     },
     forgetFile(fileId) {
       ledger.forgetManifest(fileId);
+      ranges.forget(fileId);
     },
   };
 }

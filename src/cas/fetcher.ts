@@ -3,14 +3,17 @@
  *
  * - A file with a current manifest is read chunk by chunk from the store; a missing or corrupt chunk is re-fetched
  *   alone (a ranged origin read of exactly that chunk, checked against its id) — never the whole file.
- * - A file without one gets ONE sequential "primary" fetch: origin.stream from 0, FastCDC cutting as bytes arrive,
- *   chunks stored as they are cut. Reads wait on it when their range is at most `seekWindowBytes` ahead of it and are
- *   answered the moment the bytes pass (copied from the arriving pieces, not after the file is done). Concurrent
- *   readers share it. When it reaches EOF the manifest is built and `ManifestCached` is emitted.
- * - A read further ahead (a seek) does not wait for the primary: it is served from aligned "range blocks" fetched
- *   with origin.read, kept in a small per-file memory LRU, with read-ahead of the next blocks. Range blocks are
- *   never chunked or stored: CDC boundaries depend on everything before them, so only the sequential pass can
- *   produce the manifest. The primary keeps running behind, so the file still ends up cached exactly once.
+ * - A file without one is read in aligned "range blocks" (128 KiB) with ranged origin reads, contiguous missing
+ *   blocks in one request, with a read-ahead that grows while the reader goes on sequentially. Unless the file is
+ *   being fetched whole, each block is stored as a chunk and recorded in the RangeIndex, so a tag reader's head and
+ *   tail reads are fetched once, ever (also across restarts), and never pull the whole file.
+ * - Only reading that looks like playback — `playbackThresholdBytes` read contiguously from offset 0, or a prefetch
+ *   — starts the file's ONE "primary" fetch: ranged reads of `segmentBytes` with `parallelReads` in flight ahead of
+ *   the reader (blocks already fetched are reused, not fetched again), fed in order to FastCDC, chunks stored as
+ *   they are cut. Reads at most `seekWindowBytes` ahead of it wait and are answered the moment their bytes arrive;
+ *   concurrent readers share it. At EOF the manifest is built and `ManifestCached` is emitted. Far reads (seeks) are
+ *   served from range blocks meanwhile; CDC boundaries depend on everything before them, so only the sequential
+ *   pass can produce the manifest.
  * - A primary that fails (origin error, stall, offline) resumes later from its last cut: CDC restarts exactly at a
  *   chunk boundary, so the resumed stream yields the same chunks and nothing stored is fetched again.
  * - Every read has a deadline (`readTimeoutMs`) and rejects with FetchError (EIO) when it passes; every origin call
@@ -23,6 +26,7 @@ import { errorMessage } from "../core/errors.ts";
 import { log } from "../core/logger.ts";
 import type { FileId } from "../core/types.ts";
 import type { Origin } from "../origins/origin.ts";
+import type { RangeBlock, RangeIndex } from "./rangeIndex.ts";
 import { chunkHex, chunkMatches, hashChunk, type ChunkHex, type ChunkId } from "./chunkHash.ts";
 import type { ChunkLedger } from "./chunkLedger.ts";
 import { StoreFullError, type ChunkStore } from "./chunkStore.ts";
@@ -59,17 +63,22 @@ export interface FetcherOptions {
   readTimeoutMs?: number;
   /** Bound on each origin call made by background fetches (default: readTimeoutMs). */
   originTimeoutMs?: number;
-  /** Reads at most this far ahead of the primary fetch wait for it; further ones use range blocks (default 2 MiB). */
+  /** Stored range blocks of files without a manifest (persisted); without it, range blocks live in memory only. */
+  rangeIndex?: RangeIndex;
+  /** Contiguous bytes read from offset 0 after which the file is fetched whole, as playback (default 1 MiB). */
+  playbackThresholdBytes?: number;
+  /** Reads at most this far ahead of the primary fetch wait for it; further ones use range blocks (default: the primary's reads in flight). */
   seekWindowBytes?: number;
-  /** Size of a range block for far reads (default 1 MiB) and how many blocks to read ahead (default 2). */
+  /** Size of a range block (default 128 KiB) and the most blocks read ahead of a sequential reader (default 8). */
   rangeBlockBytes?: number;
   readAheadBlocks?: number;
-  /** Range blocks kept in memory per file (default 8). */
-  maxRangeBlocksPerFile?: number;
+  /** Range blocks kept in memory, all files together (default 64). */
+  maxMemoryBlocks?: number;
   /** Files fetched at once; reads of queued files use range blocks meanwhile (default 4). */
   maxConcurrentFileFetches?: number;
-  /** Piece size asked of origin.stream (default 256 KiB). */
-  streamPieceBytes?: number;
+  /** The primary fetch's ranged reads: size of each (default 1 MiB, a multiple of rangeBlockBytes) and how many in flight (default 4). */
+  segmentBytes?: number;
+  parallelReads?: number;
   /** Chunk puts in flight per file, so that fsync latency overlaps with the download (default 4). */
   maxPendingStores?: number;
   /** When a chunk of a cached file must be re-fetched, also re-fetch this many following missing chunks (default 4). */
@@ -117,7 +126,7 @@ interface Waiter {
 
 type PrimaryState = "idle" | "queued" | "running" | "failed" | "done";
 
-/** Everything about one file being fetched without a manifest. */
+/** Everything about one file being read without a manifest. */
 interface FileFetch {
   file: CachedFileRef;
   pinOwner: string;
@@ -127,8 +136,18 @@ interface FileFetch {
   chunker: StreamingChunker | null;
   primary: PrimaryState;
   waiters: Set<Waiter>;
-  blocks: Map<number, Promise<Uint8Array>>;
   done: { promise: Promise<void>; resolve: () => void };
+  /** Reading looks like playback (or a prefetch asked): the file is fetched whole. Sticky. */
+  playback: boolean;
+  /** End of the bytes read contiguously from offset 0 (playback detection). */
+  readFromStart: number;
+  /** End of the previous read and the length of the current sequential run (read-ahead of range blocks). */
+  lastEnd: number;
+  sequentialRun: number;
+  /** Range blocks of this file in the store, by block index (loaded from the RangeIndex on first use). */
+  stored: Map<number, RangeBlock> | null;
+  /** The origin still has the library's size and mtime (checked once per file; see checkVersion). */
+  versionCheck: Promise<void> | null;
 }
 
 /** Per-read cancellation: deadline or abort signal. */
@@ -151,20 +170,24 @@ class ReadContext {
 }
 
 const MiB = 1024 * 1024;
+/** Files without a manifest whose read state is kept while they are not being fetched (a scan touches thousands). */
+const MAX_TRACKED_FILES = 256;
 
 export class Fetcher {
   private readonly o: Required<
     Pick<
       FetcherOptions,
       | "readTimeoutMs" | "originTimeoutMs" | "seekWindowBytes" | "rangeBlockBytes" | "readAheadBlocks"
-      | "maxRangeBlocksPerFile" | "maxConcurrentFileFetches" | "streamPieceBytes" | "maxPendingStores" | "cdc"
-      | "repairAheadChunks"
+      | "maxMemoryBlocks" | "maxConcurrentFileFetches" | "segmentBytes" | "parallelReads" | "maxPendingStores" | "cdc"
+      | "repairAheadChunks" | "playbackThresholdBytes"
     >
   >;
   private readonly fetches = new Map<FileId, FileFetch>();
   /** Decoded current manifests by file id (recently used; the database is the durable copy). */
   private readonly manifests = new Map<FileId, Manifest>();
   private readonly repairs = new Map<string, Promise<Uint8Array | null>>();
+  /** Recently used range blocks of all files, keyed by file version and block index (LRU order). */
+  private readonly memoryBlocks = new Map<string, Promise<Uint8Array>>();
   private runningPrimaries = 0;
   private readonly primaryQueue: FileFetch[] = [];
   private closed = false;
@@ -172,15 +195,21 @@ export class Fetcher {
 
   constructor(private readonly deps: FetcherOptions) {
     const readTimeoutMs = deps.readTimeoutMs ?? 30_000;
+    const rangeBlockBytes = deps.rangeBlockBytes ?? 128 * 1024;
+    // Segments are whole blocks, so that a segment can be assembled from blocks fetched before playback started.
+    const segmentBytes = Math.max(1, Math.round((deps.segmentBytes ?? 1 * MiB) / rangeBlockBytes)) * rangeBlockBytes;
+    const parallelReads = Math.max(1, deps.parallelReads ?? 4);
     this.o = {
       readTimeoutMs,
       originTimeoutMs: deps.originTimeoutMs ?? readTimeoutMs,
-      seekWindowBytes: deps.seekWindowBytes ?? 2 * MiB,
-      rangeBlockBytes: deps.rangeBlockBytes ?? 1 * MiB,
-      readAheadBlocks: deps.readAheadBlocks ?? 2,
-      maxRangeBlocksPerFile: deps.maxRangeBlocksPerFile ?? 8,
+      seekWindowBytes: deps.seekWindowBytes ?? parallelReads * segmentBytes,
+      rangeBlockBytes,
+      readAheadBlocks: deps.readAheadBlocks ?? 8,
+      maxMemoryBlocks: deps.maxMemoryBlocks ?? 64,
       maxConcurrentFileFetches: deps.maxConcurrentFileFetches ?? 4,
-      streamPieceBytes: deps.streamPieceBytes ?? 256 * 1024,
+      segmentBytes,
+      parallelReads,
+      playbackThresholdBytes: deps.playbackThresholdBytes ?? 1 * MiB,
       maxPendingStores: deps.maxPendingStores ?? 4,
       repairAheadChunks: deps.repairAheadChunks ?? 4,
       cdc: deps.cdc ?? DEFAULT_CDC,
@@ -215,6 +244,7 @@ export class Fetcher {
   async prefetch(file: CachedFileRef): Promise<void> {
     if (this.currentManifest(file)) return;
     const ff = this.fetchFor(file);
+    ff.playback = true;
     this.ensurePrimary(ff);
     await ff.done.promise;
   }
@@ -365,26 +395,54 @@ export class Fetcher {
       this.dropFetch(ff);
       ff = undefined;
     }
-    if (!ff) {
-      ff = {
-        file, pinOwner: `fetch:${file.fileId}`, chunks: [], cutEnd: 0, chunker: null, primary: "idle",
-        waiters: new Set(), blocks: new Map(), done: deferred(),
-      };
+    if (ff) {
+      this.fetches.delete(file.fileId); // re-insert: most recently used last
       this.fetches.set(file.fileId, ff);
+      return ff;
     }
+    ff = {
+      file, pinOwner: `fetch:${file.fileId}`, chunks: [], cutEnd: 0, chunker: null, primary: "idle",
+      waiters: new Set(), done: deferred(), playback: false, readFromStart: 0, lastEnd: -1, sequentialRun: 0,
+      stored: null, versionCheck: null,
+    };
+    this.fetches.set(file.fileId, ff);
+    this.forgetIdleFetches();
     return ff;
+  }
+
+  /** A scanner reads thousands of files once: keep the state of a bounded number of files that are not being fetched. */
+  private forgetIdleFetches(): void {
+    if (this.fetches.size <= MAX_TRACKED_FILES) return;
+    for (const ff of this.fetches.values()) {
+      if (this.fetches.size <= MAX_TRACKED_FILES) return;
+      if (ff.primary === "idle" && ff.waiters.size === 0) this.dropFetch(ff);
+    }
   }
 
   private async readWithoutManifest(file: CachedFileRef, offset: number, end: number, ctx: ReadContext): Promise<Uint8Array> {
     const ff = this.fetchFor(file);
-    this.ensurePrimary(ff);
+    const sequential = offset === ff.lastEnd;
+    ff.sequentialRun = sequential ? ff.sequentialRun + (end - offset) : 0;
+    ff.lastEnd = end;
     const out = new Uint8Array(end - offset);
     let pos = offset;
     while (pos < end) {
       ctx.check();
       pos = await this.readSegment(ff, pos, end, out, offset, ctx);
     }
+    this.notePlayback(ff, offset, end);
     return out;
+  }
+
+  /**
+   * Playback detection: once `playbackThresholdBytes` were read contiguously from the start (or the whole file, if
+   * smaller), the file is fetched whole. Decided after the read was answered, so that the primary finds the blocks
+   * this read fetched and reuses them instead of fetching them again.
+   */
+  private notePlayback(ff: FileFetch, offset: number, end: number): void {
+    if (offset <= ff.readFromStart) ff.readFromStart = Math.max(ff.readFromStart, end);
+    if (!ff.playback && ff.readFromStart >= Math.min(this.o.playbackThresholdBytes, ff.file.size)) ff.playback = true;
+    if (ff.playback && this.fetches.get(ff.file.fileId) === ff) this.ensurePrimary(ff);
   }
 
   /**
@@ -459,44 +517,151 @@ export class Fetcher {
     }
   }
 
-  // ---- range blocks (far reads, passthrough) ----------------------------------------------------------------------
+  // ---- range blocks -----------------------------------------------------------------------------------------------
 
+  /**
+   * Serves [pos, end) from range blocks. A reader going on sequentially gets blocks ahead of it, as many as it has
+   * read sequentially so far (up to `readAheadBlocks`): a tag reader's one or two reads fetch no more than they
+   * need, a player starting out is soon a few blocks ahead.
+   */
   private async readFromBlocks(ff: FileFetch, pos: number, end: number, out: Uint8Array, outBase: number, ctx: ReadContext): Promise<number> {
     const B = this.o.rangeBlockBytes;
-    const k = Math.floor(pos / B);
-    const block = this.block(ff, k);
-    for (let j = 1; j <= this.o.readAheadBlocks; j++) this.readAheadBlock(ff, k + j);
-    const bytes = await this.bounded(block, ctx);
-    const to = Math.min(end, k * B + bytes.length);
-    copyOverlap(bytes, k * B, out, outBase, to, pos);
-    return to;
+    const first = Math.floor(pos / B);
+    const lastNeeded = Math.floor((end - 1) / B);
+    const ahead = Math.min(this.o.readAheadBlocks, Math.floor(ff.sequentialRun / B));
+    const last = Math.min(Math.floor((ff.file.size - 1) / B), lastNeeded + ahead);
+    const blocks = this.blocks(ff, first, last, "read");
+    for (const b of blocks) b.catch(() => {}); // read-ahead is not awaited, and a failure ends the loop below early
+    for (let k = first; k <= lastNeeded; k++) {
+      const bytes = await this.bounded(blocks[k - first], ctx);
+      copyOverlap(bytes, k * B, out, outBase, end, pos);
+    }
+    return end;
   }
 
-  private block(ff: FileFetch, k: number): Promise<Uint8Array> {
-    const existing = ff.blocks.get(k);
-    if (existing) {
-      ff.blocks.delete(k); // re-insert: most recently used last
-      ff.blocks.set(k, existing);
-      return existing;
+  /**
+   * Blocks first..last of a file, each from memory, the store (a recorded range block) or the origin — contiguous
+   * missing blocks in one ranged read. Blocks fetched for reads ("read") are kept in memory and, unless the file is
+   * being fetched whole anyway, stored and recorded; blocks fetched for the primary ("primary") are neither: its
+   * chunks are what gets stored.
+   */
+  private blocks(ff: FileFetch, first: number, last: number, purpose: "read" | "primary"): Promise<Uint8Array>[] {
+    const out: Promise<Uint8Array>[] = [];
+    let missingFrom = -1;
+    const fetchMissing = (until: number) => {
+      if (missingFrom < 0) return;
+      out.push(...this.fetchBlocks(ff, missingFrom, until, purpose));
+      missingFrom = -1;
+    };
+    for (let k = first; k <= last; k++) {
+      const known = this.memoryBlock(ff, k) ?? this.storedBlock(ff, k, purpose);
+      if (known) {
+        fetchMissing(k);
+        out.push(known);
+      } else if (missingFrom < 0) missingFrom = k;
     }
-    const B = this.o.rangeBlockBytes;
-    const p = this.fetchExactly(ff.file, k * B, Math.min(B, ff.file.size - k * B));
-    p.catch(() => {
-      if (ff.blocks.get(k) === p) ff.blocks.delete(k);
-    });
-    ff.blocks.set(k, p);
-    while (ff.blocks.size > this.o.maxRangeBlocksPerFile) ff.blocks.delete(ff.blocks.keys().next().value!);
+    fetchMissing(last + 1);
+    return out;
+  }
+
+  private memoryKey(ff: FileFetch, k: number): string {
+    return `${ff.file.fileId}/${ff.file.size}/${ff.file.mtimeMs}/${k}`;
+  }
+
+  private memoryBlock(ff: FileFetch, k: number): Promise<Uint8Array> | undefined {
+    const key = this.memoryKey(ff, k);
+    const p = this.memoryBlocks.get(key);
+    if (p) {
+      this.memoryBlocks.delete(key); // re-insert: most recently used last
+      this.memoryBlocks.set(key, p);
+    }
     return p;
   }
 
-  /** Starts a block ahead of a far reader, unless the primary is about to cover it anyway. */
-  private readAheadBlock(ff: FileFetch, k: number): void {
-    const start = k * this.o.rangeBlockBytes;
-    if (start >= ff.file.size || ff.blocks.has(k)) return;
-    const primaryPos = ff.chunker ? ff.chunker.pendingEnd : ff.cutEnd;
-    if (ff.primary === "running" && start < primaryPos + this.o.seekWindowBytes) return;
-    if (ff.primary === "done") return;
-    this.block(ff, k).catch(() => {});
+  private rememberBlock(ff: FileFetch, k: number, p: Promise<Uint8Array>): void {
+    const key = this.memoryKey(ff, k);
+    this.memoryBlocks.set(key, p);
+    p.catch(() => {
+      if (this.memoryBlocks.get(key) === p) this.memoryBlocks.delete(key);
+    });
+    while (this.memoryBlocks.size > this.o.maxMemoryBlocks) this.memoryBlocks.delete(this.memoryBlocks.keys().next().value!);
+  }
+
+  /** A recorded range block read back from the store (verified); fetched again if it went missing or bad. */
+  private storedBlock(ff: FileFetch, k: number, purpose: "read" | "primary"): Promise<Uint8Array> | undefined {
+    const index = this.deps.rangeIndex;
+    if (!index) return undefined;
+    ff.stored ??= index.blocksOf(ff.file.fileId, ff.file, this.o.rangeBlockBytes);
+    const b = ff.stored.get(k);
+    if (!b) return undefined;
+    const p = this.deps.store.get(hexToId(b.hex), b.length).then((r) => {
+      if (r.kind === "ok") return r.bytes;
+      ff.stored?.delete(k);
+      return this.fetchBlocks(ff, k, k + 1, purpose)[0];
+    });
+    if (purpose === "read") this.rememberBlock(ff, k, p);
+    return p;
+  }
+
+  /** One ranged origin read of blocks [from, until), split into one promise per block. */
+  private fetchBlocks(ff: FileFetch, from: number, until: number, purpose: "read" | "primary"): Promise<Uint8Array>[] {
+    const B = this.o.rangeBlockBytes;
+    const start = from * B;
+    const run = Promise.all([this.fetchExactly(ff.file, start, Math.min(ff.file.size, until * B) - start), this.checkVersion(ff)]).then(
+      ([bytes]) => bytes,
+    );
+    const persist = purpose === "read" && !ff.playback && this.deps.rangeIndex !== undefined;
+    if (persist) this.track(run.then((bytes) => this.storeBlocks(ff, from, bytes))).catch(() => {});
+    const out: Promise<Uint8Array>[] = [];
+    for (let k = from; k < until; k++) {
+      const p = run.then((bytes) => bytes.subarray((k - from) * B, Math.min(bytes.length, (k - from + 1) * B)));
+      if (purpose === "read") this.rememberBlock(ff, k, p);
+      out.push(p);
+    }
+    return out;
+  }
+
+  /**
+   * Bytes of another version must never be served under the library's size and mtime. The primary checks with a
+   * stat before it streams; range reads check once per file, alongside their first read (not before it, so that
+   * the check adds no round trip to the first byte). A failed check is forgotten so that a later read retries.
+   */
+  private checkVersion(ff: FileFetch): Promise<void> {
+    if (!ff.versionCheck) {
+      const { file } = ff;
+      const check = withTimeout(file.origin.stat(file.realPath), this.o.originTimeoutMs, () =>
+        new FetchError("timeout", `${describe(file)}: origin did not answer within ${this.o.originTimeoutMs} ms`),
+      ).then((now) => {
+        if (now.size !== file.size || now.mtimeMs !== file.mtimeMs)
+          throw new FetchError("changed", `${describe(file)} changed on the origin (size/mtime differ from the library); rescan needed`);
+      });
+      check.catch(() => {
+        if (ff.versionCheck === check) ff.versionCheck = null;
+      });
+      ff.versionCheck = check;
+    }
+    return ff.versionCheck;
+  }
+
+  /** Stores fetched range blocks as chunks and records them, so they are never fetched again. */
+  private async storeBlocks(ff: FileFetch, from: number, bytes: Uint8Array): Promise<void> {
+    const B = this.o.rangeBlockBytes;
+    const index = this.deps.rangeIndex!;
+    for (let k = from, at = 0; at < bytes.length; k++, at += B) {
+      if (this.closed) return;
+      const block = bytes.subarray(at, Math.min(bytes.length, at + B));
+      const id = hashChunk(block);
+      try {
+        await this.deps.store.put(block, id);
+      } catch (e) {
+        this.noteStoreFailure(ff.file, e);
+        return;
+      }
+      if (this.closed || ff.primary === "done") return;
+      const b: RangeBlock = { block: k, hex: chunkHex(id), length: block.length };
+      index.record(ff.file.fileId, ff.file, B, b);
+      ff.stored?.set(k, b);
+    }
   }
 
   /** Reads exactly `length` bytes at `offset`, tolerating short reads; each origin call is time-bounded. */
@@ -553,21 +718,16 @@ export class Fetcher {
     const { file } = ff;
     const bound = <T>(p: Promise<T>) =>
       withTimeout(p, this.o.originTimeoutMs, () => new FetchError("timeout", `${describe(file)}: origin stalled for ${this.o.originTimeoutMs} ms`));
-    const now = await bound(file.origin.stat(file.realPath));
-    if (now.size !== file.size || now.mtimeMs !== file.mtimeMs)
-      throw new FetchError("changed", `${describe(file)} changed on the origin (size/mtime differ from the library); rescan needed`);
+    await bound(this.checkVersion(ff));
     const chunker = new StreamingChunker(ff.cutEnd, this.o.cdc);
     ff.chunker = chunker;
     const stores: Promise<void>[] = [];
-    const iterator = file.origin.stream(file.realPath, ff.cutEnd, this.o.streamPieceBytes)[Symbol.asyncIterator]();
+    const segments: Promise<Uint8Array[]>[] = [];
     try {
-      await this.streamInto(ff, chunker, iterator, stores, bound);
+      await this.pipeSegments(ff, chunker, segments, stores, bound);
     } catch (e) {
       await Promise.allSettled(stores); // no write may outlive the fetch (shutdown waits for fetches only)
       throw e;
-    } finally {
-      // Not awaited: a hung origin may never settle it.
-      iterator.return?.()?.catch?.(() => {});
     }
     if (this.closed || this.fetches.get(file.fileId) !== ff) return;
     if (chunker.pendingEnd !== file.size)
@@ -577,34 +737,49 @@ export class Fetcher {
     this.completeFetch(ff);
   }
 
-  /** Pulls pieces until EOF (or until the fetch is abandoned), feeding waiters, the chunker and the store. */
-  private async streamInto(
+  /**
+   * Keeps `parallelReads` segment reads in flight ahead of the chunker and takes their bytes in file order, feeding
+   * waiters, the chunker and the store, until EOF (or until the fetch is abandoned).
+   */
+  private async pipeSegments(
     ff: FileFetch,
     chunker: StreamingChunker,
-    iterator: AsyncIterator<Uint8Array>,
+    segments: Promise<Uint8Array[]>[],
     stores: Promise<void>[],
     bound: <T>(p: Promise<T>) => Promise<T>,
   ): Promise<void> {
     const { file } = ff;
+    let next = ff.cutEnd;
     for (;;) {
       if (this.closed || this.fetches.get(file.fileId) !== ff) {
         await Promise.allSettled(stores);
         return;
       }
-      const next = await bound(iterator.next());
-      if (next.done) break;
-      const piece = next.value;
-      if (piece.length === 0) continue;
-      const at = chunker.pendingEnd;
-      if (at + piece.length > file.size)
-        throw new FetchError("changed", `${describe(file)} is longer on the origin than recorded`);
-      this.deliver(ff, at, piece);
-      this.deps.stats?.countOriginBytes(piece.length);
-      // Every cut is registered before anything is awaited: a cut chunk must be findable (in memory until
-      // stored) the moment it leaves the chunker's buffer, or a read of its range would fall through the gap.
-      for (const cut of chunker.push(piece)) stores.push(this.storeCut(ff, cut));
+      while (segments.length < this.o.parallelReads && next < file.size) {
+        const to = Math.min(file.size, (Math.floor(next / this.o.segmentBytes) + 1) * this.o.segmentBytes);
+        const segment = bound(this.segment(ff, next, to));
+        segment.catch(() => {}); // it may fail while an earlier one is awaited; its turn rethrows
+        segments.push(segment);
+        next = to;
+      }
+      if (segments.length === 0) return;
+      const pieces = await segments.shift()!;
+      for (const piece of pieces) {
+        const at = chunker.pendingEnd;
+        this.deliver(ff, at, piece);
+        // Every cut is registered before anything is awaited: a cut chunk must be findable (in memory until
+        // stored) the moment it leaves the chunker's buffer, or a read of its range would fall through the gap.
+        for (const cut of chunker.push(piece)) stores.push(this.storeCut(ff, cut));
+      }
       while (stores.length > this.o.maxPendingStores) await stores.shift();
     }
+  }
+
+  /** Bytes [from, to) for the primary: block-aligned segments reuse blocks already fetched; a resumed start reads directly. */
+  private async segment(ff: FileFetch, from: number, to: number): Promise<Uint8Array[]> {
+    const B = this.o.rangeBlockBytes;
+    if (from % B !== 0) return [await this.fetchExactly(ff.file, from, to - from)];
+    return Promise.all(this.blocks(ff, from / B, Math.floor((to - 1) / B), "primary"));
   }
 
   private async storeCut(ff: FileFetch, cut: CutChunk): Promise<void> {
@@ -641,6 +816,7 @@ export class Fetcher {
     ff.primary = "done";
     if (complete) {
       this.deps.ledger?.recordManifest(file.fileId, file.size);
+      this.deps.rangeIndex?.forget(file.fileId); // the manifest supersedes the range blocks
       this.deps.bus?.emit("ManifestCached", {
         fileId: file.fileId, manifest: encodeManifest(m), originSize: file.size, originMtimeMs: file.mtimeMs,
       });
@@ -653,6 +829,7 @@ export class Fetcher {
     if (ff.primary === "done") return;
     ff.primary = "failed";
     ff.chunker = null;
+    ff.versionCheck = null; // a retry checks the origin again
     log.debug(`fetch of ${describe(ff.file)} stopped at ${ff.cutEnd}: ${err.message}`);
     for (const w of ff.waiters) w.reject(err);
     ff.waiters.clear();
@@ -684,6 +861,10 @@ export class Fetcher {
       );
     });
   }
+}
+
+function hexToId(hex: ChunkHex): ChunkId {
+  return Uint8Array.from(Buffer.from(hex, "hex"));
 }
 
 function deferred(): { promise: Promise<void>; resolve: () => void } {

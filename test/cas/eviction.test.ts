@@ -90,7 +90,7 @@ describe("eviction", () => {
     const bus = new EventBus();
     const manifests = new Map<number, Uint8Array>();
     bus.on("ManifestCached", (e) => manifests.set(e.fileId, e.manifest));
-    const fetcher = new Fetcher({ store, bus, pins, ledger, stats, loadManifest: (id) => manifests.get(id), streamPieceBytes: 64 * KiB });
+    const fetcher = new Fetcher({ store, bus, pins, ledger, stats, loadManifest: (id) => manifests.get(id), segmentBytes: 64 * KiB, rangeBlockBytes: 64 * KiB });
     const silenced = spyOn(log, "info").mockImplementation((() => {}) as never);
     const refs = Object.keys(files).map((name, i) => fileRef(origin, root, name, i + 1));
     const chunksOf = (id: number) => manifestChunkHexes(decodeManifest(manifests.get(id)!));

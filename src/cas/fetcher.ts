@@ -4,7 +4,7 @@
  * - A file with a current manifest is read chunk by chunk from the store; a missing or corrupt chunk is re-fetched
  *   alone (a ranged origin read of exactly that chunk, checked against its id) — never the whole file.
  * - A file without one is read in aligned "range blocks" (128 KiB) with ranged origin reads, contiguous missing
- *   blocks in one request, with a read-ahead that grows while the reader goes on sequentially. Unless the file is
+ *   blocks in one request (the kernel's readahead makes the READs of a sequential reader large). Unless the file is
  *   being fetched whole, each block is stored as a chunk and recorded in the RangeIndex, so a tag reader's head and
  *   tail reads are fetched once, ever (also across restarts), and never pull the whole file.
  * - Only reading that looks like playback — `playbackThresholdBytes` read contiguously from offset 0, or a prefetch
@@ -35,7 +35,7 @@ import type { ChunkPins } from "./eviction.ts";
 import { DEFAULT_CDC, StreamingChunker, type CdcParams, type CutChunk } from "./fastCdc.ts";
 import {
   buildManifest, chunkIndexAt, decodeManifest, encodeManifest, isManifestCurrent, manifestChunkId,
-  manifestChunkLength, readChecksum, type Manifest,
+  manifestChunkHexes, manifestChunkLength, readChecksum, type Manifest,
 } from "./manifestCodec.ts";
 
 /** A file of a cached origin, as the integrator knows it from the database. */
@@ -65,13 +65,12 @@ export interface FetcherOptions {
   originTimeoutMs?: number;
   /** Stored range blocks of files without a manifest (persisted); without it, range blocks live in memory only. */
   rangeIndex?: RangeIndex;
-  /** Contiguous bytes read from offset 0 after which the file is fetched whole, as playback (default 1 MiB). */
+  /** Contiguous bytes read from offset 0 after which the file is fetched whole, as playback (default 4 MiB). */
   playbackThresholdBytes?: number;
   /** Reads at most this far ahead of the primary fetch wait for it; further ones use range blocks (default: the primary's reads in flight). */
   seekWindowBytes?: number;
-  /** Size of a range block (default 128 KiB) and the most blocks read ahead of a sequential reader (default 8). */
+  /** Size of a range block: the unit of ranged reads for reads that are not playback, and of the RangeIndex (default 128 KiB). */
   rangeBlockBytes?: number;
-  readAheadBlocks?: number;
   /** Range blocks kept in memory, all files together (default 64). */
   maxMemoryBlocks?: number;
   /** Files fetched at once; reads of queued files use range blocks meanwhile (default 4). */
@@ -139,11 +138,8 @@ interface FileFetch {
   done: { promise: Promise<void>; resolve: () => void };
   /** Reading looks like playback (or a prefetch asked): the file is fetched whole. Sticky. */
   playback: boolean;
-  /** End of the bytes read contiguously from offset 0 (playback detection). */
-  readFromStart: number;
-  /** End of the previous read and the length of the current sequential run (read-ahead of range blocks). */
-  lastEnd: number;
-  sequentialRun: number;
+  /** Byte ranges read so far, merged, in order (playback detection). */
+  readRanges: [number, number][];
   /** Range blocks of this file in the store, by block index (loaded from the RangeIndex on first use). */
   stored: Map<number, RangeBlock> | null;
   /** The origin still has the library's size and mtime (checked once per file; see checkVersion). */
@@ -177,7 +173,7 @@ export class Fetcher {
   private readonly o: Required<
     Pick<
       FetcherOptions,
-      | "readTimeoutMs" | "originTimeoutMs" | "seekWindowBytes" | "rangeBlockBytes" | "readAheadBlocks"
+      | "readTimeoutMs" | "originTimeoutMs" | "seekWindowBytes" | "rangeBlockBytes"
       | "maxMemoryBlocks" | "maxConcurrentFileFetches" | "segmentBytes" | "parallelReads" | "maxPendingStores" | "cdc"
       | "repairAheadChunks" | "playbackThresholdBytes"
     >
@@ -204,12 +200,11 @@ export class Fetcher {
       originTimeoutMs: deps.originTimeoutMs ?? readTimeoutMs,
       seekWindowBytes: deps.seekWindowBytes ?? parallelReads * segmentBytes,
       rangeBlockBytes,
-      readAheadBlocks: deps.readAheadBlocks ?? 8,
       maxMemoryBlocks: deps.maxMemoryBlocks ?? 64,
       maxConcurrentFileFetches: deps.maxConcurrentFileFetches ?? 4,
       segmentBytes,
       parallelReads,
-      playbackThresholdBytes: deps.playbackThresholdBytes ?? 1 * MiB,
+      playbackThresholdBytes: deps.playbackThresholdBytes ?? 4 * MiB,
       maxPendingStores: deps.maxPendingStores ?? 4,
       repairAheadChunks: deps.repairAheadChunks ?? 4,
       cdc: deps.cdc ?? DEFAULT_CDC,
@@ -402,7 +397,7 @@ export class Fetcher {
     }
     ff = {
       file, pinOwner: `fetch:${file.fileId}`, chunks: [], cutEnd: 0, chunker: null, primary: "idle",
-      waiters: new Set(), done: deferred(), playback: false, readFromStart: 0, lastEnd: -1, sequentialRun: 0,
+      waiters: new Set(), done: deferred(), playback: false, readRanges: [],
       stored: null, versionCheck: null,
     };
     this.fetches.set(file.fileId, ff);
@@ -421,9 +416,6 @@ export class Fetcher {
 
   private async readWithoutManifest(file: CachedFileRef, offset: number, end: number, ctx: ReadContext): Promise<Uint8Array> {
     const ff = this.fetchFor(file);
-    const sequential = offset === ff.lastEnd;
-    ff.sequentialRun = sequential ? ff.sequentialRun + (end - offset) : 0;
-    ff.lastEnd = end;
     const out = new Uint8Array(end - offset);
     let pos = offset;
     while (pos < end) {
@@ -435,14 +427,24 @@ export class Fetcher {
   }
 
   /**
-   * Playback detection: once `playbackThresholdBytes` were read contiguously from the start (or the whole file, if
-   * smaller), the file is fetched whole. Decided after the read was answered, so that the primary finds the blocks
-   * this read fetched and reuses them instead of fetching them again.
+   * Playback detection: once the reads of a file cover `playbackThresholdBytes` from the start without a gap (or the
+   * whole file, if smaller), it is fetched whole. Coverage, not one run of reads: the kernel answers re-read pages
+   * from its page cache, so a player's READs can skip what an earlier read brought in. Decided after the read was
+   * answered, so that the primary finds the blocks this read fetched and reuses them instead of fetching them again.
    */
   private notePlayback(ff: FileFetch, offset: number, end: number): void {
-    if (offset <= ff.readFromStart) ff.readFromStart = Math.max(ff.readFromStart, end);
-    if (!ff.playback && ff.readFromStart >= Math.min(this.o.playbackThresholdBytes, ff.file.size)) ff.playback = true;
-    if (ff.playback && this.fetches.get(ff.file.fileId) === ff) this.ensurePrimary(ff);
+    if (ff.playback) return this.ensurePrimaryIfTracked(ff);
+    ff.readRanges = mergeRange(ff.readRanges, offset, end);
+    const [start, covered] = ff.readRanges[0];
+    if (start === 0 && covered >= Math.min(this.o.playbackThresholdBytes, ff.file.size)) {
+      ff.playback = true;
+      ff.readRanges = [];
+      this.ensurePrimaryIfTracked(ff);
+    }
+  }
+
+  private ensurePrimaryIfTracked(ff: FileFetch): void {
+    if (this.fetches.get(ff.file.fileId) === ff) this.ensurePrimary(ff);
   }
 
   /**
@@ -520,19 +522,17 @@ export class Fetcher {
   // ---- range blocks -----------------------------------------------------------------------------------------------
 
   /**
-   * Serves [pos, end) from range blocks. A reader going on sequentially gets blocks ahead of it, as many as it has
-   * read sequentially so far (up to `readAheadBlocks`): a tag reader's one or two reads fetch no more than they
-   * need, a player starting out is soon a few blocks ahead.
+   * Serves [pos, end) from range blocks: only the blocks the read covers. No read-ahead of our own: the kernel's
+   * readahead already asks ahead of a sequential reader (in READs up to 1 MiB), and anything more would be bytes a
+   * tag reader never wanted.
    */
   private async readFromBlocks(ff: FileFetch, pos: number, end: number, out: Uint8Array, outBase: number, ctx: ReadContext): Promise<number> {
     const B = this.o.rangeBlockBytes;
     const first = Math.floor(pos / B);
-    const lastNeeded = Math.floor((end - 1) / B);
-    const ahead = Math.min(this.o.readAheadBlocks, Math.floor(ff.sequentialRun / B));
-    const last = Math.min(Math.floor((ff.file.size - 1) / B), lastNeeded + ahead);
+    const last = Math.floor((end - 1) / B);
     const blocks = this.blocks(ff, first, last, "read");
-    for (const b of blocks) b.catch(() => {}); // read-ahead is not awaited, and a failure ends the loop below early
-    for (let k = first; k <= lastNeeded; k++) {
+    for (const b of blocks) b.catch(() => {}); // a failure ends the loop below before the later blocks are awaited
+    for (let k = first; k <= last; k++) {
       const bytes = await this.bounded(blocks[k - first], ctx);
       copyOverlap(bytes, k * B, out, outBase, end, pos);
     }
@@ -648,7 +648,6 @@ export class Fetcher {
     const B = this.o.rangeBlockBytes;
     const index = this.deps.rangeIndex!;
     for (let k = from, at = 0; at < bytes.length; k++, at += B) {
-      if (this.closed) return;
       const block = bytes.subarray(at, Math.min(bytes.length, at + B));
       const id = hashChunk(block);
       try {
@@ -657,7 +656,8 @@ export class Fetcher {
         this.noteStoreFailure(ff.file, e);
         return;
       }
-      if (this.closed || ff.primary === "done") return;
+      // Recorded even while closing (close waits for this): the bytes were fetched and stored, so keep them.
+      if (ff.primary === "done") return;
       const b: RangeBlock = { block: k, hex: chunkHex(id), length: block.length };
       index.record(ff.file.fileId, ff.file, B, b);
       ff.stored?.set(k, b);
@@ -816,12 +816,28 @@ export class Fetcher {
     ff.primary = "done";
     if (complete) {
       this.deps.ledger?.recordManifest(file.fileId, file.size);
-      this.deps.rangeIndex?.forget(file.fileId); // the manifest supersedes the range blocks
+      this.dropRangeBlocks(ff, m);
       this.deps.bus?.emit("ManifestCached", {
         fileId: file.fileId, manifest: encodeManifest(m), originSize: file.size, originMtimeMs: file.mtimeMs,
       });
     }
     this.dropFetch(ff);
+  }
+
+  /**
+   * The manifest supersedes the file's range blocks: their records go, and so do their chunk files (unless the
+   * manifest or an open file uses the same bytes). Another file with identical bytes may share a block; it then
+   * finds it missing and fetches it again, which costs a request but is never wrong.
+   */
+  private dropRangeBlocks(ff: FileFetch, m: Manifest): void {
+    const index = this.deps.rangeIndex;
+    if (!index) return;
+    const blocks = ff.stored ?? index.blocksOf(ff.file.fileId, ff.file, this.o.rangeBlockBytes);
+    index.forget(ff.file.fileId);
+    if (blocks.size === 0) return;
+    const keep = manifestChunkHexes(m);
+    for (const b of blocks.values())
+      if (!keep.has(b.hex) && !this.deps.pins?.isPinned(b.hex)) this.track(this.deps.store.delete(b.hex)).catch(() => {});
   }
 
   private failPrimary(ff: FileFetch, e: unknown): void {
@@ -861,6 +877,27 @@ export class Fetcher {
       );
     });
   }
+}
+
+/** Adds [from, to) to sorted, disjoint ranges, merging neighbours; at most 64 ranges are kept (the first ones). */
+function mergeRange(ranges: [number, number][], from: number, to: number): [number, number][] {
+  const out: [number, number][] = [];
+  let a = from;
+  let b = to;
+  let placed = false;
+  for (const [x, y] of ranges) {
+    if (y < a) out.push([x, y]);
+    else if (x > b) {
+      if (!placed) out.push([a, b]);
+      placed = true;
+      out.push([x, y]);
+    } else {
+      a = Math.min(a, x);
+      b = Math.max(b, y);
+    }
+  }
+  if (!placed) out.push([a, b]);
+  return out.length > 64 ? out.slice(0, 64) : out;
 }
 
 function hexToId(hex: ChunkHex): ChunkId {

@@ -377,6 +377,57 @@ describe("Fetcher", () => {
     expect(origin.counts.read).toBeGreaterThan(10);
   });
 
+  test("a tag reader's head and tail reads fetch two range blocks, not the file; after a restart they cost no origin operation", async () => {
+    const root = dir();
+    const data = pseudoRandomBytes(5 * MiB, 21);
+    const origin = makeOrigin(root, { "t.flac": data });
+    const db = new ManifestDb();
+    const cacheDir = dir();
+    const file = fileRef(origin, root, "t.flac", 21);
+    const first = openTestCache(cacheDir, db);
+    expect(await first.fetcher.read(file, 0, 4096)).toEqual(data.subarray(0, 4096));
+    expect(await first.fetcher.read(file, data.length - 128, 128)).toEqual(data.subarray(data.length - 128));
+    expect(origin.counts.bytesRead).toBe(2 * 128 * 1024);
+    expect(origin.counts.streamCalls + origin.counts.read).toBe(2);
+    await first.close();
+    expect(db.events).toBe(0); // not fetched whole
+    origin.resetCounts();
+
+    const second = open(cacheDir, db);
+    expect(await second.fetcher.read(file, 100, 4000)).toEqual(data.subarray(100, 4100));
+    expect(await second.fetcher.read(file, data.length - 128, 128)).toEqual(data.subarray(data.length - 128));
+    expect(origin.totalOperations).toBe(0);
+  });
+
+  test("range blocks recorded for an older version of the file are not served", async () => {
+    const root = dir();
+    const v1 = pseudoRandomBytes(1 * MiB, 22);
+    const origin = makeOrigin(root, { "t.flac": v1 });
+    const db = new ManifestDb();
+    const cacheDir = dir();
+    const first = openTestCache(cacheDir, db);
+    expect(await first.fetcher.read(fileRef(origin, root, "t.flac", 22), 0, 4096)).toEqual(v1.subarray(0, 4096));
+    await first.close();
+    const v2 = pseudoRandomBytes(1 * MiB, 23);
+    writeFileSync(join(root, "t.flac"), v2);
+    utimesSync(join(root, "t.flac"), new Date(), new Date(Date.now() + 5000));
+    const second = open(cacheDir, db);
+    expect(await second.fetcher.read(fileRef(origin, root, "t.flac", 22), 0, 4096)).toEqual(v2.subarray(0, 4096));
+  });
+
+  test("reading on from the start past the playback threshold fetches the file whole, once, reusing the blocks already read", async () => {
+    const root = dir();
+    const data = pseudoRandomBytes(9 * MiB, 24);
+    const origin = makeOrigin(root, { "p.flac": data });
+    const db = new ManifestDb();
+    const cache = open(dir(), db, { fetcher: { playbackThresholdBytes: 2 * MiB } });
+    const file = fileRef(origin, root, "p.flac", 24);
+    expect(await readAll((o, s) => cache.fetcher.read(file, o, s), file.size, 128 * 1024)).toEqual(data);
+    await cache.fetcher.prefetch(file);
+    expect(db.events).toBe(1);
+    expect(origin.counts.bytesRead).toBe(data.length);
+  });
+
   test("an aborted read rejects at once", async () => {
     const root = dir();
     const origin = makeOrigin(root, { "f.flac": pseudoRandomBytes(1 * MiB, 15) });

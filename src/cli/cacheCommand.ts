@@ -14,7 +14,7 @@ import { rememberedOrigins } from "../app/rememberedOrigins.ts";
 import { cachePaths } from "../config/paths.ts";
 import { UserError } from "../core/errors.ts";
 import { log, tildify } from "../core/logger.ts";
-import { commonLibraryArgs, configFromArgs } from "./mountCommand.ts";
+import { commonLibraryArgs, configFromArgs } from "./libraryArgs.ts";
 import { runCommand } from "./run.ts";
 import { plural } from "../core/plural.ts";
 

@@ -3,7 +3,7 @@ import { resolve } from "node:path";
 import { loadConfig } from "../config/config.ts";
 import { log, tildify } from "../core/logger.ts";
 import { runMount } from "../app/mountSession.ts";
-import { writeSampleLibrary } from "../sample/sampleLibrary.ts";
+import { prepareDemoLibrary } from "../app/demo.ts";
 import { logLevelArg, runCommand } from "./run.ts";
 import { plural } from "../core/plural.ts";
 
@@ -21,11 +21,10 @@ export const demoCommand = defineCommand({
   async run({ args }) {
     await runCommand(async () => {
       const base = resolve((args.dir as string | undefined) ?? ".demo");
-      const libraryDir = `${base}/library`;
-      const written = await writeSampleLibrary(libraryDir);
-      log.info(`Sample library: ${plural(written.files, "file")} in ${tildify(libraryDir)}.`);
+      const { libraryDir, cacheDir, files } = await prepareDemoLibrary(base);
+      log.info(`Sample library: ${plural(files, "file")} in ${tildify(libraryDir)}.`);
       const mountPoint = resolve((args.mountpoint as string | undefined) ?? "mnt");
-      const config = loadConfig({ origins: [libraryDir], cacheDir: `${base}/cache`, mountPoint });
+      const config = loadConfig({ origins: [libraryDir], cacheDir, mountPoint });
       log.info(`Try: ls -R ${tildify(mountPoint)}   ffprobe "${tildify(mountPoint)}/…"   (Ctrl-C to stop)`);
       process.exit(await runMount({ config, mountPoint, createMountpoint: true }));
     });

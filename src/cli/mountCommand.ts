@@ -1,48 +1,8 @@
 import { defineCommand } from "citty";
-import { loadConfig } from "../config/config.ts";
-import { UsageError, UserError } from "../core/errors.ts";
-import { compileTemplate } from "../library/template.ts";
+import { UserError } from "../core/errors.ts";
 import { runMount } from "../app/mountSession.ts";
-import { logLevelArg, repeatedFlag, runCommand } from "./run.ts";
-
-export const commonLibraryArgs = {
-  origin: {
-    type: "string" as const,
-    alias: "o",
-    description: "A music folder to show (repeat for several). Replaces the config file's [[origins]].",
-  },
-  config: { type: "string" as const, alias: "c", description: "Config file (default $XDG_CONFIG_HOME/musicfs/config.toml)" },
-  "cache-dir": {
-    type: "string" as const,
-    alias: "d",
-    description: "Where the database and cache live (default $MUSICFS_CACHE_DIR, else $XDG_CACHE_HOME/musicfs)",
-  },
-  template: {
-    type: "string" as const,
-    alias: "t",
-    description: 'Path template, e.g. "$albumartist/$album ($year)/$disctrack - $title.$format" (see docs/templates.md)',
-  },
-  ...logLevelArg,
-};
-
-/** Loads config + flags shared by mount and scan, validating the template early (a clear error, no mount). */
-export function configFromArgs(args: Record<string, unknown>, rawArgs: string[], mountPoint?: string) {
-  const cacheMode = args["cache-mode"] as string | undefined;
-  if (cacheMode !== undefined && cacheMode !== "off" && cacheMode !== "full")
-    throw new UsageError(`--cache-mode must be "off" or "full" (got "${cacheMode}").`);
-  const config = loadConfig({
-    configPath: args.config as string | undefined,
-    cacheDir: args["cache-dir"] as string | undefined,
-    template: args.template as string | undefined,
-    origins: repeatedFlag(rawArgs, "origin", "o"),
-    mountPoint,
-    allowOther: args["allow-other"] ? true : undefined,
-    cacheMode: cacheMode as "off" | "full" | undefined,
-    watch: args.watch ? true : undefined,
-  });
-  compileTemplate(config.template);
-  return config;
-}
+import { commonLibraryArgs, configFromArgs } from "./libraryArgs.ts";
+import { runCommand } from "./run.ts";
 
 export const mountCommand = defineCommand({
   meta: {

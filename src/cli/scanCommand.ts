@@ -9,7 +9,7 @@ import { deltaSync } from "../app/deltaSync.ts";
 import { rememberedOrigins } from "../app/rememberedOrigins.ts";
 import { diskFullError, isDiskFull } from "../app/diskFull.ts";
 import { tildify } from "../core/logger.ts";
-import { commonLibraryArgs, configFromArgs } from "./mountCommand.ts";
+import { commonLibraryArgs, configFromArgs } from "./libraryArgs.ts";
 import { runCommand } from "./run.ts";
 
 export const scanCommand = defineCommand({

@@ -1,8 +1,7 @@
 import { defineCommand } from "citty";
 import { resolve } from "node:path";
-import { UserError } from "../core/errors.ts";
 import { log } from "../core/logger.ts";
-import { isMusicfsMounted, unmountLazy } from "../fuse/mount.ts";
+import { unmountMusicfs } from "../app/unmount.ts";
 import { logLevelArg, runCommand } from "./run.ts";
 
 export const unmountCommand = defineCommand({
@@ -17,8 +16,7 @@ export const unmountCommand = defineCommand({
   async run({ args }) {
     await runCommand(async () => {
       const mnt = resolve(args.mountpoint as string);
-      if (!isMusicfsMounted(mnt)) throw new UserError(`${mnt} is not a musicfs mountpoint.`, "See `findmnt -t fuse.musicfs` for the mounts there are.");
-      await unmountLazy(mnt);
+      await unmountMusicfs(mnt);
       log.success(`Unmounted ${mnt}.`);
     });
   },

@@ -130,6 +130,12 @@ export class NodeReader {
   }
 
   /** What a search-result symlink shows of each file, in the given order; files without a place are left out. */
+  /** The album tag of each file (for search results). */
+  albumsOf(ids: readonly FileId[]): Map<FileId, string | null> {
+    const q = this.sqlite.prepare("SELECT album FROM files WHERE id = ?");
+    return new Map(ids.map((id) => [id, (q.values(id)[0]?.[0] as string | null) ?? null]));
+  }
+
   tracks(ids: readonly FileId[]): { fileId: FileId; artist: string | null; title: string | null; format: string; virtualPath: string }[] {
     const out = [];
     for (const id of ids) {

@@ -41,8 +41,6 @@ export interface SyncOptions {
   acceptRemovals?: boolean;
 }
 
-const REMOVE_BATCH = 2000;
-
 /** The classifier's view of the stored files of one origin (restricted to `scope` paths when given). */
 export function storedLookup(db: Database, originId: string, scope?: readonly string[]): StoredLookup {
   return {
@@ -145,19 +143,7 @@ export async function deltaSync(library: Library, opts: SyncOptions = {}): Promi
         continue;
       }
     }
-    for (let i = 0; i < gone.length; i += REMOVE_BATCH) {
-      const ids = gone.slice(i, i + REMOVE_BATCH);
-      const result: PlacementResult = { placed: 0, added: [], removed: [] };
-      db.transaction(() => {
-        tree.unplace(ids, Date.now(), result);
-        library.search.removeFiles(ids);
-        db.deleteFiles(ids);
-      });
-      announceChanges(opts.notifier, result.removed);
-      for (const id of ids) library.contentCache?.forgetFile(id);
-      opts.onFilesRemoved?.(ids);
-      summary.removed += ids.length;
-    }
+    summary.removed += library.removeFiles(gone, opts.notifier, opts.onFilesRemoved);
   }
   library.refreshFileCount();
   summary.ms = performance.now() - t0;

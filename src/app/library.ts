@@ -8,7 +8,8 @@ import type { FuseSession } from "../fuse/session.ts";
 import { withSuffix } from "../library/pathAllocator.ts";
 import { scanOrigins, type ScanSummary } from "../library/scanner.ts";
 import { compileTemplate, renderPath } from "../library/template.ts";
-import { TreeBuilder } from "../library/treeBuilder.ts";
+import { TreeBuilder, type PlacementResult } from "../library/treeBuilder.ts";
+import { announceChanges, type TreeNotifier } from "./treeNotifier.ts";
 import { LocalOrigin } from "../origins/localOrigin.ts";
 import type { Origin } from "../origins/origin.ts";
 import { applyTemplateChange } from "./templateChange.ts";
@@ -29,6 +30,8 @@ export interface BackgroundTasks {
 }
 
 class RebuildAborted extends Error {}
+
+const REMOVE_BATCH = 2000;
 
 /** The first free spelling of `wanted`: "Title.flac", then "Title (2).flac", "Title (3).flac", … */
 export function allocateName(wanted: string, isTaken: (name: string) => boolean): string {
@@ -60,6 +63,27 @@ export class Library {
     const template = compileTemplate(config.template);
     this.tree = new TreeBuilder(db, (f) => renderPath(template, f), allocateName);
     this.search = new SearchIndex(db.sqlite);
+  }
+
+  /**
+   * Removes files from the library: their tree nodes (pruning emptied folders, announced to the kernel), search
+   * rows and database rows, in batches of one transaction each; their cached chunks become evictable. Returns the
+   * count. `onRemoved` hears each batch after it is gone.
+   */
+  removeFiles(ids: readonly FileId[], notifier?: TreeNotifier | null, onRemoved?: (ids: FileId[]) => void): number {
+    for (let i = 0; i < ids.length; i += REMOVE_BATCH) {
+      const batch = ids.slice(i, i + REMOVE_BATCH);
+      const result: PlacementResult = { placed: 0, added: [], removed: [] };
+      this.db.transaction(() => {
+        this.tree.unplace(batch, Date.now(), result);
+        this.search.removeFiles(batch);
+        this.db.deleteFiles(batch);
+      });
+      announceChanges(notifier, result.removed);
+      for (const id of batch) this.contentCache?.forgetFile(id);
+      onRemoved?.(batch);
+    }
+    return ids.length;
   }
 
   /** Stores parsed files and indexes them, in one transaction; returns their ids in order. */

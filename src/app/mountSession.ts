@@ -1,7 +1,7 @@
 import { mkdirSync } from "node:fs";
 import { cachePaths, type CachePaths } from "../config/paths.ts";
 import type { MusicFsConfig } from "../config/config.ts";
-import { rememberedOrigins } from "./rememberedOrigins.ts";
+import { libraryWithOrigins } from "./originReconcile.ts";
 import { diskFullError, isDiskFull } from "./diskFull.ts";
 import { UserError, errorMessage } from "../core/errors.ts";
 import { log, tildify } from "../core/logger.ts";
@@ -64,8 +64,7 @@ export async function runMount(req: MountRequest): Promise<number> {
     const t0 = performance.now();
     const opened = openLibrary(paths.metadataDb);
     if (opened.recoveredFromCrash) log.warn("The previous musicfs run did not shut down cleanly; its state was checked and is being reused.");
-    const { origins } = rememberedOrigins(paths, opened.db, config);
-    library = new Library(opened.db, { ...config, origins });
+    library = libraryWithOrigins(paths, opened.db, config);
     let searchRebuild = library.openSearch(signals.signal);
 
     if (!library.hasCompleteScan()) {

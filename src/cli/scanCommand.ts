@@ -3,10 +3,9 @@ import { mkdirSync } from "node:fs";
 import { cachePaths } from "../config/paths.ts";
 import { InstanceLock } from "../app/instanceLock.ts";
 import { openLibrary } from "../app/openLibrary.ts";
-import { Library } from "../app/library.ts";
 import { ShutdownSignals } from "../app/signals.ts";
 import { deltaSync } from "../app/deltaSync.ts";
-import { rememberedOrigins } from "../app/rememberedOrigins.ts";
+import { libraryWithOrigins } from "../app/originReconcile.ts";
 import { diskFullError, isDiskFull } from "../app/diskFull.ts";
 import { tildify } from "../core/logger.ts";
 import { commonLibraryArgs, configFromArgs } from "./libraryArgs.ts";
@@ -29,7 +28,7 @@ export const scanCommand = defineCommand({
       const lock = InstanceLock.acquire(paths.lockFile, `the cache dir ${tildify(paths.cacheDir)}`);
       const signals = new ShutdownSignals();
       const db = openLibrary(paths.metadataDb).db;
-      const library = new Library(db, { ...config, origins: rememberedOrigins(paths, db, config).origins });
+      const library = libraryWithOrigins(paths, db, config);
       try {
         await library.requireReachableOrigins();
         await library.openSearch();

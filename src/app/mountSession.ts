@@ -7,6 +7,7 @@ import { UserError, errorMessage } from "../core/errors.ts";
 import { log, tildify } from "../core/logger.ts";
 import { startSession, type FuseSession } from "../fuse/session.ts";
 import { prepareMountpoint } from "../fuse/mount.ts";
+import { FS_NAME } from "./fsName.ts";
 import type { MusicFsWorkerConfig } from "../fs/workerConfig.ts";
 import { LocalOrigin } from "../origins/localOrigin.ts";
 import { InstanceLock } from "./instanceLock.ts";
@@ -48,7 +49,7 @@ export async function runMount(req: MountRequest): Promise<number> {
   const { config } = req;
   // The mountpoint is checked first: a mountpoint that cannot take the mount (not empty, a file, in use) is refused
   // before the cache dir is created and long before a first scan. startSession checks it again when it mounts.
-  await prepareMountpoint(req.mountPoint, { createMountpoint: req.createMountpoint });
+  await prepareMountpoint(req.mountPoint, { fsName: FS_NAME, createMountpoint: req.createMountpoint });
   const paths = cachePaths(config.cacheDir);
   try {
     mkdirSync(paths.cacheDir, { recursive: true });
@@ -164,6 +165,8 @@ async function startFuse(
     specialDirs: req.config.specialDirs,
   };
   return startSession({
+    fsName: FS_NAME,
+    readOnly: true,
     mountpoint: req.mountPoint,
     workerUrl: workerEntry("fs/fuseWorker.ts"),
     workerData: fsConfig,

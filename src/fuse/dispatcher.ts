@@ -32,6 +32,8 @@ export interface DispatcherOptions {
   post: (message: WorkerMessage) => void;
   workerIndex?: number;
   wantPassthrough?: boolean;
+  /** A read-only mount: modifying requests get EROFS (default true; false answers them ENOSYS). */
+  readOnly?: boolean;
   passthrough?: PassthroughTable;
   /** Shared with the session's other workers (default: this dispatcher's own, as if it were the only worker). */
   shared?: SessionShared;
@@ -170,7 +172,7 @@ export class RequestDispatcher {
         return typeof r === "number" ? r : writeStatfs(this.view, out, r);
       }
       case Opcode.ACCESS:
-        return decodeAccessMask(req) & W_OK ? -Errno.EROFS : 0;
+        return decodeAccessMask(req) & W_OK ? this.refuseWrite() : 0;
       case Opcode.FORGET:
         fs.forget?.(ino, decodeForgetCount(req));
         return NO_REPLY;
@@ -186,9 +188,14 @@ export class RequestDispatcher {
       case Opcode.DESTROY:
         return 0;
       default:
-        if (WRITE_OPCODES.has(op)) return -Errno.EROFS;
+        if (WRITE_OPCODES.has(op)) return this.refuseWrite();
         return -Errno.ENOSYS;
     }
+  }
+
+  /** What a modifying request gets: EROFS on a read-only mount; otherwise ENOSYS, as nothing here can write. */
+  private refuseWrite(): number {
+    return this.opts.readOnly === false ? -Errno.ENOSYS : -Errno.EROFS;
   }
 
   private init(req: DataView): number {
@@ -218,7 +225,7 @@ export class RequestDispatcher {
 
   private open(ino: number, flags: number): number {
     // The mount is read-only; refuse write access before the filesystem sees it (pitfall 7.8).
-    if ((flags & O_ACCMODE) !== O_RDONLY) return -Errno.EROFS;
+    if ((flags & O_ACCMODE) !== O_RDONLY) return this.refuseWrite();
     if (!this.fs.open) return -Errno.ENOSYS; // zero-message open: the kernel stops sending OPEN/FLUSH/RELEASE
     const r = this.fs.open(ino, flags, this.ctx);
     if (r === "zero-message") return -Errno.ENOSYS;

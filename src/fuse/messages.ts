@@ -6,11 +6,13 @@
 /** workerData of a session worker. `fsData` is the filesystem's own, passed to its factory. */
 export interface SessionWorkerData {
   /** Marks workerData as ours, so that serveSessionWorker ignores modules started some other way. */
-  musicfsSession: true;
+  fuseSessionWorker: true;
   workerIndex: number;
   fd: number;
   /** Ask for FUSE passthrough in INIT (root only). */
   wantPassthrough: boolean;
+  /** Answer every modifying request with EROFS (else ENOSYS: the filesystem interface has no write operations). */
+  readOnly: boolean;
   /** Shared passthrough backing-id table (passthrough.ts). */
   passthroughTable: SharedArrayBuffer;
   /** The kernel's INIT offer and request counters, shared by all workers (sessionShared.ts). */

@@ -4,8 +4,8 @@
  * - root: open /dev/fuse and call mount(2) ourselves;
  * - anyone else: let the setuid `fusermount3` mount and pass the fd back over a socketpair (3.2).
  *
- * Before mounting, `prepareMountpoint` checks everything a user can get wrong and clears a stale musicfs mount left
- * by a killed instance (3.4). Every refusal is a UserError naming the path and what to do.
+ * Before mounting, `prepareMountpoint` checks everything a user can get wrong and clears a stale mount of the same
+ * filesystem left by a killed instance. Every refusal is a UserError naming the path and what to do.
  */
 import { accessSync, constants, existsSync, lstatSync, mkdirSync, openSync, readdirSync, realpathSync, writeFileSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
@@ -13,11 +13,18 @@ import { UserError, errnoCode } from "../core/errors.ts";
 import { closeFd, mount, MNT_DETACH, MS_NODEV, MS_NOSUID, MS_RDONLY, receiveFd, MSG_DONTWAIT, setCloexec, socketPair, SyscallError, umount2 } from "./ffi.ts";
 import { mountsAt, readMountInfo, type MountInfoEntry } from "./mountinfo.ts";
 
-export const FS_TYPE = "fuse.musicfs";
-export const FS_NAME = "musicfs";
 const DEV_FUSE = "/dev/fuse";
 
+/** The kernel's type for a FUSE filesystem named `fsName` (shown in /proc/mounts and by findmnt). */
+export function fuseType(fsName: string): string {
+  return `fuse.${fsName}`;
+}
+
 export interface MountOptions {
+  /** The filesystem's name: `fsname`/`subtype` of the mount, so it shows as `fuse.<name>`. */
+  fsName: string;
+  /** Mount read-only (MS_RDONLY / `ro`). */
+  readOnly: boolean;
   /** Let other users (root included) see the mount. Non-root needs `user_allow_other` in /etc/fuse.conf. */
   allowOther?: boolean;
 }
@@ -50,7 +57,7 @@ export function canonicalMountpoint(path: string): string {
 export type MountState = "live" | "dead";
 
 /**
- * Does the musicfs mounted at `mountpoint` answer? statfs always reaches the server (nothing caches it); a dead
+ * Does the filesystem mounted at `mountpoint` answer? statfs always reaches the server (nothing caches it); a dead
  * connection answers ENOTCONN at once. Run in a child process so that a hung server cannot hang us: no answer
  * within `timeoutMs` counts as dead, because such a mount blocks every caller anyway.
  */
@@ -99,18 +106,20 @@ function fuseDeviceProblem(): UserError | undefined {
 }
 
 export interface PrepareOptions {
+  /** The filesystem about to be mounted: a dead mount of the same name is cleared, a live one refused. */
+  fsName: string;
   /** Create a missing mountpoint (mkdir -p) instead of refusing. */
   createMountpoint?: boolean;
-  /** How long a probe of an existing musicfs mount may take before it counts as dead. */
+  /** How long a probe of an existing mount of ours may take before it counts as dead. */
   probeTimeoutMs?: number;
 }
 
 /**
- * Check that `path` can take a new musicfs mount and return its canonical form. A dead musicfs mount there (left by
- * kill -9) is detached first; a live one is refused. The caller is expected to hold its instance lock, so a live
+ * Check that `path` can take a new mount of `fsName` and return its canonical form. A dead mount of it there (left
+ * by kill -9) is detached first; a live one is refused. The caller is expected to hold its instance lock, so a live
  * mount here belongs to someone else.
  */
-export async function prepareMountpoint(path: string, opts: PrepareOptions = {}): Promise<string> {
+export async function prepareMountpoint(path: string, opts: PrepareOptions): Promise<string> {
   const deviceProblem = fuseDeviceProblem();
   if (deviceProblem) throw deviceProblem;
   if (!isRoot() && !Bun.which("fusermount3")) {
@@ -122,10 +131,10 @@ export async function prepareMountpoint(path: string, opts: PrepareOptions = {})
 
   const mountpoint = canonicalMountpoint(path);
   for (const m of mountsAt(mountpoint).reverse()) {
-    if (m.fstype === FS_TYPE) {
+    if (m.fstype === fuseType(opts.fsName)) {
       if ((await probeMount(mountpoint, opts.probeTimeoutMs)) === "live") {
         throw new UserError(
-          `${mountpoint} is already served by a running musicfs.`,
+          `${mountpoint} is already served by a running ${opts.fsName}.`,
           "Stop that instance first (or unmount it with `fusermount3 -u " + mountpoint + "`), or choose another mountpoint.",
         );
       }
@@ -147,7 +156,7 @@ export async function prepareMountpoint(path: string, opts: PrepareOptions = {})
     if (!opts.createMountpoint) {
       throw new UserError(
         `The mountpoint ${mountpoint} does not exist.`,
-        `Create it (\`mkdir -p ${mountpoint}\`) or let musicfs create it for you.`,
+        `Create it (\`mkdir -p ${mountpoint}\`) or let ${opts.fsName} create it for you.`,
       );
     }
     mkdirSync(mountpoint, { recursive: true });
@@ -161,14 +170,14 @@ export async function prepareMountpoint(path: string, opts: PrepareOptions = {})
   if (children.length > 0) {
     throw new UserError(
       `The mountpoint ${real} is not empty (${children.length} entr${children.length === 1 ? "y" : "ies"}, e.g. "${children[0]}").`,
-      "Mount on an empty directory: the files in it would be hidden while musicfs runs.",
+      `Mount on an empty directory: the files in it would be hidden while ${opts.fsName} runs.`,
     );
   }
   return real;
 }
 
 /** Mount a fresh connection at `mountpoint` (already prepared). */
-export async function mountFuse(mountpoint: string, opts: MountOptions = {}): Promise<MountHandle> {
+export async function mountFuse(mountpoint: string, opts: MountOptions): Promise<MountHandle> {
   return isRoot() ? mountAsRoot(mountpoint, opts) : mountWithFusermount(mountpoint, opts);
 }
 
@@ -180,10 +189,10 @@ function mountAsRoot(mountpoint: string, opts: MountOptions): MountHandle {
     "default_permissions", ...(opts.allowOther ? ["allow_other"] : []),
   ].join(",");
   try {
-    mount(FS_NAME, mountpoint, FS_TYPE, MS_NOSUID | MS_NODEV | MS_RDONLY, data);
+    mount(opts.fsName, mountpoint, fuseType(opts.fsName), MS_NOSUID | MS_NODEV | (opts.readOnly ? MS_RDONLY : 0), data);
   } catch (e) {
     closeFd(fd);
-    throw new UserError(`Could not mount musicfs on ${mountpoint}: ${(e as Error).message}.`);
+    throw new UserError(`Could not mount ${opts.fsName} on ${mountpoint}: ${(e as Error).message}.`);
   }
   return { fd, mountpoint, viaFusermount: false };
 }
@@ -192,7 +201,7 @@ async function mountWithFusermount(mountpoint: string, opts: MountOptions): Prom
   const [ours, theirs] = socketPair();
   setCloexec(ours);
   const options = [
-    `fsname=${FS_NAME}`, "subtype=musicfs", "ro", "nosuid", "nodev", "default_permissions",
+    `fsname=${opts.fsName}`, `subtype=${opts.fsName}`, ...(opts.readOnly ? ["ro"] : []), "nosuid", "nodev", "default_permissions",
     ...(opts.allowOther ? ["allow_other"] : []),
   ].join(",");
   try {
@@ -207,7 +216,7 @@ async function mountWithFusermount(mountpoint: string, opts: MountOptions): Prom
     const fd = code === 0 ? receiveFd(ours, MSG_DONTWAIT) : undefined;
     if (fd === undefined) {
       throw new UserError(
-        `fusermount3 could not mount musicfs on ${mountpoint}: ${stderr.trim() || `exit code ${code}`}.`,
+        `fusermount3 could not mount ${opts.fsName} on ${mountpoint}: ${stderr.trim() || `exit code ${code}`}.`,
         "Check that the mountpoint belongs to you, that fusermount3 is setuid root, and that /dev/fuse is accessible" +
           (opts.allowOther ? ", and that /etc/fuse.conf contains user_allow_other." : "."),
       );
@@ -223,8 +232,8 @@ async function mountWithFusermount(mountpoint: string, opts: MountOptions): Prom
  * Raise the mount's readahead (root only). The kernel caps a FUSE bdi at 128 KiB; 1024 KiB makes sequential reads
  * arrive as 1 MiB READs, +40–70 % throughput. Returns false when it could not be set.
  */
-export function setReadAhead(mountpoint: string, kb: number): boolean {
-  const m = mountsAt(mountpoint).findLast((e) => e.fstype === FS_TYPE);
+export function setReadAhead(mountpoint: string, kb: number, fsName: string): boolean {
+  const m = mountsAt(mountpoint).findLast((e) => e.fstype === fuseType(fsName));
   if (!m) return false;
   try {
     writeFileSync(`/sys/class/bdi/${m.device}/read_ahead_kb`, `${kb}\n`);
@@ -234,6 +243,7 @@ export function setReadAhead(mountpoint: string, kb: number): boolean {
   }
 }
 
-export function isMusicfsMounted(mountpoint: string): boolean {
-  return mountsAt(canonicalMountpoint(mountpoint)).some((m) => m.fstype === FS_TYPE);
+/** Is a filesystem named `fsName` mounted at `mountpoint`? */
+export function isMountedAs(mountpoint: string, fsName: string): boolean {
+  return mountsAt(canonicalMountpoint(mountpoint)).some((m) => m.fstype === fuseType(fsName));
 }

@@ -22,6 +22,10 @@ import { createSessionShared, SessionShared } from "./sessionShared.ts";
 
 export interface SessionOptions {
   mountpoint: string;
+  /** The filesystem's name (`fsname`, and `fuse.<name>` as its type in /proc/mounts). */
+  fsName: string;
+  /** A read-only mount: mounted `ro`, and every modifying request is answered EROFS by the dispatcher. */
+  readOnly: boolean;
   /** URL of the worker entry module, which calls serveSessionWorker(createFilesystem). Resolve it with
    *  `new URL("./x.ts", import.meta.url).href` so that it also works inside a compiled binary. */
   workerUrl: string | URL;
@@ -296,8 +300,8 @@ export class FuseSession {
  * (a worker that does not start, no INIT in time) the mount is removed again before the promise rejects.
  */
 export async function startSession(opts: SessionOptions): Promise<FuseSession> {
-  const mountpoint = await prepareMountpoint(opts.mountpoint, { createMountpoint: opts.createMountpoint });
-  const handle = await mountFuse(mountpoint, { allowOther: opts.allowOther });
+  const mountpoint = await prepareMountpoint(opts.mountpoint, { fsName: opts.fsName, createMountpoint: opts.createMountpoint });
+  const handle = await mountFuse(mountpoint, { fsName: opts.fsName, readOnly: opts.readOnly, allowOther: opts.allowOther });
   const workers: Worker[] = [];
   const shared = createSessionShared();
   const session = new FuseSession(handle, workers, opts, new SessionShared(shared));
@@ -307,10 +311,11 @@ export async function startSession(opts: SessionOptions): Promise<FuseSession> {
   try {
     for (let i = 0; i < count; i++) {
       const data: SessionWorkerData = {
-        musicfsSession: true,
+        fuseSessionWorker: true,
         workerIndex: i,
         fd: handle.fd,
         wantPassthrough: (opts.passthrough ?? true) && isRoot(),
+        readOnly: opts.readOnly,
         passthroughTable,
         shared,
         fsData: opts.workerData,
@@ -321,7 +326,7 @@ export async function startSession(opts: SessionOptions): Promise<FuseSession> {
     }
     await initDone;
     const readAhead = opts.readAheadKb === undefined ? 1024 : opts.readAheadKb;
-    if (readAhead !== null && isRoot() && !setReadAhead(mountpoint, readAhead)) {
+    if (readAhead !== null && isRoot() && !setReadAhead(mountpoint, readAhead, opts.fsName)) {
       log.debug(`fuse: could not set read_ahead_kb on ${mountpoint}`);
     }
   } catch (e) {
@@ -340,7 +345,7 @@ function workerSpecifier(url: string | URL): string | URL {
 
 /**
  * For tests and small servers: unmount and exit(0) on SIGINT/SIGTERM, within a second even if unmounting hangs.
- * (The musicfs app has its own ordered shutdown.) Returns a function that removes the handlers.
+ * (An application with an ordered shutdown of its own installs its own handlers.) Returns a function that removes the handlers.
  */
 export function installSignalUnmount(session: FuseSession, exitCode = 0): () => void {
   const onSignal = () => {

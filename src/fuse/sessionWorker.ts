@@ -22,7 +22,7 @@ import { PassthroughTable } from "./passthrough.ts";
 import { SessionShared } from "./sessionShared.ts";
 
 export function isSessionWorkerData(data: unknown): data is SessionWorkerData {
-  return typeof data === "object" && data !== null && (data as SessionWorkerData).musicfsSession === true;
+  return typeof data === "object" && data !== null && (data as SessionWorkerData).fuseSessionWorker === true;
 }
 
 /** Offset in `buf` of the first page boundary at or after `minOffset` (by real memory address). */
@@ -48,6 +48,7 @@ export function serveSessionWorker(createFilesystem: FilesystemFactory): void {
     post,
     workerIndex: data.workerIndex,
     wantPassthrough: data.wantPassthrough,
+    readOnly: data.readOnly,
     passthrough: new PassthroughTable(data.passthroughTable, data.fd),
     shared: new SessionShared(data.shared),
     replyBuffer,

@@ -50,6 +50,8 @@ let session;
 try {
   session = await startSession({
     mountpoint,
+    fsName: "musicfs",
+    readOnly: true,
     workerUrl: new URL("./memfsWorker.ts", import.meta.url).href,
     workerData: fsData,
     workers: Number(values.workers),

@@ -30,20 +30,20 @@ async function userErrorOf(p: Promise<unknown>): Promise<UserError> {
 describe("before mounting", () => {
   test("a missing mountpoint is refused with the path and a fix, or created when asked", async () => {
     const missing = join(tempDir(), "no/such/dir");
-    const e = await userErrorOf(prepareMountpoint(missing));
+    const e = await userErrorOf(prepareMountpoint(missing, { fsName: "musicfs" }));
     expect(e.message).toContain(missing);
     expect(e.message).toContain("does not exist");
     expect(e.hint).toContain("mkdir -p");
-    expect(await prepareMountpoint(missing, { createMountpoint: true })).toBe(missing);
+    expect(await prepareMountpoint(missing, { fsName: "musicfs", createMountpoint: true })).toBe(missing);
     expect(statSync(missing).isDirectory()).toBe(true);
   });
 
   test("a file or a non-empty directory is refused", async () => {
     const dir = tempDir();
     writeFileSync(join(dir, "song.flac"), "x");
-    const notDir = await userErrorOf(prepareMountpoint(join(dir, "song.flac")));
+    const notDir = await userErrorOf(prepareMountpoint(join(dir, "song.flac"), { fsName: "musicfs" }));
     expect(notDir.message).toContain("is not a directory");
-    const nonEmpty = await userErrorOf(prepareMountpoint(dir));
+    const nonEmpty = await userErrorOf(prepareMountpoint(dir, { fsName: "musicfs" }));
     expect(nonEmpty.message).toContain(`${dir} is not empty`);
     expect(nonEmpty.message).toContain("song.flac");
   });
@@ -105,7 +105,7 @@ describe("lifecycle", () => {
     const t0 = performance.now();
     let error: unknown;
     try {
-      await startSession({ mountpoint: mnt, workerUrl: new URL("./doesNotExist.ts", import.meta.url).href, initTimeoutMs: 5000 });
+      await startSession({ mountpoint: mnt, fsName: "musicfs", readOnly: true, workerUrl: new URL("./doesNotExist.ts", import.meta.url).href, initTimeoutMs: 5000 });
     } catch (e) {
       error = e;
     }

@@ -61,6 +61,28 @@ test("every import in src/ follows the documented direction (docs/architecture.m
   expect(broken).toEqual([]);
 });
 
+test("no module imports itself through others (no import cycles, type-only imports included)", () => {
+  const graph = new Map<string, string[]>();
+  for (const file of sourceFiles(SRC)) {
+    graph.set(file, relativeImports(file).map((spec) => resolve(dirname(file), spec)).filter((p) => areaOf(p) !== null));
+  }
+  const cycles: string[] = [];
+  const state = new Map<string, "visiting" | "done">();
+  const stack: string[] = [];
+  const visit = (node: string) => {
+    state.set(node, "visiting");
+    stack.push(node);
+    for (const next of graph.get(node) ?? []) {
+      if (state.get(next) === "visiting") cycles.push(stack.slice(stack.indexOf(next)).map((p) => relative(SRC, p)).join(" → "));
+      else if (!state.has(next)) visit(next);
+    }
+    stack.pop();
+    state.set(node, "done");
+  };
+  for (const node of graph.keys()) if (!state.has(node)) visit(node);
+  expect(cycles).toEqual([]);
+});
+
 test("the layering check sees imports (a module known to import core/ is found)", () => {
   const imports = relativeImports(join(SRC, "fuse/ffi.ts"));
   expect(imports).toContain("../core/libc.ts");

@@ -1,16 +1,32 @@
 import { log } from "../core/logger.ts";
-import type { FileId, FileMeta } from "../core/types.ts";
+import type { FileId, FileMeta, OriginId } from "../core/types.ts";
+import type { OriginConfig } from "../config/config.ts";
 import { DeltaClassifier, type StoredLookup } from "../library/deltaClassify.ts";
 import type { Database } from "../db/database.ts";
 import { scanOrigins } from "../library/scanner.ts";
-import type { PlacementResult } from "../library/treeBuilder.ts";
+import type { PlacementResult, TreeBuilder } from "../library/treeBuilder.ts";
 import type { Origin } from "../origins/origin.ts";
 import { LocalOrigin } from "../origins/localOrigin.ts";
 import { ScopedOrigin, coveringPaths } from "../origins/scopedOrigin.ts";
-import type { Library } from "./library.ts";
 import { announceChanges, type TreeNotifier } from "./treeNotifier.ts";
 import { judgeRemovals, type RemovalFacts } from "../library/removalGuard.ts";
 import { mountFacts, recordMountPoint } from "./originMounts.ts";
+
+/**
+ * What a delta sync needs of a library. `Library` (library.ts) has all of it; naming it here instead of importing
+ * Library keeps the arrow one way: library.ts starts syncs, and the sync does not depend back on library.ts.
+ */
+export interface SyncedLibrary {
+  readonly db: Database;
+  readonly tree: TreeBuilder;
+  readonly origins: readonly Origin[];
+  originConfig(id: OriginId): OriginConfig | undefined;
+  /** Writes files and their search rows (one batch, inside the caller's transaction); returns their ids. */
+  storeFiles(files: readonly FileMeta[], nowMs?: number): FileId[];
+  /** Removes files from the tree, the search index and the database, announcing it; returns how many. */
+  removeFiles(ids: readonly FileId[], notifier?: TreeNotifier | null, onRemoved?: (ids: FileId[]) => void): number;
+  refreshFileCount(): number;
+}
 
 export interface SyncSummary {
   added: number;
@@ -57,7 +73,7 @@ export function storedLookup(db: Database, originId: string, scope?: readonly st
  * open directories update live. An interrupted sync leaves a consistent database (each batch is one transaction)
  * and removes nothing; the next sync continues where this one stopped.
  */
-export async function deltaSync(library: Library, opts: SyncOptions = {}): Promise<SyncSummary> {
+export async function deltaSync(library: SyncedLibrary, opts: SyncOptions = {}): Promise<SyncSummary> {
   const t0 = performance.now();
   const { db, tree } = library;
   const summary: SyncSummary = { added: 0, modified: 0, removed: 0, unchanged: 0, skippedOrigins: [], heldBack: [], interrupted: false, ms: 0 };

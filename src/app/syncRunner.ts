@@ -3,8 +3,7 @@ import { errorMessage } from "../core/errors.ts";
 import { log } from "../core/logger.ts";
 import { diskFullError, isDiskFull } from "./diskFull.ts";
 import { LocalOrigin } from "../origins/localOrigin.ts";
-import { deltaSync, type SyncOptions, type SyncSummary } from "./deltaSync.ts";
-import type { Library } from "./library.ts";
+import { deltaSync, type SyncedLibrary, type SyncOptions, type SyncSummary } from "./deltaSync.ts";
 import { OriginWatcher, type ChangedPaths } from "./originWatcher.ts";
 
 /**
@@ -23,7 +22,7 @@ export class SyncRunner {
   readonly history: (SyncSummary & { at: number })[] = [];
 
   constructor(
-    private readonly library: Library,
+    private readonly library: SyncedLibrary,
     private readonly options: Omit<SyncOptions, "signal" | "scopes">,
   ) {}
 

@@ -11,6 +11,7 @@
  * only the requested slice.
  */
 import { closeSync, openSync, readSync } from "node:fs";
+import { readFullySync } from "../core/readFully.ts";
 import { chunkMatches, type ChunkHex } from "./chunkHash.ts";
 import { chunkPath } from "./chunkPaths.ts";
 import {
@@ -151,14 +152,14 @@ export class ChunkReader {
     }
     try {
       if (view.isVerified(i)) {
-        if (readFully(fd, out.subarray(outAt, outAt + (to - from)), from) !== to - from) return "corrupt";
+        if (readFullySync(fd, out.subarray(outAt, outAt + (to - from)), from) !== to - from) return "corrupt";
       } else {
         // The whole chunk is read and checked. When the request covers it (most chunks of a 1 MiB READ), it is read
         // straight into `out`: no buffer and no copy per chunk. Otherwise into a reused scratch buffer. Either way
         // one byte past the end must be EOF, so a file longer than the manifest says is caught too.
         const whole = from === 0 && to === length;
         const bytes = whole ? out.subarray(outAt, outAt + length) : this.scratchFor(length);
-        if (readFully(fd, bytes, 0) !== length || readSync(fd, this.probe, 0, 1, length) !== 0) return "corrupt";
+        if (readFullySync(fd, bytes, 0) !== length || readSync(fd, this.probe, 0, 1, length) !== 0) return "corrupt";
         if (!chunkIntact(m, i, bytes)) return "corrupt";
         view.markVerified(i);
         this.counts.verifiedChunks++;
@@ -179,13 +180,4 @@ function chunkIntact(m: Manifest, i: number, bytes: Uint8Array): boolean {
   return m.checksums ? readChecksum(bytes) === m.checksums[i] : chunkMatches(bytes, manifestChunkId(m, i));
 }
 
-/** readSync until `into` is full or EOF; returns the bytes read. */
-function readFully(fd: number, into: Uint8Array, position: number): number {
-  let got = 0;
-  while (got < into.length) {
-    const n = readSync(fd, into, got, into.length - got, position + got);
-    if (n === 0) break;
-    got += n;
-  }
-  return got;
-}
+

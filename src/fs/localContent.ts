@@ -1,4 +1,5 @@
-import { closeSync, openSync, readSync } from "node:fs";
+import { closeSync, openSync } from "node:fs";
+import { readFullySync } from "../core/readFully.ts";
 import { errnoCode } from "../core/errors.ts";
 import { Errno } from "../fuse/filesystem.ts";
 
@@ -14,13 +15,7 @@ export function openErrno(e: unknown): number {
 /** Reads up to `size` bytes at `offset` (short only at EOF); -EIO when the origin fails. */
 function preadFully(fd: number, offset: number, size: number, out: Uint8Array): number {
   try {
-    let got = 0;
-    while (got < size) {
-      const n = readSync(fd, out, got, size - got, offset + got);
-      if (n === 0) break;
-      got += n;
-    }
-    return got;
+    return readFullySync(fd, out.subarray(0, size), offset);
   } catch {
     return -Errno.EIO;
   }

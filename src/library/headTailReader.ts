@@ -15,7 +15,8 @@
  *   So the result is always what a whole-file parse gives; the up-front reads only decide how many syscalls it takes
  *   (test/library/headTailReader.test.ts checks both on the corpus and on large generated files).
  */
-import { closeSync, fstatSync, openSync, readSync } from "node:fs";
+import { closeSync, fstatSync, openSync } from "node:fs";
+import { readFullySync } from "../core/readFully.ts";
 import { ByteSource, type ByteRange } from "./byteSource.ts";
 
 export const HEAD_BYTES = 256 * 1024;
@@ -106,12 +107,7 @@ export function id3v2TagLength(bytes: Uint8Array): number | null {
 
 function readAt(fd: number, offset: number, length: number): Uint8Array {
   const buf = new Uint8Array(length);
-  let got = 0;
-  while (got < length) {
-    const n = readSync(fd, buf, got, length - got, offset + got);
-    if (n === 0) break;
-    got += n;
-  }
+  const got = readFullySync(fd, buf, offset);
   return got === length ? buf : buf.subarray(0, got);
 }
 

@@ -3,6 +3,7 @@ import { open, stat } from "node:fs/promises";
 import { join } from "node:path";
 import type { OriginId } from "../core/types.ts";
 import { errnoCode, errorMessage } from "../core/errors.ts";
+import { readFully } from "../core/readFully.ts";
 import { tildify } from "../core/logger.ts";
 import type { Origin, OriginEntry, WalkReport } from "./origin.ts";
 
@@ -39,12 +40,7 @@ export class LocalOrigin implements Origin {
     const fh = await open(this.localPath(realPath), "r");
     try {
       const buf = new Uint8Array(length);
-      let got = 0;
-      while (got < length) {
-        const { bytesRead } = await fh.read(buf, got, length - got, offset + got);
-        if (bytesRead === 0) break;
-        got += bytesRead;
-      }
+      const got = await readFully(fh, buf, offset);
       return got === length ? buf : buf.subarray(0, got);
     } finally {
       await fh.close();

@@ -39,7 +39,14 @@ export interface MountRequest {
 /** Long kernel caching: the library changes only through us, and we invalidate what changes (delta sync). */
 const ENTRY_TTL_MS = 3_600_000;
 const NEGATIVE_TTL_MS = 60_000;
-const STATUS_INTERVAL_MS = 5_000;
+/**
+ * How often status.json is refreshed. MUSICFS_STATUS_INTERVAL_MS shortens it so tests wait for a refresh instead of
+ * sleeping through production intervals. Not a user setting.
+ */
+function statusIntervalMs(): number {
+  const ms = Number(process.env.MUSICFS_STATUS_INTERVAL_MS);
+  return Number.isFinite(ms) && ms > 0 ? ms : 5_000;
+}
 
 /**
  * A whole mount, from start to exit: lock the cache dir, open (or recover) the database, scan on the first mount,
@@ -111,7 +118,7 @@ export async function runMount(req: MountRequest): Promise<number> {
         cache: content ? { ...content.stats() } : null,
       });
     };
-    const statusTimer = setInterval(() => report("running"), STATUS_INTERVAL_MS);
+    const statusTimer = setInterval(() => report("running"), statusIntervalMs());
     report("running");
     const reason = await Promise.race([signals.requested, session.closed.then((end) => `mount ended (${end.reason})`)]);
     log.info(`Ordered shutdown (${reason}).`);

@@ -17,7 +17,7 @@ let server: Running;
 beforeAll(async () => {
   mnt = join(tempDir(), "mnt");
   cache = tempDir();
-  server = await startMount(mnt, ["--origin", SYNTHETIC, "--cache-dir", cache]);
+  server = await startMount(mnt, ["--origin", SYNTHETIC, "--cache-dir", cache], { env: { MUSICFS_STATUS_INTERVAL_MS: "200" } });
 }, 120_000);
 afterAll(cleanupAll);
 
@@ -102,10 +102,15 @@ describe("musicfs status", () => {
   test("shows the mount, the files and the plays recorded from reads", async () => {
     const files = readdirSync(join(mnt, ".search", "Echo Night")).slice(0, 3);
     for (const f of files) readFileSync(join(mnt, ".search", "Echo Night", f));
-    await Bun.sleep(5500); // the status file is refreshed every 5 s
-    const r = await musicfs("status", "--json");
-    expect(r.code).toBe(0);
-    const s = JSON.parse(r.stdout);
+    // The status file is refreshed every 200 ms here (5 s in production): wait for the refresh that has the plays.
+    let s: { mounted: { mountPoint: string; pid: number }; files: number; searchIndex: string; patterns: { plays: number } };
+    for (let tries = 0; ; tries++) {
+      const r = await musicfs("status", "--json");
+      expect(r.code).toBe(0);
+      s = JSON.parse(r.stdout);
+      if (s.patterns?.plays >= files.length || tries >= 100) break;
+      await Bun.sleep(100);
+    }
     expect(s.mounted.mountPoint).toBe(mnt);
     expect(s.mounted.pid).toBe(server.proc.pid);
     expect(s.files).toBe(2611);

@@ -55,6 +55,8 @@ export interface SyncOptions {
   onFilesRemoved?: (ids: FileId[]) => void;
   /** Apply removals even where the removal guard holds them back (`--accept-removals`: the user confirmed them). */
   acceptRemovals?: boolean;
+  /** Awaited before each origin folder: a live mount's sync gives way to its traffic (foregroundPacer.ts). */
+  pace?: () => Promise<void>;
 }
 
 /** The classifier's view of the stored files of one origin (restricted to `scope` paths when given). */
@@ -131,6 +133,7 @@ export async function deltaSync(library: SyncedLibrary, opts: SyncOptions = {}):
     progress: null,
     isUnchanged: (originId, realPath, size, mtimeMs) => classifiers.get(originId)?.classify(realPath, size, mtimeMs) === "unchanged",
     onBatch: apply,
+    pace: opts.pace,
   });
   for (const c of classifiers.values()) {
     summary.added += c.counts.added;

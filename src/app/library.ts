@@ -15,6 +15,7 @@ import type { Origin } from "../origins/origin.ts";
 import { applyTemplateChange } from "./templateChange.ts";
 import { mountFacts } from "./originMounts.ts";
 import { SyncRunner } from "./syncRunner.ts";
+import { foregroundPacer } from "./foregroundPacer.ts";
 import { storedLookup } from "./deltaSync.ts";
 import { DeltaClassifier } from "../library/deltaClassify.ts";
 import type { SyncSummary } from "./deltaSync.ts";
@@ -204,7 +205,8 @@ export class Library {
    * watcher and the periodic re-sync if configured.
    */
   startBackground(session: FuseSession, searchRebuild: Promise<void> | null, opts: { acceptRemovals?: boolean } = {}): BackgroundTasks {
-    const sync = new SyncRunner(this, { notifier: session });
+    // The sync gives way to the mount's traffic: a first walk right after mounting is not slowed down by it.
+    const sync = new SyncRunner(this, { notifier: session, pace: foregroundPacer({ requests: () => session.answeredRequests() }) });
     // A search rebuild and the delta sync both write: the sync waits for the rebuild, which reads every row.
     const started = (searchRebuild ?? Promise.resolve())
       .catch((e) => log.error(`Rebuilding the search index failed: ${(e as Error).message}. Search answers EIO until the next start.`))

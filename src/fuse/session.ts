@@ -120,6 +120,11 @@ export class FuseSession {
     return this.shared.requestCounts();
   }
 
+  /** Requests some caller waited for, so far (for background work that should give way to traffic). */
+  answeredRequests(): number {
+    return this.shared.answeredRequests();
+  }
+
   onDeferred(handler: DeferredHandler): void {
     this.deferredHandler = handler;
   }

@@ -3,14 +3,19 @@
  * worker answers INIT, but every worker must know, e.g. whether OPENDIR may be answered ENOSYS) and one request
  * counter per opcode (where a workload's time goes: `FuseSession.requestCounts()`).
  */
-import { opcodeName } from "./abi.ts";
+import { Opcode, opcodeName } from "./abi.ts";
+
+/** Kernel housekeeping nobody waits for: not counted as traffic. */
+const NO_REPLY_OPCODES: ReadonlySet<number> = new Set([Opcode.FORGET, Opcode.BATCH_FORGET, Opcode.INTERRUPT]);
 
 /** Opcodes are below 64 today (STATX = 52); larger ones share the last counter. */
 const COUNTERS = 64;
-/** Int32 layout: [0] INIT seen (0/1), [1] the kernel's INIT flags (bits 0–31), [2…] a counter per opcode. */
+/** Int32 layout: [0] INIT seen (0/1), [1] the kernel's INIT flags (bits 0–31), [2] answered requests (all opcodes
+ *  but NO_REPLY_OPCODES), [3…] a counter per opcode. */
 const INIT_SEEN = 0;
 const KERNEL_FLAGS = 1;
-const FIRST_COUNTER = 2;
+const ANSWERED = 2;
+const FIRST_COUNTER = 3;
 
 export function createSessionShared(): SharedArrayBuffer {
   return new SharedArrayBuffer(4 * (FIRST_COUNTER + COUNTERS));
@@ -36,6 +41,12 @@ export class SessionShared {
 
   countRequest(opcode: number): void {
     Atomics.add(this.words, FIRST_COUNTER + Math.min(opcode, COUNTERS - 1), 1);
+    if (!NO_REPLY_OPCODES.has(opcode)) Atomics.add(this.words, ANSWERED, 1);
+  }
+
+  /** Requests some caller waited for (all but FORGET, BATCH_FORGET and INTERRUPT), so far. */
+  answeredRequests(): number {
+    return Atomics.load(this.words, ANSWERED);
   }
 
   /** Requests received so far, by opcode name (only opcodes seen at least once). */

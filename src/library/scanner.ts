@@ -47,6 +47,8 @@ export interface ScanOptions {
    * parsing, so in libraries up to this size it finishes early and the progress line gets a real total and ETA.
    */
   maxQueuedFiles?: number;
+  /** Awaited before each folder the walk goes through (a background sync slows down while the mount is busy). */
+  pace?: () => Promise<void>;
   /** A worker that returns nothing for this long is considered stuck (default 60 s). */
   batchTimeoutMs?: number;
   /** How long an interrupted scan waits for batches in flight (default 10 s). */
@@ -95,6 +97,14 @@ const REMOTE_MAX_ATTEMPTS = 8;
 
 export async function scanOrigins(options: ScanOptions): Promise<ScanSummary> {
   return new Scan(options).run();
+}
+
+/** The walk's folders, with `pace` awaited before each is handed on. */
+async function* paced<T>(folders: AsyncIterable<T>, pace: (() => Promise<void>) | undefined): AsyncIterable<T> {
+  for await (const folder of folders) {
+    if (pace) await pace();
+    yield folder;
+  }
 }
 
 interface Batch {
@@ -209,7 +219,7 @@ class Scan {
       this.originsById.set(origin.id, origin);
       const report: WalkReport = { unreadable: [], symlinkLoops: 0 };
       try {
-        walk: for await (const batch of origin.walk(report)) for (const entry of batch) {
+        walk: for await (const batch of paced(origin.walk(report), this.options.pace)) for (const entry of batch) {
           if (this.stopping) break walk;
           if (!isAudioPath(entry.realPath)) {
             this.summary.skippedNonAudio++;

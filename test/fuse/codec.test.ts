@@ -327,7 +327,7 @@ describe("dispatcher", () => {
     expect(od.view.getUint32(16 + 8, true)).toBe(OpenFlag.CACHE_DIR | OpenFlag.KEEP_CACHE);
   });
 
-  test("zero-message opendir: after an INIT offering NO_OPENDIR_SUPPORT, every worker answers OPENDIR with ENOSYS", () => {
+  test("zero-message opendir: after an INIT offering NO_OPENDIR_SUPPORT, every worker answers OPENDIR with ENOSYS; requests are counted", () => {
     const shared = new SessionShared(createSessionShared());
     const initWorker = new RequestDispatcher({ fs, post: () => {}, owner, shared });
     const otherWorker = new RequestDispatcher({ fs, post: () => {}, owner, shared });
@@ -342,7 +342,9 @@ describe("dispatcher", () => {
     initWorker.handle(init, init.length);
     expect(opendirError(otherWorker)).toBe(-Errno.ENOSYS);
     expect(opendirError(initWorker)).toBe(-Errno.ENOSYS);
-    expect(shared.requestCounts()).toEqual({ INIT: 1, OPENDIR: 3 });
+    otherWorker.handle(request(Opcode.FORGET, 10, new Uint8Array(8)), 48); // housekeeping: no reply, not traffic
+    expect(shared.requestCounts()).toEqual({ INIT: 1, OPENDIR: 3, FORGET: 1 });
+    expect(shared.answeredRequests()).toBe(4);
   });
 
   test("INIT is answered with the negotiated reply and reported to the main thread", () => {

@@ -1,5 +1,5 @@
-import { canonicalOriginPath, type OriginConfig } from "../config/config.ts";
-import { log, tildify } from "../core/logger.ts";
+import { describeOrigin, originIdentity, type OriginConfig } from "../config/config.ts";
+import { log } from "../core/logger.ts";
 import { plural } from "../core/plural.ts";
 import type { OriginId } from "../core/types.ts";
 import type { MusicFsConfig } from "../config/config.ts";
@@ -54,8 +54,8 @@ export function reconcileOrigins(library: Library, previous: readonly OriginConf
 
   for (const origin of library.config.origins) {
     if (stored.has(origin.id)) continue;
-    const folder = canonicalOriginPath(origin.path);
-    const before = previous?.find((p) => !configured.has(p.id) && stored.has(p.id) && canonicalOriginPath(p.path) === folder);
+    const identity = originIdentity(origin);
+    const before = previous?.find((p) => !configured.has(p.id) && stored.has(p.id) && originIdentity(p) === identity);
     if (!before) continue;
     const files = db.transaction(() => {
       renameMountFacts(db, before.id, origin.id);
@@ -64,7 +64,7 @@ export function reconcileOrigins(library: Library, previous: readonly OriginConf
     stored.delete(before.id);
     stored.add(origin.id);
     out.renamed.push({ from: before.id, to: origin.id, files });
-    log.info(`Origin "${before.id}" is now "${origin.id}" (same folder ${tildify(origin.path)}): its ${plural(files, "file")} kept.`);
+    log.info(`Origin "${before.id}" is now "${origin.id}" (same folder ${describeOrigin(origin)}): its ${plural(files, "file")} kept.`);
   }
 
   for (const id of unconfigured()) {
@@ -72,7 +72,7 @@ export function reconcileOrigins(library: Library, previous: readonly OriginConf
     out.removed.push({ originId: id, files });
     const where = previous?.find((p) => p.id === id);
     log.info(
-      `Origin "${id}"${where ? ` (${tildify(where.path)})` : ""} is no longer configured: ${plural(files, "file")} of it removed from the library; ` +
+      `Origin "${id}"${where ? ` (${describeOrigin(where)})` : ""} is no longer configured: ${plural(files, "file")} of it removed from the library; ` +
         "its cached content can be evicted.",
     );
   }

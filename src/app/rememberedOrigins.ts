@@ -1,5 +1,5 @@
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from "node:fs";
-import type { MusicFsConfig, OriginConfig } from "../config/config.ts";
+import { describeOrigin, type MusicFsConfig, type OriginConfig } from "../config/config.ts";
 import type { CachePaths } from "../config/paths.ts";
 import { errnoCode, errorMessage } from "../core/errors.ts";
 import { log, tildify } from "../core/logger.ts";
@@ -30,7 +30,7 @@ export function rememberedOrigins(paths: CachePaths, db: Database, config: Music
     return { origins: config.origins, previous };
   }
   if (!previous) return { origins: [], previous: null };
-  log.info(`Using the origins of the last mount: ${previous.map((o) => tildify(o.path)).join(", ")}.`);
+  log.info(`Using the origins of the last mount: ${previous.map(describeOrigin).join(", ")}.`);
   return { origins: previous, previous };
 }
 

@@ -189,15 +189,28 @@ export function canonicalOriginPath(path: string): string {
   }
 }
 
+/**
+ * What makes two origins the same: for a local folder its canonical path (other kinds: the whole entry). Used to
+ * merge an origin given twice, and to recognise a folder whose id was changed (a rename).
+ */
+export function originIdentity(o: OriginConfig): string {
+  return "path" in o && typeof o.path === "string" ? `folder:${canonicalOriginPath(o.path)}` : `entry:${JSON.stringify({ ...o, id: "" })}`;
+}
+
+/** Where an origin is, for messages: its folder (other kinds: its id). */
+export function describeOrigin(o: OriginConfig): string {
+  return "path" in o && typeof o.path === "string" ? tildify(o.path) : `"${o.id}"`;
+}
+
 /** The same folder given twice is one origin (the first); walking it twice would parse every file twice. */
 export function distinctOrigins(origins: readonly OriginConfig[]): OriginConfig[] {
   const seen = new Map<string, OriginConfig>();
   const out: OriginConfig[] = [];
   for (const o of origins) {
-    const key = canonicalOriginPath(o.path);
+    const key = originIdentity(o);
     const first = seen.get(key);
     if (first) {
-      log.warn(`The origin ${tildify(o.path)} is the same folder as ${tildify(first.path)}: it is used once (as "${first.id}").`);
+      log.warn(`The origin ${describeOrigin(o)} is the same folder as ${describeOrigin(first)}: it is used once (as "${first.id}").`);
       continue;
     }
     seen.set(key, o);

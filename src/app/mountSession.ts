@@ -113,7 +113,7 @@ export async function runMount(req: MountRequest): Promise<number> {
       writeStatus(paths.cacheDir, {
         pid: process.pid, mountPoint: req.mountPoint, startedAt, updatedAt: Date.now(), state,
         files: lib.storedFileCount(),
-        lastSync: sync && { added: sync.added, modified: sync.modified, removed: sync.removed, unchanged: sync.unchanged, ms: sync.ms, at: sync.at },
+        lastSync: sync && { added: sync.added, modified: sync.modified, removed: sync.removed, unchanged: sync.unchanged, ms: sync.ms, at: sync.at, heldBack: sync.heldBack },
         prefetch: listening?.prefetchStats() ?? null,
         cache: content ? { ...content.stats() } : null,
       });

@@ -12,7 +12,11 @@ export interface MountStatus {
   updatedAt: number;
   state: "running" | "stopped";
   files: number;
-  lastSync: { added: number; modified: number; removed: number; unchanged: number; ms: number; at: number } | null;
+  lastSync: {
+    added: number; modified: number; removed: number; unchanged: number; ms: number; at: number;
+    /** Origins that looked offline in that sync: none of their files was removed (docs/sync.md). */
+    heldBack?: { originId: string; reason: string }[];
+  } | null;
   prefetch: { queued: number; inFlight: number; completed: number; failed: number; predicted: number; hits: number } | null;
   cache: Record<string, number> | null;
 }

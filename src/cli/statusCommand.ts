@@ -30,6 +30,8 @@ export const statusCommand = defineCommand({
       if (f) console.log(`prefetch    ${f.completed} done, ${f.inFlight} running, ${f.queued} queued, ${f.failed} failed; ${f.hits} of ${f.predicted} predictions played`);
       const s = report.lastSync as Record<string, number> | null | undefined;
       if (s) console.log(`last sync   ${s.added} added, ${s.modified} modified, ${s.removed} removed, ${s.unchanged} unchanged (${new Date(s.at).toISOString()})`);
+      const heldBack = (report.lastSync as { heldBack?: { originId: string; reason: string }[] } | null | undefined)?.heldBack ?? [];
+      for (const h of heldBack) console.log(`offline     origin "${h.originId}" looks offline: ${h.reason}; nothing removed (musicfs scan --accept-removals confirms)`);
       const c = report.cache as Record<string, number> | null | undefined;
       if (c) console.log(`cache       ${Object.entries(c).map(([k, v]) => `${k} ${v}`).join(", ")}`);
     });

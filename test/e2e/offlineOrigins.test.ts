@@ -74,6 +74,14 @@ describe("an emptied cache = \"full\" origin is offline, not deleted", () => {
       expect(cmp.code).toBe(0);
     }
     expect(storedCount(cache)).toBe(4);
+    // `musicfs status` says so too (from the status file the mount rewrites every few seconds).
+    const statusDeadline = Date.now() + 20_000;
+    let status = "";
+    while (!status.includes("looks offline") && Date.now() < statusDeadline) {
+      status = (await run(["bun", CLI, "status", "--cache-dir", cache])).stdout;
+      if (!status.includes("looks offline")) await Bun.sleep(500);
+    }
+    expect(status).toMatch(/offline +origin "[^"]+" looks offline: it lists no files \(4 stored\); nothing removed/);
     expect(await second.stop()).toBe(0);
 
     const accepted = await scan(...args, "--accept-removals");

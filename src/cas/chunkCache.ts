@@ -16,6 +16,7 @@ import { ChunkPins, DEFAULT_CACHE_CAP_BYTES, Evictor } from "./eviction.ts";
 import { Fetcher, type FetcherOptions } from "./fetcher.ts";
 import { reconcileLedger, type ReconcileReport } from "./ledgerReconcile.ts";
 import { RangeIndex } from "./rangeIndex.ts";
+import { plural } from "../core/plural.ts";
 
 export interface ChunkCacheOptions {
   /** The cache dir; chunks go to `<cacheDir>/chunks`, the ledger to `<cacheDir>/chunks/access.db`. */
@@ -72,7 +73,7 @@ export function openChunkCache(o: ChunkCacheOptions): ChunkCache {
       try {
         const report = await reconcileLedger(chunksDir, ledger);
         if (report.added || report.removed || report.staleTempFiles)
-          log.info(`chunk cache: ledger repaired (+${report.added} / -${report.removed} chunks, ${report.staleTempFiles} stale temp files removed)`);
+          log.info(`chunk cache: ledger repaired (+${report.added} / -${report.removed} chunks, ${plural(report.staleTempFiles, "stale temp file")} removed)`);
         ev.poke();
         return report;
       } catch (e) {

@@ -11,6 +11,7 @@ import type { ChunkHex } from "./chunkHash.ts";
 import type { ChunkLedger, LedgerEntry } from "./chunkLedger.ts";
 import type { ChunkStore } from "./chunkStore.ts";
 import type { CacheStats } from "./cacheStats.ts";
+import { plural } from "../core/plural.ts";
 
 export const DEFAULT_CACHE_CAP_BYTES = 10 * 1024 ** 3;
 
@@ -125,7 +126,7 @@ export class Evictor {
       this.o.ledger.flush();
       this.o.stats?.countEviction(result.chunks, result.bytesFreed);
       this.o.bus?.emit("CacheEviction", { bytesFreed: result.bytesFreed, chunks: result.chunks });
-      log.info(`chunk cache: evicted ${result.chunks} chunks (${(result.bytesFreed / 1024 ** 2).toFixed(1)} MiB)`);
+      log.info(`chunk cache: evicted ${plural(result.chunks, "chunk")} (${(result.bytesFreed / 1024 ** 2).toFixed(1)} MiB)`);
     }
     if (this.o.ledger.getTotals().storedBytes > this.capBytes)
       log.warn("chunk cache is over its cap and everything left is pinned by open files");

@@ -1,4 +1,4 @@
--- musicfs metadata.db, schema version 1.
+-- musicfs metadata.db, schema version 3.
 -- Applied by src/db/database.ts on a new database; later versions add numbered migrations in src/db/migrations.ts.
 -- Conventions: times are integer milliseconds since the epoch; paths are POSIX, relative, without a leading slash.
 
@@ -55,6 +55,8 @@ CREATE TABLE IF NOT EXISTS files (
   bits_per_sample     INTEGER,
   codec               TEXT,
   parse_error         TEXT,
+  -- The object store's content tag (S3 ETag) where the origin has one: with the size, its delta-sync identity.
+  etag                TEXT,
 
   -- Content cache: the chunk manifest of the file as it was when cached (size + mtime of the origin file then),
   -- so a manifest of a file that changed since is never used.

@@ -5,6 +5,7 @@
 #   flac   → `flac -t` validates generated FLAC files in tests
 #   mpd, mpc → tests scan the mount with a real MPD (test/support/mpd.ts)
 #   rsync  → tests copy album folders out of a mount while a track is held open
+#   ceph-mon ceph-osd radosgw curl → a real S3 server (Ceph RGW) for the S3 origin tests (~270 MB, no recommends)
 set -euo pipefail
 missing=()
 command -v fusermount3 >/dev/null 2>&1 || missing+=(fuse3)
@@ -13,8 +14,12 @@ command -v flac >/dev/null 2>&1 || missing+=(flac)
 command -v mpd >/dev/null 2>&1 || missing+=(mpd)
 command -v mpc >/dev/null 2>&1 || missing+=(mpc)
 command -v rsync >/dev/null 2>&1 || missing+=(rsync)
-if [ ${#missing[@]} -eq 0 ]; then
-  echo "setup: fuse3, ffmpeg, flac, mpd, mpc and rsync are present"
+s3_missing=()
+for p in ceph-mon ceph-osd radosgw curl; do
+  command -v "$p" >/dev/null 2>&1 || PATH="$PATH:/usr/sbin:/sbin" command -v "$p" >/dev/null 2>&1 || s3_missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ] && [ ${#s3_missing[@]} -eq 0 ]; then
+  echo "setup: fuse3, ffmpeg, flac, mpd, mpc, rsync and Ceph RGW are present"
   exit 0
 fi
 sudo=""
@@ -24,8 +29,10 @@ if [ "$(id -u)" -ne 0 ]; then
     exit 1
   fi
 fi
-echo "setup: installing ${missing[*]}"
+echo "setup: installing ${missing[*]} ${s3_missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update -q >/dev/null
-$sudo apt-get install -y -q "${missing[@]}" >/dev/null
+[ ${#missing[@]} -eq 0 ] || $sudo apt-get install -y -q "${missing[@]}" >/dev/null
+# Ceph's recommended packages (python tools, dashboards…) are not needed for a test cluster.
+[ ${#s3_missing[@]} -eq 0 ] || $sudo apt-get install -y -q --no-install-recommends "${s3_missing[@]}" >/dev/null
 echo "setup: done"

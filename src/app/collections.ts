@@ -1,5 +1,5 @@
-import { existsSync, mkdirSync } from "node:fs";
-import type { CachePaths } from "../config/paths.ts";
+import { existsSync } from "node:fs";
+import { ensureCacheDir, type CachePaths } from "../config/paths.ts";
 import { NodeReader } from "../db/nodeReader.ts";
 import { CollectionCatalog } from "../search/collectionCatalog.ts";
 import { CollectionStore } from "../search/collectionStore.ts";
@@ -15,7 +15,7 @@ export function deleteCollection(paths: CachePaths, name: string): void {
 }
 
 function withStore(paths: CachePaths, use: (store: CollectionStore) => void): void {
-  mkdirSync(paths.cacheDir, { recursive: true });
+  ensureCacheDir(paths.cacheDir);
   const store = CollectionStore.open(paths.collectionsDb);
   try {
     use(store);

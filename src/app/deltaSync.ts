@@ -131,7 +131,7 @@ export async function deltaSync(library: SyncedLibrary, opts: SyncOptions = {}):
     origins,
     signal: opts.signal,
     progress: null,
-    isUnchanged: (originId, realPath, size, mtimeMs) => classifiers.get(originId)?.classify(realPath, size, mtimeMs) === "unchanged",
+    isUnchanged: (originId, realPath, size, mtimeMs, etag) => classifiers.get(originId)?.classify(realPath, size, mtimeMs, etag) === "unchanged",
     onBatch: apply,
     pace: opts.pace,
   });

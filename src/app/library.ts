@@ -1,5 +1,5 @@
 import { existsSync, statSync } from "node:fs";
-import type { MusicFsConfig, OriginConfig } from "../config/config.ts";
+import { isS3Origin, type MusicFsConfig, type OriginConfig } from "../config/config.ts";
 import { UserError } from "../core/errors.ts";
 import { log, tildify } from "../core/logger.ts";
 import type { FileMeta, OriginId } from "../core/types.ts";
@@ -10,7 +10,8 @@ import { scanOrigins, type ScanSummary } from "../library/scanner.ts";
 import { compileTemplate, renderPath } from "../library/template.ts";
 import { TreeBuilder, type PlacementResult } from "../library/treeBuilder.ts";
 import { announceChanges, type TreeNotifier } from "./treeNotifier.ts";
-import { LocalOrigin } from "../origins/localOrigin.ts";
+import { S3Origin } from "../origins/s3Origin.ts";
+import { openOrigin } from "./openOrigin.ts";
 import type { Origin } from "../origins/origin.ts";
 import { applyTemplateChange } from "./templateChange.ts";
 import { mountFacts } from "./originMounts.ts";
@@ -59,7 +60,7 @@ export class Library {
     readonly db: Database,
     readonly config: MusicFsConfig,
   ) {
-    this.origins = config.origins.map((o) => new LocalOrigin(o.id, o.path));
+    this.origins = config.origins.map((o) => openOrigin(o));
     this.originOrder = [...config.origins].sort((a, b) => a.priority - b.priority).map((o) => o.id);
     const template = compileTemplate(config.template);
     this.tree = new TreeBuilder(db, (f) => renderPath(template, f), allocateName);
@@ -147,7 +148,17 @@ export class Library {
         "No music folder to scan: give one with --origin DIR (repeatable), or list [[origins]] in the config file.",
       );
     }
+    for (const origin of this.origins) {
+      if (origin instanceof S3Origin) {
+        try {
+          await origin.checkAccess();
+        } catch (e) {
+          throw new UserError(`${(e as Error).message}.`);
+        }
+      }
+    }
     for (const o of this.config.origins) {
+      if (isS3Origin(o)) continue;
       if (!existsSync(o.path)) throw new UserError(`The origin ${tildify(o.path)} does not exist.`, "Check the path, or mount the disk or share it lives on.");
       if (!statSync(o.path).isDirectory()) throw new UserError(`The origin ${tildify(o.path)} is not a directory.`);
     }
@@ -156,6 +167,7 @@ export class Library {
   /** Later mounts never wait for origins; an unreachable one only costs reads of its files. */
   async warnAboutUnreachableOrigins(): Promise<void> {
     for (const o of this.origins) {
+      if (o instanceof S3Origin) continue; // a request each: the background delta sync finds out and warns
       if (!(await o.isAvailable()))
         log.warn(`Origin ${o.displayName} is not reachable: its files stay listed, reading them fails until it is back.`);
     }
@@ -174,7 +186,7 @@ export class Library {
     const summary = await scanOrigins({
       origins: this.origins,
       signal: opts.signal,
-      isUnchanged: (originId, realPath, size, mtimeMs) => classifiers.get(originId)?.classify(realPath, size, mtimeMs) === "unchanged",
+      isUnchanged: (originId, realPath, size, mtimeMs, etag) => classifiers.get(originId)?.classify(realPath, size, mtimeMs, etag) === "unchanged",
       onBatch: (files: FileMeta[]) => {
         this.storeFiles(files);
       },
@@ -210,7 +222,7 @@ export class Library {
     // A search rebuild and the delta sync both write: the sync waits for the rebuild, which reads every row.
     const started = (searchRebuild ?? Promise.resolve())
       .catch((e) => log.error(`Rebuilding the search index failed: ${(e as Error).message}. Search answers EIO until the next start.`))
-      .then(() => sync.start({ watch: this.config.sync.watch, intervalS: this.config.sync.intervalS, acceptRemovals: opts.acceptRemovals }));
+      .then(() => sync.start({ ...this.config.sync, acceptRemovals: opts.acceptRemovals }));
     return {
       stop: async () => {
         await started;
@@ -218,6 +230,20 @@ export class Library {
       },
       lastSync: () => sync.history.at(-1) ?? null,
     };
+  }
+
+  /** Requests made to each remote origin so far (by display name); undefined without remote origins. */
+  remoteRequestCounts(): Record<string, Record<string, number>> | undefined {
+    const remote = this.origins.filter((o) => o.requestCounts);
+    if (remote.length === 0) return undefined;
+    return Object.fromEntries(remote.map((o) => [o.displayName, o.requestCounts!()]));
+  }
+
+  /** All requests to remote origins so far (retries not counted twice), or null without remote origins. */
+  remoteRequestTotal(): number | null {
+    const counts = this.remoteRequestCounts();
+    if (!counts) return null;
+    return Object.values(counts).reduce((n, c) => n + Object.entries(c).reduce((m, [k, v]) => (k === "retries" ? m : m + v), 0), 0);
   }
 
   /** The number of files, kept in meta so a mount can report it without counting a million rows. */

@@ -16,6 +16,8 @@ export interface LibraryStatus {
   lastSync?: unknown;
   prefetch?: unknown;
   cache?: unknown;
+  /** Requests the running mount made to each remote origin. */
+  originRequests?: Record<string, Record<string, number>>;
 }
 
 /**
@@ -50,6 +52,7 @@ export function readLibraryStatus(paths: CachePaths): LibraryStatus {
     report.lastSync = live.lastSync;
     report.prefetch = live.prefetch;
     report.cache = live.cache;
+    report.originRequests = live.originRequests;
   }
   return report;
 }

@@ -1,6 +1,5 @@
-import { mkdirSync } from "node:fs";
-import { cachePaths, type CachePaths } from "../config/paths.ts";
-import type { MusicFsConfig } from "../config/config.ts";
+import { cachePaths, type CachePaths, ensureCacheDir } from "../config/paths.ts";
+import { isS3Origin, type MusicFsConfig } from "../config/config.ts";
 import { libraryWithOrigins } from "./originReconcile.ts";
 import { diskFullError, isDiskFull } from "./diskFull.ts";
 import { UserError, errorMessage } from "../core/errors.ts";
@@ -59,7 +58,7 @@ export async function runMount(req: MountRequest): Promise<number> {
   await prepareMountpoint(req.mountPoint, { fsName: FS_NAME, createMountpoint: req.createMountpoint });
   const paths = cachePaths(config.cacheDir);
   try {
-    mkdirSync(paths.cacheDir, { recursive: true });
+    ensureCacheDir(paths.cacheDir);
   } catch (e) {
     throw new UserError(`Cannot create the cache dir ${tildify(paths.cacheDir)}: ${errorMessage(e)}.`, "Choose another one with --cache-dir.");
   }
@@ -100,8 +99,10 @@ export async function runMount(req: MountRequest): Promise<number> {
     const session = await startFuse(req, paths, library, listening, content);
     log.debug(`fuse: protocol 7.${session.init?.minor}, passthrough ${session.init?.passthrough ? "on" : "off"}`);
     const fileCount = library.storedFileCount();
+    const remote = library.remoteRequestTotal();
     log.success(
-      `musicfs: ${plural(fileCount, "file")} mounted at ${req.mountPoint} (ready in ${Math.round(performance.now() - t0)} ms). Press Ctrl-C to unmount.`,
+      `musicfs: ${plural(fileCount, "file")} mounted at ${req.mountPoint} (ready in ${Math.round(performance.now() - t0)} ms` +
+        `${remote === null ? "" : `, ${plural(remote, "request")} to remote origins`}). Press Ctrl-C to unmount.`,
     );
     sdNotify("READY=1");
 
@@ -116,6 +117,7 @@ export async function runMount(req: MountRequest): Promise<number> {
         lastSync: sync && { added: sync.added, modified: sync.modified, removed: sync.removed, unchanged: sync.unchanged, ms: sync.ms, at: sync.at, heldBack: sync.heldBack },
         prefetch: listening?.prefetchStats() ?? null,
         cache: content ? { ...content.stats() } : null,
+        originRequests: lib.remoteRequestCounts(),
       });
     };
     const statusTimer = setInterval(() => report("running"), statusIntervalMs());
@@ -159,7 +161,8 @@ async function startFuse(
   const fsConfig: MusicFsWorkerConfig = {
     dbPath: paths.metadataDb,
     chunksDir: paths.chunksDir,
-    origins: library.config.origins.map((o) => ({ id: o.id, root: o.path, cache: o.cache })),
+    // Remote origins have no local root: their files are always cached (the workers defer what is missing).
+    origins: library.config.origins.map((o) => ({ id: o.id, root: isS3Origin(o) ? "" : o.path, cache: o.cache })),
     uid: process.getuid?.() ?? 0,
     gid: process.getgid?.() ?? 0,
     entryTtlMs: ENTRY_TTL_MS,

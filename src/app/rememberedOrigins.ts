@@ -91,7 +91,9 @@ function parseOriginList(text: string): OriginConfig[] | null {
 
 function validOrigins(value: unknown): OriginConfig[] | null {
   if (!Array.isArray(value)) return null;
-  const ok = value.every((o) => typeof o?.id === "string" && typeof o?.path === "string");
+  const ok = value.every(
+    (o) => typeof o?.id === "string" && (o.kind === "s3" ? typeof o.url === "string" && typeof o.bucket === "string" : typeof o?.path === "string"),
+  );
   return ok ? (value as OriginConfig[]) : null;
 }
 

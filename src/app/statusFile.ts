@@ -19,6 +19,8 @@ export interface MountStatus {
   } | null;
   prefetch: { queued: number; inFlight: number; completed: number; failed: number; predicted: number; hits: number } | null;
   cache: Record<string, number> | null;
+  /** Requests made to each remote origin by this mount (by kind: list, get, head, retries). */
+  originRequests?: Record<string, Record<string, number>>;
 }
 
 export function statusPath(cacheDir: string): string {

@@ -18,6 +18,8 @@ export class SyncRunner {
   private queuedAcceptRemovals = false;
   private watcher: OriginWatcher | null = null;
   private interval: Timer | null = null;
+  private offlineRetry: Timer | null = null;
+  private offlineRetryMs = 60_000;
   /** Completed syncs, newest last (for status and tests). */
   readonly history: (SyncSummary & { at: number })[] = [];
 
@@ -27,8 +29,9 @@ export class SyncRunner {
   ) {}
 
   /** `acceptRemovals` applies to the first sync only (`mount --accept-removals`): later outages are still guarded. */
-  start(opts: { watch: boolean; intervalS: number; acceptRemovals?: boolean }): void {
+  start(opts: { watch: boolean; intervalS: number; offlineRetryS?: number; acceptRemovals?: boolean }): void {
     this.queuedAcceptRemovals = opts.acceptRemovals === true;
+    if (opts.offlineRetryS !== undefined) this.offlineRetryMs = opts.offlineRetryS * 1000;
     this.requestFull();
     if (opts.watch) {
       this.watcher = new OriginWatcher((changes) => this.requestScoped(changes));
@@ -71,6 +74,7 @@ export class SyncRunner {
       try {
         const summary = await deltaSync(this.library, { ...this.options, signal: this.controller.signal, scopes, acceptRemovals });
         this.history.push({ ...summary, at: Date.now() });
+        if (summary.skippedOrigins.length > 0) this.retryWhenOffline();
         if (this.history.length > 20) this.history.shift();
         // A sync of a large library leaves its garbage behind (~200 MB at 1M files) long after it is done; a daemon
         // that idles for days should give that memory back now.
@@ -82,7 +86,18 @@ export class SyncRunner {
     }
   }
 
+  /** An origin was unreachable: sync again later (once; each failed sync schedules the next). */
+  private retryWhenOffline(): void {
+    if (this.offlineRetry || this.controller.signal.aborted) return;
+    log.warn(`Delta sync will try the unreachable origins again in ${Math.round(this.offlineRetryMs / 1000)} s.`);
+    this.offlineRetry = setTimeout(() => {
+      this.offlineRetry = null;
+      this.requestFull();
+    }, this.offlineRetryMs);
+  }
+
   async stop(): Promise<void> {
+    if (this.offlineRetry) clearTimeout(this.offlineRetry);
     this.watcher?.close();
     if (this.interval) clearInterval(this.interval);
     this.controller.abort();

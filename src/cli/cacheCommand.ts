@@ -1,8 +1,8 @@
 import { defineCommand } from "citty";
-import { existsSync, mkdirSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { originIdForPath } from "../config/config.ts";
-import { expandHome } from "../config/paths.ts";
+import { expandHome, ensureCacheDir } from "../config/paths.ts";
 import { cacheDirArgs } from "./libraryPaths.ts";
 import { logLevelArg } from "./run.ts";
 import { clearCache, cacheStatsFromDisk, verifyCache } from "../app/cacheMaintenance.ts";
@@ -32,7 +32,7 @@ const mib = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MiB`;
 function withLibrary<T>(args: Record<string, unknown>, rawArgs: string[], exclusive: boolean, body: (lib: Library, paths: ReturnType<typeof cachePaths>, config: ReturnType<typeof configFromArgs>) => Promise<T> | T) {
   const config = configFromArgs(args, rawArgs);
   const paths = cachePaths(config.cacheDir);
-  mkdirSync(paths.cacheDir, { recursive: true });
+  ensureCacheDir(paths.cacheDir);
   let lock: InstanceLock | null = null;
   if (exclusive) {
     try {

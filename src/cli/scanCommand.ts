@@ -1,6 +1,5 @@
 import { defineCommand } from "citty";
-import { mkdirSync } from "node:fs";
-import { cachePaths } from "../config/paths.ts";
+import { cachePaths, ensureCacheDir } from "../config/paths.ts";
 import { InstanceLock } from "../app/instanceLock.ts";
 import { openLibrary } from "../app/openLibrary.ts";
 import { ShutdownSignals } from "../app/signals.ts";
@@ -24,7 +23,7 @@ export const scanCommand = defineCommand({
     await runCommand(async () => {
       const config = configFromArgs(args, rawArgs);
       const paths = cachePaths(config.cacheDir);
-      mkdirSync(paths.cacheDir, { recursive: true });
+      ensureCacheDir(paths.cacheDir);
       const lock = InstanceLock.acquire(paths.lockFile, `the cache dir ${tildify(paths.cacheDir)}`);
       const signals = new ShutdownSignals();
       const db = openLibrary(paths.metadataDb).db;

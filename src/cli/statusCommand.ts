@@ -34,6 +34,9 @@ export const statusCommand = defineCommand({
       for (const h of heldBack) console.log(`offline     origin "${h.originId}" looks offline: ${h.reason}; nothing removed (musicfs scan --accept-removals confirms)`);
       const c = report.cache as Record<string, number> | null | undefined;
       if (c) console.log(`cache       ${Object.entries(c).map(([k, v]) => `${k} ${v}`).join(", ")}`);
+      const r = report.originRequests as Record<string, Record<string, number>> | undefined;
+      for (const [origin, counts] of Object.entries(r ?? {}))
+        console.log(`requests    ${origin}: ${Object.entries(counts).map(([k, v]) => `${k} ${v}`).join(", ")}`);
     });
   },
 });

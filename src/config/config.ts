@@ -4,23 +4,62 @@ import type { CacheMode, OriginId, SpecialDirsVisibility } from "../core/types.t
 import { UserError, errorMessage } from "../core/errors.ts";
 import { log, tildify } from "../core/logger.ts";
 import { defaultCacheDir, defaultConfigPath, expandHome } from "./paths.ts";
+import { formatS3Url, isS3Url, parseS3Url } from "../core/s3Url.ts";
 
 export const DEFAULT_TEMPLATE = "$albumartist/$album ($year) [$format_upper]/$disctrack - $title.$format";
 export const DEFAULT_CACHE_MAX_BYTES = 10 * 1024 ** 3;
 export const DEFAULT_READ_TIMEOUT_MS = 30_000;
 export const DEFAULT_SYNC_INTERVAL_S = 0;
+/** A sync that found an origin unreachable tries again after this long. */
+export const DEFAULT_OFFLINE_RETRY_S = 60;
 
 export const DEFAULT_SPECIAL_DIRS: SpecialDirsVisibility = "hidden";
 
-export interface OriginConfig {
+interface OriginCommon {
   id: OriginId;
-  /** Absolute path of a local folder. */
-  path: string;
   cache: CacheMode;
   /** Lower wins when two origins hold the same file (placement order). */
   priority: number;
   /** Apply removals even when the listing looks like an outage (src/library/removalGuard.ts). Default false. */
   acceptRemovals?: boolean;
+}
+
+/** A folder on this machine. (`kind` is absent in origins remembered by older versions: local.) */
+export interface LocalOriginConfig extends OriginCommon {
+  kind?: "local";
+  /** Absolute path of a local folder. */
+  path: string;
+}
+
+export const DEFAULT_S3_MAX_REQUESTS = 32;
+export const DEFAULT_S3_REQUEST_TIMEOUT_MS = 15_000;
+
+/**
+ * A bucket (and key prefix) of an S3-compatible object store. Holds no secret: credentials are looked up when the
+ * origin is opened (env, ~/.aws, credentials_file), so this may be remembered in the database.
+ */
+export interface S3OriginConfig extends OriginCommon {
+  kind: "s3";
+  /** Canonical "s3://bucket/prefix". */
+  url: string;
+  bucket: string;
+  /** "" or ending in "/". */
+  prefix: string;
+  endpoint?: string;
+  region?: string;
+  pathStyle?: boolean;
+  credentialsFile?: string;
+  profile?: string;
+  /** Extra CA certificates (PEM) to trust for an HTTPS endpoint with a private CA. */
+  caFile?: string;
+  maxRequests: number;
+  requestTimeoutMs: number;
+}
+
+export type OriginConfig = LocalOriginConfig | S3OriginConfig;
+
+export function isS3Origin(o: OriginConfig): o is S3OriginConfig {
+  return o.kind === "s3";
 }
 
 export interface MusicFsConfig {
@@ -33,7 +72,7 @@ export interface MusicFsConfig {
   allowOther: boolean;
   specialDirs: SpecialDirsVisibility;
   cache: { maxBytes: number; readTimeoutMs: number };
-  sync: { watch: boolean; intervalS: number };
+  sync: { watch: boolean; intervalS: number; offlineRetryS: number };
 }
 
 /** What the command line may override. Undefined = not given. */
@@ -62,6 +101,55 @@ export function originIdForPath(absPath: string): OriginId {
 export function isValidOriginId(id: string): boolean {
   return /^[A-Za-z0-9._-]+$/.test(id) && id !== "." && id !== "..";
 }
+
+/** A stable id for an S3 origin: the bucket plus a short hash of the URL and endpoint. */
+export function originIdForS3(url: string, endpoint: string | undefined): OriginId {
+  const hash = Bun.hash.wyhash(`${url} ${endpoint ?? ""}`).toString(16).padStart(16, "0").slice(0, 8);
+  const name = parseS3Url(url).bucket.replace(/[^A-Za-z0-9._-]+/g, "_").slice(0, 40);
+  return `${name}-${hash}`;
+}
+
+/** An S3 origin from its URL (command line or config) and the optional settings of its config table. */
+export function s3OriginConfig(
+  url: string,
+  t: Table,
+  where: string,
+  priority: number,
+  cache: CacheMode | undefined,
+): S3OriginConfig {
+  const loc = parseS3Url(url, where ? `Config key ${where}url` : "The origin");
+  const canonical = formatS3Url(loc);
+  if (cache === "off")
+    throw new UserError(
+      `The S3 origin ${canonical} cannot use cache = "off": S3 origins are always read through the content cache.`,
+      'Leave cache out (or set it to "full") for S3 origins.',
+    );
+  const endpoint = optString(t, "endpoint", where);
+  if (endpoint !== undefined && !/^https?:\/\/[^/\s]+/i.test(endpoint))
+    throw new UserError(`Config key ${where}endpoint must be an http:// or https:// URL (got "${endpoint}").`);
+  const caFile = optString(t, "ca_file", where);
+  const credentialsFile = optString(t, "credentials_file", where);
+  return {
+    kind: "s3",
+    id: optString(t, "id", where) ?? originIdForS3(canonical, endpoint),
+    url: canonical,
+    bucket: loc.bucket,
+    prefix: loc.prefix,
+    endpoint: endpoint?.replace(/\/+$/, ""),
+    region: optString(t, "region", where),
+    pathStyle: optBool(t, "path_style", where),
+    credentialsFile: credentialsFile && resolve(expandHome(credentialsFile)),
+    profile: optString(t, "profile", where),
+    caFile: caFile && resolve(expandHome(caFile)),
+    maxRequests: optNumber(t, "max_requests", where, 1) ?? DEFAULT_S3_MAX_REQUESTS,
+    requestTimeoutMs: optNumber(t, "request_timeout_ms", where, 1) ?? DEFAULT_S3_REQUEST_TIMEOUT_MS,
+    cache: "full",
+    priority,
+  };
+}
+
+/** Keys only S3 origins have. */
+const S3_KEYS = ["url", "endpoint", "region", "path_style", "credentials_file", "profile", "ca_file", "max_requests", "request_timeout_ms"];
 
 const SIZE_UNITS: Record<string, number> = { "": 1, b: 1, k: 1024, kb: 1024, kib: 1024, m: 1024 ** 2, mb: 1024 ** 2, mib: 1024 ** 2, g: 1024 ** 3, gb: 1024 ** 3, gib: 1024 ** 3, t: 1024 ** 4, tb: 1024 ** 4, tib: 1024 ** 4 };
 
@@ -129,16 +217,26 @@ export function parseConfigText(text: string, source: string): Omit<MusicFsConfi
   const cache = expectTable(raw.cache, "cache");
   rejectUnknown(cache, ["max_size", "read_timeout_ms"], "cache.");
   const sync = expectTable(raw.sync, "sync");
-  rejectUnknown(sync, ["watch", "interval_secs"], "sync.");
+  rejectUnknown(sync, ["watch", "interval_secs", "offline_retry_secs"], "sync.");
 
   const originsRaw = raw.origins ?? [];
   if (!Array.isArray(originsRaw)) throw new UserError("Config key origins must be an array of tables ([[origins]]).");
   const origins: OriginConfig[] = originsRaw.map((o, i) => {
     const where = `origins[${i}].`;
     const t = expectTable(o, `origins[${i}]`);
+    const url = optString(t, "url", where);
+    if (url !== undefined) {
+      rejectUnknown(t, ["id", "cache", "priority", "accept_removals", ...S3_KEYS], where);
+      if (!isS3Url(url)) throw new UserError(`Config key ${where}url must be an s3:// URL (got "${url}").`, "For a local folder, use path instead.");
+      const cache = t.cache === undefined ? undefined : parseCacheMode(t.cache, `${where}cache`);
+      const o = s3OriginConfig(url, t, where, optNumber(t, "priority", where, 0) ?? i, cache);
+      if (!isValidOriginId(o.id))
+        throw new UserError(`Config key ${where}id may only use letters, digits, ".", "_" and "-", and may not be "." or ".." (got "${o.id}").`);
+      return optBool(t, "accept_removals", where) ? { ...o, acceptRemovals: true } : o;
+    }
     rejectUnknown(t, ["id", "path", "cache", "priority", "accept_removals"], where);
     const path = optString(t, "path", where);
-    if (!path) throw new UserError(`Config key ${where}path is missing: every origin needs the folder it reads.`);
+    if (!path) throw new UserError(`Config key ${where}path is missing: every origin needs the folder it reads (or url = "s3://BUCKET/PREFIX").`);
     const abs = resolve(expandHome(path));
     const id = optString(t, "id", where) ?? originIdForPath(abs);
     if (!isValidOriginId(id))
@@ -173,6 +271,7 @@ export function parseConfigText(text: string, source: string): Omit<MusicFsConfi
     sync: {
       watch: optBool(sync, "watch", "sync.") ?? false,
       intervalS: optNumber(sync, "interval_secs", "sync.", 0) ?? DEFAULT_SYNC_INTERVAL_S,
+      offlineRetryS: optNumber(sync, "offline_retry_secs", "sync.", 0.1) ?? DEFAULT_OFFLINE_RETRY_S,
     },
   };
 }
@@ -194,12 +293,12 @@ export function canonicalOriginPath(path: string): string {
  * merge an origin given twice, and to recognise a folder whose id was changed (a rename).
  */
 export function originIdentity(o: OriginConfig): string {
-  return "path" in o && typeof o.path === "string" ? `folder:${canonicalOriginPath(o.path)}` : `entry:${JSON.stringify({ ...o, id: "" })}`;
+  return isS3Origin(o) ? `s3:${o.url} ${o.endpoint ?? ""}` : `folder:${canonicalOriginPath(o.path)}`;
 }
 
-/** Where an origin is, for messages: its folder (other kinds: its id). */
+/** Where an origin is, for messages: its folder, or its s3:// URL. */
 export function describeOrigin(o: OriginConfig): string {
-  return "path" in o && typeof o.path === "string" ? tildify(o.path) : `"${o.id}"`;
+  return isS3Origin(o) ? o.url : tildify(o.path);
 }
 
 /** The same folder given twice is one origin (the first); walking it twice would parse every file twice. */
@@ -238,11 +337,12 @@ export function loadConfig(o: ConfigOverrides = {}, env = process.env): MusicFsC
     throw new UserError(`The config file ${path} does not exist.`, "Create it, or leave out --config to use the defaults.");
   }
   const origins: OriginConfig[] = o.origins?.length
-    ? o.origins.map((p, i) => {
+    ? o.origins.map((p, i): OriginConfig => {
+        if (isS3Url(p)) return s3OriginConfig(p, {}, "", i, o.cacheMode);
         const abs = resolve(expandHome(p));
         return { id: originIdForPath(abs), path: abs, cache: o.cacheMode ?? "off", priority: i };
       })
-    : (base?.origins ?? []).map((x) => (o.cacheMode ? { ...x, cache: o.cacheMode } : x));
+    : (base?.origins ?? []).map((x) => (o.cacheMode && !isS3Origin(x) ? { ...x, cache: o.cacheMode } : x));
   const envCache = env.MUSICFS_CACHE_DIR ? resolve(expandHome(env.MUSICFS_CACHE_DIR)) : undefined;
   return {
     source: base ? path : null,
@@ -255,6 +355,10 @@ export function loadConfig(o: ConfigOverrides = {}, env = process.env): MusicFsC
     allowOther: o.allowOther ?? base?.allowOther ?? false,
     specialDirs: base?.specialDirs ?? DEFAULT_SPECIAL_DIRS,
     cache: base?.cache ?? { maxBytes: DEFAULT_CACHE_MAX_BYTES, readTimeoutMs: DEFAULT_READ_TIMEOUT_MS },
-    sync: { watch: o.watch ?? base?.sync.watch ?? false, intervalS: base?.sync.intervalS ?? DEFAULT_SYNC_INTERVAL_S },
+    sync: {
+      watch: o.watch ?? base?.sync.watch ?? false,
+      intervalS: base?.sync.intervalS ?? DEFAULT_SYNC_INTERVAL_S,
+      offlineRetryS: base?.sync.offlineRetryS ?? DEFAULT_OFFLINE_RETRY_S,
+    },
   };
 }

@@ -1,3 +1,4 @@
+import { chmodSync, mkdirSync, statSync } from "node:fs";
 import { homedir } from "node:os";
 import { isAbsolute, join, resolve } from "node:path";
 
@@ -41,3 +42,13 @@ export function cachePaths(cacheDir: string) {
   };
 }
 export type CachePaths = ReturnType<typeof cachePaths>;
+
+/**
+ * Creates the cache dir (and missing parents) readable by its owner only, and narrows an existing one of ours to
+ * 0700: it holds the content of private buckets and folders. Throws what mkdir throws.
+ */
+export function ensureCacheDir(dir: string): void {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const s = statSync(dir);
+  if ((s.mode & 0o077) !== 0 && s.uid === process.getuid?.()) chmodSync(dir, 0o700);
+}

@@ -31,6 +31,8 @@ export interface FileMeta {
   /** Origin size in bytes and mtime in ms, the delta-sync identity of the content. */
   size: number;
   mtimeMs: number;
+  /** The object store's content tag (S3 ETag), part of the identity where the origin has one; absent for folders. */
+  etag?: string | null;
   /** Lower-case extension without the dot ("flac", "mp3"): the `$format` of the template. */
   format: string;
 
@@ -80,7 +82,7 @@ export interface FileMeta {
 }
 
 /** The tag and technical part of FileMeta: what a tag parser produces for one buffer. */
-export type ParsedTags = Omit<FileMeta, "id" | "originId" | "realPath" | "size" | "mtimeMs" | "format">;
+export type ParsedTags = Omit<FileMeta, "id" | "originId" | "realPath" | "size" | "mtimeMs" | "etag" | "format">;
 
 /** A FileMeta with every tag empty: the starting point for parsers and for files that cannot be parsed. */
 export function emptyTags(): ParsedTags {

@@ -45,6 +45,7 @@ export interface SyncStateRow {
   realPath: string;
   size: number;
   mtimeMs: number;
+  etag?: string | null;
 }
 
 export type IntegrityCheck = "none" | "quick" | "full";
@@ -193,6 +194,7 @@ export class Database {
       `INSERT INTO files (${cols}, added_at, last_sync) VALUES (${params}, ?, ?)
        ON CONFLICT (origin_id, real_path) DO UPDATE SET ${updates}, last_sync = excluded.last_sync,
          chunk_manifest = CASE WHEN files.size = excluded.size AND files.mtime_ms = excluded.mtime_ms
+                                    AND files.etag IS excluded.etag
                                THEN files.chunk_manifest ELSE NULL END
        RETURNING id`,
     );
@@ -248,9 +250,12 @@ export class Database {
 
   /** The stored identity of the files directly in one folder of an origin ("" = its root; else ending in "/"). */
   listSyncStateInDir(originId: OriginId, dir: string): SyncStateRow[] {
-    return this.stmt("SELECT id, real_path, size, mtime_ms FROM files WHERE origin_id = ? AND real_dir = ?")
+    return this.stmt("SELECT id, real_path, size, mtime_ms, etag FROM files WHERE origin_id = ? AND real_dir = ?")
       .values(originId, dir)
-      .map((r) => ({ id: Number(r[0]), originId, realPath: String(r[1]), size: Number(r[2]), mtimeMs: Number(r[3]) }));
+      .map((r) => ({
+        id: Number(r[0]), originId, realPath: String(r[1]), size: Number(r[2]), mtimeMs: Number(r[3]),
+        etag: r[4] === null ? null : String(r[4]),
+      }));
   }
 
   /** Streams (id, path) of the stored files of an origin (below `prefix`, if given) without a million-row array. */

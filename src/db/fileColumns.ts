@@ -12,7 +12,7 @@ export const FILE_COLUMNS = [
   "title_sort", "artist_sort", "album_sort", "album_artist_sort",
   "mb_track_id", "mb_album_id", "mb_artist_id", "mb_album_artist_id", "mb_release_group_id",
   "rg_track_gain", "rg_track_peak", "rg_album_gain", "rg_album_peak",
-  "duration_ms", "bitrate", "sample_rate", "channels", "bits_per_sample", "codec", "parse_error",
+  "duration_ms", "bitrate", "sample_rate", "channels", "bits_per_sample", "codec", "parse_error", "etag",
 ] as const;
 
 export const FILE_COLUMN_LIST = FILE_COLUMNS.join(", ");
@@ -52,7 +52,7 @@ export function rowToFileMeta(r: SqlValue[]): FileMeta {
     mbReleaseGroupId: str(r[29]),
     rgTrackGain: num(r[30]), rgTrackPeak: num(r[31]), rgAlbumGain: num(r[32]), rgAlbumPeak: num(r[33]),
     durationMs: num(r[34]), bitrate: num(r[35]), sampleRate: num(r[36]), channels: num(r[37]),
-    bitsPerSample: num(r[38]), codec: str(r[39]), parseError: str(r[40]),
+    bitsPerSample: num(r[38]), codec: str(r[39]), parseError: str(r[40]), etag: str(r[41]),
   };
 }
 
@@ -65,6 +65,6 @@ export function fileMetaToValues(f: FileMeta): SqlValue[] {
     f.titleSort, f.artistSort, f.albumSort, f.albumArtistSort,
     f.mbTrackId, f.mbAlbumId, f.mbArtistId, f.mbAlbumArtistId, f.mbReleaseGroupId,
     f.rgTrackGain, f.rgTrackPeak, f.rgAlbumGain, f.rgAlbumPeak,
-    f.durationMs, f.bitrate, f.sampleRate, f.channels, f.bitsPerSample, f.codec, f.parseError,
+    f.durationMs, f.bitrate, f.sampleRate, f.channels, f.bitsPerSample, f.codec, f.parseError, f.etag ?? null,
   ];
 }

@@ -1,7 +1,7 @@
 import type { Database } from "bun:sqlite";
 
 /** The schema version schema.sql creates. Bump it together with a new entry in MIGRATIONS. */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 /**
  * MIGRATIONS[v] upgrades a database from version v to v + 1, inside a transaction. Version 0 means "empty": it gets
@@ -10,4 +10,6 @@ export const SCHEMA_VERSION = 2;
 export const MIGRATIONS: Record<number, (db: Database) => void> = {
   // 1 → 2: a covering index for directory listings and statfs (whole-tree walks on a cold page cache, issue 12).
   1: (db) => db.exec("CREATE INDEX IF NOT EXISTS files_stat ON files (id, size, mtime_ms, origin_id)"),
+  // 2 → 3: object-store origins keep their content tag (S3 ETag) per file, the delta-sync identity there.
+  2: (db) => db.exec("ALTER TABLE files ADD COLUMN etag TEXT"),
 };

@@ -6,6 +6,8 @@ export interface StoredIdentity {
   realPath: string;
   size: number;
   mtimeMs: number;
+  /** The origin's content tag (S3 ETag) as stored, or null. */
+  etag?: string | null;
 }
 
 export type FileChange = "added" | "modified" | "unchanged";
@@ -22,6 +24,16 @@ export interface StoredLookup {
   inDir(dir: string): Iterable<StoredIdentity>;
   /** Every stored file's id and path, streamed. */
   all(): Iterable<{ id: FileId; realPath: string }>;
+}
+
+/**
+ * The identity rule: same size, and the same ETag where the origin has one (object stores: an overwrite changes
+ * it, while times are only as precise as the store keeps them), else the same mtime.
+ */
+export function sameContent(stored: StoredIdentity, size: number, mtimeMs: number, etag?: string): boolean {
+  if (stored.size !== size) return false;
+  if (etag !== undefined && stored.etag) return stored.etag === etag;
+  return stored.mtimeMs === mtimeMs;
 }
 
 /** "a/b/c.flac" → "a/b/"; "c.flac" → "". */
@@ -59,12 +71,12 @@ export class DeltaClassifier {
     private readonly scope?: readonly string[],
   ) {}
 
-  classify(realPath: string, size: number, mtimeMs: number): FileChange {
+  classify(realPath: string, size: number, mtimeMs: number, etag?: string): FileChange {
     const dir = dirOf(realPath);
     if (dir !== this.currentDir) this.enter(dir);
     const known = this.current.get(realPath);
     this.current.delete(realPath);
-    const change: FileChange = !known ? "added" : known.size === size && known.mtimeMs === mtimeMs ? "unchanged" : "modified";
+    const change: FileChange = !known ? "added" : sameContent(known, size, mtimeMs, etag) ? "unchanged" : "modified";
     this.counts[change]++;
     return change;
   }

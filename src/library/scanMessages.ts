@@ -15,6 +15,8 @@ export interface ScanJob {
   ranges?: ByteRange[];
   size: number;
   mtimeMs: number;
+  /** The origin's content tag (S3 ETag), stored with the file. */
+  etag?: string;
   /** Lower-case extension, no dot. */
   ext: string;
   /** How many times the main thread added missing bytes to `ranges` (bounded). */

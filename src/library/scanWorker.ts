@@ -22,7 +22,7 @@ export async function parseJob(job: ScanJob): Promise<FileMeta | UnreadableFile 
   }
   try {
     const tags = await readTags(file.source, job.ext);
-    return { originId: job.originId, realPath: job.realPath, size: job.size, mtimeMs: job.mtimeMs, format: job.ext, ...tags };
+    return { originId: job.originId, realPath: job.realPath, size: job.size, mtimeMs: job.mtimeMs, etag: job.etag ?? null, format: job.ext, ...tags };
   } finally {
     file.close();
   }
@@ -33,7 +33,7 @@ async function parseRemoteJob(job: ScanJob): Promise<FileMeta | ByteNeed> {
   const source = new ByteSource(job.size, job.ranges ?? []);
   const tags = await readTags(source, job.ext);
   if (source.missing) return { job, ...source.missing };
-  return { originId: job.originId, realPath: job.realPath, size: job.size, mtimeMs: job.mtimeMs, format: job.ext, ...tags };
+  return { originId: job.originId, realPath: job.realPath, size: job.size, mtimeMs: job.mtimeMs, etag: job.etag ?? null, format: job.ext, ...tags };
 }
 
 export async function parseBatch(request: ParseRequest): Promise<ParseResult> {

@@ -5,6 +5,8 @@ export interface OriginEntry {
   realPath: string;
   size: number;
   mtimeMs: number;
+  /** The object store's content tag (S3 ETag) when the origin has one: a changed ETag means changed content. */
+  etag?: string;
 }
 
 /** Counts of what a walk passed over, for the scan summary. */
@@ -29,7 +31,7 @@ export interface Origin {
    * was most of the time of a delta sync of unchanged files.
    */
   walk(report?: WalkReport): AsyncIterable<OriginEntry[]>;
-  stat(realPath: string): Promise<{ size: number; mtimeMs: number }>;
+  stat(realPath: string): Promise<{ size: number; mtimeMs: number; etag?: string }>;
   /** Reads up to `length` bytes at `offset` (short only at EOF). */
   read(realPath: string, offset: number, length: number): Promise<Uint8Array>;
   /** Streams the file from `offset` to EOF in chunks of roughly `chunkSize` bytes. */
@@ -41,4 +43,6 @@ export interface Origin {
    * readSync (or passthrough) without going through the main thread. Undefined for remote origins.
    */
   localPath?(realPath: string): string;
+  /** For remote origins: the requests made so far (each one costs time, and money on a paid store). */
+  requestCounts?(): Record<string, number>;
 }

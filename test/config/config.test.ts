@@ -2,7 +2,7 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { loadConfig, originIdForPath, parseConfigText, parseSize, DEFAULT_TEMPLATE } from "../../src/config/config.ts";
+import { loadConfig, originIdForPath, parseConfigText, parseSize, DEFAULT_TEMPLATE, isS3Origin } from "../../src/config/config.ts";
 import { UserError } from "../../src/core/errors.ts";
 
 const dirs: string[] = [];
@@ -34,7 +34,7 @@ describe("config file", () => {
     expect(c.mountPoint).toBe(join(process.env.HOME!, "MusicView"));
     expect(c.origins).toEqual([{ id: "nas", path: "/srv/music", cache: "full", priority: 0 }]);
     expect(c.cache).toEqual({ maxBytes: 2 * 1024 ** 3, readTimeoutMs: 1500 });
-    expect(c.sync).toEqual({ watch: true, intervalS: 600 });
+    expect(c.sync).toEqual({ watch: true, intervalS: 600, offlineRetryS: 60 });
     expect(c.template).toBe(DEFAULT_TEMPLATE);
   });
 
@@ -92,7 +92,7 @@ describe("config file", () => {
     mkdirSync(join(d, "Music"));
     symlinkSync(join(d, "Music"), join(d, "link"));
     const c = loadConfig({ origins: [join(d, "Music"), `${join(d, "Music")}/`, join(d, "link"), join(d, "x", "..", "Music")] }, { HOME: d });
-    expect(c.origins.map((o) => o.path)).toEqual([join(d, "Music")]);
+    expect(c.origins.map((o) => (isS3Origin(o) ? o.url : o.path))).toEqual([join(d, "Music")]);
     const file = configFile(`[[origins]]\nid = "a"\npath = "${join(d, "Music")}"\n[[origins]]\nid = "b"\npath = "${join(d, "link")}"\n`);
     expect(loadConfig({ configPath: file }, {}).origins.map((o) => o.id)).toEqual(["a"]);
   });
@@ -102,5 +102,30 @@ describe("config file", () => {
     expect(parseSize("500 MB", "k")).toBe(500 * 1024 ** 2);
     expect(parseSize(4096, "k")).toBe(4096);
     expect(() => parseSize("-1", "k")).toThrow(UserError);
+  });
+});
+
+describe("S3 origins in the config", () => {
+  test("url with endpoint, region, path style, credentials file; cached by default; no secret kept", () => {
+    const c = parseConfigText(
+      `[[origins]]\nurl = "s3://music/FLAC"\nendpoint = "http://127.0.0.1:7480/"\nregion = "eu-1"\npath_style = true\ncredentials_file = "/etc/musicfs/s3"\nmax_requests = 8\n`,
+      "x.toml",
+    );
+    const o = c.origins[0];
+    expect(o).toMatchObject({ kind: "s3", url: "s3://music/FLAC", bucket: "music", prefix: "FLAC/", endpoint: "http://127.0.0.1:7480", region: "eu-1", pathStyle: true, credentialsFile: "/etc/musicfs/s3", maxRequests: 8, cache: "full" });
+    expect(o.id).toMatch(/^music-[0-9a-f]{8}$/);
+    expect(JSON.stringify(o)).not.toMatch(/secret_access|aws_secret/i);
+  });
+  test("--origin s3://… on the command line is an S3 origin, cached", () => {
+    const c = loadConfig({ origins: ["s3://bucket/a b"] }, {});
+    expect(c.origins[0]).toMatchObject({ kind: "s3", bucket: "bucket", prefix: "a b/", cache: "full" });
+  });
+  test("mistakes are named: cache off, a path key on an S3 origin, a bad URL, a bad endpoint", () => {
+    expect(messageOf(() => parseConfigText(`[[origins]]\nurl = "s3://music"\ncache = "off"\n`, "x"))).toContain("always read through the content cache");
+    expect(messageOf(() => parseConfigText(`[[origins]]\nurl = "s3://music"\npath = "/x"\n`, "x"))).toContain("Unknown config key origins[0].path");
+    expect(messageOf(() => parseConfigText(`[[origins]]\nurl = "http://music"\n`, "x"))).toContain("must be an s3:// URL");
+    expect(messageOf(() => parseConfigText(`[[origins]]\nurl = "s3://music"\nendpoint = "minio:9000"\n`, "x"))).toContain("origins[0].endpoint");
+    expect(messageOf(() => parseConfigText(`[[origins]]\npath = "/x"\nendpoint = "http://a"\n`, "x"))).toContain("Unknown config key origins[0].endpoint");
+    expect(messageOf(() => loadConfig({ origins: ["s3://music"], cacheMode: "off" }, {}))).toContain("always read through the content cache");
   });
 });

@@ -1,3 +1,4 @@
+import { SCHEMA_VERSION } from "../../src/db/migrations.ts";
 import { afterEach, describe, expect, test } from "bun:test";
 import { writeFileSync, openSync, writeSync, closeSync, statSync, existsSync } from "node:fs";
 import { cleanupAll, tempDir } from "../support/cleanup.ts";
@@ -42,7 +43,7 @@ describe("Database", () => {
       compilation: true, comment: "c", titleSort: "ts", artistSort: "as", albumSort: "als", albumArtistSort: "aas",
       mbTrackId: "t", mbAlbumId: "al", mbArtistId: "ar", mbAlbumArtistId: "aa", mbReleaseGroupId: "rg",
       rgTrackGain: -6.5, rgTrackPeak: 0.98, rgAlbumGain: -7, rgAlbumPeak: 1, durationMs: 215000, bitrate: 320000,
-      sampleRate: 44100, channels: 2, bitsPerSample: 16, codec: "MPEG 1 Layer 3", parseError: null, format: "mp3",
+      sampleRate: 44100, channels: 2, bitsPerSample: 16, codec: "MPEG 1 Layer 3", parseError: null, format: "mp3", etag: "9b2cf535f27731c974343645a3985328",
     });
     const [id] = db.upsertFiles([full]);
     expect(db.listAllFiles()).toEqual([{ ...full, id }]);
@@ -120,6 +121,7 @@ describe("schema upgrades", () => {
     db.close();
     const raw = new RawSqlite(path);
     raw.exec("DROP INDEX files_stat");
+    raw.exec("ALTER TABLE files DROP COLUMN etag"); // added in version 3
     raw.exec("PRAGMA user_version = 1");
     raw.close();
 
@@ -127,7 +129,11 @@ describe("schema upgrades", () => {
     const reader = new NodeReader(path); // the FUSE workers' read-only connections come after
     const artist = reader.child(ROOT_INO, "Artist")!;
     expect(reader.children(artist.ino, 0, 10).map((n) => [n.name, n.size])).toEqual([["01 - a.flac", 4321]]);
-    expect(Number(reader.connection.query("PRAGMA user_version").values()[0]![0])).toBe(2);
+    expect(Number(reader.connection.query("PRAGMA user_version").values()[0]![0])).toBe(SCHEMA_VERSION);
     reader.close();
+    const upgraded = Database.open(path);
+    const [again] = upgraded.upsertFiles([meta("a.flac", { size: 4321, etag: "0cc175b9c0f1b6a831c399e269772661" })]);
+    expect(upgraded.getFile(again!)?.etag).toBe("0cc175b9c0f1b6a831c399e269772661"); // the S3 ETag column of version 3
+    upgraded.close();
   });
 });

@@ -1,5 +1,5 @@
-import { expect, test } from "bun:test";
-import { DeltaClassifier, dirOf, type StoredIdentity, type StoredLookup } from "../../src/library/deltaClassify.ts";
+import { describe, expect, test } from "bun:test";
+import { DeltaClassifier, dirOf, type StoredIdentity, type StoredLookup, sameContent } from "../../src/library/deltaClassify.ts";
 
 const stored: StoredIdentity[] = [
   { id: 1, realPath: "a/1.flac", size: 10, mtimeMs: 100 },
@@ -56,4 +56,15 @@ test("a scoped walk judges only its scope: a single changed file does not condem
   const c = new DeltaClassifier(lookup(), ["a/2.flac", "gone"]);
   expect(c.classify("a/2.flac", 10, 100)).toBe("unchanged");
   expect(c.removed().sort()).toEqual([5]); // a/1.flac is outside the scope; gone/deep/5.flac was in it and is gone
+});
+
+describe("content identity with an ETag (object stores)", () => {
+  const stored = { id: 1, realPath: "a.flac", size: 10, mtimeMs: 5000, etag: "abc" };
+  test("the ETag decides when both sides have one; otherwise the mtime does", () => {
+    expect(sameContent(stored, 10, 9000, "abc")).toBe(true); // a store that reports other times for the same object
+    expect(sameContent(stored, 10, 5000, "def")).toBe(false); // replaced within the same second
+    expect(sameContent(stored, 11, 5000, "abc")).toBe(false);
+    expect(sameContent({ ...stored, etag: null }, 10, 5000, "abc")).toBe(true);
+    expect(sameContent({ ...stored, etag: null }, 10, 6000, undefined)).toBe(false);
+  });
 });

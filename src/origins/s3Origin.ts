@@ -1,0 +1,274 @@
+/**
+ * An S3 bucket (AWS, B2, R2, Wasabi, Ceph RGW, MinIO…) as an origin, on Bun's built-in S3 client.
+ *
+ * Requests: `walk` = ListObjectsV2 pages of 1,000 keys (size, ETag and LastModified come with the listing: no HEAD
+ * per object); `read` = one ranged GET; `stream` = one streaming GET from an offset (resumed with a new ranged GET
+ * if the connection breaks); `stat` = HEAD; `isAvailable` = a one-key listing.
+ *
+ * Every request has a timeout, at most `maxRequests` are in flight, and throttling, server errors and broken
+ * connections are retried with exponential backoff and jitter (see retryPolicy.ts); 4xx answers are not.
+ *
+ * Times: RGW lists LastModified with milliseconds but HEAD answers whole seconds, so `mtimeMs` is whole seconds
+ * everywhere. The content identity is size + ETag (an overwrite always changes the ETag of a single-part upload,
+ * and the LastModified of any upload).
+ */
+import type { OriginId } from "../core/types.ts";
+import { withTimeout } from "../core/timeout.ts";
+import { FolderGrouper } from "./folderGrouper.ts";
+import type { Origin, OriginEntry, WalkReport } from "./origin.ts";
+import { RequestLimiter } from "./requestLimiter.ts";
+import { DEFAULT_RETRY_POLICY, backoffMs, errorCode, isRetryable, withRetry, type RetryPolicy } from "./retryPolicy.ts";
+import type { ResolvedS3Settings } from "./s3Credentials.ts";
+import { keyOfPath, pathOfKey } from "./s3Keys.ts";
+import { formatS3Url, type S3Location } from "../core/s3Url.ts";
+
+export interface S3OriginOptions {
+  location: S3Location;
+  settings: ResolvedS3Settings;
+  /** Requests in flight at most (the config's default is 32). */
+  maxRequests: number;
+  /** Bound on each request (for a stream: on each piece). */
+  requestTimeoutMs: number;
+  retry?: RetryPolicy;
+  /** Keys per ListObjectsV2 page (default 1,000, the S3 maximum). */
+  listPageSize?: number;
+}
+
+/** Counts of what this origin asked of the store (for status and tests). */
+export interface S3RequestCounts {
+  list: number;
+  get: number;
+  head: number;
+  retries: number;
+}
+
+/** An S3 request error, with the store's error code and a message that names the bucket and what to check. */
+export class S3OriginError extends Error {
+  override readonly name = "S3OriginError";
+  constructor(
+    message: string,
+    readonly code: string | undefined,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+function secondsOf(ms: number): number {
+  return Math.floor(ms / 1000) * 1000;
+}
+
+function stripQuotes(etag: string | undefined): string | undefined {
+  return etag?.replace(/^"|"$/g, "");
+}
+
+export class S3Origin implements Origin {
+  readonly displayName: string;
+  readonly counts: S3RequestCounts = { list: 0, get: 0, head: 0, retries: 0 };
+  private readonly client: Bun.S3Client;
+  private readonly limiter: RequestLimiter;
+  private readonly timeoutMs: number;
+  private readonly retry: RetryPolicy;
+  private readonly pageSize: number;
+  private readonly prefix: string;
+
+  constructor(readonly id: OriginId, private readonly options: S3OriginOptions) {
+    const { location, settings } = options;
+    this.displayName = formatS3Url(location);
+    this.prefix = location.prefix;
+    this.limiter = new RequestLimiter(options.maxRequests);
+    this.timeoutMs = options.requestTimeoutMs;
+    this.retry = options.retry ?? DEFAULT_RETRY_POLICY;
+    this.pageSize = options.listPageSize ?? 1000;
+    let endpoint = settings.endpoint;
+    // Virtual-hosted style with a custom endpoint: Bun expects the bucket in the endpoint's host name.
+    if (endpoint && !settings.pathStyle) endpoint = endpoint.replace(/^(https?:\/\/)/i, `$1${location.bucket}.`);
+    this.client = new Bun.S3Client({
+      bucket: location.bucket,
+      region: settings.region,
+      endpoint,
+      virtualHostedStyle: !settings.pathStyle,
+      accessKeyId: settings.credentials.accessKeyId,
+      secretAccessKey: settings.credentials.secretAccessKey,
+      sessionToken: settings.credentials.sessionToken,
+    });
+  }
+
+  requestCounts(): Record<string, number> {
+    return { ...this.counts };
+  }
+
+  /** Requests in flight now. */
+  get inFlight(): number {
+    return this.limiter.inFlight;
+  }
+
+  private key(realPath: string): string {
+    return keyOfPath(this.prefix, realPath);
+  }
+
+  /** One request: a slot, a timeout, retries; errors come out as S3OriginError naming the bucket. */
+  private request<T>(kind: keyof S3RequestCounts, what: string, call: () => Promise<T>, retry = this.retry): Promise<T> {
+    return withRetry(
+      () =>
+        this.limiter.run(() => {
+          this.counts[kind]++;
+          return withTimeout(call(), this.timeoutMs, () => Object.assign(new Error(`no answer within ${this.timeoutMs} ms`), { code: "Timeout" }));
+        }),
+      retry,
+      { onRetry: () => this.counts.retries++ },
+    ).catch((e) => {
+      throw this.describe(e, what);
+    });
+  }
+
+  /** A message a user can act on. Never includes credentials: only the bucket, the endpoint and the key. */
+  describe(e: unknown, what: string): S3OriginError {
+    if (e instanceof S3OriginError) return e;
+    const code = errorCode(e);
+    const where = `${this.displayName}${this.options.settings.endpoint ? ` at ${this.options.settings.endpoint}` : ""}`;
+    const source = this.options.settings.credentials.source;
+    const reason = (() => {
+      switch (code) {
+        case "SignatureDoesNotMatch":
+          return `the secret key was rejected by ${where}; check the secret access key from ${source}`;
+        case "InvalidAccessKeyId":
+          return `the access key id is unknown to ${where}; check the access key id from ${source} (and the endpoint)`;
+        case "AccessDenied":
+          return `access denied to ${where}; check that the credentials from ${source} may list and read the bucket`;
+        case "NoSuchBucket":
+          return `the bucket of ${where} does not exist; check the bucket name (and the endpoint and region)`;
+        case "NoSuchKey":
+          return `the object is gone from ${where}`;
+        case "PermanentRedirect":
+        case "AuthorizationHeaderMalformed":
+          return `${where} is in another region; set region (or AWS_REGION) to the bucket's region`;
+        case "ConnectionRefused":
+        case "ECONNREFUSED":
+        case "FailedToOpenSocket":
+          return `${where} is not reachable (connection refused)`;
+        case "Timeout":
+          return `${where} did not answer within ${this.timeoutMs} ms`;
+        default: {
+          const m = e instanceof Error ? e.message : String(e);
+          // S3 error bodies are XML: keep the code, drop the rest.
+          return `${where}: ${code ?? (m.startsWith("<?xml") ? "error" : m)}`;
+        }
+      }
+    })();
+    return new S3OriginError(`${what}: ${reason}`, code, { cause: e });
+  }
+
+  async isAvailable(): Promise<boolean> {
+    try {
+      await this.request("list", "listing", () => this.client.list({ prefix: this.prefix, maxKeys: 1 }), { ...this.retry, attempts: 1 });
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Throws an S3OriginError when the bucket cannot be listed (wrong credentials, no such bucket, unreachable). */
+  async checkAccess(): Promise<void> {
+    await this.request("list", `Cannot list ${this.displayName}`, () => this.client.list({ prefix: this.prefix, maxKeys: 1 }));
+  }
+
+  /**
+   * Every object below the prefix, one folder per batch (grouped from the flat listing). A failing page throws:
+   * the caller sees an unreadable origin and removes nothing.
+   */
+  async *walk(_report?: WalkReport): AsyncIterable<OriginEntry[]> {
+    const grouper = new FolderGrouper();
+    let token: string | undefined;
+    do {
+      const page = await this.request("list", `Listing ${this.displayName}`, () =>
+        this.client.list({ prefix: this.prefix, maxKeys: this.pageSize, continuationToken: token }),
+      );
+      for (const o of page.contents ?? []) {
+        const realPath = pathOfKey(this.prefix, o.key);
+        if (realPath === null) continue;
+        const lastModified = o.lastModified ? Date.parse(String(o.lastModified)) : 0;
+        const entry: OriginEntry = { realPath, size: o.size ?? 0, mtimeMs: secondsOf(lastModified), etag: stripQuotes(o.eTag) };
+        for (const folder of grouper.add(entry)) yield* batches(folder);
+      }
+      token = page.isTruncated ? page.nextContinuationToken : undefined;
+    } while (token);
+    for (const folder of grouper.finish()) yield* batches(folder);
+  }
+
+  async stat(realPath: string): Promise<{ size: number; mtimeMs: number; etag?: string }> {
+    const s = await this.request("head", `Reading "${realPath}"`, () => this.client.file(this.key(realPath)).stat());
+    return { size: s.size, mtimeMs: secondsOf(s.lastModified.getTime()), etag: stripQuotes(s.etag) };
+  }
+
+  async read(realPath: string, offset: number, length: number): Promise<Uint8Array> {
+    if (length <= 0) return new Uint8Array(0);
+    try {
+      const buf = await this.request("get", `Reading "${realPath}"`, () =>
+        this.client.file(this.key(realPath)).slice(offset, offset + length).arrayBuffer(),
+      );
+      return new Uint8Array(buf);
+    } catch (e) {
+      if (e instanceof S3OriginError && e.code === "InvalidRange") return new Uint8Array(0); // at or past EOF
+      throw e;
+    }
+  }
+
+  /**
+   * One streaming GET from `offset`; pieces are passed on as they arrive, coalesced to about `chunkSize`. A piece
+   * that does not come within the request timeout, or a broken connection, resumes with a new GET from where the
+   * stream stopped (within the retry policy's tries).
+   */
+  async *stream(realPath: string, offset: number, chunkSize = 256 * 1024): AsyncIterable<Uint8Array> {
+    let position = offset;
+    let failures = 0;
+    const what = `Reading "${realPath}"`;
+    const pieceTimeout = () => Object.assign(new Error(`no data within ${this.timeoutMs} ms`), { code: "Timeout" });
+    for (;;) {
+      this.counts.get++;
+      const reader = this.client.file(this.key(realPath)).slice(position).stream().getReader();
+      let pending: Uint8Array[] = [];
+      let pendingBytes = 0;
+      try {
+        for (;;) {
+          const { done, value } = await withTimeout(reader.read(), this.timeoutMs, pieceTimeout);
+          if (done) break;
+          pending.push(value);
+          pendingBytes += value.length;
+          if (pendingBytes >= chunkSize) {
+            const piece = concat(pending, pendingBytes);
+            pending = [];
+            pendingBytes = 0;
+            position += piece.length;
+            failures = 0;
+            yield piece;
+          }
+        }
+        if (pendingBytes > 0) yield concat(pending, pendingBytes);
+        return;
+      } catch (e) {
+        void reader.cancel().catch(() => {});
+        if (errorCode(e) === "InvalidRange") return; // the offset is at EOF
+        if (!isRetryable(e) || ++failures >= this.retry.attempts) throw this.describe(e, what);
+        this.counts.retries++;
+        await Bun.sleep(backoffMs(failures, this.retry));
+        // Bytes received but not yet passed on are fetched again: the next GET starts at `position`.
+      }
+    }
+  }
+}
+
+function concat(parts: Uint8Array[], total: number): Uint8Array {
+  if (parts.length === 1) return parts[0];
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+function* batches(files: OriginEntry[], size = 1024): Generator<OriginEntry[]> {
+  for (let i = 0; i < files.length; i += size) yield files.slice(i, i + size);
+}

@@ -1,0 +1,229 @@
+/**
+ * Issue 11 on real mounts: a library in a bucket of a real S3 server (Ceph RGW), mounted through the CLI, with our
+ * fault proxy between musicfs and RGW (request counts, throttling, resets). One cluster for the whole file.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { Database as Sqlite } from "bun:sqlite";
+import { readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { join, relative } from "node:path";
+import { writeSampleLibrary } from "../../src/sample/sampleLibrary.ts";
+import { writeFlac } from "../../src/sample/flacWriter.ts";
+import { silence } from "../../src/sample/tone.ts";
+import { CLI, cleanupAll, findFiles, run, startMount, tempDir } from "./harness.ts";
+import { putObjects, rgwSkipReason, startRgw, type RgwCluster } from "../support/cephRgw.ts";
+import { startFaultProxy, type FaultProxy } from "../support/faultProxy.ts";
+
+const skip = rgwSkipReason !== null;
+if (skip) console.warn(`skipping S3 mount tests: ${rgwSkipReason}`);
+
+const BUCKET = "music";
+let rgw: RgwCluster;
+let proxy: FaultProxy;
+/** key below the prefix → bytes, as uploaded. */
+const objects = new Map<string, Uint8Array>();
+const sha = (b: Uint8Array) => new Bun.CryptoHasher("sha256").update(b).digest("hex");
+
+/** Sample library files, some of them under hostile keys. */
+const HOSTILE_DIRS = ["We+Them & Co/ü x", "dots/../dots", "100% sure"];
+
+function listFiles(dir: string): string[] {
+  return readdirSync(dir).flatMap((n) => (statSync(join(dir, n)).isDirectory() ? listFiles(join(dir, n)) : [join(dir, n)]));
+}
+
+function env(secret = rgw.secretAccessKey): Record<string, string> {
+  return { AWS_ACCESS_KEY_ID: rgw.accessKeyId, AWS_SECRET_ACCESS_KEY: secret, AWS_REGION: rgw.region, AWS_PROFILE: "", AWS_ENDPOINT_URL: "" };
+}
+
+function config(extra = "", bucket = BUCKET): string {
+  const path = join(tempDir(), "config.toml");
+  writeFileSync(
+    path,
+    `[[origins]]\nid = "cloud"\nurl = "s3://${bucket}/lib"\nendpoint = "${proxy.endpoint}"\nrequest_timeout_ms = 2000\n` +
+      `[cache]\nread_timeout_ms = 3000\n[sync]\noffline_retry_secs = 0.5\n${extra}`,
+  );
+  return path;
+}
+
+/** real_path → virtual_path of every stored file. */
+function placements(cache: string): Map<string, string> {
+  const db = new Sqlite(join(cache, "metadata.db"), { readonly: true });
+  const rows = db.query("SELECT real_path, virtual_path FROM files").values() as [string, string][];
+  db.close();
+  return new Map(rows);
+}
+
+async function eventually<T>(read: () => Promise<T> | T, check: (v: T) => boolean, ms = 20_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  let v = await read();
+  while (!check(v)) {
+    if (Date.now() > deadline) throw new Error(`condition not met in ${ms} ms; last value: ${JSON.stringify(v)}`);
+    await Bun.sleep(200);
+    v = await read();
+  }
+  return v;
+}
+
+async function readThroughMount(path: string): Promise<{ code: number; bytes: Uint8Array; stderr: string }> {
+  const proc = Bun.spawn(["cat", path], { stdout: "pipe", stderr: "pipe" });
+  const [out, err, code] = await Promise.all([new Response(proc.stdout).arrayBuffer(), new Response(proc.stderr).text(), proc.exited]);
+  return { code, bytes: new Uint8Array(out), stderr: err };
+}
+
+beforeAll(async () => {
+  if (skip) return;
+  rgw = await startRgw();
+  proxy = startFaultProxy({ port: rgw.port });
+  await rgw.createBucket(BUCKET);
+  const dir = tempDir();
+  await writeSampleLibrary(dir);
+  listFiles(dir).forEach((file, i) => {
+    const rel = relative(dir, file);
+    const key = i < HOSTILE_DIRS.length ? `${HOSTILE_DIRS[i]}/${rel.split("/").pop()}` : rel;
+    objects.set(key, new Uint8Array(readFileSync(file)));
+  });
+  await putObjects(rgw.client(BUCKET), [
+    ...[...objects].map(([k, b]): [string, Uint8Array] => [`lib/${k}`, b]),
+    ["elsewhere/not-ours.flac", objects.values().next().value!],
+  ]);
+}, 60_000);
+
+afterAll(async () => {
+  await cleanupAll();
+  proxy?.stop();
+  await rgw?.stop();
+});
+
+describe.skipIf(skip)("S3 origin on Ceph RGW, mounted", () => {
+  const cache = skip ? "" : tempDir();
+  const cfg = () => config();
+  let configPath = "";
+  /** The one file left unread by the first mount (so it is not cached). */
+  let unreadKey = "";
+
+  test("first mount through throttling and resets: every object once, byte-exact, hostile keys; no secret anywhere", async () => {
+    configPath = cfg();
+    const mnt = join(tempDir(), "mnt");
+    proxy.inject("slowdown", 2, /list-type/);
+    proxy.inject("reset", 2, /\.(flac|mp3)/);
+    proxy.inject("slowdown", 3, /\.(flac|mp3)/);
+    const m = await startMount(mnt, ["--config", configPath, "--cache-dir", cache], { env: env() });
+    const files = await findFiles(mnt);
+    const tree = files.filter((f) => !f.startsWith("."));
+    expect(tree.length).toBe(objects.size);
+    const placed = placements(cache);
+    expect([...placed.keys()].sort()).toEqual([...objects.keys()].sort());
+    const keys = [...objects.keys()];
+    unreadKey = keys[keys.length - 1];
+    for (const key of keys.slice(0, -1)) {
+      const r = await readThroughMount(join(mnt, placed.get(key)!));
+      expect(r.code).toBe(0);
+      expect(sha(r.bytes)).toBe(sha(objects.get(key)!));
+    }
+    await Bun.sleep(300); // one status write
+    expect(await m.stop()).toBe(0);
+    // The secret is in no log line, no status file, no database.
+    const status = readFileSync(join(cache, "status.json"), "utf8");
+    expect(JSON.parse(status).originRequests["s3://music/lib"].get).toBeGreaterThan(0);
+    for (const text of [m.output(), status, readFileSync(join(cache, "metadata.db")).toString("latin1")])
+      expect(text).not.toContain(rgw.secretAccessKey);
+  }, 120_000);
+
+  test("later mount with RGW stopped: ready with zero requests, tree there, cached files play, uncached EIO; nothing removed", async () => {
+    await rgw.stopGateway();
+    try {
+      const mnt = join(tempDir(), "mnt");
+      const seen = proxy.requests.length;
+      const m = await startMount(mnt, ["--config", configPath, "--cache-dir", cache], { env: env() });
+      expect(m.output()).toContain("0 requests to remote origins");
+      const placed = placements(cache);
+      expect((await findFiles(mnt)).filter((f) => !f.startsWith(".")).length).toBe(objects.size);
+      for (const [key, bytes] of objects) {
+        if (key === unreadKey) continue;
+        const r = await readThroughMount(join(mnt, placed.get(key)!));
+        expect(sha(r.bytes)).toBe(sha(bytes));
+      }
+      const t0 = performance.now();
+      const uncached = await readThroughMount(join(mnt, placed.get(unreadKey)!));
+      expect(uncached.code).not.toBe(0);
+      expect(uncached.stderr).toContain("Input/output error");
+      expect(performance.now() - t0).toBeLessThan(3000 + 2000);
+      await m.waitFor(/not reachable/);
+      await m.waitFor(/try the unreachable origins again/);
+      expect((await findFiles(mnt)).filter((f) => !f.startsWith(".")).length).toBe(objects.size);
+      // The syncs did ask the store (their probes reached the proxy and failed), and removed nothing.
+      expect(proxy.requests.length).toBeGreaterThan(seen);
+      expect(await m.stop()).toBe(0);
+    } finally {
+      await rgw.startGateway();
+    }
+  }, 120_000);
+
+  test("an object replaced with other bytes (new ETag) while mounted: re-parsed, and reads give the new bytes", async () => {
+    const mnt = join(tempDir(), "mnt");
+    const m = await startMount(mnt, ["--config", config("interval_secs = 1\n"), "--cache-dir", cache], { env: env() });
+    await m.waitFor(/Delta sync complete: 0 added, 0 modified, 0 removed/);
+    const key = [...objects.keys()][5];
+    const before = placements(cache).get(key)!;
+    const replacement = writeFlac({ artists: ["Replaced"], album: "New Bytes", year: 2024, title: "Other", track: 1 }, silence(0.3, 22050, 1));
+    await rgw.client(BUCKET).write(`lib/${key}`, replacement);
+    const after = await eventually(() => placements(cache).get(key)!, (v) => v !== before);
+    expect(after).toBe("Replaced/New Bytes (2024) [FLAC]/01 - Other.flac");
+    await eventually(async () => (await findFiles(mnt)).includes(after), (v) => v);
+    const r = await readThroughMount(join(mnt, after));
+    expect(sha(r.bytes)).toBe(sha(replacement));
+    objects.set(key, replacement);
+    expect(await m.stop()).toBe(0);
+  }, 120_000);
+
+  test("kill -9 during a fetch, restart: the file reads right; files fetched completely before are not fetched again", async () => {
+    const pcm = silence(20, 44100, 2);
+    let x = 1;
+    for (const ch of pcm.channels) for (let i = 0; i < ch.length; i++) ch[i] = ((x = (x * 1103515245 + 12345) >>> 0) >>> 16) - 32768;
+    const big = writeFlac({ artists: ["Big"], album: "Long", year: 2020, title: "Long One", track: 1 }, pcm); // noise: ~3.5 MB
+    await rgw.client(BUCKET).write("lib/Big/long.flac", big);
+    const mnt = join(tempDir(), "mnt");
+    const first = await startMount(mnt, ["--config", config("interval_secs = 1\n"), "--cache-dir", cache], { env: env() });
+    const path = join(mnt, "Big/Long (2020) [FLAC]/01 - Long One.flac");
+    await eventually(async () => (await findFiles(mnt)).includes("Big/Long (2020) [FLAC]/01 - Long One.flac"), (v) => v);
+    proxy.rateBytesPerS = 2 * 1024 * 1024; // ~1.7 s for the whole file: killed mid-fetch
+    const fetchedBefore = proxy.bytesToClients;
+    const reading = readThroughMount(path);
+    await Bun.sleep(700);
+    first.proc.kill("SIGKILL");
+    await first.proc.exited;
+    await reading;
+    const fetchedBeforeKill = proxy.bytesToClients - fetchedBefore;
+    proxy.rateBytesPerS = 0;
+    await run(["umount", "-l", mnt]);
+    expect(fetchedBeforeKill).toBeGreaterThan(0);
+    expect(fetchedBeforeKill).toBeLessThan(big.length); // really killed during the fetch
+
+    const second = await startMount(mnt, ["--config", configPath, "--cache-dir", cache], { env: env() });
+    const fetchedAtRestart = proxy.bytesToClients;
+    expect(sha((await readThroughMount(path)).bytes)).toBe(sha(big));
+    console.log(`kill -9 mid-fetch: ${fetchedBeforeKill} bytes before the kill, ${proxy.bytesToClients - fetchedAtRestart} after the restart, file ${big.length}`);
+    const placed = placements(cache);
+    const gets = () => proxy.requests.filter((r) => r.method === "GET" && !r.path.includes("list-type")).length;
+    const before = gets();
+    for (const [key, bytes] of objects) {
+      if (key === unreadKey) continue;
+      expect(sha((await readThroughMount(join(mnt, placed.get(key)!))).bytes)).toBe(sha(bytes));
+    }
+    expect(gets() - before).toBe(0);
+    expect(await second.stop()).toBe(0);
+  }, 120_000);
+
+  test("wrong credentials and a missing bucket: one clear line naming the bucket and what to check", async () => {
+    const wrong = await run(["bun", CLI, "scan", "--config", config(), "--cache-dir", tempDir()], { env: env("wrong-secret-1234567890") });
+    expect(wrong.code).not.toBe(0);
+    const out = wrong.stdout + wrong.stderr;
+    expect(out).toContain("s3://music/lib");
+    expect(out).toContain("secret access key");
+    expect(out).not.toContain("wrong-secret-1234567890");
+    expect(out).not.toMatch(/\n\s+at /); // no stack trace
+    const missing = await run(["bun", CLI, "scan", "--config", config("", "no-such-bucket"), "--cache-dir", tempDir()], { env: env() });
+    expect(missing.code).not.toBe(0);
+    expect(missing.stdout + missing.stderr).toContain("s3://no-such-bucket/lib");
+    expect(missing.stdout + missing.stderr).toContain("does not exist");
+  }, 60_000);
+});

@@ -1,0 +1,138 @@
+/**
+ * S3Origin against a real Ceph RGW, through our fault proxy: listing, ranged and streamed reads, hostile keys,
+ * retries of throttling and resets, timeouts, and errors that name the bucket without leaking the secret.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { S3Origin, S3OriginError } from "../../src/origins/s3Origin.ts";
+import type { OriginEntry } from "../../src/origins/origin.ts";
+import { putObjects, rgwSkipReason, startRgw, type RgwCluster } from "../support/cephRgw.ts";
+import { startFaultProxy, type FaultProxy } from "../support/faultProxy.ts";
+
+const skip = rgwSkipReason !== null;
+if (skip) console.warn(`skipping S3Origin tests: ${rgwSkipReason}`);
+
+let rgw: RgwCluster;
+let proxy: FaultProxy;
+const BUCKET = "origin-tests";
+
+function bytes(n: number, seed: number): Uint8Array {
+  const out = new Uint8Array(n);
+  let x = seed;
+  for (let i = 0; i < n; i++) out[i] = (x = (x * 1103515245 + 12345) >>> 0) >>> 24;
+  return out;
+}
+
+const HOSTILE = ["a b/c+d&e.flac", "Ünïcødé/東京 (live).mp3", "x/../escape.flac", "%41%2F.flac", "deep/a/b/c/1.flac", "deep/a/2.flac", "deep/z.flac", "top.flac"];
+const BIG = bytes(3 * 1024 * 1024 + 17, 7);
+
+function origin(opts: { secret?: string; bucket?: string; prefix?: string; timeoutMs?: number; attempts?: number } = {}): S3Origin {
+  return new S3Origin("t", {
+    location: { bucket: opts.bucket ?? BUCKET, prefix: opts.prefix ?? "lib/" },
+    settings: {
+      endpoint: proxy.endpoint, region: rgw.region, pathStyle: true, exposedFiles: [],
+      credentials: { accessKeyId: rgw.accessKeyId, secretAccessKey: opts.secret ?? rgw.secretAccessKey, source: "the test" },
+    },
+    maxRequests: 8,
+    requestTimeoutMs: opts.timeoutMs ?? 5000,
+    retry: { attempts: opts.attempts ?? 4, baseDelayMs: 5, maxDelayMs: 50 },
+    listPageSize: 3, // several pages even for a handful of keys
+  });
+}
+
+async function walkAll(o: S3Origin): Promise<OriginEntry[][]> {
+  const out: OriginEntry[][] = [];
+  for await (const b of o.walk()) out.push(b);
+  return out;
+}
+
+beforeAll(async () => {
+  if (skip) return;
+  rgw = await startRgw();
+  proxy = startFaultProxy({ port: rgw.port });
+  await rgw.createBucket(BUCKET);
+  const client = rgw.client(BUCKET);
+  await putObjects(client, [
+    ...HOSTILE.map((k, i): [string, Uint8Array] => [`lib/${k}`, bytes(1000 + i, i)]),
+    ["lib/big.flac", BIG],
+    ["lib-other/outside.flac", bytes(10, 99)],
+    ["outside.flac", bytes(10, 98)],
+  ]);
+}, 60_000);
+
+afterAll(async () => {
+  proxy?.stop();
+  await rgw?.stop();
+});
+
+describe.skipIf(skip)("S3Origin on Ceph RGW", () => {
+  test("the walk lists every object below the prefix once, one folder per batch, with size and ETag, no HEADs", async () => {
+    const before = proxy.requests.length;
+    const batches = await walkAll(origin());
+    const paths = batches.flat().map((e) => e.realPath);
+    expect(paths.sort()).toEqual([...HOSTILE, "big.flac"].sort());
+    const dirs = batches.map((b) => b[0].realPath.slice(0, b[0].realPath.lastIndexOf("/") + 1));
+    expect(new Set(dirs).size).toBe(dirs.length);
+    const big = batches.flat().find((e) => e.realPath === "big.flac")!;
+    expect(big.size).toBe(BIG.length);
+    expect(big.etag).toBe(new Bun.CryptoHasher("md5").update(BIG).digest("hex"));
+    expect(big.mtimeMs % 1000).toBe(0);
+    const made = proxy.requests.slice(before);
+    expect(made.every((r) => r.method === "GET" && r.path.includes("list-type=2"))).toBe(true);
+    expect(made.length).toBe(Math.ceil((HOSTILE.length + 1) / 3)); // pages of 3 keys
+  });
+
+  test("hostile keys read back byte-exact; a `..` key stays an object below the prefix", async () => {
+    const o = origin();
+    for (const [i, k] of HOSTILE.entries()) expect(await o.read(k, 0, 5000)).toEqual(bytes(1000 + i, i));
+    // "x/../escape.flac" is its own object, not "lib/escape.flac" or "escape.flac" outside the prefix.
+    await expect(o.read("../outside.flac", 0, 10)).rejects.toThrow(/gone/);
+  });
+
+  test("ranged reads, reads at and past EOF, and a resumable stream from an offset", async () => {
+    const o = origin();
+    expect(await o.read("big.flac", 1_000_000, 4096)).toEqual(BIG.subarray(1_000_000, 1_004_096));
+    expect(await o.read("big.flac", BIG.length - 10, 100)).toEqual(BIG.subarray(BIG.length - 10));
+    expect((await o.read("big.flac", BIG.length, 100)).length).toBe(0);
+    const parts: Uint8Array[] = [];
+    for await (const p of o.stream("big.flac", 12345, 256 * 1024)) parts.push(p);
+    expect(Buffer.concat(parts)).toEqual(Buffer.from(BIG.subarray(12345)));
+    expect(await o.stat("big.flac")).toMatchObject({ size: BIG.length });
+  });
+
+  test("503 SlowDown and connection resets are retried with backoff and the bytes still arrive", async () => {
+    const o = origin();
+    proxy.inject("slowdown", 2, /big\.flac/);
+    proxy.inject("reset", 1, /big\.flac/);
+    expect(await o.read("big.flac", 0, 65536)).toEqual(BIG.subarray(0, 65536));
+    expect(o.counts.retries).toBeGreaterThanOrEqual(2);
+    proxy.inject("slowdown", 1, /list-type/);
+    expect((await walkAll(o)).flat().length).toBe(HOSTILE.length + 1);
+  });
+
+  test("a stalled request times out (and is retried); persistent throttling gives up with a clear error", async () => {
+    const o = origin({ timeoutMs: 300, attempts: 2 });
+    proxy.inject("stall", 1, /top\.flac/);
+    const t0 = performance.now();
+    expect(await o.read("top.flac", 0, 10)).toEqual(bytes(1007, 7).subarray(0, 10));
+    expect(performance.now() - t0).toBeLessThan(3000);
+    proxy.inject("slowdown", 2, /top\.flac/);
+    const e = await o.read("top.flac", 0, 10).catch((x) => x);
+    expect(e).toBeInstanceOf(S3OriginError);
+    expect(e.message).toContain("s3://origin-tests/lib");
+    expect(e.message).toContain("SlowDown");
+  });
+
+  test("4xx answers are not retried; wrong secret and missing bucket say what to check, never the secret", async () => {
+    const wrong = origin({ secret: "not-the-secret-XYZ" });
+    const before = proxy.requests.length;
+    const e1 = await wrong.checkAccess().catch((x) => x);
+    expect(proxy.requests.length - before).toBe(1);
+    expect(e1.message).toContain("s3://origin-tests/lib");
+    expect(e1.message).toContain("secret access key");
+    expect(e1.message).not.toContain("not-the-secret-XYZ");
+    const e2 = await origin({ bucket: "no-such-bucket" }).checkAccess().catch((x) => x);
+    expect(e2.message).toContain("does not exist");
+    expect(await wrong.isAvailable()).toBe(false);
+    expect(await origin().isAvailable()).toBe(true);
+  });
+});

@@ -1,0 +1,223 @@
+/**
+ * A TCP proxy between musicfs and an HTTP server (RGW) on loopback, for fault tests and latency benchmarks:
+ * - added delay per direction (sch_netem is not available on these machines), and a bandwidth cap;
+ * - a count and log of HTTP requests (method + path), so tests can assert "zero requests";
+ * - injected faults for the next N requests: 503 SlowDown answers, connection resets, or stalls (no answer).
+ *
+ * Requests are recognised by their request line at the start of a client write; musicfs sends GETs/HEADs without
+ * bodies, so one request per write is the common case and the count is exact for it.
+ */
+
+export type Fault = "slowdown" | "reset" | "stall";
+
+export interface ProxyRequest {
+  method: string;
+  path: string;
+}
+
+export interface FaultProxy {
+  port: number;
+  endpoint: string;
+  /** Every request seen (forwarded or answered with a fault), in order. */
+  readonly requests: ProxyRequest[];
+  /** Delay added to each direction, in ms (changeable at any time). */
+  delayMs: number;
+  /** Cap on server → client bytes per second over all connections (0 = none). */
+  rateBytesPerS: number;
+  /** Bytes passed from the server to clients so far. */
+  readonly bytesToClients: number;
+  /** Answers the next `count` requests with `fault` instead of forwarding them (optionally only paths matching). */
+  inject(fault: Fault, count: number, pathPattern?: RegExp): void;
+  /** Refuse every new connection and drop open ones (the server looks down) until `up()`. */
+  down(): void;
+  up(): void;
+  stop(): void;
+}
+
+interface Side {
+  socket: Bun.Socket<Conn> | null;
+  pending: Uint8Array[];
+}
+interface Conn {
+  client: Bun.Socket<Conn>;
+  upstream: Side;
+  /** Bytes for the client waiting for the socket to drain. */
+  toClient: Uint8Array[];
+  stalled: boolean;
+  closed: boolean;
+}
+
+const REQUEST_LINE = /^(GET|HEAD|PUT|POST|DELETE) (\S+) HTTP\/1\.[01]\r\n/;
+
+function flush(socket: Bun.Socket<any>, queue: Uint8Array[]): void {
+  while (queue.length > 0) {
+    const chunk = queue[0];
+    const n = socket.write(chunk);
+    if (n < chunk.length) {
+      queue[0] = chunk.subarray(Math.max(0, n));
+      return;
+    }
+    queue.shift();
+  }
+}
+
+export function startFaultProxy(target: { host?: string; port: number }, opts: { delayMs?: number } = {}): FaultProxy {
+  const host = target.host ?? "127.0.0.1";
+  const faults: { fault: Fault; pattern?: RegExp }[] = [];
+  const requests: ProxyRequest[] = [];
+  const conns = new Set<Conn>();
+  let isDown = false;
+
+  const state = { delayMs: opts.delayMs ?? 0, rate: 0, bytesToClients: 0, rateFreeAt: 0 };
+  const later = (fn: () => void) => (state.delayMs > 0 ? setTimeout(fn, state.delayMs) : fn());
+  /** Server → client: the delay, plus the time the bandwidth cap needs for the bytes queued before. */
+  const towardClient = (bytes: number, fn: () => void) => {
+    const deliver = () => {
+      state.bytesToClients += bytes;
+      fn();
+    };
+    if (state.rate <= 0) return later(deliver);
+    const now = performance.now();
+    state.rateFreeAt = Math.max(now, state.rateFreeAt) + (bytes * 1000) / state.rate;
+    setTimeout(deliver, state.delayMs + (state.rateFreeAt - now));
+  };
+
+  const closeConn = (c: Conn, hard: boolean) => {
+    if (c.closed) return;
+    c.closed = true;
+    conns.delete(c);
+    if (hard) {
+      c.client.terminate();
+      c.upstream.socket?.terminate();
+    } else {
+      c.client.end();
+      c.upstream.socket?.end();
+    }
+  };
+
+  const sendUpstream = (c: Conn, data: Uint8Array) => {
+    if (c.upstream.socket) {
+      c.upstream.pending.push(data);
+      flush(c.upstream.socket, c.upstream.pending);
+    } else c.upstream.pending.push(data);
+  };
+
+  const server = Bun.listen<Conn>({
+    hostname: "127.0.0.1",
+    port: 0,
+    socket: {
+      open(client) {
+        const c: Conn = { client, upstream: { socket: null, pending: [] }, toClient: [], stalled: false, closed: false };
+        client.data = c;
+        if (isDown) {
+          c.closed = true;
+          client.terminate();
+          return;
+        }
+        conns.add(c);
+        Bun.connect<Conn>({
+          hostname: host,
+          port: target.port,
+          socket: {
+            open(up) {
+              up.data = c;
+              c.upstream.socket = up;
+              if (c.closed) return void up.end();
+              flush(up, c.upstream.pending);
+            },
+            data(_up, bytes) {
+              const copy = new Uint8Array(bytes);
+              towardClient(copy.length, () => {
+                if (c.closed || c.stalled) return;
+                c.toClient.push(copy);
+                flush(c.client, c.toClient);
+              });
+            },
+            drain(up) {
+              flush(up, c.upstream.pending);
+            },
+            close() {
+              later(() => closeConn(c, false));
+            },
+            error() {
+              closeConn(c, true);
+            },
+          },
+        }).catch(() => closeConn(c, true));
+      },
+      data(client, bytes) {
+        const c = client.data;
+        if (c.closed || c.stalled) return;
+        const copy = new Uint8Array(bytes);
+        const head = new TextDecoder().decode(copy.subarray(0, Math.min(copy.length, 2048)));
+        const m = REQUEST_LINE.exec(head);
+        if (m) {
+          requests.push({ method: m[1], path: m[2] });
+          const i = faults.findIndex((f) => !f.pattern || f.pattern.test(m[2]));
+          if (i >= 0) {
+            const { fault } = faults.splice(i, 1)[0];
+            if (fault === "reset") return void closeConn(c, true);
+            if (fault === "stall") return void (c.stalled = true);
+            const body = `<?xml version="1.0" encoding="UTF-8"?><Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>`;
+            const reply = `HTTP/1.1 503 Slow Down\r\nContent-Type: application/xml\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`;
+            later(() => {
+              if (c.closed) return;
+              c.toClient.push(new TextEncoder().encode(reply));
+              flush(c.client, c.toClient);
+              setTimeout(() => closeConn(c, false), 10);
+            });
+            return;
+          }
+        }
+        later(() => {
+          if (!c.closed) sendUpstream(c, copy);
+        });
+      },
+      drain(client) {
+        flush(client, client.data.toClient);
+      },
+      close(client) {
+        if (client.data) closeConn(client.data, false);
+      },
+      error(client) {
+        if (client.data) closeConn(client.data, true);
+      },
+    },
+  });
+
+  return {
+    port: server.port,
+    endpoint: `http://127.0.0.1:${server.port}`,
+    requests,
+    get delayMs() {
+      return state.delayMs;
+    },
+    set delayMs(v: number) {
+      state.delayMs = v;
+    },
+    get rateBytesPerS() {
+      return state.rate;
+    },
+    set rateBytesPerS(v: number) {
+      state.rate = v;
+      state.rateFreeAt = 0;
+    },
+    get bytesToClients() {
+      return state.bytesToClients;
+    },
+    inject(fault, count, pathPattern) {
+      for (let i = 0; i < count; i++) faults.push({ fault, pattern: pathPattern });
+    },
+    down() {
+      isDown = true;
+      for (const c of [...conns]) closeConn(c, true);
+    },
+    up() {
+      isDown = false;
+    },
+    stop() {
+      for (const c of [...conns]) closeConn(c, true);
+      server.stop(true);
+    },
+  };
+}

@@ -32,7 +32,6 @@ export const WRITE_OPCODES: ReadonlySet<number> = new Set([
   Opcode.FALLOCATE, Opcode.COPY_FILE_RANGE, Opcode.TMPFILE,
 ]);
 
-/** Operations a read-only music filesystem has no use for: ENOSYS, which the kernel mostly remembers. */
 /** fuse_init_in/out `flags` (bits 0–31) and `flags2` (bits 32–63, stored shifted down by 32). */
 export const InitFlag = {
   ASYNC_READ: 1 << 0,

@@ -13,38 +13,12 @@ import { RequestDispatcher } from "../../src/fuse/dispatcher.ts";
 import { type Entry, Errno, type FuseFilesystem, S_IFDIR, S_IFREG } from "../../src/fuse/filesystem.ts";
 import type { WorkerMessage } from "../../src/fuse/messages.ts";
 import { parseMountInfo } from "../../src/fuse/mountinfo.ts";
+import { cstring, fuseRequest, readIn, u32 } from "../support/fuseWire.ts";
 import { createSessionShared, SessionShared } from "../../src/fuse/sessionShared.ts";
 
 const owner = { uid: 1000, gid: 100 };
 
-/** A request as the kernel would write it: in_header + body. */
-function request(opcode: number, nodeid: number, body: Uint8Array = new Uint8Array(0), unique = 0x1122334455667788n): Uint8Array {
-  const buf = new Uint8Array(Size.IN_HEADER + body.length);
-  const v = new DataView(buf.buffer);
-  v.setUint32(0, buf.length, true);
-  v.setUint32(4, opcode, true);
-  v.setBigUint64(8, unique, true);
-  setU64(v, 16, nodeid);
-  v.setUint32(24, 1000, true);
-  v.setUint32(28, 100, true);
-  v.setUint32(32, 4242, true);
-  buf.set(body, Size.IN_HEADER);
-  return buf;
-}
-function readIn(offset: number, size: number, fh = 0): Uint8Array {
-  const b = new Uint8Array(Size.READ_IN);
-  const v = new DataView(b.buffer);
-  setU64(v, 0, fh);
-  setU64(v, 8, offset);
-  v.setUint32(16, size, true);
-  return b;
-}
-function u32(...values: number[]): Uint8Array {
-  const b = new Uint8Array(values.length * 4);
-  values.forEach((x, i) => new DataView(b.buffer).setUint32(i * 4, x, true));
-  return b;
-}
-const cstring = (s: string) => new TextEncoder().encode(s + "\0");
+const request = fuseRequest;
 
 describe("codec", () => {
   test("request header fields sit at their ABI offsets", () => {

@@ -39,6 +39,8 @@ export function u32(...values: number[]): Uint8Array {
   return b;
 }
 
+const ENOENT = 2;
+
 export const cstring = (s: string) => new TextEncoder().encode(s + "\0");
 
 export interface WireAttr {
@@ -76,9 +78,11 @@ export class WireClient {
     return { error: view.getInt32(4, true), payload, view: new DataView(payload.buffer) };
   }
 
+  /** LOOKUP: the entry's attributes, or the negative errno (a cached negative entry, nodeid 0, is -ENOENT). */
   lookup(parent: number, name: string): WireAttr | number {
     const r = this.call(Opcode.LOOKUP, parent, cstring(name));
     if (r.error) return r.error!;
+    if (getU64(r.view, 0) === 0) return -ENOENT;
     return attrAt(r.view, 40);
   }
 

@@ -42,7 +42,6 @@ export interface NegotiatedInit {
 }
 
 export type WorkerMessage =
-  | { type: "started"; worker: number }
   | { type: "init"; worker: number; init: NegotiatedInit }
   | { type: "defer"; request: DeferredRequestData }
   | { type: "interrupt"; unique: bigint }

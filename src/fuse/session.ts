@@ -9,7 +9,7 @@
  *   await session.unmount();
  */
 import { closeSync, writeSync } from "node:fs";
-import { Worker } from "node:worker_threads";
+import { WorkerThread } from "../core/workerThread.ts";
 import { errnoCode, errorMessage } from "../core/errors.ts";
 import { log } from "../core/logger.ts";
 import { encodeDataReply, encodeErrorReply } from "./codec.ts";
@@ -19,6 +19,9 @@ import { isRoot, mountFuse, type MountHandle, prepareMountpoint, setReadAhead, u
 import { notifyInvalidateEntry, notifyInvalidateInode, type NotifyResult } from "./notify.ts";
 import { createPassthroughTable } from "./passthrough.ts";
 import { createSessionShared, SessionShared } from "./sessionShared.ts";
+
+/** A session worker thread: it sends WorkerMessages and receives nothing after its workerData. */
+type SessionWorker = WorkerThread<never, WorkerMessage>;
 
 export interface SessionOptions {
   mountpoint: string;
@@ -93,7 +96,7 @@ export class FuseSession {
   /** @internal use startSession() */
   constructor(
     private readonly handle: MountHandle,
-    private readonly workers: Worker[],
+    private readonly workers: SessionWorker[],
     opts: SessionOptions,
     private readonly shared: SessionShared,
   ) {
@@ -175,20 +178,23 @@ export class FuseSession {
   }
 
   /** @internal */
-  attach(worker: Worker, index: number): void {
-    worker.on("message", (m: WorkerMessage) => this.onMessage(m));
-    worker.on("error", (e: Error) => this.fail(new Error(`FUSE worker ${index} failed: ${errorMessage(e)}`, { cause: e })));
-    worker.on("exit", (code: number) => {
-      const expected = this.ended.has(index) || this.state === "closing" || this.state === "closed";
-      this.ended.add(index);
-      if (!expected) this.fail(new Error(`FUSE worker ${index} exited unexpectedly (code ${code})`));
-    });
+  startWorker(entry: string | URL, index: number, data: SessionWorkerData): SessionWorker {
+    return new WorkerThread<never, WorkerMessage>(entry, {
+      onMessage: (m) => this.onMessage(m),
+      onFailedToStart: (e) => this.fail(new Error(`FUSE worker ${index} could not start: ${errorMessage(e)}`, { cause: e })),
+      onCrash: (e) => this.fail(new Error(`FUSE worker ${index} failed: ${errorMessage(e)}`, { cause: e })),
+      onExit: (code) => this.workerExited(index, code),
+    }, data);
+  }
+
+  private workerExited(index: number, code: number): void {
+    const expected = this.ended.has(index) || this.state === "closing" || this.state === "closed";
+    this.ended.add(index);
+    if (!expected) this.fail(new Error(`FUSE worker ${index} exited unexpectedly (code ${code})`));
   }
 
   private onMessage(m: WorkerMessage): void {
     switch (m.type) {
-      case "started":
-        return;
       case "init":
         if (this.state === "starting") this.state = "running";
         this.init = m.init;
@@ -307,7 +313,7 @@ export class FuseSession {
 export async function startSession(opts: SessionOptions): Promise<FuseSession> {
   const mountpoint = await prepareMountpoint(opts.mountpoint, { fsName: opts.fsName, createMountpoint: opts.createMountpoint });
   const handle = await mountFuse(mountpoint, { fsName: opts.fsName, readOnly: opts.readOnly, allowOther: opts.allowOther });
-  const workers: Worker[] = [];
+  const workers: SessionWorker[] = [];
   const shared = createSessionShared();
   const session = new FuseSession(handle, workers, opts, new SessionShared(shared));
   const initDone = session.waitForInit(opts.initTimeoutMs ?? 10_000);
@@ -325,9 +331,7 @@ export async function startSession(opts: SessionOptions): Promise<FuseSession> {
         shared,
         fsData: opts.workerData,
       };
-      const worker = new Worker(workerSpecifier(opts.workerUrl), { workerData: data });
-      workers.push(worker);
-      session.attach(worker, i);
+      workers.push(session.startWorker(opts.workerUrl, i, data));
     }
     await initDone;
     const readAhead = opts.readAheadKb === undefined ? 1024 : opts.readAheadKb;
@@ -343,10 +347,6 @@ export async function startSession(opts: SessionOptions): Promise<FuseSession> {
   return session;
 }
 
-/** node:worker_threads wants a URL object (not a "file:" string) or a plain path. */
-function workerSpecifier(url: string | URL): string | URL {
-  return typeof url === "string" && url.startsWith("file:") ? new URL(url) : url;
-}
 
 /**
  * For tests and small servers: unmount and exit(0) on SIGINT/SIGTERM, within a second even if unmounting hangs.

@@ -10,9 +10,10 @@
  * synchronous and slow work is deferred to the main thread.
  */
 import { readSync, writeSync } from "node:fs";
-import { isMainThread, parentPort, workerData } from "node:worker_threads";
+import { workerData } from "node:worker_threads";
 import { ptr } from "bun:ffi";
 import { errnoCode, errorMessage } from "../core/errors.ts";
+import { announceReady, parentChannel } from "../core/workerThread.ts";
 import { log } from "../core/logger.ts";
 import { PAGE_SIZE, REQUEST_BUFFER_SIZE, Size } from "./abi.ts";
 import { REPLY_BUFFER_SIZE, RequestDispatcher } from "./dispatcher.ts";
@@ -36,10 +37,10 @@ export function pageAlignedOffset(buf: Uint8Array, minOffset: number): number {
  * worker entry module.
  */
 export function serveSessionWorker(createFilesystem: FilesystemFactory): void {
-  if (isMainThread || !parentPort || !isSessionWorkerData(workerData)) return;
+  const channel = parentChannel<WorkerMessage>();
+  if (!channel || !isSessionWorkerData(workerData)) return;
   const data = workerData;
-  const port = parentPort;
-  const post = (m: WorkerMessage) => port.postMessage(m);
+  const post = (m: WorkerMessage) => channel.post(m);
 
   const fs = createFilesystem(data.fsData); // a throw here surfaces as the worker's error event
   const replyBuffer = new Uint8Array(REPLY_BUFFER_SIZE);
@@ -54,7 +55,7 @@ export function serveSessionWorker(createFilesystem: FilesystemFactory): void {
     replyBuffer,
     dataOffset: pageAlignedOffset(replyBuffer, Size.OUT_HEADER),
   });
-  post({ type: "started", worker: data.workerIndex });
+  announceReady(channel);
   const reason = serveLoop(data.fd, dispatcher);
   post({ type: "ended", worker: data.workerIndex, reason });
 }

@@ -51,7 +51,3 @@ export interface ParseResult {
   needs: ByteNeed[];
 }
 
-/** Posted once by a worker when its module has loaded: from then on, an error is a crash, not a failed start. */
-export interface WorkerReady {
-  type: "ready";
-}

@@ -1,59 +1,7 @@
 /**
- * Scan worker entry (build.ts embeds it: src/library/scanWorker.ts). Receives batches of files, reads what the tag
- * parser needs of each with readSync, parses, and posts FileMeta back. One batch at a time, files in order; the
- * main thread watches for a batch that takes too long (a parser stuck on a hostile file) and replaces the worker.
+ * Scan worker entry (build.ts embeds it: src/library/scanWorker.ts): serves parse requests from the scanner with
+ * the tag parser (scanParse.ts).
  */
-import type { FileMeta } from "../core/types.ts";
-import { errnoCode, errorMessage } from "../core/errors.ts";
-import { ByteSource } from "./byteSource.ts";
-import { openFileBytes } from "./headTailReader.ts";
-import type { ByteNeed, ParseRequest, ParseResult, ScanJob, UnreadableFile, WorkerReady } from "./scanMessages.ts";
-import { readTags } from "./tagReader.ts";
+import { parseBatch, serveParseRequests } from "./scanParse.ts";
 
-declare const self: Worker;
-
-export async function parseJob(job: ScanJob): Promise<FileMeta | UnreadableFile | ByteNeed> {
-  if (job.absPath === undefined) return parseRemoteJob(job);
-  let file;
-  try {
-    file = openFileBytes(job.absPath, job.ext);
-  } catch (e) {
-    return { originId: job.originId, realPath: job.realPath, reason: errnoCode(e) ?? errorMessage(e) };
-  }
-  try {
-    const tags = await readTags(file.source, job.ext);
-    return { originId: job.originId, realPath: job.realPath, size: job.size, mtimeMs: job.mtimeMs, etag: job.etag ?? null, format: job.ext, ...tags };
-  } finally {
-    file.close();
-  }
-}
-
-/** A file of an origin without local path: parse what the main thread sent, or say which bytes are missing. */
-async function parseRemoteJob(job: ScanJob): Promise<FileMeta | ByteNeed> {
-  const source = new ByteSource(job.size, job.ranges ?? []);
-  const tags = await readTags(source, job.ext);
-  if (source.missing) return { job, ...source.missing };
-  return { originId: job.originId, realPath: job.realPath, size: job.size, mtimeMs: job.mtimeMs, etag: job.etag ?? null, format: job.ext, ...tags };
-}
-
-export async function parseBatch(request: ParseRequest): Promise<ParseResult> {
-  const files: FileMeta[] = [];
-  const unreadable: UnreadableFile[] = [];
-  const needs: ByteNeed[] = [];
-  for (const job of request.jobs) {
-    const result = await parseJob(job);
-    if ("format" in result) files.push(result);
-    else if ("job" in result) needs.push(result);
-    else unreadable.push(result);
-  }
-  return { type: "parsed", batchId: request.batchId, files, unreadable, needs };
-}
-
-// Only when started as a worker: importing this module elsewhere (tests) must not install a handler.
-if (typeof self !== "undefined" && typeof (globalThis as { Bun?: unknown }).Bun !== "undefined" && !Bun.isMainThread) {
-  self.onmessage = async (event: MessageEvent<ParseRequest>) => {
-    if (event.data?.type !== "parse") return;
-    self.postMessage(await parseBatch(event.data));
-  };
-  self.postMessage({ type: "ready" } satisfies WorkerReady);
-}
+serveParseRequests(parseBatch);

@@ -20,7 +20,8 @@ import { errnoCode, errorMessage } from "../core/errors.ts";
 import { log as defaultLog } from "../core/logger.ts";
 import type { Origin, WalkReport } from "../origins/origin.ts";
 import { extensionOf, isAudioPath } from "./audioFormats.ts";
-import type { ByteNeed, ParseRequest, ParseResult, ScanJob, UnreadableFile, WorkerReady } from "./scanMessages.ts";
+import type { ByteNeed, ParseRequest, ParseResult, ScanJob, UnreadableFile } from "./scanMessages.ts";
+import { WorkerThread } from "../core/workerThread.ts";
 import { HEAD_BYTES, TAIL_BYTES, TAIL_FORMATS } from "./headTailReader.ts";
 import { createScanProgress, type ScanProgress } from "./scanProgress.ts";
 import { workerEntry } from "../core/workerEntry.ts";
@@ -120,14 +121,19 @@ interface Batch {
 }
 
 interface WorkerSlot {
-  worker: Worker;
+  worker: WorkerThread<ParseRequest, ParseResult>;
   /** Batches sent, in the order the worker will process them. */
   inFlight: Batch[];
   /** When the worker last finished a batch or was handed work while idle. */
   lastProgressAt: number;
-  /** The worker loaded its module and said so: errors before that mean it cannot start at all. */
-  ready: boolean;
+  startedAt: number;
 }
+
+/**
+ * How long a worker may take to load before it counts as unable to start. A module that cannot load fails at once
+ * with an error event; this bound only catches a worker that never answers at all.
+ */
+const WORKER_START_TIMEOUT_MS = 60_000;
 
 class Scan {
   private readonly log: ConsolaInstance;
@@ -195,7 +201,7 @@ class Scan {
     } finally {
       clearInterval(this.watchdog);
       this.options.signal?.removeEventListener("abort", onAbort);
-      for (const slot of this.slots) slot.worker.terminate();
+      for (const slot of this.slots) void slot.worker.terminate({ detach: true });
       this.progress?.stop();
     }
     if (this.fatal) throw this.fatal;
@@ -335,18 +341,14 @@ class Scan {
   // ── workers ──────────────────────────────────────────────────────────────────────────────────────────────────
 
   private spawn(): WorkerSlot {
-    const worker = new Worker(this.workerUrl);
-    const slot: WorkerSlot = { worker, inFlight: [], lastProgressAt: performance.now(), ready: false };
-    worker.onmessage = (event: MessageEvent<ParseResult | WorkerReady>) => {
-      if (event.data?.type === "ready") slot.ready = true;
-      else this.onResult(slot, event.data);
-    };
-    worker.onerror = (event: ErrorEvent) => {
-      event.preventDefault?.();
-      const message = event.message || "worker error";
-      if (slot.ready) this.replace(slot, `parser crashed: ${message}`);
-      else this.failToStart(slot, message);
-    };
+    const worker = new WorkerThread<ParseRequest, ParseResult>(this.workerUrl, {
+      // Batch time counts from readiness: loading the parser takes seconds on a busy machine, and is not a stuck parse.
+      onReady: () => (slot.lastProgressAt = performance.now()),
+      onMessage: (result) => this.onResult(slot, result),
+      onCrash: (e) => this.replace(slot, `parser crashed: ${errorMessage(e) || "worker error"}`),
+      onFailedToStart: (e) => this.failToStart(slot, errorMessage(e) || "worker error"),
+    });
+    const slot: WorkerSlot = { worker, inFlight: [], lastProgressAt: performance.now(), startedAt: performance.now() };
     return slot;
   }
 
@@ -364,7 +366,7 @@ class Scan {
         if (slot.inFlight.length === 0) slot.lastProgressAt = performance.now();
         slot.inFlight.push(batch);
         const request: ParseRequest = { type: "parse", batchId: batch.id, jobs: batch.jobs };
-        slot.worker.postMessage(request);
+        slot.worker.post(request);
       }
     }
   }
@@ -427,7 +429,7 @@ class Scan {
    */
   private failToStart(slot: WorkerSlot, message: string): void {
     this.fatal ??= new Error(`scan worker could not start (${this.workerUrl}): ${message}`);
-    slot.worker.terminate();
+    void slot.worker.terminate({ detach: true });
     slot.inFlight = [];
     this.slots.splice(this.slots.indexOf(slot), 1);
     this.stop();
@@ -437,9 +439,7 @@ class Scan {
   private replace(slot: WorkerSlot, reason: string): void {
     const index = this.slots.indexOf(slot);
     if (index === -1) return;
-    slot.worker.onmessage = null;
-    slot.worker.onerror = null;
-    slot.worker.terminate();
+    void slot.worker.terminate({ detach: true });
     const [running, ...waiting] = slot.inFlight;
     slot.inFlight = [];
     if (!this.stopping) this.slots[index] = this.spawn();
@@ -461,8 +461,8 @@ class Scan {
     const now = performance.now();
     for (const slot of [...this.slots]) {
       if (slot.inFlight.length > 0 && now - slot.lastProgressAt > this.batchTimeoutMs) {
-        if (slot.ready) this.replace(slot, `parser did not finish within ${Math.round(this.batchTimeoutMs / 1000)} s`);
-        else this.failToStart(slot, `no answer within ${Math.round(this.batchTimeoutMs / 1000)} s`);
+        if (slot.worker.ready) this.replace(slot, `parser did not finish within ${Math.round(this.batchTimeoutMs / 1000)} s`);
+        else if (now - slot.startedAt > WORKER_START_TIMEOUT_MS) this.failToStart(slot, `not ready within ${WORKER_START_TIMEOUT_MS / 1000} s`);
       }
     }
     this.reportProgress();

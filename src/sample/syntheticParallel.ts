@@ -3,10 +3,11 @@
  * writers keep both cores busy. Results come back out of order; the manifest is still written in album order,
  * so the output is identical to the single-threaded one.
  *
- * The worker module is started with `new Worker(new URL("./syntheticWorker.ts", import.meta.url))`: a compiled
- * binary must list src/sample/syntheticWorker.ts among its entry points to use this (build.ts WORKER_ENTRIES).
+ * The worker module is started by URL relative to this one: a compiled binary must list
+ * src/sample/syntheticWorker.ts among its entry points to use this (build.ts WORKER_ENTRIES).
  */
 import type { SyntheticFormat } from "./syntheticPlan.ts";
+import { WorkerThread } from "../core/workerThread.ts";
 
 export interface WorkerOptions {
   dir: string;
@@ -42,44 +43,49 @@ export async function writeAlbumsInParallel(
   onChunk: (result: ChunkResult) => Promise<void> | void,
 ): Promise<void> {
   const chunkCount = Math.ceil(albums / ALBUMS_PER_CHUNK);
-  const workers = Array.from({ length: Math.min(workerCount, chunkCount) }, () => new Worker(new URL("./syntheticWorker.ts", import.meta.url)));
+  const workers: WorkerThread<WorkerRequest, WorkerReply>[] = [];
   const pending = new Map<number, ChunkResult>();
   let nextToSend = 0;
   let nextToEmit = 0;
   try {
     await new Promise<void>((resolve, reject) => {
-      const send = (worker: Worker) => {
+      const send = (worker: WorkerThread<WorkerRequest, WorkerReply>) => {
         if (nextToSend >= chunkCount) return;
         const chunk = nextToSend++;
         const firstAlbum = chunk * ALBUMS_PER_CHUNK;
-        worker.postMessage({ type: "albums", chunk, firstAlbum, endAlbum: Math.min(albums, firstAlbum + ALBUMS_PER_CHUNK) } satisfies WorkerRequest);
+        worker.post({ type: "albums", chunk, firstAlbum, endAlbum: Math.min(albums, firstAlbum + ALBUMS_PER_CHUNK) });
       };
       let emitting = Promise.resolve();
-      for (const worker of workers) {
-        worker.onerror = (event) => reject(new Error(`synthetic library worker failed: ${event.message}`));
-        worker.onmessage = (event: MessageEvent<WorkerReply>) => {
-          const reply = event.data;
-          if (reply.type === "error") return reject(new Error(reply.message));
-          pending.set(reply.chunk, reply);
-          send(worker);
-          emitting = emitting
-            .then(async () => {
-              while (pending.has(nextToEmit)) {
-                const result = pending.get(nextToEmit)!;
-                pending.delete(nextToEmit++);
-                await onChunk(result);
-              }
-              if (nextToEmit === chunkCount) resolve();
-            })
-            .catch(reject);
-        };
-        worker.postMessage({ type: "init", options } satisfies WorkerRequest);
+      const onReply = (worker: WorkerThread<WorkerRequest, WorkerReply>, reply: WorkerReply) => {
+        if (reply.type === "error") return reject(new Error(reply.message));
+        pending.set(reply.chunk, reply);
+        send(worker);
+        emitting = emitting
+          .then(async () => {
+            while (pending.has(nextToEmit)) {
+              const result = pending.get(nextToEmit)!;
+              pending.delete(nextToEmit++);
+              await onChunk(result);
+            }
+            if (nextToEmit === chunkCount) resolve();
+          })
+          .catch(reject);
+      };
+      const failed = (e: Error) => reject(new Error(`synthetic library worker failed: ${e.message}`));
+      for (let i = 0; i < Math.min(workerCount, chunkCount); i++) {
+        const worker: WorkerThread<WorkerRequest, WorkerReply> = new WorkerThread(new URL("./syntheticWorker.ts", import.meta.url), {
+          onMessage: (reply) => onReply(worker, reply),
+          onFailedToStart: failed,
+          onCrash: failed,
+        });
+        workers.push(worker);
+        worker.post({ type: "init", options });
         send(worker);
         send(worker); // two in flight per worker, so it never waits for the main thread
       }
       if (chunkCount === 0) resolve();
     });
   } finally {
-    for (const worker of workers) worker.terminate();
+    for (const worker of workers) void worker.terminate({ detach: true });
   }
 }

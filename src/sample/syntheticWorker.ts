@@ -5,13 +5,13 @@
 import { AlbumWriter } from "./syntheticLibrary.ts";
 import { planShape } from "./syntheticPlan.ts";
 import type { WorkerReply, WorkerRequest } from "./syntheticParallel.ts";
-
-declare const self: Worker;
+import { announceReady, parentChannel } from "../core/workerThread.ts";
 
 let writer: AlbumWriter | undefined;
+const channel = parentChannel<WorkerReply>();
 
-self.onmessage = (event: MessageEvent<WorkerRequest>) => {
-  const request = event.data;
+channel?.onMessage((message) => {
+  const request = message as WorkerRequest;
   try {
     if (request.type === "init") {
       const { dir, seed, files, formats, tiny } = request.options;
@@ -28,8 +28,9 @@ self.onmessage = (event: MessageEvent<WorkerRequest>) => {
       bytes += written.bytes;
       manifestLines += written.manifestLines;
     }
-    self.postMessage({ type: "done", chunk: request.chunk, files, bytes, manifestLines } satisfies WorkerReply);
+    channel.post({ type: "done", chunk: request.chunk, files, bytes, manifestLines });
   } catch (error) {
-    self.postMessage({ type: "error", message: error instanceof Error ? (error.stack ?? error.message) : String(error) } satisfies WorkerReply);
+    channel.post({ type: "error", message: error instanceof Error ? (error.stack ?? error.message) : String(error) });
   }
-};
+});
+if (channel) announceReady(channel);

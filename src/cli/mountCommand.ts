@@ -1,3 +1,4 @@
+import { relaunchTrustingCaFiles } from "../app/caRelaunch.ts";
 import { defineCommand } from "citty";
 import { UserError } from "../core/errors.ts";
 import { runMount } from "../app/mountSession.ts";
@@ -22,6 +23,8 @@ export const mountCommand = defineCommand({
   async run({ args, rawArgs }) {
     await runCommand(async () => {
       const config = configFromArgs(args, rawArgs, args.mountpoint as string | undefined);
+      const relaunched = await relaunchTrustingCaFiles(config); // an S3 endpoint with a private CA (ca_file)
+      if (relaunched !== null) process.exit(relaunched);
       if (!config.mountPoint)
         throw new UserError("Where should musicfs mount? Give a MOUNTPOINT, or set mount_point in the config file.");
       const code = await runMount({

@@ -1,3 +1,4 @@
+import { relaunchTrustingCaFiles } from "../app/caRelaunch.ts";
 import { defineCommand } from "citty";
 import { cachePaths, ensureCacheDir } from "../config/paths.ts";
 import { InstanceLock } from "../app/instanceLock.ts";
@@ -22,6 +23,8 @@ export const scanCommand = defineCommand({
   async run({ args, rawArgs }) {
     await runCommand(async () => {
       const config = configFromArgs(args, rawArgs);
+      const relaunched = await relaunchTrustingCaFiles(config); // an S3 endpoint with a private CA (ca_file)
+      if (relaunched !== null) process.exit(relaunched);
       const paths = cachePaths(config.cacheDir);
       ensureCacheDir(paths.cacheDir);
       const lock = InstanceLock.acquire(paths.lockFile, `the cache dir ${tildify(paths.cacheDir)}`);

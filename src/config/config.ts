@@ -289,7 +289,7 @@ export function canonicalOriginPath(path: string): string {
 }
 
 /**
- * What makes two origins the same: for a local folder its canonical path , for a bucket its URL and endpoint. Used to
+ * What makes two origins the same: for a local folder its canonical path, for a bucket its URL and endpoint. Used to
  * merge an origin given twice, and to recognise a folder whose id was changed (a rename).
  */
 export function originIdentity(o: OriginConfig): string {

@@ -147,6 +147,13 @@ export class S3Origin implements Origin {
         case "ECONNREFUSED":
         case "FailedToOpenSocket":
           return `${where} is not reachable (connection refused)`;
+        case "DEPTH_ZERO_SELF_SIGNED_CERT":
+        case "SELF_SIGNED_CERT_IN_CHAIN":
+        case "UNABLE_TO_VERIFY_LEAF_SIGNATURE":
+        case "UNABLE_TO_GET_ISSUER_CERT_LOCALLY":
+        case "CERT_HAS_EXPIRED":
+        case "ERR_TLS_CERT_ALTNAME_INVALID":
+          return `the TLS certificate of ${where} is not trusted (${code}); if it is signed by a private CA, set ca_file to that CA's certificate (PEM)`;
         case "Timeout":
           return `${where} did not answer within ${this.timeoutMs} ms`;
         default: {

@@ -213,6 +213,32 @@ describe.skipIf(skip)("S3 origin on Ceph RGW, mounted", () => {
     expect(await second.stop()).toBe(0);
   }, 120_000);
 
+  test.skipIf(!Bun.which("openssl"))("an HTTPS endpoint is verified: a private CA is refused with a hint, and trusted with ca_file", async () => {
+    const dir = tempDir();
+    const made = await run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", join(dir, "key.pem"), "-out", join(dir, "ca.pem"),
+      "-days", "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"]);
+    expect(made.code).toBe(0);
+    const tls = startFaultProxy({ port: rgw.port }, { tls: { cert: readFileSync(join(dir, "ca.pem"), "utf8"), key: readFileSync(join(dir, "key.pem"), "utf8") } });
+    try {
+      const cfg = (extra: string) => {
+        const path = join(tempDir(), "config.toml");
+        writeFileSync(path, `[[origins]]\nid = "tls"\nurl = "s3://${BUCKET}/lib"\nendpoint = "${tls.endpoint}"\nrequest_timeout_ms = 2000\n${extra}`);
+        return path;
+      };
+      const refused = await run(["bun", CLI, "scan", "--config", cfg(""), "--cache-dir", tempDir()], { env: env() });
+      expect(refused.code).not.toBe(0);
+      expect(refused.stdout + refused.stderr).toContain("is not trusted");
+      expect(refused.stdout + refused.stderr).toContain("ca_file");
+      const cache = tempDir();
+      const trusted = await run(["bun", CLI, "scan", "--config", cfg(`ca_file = "${join(dir, "ca.pem")}"\n`), "--cache-dir", cache], { env: env() });
+      expect(trusted.code).toBe(0);
+      const placed = placements(cache);
+      expect([...objects.keys()].filter((k) => !placed.has(k))).toEqual([]); // every object, read over HTTPS
+    } finally {
+      tls.stop();
+    }
+  }, 60_000);
+
   test("wrong credentials and a missing bucket: one clear line naming the bucket and what to check", async () => {
     const wrong = await run(["bun", CLI, "scan", "--config", config(), "--cache-dir", tempDir()], { env: env("wrong-secret-1234567890") });
     expect(wrong.code).not.toBe(0);

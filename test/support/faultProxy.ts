@@ -61,7 +61,11 @@ function flush(socket: Bun.Socket<any>, queue: Uint8Array[]): void {
   }
 }
 
-export function startFaultProxy(target: { host?: string; port: number }, opts: { delayMs?: number } = {}): FaultProxy {
+/**
+ * @param opts.tls terminate TLS with this certificate (PEM), forwarding plain HTTP: an HTTPS endpoint in front of
+ *   RGW, for certificate tests.
+ */
+export function startFaultProxy(target: { host?: string; port: number }, opts: { delayMs?: number; tls?: { cert: string; key: string } } = {}): FaultProxy {
   const host = target.host ?? "127.0.0.1";
   const faults: { fault: Fault; pattern?: RegExp }[] = [];
   const requests: ProxyRequest[] = [];
@@ -105,6 +109,7 @@ export function startFaultProxy(target: { host?: string; port: number }, opts: {
   const server = Bun.listen<Conn>({
     hostname: "127.0.0.1",
     port: 0,
+    ...(opts.tls ? { tls: opts.tls } : {}),
     socket: {
       open(client) {
         const c: Conn = { client, upstream: { socket: null, pending: [] }, toClient: [], stalled: false, closed: false };
@@ -187,7 +192,7 @@ export function startFaultProxy(target: { host?: string; port: number }, opts: {
 
   return {
     port: server.port,
-    endpoint: `http://127.0.0.1:${server.port}`,
+    endpoint: `${opts.tls ? "https" : "http"}://127.0.0.1:${server.port}`,
     requests,
     get delayMs() {
       return state.delayMs;

@@ -3,13 +3,15 @@
  *  - first scan: files/s of the scanner (listing + ranged head/tail GETs + tag parsing) over a synthetic library;
  *  - delta sync of unchanged objects: seconds for a sync whose listing shows nothing new (size + ETag compared).
  *
- *   bun run bench/s3/scanSync.ts                          3,000 files scanned, 100,000 objects synced
+ *   bun run bench/s3/scanSync.ts                          synthetic-2600 scanned, 100,000 objects synced
  *   bun run bench/s3/scanSync.ts --files 1000 --objects 20000 --runs 3 --rtt 0,20
  *
- * `--rtt` lists added round-trip times in ms (each direction gets half). Needs ceph-mon, ceph-osd and radosgw
- * (`bun run setup`). Output: Markdown rows for docs/benchmarks.md.
+ * `--rtt` lists added round-trip times in ms (each direction gets half), added by our TCP proxy running as a
+ * separate process. The same library is also scanned from a local folder in the same run, as the CPU-bound
+ * reference (parsing is the same work). Needs ceph-mon, ceph-osd and radosgw (`bun run setup`). Output: Markdown
+ * rows for docs/benchmarks.md.
  */
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { createConsola } from "consola";
@@ -23,7 +25,8 @@ import { loadConfig } from "../../src/config/config.ts";
 import { emptyTags, type FileMeta } from "../../src/core/types.ts";
 import { extensionOf } from "../../src/library/audioFormats.ts";
 import { putObjects, rgwSkipReason, startRgw } from "../../test/support/cephRgw.ts";
-import { startFaultProxy } from "../../test/support/faultProxy.ts";
+import { spawnFaultProxy } from "../../test/support/faultProxy.ts";
+import { LocalOrigin } from "../../src/origins/localOrigin.ts";
 import { readdirSync, statSync } from "node:fs";
 
 const args = process.argv.slice(2);
@@ -51,15 +54,19 @@ function listFiles(dir: string): string[] {
 }
 
 const rgw = await startRgw();
-const proxy = startFaultProxy({ port: rgw.port });
 const work = mkdtempSync(join(tmpdir(), "musicfs-bench-s3-"));
-const env = { AWS_ACCESS_KEY_ID: rgw.accessKeyId, AWS_SECRET_ACCESS_KEY: rgw.secretAccessKey, AWS_REGION: rgw.region, AWS_ENDPOINT_URL: proxy.endpoint };
+let proxy = null as { endpoint: string; stop(): Promise<void> } | null;
+async function useRtt(rtt: number): Promise<string> {
+  await proxy?.stop();
+  proxy = await spawnFaultProxy(rgw.port, rtt / 2);
+  return proxy.endpoint;
+}
 
-function origin(prefix: string): S3Origin {
+function origin(prefix: string, endpoint: string): S3Origin {
   return new S3Origin("bench", {
     location: { bucket: "bench", prefix },
     settings: {
-      endpoint: proxy.endpoint, region: rgw.region, pathStyle: true, exposedFiles: [],
+      endpoint, region: rgw.region, pathStyle: true, exposedFiles: [],
       credentials: { accessKeyId: rgw.accessKeyId, secretAccessKey: rgw.secretAccessKey, source: "bench" },
     },
     maxRequests: 32,
@@ -72,29 +79,39 @@ try {
   const client = rgw.client("bench");
   console.log(`# S3 bench: ${FILES} files to scan, ${OBJECTS} unchanged objects to sync, runs ${RUNS}, load ${loadavg()[0].toFixed(2)}`);
 
-  // ── first scan ──
-  const lib = join(work, "lib");
-  await generateLibrary({ dir: lib, files: FILES, seed: 11 });
-  const files = listFiles(lib).filter((f) => !f.endsWith(".jsonl"));
   let t = performance.now();
+  // ── first scan ──
+  if (FILES > 0) {
+  // The scan benchmark's library (bench/scan): real tag layouts, small files; else a generated one of --files.
+  const corpus = process.env.MUSICFS_CORPUS ?? join(import.meta.dir, "../../../shared/corpus");
+  const lib = existsSync(join(corpus, "synthetic-2600")) && !args.includes("--files") ? join(corpus, "synthetic-2600") : join(work, "lib");
+  if (lib.startsWith(work)) await generateLibrary({ dir: lib, files: FILES, seed: 11 });
+  const files = listFiles(lib).filter((f) => !f.endsWith(".jsonl") && !f.endsWith(".json"));
+  t = performance.now();
   await putObjects(client, files.map((f): [string, Uint8Array] => [`scan/${relative(lib, f)}`, new Uint8Array(readFileSync(f))]), 32);
   const bytes = files.reduce((n, f) => n + statSync(f).size, 0);
   console.log(`uploaded ${files.length} files (${(bytes / 1e6).toFixed(0)} MB) in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+  const local: number[] = [];
+  for (let r = 0; r < RUNS; r++) {
+    const s = await scanOrigins({ origins: [new LocalOrigin("local", lib)], onBatch: () => {}, progress: null, log: quiet });
+    local.push(s.filesPerSecond);
+  }
+  console.log(`| first scan of the same files from a local folder (reference) | ${median(local)} files/s (runs ${local.join(", ")}) |`);
   for (const rtt of RTTS) {
-    proxy.delayMs = rtt / 2;
+    const endpoint = await useRtt(rtt);
     const rates: number[] = [];
     for (let r = 0; r < RUNS; r++) {
-      const o = origin("scan/");
+      const o = origin("scan/", endpoint);
       const s = await scanOrigins({ origins: [o], onBatch: () => {}, progress: null, log: quiet });
       rates.push(s.filesPerSecond);
       console.log(`  first scan, +${rtt} ms RTT, run ${r + 1}: ${s.parsed + s.failed} files in ${(s.ms / 1000).toFixed(2)} s = ${s.filesPerSecond} files/s (${s.failed} unparsed), GETs ${o.counts.get}, lists ${o.counts.list}`);
     }
     console.log(`| first scan over S3, ${files.length} files, +${rtt} ms RTT | ${median(rates)} files/s (runs ${rates.join(", ")}) |`);
   }
+  }
 
   // ── delta sync of unchanged objects ──
   if (OBJECTS > 0) {
-    proxy.delayMs = 0;
     t = performance.now();
     const tiny = new Uint8Array(64);
     const keys = function* () {
@@ -102,9 +119,17 @@ try {
     };
     await putObjects(client, keys(), 32);
     console.log(`put ${OBJECTS} objects in ${((performance.now() - t) / 1000).toFixed(1)} s`);
-    const config = loadConfig({ origins: ["s3://bench/sync"], cacheDir: join(work, "cache") }, env);
+    // The library opens its origins with credentials from the environment, as a mount does.
+    Object.assign(process.env, { AWS_ACCESS_KEY_ID: rgw.accessKeyId, AWS_SECRET_ACCESS_KEY: rgw.secretAccessKey, AWS_REGION: rgw.region });
+    const config = loadConfig({ origins: ["s3://bench/sync"], cacheDir: join(work, "cache") }, process.env);
+    const libraryAt = (endpoint: string) => {
+      const origins = config.origins.map((o) => ({ ...o, endpoint }));
+      const lib = new Library(db, { ...config, origins });
+      return lib;
+    };
     const db = Database.open(join(work, "sync.db"));
-    const library = new Library(db, config);
+    let library = libraryAt(await useRtt(0));
+    await library.openSearch();
     // The stored state a first scan would leave: one row per object with its size and ETag.
     t = performance.now();
     for await (const batch of library.origins[0].walk()) {
@@ -112,7 +137,8 @@ try {
     }
     console.log(`stored ${db.fileCount()} rows in ${((performance.now() - t) / 1000).toFixed(1)} s`);
     for (const rtt of RTTS) {
-      proxy.delayMs = rtt / 2;
+      library = libraryAt(await useRtt(rtt));
+      await library.openSearch();
       const secs: number[] = [];
       for (let r = 0; r < RUNS; r++) {
         const s = await deltaSync(library, {});
@@ -124,7 +150,7 @@ try {
     library.close();
   }
 } finally {
-  proxy.stop();
+  await proxy?.stop();
   await rgw.stop();
   rmSync(work, { recursive: true, force: true });
 }

@@ -226,3 +226,46 @@ export function startFaultProxy(target: { host?: string; port: number }, opts: {
     },
   };
 }
+
+/**
+ * As a process of its own (benchmarks: the proxy must not share the measured process's thread):
+ *   bun test/support/faultProxy.ts --target PORT [--delay-ms MS]     prints the proxy's port, runs until killed
+ */
+if (import.meta.main) {
+  const argv = process.argv.slice(2);
+  const value = (name: string) => {
+    const i = argv.indexOf(`--${name}`);
+    return i >= 0 ? Number(argv[i + 1]) : undefined;
+  };
+  const target = value("target");
+  if (!target) {
+    console.error("usage: faultProxy.ts --target PORT [--delay-ms MS]");
+    process.exit(2);
+  }
+  const proxy = startFaultProxy({ port: target }, { delayMs: value("delay-ms") ?? 0 });
+  console.log(proxy.port);
+  process.on("SIGTERM", () => {
+    proxy.stop();
+    process.exit(0);
+  });
+}
+
+/** Starts the proxy as a child process; `stop()` kills it by PID. */
+export async function spawnFaultProxy(targetPort: number, delayMs: number): Promise<{ endpoint: string; stop(): Promise<void> }> {
+  const proc = Bun.spawn(["bun", import.meta.path, "--target", String(targetPort), "--delay-ms", String(delayMs)], { stdout: "pipe", stderr: "inherit" });
+  const reader = proc.stdout.getReader();
+  let text = "";
+  while (!text.includes("\n")) {
+    const { done, value } = await reader.read();
+    if (done) throw new Error("the proxy process exited before printing its port");
+    text += new TextDecoder().decode(value);
+  }
+  reader.releaseLock();
+  return {
+    endpoint: `http://127.0.0.1:${Number(text.trim())}`,
+    async stop() {
+      proc.kill("SIGTERM");
+      await proc.exited;
+    },
+  };
+}

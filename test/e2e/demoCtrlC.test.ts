@@ -1,0 +1,78 @@
+/**
+ * Issue 9 item 12: the README's `bun run demo`, stopped with Ctrl-C in a real terminal (tmux). The terminal signals
+ * the whole foreground process group and `bun run` forwards the SIGINT to its child as well, so the child gets one
+ * keypress twice: that must be one ordered shutdown (exit 0), while a second Ctrl-C after the repeat window still
+ * exits at once.
+ */
+import { afterAll, describe, expect, test } from "bun:test";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { REPEAT_WINDOW_MS } from "../../src/app/signals.ts";
+import { REPO, cleanupAll, lazyUnmount, run, tempDir } from "./harness.ts";
+
+const hasTmux = Bun.which("tmux") !== null;
+const sockets: string[] = [];
+const holders: Bun.Subprocess[] = [];
+
+afterAll(async () => {
+  for (const h of holders) h.kill("SIGKILL");
+  for (const s of sockets) await run(["tmux", "-L", s, "kill-server"]);
+  await cleanupAll();
+});
+
+/** `bun run demo` in a tmux pane (a real terminal); its output and exit code land in files. */
+async function startDemoInTerminal() {
+  const dir = tempDir("musicfs-demo-ctrlc-");
+  const mnt = join(dir, "mnt");
+  const out = join(dir, "out");
+  const socket = `musicfs-test-${process.pid}-${sockets.length}`;
+  sockets.push(socket);
+  const shell = `cd '${REPO}' && NO_COLOR=1 bun run demo '${mnt}' --dir '${join(dir, "demo")}' > '${out}' 2>&1; echo "EXIT=$?" >> '${out}'; sleep 600`;
+  expect((await run(["tmux", "-L", socket, "new-session", "-d", "-x", "200", "-y", "50", shell])).code).toBe(0);
+  const output = () => (existsSync(out) ? readFileSync(out, "utf8") : "");
+  const waitFor = async (pattern: RegExp, timeoutMs = 60_000) => {
+    const deadline = Date.now() + timeoutMs;
+    while (!pattern.test(output())) {
+      if (Date.now() > deadline) throw new Error(`no ${pattern} in time:\n${output()}`);
+      await Bun.sleep(50);
+    }
+  };
+  const ctrlC = async () => expect((await run(["tmux", "-L", socket, "send-keys", "C-c"])).code).toBe(0);
+  const exitCode = async () => {
+    await waitFor(/EXIT=\d+/, 30_000);
+    await lazyUnmount(mnt);
+    return Number(/EXIT=(\d+)/.exec(output())![1]);
+  };
+  await waitFor(/mounted at/);
+  return { mnt, output, waitFor, ctrlC, exitCode };
+}
+
+describe.skipIf(!hasTmux)("Ctrl-C in `bun run demo`", () => {
+  test("one Ctrl-C: one ordered shutdown, the mount is removed, exit 0", async () => {
+    const demo = await startDemoInTerminal();
+    await demo.ctrlC();
+    expect(await demo.exitCode()).toBe(0);
+    const text = demo.output();
+    expect(text).toContain("SIGINT received: shutting down");
+    expect(text).toContain("Unmounted cleanly.");
+    expect(text).not.toContain("exiting at once");
+    expect((await run(["findmnt", demo.mnt])).code).not.toBe(0);
+  }, 120_000);
+
+  test("a second Ctrl-C after the repeat window exits at once (130)", async () => {
+    const demo = await startDemoInTerminal();
+    // A player holding a file open keeps the ordered shutdown waiting for the FUSE workers (about a second), long
+    // enough for a deliberate second Ctrl-C to arrive during it.
+    const file = (await run(["find", demo.mnt, "-name", "*.flac"])).stdout.split("\n")[0];
+    const holder = Bun.spawn(["sh", "-c", `exec 3< "${file}"; sleep 600`], { stdout: "ignore", stderr: "ignore" });
+    holders.push(holder);
+    await Bun.sleep(200); // the holder has opened the file
+    await demo.ctrlC();
+    await demo.waitFor(/Ordered shutdown/, 10_000);
+    await Bun.sleep(REPEAT_WINDOW_MS + 100);
+    await demo.ctrlC();
+    expect(await demo.exitCode()).toBe(130);
+    expect(demo.output()).toContain("SIGINT again: exiting at once.");
+    holder.kill("SIGKILL");
+  }, 120_000);
+});

@@ -54,7 +54,9 @@ export class Library {
   readonly search: SearchIndex;
   private readonly originOrder: OriginId[];
   /** The content cache of a live mount with cached origins (told when files leave the library). */
-  contentCache: { forgetFile(id: FileId): void } | null = null;
+  private contentCache: { forgetFile(id: FileId): void } | null = null;
+  /** Files removed before the content cache was attached (origins no longer configured, at start): told to it then. */
+  private forgottenBeforeCache: FileId[] = [];
 
   constructor(
     readonly db: Database,
@@ -82,10 +84,18 @@ export class Library {
         this.db.deleteFiles(batch);
       });
       announceChanges(notifier, result.removed);
-      for (const id of batch) this.contentCache?.forgetFile(id);
+      if (this.contentCache) for (const id of batch) this.contentCache.forgetFile(id);
+      else this.forgottenBeforeCache.push(...batch);
       onRemoved?.(batch);
     }
     return ids.length;
+  }
+
+  /** The content cache of a live mount: told about every file that leaves the library (its cached figures). */
+  attachContentCache(cache: { forgetFile(id: FileId): void }): void {
+    this.contentCache = cache;
+    for (const id of this.forgottenBeforeCache) cache.forgetFile(id);
+    this.forgottenBeforeCache = [];
   }
 
   /** Stores parsed files and indexes them, in one transaction; returns their ids in order. */

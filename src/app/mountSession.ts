@@ -91,7 +91,7 @@ export async function runMount(req: MountRequest): Promise<number> {
     if (library.config.origins.some((o) => o.cache === "full")) {
       content = new ContentCache(library, paths, config);
       content.start();
-      library.contentCache = content;
+      library.attachContentCache(content);
     }
     listening = new Listening(paths.patternsDb, content?.prefetchTarget() ?? null);
     markOpen(library.db);

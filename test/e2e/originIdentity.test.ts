@@ -57,6 +57,38 @@ describe("origins removed from the configuration", () => {
   }, 120_000);
 });
 
+describe("a removed cached origin", () => {
+  test("its cached files no longer count in the live cache figures (their chunks only wait for eviction)", async () => {
+    const old = origin();
+    const replacement = origin();
+    const cache = tempDir();
+    const mnt = join(tempDir(), "mnt");
+    const configFile = join(tempDir(), "config.toml");
+    writeFileSync(configFile, `[[origins]]\nid = "old"\npath = "${old}"\ncache = "full"\n`);
+    const first = await startMount(mnt, ["--config", configFile, "--cache-dir", cache]);
+    for (const f of await findFiles(mnt)) expect((await run(["cat", join(mnt, f)])).code).toBe(0);
+    const liveCache = async () => {
+      const r = await musicfs("status", "--json", "--cache-dir", cache);
+      return (JSON.parse(r.stdout) as { cache?: { logicalBytes: number } | null }).cache ?? null;
+    };
+    const cachedBytes = statSync(join(old, "1.flac")).size + statSync(join(old, "2.flac")).size;
+    const deadline = Date.now() + 20_000;
+    while (((await liveCache())?.logicalBytes ?? 0) < cachedBytes && Date.now() < deadline) await Bun.sleep(500);
+    expect((await liveCache())?.logicalBytes).toBe(cachedBytes);
+    expect(await first.stop()).toBe(0);
+
+    writeFileSync(configFile, `[[origins]]\nid = "new"\npath = "${replacement}"\ncache = "full"\n`);
+    const second = await startMount(mnt, ["--config", configFile, "--cache-dir", cache]);
+    expect(second.output()).toContain(`Origin "old" (${old}) is no longer configured: 2 files of it removed`);
+    let live = await liveCache();
+    while (live === null && Date.now() < deadline + 20_000) {
+      await Bun.sleep(500);
+      live = await liveCache();
+    }
+    expect(live?.logicalBytes).toBe(0); // nothing of the new origin is cached yet; the old files are forgotten
+  }, 120_000);
+});
+
 describe("an origin's id", () => {
   test("changed in the config for the same folder is a rename: the same rows, inodes and names, no duplicates", async () => {
     const music = origin();

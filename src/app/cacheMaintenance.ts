@@ -65,6 +65,8 @@ export function cacheStatsFromDisk(paths: CachePaths, library: Library): Offline
 export interface VerifyReport {
   chunksChecked: number;
   corruptRemoved: number;
+  /** Chunks a manifest names whose file is absent (deleted behind musicfs' back), not counting corruptRemoved. */
+  chunksMissing: number;
   filesDamaged: number;
   filesRepaired: number;
   /** Damaged files whose origin could not be read: they are fetched again when read with the origin back. */
@@ -76,16 +78,30 @@ export interface VerifyReport {
  * lost a chunk by fetching just those chunks from its origin again.
  */
 export async function verifyCache(paths: CachePaths, library: Library, config: MusicFsConfig): Promise<VerifyReport> {
-  const report: VerifyReport = { chunksChecked: 0, corruptRemoved: 0, filesDamaged: 0, filesRepaired: 0, filesUnrepaired: [] };
+  const report: VerifyReport = { chunksChecked: 0, corruptRemoved: 0, chunksMissing: 0, filesDamaged: 0, filesRepaired: 0, filesUnrepaired: [] };
+  const removed = new Set<string>();
   for (const c of chunkFiles(paths.chunksDir)) {
     report.chunksChecked++;
     if (chunkHex(hashChunk(readFileSync(c.path))) !== c.hex) {
       rmSync(c.path, { force: true });
+      removed.add(c.hex);
       report.corruptRemoved++;
       log.warn(`Chunk ${c.hex.slice(0, 16)}… was damaged and has been removed.`);
     }
   }
-  const damaged = [...manifests(library)].filter(([, m]) => [...manifestChunkHexes(m)].some((hex) => !existsSync(chunkPath(paths.chunksDir, hex))));
+  const absent = new Set<string>();
+  const damaged = [...manifests(library)].filter(([, m]) => {
+    let hit = false;
+    for (const hex of manifestChunkHexes(m)) {
+      if (absent.has(hex) || !existsSync(chunkPath(paths.chunksDir, hex))) {
+        absent.add(hex);
+        hit = true;
+      }
+    }
+    return hit;
+  });
+  report.chunksMissing = [...absent].filter((hex) => !removed.has(hex)).length;
+  if (report.chunksMissing > 0) log.warn(`${report.chunksMissing} chunk${report.chunksMissing === 1 ? "" : "s"} named by cached files ${report.chunksMissing === 1 ? "was" : "were"} missing from ${paths.chunksDir}.`);
   report.filesDamaged = damaged.length;
   if (damaged.length === 0) return report;
   const content = new ContentCache(library, paths, config);

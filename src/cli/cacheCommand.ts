@@ -2,8 +2,8 @@ import { defineCommand } from "citty";
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { originIdForPath } from "../config/config.ts";
-import { expandHome, ensureCacheDir } from "../config/paths.ts";
-import { cacheDirArgs } from "./libraryPaths.ts";
+import { expandHome } from "../config/paths.ts";
+import { cacheDirArgs, existingLibraryPaths } from "./libraryPaths.ts";
 import { logLevelArg } from "./run.ts";
 import { clearCache, cacheStatsFromDisk, verifyCache } from "../app/cacheMaintenance.ts";
 import { InstanceLock } from "../app/instanceLock.ts";
@@ -31,8 +31,7 @@ const mib = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MiB`;
 /** Opens the library of the cache dir; `exclusive` also takes the instance lock (no mount may run meanwhile). */
 function withLibrary<T>(args: Record<string, unknown>, rawArgs: string[], exclusive: boolean, body: (lib: Library, paths: ReturnType<typeof cachePaths>, config: ReturnType<typeof configFromArgs>) => Promise<T> | T) {
   const config = configFromArgs(args, rawArgs);
-  const paths = cachePaths(config.cacheDir);
-  ensureCacheDir(paths.cacheDir);
+  const paths = existingLibraryPaths(config.cacheDir); // never creates a cache dir to inspect it
   let lock: InstanceLock | null = null;
   if (exclusive) {
     try {
@@ -78,7 +77,7 @@ const verify = defineCommand({
       withLibrary(args, rawArgs, true, async (library, paths, config) => {
         const r = await verifyCache(paths, library, config);
         if (args.json) return console.log(JSON.stringify(r, null, 2));
-        log.info(`${plural(r.chunksChecked, "chunk")} checked, ${r.corruptRemoved} damaged removed; ${plural(r.filesDamaged, "file")} affected, ${r.filesRepaired} repaired.`);
+        log.info(`${plural(r.chunksChecked, "chunk")} checked, ${r.corruptRemoved} damaged removed, ${r.chunksMissing} missing; ${plural(r.filesDamaged, "file")} affected, ${r.filesRepaired} repaired.`);
         for (const u of r.filesUnrepaired) log.warn(`File ${u.fileId} could not be repaired now (${u.reason}); it is fetched again when read.`);
         if (r.filesUnrepaired.length) process.exitCode = 1;
       }),

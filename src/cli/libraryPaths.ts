@@ -12,7 +12,14 @@ export const cacheDirArgs = {
 /** The cache dir a read-side command works on; its database must exist. Works while the library is mounted. */
 export function existingLibrary(args: Record<string, unknown>): CachePaths {
   const config = loadConfig({ configPath: args.config as string | undefined, cacheDir: args["cache-dir"] as string | undefined });
-  const paths = cachePaths(config.cacheDir);
+  return existingLibraryPaths(config.cacheDir);
+}
+
+/** The paths of a cache dir that must already hold a library (refused, not created, when it does not). */
+export function existingLibraryPaths(cacheDir: string): CachePaths {
+  const paths = cachePaths(cacheDir);
+  if (!existsSync(paths.cacheDir))
+    throw new UserError(`The cache dir ${tildify(paths.cacheDir)} does not exist.`, "Pass the cache dir of an existing library with --cache-dir (see `musicfs status`).");
   if (!existsSync(paths.metadataDb))
     throw new UserError(
       `There is no musicfs library in ${tildify(paths.cacheDir)} yet.`,

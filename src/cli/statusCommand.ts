@@ -21,7 +21,8 @@ export const statusCommand = defineCommand({
       }
       const m = report.mounted;
       console.log(`library     ${tildify(paths.cacheDir)}`);
-      console.log(`mounted     ${m ? `${m.mountPoint} (PID ${m.pid}, since ${m.since})` : "no"}`);
+      const orphan = report.daemonWithoutMount;
+      console.log(`mounted     ${m ? `${m.mountPoint} (PID ${m.pid}, since ${m.since})` : orphan ? `no (musicfs PID ${orphan.pid} still holds the cache dir; its mount at ${orphan.mountPoint} is gone)` : "no"}`);
       if (report.files !== undefined) console.log(`files       ${report.files}`);
       if (report.searchIndex) console.log(`search      ${report.searchIndex}`);
       const p = report.patterns;

@@ -1,0 +1,108 @@
+/**
+ * Issue 9 item 13 (CLI parts): `cache verify` reports chunks a manifest names but that are gone; cache commands on a
+ * cache dir that does not exist say so instead of creating it; `musicfs status` does not call a library "mounted"
+ * once its mount was removed while the server was stopped.
+ */
+import { afterAll, describe, expect, test } from "bun:test";
+import { Database as Sqlite } from "bun:sqlite";
+import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { chunkPath } from "../../src/cas/chunkPaths.ts";
+import { decodeManifest, manifestChunkHexes } from "../../src/cas/manifestCodec.ts";
+import { writeSampleLibrary } from "../../src/sample/sampleLibrary.ts";
+import { CLI, cleanupAll, run, startMount, tempDir } from "./harness.ts";
+
+const stopped: number[] = [];
+afterAll(async () => {
+  for (const pid of stopped) {
+    try {
+      process.kill(pid, "SIGCONT");
+    } catch {
+      /* already gone */
+    }
+  }
+  await cleanupAll();
+});
+
+const sha = (b: Uint8Array) => new Bun.CryptoHasher("sha256").update(b).digest("hex");
+
+function manifests(cache: string): { real: string; manifest: Uint8Array }[] {
+  const db = new Sqlite(join(cache, "metadata.db"), { readonly: true });
+  const rows = db.query("SELECT real_path, chunk_manifest FROM files WHERE chunk_manifest IS NOT NULL").values() as [string, Uint8Array][];
+  db.close();
+  return rows.map(([real, manifest]) => ({ real, manifest }));
+}
+
+describe("musicfs cache verify", () => {
+  test("a chunk file deleted behind musicfs' back is reported missing and fetched again from the origin", async () => {
+    const origin = tempDir();
+    await writeSampleLibrary(origin);
+    const cache = tempDir();
+    const cfg = join(tempDir(), "config.toml");
+    writeFileSync(cfg, `[[origins]]\nid = "lib"\npath = "${origin}"\ncache = "full"\n`);
+    const mnt = join(tempDir(), "mnt");
+    const server = await startMount(mnt, ["--config", cfg, "--cache-dir", cache]);
+    expect((await run(["sh", "-c", `find "${mnt}" -type f -name '*.flac' -exec cat {} + > /dev/null`])).code).toBe(0);
+    const deadline = Date.now() + 30_000;
+    while (manifests(cache).length === 0 && Date.now() < deadline) await Bun.sleep(100);
+    expect(await server.stop()).toBe(0);
+
+    const target = manifests(cache)[0];
+    expect(target).toBeDefined();
+    const hex = [...manifestChunkHexes(decodeManifest(target.manifest))][0];
+    const chunkFile = chunkPath(join(cache, "chunks"), hex);
+    const good = readFileSync(chunkFile);
+    rmSync(chunkFile);
+
+    const verify = await run(["bun", CLI, "cache", "verify", "--json", "--config", cfg, "--cache-dir", cache]);
+    expect(verify.code).toBe(0);
+    const report = JSON.parse(verify.stdout);
+    expect(report.chunksMissing).toBe(1);
+    expect(report.corruptRemoved).toBe(0);
+    expect(report.filesDamaged).toBeGreaterThanOrEqual(1);
+    expect(report.filesRepaired).toBe(report.filesDamaged);
+    expect(sha(readFileSync(chunkFile))).toBe(sha(good));
+
+    rmSync(chunkFile);
+    const text = await run(["bun", CLI, "cache", "verify", "--config", cfg, "--cache-dir", cache]);
+    expect(text.stderr).toContain("1 chunk named by cached files was missing");
+    expect(text.stderr).toContain("1 missing");
+  }, 120_000);
+});
+
+describe("cache commands on a cache dir that does not exist", () => {
+  for (const sub of ["stats", "verify", "clear"]) {
+    test(`musicfs cache ${sub} says so and creates nothing`, async () => {
+      const cache = join(tempDir(), "no-such-cache");
+      const r = await run(["bun", CLI, "cache", sub, "--cache-dir", cache], { env: { NO_COLOR: "1" } });
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(`The cache dir ${cache} does not exist.`);
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+      expect(existsSync(cache)).toBe(false);
+    });
+  }
+});
+
+describe("musicfs status", () => {
+  test("after `musicfs unmount` of a stopped server it does not say mounted", async () => {
+    const origin = tempDir();
+    await writeSampleLibrary(origin);
+    const cache = tempDir();
+    const mnt = join(tempDir(), "mnt");
+    const server = await startMount(mnt, ["--origin", origin, "--cache-dir", cache]);
+    const status = async () => JSON.parse((await run(["bun", CLI, "status", "--json", "--cache-dir", cache])).stdout);
+    expect((await status()).mounted.mountPoint).toBe(mnt);
+
+    process.kill(server.proc.pid, "SIGSTOP"); // a hung or stopped server: it cannot clean up after itself
+    stopped.push(server.proc.pid);
+    expect((await run(["bun", CLI, "unmount", mnt])).code).toBe(0);
+    const after = await status();
+    expect(after.mounted).toBeNull();
+    expect(after.daemonWithoutMount.pid).toBe(server.proc.pid);
+    const text = await run(["bun", CLI, "status", "--cache-dir", cache]);
+    expect(text.stdout).toMatch(/^mounted {5}no \(musicfs PID \d+ still holds the cache dir; its mount at .* is gone\)$/m);
+
+    process.kill(server.proc.pid, "SIGCONT");
+    expect(await server.stop()).toBe(0); // once running again it shuts down in order
+  }, 120_000);
+});

@@ -11,7 +11,7 @@ CREATE TABLE IF NOT EXISTS meta (
 CREATE TABLE IF NOT EXISTS files (
   id                  INTEGER PRIMARY KEY,
   origin_id           TEXT    NOT NULL,
-  real_path           TEXT    NOT NULL,
+  real_path           TEXT    NOT NULL,  -- escaped text: name bytes that are not UTF-8 as U+FFFD + hex (src/core/originPaths.ts)
   size                INTEGER NOT NULL,
   mtime_ms            INTEGER NOT NULL,
   format              TEXT    NOT NULL,

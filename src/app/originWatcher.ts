@@ -1,5 +1,6 @@
 import { watch, type FSWatcher } from "node:fs";
 import { errorMessage } from "../core/errors.ts";
+import { fsBytesToText } from "../core/originPaths.ts";
 import { log } from "../core/logger.ts";
 import type { LocalOrigin } from "../origins/localOrigin.ts";
 
@@ -27,8 +28,9 @@ export class OriginWatcher {
     const failed: LocalOrigin[] = [];
     for (const origin of origins) {
       try {
-        const w = watch(origin.root, { recursive: true, persistent: false }, (_event, name) => {
-          if (name) this.record(origin.id, String(name));
+        // Names as bytes: a name that is not UTF-8 is kept in the escaped form the walk and database use.
+        const w = watch(origin.root, { recursive: true, persistent: false, encoding: "buffer" }, (_event, name) => {
+          if (name) this.record(origin.id, fsBytesToText(name));
         });
         w.on("error", (e) => log.warn(`Watching ${origin.displayName} stopped: ${errorMessage(e)}; changes are picked up by the periodic sync.`));
         this.watchers.push(w);

@@ -26,7 +26,10 @@ export type SpecialDirsVisibility = "hidden" | "visible";
 export interface FileMeta {
   id?: FileId;
   originId: OriginId;
-  /** POSIX path relative to the origin root, no leading slash, e.g. "Queen/1986/01 Track.flac". */
+  /**
+   * POSIX path relative to the origin root, no leading slash, e.g. "Queen/1986/01 Track.flac". Escaped text: bytes
+   * of a name that are not UTF-8 are kept as escapes (core/originPaths.ts); fs calls go through originFsPath().
+   */
   realPath: string;
   /** Origin size in bytes and mtime in ms, the delta-sync identity of the content. */
   size: number;

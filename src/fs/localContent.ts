@@ -2,6 +2,7 @@ import { closeSync, openSync } from "node:fs";
 import { readFullySync } from "../core/readFully.ts";
 import { errnoCode } from "../core/errors.ts";
 import { Errno } from "../fuse/filesystem.ts";
+import type { FsPath } from "../core/originPaths.ts";
 
 /** Maps an origin open() failure to what the reader should see. A vanished file is ENOENT, anything else EIO. */
 export function openErrno(e: unknown): number {
@@ -28,7 +29,7 @@ function preadFully(fd: number, offset: number, size: number, out: Uint8Array): 
  * Synchronous on purpose (worker thread, see src/fuse/filesystem.ts).
  */
 export class LocalFileHandles {
-  openFile(absPath: string): number {
+  openFile(absPath: FsPath): number {
     return openSync(absPath, "r");
   }
 
@@ -45,7 +46,7 @@ export class LocalFileHandles {
   }
 
   /** Reads without an open handle (zero-message opens, or a READ after the handle was lost). */
-  static readOnce(absPath: string, offset: number, size: number, out: Uint8Array): number {
+  static readOnce(absPath: FsPath, offset: number, size: number, out: Uint8Array): number {
     let fd: number;
     try {
       fd = openSync(absPath, "r");

@@ -1,4 +1,3 @@
-import { join } from "node:path";
 import { NodeReader, type FileLocation, type NodeRow } from "../db/nodeReader.ts";
 import { NodeKind, ROOT_INO } from "../db/treeStore.ts";
 import {
@@ -13,6 +12,7 @@ import {
   type StatFs,
 } from "../fuse/filesystem.ts";
 import type { OriginId } from "../core/types.ts";
+import { originFsPath, type FsPath } from "../core/originPaths.ts";
 import { entryOf, negativeEntry, nodeAttr, type Owner } from "./attributes.ts";
 import { LocalFileHandles, openErrno } from "./localContent.ts";
 import { CachedFileHandles } from "./cachedContent.ts";
@@ -112,7 +112,7 @@ export class MusicFs implements FuseFilesystem {
   }
 
   /** Where a file node's bytes come from, or an errno. */
-  private locate(ino: number): { abs: string; cached: boolean; fileId: number; loc: FileLocation } | number {
+  private locate(ino: number): { abs: FsPath; cached: boolean; fileId: number; loc: FileLocation } | number {
     const n = this.nodes.node(ino);
     if (!n) return -Errno.ENOENT;
     if (n.kind === NodeKind.Dir || n.fileId === null) return -Errno.EISDIR;
@@ -120,7 +120,7 @@ export class MusicFs implements FuseFilesystem {
     if (!loc) return -Errno.ENOENT;
     const origin = this.originRoots.get(loc.originId);
     if (!origin) return -Errno.EIO; // an origin no longer configured: its files stay listed until sync removes them
-    return { abs: join(origin.root, loc.realPath), cached: origin.cached, fileId: loc.fileId, loc };
+    return { abs: originFsPath(origin.root, loc.realPath), cached: origin.cached, fileId: loc.fileId, loc };
   }
 
   open(ino: number, _flags: number, ctx: RequestContext): OpenReply | number {

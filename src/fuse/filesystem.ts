@@ -73,11 +73,12 @@ export interface OpenReply {
   /** FOPEN_DIRECT_IO. */
   directIo?: boolean;
   /**
-   * Serve this open with FUSE passthrough from the given backing file (root + kernel ≥ 6.9 only). The session
+   * Serve this open with FUSE passthrough from the given backing file (its bytes when the name is not UTF-8;
+   * root + kernel ≥ 6.9 only). The session
    * falls back to normal READs (and never asks again) when passthrough is unavailable. Every open of one inode
    * shares the backing file registered by its first open (the kernel allows one per inode), until the last RELEASE.
    */
-  passthroughPath?: string;
+  passthroughPath?: string | Buffer;
   /** Like passthroughPath, but an fd of the backing file the filesystem keeps open itself (saves an open). */
   passthroughFd?: number;
 }

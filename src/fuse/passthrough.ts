@@ -47,7 +47,8 @@ export function createPassthroughTable(): SharedArrayBuffer {
 /** Where an open's backing file comes from: an fd the caller keeps (preferred) or a path to open. */
 export interface BackingSource {
   fd?: number;
-  path?: string;
+  /** The bytes when the name is not UTF-8. */
+  path?: string | Buffer;
 }
 
 /** The two ioctls on /dev/fuse (replaceable in unit tests, which have no FUSE connection). */

@@ -18,6 +18,7 @@
 import { closeSync, fstatSync, openSync } from "node:fs";
 import { readFullySync } from "../core/readFully.ts";
 import { ByteSource, type ByteRange } from "./byteSource.ts";
+import type { FsPath } from "../core/originPaths.ts";
 
 export const HEAD_BYTES = 256 * 1024;
 export const MAX_HEAD_BYTES = 16 * 1024 * 1024;
@@ -44,7 +45,7 @@ export interface ReadPlan {
 export const DEFAULT_READ_PLAN: ReadPlan = { headBytes: HEAD_BYTES, tailBytes: TAIL_BYTES };
 
 /** Opens `absPath` and reads its head (and tail where the format needs it). Throws on open/read errors. */
-export function openFileBytes(absPath: string, format: string, plan: ReadPlan = DEFAULT_READ_PLAN): FileBytes {
+export function openFileBytes(absPath: FsPath, format: string, plan: ReadPlan = DEFAULT_READ_PLAN): FileBytes {
   const fd = openSync(absPath, "r");
   try {
     const size = fstatSync(fd).size;

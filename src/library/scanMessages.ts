@@ -1,13 +1,14 @@
 /** The messages between the scanner (main thread) and its scan workers. Plain data: they cross postMessage. */
 import type { FileMeta, OriginId } from "../core/types.ts";
 import type { ByteRange } from "./byteSource.ts";
+import type { FsPath } from "../core/originPaths.ts";
 
 /** One file to parse, as the walk found it. `size`/`mtimeMs` are stored as found: they are the delta-sync identity. */
 export interface ScanJob {
   originId: OriginId;
   realPath: string;
-  /** Absolute local path the worker opens (local origins). */
-  absPath?: string;
+  /** Absolute local path the worker opens (local origins); the exact bytes when the name is not UTF-8. */
+  absPath?: FsPath;
   /**
    * Origins without a local path: the ranges the main thread read through `Origin.read`. When the parser needs
    * bytes outside them, the worker answers with a `ByteNeed` and the main thread retries with that range added.

@@ -16,6 +16,7 @@
  *   own name (with its extension).
  */
 import type { FileMeta } from "../core/types.ts";
+import { displayPath } from "../core/originPaths.ts";
 import { UserError } from "../core/errors.ts";
 import { nameOr, sanitizeComponent, sanitizeFileName } from "../core/names.ts";
 
@@ -212,9 +213,9 @@ export function templateValues(file: TemplateInput): Record<TemplateVariable, st
   };
 }
 
-/** The origin file's own name, extension included. */
+/** The origin file's own name, extension included, as readable text (bytes that are not UTF-8 show as U+FFFD). */
 function fileBaseName(realPath: string): string {
-  return realPath.slice(realPath.lastIndexOf("/") + 1);
+  return displayPath(realPath.slice(realPath.lastIndexOf("/") + 1));
 }
 
 /** The file name without its extension: the title of a file that has none. */

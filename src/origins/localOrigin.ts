@@ -1,7 +1,8 @@
-import { readdirSync, statSync, type Dirent, type Stats } from "node:fs";
+import { lstatSync, readdirSync, statSync, type Stats } from "node:fs";
 import { open, stat } from "node:fs/promises";
 import { join } from "node:path";
 import type { OriginId } from "../core/types.ts";
+import { fsBytesToText, hasEscapes, originFsPath, type FsPath } from "../core/originPaths.ts";
 import { errnoCode, errorMessage } from "../core/errors.ts";
 import { readFully } from "../core/readFully.ts";
 import { tildify } from "../core/logger.ts";
@@ -19,8 +20,9 @@ export class LocalOrigin implements Origin {
     this.displayName = tildify(root);
   }
 
-  localPath(realPath: string): string {
-    return join(this.root, realPath);
+  /** The path fs calls take: `realPath` is escaped text (core/originPaths.ts), the result the real bytes. */
+  localPath(realPath: string): FsPath {
+    return originFsPath(this.root, realPath);
   }
 
   async isAvailable(): Promise<boolean> {
@@ -71,18 +73,18 @@ export class LocalOrigin implements Origin {
    * one ~5 µs, and a first scan stats every file. The walk yields to the event loop every few hundred entries so
    * signals and other work on the main thread are not held up.
    */
-  async *walk(report: WalkReport = { unreadable: [], symlinkLoops: 0 }): AsyncIterable<OriginEntry[]> {
-    const rootStat = statSync(this.root);
+  async *walk(report: WalkReport = { unreadable: [], symlinkLoops: 0 }, from = ""): AsyncIterable<OriginEntry[]> {
+    const rootStat = statSync(this.localPath(from));
     const seenDirs = new Set<string>([`${rootStat.dev}:${rootStat.ino}`]);
-    const stack: string[] = [""];
+    const stack: string[] = [from];
     let sinceYield = 0;
     const fail = (path: string, e: unknown) => report.unreadable.push({ path, reason: errnoCode(e) ?? errorMessage(e) });
     while (stack.length > 0) {
       const rel = stack.pop()!;
-      const abs = rel ? join(this.root, rel) : this.root;
-      let entries: Dirent[];
+      const abs = this.localPath(rel);
+      let entries: WalkEntry[];
       try {
-        entries = readdirSync(abs, { withFileTypes: true });
+        entries = listFolder(abs);
       } catch (e) {
         fail(rel || ".", e);
         continue;
@@ -95,14 +97,14 @@ export class LocalOrigin implements Origin {
           await new Promise<void>((resolve) => setImmediate(resolve));
         }
         const childRel = rel ? `${rel}/${d.name}` : d.name;
-        const childAbs = join(abs, d.name);
+        const childAbs = typeof abs === "string" && !hasEscapes(d.name) ? join(abs, d.name) : this.localPath(childRel);
         let st: Stats;
         try {
           st = statSync(childAbs); // follows symlinks
         } catch (e) {
           // A link that leads to itself (a → b → a) is a loop like one back into a walked folder: nothing to read,
           // nothing unreadable to warn about.
-          if (d.isSymbolicLink() && errnoCode(e) === "ELOOP") report.symlinkLoops++;
+          if (d.isSymbolicLink(childAbs) && errnoCode(e) === "ELOOP") report.symlinkLoops++;
           else fail(childRel, e);
           continue;
         }
@@ -110,7 +112,7 @@ export class LocalOrigin implements Origin {
           // A directory may be reached twice (symlinks): remember each by identity, enter it once.
           const key = `${st.dev}:${st.ino}`;
           if (seenDirs.has(key)) {
-            if (d.isSymbolicLink()) report.symlinkLoops++;
+            if (d.isSymbolicLink(childAbs)) report.symlinkLoops++;
             continue;
           }
           seenDirs.add(key);
@@ -128,4 +130,22 @@ export class LocalOrigin implements Origin {
       for (let i = subdirs.length - 1; i >= 0; i--) stack.push(subdirs[i]);
     }
   }
+}
+
+/** A folder entry: its name as escaped text, and whether it is a symlink (asked only on the rare paths). */
+interface WalkEntry {
+  name: string;
+  isSymbolicLink(path: FsPath): boolean;
+}
+
+/**
+ * A folder's entries. The usual listing decodes names as UTF-8, turning bytes that are not UTF-8 into U+FFFD and
+ * losing them; a folder where any name shows U+FFFD is listed again as bytes and its names escaped
+ * (core/originPaths.ts), so every file can be opened again by the name we keep.
+ */
+function listFolder(abs: FsPath): WalkEntry[] {
+  const dirents = readdirSync(abs, { withFileTypes: true });
+  if (!dirents.some((d) => d.name.includes("\uFFFD"))) return dirents;
+  const raw = readdirSync(abs, { encoding: "buffer" }) as Buffer[];
+  return raw.map((bytes) => ({ name: fsBytesToText(bytes), isSymbolicLink: (path: FsPath) => lstatSync(path).isSymbolicLink() }));
 }

@@ -1,6 +1,10 @@
 import type { OriginId } from "../core/types.ts";
+import type { FsPath } from "../core/originPaths.ts";
 
-/** One file as an origin lists it. `realPath` is relative to the origin root, POSIX, no leading slash. */
+/**
+ * One file as an origin lists it. `realPath` is relative to the origin root, POSIX, no leading slash, as escaped
+ * text: bytes of the name that are not UTF-8 are kept as escapes (core/originPaths.ts).
+ */
 export interface OriginEntry {
   realPath: string;
   size: number;
@@ -42,7 +46,7 @@ export interface Origin {
    * For local origins: the absolute path of the file on this machine, so that FUSE workers can read it with
    * readSync (or passthrough) without going through the main thread. Undefined for remote origins.
    */
-  localPath?(realPath: string): string;
+  localPath?(realPath: string): FsPath;
   /** For remote origins: the requests made so far (each one costs time, and money on a paid store). */
   requestCounts?(): Record<string, number>;
 }

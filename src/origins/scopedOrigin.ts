@@ -1,7 +1,7 @@
 import { stat } from "node:fs/promises";
-import { join } from "node:path";
 import { errnoCode, errorMessage } from "../core/errors.ts";
-import { LocalOrigin } from "./localOrigin.ts";
+import type { FsPath } from "../core/originPaths.ts";
+import type { LocalOrigin } from "./localOrigin.ts";
 import type { Origin, OriginEntry, WalkReport } from "./origin.ts";
 
 /**
@@ -21,7 +21,7 @@ export class ScopedOrigin implements Origin {
     this.displayName = origin.displayName;
   }
 
-  localPath(realPath: string): string {
+  localPath(realPath: string): FsPath {
     return this.origin.localPath(realPath);
   }
   isAvailable(): Promise<boolean> {
@@ -47,13 +47,7 @@ export class ScopedOrigin implements Origin {
         continue; // gone: the caller's classifier sees it as removed
       }
       if (s.isFile()) yield [{ realPath: rel, size: s.size, mtimeMs: Math.floor(s.mtimeMs) }];
-      else if (s.isDirectory()) {
-        const sub = new LocalOrigin(this.origin.id, join(this.origin.root, rel));
-        const subReport: WalkReport = { unreadable: [], symlinkLoops: 0 };
-        for await (const batch of sub.walk(subReport)) yield batch.map((e) => ({ ...e, realPath: `${rel}/${e.realPath}` }));
-        for (const u of subReport.unreadable) report.unreadable.push({ path: u.path === "." ? rel : `${rel}/${u.path}`, reason: u.reason });
-        report.symlinkLoops += subReport.symlinkLoops;
-      }
+      else if (s.isDirectory()) yield* this.origin.walk(report, rel);
     }
   }
 }

@@ -67,7 +67,7 @@ export interface FetcherOptions {
   rangeIndex?: RangeIndex;
   /** Contiguous bytes read from offset 0 after which the file is fetched whole, as playback (default 4 MiB). */
   playbackThresholdBytes?: number;
-  /** Reads at most this far ahead of the primary fetch wait for it; further ones use range blocks (default: the primary's reads in flight). */
+  /** Reads at most this far ahead of the primary fetch wait for it; further ones use range blocks (default: the playback threshold plus the primary's reads in flight). */
   seekWindowBytes?: number;
   /** Size of a range block: the unit of ranged reads for reads that are not playback, and of the RangeIndex (default 128 KiB). */
   rangeBlockBytes?: number;
@@ -195,16 +195,19 @@ export class Fetcher {
     // Segments are whole blocks, so that a segment can be assembled from blocks fetched before playback started.
     const segmentBytes = Math.max(1, Math.round((deps.segmentBytes ?? 1 * MiB) / rangeBlockBytes)) * rangeBlockBytes;
     const parallelReads = Math.max(1, deps.parallelReads ?? 4);
+    const playbackThresholdBytes = deps.playbackThresholdBytes ?? 4 * MiB;
     this.o = {
       readTimeoutMs,
       originTimeoutMs: deps.originTimeoutMs ?? readTimeoutMs,
-      seekWindowBytes: deps.seekWindowBytes ?? parallelReads * segmentBytes,
+      // A player's reads run up to the threshold before the primary starts from 0 (assembling those bytes from the
+      // blocks already read, at once): a read that far ahead of it is no seek, it waits.
+      seekWindowBytes: deps.seekWindowBytes ?? playbackThresholdBytes + parallelReads * segmentBytes,
       rangeBlockBytes,
       maxMemoryBlocks: deps.maxMemoryBlocks ?? 64,
       maxConcurrentFileFetches: deps.maxConcurrentFileFetches ?? 4,
       segmentBytes,
       parallelReads,
-      playbackThresholdBytes: deps.playbackThresholdBytes ?? 4 * MiB,
+      playbackThresholdBytes,
       maxPendingStores: deps.maxPendingStores ?? 4,
       repairAheadChunks: deps.repairAheadChunks ?? 4,
       cdc: deps.cdc ?? DEFAULT_CDC,
@@ -666,7 +669,7 @@ export class Fetcher {
 
   /** Reads exactly `length` bytes at `offset`, tolerating short reads; each origin call is time-bounded. */
   private async fetchExactly(file: CachedFileRef, offset: number, length: number): Promise<Uint8Array> {
-    const out = new Uint8Array(length);
+    let out: Uint8Array | undefined;
     let got = 0;
     while (got < length) {
       const piece = await withTimeout(
@@ -675,11 +678,15 @@ export class Fetcher {
         () => new FetchError("timeout", `${describe(file)}: origin did not answer within ${this.o.originTimeoutMs} ms`),
       );
       if (piece.length === 0) throw new FetchError("changed", `${describe(file)} is shorter on the origin than recorded`);
+      this.deps.stats?.countOriginBytes(piece.length);
+      // The usual case, one whole answer, is used as it is: a copy into a fresh buffer cost a quarter of the CPU of
+      // a cold read (page faults on new memory). Origins return a fresh buffer per read, so it can be kept.
+      if (got === 0 && piece.length >= length) return piece.length === length ? piece : piece.subarray(0, length);
+      out ??= new Uint8Array(length);
       out.set(piece.subarray(0, length - got), got);
       got += piece.length;
-      this.deps.stats?.countOriginBytes(piece.length);
     }
-    return out;
+    return out!;
   }
 
   // ---- the primary (sequential, chunking) fetch ------------------------------------------------------------------

@@ -107,7 +107,7 @@ export async function verifyCache(paths: CachePaths, library: Library, config: M
   const content = new ContentCache(library, paths, config);
   try {
     for (const [fileId, m] of damaged) {
-      const file = library.db.getFile(fileId);
+      const file = library.db.fileLocation(fileId);
       const origin = file && library.origins.find((o) => o.id === file.originId);
       if (!file || !origin) {
         report.filesUnrepaired.push({ fileId, reason: "its origin is not configured" });

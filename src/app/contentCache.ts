@@ -48,7 +48,7 @@ export class ContentCache {
     });
     // The one place manifests are persisted: a file fetched completely is never fetched again, even after kill -9.
     this.bus.on("ManifestCached", (e) => {
-      const row = library.db.getFile(e.fileId);
+      const row = library.db.fileLocation(e.fileId);
       if (!row || row.size !== e.originSize || row.mtimeMs !== e.originMtimeMs) return; // the file changed meanwhile
       library.db.updateManifest(e.fileId, e.manifest, e.originSize, e.originMtimeMs);
       for (const [owner, fileId] of this.openOwners) if (fileId === e.fileId) this.pin(owner, e.manifest, fileId);
@@ -60,7 +60,7 @@ export class ContentCache {
   }
 
   private ref(fileId: FileId): CachedFileRef | null {
-    const f = this.library.db.getFile(fileId);
+    const f = this.library.db.fileLocation(fileId);
     const origin = f && this.originsById.get(f.originId);
     if (!f || !origin) return null;
     return { fileId, origin, realPath: f.realPath, size: f.size, mtimeMs: f.mtimeMs };
@@ -131,7 +131,7 @@ export class ContentCache {
   }
 
   private isCachedOrigin(fileId: FileId): boolean {
-    const f = this.library.db.getFile(fileId);
+    const f = this.library.db.fileLocation(fileId);
     return !!f && this.library.config.origins.some((o) => o.id === f.originId && o.cache === "full");
   }
 

@@ -214,6 +214,12 @@ export class Database {
     return row ? rowToFileMeta(row as never) : null;
   }
 
+  /** Where a file's bytes are and which version of them the library knows: the content cache's per-request need. */
+  fileLocation(id: FileId): { originId: OriginId; realPath: string; size: number; mtimeMs: number } | null {
+    const r = this.stmt("SELECT origin_id, real_path, size, mtime_ms FROM files WHERE id = ?").values(id)[0];
+    return r ? { originId: String(r[0]), realPath: String(r[1]), size: Number(r[2]), mtimeMs: Number(r[3]) } : null;
+  }
+
   getFileByVirtualPath(virtualPath: string): FileMeta | null {
     const path = virtualPath.replace(/^\/+/, "");
     const row = this.stmt(`SELECT ${FILE_COLUMN_LIST} FROM files WHERE virtual_path = ?`).values(path)[0];

@@ -24,8 +24,6 @@ export interface FileLocation {
   realPath: string;
   size: number;
   mtimeMs: number;
-  /** The stored chunk manifest, only when it is still valid for this size and mtime. */
-  manifest: Uint8Array | null;
 }
 
 // A file's size, mtime and origin come from the covering index files_stat (schema.sql), never from the wide files
@@ -59,6 +57,7 @@ export class NodeReader {
   private readonly childrenFrom: Statement;
   private readonly childrenAfter: Statement;
   private readonly location: Statement;
+  private readonly manifest: Statement;
   private readonly childCount: Statement;
   private readonly trackById: Statement;
   private readonly recent: Statement;
@@ -77,10 +76,9 @@ export class NodeReader {
       `${NODE_SELECT} WHERE n.parent = ? AND n.name > (SELECT name FROM nodes WHERE ino = ?) ORDER BY n.name LIMIT ?`,
     );
     this.location = this.sqlite.prepare(
-      `SELECT id, origin_id, real_path, size, mtime_ms,
-         CASE WHEN ${MANIFEST_IS_CURRENT} THEN chunk_manifest END
-       FROM files WHERE id = ?`,
+      "SELECT id, origin_id, real_path, size, mtime_ms FROM files WHERE id = ?",
     );
+    this.manifest = this.sqlite.prepare(`SELECT chunk_manifest FROM files WHERE id = ? AND ${MANIFEST_IS_CURRENT}`);
     this.childCount = this.sqlite.prepare("SELECT count(*) FROM nodes WHERE parent = ?");
     this.totals = this.sqlite.prepare("SELECT count(*), coalesce(sum(size), 0) FROM files");
     this.trackById = this.sqlite.prepare("SELECT artist, title, format, virtual_path FROM files WHERE id = ?");
@@ -119,8 +117,15 @@ export class NodeReader {
       realPath: String(r[2]),
       size: Number(r[3]),
       mtimeMs: Number(r[4]),
-      manifest: (r[5] as Uint8Array | null) ?? null,
     };
+  }
+
+  /**
+   * The stored chunk manifest of a file, only while it is current (same size and mtime). Read on its own: OPEN and
+   * most READs need only the location, and a long track's manifest is tens of KiB.
+   */
+  currentManifest(fileId: FileId): Uint8Array | null {
+    return (this.manifest.values(fileId)[0]?.[0] as Uint8Array | undefined) ?? null;
   }
 
   /** Files and bytes in the library, for statfs. */

@@ -152,7 +152,7 @@ export class MusicFs implements FuseFilesystem {
       return typeof where === "number" ? where : LocalFileHandles.readOnce(where.abs, offset, size, out);
     }
     const fileId = n.fileId;
-    const got = this.cached.read({ fileId, size: n.size, mtimeMs: n.mtimeMs }, () => this.nodes.fileLocation(fileId)?.manifest ?? null, offset, size, out, ctx);
+    const got = this.cached.read({ fileId, size: n.size, mtimeMs: n.mtimeMs }, () => this.nodes.currentManifest(fileId), offset, size, out, ctx);
     return got ?? { defer: { fileId, offset, size } satisfies DeferredCachedRead };
   }
 

@@ -139,7 +139,9 @@ describe("Fetcher", () => {
     const cachedData = pseudoRandomBytes(2 * MiB, 7);
     const origin = makeOrigin(root, { "cached.flac": cachedData, "uncached.flac": pseudoRandomBytes(1 * MiB, 8) });
     const db = new ManifestDb();
-    const cache = open(dir(), db, { fetcher: { readTimeoutMs: 1000 } });
+    // A deadline long enough that "before the deadline" and "well before it" hold on a loaded machine too.
+    const DEADLINE_MS = 5000;
+    const cache = open(dir(), db, { fetcher: { readTimeoutMs: DEADLINE_MS } });
     const cached = fileRef(origin, root, "cached.flac", 1);
     const uncached = fileRef(origin, root, "uncached.flac", 2);
     await cache.fetcher.prefetch(cached);
@@ -148,20 +150,20 @@ describe("Fetcher", () => {
     for (const behaviour of ["hang", "fail"] as const) {
       origin.setMode({ kind: "offline", behaviour });
       const t0 = performance.now();
+      let settledAt: number | null = null;
       const failing = cache.fetcher.read(uncached, 0, 65536).then(
         () => "resolved",
         (e) => e,
-      );
-      // While the uncached read is stuck, the cached file is served in full.
+      ).finally(() => (settledAt = performance.now()));
+      // While the uncached read is stuck, the cached file is served in full — before the stuck read gives up.
       expect(await readAll((o, s) => cache.fetcher.read(cached, o, s), cached.size)).toEqual(cachedData);
-      expect(performance.now() - t0).toBeLessThan(800); // well before the stuck read's deadline
+      if (behaviour === "hang") expect(settledAt).toBeNull();
       const err = await failing;
-      const ms = performance.now() - t0;
+      const ms = settledAt! - t0;
       expect(err).toBeInstanceOf(FetchError);
       expect((err as FetchError).errno).toBe("EIO");
-      expect(ms).toBeLessThan(1000 + 500);
-      if (behaviour === "hang") expect(ms).toBeGreaterThanOrEqual(990); // it did wait for the deadline
-      if (behaviour === "fail") expect(ms).toBeLessThan(800); // an unreachable origin fails fast
+      if (behaviour === "hang") expect(ms).toBeGreaterThanOrEqual(DEADLINE_MS - 10); // it did wait for the deadline
+      if (behaviour === "fail") expect(ms).toBeLessThan(DEADLINE_MS / 2); // an unreachable origin fails fast
     }
     // Back online: the uncached file is fetched.
     origin.setMode({ kind: "healthy" });

@@ -54,6 +54,14 @@ function listFiles(dir: string): string[] {
 }
 
 const rgw = await startRgw();
+// Ctrl-C or SIGTERM: stop the cluster and the proxy by PID before exiting.
+for (const signal of ["SIGINT", "SIGTERM"] as const)
+  process.on(signal, async () => {
+    await proxy?.stop();
+    await rgw.stop();
+    rmSync(work, { recursive: true, force: true });
+    process.exit(130);
+  });
 const work = mkdtempSync(join(tmpdir(), "musicfs-bench-s3-"));
 let proxy = null as { endpoint: string; stop(): Promise<void> } | null;
 async function useRtt(rtt: number): Promise<string> {
@@ -115,7 +123,9 @@ try {
     t = performance.now();
     const tiny = new Uint8Array(64);
     const keys = function* () {
-      for (let i = 0; i < OBJECTS; i++) yield [`sync/Artist ${i % 997}/Album ${i % 89}/${String(i).padStart(6, "0")}.mp3`, tiny] as [string, Uint8Array];
+      // Ten tracks per album folder, ten albums per artist: the shape of a real library (one query per folder).
+      for (let i = 0; i < OBJECTS; i++)
+        yield [`sync/Artist ${Math.floor(i / 100)}/Album ${Math.floor(i / 10) % 10}/${String(i).padStart(6, "0")}.mp3`, tiny] as [string, Uint8Array];
     };
     await putObjects(client, keys(), 32);
     console.log(`put ${OBJECTS} objects in ${((performance.now() - t) / 1000).toFixed(1)} s`);
@@ -133,7 +143,7 @@ try {
     // The stored state a first scan would leave: one row per object with its size and ETag.
     t = performance.now();
     for await (const batch of library.origins[0].walk()) {
-      library.storeFiles(batch.map((e): FileMeta => ({ originId: library.origins[0].id, realPath: e.realPath, size: e.size, mtimeMs: e.mtimeMs, etag: e.etag ?? null, format: extensionOf(e.realPath), ...emptyTags() })));
+      db.upsertFiles(batch.map((e): FileMeta => ({ originId: library.origins[0].id, realPath: e.realPath, size: e.size, mtimeMs: e.mtimeMs, etag: e.etag ?? null, format: extensionOf(e.realPath), ...emptyTags() })));
     }
     console.log(`stored ${db.fileCount()} rows in ${((performance.now() - t) / 1000).toFixed(1)} s`);
     for (const rtt of RTTS) {

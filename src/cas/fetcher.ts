@@ -21,6 +21,7 @@
  * - Disk full: the chunk is not stored (StoreFullError, warned once by the store), the read is still answered from
  *   the fetched bytes, later reads of that range go to the origin, and no ManifestCached is emitted.
  */
+import { withTimeout } from "../core/timeout.ts";
 import type { EventBus } from "../core/eventBus.ts";
 import { errorMessage } from "../core/errors.ts";
 import { log } from "../core/logger.ts";
@@ -942,21 +943,6 @@ function copyOverlap(src: Uint8Array, srcOffset: number, out: Uint8Array, outOff
   out.set(src.subarray(a - srcOffset, b - srcOffset), a - outOffset);
 }
 
-function withTimeout<T>(p: Promise<T>, ms: number, error: () => Error): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(error()), ms);
-    p.then(
-      (v) => {
-        clearTimeout(timer);
-        resolve(v);
-      },
-      (e) => {
-        clearTimeout(timer);
-        reject(e);
-      },
-    );
-  });
-}
 
 function describe(file: CachedFileRef): string {
   return `"${file.realPath}" (${file.origin.displayName})`;

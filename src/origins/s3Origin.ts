@@ -2,7 +2,7 @@
  * An S3 bucket (AWS, B2, R2, Wasabi, Ceph RGW, MinIO…) as an origin, on Bun's built-in S3 client.
  *
  * Requests: `walk` = ListObjectsV2 pages of 1,000 keys (size, ETag and LastModified come with the listing: no HEAD
- * per object); `read` = one ranged GET; `stream` = one streaming GET from an offset (resumed with a new ranged GET
+ * per object), several key ranges side by side; `read` = one ranged GET; `stream` = one streaming GET from an offset (resumed with a new ranged GET
  * if the connection breaks); `stat` = HEAD; `isAvailable` = a one-key listing.
  *
  * Every request has a timeout, at most `maxRequests` are in flight, and throttling, server errors and broken
@@ -32,6 +32,8 @@ export interface S3OriginOptions {
   retry?: RetryPolicy;
   /** Keys per ListObjectsV2 page (default 1,000, the S3 maximum). */
   listPageSize?: number;
+  /** Key ranges listed side by side (default: maxRequests). */
+  listRanges?: number;
 }
 
 /** Counts of what this origin asked of the store (for status and tests). */
@@ -181,26 +183,69 @@ export class S3Origin implements Origin {
   }
 
   /**
-   * Every object below the prefix, one folder per batch (grouped from the flat listing). A failing page throws:
-   * the caller sees an unreadable origin and removes nothing.
+   * Every object below the prefix, one folder per batch. A failing page throws: the caller sees an unreadable origin
+   * and removes nothing.
+   *
+   * A listing is a chain of pages (each needs the previous one's token), so 100k objects are 100 round trips in a
+   * row. To overlap them: one request lists the top-level folders (delimiter "/"), then the key space is cut at
+   * those folders into up to `listRanges` ranges listed side by side — about as many requests as one chain, a
+   * fraction of the time. Folders never span two ranges, so each range groups its own (FolderGrouper).
    */
   async *walk(_report?: WalkReport): AsyncIterable<OriginEntry[]> {
+    const top = await this.listPage({ delimiter: "/", maxKeys: 1000 });
+    const folders = (top.commonPrefixes ?? []).map((p) => p.prefix);
+    if (top.isTruncated || folders.length < 2) {
+      yield* this.walkRange(undefined, null); // few or very many top-level entries: one chain
+      return;
+    }
+    const rootFiles = this.entriesOf(top.contents ?? []);
+    if (rootFiles.length > 0) yield rootFiles;
+    const ranges = cutRanges(folders, Math.min(this.options.listRanges ?? this.limiter.limit, folders.length));
+    yield* merge(ranges.map(([from, to]) => this.walkRange(from, to)));
+  }
+
+  /** The folders of keys in [from, to) (null: to the end), grouped; `from` undefined: from the start, root files included. */
+  private async *walkRange(from: string | undefined, to: string | null): AsyncIterable<OriginEntry[]> {
     const grouper = new FolderGrouper();
     let token: string | undefined;
-    do {
-      const page = await this.request("list", `Listing ${this.displayName}`, () =>
-        this.client.list({ prefix: this.prefix, maxKeys: this.pageSize, continuationToken: token }),
-      );
+    // startAfter the folder name without its "/": the first key listed is at or before the folder's first key.
+    let startAfter = from?.slice(0, -1);
+    for (;;) {
+      const page = await this.listPage(token ? { continuationToken: token } : { startAfter });
+      startAfter = undefined;
+      let done = !page.isTruncated;
+      const inRange: { key: string; size?: number; eTag?: string; lastModified?: string | Date }[] = [];
       for (const o of page.contents ?? []) {
-        const realPath = pathOfKey(this.prefix, o.key);
-        if (realPath === null) continue;
-        const lastModified = o.lastModified ? Date.parse(String(o.lastModified)) : 0;
-        const entry: OriginEntry = { realPath, size: o.size ?? 0, mtimeMs: secondsOf(lastModified), etag: stripQuotes(o.eTag) };
-        for (const folder of grouper.add(entry)) yield* batches(folder);
+        if (to !== null && o.key >= to) {
+          done = true;
+          break;
+        }
+        // Before the range's first folder, or a file at the top level (listed with the folders): not ours.
+        if (from !== undefined && (o.key < from || !o.key.slice(this.prefix.length).includes("/"))) continue;
+        inRange.push(o);
       }
-      token = page.isTruncated ? page.nextContinuationToken : undefined;
-    } while (token);
+      for (const entry of this.entriesOf(inRange)) for (const folder of grouper.add(entry)) yield* batches(folder);
+      if (done) break;
+      token = page.nextContinuationToken;
+    }
     for (const folder of grouper.finish()) yield* batches(folder);
+  }
+
+  private listPage(extra: { delimiter?: string; continuationToken?: string; startAfter?: string; maxKeys?: number }) {
+    return this.request("list", `Listing ${this.displayName}`, () =>
+      this.client.list({ prefix: this.prefix, maxKeys: this.pageSize, ...extra }),
+    );
+  }
+
+  private entriesOf(contents: readonly { key: string; size?: number; eTag?: string; lastModified?: string | Date }[]): OriginEntry[] {
+    const out: OriginEntry[] = [];
+    for (const o of contents) {
+      const realPath = pathOfKey(this.prefix, o.key);
+      if (realPath === null) continue;
+      const lastModified = o.lastModified ? Date.parse(String(o.lastModified)) : 0;
+      out.push({ realPath, size: o.size ?? 0, mtimeMs: secondsOf(lastModified), etag: stripQuotes(o.eTag) });
+    }
+    return out;
   }
 
   async stat(realPath: string): Promise<{ size: number; mtimeMs: number; etag?: string }> {
@@ -274,6 +319,35 @@ function concat(parts: Uint8Array[], total: number): Uint8Array {
     at += p.length;
   }
   return out;
+}
+
+/** Cuts sorted folder names into `count` contiguous ranges [first folder, next range's first folder or null). */
+export function cutRanges(folders: readonly string[], count: number): [string, string | null][] {
+  const out: [string, string | null][] = [];
+  const per = Math.ceil(folders.length / count);
+  for (let i = 0; i < folders.length; i += per) out.push([folders[i], folders[i + per] ?? null]);
+  return out;
+}
+
+/** Interleaves several batch streams as their batches arrive (each stream's own order kept). */
+async function* merge<T>(streams: AsyncIterable<T>[]): AsyncIterable<T> {
+  const iterators = streams.map((s) => s[Symbol.asyncIterator]());
+  const pending = new Map<number, Promise<{ i: number; r: IteratorResult<T> }>>();
+  const next = (i: number) => pending.set(i, iterators[i].next().then((r) => ({ i, r })));
+  iterators.forEach((_, i) => next(i));
+  try {
+    while (pending.size > 0) {
+      const { i, r } = await Promise.race(pending.values());
+      if (r.done) pending.delete(i);
+      else {
+        next(i);
+        yield r.value;
+      }
+    }
+  } finally {
+    // A failure or an early stop: end the other ranges too (their requests finish in the background).
+    await Promise.allSettled(iterators.map((it) => it.return?.()));
+  }
 }
 
 function* batches(files: OriginEntry[], size = 1024): Generator<OriginEntry[]> {

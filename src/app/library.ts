@@ -29,6 +29,8 @@ export interface BackgroundTasks {
   stop(): Promise<void>;
   /** The newest completed delta sync, if any. */
   lastSync(): (SyncSummary & { at: number }) | null;
+  /** Syncs one origin file now (after any sync already running); resolves when it is done. */
+  refreshFile(originId: string, realPath: string): Promise<void>;
 }
 
 class RebuildAborted extends Error {}
@@ -239,6 +241,11 @@ export class Library {
         await sync.stop();
       },
       lastSync: () => sync.history.at(-1) ?? null,
+      refreshFile: async (originId, realPath) => {
+        await started;
+        sync.requestScoped(new Map([[originId, [realPath]]]));
+        await sync.idle();
+      },
     };
   }
 

@@ -12,7 +12,8 @@ import { LocalOrigin } from "../origins/localOrigin.ts";
 import { InstanceLock } from "./instanceLock.ts";
 import { markClean, markOpen, openLibrary } from "./openLibrary.ts";
 import { ShutdownSignals } from "./signals.ts";
-import { Library } from "./library.ts";
+import { Library, type BackgroundTasks } from "./library.ts";
+import { answerOriginChange, isOriginChange } from "./originChangeRefresh.ts";
 import { sdNotify } from "./sdNotify.ts";
 import { workerEntry } from "../core/workerEntry.ts";
 import { CollectionStore } from "../search/collectionStore.ts";
@@ -67,6 +68,8 @@ export async function runMount(req: MountRequest): Promise<number> {
   let library: Library | null = null;
   let listening: Listening | null = null;
   let content: ContentCache | null = null;
+  /** Set once the background syncs run; OPENs of changed origin files refresh through it. */
+  let backgroundTasks: BackgroundTasks | null = null;
   try {
     const t0 = performance.now();
     const opened = openLibrary(paths.metadataDb);
@@ -96,7 +99,9 @@ export async function runMount(req: MountRequest): Promise<number> {
     listening = new Listening(paths.patternsDb, content?.prefetchTarget() ?? null);
     markOpen(library.db);
 
-    const session = await startFuse(req, paths, library, listening, content);
+    const session = await startFuse(req, paths, library, listening, content, (originId, realPath) =>
+      backgroundTasks ? backgroundTasks.refreshFile(originId, realPath) : Promise.reject(new Error("the mount is still starting")),
+    );
     log.debug(`fuse: protocol 7.${session.init?.minor}, passthrough ${session.init?.passthrough ? "on" : "off"}`);
     const fileCount = library.storedFileCount();
     const remote = library.remoteRequestTotal();
@@ -107,6 +112,7 @@ export async function runMount(req: MountRequest): Promise<number> {
     sdNotify("READY=1");
 
     const background = library.startBackground(session, searchRebuild, { acceptRemovals: req.acceptRemovals });
+    backgroundTasks = background;
     const startedAt = Date.now();
     const report = (state: "running" | "stopped") => {
       const lib = library!;
@@ -157,6 +163,7 @@ async function startFuse(
   library: Library,
   listening: Listening,
   content: ContentCache | null,
+  refreshFile: (originId: string, realPath: string) => Promise<void>,
 ): Promise<FuseSession> {
   const fsConfig: MusicFsWorkerConfig = {
     dbPath: paths.metadataDb,
@@ -186,7 +193,11 @@ async function startFuse(
     allowOther: req.config.allowOther,
     createMountpoint: req.createMountpoint,
     // Only cached origins defer (content not in the chunk store yet); without a cache nothing should arrive here.
-    onDeferred: (request, reply) => (content ? content.answerDeferred(request, reply) : reply.error(Errno.EIO)),
+    onDeferred: (request, reply) => {
+      if (isOriginChange(request.payload)) return void answerOriginChange({ library, refresh: refreshFile }, request, reply);
+      // Otherwise a cached origin's content that is not in the chunk store yet.
+      return content ? content.answerDeferred(request, reply) : reply.error(Errno.EIO);
+    },
     onWorkerMessage: (message) => {
       listening.onWorkerMessage(message as WorkerMessage);
       content?.onWorkerMessage(message as WorkerMessage);

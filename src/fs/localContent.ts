@@ -1,7 +1,8 @@
-import { closeSync, openSync } from "node:fs";
+import { closeSync, fstatSync, openSync } from "node:fs";
 import { readFullySync } from "../core/readFully.ts";
 import { errnoCode } from "../core/errors.ts";
-import { Errno } from "../fuse/filesystem.ts";
+import { originVersionOf, type OriginVersion } from "../core/originVersion.ts";
+import { Errno, type OpenReply } from "../fuse/filesystem.ts";
 import type { FsPath } from "../core/originPaths.ts";
 
 /** Maps an origin open() failure to what the reader should see. A vanished file is ENOENT, anything else EIO. */
@@ -31,6 +32,23 @@ function preadFully(fd: number, offset: number, size: number, out: Uint8Array): 
 export class LocalFileHandles {
   openFile(absPath: FsPath): number {
     return openSync(absPath, "r");
+  }
+
+  /** The size and mtime of an open origin file, or undefined when fstat fails. */
+  version(fh: number): OriginVersion | undefined {
+    try {
+      return originVersionOf(fstatSync(fh));
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * How an open origin file is served. Passthrough (root, kernel ≥ 6.9) lets the kernel read it itself; where the
+   * session cannot use it, READs come to us with the fd. Either way RELEASE hands the fd back to be closed.
+   */
+  static openReply(fd: number): OpenReply {
+    return { fh: fd, keepCache: true, passthroughFd: fd };
   }
 
   read(fh: number, offset: number, size: number, out: Uint8Array): number {

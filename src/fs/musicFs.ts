@@ -18,7 +18,8 @@ import { LocalFileHandles, openErrno } from "./localContent.ts";
 import { CachedFileHandles } from "./cachedContent.ts";
 import { SpecialDirs, SPECIAL_ROOT_ENTRIES } from "./specialDirs.ts";
 import type { MusicFsWorkerConfig } from "./workerConfig.ts";
-import type { AccessMessage, DeferredCachedRead } from "./workerMessages.ts";
+import type { AccessMessage, DeferredCachedRead, DeferredOriginChange } from "./workerMessages.ts";
+import { sameOriginVersion } from "../core/originVersion.ts";
 
 /** Tree children fetched per readdir page; the session stops earlier when the kernel's buffer is full. */
 const READDIR_PAGE = 512;
@@ -123,7 +124,7 @@ export class MusicFs implements FuseFilesystem {
     return { abs: originFsPath(origin.root, loc.realPath), cached: origin.cached, fileId: loc.fileId, loc };
   }
 
-  open(ino: number, _flags: number, ctx: RequestContext): OpenReply | number {
+  open(ino: number, _flags: number, ctx: RequestContext): OpenReply | number | Deferred {
     const where = this.locate(ino);
     if (typeof where === "number") return where;
     ctx.post({ type: "access", fileId: where.fileId, offset: 0, size: 0, atMs: Date.now() } satisfies AccessMessage);
@@ -134,9 +135,18 @@ export class MusicFs implements FuseFilesystem {
     } catch (e) {
       return openErrno(e);
     }
-    // Passthrough (root, kernel ≥ 6.9) lets the kernel read the origin file itself; where the session cannot use
-    // it, READs come to us with our fd. Either way RELEASE hands the fd back to be closed.
-    return { fh: fd, keepCache: true, passthroughFd: fd };
+    // The origin file may have changed behind the mount (no --watch, or not synced yet): the tree's size would then
+    // be wrong and a reader would get a short or long file without an error. One fstat of the fd we hold tells.
+    const found = this.handles.version(fd);
+    if (found === undefined) {
+      this.handles.close(fd);
+      return -Errno.EIO;
+    }
+    if (!sameOriginVersion(found, where.loc)) {
+      const { fileId, originId, realPath } = where.loc;
+      return { defer: { type: "originChanged", ino, fileId, originId, realPath, fd, stored: { size: where.loc.size, mtimeMs: where.loc.mtimeMs }, found } satisfies DeferredOriginChange };
+    }
+    return LocalFileHandles.openReply(fd);
   }
 
   read(ino: number, fh: number, offset: number, size: number, out: Uint8Array, ctx: RequestContext): number | Deferred {

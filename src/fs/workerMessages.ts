@@ -1,4 +1,5 @@
 /** Messages a FUSE worker posts to the main thread (ctx.post). Plain data: they cross postMessage. */
+import type { OriginVersion } from "../core/originVersion.ts";
 
 /** A file was opened or read from its start: listening patterns. */
 export interface AccessMessage {
@@ -30,6 +31,22 @@ export interface ChunkAccessMessage {
 }
 
 export type WorkerMessage = AccessMessage | OpenMessage | ReleaseMessage | ChunkAccessMessage;
+
+/**
+ * An OPEN a FUSE worker defers: the local origin file changed since the tree recorded it (size or mtime differ). The
+ * main thread refreshes the file's row and the kernel's attributes, then answers the open with `fd` (which the
+ * worker opened and fstat'ed), or EIO.
+ */
+export interface DeferredOriginChange {
+  type: "originChanged";
+  ino: number;
+  fileId: number;
+  originId: string;
+  realPath: string;
+  fd: number;
+  stored: OriginVersion;
+  found: OriginVersion;
+}
 
 /** What a FUSE worker defers for a cached file: the byte range it could not serve from the chunk store. */
 export interface DeferredCachedRead {

@@ -17,7 +17,7 @@ import {
   decodeRequestHeader, direntSize, negotiateInit, packDirectory, writeAttrOut, writeEntryOut, writeInitOut,
   writeOpenOut, writeOutHeader, writeStatfs,
 } from "./codec.ts";
-import { Errno, type FuseFilesystem, type RequestContext, S_IFDIR } from "./filesystem.ts";
+import { Errno, type FuseFilesystem, type OpenReply, type RequestContext, S_IFDIR } from "./filesystem.ts";
 import type { WorkerMessage } from "./messages.ts";
 import type { PassthroughTable } from "./passthrough.ts";
 import { createSessionShared, SessionShared } from "./sessionShared.ts";
@@ -137,7 +137,7 @@ export class RequestDispatcher {
         return utf8.encodeInto(r, this.reply.subarray(out, out + PAGE_SIZE)).written;
       }
       case Opcode.OPEN:
-        return this.open(ino, decodeOpenFlags(req));
+        return this.open(ino, unique, decodeOpenFlags(req));
       case Opcode.READ: {
         const r = decodeReadIn(req);
         const size = Math.min(r.size, MAX_READ);
@@ -223,20 +223,19 @@ export class RequestDispatcher {
     return len;
   }
 
-  private open(ino: number, flags: number): number {
+  private open(ino: number, unique: bigint, flags: number): number {
     // The mount is read-only; refuse write access before the filesystem sees it (pitfall 7.8).
     if ((flags & O_ACCMODE) !== O_RDONLY) return this.refuseWrite();
     if (!this.fs.open) return -Errno.ENOSYS; // zero-message open: the kernel stops sending OPEN/FLUSH/RELEASE
     const r = this.fs.open(ino, flags, this.ctx);
     if (r === "zero-message") return -Errno.ENOSYS;
     if (typeof r === "number") return r;
-    if ((r.passthroughFd !== undefined || r.passthroughPath !== undefined) && this.opts.passthrough) {
-      const p = this.opts.passthrough.open(ino, { fd: r.passthroughFd, path: r.passthroughPath }, r.fh);
-      // Only DIRECT_IO may accompany PASSTHROUGH; KEEP_CACHE would make the open fail with EINVAL (doc 4.1).
-      if (p) return writeOpenOut(this.view, this.dataOffset, p.fh, OpenFlag.PASSTHROUGH | (r.directIo ? OpenFlag.DIRECT_IO : 0), p.backingId);
+    if ("defer" in r) {
+      this.post({ type: "defer", request: { unique, opcode: Opcode.OPEN, nodeid: ino, offset: 0, size: 0, fh: 0, payload: r.defer } });
+      return NO_REPLY;
     }
-    const openFlags = (r.keepCache ? OpenFlag.KEEP_CACHE : 0) | (r.directIo ? OpenFlag.DIRECT_IO : 0);
-    return writeOpenOut(this.view, this.dataOffset, r.fh, openFlags);
+    const out = openOut(ino, r, this.opts.passthrough);
+    return writeOpenOut(this.view, this.dataOffset, out.fh, out.openFlags, out.backingId);
   }
 
   private readdir(ino: number, r: { offset: number; size: number }, plus: boolean): number {
@@ -253,6 +252,19 @@ export class RequestDispatcher {
     // '.' and '..' get a zeroed entry_out in READDIRPLUS (pitfall 7.4): no lookup is counted for them.
     return packDirectory(this.view, this.dataOffset, maxBytes, records, plus, this.owner)[0];
   }
+}
+
+/**
+ * The fuse_open_out fields for a filesystem's answer to OPEN: by passthrough when it asks for it and the kernel
+ * allows it (the inode's shared backing id), else normal READs. Used by workers and by deferred opens.
+ */
+export function openOut(ino: number, r: OpenReply, passthrough: PassthroughTable | undefined): { fh: number; openFlags: number; backingId: number } {
+  if ((r.passthroughFd !== undefined || r.passthroughPath !== undefined) && passthrough) {
+    const p = passthrough.open(ino, { fd: r.passthroughFd, path: r.passthroughPath }, r.fh);
+    // Only DIRECT_IO may accompany PASSTHROUGH; KEEP_CACHE would make the open fail with EINVAL (doc 4.1).
+    if (p) return { fh: p.fh, openFlags: OpenFlag.PASSTHROUGH | (r.directIo ? OpenFlag.DIRECT_IO : 0), backingId: p.backingId };
+  }
+  return { fh: r.fh, openFlags: (r.keepCache ? OpenFlag.KEEP_CACHE : 0) | (r.directIo ? OpenFlag.DIRECT_IO : 0), backingId: 0 };
 }
 
 const NO_REPLY = Number.MIN_SAFE_INTEGER;

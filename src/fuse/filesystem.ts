@@ -122,8 +122,9 @@ export interface FuseFilesystem {
   /**
    * `flags` are the open(2) flags; write access is refused by the session before this is called.
    * Return "zero-message" to make the kernel skip OPEN/FLUSH/RELEASE from now on (READs then arrive with fh 0).
+   * A Deferred open is answered by the main thread with `reply.open(OpenReply)` (or an error).
    */
-  open?(ino: number, flags: number, ctx: RequestContext): OpenReply | "zero-message" | NegErrno;
+  open?(ino: number, flags: number, ctx: RequestContext): OpenReply | "zero-message" | NegErrno | Deferred;
   /**
    * Read up to `size` bytes at `offset` into `out` (which is at least `size` bytes and page-aligned); return the
    * byte count (short at EOF), a negative errno, or a Deferred.

@@ -12,12 +12,14 @@ import { closeSync, writeSync } from "node:fs";
 import { WorkerThread } from "../core/workerThread.ts";
 import { errnoCode, errorMessage } from "../core/errors.ts";
 import { log } from "../core/logger.ts";
-import { encodeDataReply, encodeErrorReply } from "./codec.ts";
-import { Errno } from "./filesystem.ts";
+import { Size } from "./abi.ts";
+import { encodeDataReply, encodeErrorReply, writeOpenOut } from "./codec.ts";
+import { openOut } from "./dispatcher.ts";
+import { Errno, type OpenReply } from "./filesystem.ts";
 import type { DeferredRequestData, NegotiatedInit, SessionWorkerData, WorkerMessage } from "./messages.ts";
 import { isRoot, mountFuse, type MountHandle, prepareMountpoint, setReadAhead, unmountLazy } from "./mount.ts";
 import { notifyInvalidateEntry, notifyInvalidateInode, type NotifyResult } from "./notify.ts";
-import { createPassthroughTable } from "./passthrough.ts";
+import { createPassthroughTable, PassthroughTable } from "./passthrough.ts";
 import { createSessionShared, SessionShared } from "./sessionShared.ts";
 
 /** A session worker thread: it sends WorkerMessages and receives nothing after its workerData. */
@@ -58,6 +60,11 @@ export interface DeferredRequest extends DeferredRequestData {
 export interface DeferredReply {
   /** Answer with these bytes (a READ's data; at most `size` bytes). */
   data(bytes: Uint8Array): void;
+  /**
+   * Answer a deferred OPEN (passthrough as in a worker). Returns false when the opener is gone (interrupted,
+   * unmounted): no RELEASE will come, so the caller frees what it opened for `r.fh`.
+   */
+  open(r: OpenReply): boolean;
   /** Answer with an errno (positive or negative). */
   error(errno: number): void;
   /** True once answered (by us, or by the session on INTERRUPT / close). */
@@ -93,13 +100,18 @@ export class FuseSession {
   /** The negotiated protocol, set once INIT was answered. */
   init: NegotiatedInit | undefined;
 
+  /** The main thread's view of the workers' passthrough table (for deferred opens). */
+  private readonly passthrough: PassthroughTable;
+
   /** @internal use startSession() */
   constructor(
     private readonly handle: MountHandle,
     private readonly workers: SessionWorker[],
     opts: SessionOptions,
     private readonly shared: SessionShared,
+    passthroughTable: SharedArrayBuffer = createPassthroughTable(),
   ) {
+    this.passthrough = new PassthroughTable(passthroughTable, handle.fd);
     this.deferredHandler = opts.onDeferred;
     this.messageHandler = opts.onWorkerMessage;
     this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
@@ -222,8 +234,9 @@ export class FuseSession {
   private onDefer(data: DeferredRequestData): void {
     const p: Pending = { controller: new AbortController(), done: false };
     const reply: DeferredReply = {
-      data: (bytes) => this.answer(data.unique, p, encodeDataReply(data.unique, bytes.subarray(0, data.size))),
-      error: (errno) => this.answer(data.unique, p, encodeErrorReply(data.unique, -Math.abs(errno))),
+      data: (bytes) => void this.answer(data.unique, p, encodeDataReply(data.unique, bytes.subarray(0, data.size))),
+      open: (r) => this.answerOpen(data, p, r),
+      error: (errno) => void this.answer(data.unique, p, encodeErrorReply(data.unique, -Math.abs(errno))),
       get done() {
         return p.done;
       },
@@ -257,18 +270,31 @@ export class FuseSession {
     p.controller.abort(new Error("interrupted"));
   }
 
-  private answer(unique: bigint, p: Pending, message: Uint8Array): void {
-    if (p.done) return;
+  /** Writes the reply unless already answered; true when the kernel took it. */
+  private answer(unique: bigint, p: Pending, message: Uint8Array): boolean {
+    if (p.done) return false;
     p.done = true;
     this.pending.delete(unique);
-    if (this.state === "closed") return;
+    if (this.state === "closed") return false;
     try {
       writeSync(this.handle.fd, message);
+      return true;
     } catch (e) {
       const code = errnoCode(e);
       // ENOENT: interrupted meanwhile. ENODEV/EBADF: unmounted meanwhile. Nobody waits for this answer.
       if (code !== "ENOENT" && code !== "ENODEV" && code !== "EBADF") log.warn(`fuse: deferred reply failed: ${code}`);
+      return false;
     }
+  }
+
+  private answerOpen(data: DeferredRequestData, p: Pending, r: OpenReply): boolean {
+    if (p.done || this.state === "closed") return false;
+    const out = openOut(data.nodeid, r, this.passthrough);
+    const payload = new Uint8Array(Size.OPEN_OUT);
+    writeOpenOut(new DataView(payload.buffer), 0, out.fh, out.openFlags, out.backingId);
+    if (this.answer(data.unique, p, encodeDataReply(data.unique, payload))) return true;
+    this.passthrough.release(out.fh); // the kernel never saw this open: drop its share of the backing id
+    return false;
   }
 
   /** A worker failed: unmount at once so that no caller hangs, and report why. */
@@ -315,9 +341,9 @@ export async function startSession(opts: SessionOptions): Promise<FuseSession> {
   const handle = await mountFuse(mountpoint, { fsName: opts.fsName, readOnly: opts.readOnly, allowOther: opts.allowOther });
   const workers: SessionWorker[] = [];
   const shared = createSessionShared();
-  const session = new FuseSession(handle, workers, opts, new SessionShared(shared));
-  const initDone = session.waitForInit(opts.initTimeoutMs ?? 10_000);
   const passthroughTable = createPassthroughTable();
+  const session = new FuseSession(handle, workers, opts, new SessionShared(shared), passthroughTable);
+  const initDone = session.waitForInit(opts.initTimeoutMs ?? 10_000);
   const count = Math.max(1, opts.workers ?? 2);
   try {
     for (let i = 0; i < count; i++) {

@@ -1,3 +1,4 @@
+import { sameOriginVersion } from "../core/originVersion.ts";
 import type { FileId } from "../core/types.ts";
 
 /** What the database remembers of one origin file. */
@@ -31,9 +32,8 @@ export interface StoredLookup {
  * it, while times are only as precise as the store keeps them), else the same mtime.
  */
 export function sameContent(stored: StoredIdentity, size: number, mtimeMs: number, etag?: string): boolean {
-  if (stored.size !== size) return false;
-  if (etag !== undefined && stored.etag) return stored.etag === etag;
-  return stored.mtimeMs === mtimeMs;
+  if (etag !== undefined && stored.etag) return stored.size === size && stored.etag === etag;
+  return sameOriginVersion(stored, { size, mtimeMs });
 }
 
 /** "a/b/c.flac" → "a/b/"; "c.flac" → "". */

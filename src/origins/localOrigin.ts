@@ -1,6 +1,7 @@
 import { lstatSync, readdirSync, statSync, type Stats } from "node:fs";
 import { open, stat } from "node:fs/promises";
 import { join } from "node:path";
+import { originVersionOf } from "../core/originVersion.ts";
 import type { OriginId } from "../core/types.ts";
 import { fsBytesToText, hasEscapes, originFsPath, type FsPath } from "../core/originPaths.ts";
 import { errnoCode, errorMessage } from "../core/errors.ts";
@@ -35,7 +36,7 @@ export class LocalOrigin implements Origin {
 
   async stat(realPath: string): Promise<{ size: number; mtimeMs: number }> {
     const s = await stat(this.localPath(realPath));
-    return { size: s.size, mtimeMs: Math.floor(s.mtimeMs) };
+    return originVersionOf(s);
   }
 
   async read(realPath: string, offset: number, length: number): Promise<Uint8Array> {
@@ -118,7 +119,7 @@ export class LocalOrigin implements Origin {
           seenDirs.add(key);
           subdirs.push(childRel);
         } else if (st.isFile()) {
-          files.push({ realPath: childRel, size: st.size, mtimeMs: Math.floor(st.mtimeMs) });
+          files.push({ realPath: childRel, ...originVersionOf(st) });
           if (files.length >= 1024) {
             yield files;
             files = [];

@@ -132,9 +132,13 @@ export async function verifyCache(paths: CachePaths, library: Library, config: M
  * uses. Returns the bytes freed.
  */
 export function clearCache(paths: CachePaths, library: Library, originId?: string): { files: number; chunks: number; bytes: number } {
-  const files = library.db.clearManifests(originId);
+  // Chunk files go first, the database after: on a full disk the database cannot take a write (its journal needs
+  // room), and deleting the chunks is what makes that room.
   const keep = new Set<string>();
-  for (const m of manifests(library).values()) for (const hex of manifestChunkHexes(m)) keep.add(hex);
+  for (const [fileId, m] of manifests(library)) {
+    const cleared = originId === undefined || library.db.getFile(fileId)?.originId === originId;
+    if (!cleared) for (const hex of manifestChunkHexes(m)) keep.add(hex);
+  }
   let chunks = 0;
   let bytes = 0;
   for (const c of chunkFiles(paths.chunksDir)) {
@@ -143,5 +147,6 @@ export function clearCache(paths: CachePaths, library: Library, originId?: strin
     chunks++;
     bytes += c.size;
   }
+  const files = library.db.clearManifests(originId);
   return { files, chunks, bytes };
 }

@@ -30,8 +30,13 @@ export class InstanceLock {
         "Stop it first (musicfs unmount MOUNTPOINT, or kill that PID), or use another --cache-dir.",
       );
     }
-    ftruncateSync(fd, 0);
-    writeSync(fd, `${process.pid}\n`, 0);
+    try {
+      ftruncateSync(fd, 0);
+      writeSync(fd, `${process.pid}\n`, 0);
+    } catch {
+      // A full disk: the PID is only for messages; the flock is what guards the cache dir (and `cache clear` must
+      // still run to free space).
+    }
     return new InstanceLock(fd, path);
   }
 

@@ -50,7 +50,7 @@ export function readLibraryStatus(paths: CachePaths): LibraryStatus {
     }
   }
   if (existsSync(paths.patternsDb)) {
-    const patterns = PatternStore.open(paths.patternsDb);
+    const patterns = PatternStore.openReadOnly(paths.patternsDb);
     try {
       report.patterns = patterns.stats();
     } finally {

@@ -1,5 +1,4 @@
-import { log } from "../core/logger.ts";
-import { errorMessage } from "../core/errors.ts";
+import type { BackgroundWrites } from "./backgroundWrites.ts";
 import type { FileId } from "../core/types.ts";
 import { PatternStore } from "../search/patternStore.ts";
 import { PlayDetector } from "../search/playDetector.ts";
@@ -27,7 +26,11 @@ export class Listening {
   private readonly detector = new PlayDetector(playGapOverride());
   readonly prefetcher: Prefetcher | null;
 
-  constructor(patternsDb: string, target: PrefetchTarget | null) {
+  constructor(
+    patternsDb: string,
+    target: PrefetchTarget | null,
+    private readonly writes: BackgroundWrites,
+  ) {
     this.patterns = PatternStore.open(patternsDb);
     this.prefetcher = target
       ? new Prefetcher({
@@ -43,11 +46,7 @@ export class Listening {
     if (message.type !== "access") return;
     const play = this.detector.observe(message);
     if (!play) return;
-    try {
-      this.patterns.recordPlay(play.fileId, play.atMs);
-    } catch (e) {
-      log.warn(`Could not record a play in patterns.db: ${errorMessage(e)}`);
-    }
+    this.writes.attempt("plays", () => this.patterns.recordPlay(play.fileId, play.atMs));
     this.prefetcher?.onPlay(play.fileId);
   }
 
@@ -57,7 +56,7 @@ export class Listening {
 
   async close(): Promise<void> {
     await this.prefetcher?.stop();
-    this.patterns.close();
+    this.writes.attempt("plays", () => this.patterns.close());
   }
 }
 

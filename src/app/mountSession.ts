@@ -23,6 +23,7 @@ import { Listening } from "./listening.ts";
 import { ContentCache } from "./contentCache.ts";
 import { Errno } from "../fuse/filesystem.ts";
 import { writeStatus } from "./statusFile.ts";
+import { BackgroundWrites, cacheDirWriteProblem } from "./backgroundWrites.ts";
 import { plural } from "../core/plural.ts";
 
 export interface MountRequest {
@@ -96,7 +97,8 @@ export async function runMount(req: MountRequest): Promise<number> {
       content.start();
       library.attachContentCache(content);
     }
-    listening = new Listening(paths.patternsDb, content?.prefetchTarget() ?? null);
+    const writes = new BackgroundWrites(paths.cacheDir);
+    listening = new Listening(paths.patternsDb, content?.prefetchTarget() ?? null, writes);
     markOpen(library.db);
 
     const session = await startFuse(req, paths, library, listening, content, (originId, realPath) =>
@@ -114,7 +116,7 @@ export async function runMount(req: MountRequest): Promise<number> {
     const background = library.startBackground(session, searchRebuild, { acceptRemovals: req.acceptRemovals });
     backgroundTasks = background;
     const startedAt = Date.now();
-    const report = (state: "running" | "stopped") => {
+    const report = (state: "running" | "stopped") => writes.attempt("status", () => {
       const lib = library!;
       const sync = background.lastSync();
       writeStatus(paths.cacheDir, {
@@ -125,7 +127,7 @@ export async function runMount(req: MountRequest): Promise<number> {
         cache: content ? { ...content.stats() } : null,
         originRequests: lib.remoteRequestCounts(),
       });
-    };
+    });
     const statusTimer = setInterval(() => report("running"), statusIntervalMs());
     report("running");
     const reason = await Promise.race([signals.requested, session.closed.then((end) => `mount ended (${end.reason})`)]);
@@ -138,15 +140,14 @@ export async function runMount(req: MountRequest): Promise<number> {
     listening = null;
     await content?.close();
     content = null;
-    markClean(library.db);
-    library.db.checkpoint();
+    closeDatabaseCleanly(library, paths.cacheDir);
     // Where a workload's time went, e.g. for bench/walk: MUSICFS_LOG_LEVEL=debug shows it at unmount.
     log.debug(`FUSE requests served: ${JSON.stringify(session.requestCounts())}`);
     await session.unmount();
     log.info("Unmounted cleanly.");
     return 0;
   } catch (e) {
-    if (isDiskFull(e)) throw diskFullError(paths.cacheDir);
+    if (isDiskFull(e, paths.cacheDir)) throw diskFullError(paths.cacheDir);
     throw e;
   } finally {
     await listening?.close();
@@ -154,6 +155,19 @@ export async function runMount(req: MountRequest): Promise<number> {
     library?.close();
     lock.release();
     signals.dispose();
+  }
+}
+
+/**
+ * Marks the database clean and folds its WAL in. On a full disk (or a removed cache dir) neither may be possible:
+ * the shutdown goes on (the mount must still be removed); the next start sees "open" and checks the database.
+ */
+function closeDatabaseCleanly(library: Library, cacheDir: string): void {
+  try {
+    markClean(library.db);
+    library.db.checkpoint();
+  } catch (e) {
+    log.warn(`Could not mark the database clean in ${tildify(cacheDir)} (${cacheDirWriteProblem(e)}); the next start checks it.`);
   }
 }
 

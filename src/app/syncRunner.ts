@@ -80,7 +80,7 @@ export class SyncRunner {
         // that idles for days should give that memory back now.
         Bun.gc(true);
       } catch (e) {
-        const why = isDiskFull(e) ? diskFullError(dirname(this.library.db.path)).message : errorMessage(e);
+        const why = isDiskFull(e, dirname(this.library.db.path)) ? diskFullError(dirname(this.library.db.path)).message : errorMessage(e);
         log.error(`Delta sync failed: ${why} The mount keeps serving the stored tree; the next sync retries.`);
       }
     }

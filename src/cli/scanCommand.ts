@@ -46,7 +46,7 @@ export const scanCommand = defineCommand({
         library.db.checkpoint();
         process.exitCode = interrupted ? 130 : 0;
       } catch (e) {
-        if (isDiskFull(e)) throw diskFullError(paths.cacheDir);
+        if (isDiskFull(e, paths.cacheDir)) throw diskFullError(paths.cacheDir);
         throw e;
       } finally {
         library.close();

@@ -53,6 +53,7 @@ export class PatternStore {
   private readonly minObservations: number;
   private readonly pruneEvery: number;
   private playsSincePrune = 0;
+  private readOnly = false;
 
   private constructor(
     private readonly db: Database,
@@ -71,6 +72,13 @@ export class PatternStore {
     for (const sql of SCHEMA) db.run(sql);
     const store = new PatternStore(db, opts);
     store.prune(opts.nowMs ?? Date.now());
+    return store;
+  }
+
+  /** For reading figures (`musicfs status`): writes nothing, so it works on a full disk. */
+  static openReadOnly(path: string): PatternStore {
+    const store = new PatternStore(new Database(path, { readonly: true }), {});
+    store.readOnly = true;
     return store;
   }
 
@@ -117,7 +125,10 @@ export class PatternStore {
 
   /** Shutdown: fold the WAL into the database file. */
   close(): void {
-    this.db.run("PRAGMA wal_checkpoint(TRUNCATE)");
-    this.db.close();
+    try {
+      if (!this.readOnly) this.db.run("PRAGMA wal_checkpoint(TRUNCATE)");
+    } finally {
+      this.db.close(); // also when the checkpoint failed (full disk): the WAL is folded in at the next open
+    }
   }
 }

@@ -1,0 +1,127 @@
+/**
+ * Issue 9 item 4: a full or vanished cache dir does not kill the mount. The cache dir lives on a real small tmpfs
+ * that is filled up (root only), or is removed with `rm -rf` while mounted; the mount keeps serving `ls` and `cat`
+ * with one warning per kind of write; afterwards `status`, `cache clear` (which must free space on the full disk)
+ * and `mount` work or say what to free.
+ */
+import { afterAll, describe, expect, test } from "bun:test";
+import { readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { writeSampleLibrary } from "../../src/sample/sampleLibrary.ts";
+import { CLI, cleanupAll, run, startMount, tempDir, type Running } from "./harness.ts";
+
+const isRoot = process.getuid?.() === 0;
+const tmpfsMounts: string[] = [];
+afterAll(async () => {
+  await cleanupAll(); // servers first: they may hold files on the tmpfs
+  for (const dir of tmpfsMounts) await run(["umount", "-l", dir]);
+});
+
+const sha = (b: Uint8Array) => new Bun.CryptoHasher("sha256").update(b).digest("hex");
+/** Fast status writes, and plays counted per file read, so the background writes happen within the test. */
+const env = { MUSICFS_STATUS_INTERVAL_MS: "100", MUSICFS_PLAY_GAP_MS: "50", MUSICFS_NO_PASSTHROUGH: "1" };
+const count = (text: string, pattern: RegExp) => (text.match(new RegExp(pattern, "g")) ?? []).length;
+
+async function sampleOrigin(): Promise<string> {
+  const origin = tempDir();
+  await writeSampleLibrary(origin);
+  return origin;
+}
+
+/** Every file of the mount reads back identical to its origin file (through `cat`, a separate process). */
+async function expectServing(server: Running, origin: string): Promise<void> {
+  const ls = await run(["ls", "-R", server.mountPoint]);
+  expect(ls.code).toBe(0);
+  // Every FLAC through the mount (cat, separate processes) has the bytes of one origin FLAC, and vice versa.
+  const hashes = async (dir: string) => {
+    const r = await run(["sh", "-c", `find "${dir}" -type f -name '*.flac' -exec sh -c 'cat "$1" | sha256sum' _ {} \\; | sort`]);
+    expect(r.code).toBe(0);
+    return r.stdout;
+  };
+  const through = await hashes(server.mountPoint);
+  expect(through.split("\n").filter(Boolean).length).toBeGreaterThan(3);
+  expect(through).toBe(await hashes(origin));
+  expect(server.proc.exitCode).toBeNull();
+}
+
+async function catAll(server: Running): Promise<void> {
+  const r = await run(["sh", "-c", `find "${server.mountPoint}" -type f -exec cat {} + > /dev/null`]);
+  if (r.code !== 0) throw new Error(`reading the mount failed: ${r.stderr}\n${server.output()}`);
+}
+
+describe.skipIf(!isRoot)("the cache dir on a full tmpfs (root: mount -t tmpfs)", () => {
+  test("the mount keeps serving with one warning per kind; status, cache clear and mount work after", async () => {
+    const origin = await sampleOrigin();
+    const disk = tempDir("musicfs-tmpfs-");
+    expect((await run(["mount", "-t", "tmpfs", "-o", "size=6m", "tmpfs", disk])).code).toBe(0);
+    tmpfsMounts.push(disk);
+    const cache = join(disk, "cache");
+    const cfg = join(tempDir(), "config.toml");
+    writeFileSync(cfg, `[[origins]]\nid = "lib"\npath = "${origin}"\ncache = "full"\n`);
+    const mnt = join(tempDir(), "mnt");
+    let server = await startMount(mnt, ["--config", cfg, "--cache-dir", cache], { env });
+    await catAll(server); // cache the library while there is room
+    await Bun.sleep(500);
+
+    // Fill the disk to the last block.
+    await run(["dd", "if=/dev/zero", `of=${join(disk, "filler")}`, "bs=64k"]);
+    expect((await run(["df", "--output=avail", "-B1", disk])).stdout.trim().split(/\s+/).at(-1)).toBe("0");
+    await catAll(server); // plays and access times to record, on a full disk
+    await Bun.sleep(1000); // ten status writes
+    await expectServing(server, origin);
+    const out = server.output();
+    expect(count(out, /Cannot save live figures \(status\.json/)).toBe(1);
+    expect(out).toContain("the disk is full");
+    expect(count(out, /Cannot save plays/)).toBeLessThanOrEqual(1);
+    expect(count(out, /cannot save access times/)).toBeLessThanOrEqual(1);
+    expect(out).not.toMatch(/\n\s+at /);
+    const stopped = await server.stop();
+    if (stopped !== 0) throw new Error(`shutdown on a full disk failed (${stopped}):\n${server.output()}`);
+
+    // Status reads, without a stack trace.
+    const status = await run(["bun", CLI, "status", "--json", "--cache-dir", cache]);
+    expect(status.stderr).toBe("");
+    expect(status.code).toBe(0);
+    expect(JSON.parse(status.stdout).files).toBeGreaterThan(0);
+
+    // Mounting on the full disk says what to free (the cached music, with its size) instead of a stack trace.
+    const refused = await run(["bun", CLI, "mount", join(tempDir(), "m2"), "--config", cfg, "--cache-dir", cache], { env });
+    expect(refused.stderr).not.toMatch(/\n\s+at /);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain("is full");
+    expect(refused.stderr).toMatch(/musicfs cache clear --cache-dir .* frees \d+\.\d MiB/);
+
+    // cache clear frees the space on the full disk.
+    const chunksBefore = readdirSync(join(cache, "chunks"), { recursive: true }).length;
+    const clear = await run(["bun", CLI, "cache", "clear", "--cache-dir", cache]);
+    expect(clear.stderr).not.toMatch(/\n\s+at /);
+    expect(clear.code).toBe(0);
+    expect(clear.stderr).toMatch(/Cleared \d+ cached files?: \d+ chunks?, [1-9][\d.]* MiB freed/);
+    expect(readdirSync(join(cache, "chunks"), { recursive: true }).length).toBeLessThan(chunksBefore);
+
+    // And the library mounts and plays again (fetched from the origin).
+    server = await startMount(join(tempDir(), "m3"), ["--config", cfg, "--cache-dir", cache], { env });
+    const first = (await run(["find", server.mountPoint, "-name", "*.flac"])).stdout.split("\n")[0];
+    expect(first).toBeTruthy();
+    expect(sha(readFileSync(first)).length).toBe(64);
+    expect(await server.stop()).toBe(0);
+  }, 180_000);
+});
+
+describe("the cache dir removed while mounted", () => {
+  test("rm -rf of the cache dir: ls and cat keep working, one warning, ordered shutdown", async () => {
+    const origin = await sampleOrigin();
+    const cache = tempDir();
+    const mnt = join(tempDir(), "mnt");
+    const server = await startMount(mnt, ["--origin", origin, "--cache-dir", cache], { env });
+    expect((await run(["rm", "-rf", cache])).code).toBe(0);
+    await catAll(server);
+    await Bun.sleep(1000); // ten status writes into a folder that is gone
+    await expectServing(server, origin);
+    const out = server.output();
+    expect(count(out, /Cannot save live figures \(status\.json/)).toBe(1);
+    expect(out).toContain("the cache dir was removed");
+    expect(out).not.toMatch(/\n\s+at /);
+    expect(await server.stop()).toBe(0);
+  }, 120_000);
+});

@@ -90,3 +90,11 @@ CREATE TABLE IF NOT EXISTS nodes (
   UNIQUE (parent, name)
 );
 CREATE INDEX IF NOT EXISTS nodes_file ON nodes (file_id) WHERE file_id IS NOT NULL;
+
+-- Nodes removed from the tree during this mount (a live sync): READDIR pages by the name of the node its cookie
+-- names, and a listing in progress must continue after a removed one. Emptied at every mount.
+CREATE TABLE IF NOT EXISTS removed_nodes (
+  ino     INTEGER PRIMARY KEY,
+  parent  INTEGER NOT NULL,
+  name    TEXT    NOT NULL
+);

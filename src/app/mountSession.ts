@@ -91,6 +91,7 @@ export async function runMount(req: MountRequest): Promise<number> {
       await library.warnAboutUnreachableOrigins();
     }
     library.applyTemplate();
+    library.tree.store.forgetRemovedNodes();
     CollectionStore.open(paths.collectionsDb).close(); // created here so the workers can open it read-only
     if (library.config.origins.some((o) => o.cache === "full")) {
       content = new ContentCache(library, paths, config);

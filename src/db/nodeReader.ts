@@ -73,7 +73,10 @@ export class NodeReader {
     this.byName = this.sqlite.prepare(`${NODE_SELECT} WHERE n.parent = ? AND n.name = ?`);
     this.childrenFrom = this.sqlite.prepare(`${NODE_SELECT} WHERE n.parent = ? ORDER BY n.name LIMIT ?`);
     this.childrenAfter = this.sqlite.prepare(
-      `${NODE_SELECT} WHERE n.parent = ? AND n.name > (SELECT name FROM nodes WHERE ino = ?) ORDER BY n.name LIMIT ?`,
+      // The cookie's node may have been removed by a live sync meanwhile: its name is then in removed_nodes.
+      `${NODE_SELECT} WHERE n.parent = ?1 AND n.name > coalesce(
+         (SELECT name FROM nodes WHERE ino = ?2 AND parent = ?1),
+         (SELECT name FROM removed_nodes WHERE ino = ?2 AND parent = ?1)) ORDER BY n.name LIMIT ?3`,
     );
     this.location = this.sqlite.prepare(
       "SELECT id, origin_id, real_path, size, mtime_ms FROM files WHERE id = ?",

@@ -96,7 +96,7 @@ export class TreeStore {
     const node = this.nodeOfFile(fileId);
     if (!node) return [];
     const removed: EntryChange[] = [{ parent: node.parent, name: node.name }];
-    this.db.stmt("DELETE FROM nodes WHERE ino = ?").run(node.ino);
+    this.deleteNode(node.ino, node.parent, node.name);
     this.touchDir(node.parent, nowMs);
     this.pruneEmpty(node.parent, nowMs, removed);
     return removed;
@@ -110,12 +110,23 @@ export class TreeStore {
       const row = this.db.stmt("SELECT parent, name FROM nodes WHERE ino = ?").values(ino)[0];
       if (!row) return;
       const parent = Number(row[0]);
-      this.db.stmt("DELETE FROM nodes WHERE ino = ?").run(ino);
+      this.deleteNode(ino, parent, String(row[1]));
       this.forgetCachedDir(ino);
       removed.push({ parent, name: String(row[1]) });
       this.touchDir(parent, nowMs);
       ino = parent;
     }
+  }
+
+  /** Deletes a node, keeping its name for READDIR cookies that still name it (see removed_nodes in schema.sql). */
+  private deleteNode(ino: Ino, parent: Ino, name: string): void {
+    this.db.stmt("DELETE FROM nodes WHERE ino = ?").run(ino);
+    this.db.stmt("INSERT OR REPLACE INTO removed_nodes (ino, parent, name) VALUES (?, ?, ?)").run(ino, parent, name);
+  }
+
+  /** At mount: no kernel holds a cookie of an earlier mount, so the names of removed nodes are not needed. */
+  forgetRemovedNodes(): void {
+    this.db.stmt("DELETE FROM removed_nodes").run();
   }
 
   private forgetCachedDir(ino: Ino): void {

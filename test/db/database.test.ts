@@ -78,6 +78,34 @@ describe("Database", () => {
 });
 
 describe("TreeStore + NodeReader", () => {
+  test("a listing continues after its page's last entry was removed by a live sync (issue 9)", () => {
+    const path = join(tempDir(), "metadata.db");
+    const db = Database.open(path);
+    const tree = new TreeStore(db);
+    const names = ["a", "b", "c", "d", "e", "f"];
+    const ids = db.upsertFiles(names.map((n) => meta(`${n}.flac`)));
+    let album = 0;
+    db.transaction(() => {
+      tree.ensureRoot(1);
+      album = tree.mkdirs(["Artist", "Album"], 1)!;
+      ids.forEach((id, i) => tree.insertFile(album, `${names[i]}.flac`, id, 5));
+    });
+    const reader = new NodeReader(path);
+    const page1 = reader.children(album, 0, 3);
+    expect(page1.map((n) => n.name)).toEqual(["a.flac", "b.flac", "c.flac"]);
+    // The sync removes "c.flac", the node the kernel's next READDIR cookie names, and "d.flac" after it.
+    db.transaction(() => [ids[2]!, ids[3]!].flatMap((id) => tree.removeFileNode(id, 10)));
+    expect(reader.children(album, page1[2]!.ino, 3).map((n) => n.name)).toEqual(["e.flac", "f.flac"]);
+    // A cookie naming a node of another directory gives nothing here (no entry from elsewhere, no repeat).
+    const other = db.transaction(() => tree.mkdirs(["Other"], 1)!);
+    expect(reader.children(album, other, 3)).toEqual([]);
+    // A new mount forgets removed names: no kernel holds a cookie of an earlier mount.
+    tree.forgetRemovedNodes();
+    expect(reader.children(album, page1[2]!.ino, 3)).toEqual([]);
+    reader.close();
+    db.close();
+  });
+
   test("directories are created once, listed in name order with keyset pages, and pruned when emptied", () => {
     const path = join(tempDir(), "metadata.db");
     const db = Database.open(path);

@@ -5,6 +5,7 @@
  *
  * The file system is the index: "file exists" means "chunk present". The ledger only does accounting and LRU.
  */
+import { unlinkSync } from "node:fs";
 import { mkdir, open, readFile, rename, stat, unlink } from "node:fs/promises";
 import { errnoCode, errorMessage } from "../core/errors.ts";
 import { log, tildify } from "../core/logger.ts";
@@ -169,6 +170,19 @@ export class ChunkStore {
     }
     this.ledger?.recordAccess([hex]);
     return { kind: "ok", bytes };
+  }
+
+  /**
+   * Deletes a chunk file at once (no thread-pool round trip): for the few files a caller must know gone before it
+   * goes on (a file's range blocks, before its manifest is announced).
+   */
+  deleteNow(hex: ChunkHex): void {
+    try {
+      unlinkSync(this.pathOf(hex));
+    } catch (e) {
+      if (errnoCode(e) !== "ENOENT") throw e;
+    }
+    this.ledger?.recordRemoved(hex);
   }
 
   /** Deletes a chunk file; returns the bytes freed (0 when it was already gone). */

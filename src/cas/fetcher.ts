@@ -117,7 +117,8 @@ interface FetchedChunk {
 interface Waiter {
   from: number;
   to: number;
-  out: Uint8Array;
+  /** Where the bytes go; null: allocated on the first piece, unless one piece holds them all (then a view of it). */
+  out: Uint8Array | null;
   outAt: number;
   filled: number;
   resolve: () => void;
@@ -420,6 +421,12 @@ export class Fetcher {
 
   private async readWithoutManifest(file: CachedFileRef, offset: number, end: number, ctx: ReadContext): Promise<Uint8Array> {
     const ff = this.fetchFor(file);
+    if (this.aheadOfPrimary(ff, offset)) {
+      // The usual READ of a first play: all of it still to come from the primary (no buffer of our own needed).
+      const bytes = await this.waitForPrimary(ff, offset, end, null, offset, ctx);
+      this.notePlayback(ff, offset, end);
+      return bytes;
+    }
     const out = new Uint8Array(end - offset);
     let pos = offset;
     while (pos < end) {
@@ -480,17 +487,24 @@ export class Fetcher {
       chunker.copyPending(pos, to, out, pos - outBase);
       return to;
     }
-    const primaryPos = chunker ? chunker.pendingEnd : ff.cutEnd;
-    if (ff.primary === "running" && pos >= primaryPos && pos < primaryPos + this.o.seekWindowBytes) {
+    if (this.aheadOfPrimary(ff, pos)) {
       await this.waitForPrimary(ff, pos, end, out, outBase, ctx);
       return end;
     }
     return this.readFromBlocks(ff, pos, end, out, outBase, ctx);
   }
 
-  private waitForPrimary(ff: FileFetch, from: number, to: number, out: Uint8Array, outBase: number, ctx: ReadContext): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      const w: Waiter = { from, to, out, outAt: from - outBase, filled: 0, resolve, reject };
+  /** Resolves with the bytes [from, to): in `out` when given, else in a buffer of its own or a view of one piece. */
+  /** Bytes at `pos` will arrive from the running primary soon (not cut yet, within the seek window ahead of it). */
+  private aheadOfPrimary(ff: FileFetch, pos: number): boolean {
+    if (ff.primary !== "running" || findChunk(ff.chunks, pos)) return false;
+    const primaryPos = ff.chunker ? ff.chunker.pendingEnd : ff.cutEnd;
+    return pos >= primaryPos && pos < primaryPos + this.o.seekWindowBytes;
+  }
+
+  private waitForPrimary(ff: FileFetch, from: number, to: number, out: Uint8Array | null, outBase: number, ctx: ReadContext): Promise<Uint8Array> {
+    return new Promise<Uint8Array>((resolve, reject) => {
+      const w: Waiter = { from, to, out, outAt: from - outBase, filled: 0, resolve: () => {}, reject };
       ff.waiters.add(w);
       const forget = ctx.onCancel(() => {
         ff.waiters.delete(w);
@@ -498,7 +512,7 @@ export class Fetcher {
       });
       w.resolve = () => {
         forget();
-        resolve();
+        resolve(w.out!);
       };
       w.reject = (e) => {
         forget();
@@ -514,6 +528,15 @@ export class Fetcher {
       const a = Math.max(w.from, at);
       const b = Math.min(w.to, pieceEnd);
       if (a >= b) continue;
+      if (!w.out && a === w.from && b === w.to) {
+        // One piece holds the whole read: answer with a view of it (no copy into fresh memory). Pieces are never
+        // written after they arrive.
+        w.out = piece.subarray(a - at, b - at);
+        ff.waiters.delete(w);
+        w.resolve();
+        continue;
+      }
+      w.out ??= new Uint8Array(w.to - w.from);
       w.out.set(piece.subarray(a - at, b - at), w.outAt + (a - w.from));
       w.filled += b - a;
       if (w.filled === w.to - w.from) {
@@ -660,8 +683,13 @@ export class Fetcher {
         this.noteStoreFailure(ff.file, e);
         return;
       }
-      // Recorded even while closing (close waits for this): the bytes were fetched and stored, so keep them.
-      if (ff.primary === "done") return;
+      // Recorded even while closing (close waits for this): the bytes were fetched and stored, so keep them. But a
+      // file fetched whole meanwhile has no use for them: its manifest is the record now.
+      if (ff.primary === "done") {
+        const m = this.manifests.get(ff.file.fileId);
+        this.dropBlockChunk(chunkHex(id), m ? manifestChunkHexes(m) : new Set());
+        continue;
+      }
       const b: RangeBlock = { block: k, hex: chunkHex(id), length: block.length };
       index.record(ff.file.fileId, ff.file, B, b);
       ff.stored?.set(k, b);
@@ -787,7 +815,7 @@ export class Fetcher {
   private async segment(ff: FileFetch, from: number, to: number): Promise<Uint8Array[]> {
     const B = this.o.rangeBlockBytes;
     if (from % B !== 0) return [await this.fetchExactly(ff.file, from, to - from)];
-    return Promise.all(this.blocks(ff, from / B, Math.floor((to - 1) / B), "primary"));
+    return joinAdjacent(await Promise.all(this.blocks(ff, from / B, Math.floor((to - 1) / B), "primary")));
   }
 
   private async storeCut(ff: FileFetch, cut: CutChunk): Promise<void> {
@@ -844,8 +872,16 @@ export class Fetcher {
     index.forget(ff.file.fileId);
     if (blocks.size === 0) return;
     const keep = manifestChunkHexes(m);
-    for (const b of blocks.values())
-      if (!keep.has(b.hex) && !this.deps.pins?.isPinned(b.hex)) this.track(this.deps.store.delete(b.hex)).catch(() => {});
+    for (const b of blocks.values()) this.dropBlockChunk(b.hex, keep);
+  }
+
+  private dropBlockChunk(hex: ChunkHex, keep: Set<ChunkHex>): void {
+    if (keep.has(hex) || this.deps.pins?.isPinned(hex)) return;
+    try {
+      this.deps.store.deleteNow(hex);
+    } catch (e) {
+      log.debug(`cannot delete range block ${hex.slice(0, 16)}…: ${errorMessage(e)}`);
+    }
   }
 
   private failPrimary(ff: FileFetch, e: unknown): void {
@@ -885,6 +921,22 @@ export class Fetcher {
       );
     });
   }
+}
+
+/**
+ * Blocks fetched in one ranged read are views of one buffer: they are handed on as one piece, so that the chunker
+ * carries (copies) a chunk across piece boundaries once per segment instead of once per block, and a READ within
+ * the segment can be answered with a view of it.
+ */
+function joinAdjacent(pieces: Uint8Array[]): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  for (const p of pieces) {
+    const last = out[out.length - 1];
+    if (last && last.buffer === p.buffer && last.byteOffset + last.length === p.byteOffset)
+      out[out.length - 1] = new Uint8Array(last.buffer, last.byteOffset, last.length + p.length);
+    else out.push(p);
+  }
+  return out;
 }
 
 /** Adds [from, to) to sorted, disjoint ranges, merging neighbours; at most 64 ranges are kept (the first ones). */

@@ -49,12 +49,13 @@ export class NameRegistry {
     });
   }
 
-  /** The key in a slot, or null if none was ever stored there. */
-  lookup(slot: number): string | null {
+  /** The key in a slot and its generation (bumped each time another key took the slot), or null if none. */
+  lookup(slot: number): { key: string; generation: number } | null {
     if (slot < 0 || slot >= SLOTS) return null;
     return this.locked(slot, (base, w) => {
       const len = Atomics.load(this.words, w + 2);
-      return len === 0 ? null : decoder.decode(this.bytes.slice(base + HEADER, base + HEADER + len));
+      if (len === 0) return null;
+      return { key: decoder.decode(this.bytes.slice(base + HEADER, base + HEADER + len)), generation: Atomics.load(this.words, w + 1) };
     });
   }
 

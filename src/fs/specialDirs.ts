@@ -66,8 +66,18 @@ export class SpecialDirs {
     return ino >= SPECIAL_BASE;
   }
 
-  private dirEntry(ino: number): Entry {
-    return entryOf(this.specialDirAttr(ino), SPECIAL_TTL_MS);
+  /**
+   * A query or collection directory (or one of its links) shares its inode number with every other key of the same
+   * registry slot; the slot's generation tells them apart. The kernel keys its inodes by number, but a LOOKUP reply
+   * with another generation makes it drop the old inode (fuse_iget: a stale inode is marked bad), so a dentry still
+   * cached for the old query is looked up again instead of listing the new query's results.
+   */
+  private dirEntry(dir: { ino: number; generation: number }): Entry {
+    return { ...entryOf(this.specialDirAttr(dir.ino), SPECIAL_TTL_MS), generation: dir.generation };
+  }
+
+  private linkEntry(ino: number, target: string, generation: number): Entry {
+    return { ...entryOf(this.linkAttr(ino, target), SPECIAL_TTL_MS), generation };
   }
 
   /**
@@ -98,22 +108,22 @@ export class SpecialDirs {
     return { ino, size: Buffer.byteLength(target), mode: S_IFLNK | 0o777, nlink: 1, mtimeMs: this.startedAt, uid: this.owner.uid, gid: this.owner.gid };
   }
 
-  /** Inode of a query/collection directory for `key`. */
-  private dirIno(kind: Kind, key: string): number {
-    const { slot } = this.registry.register(`${kind}:${key}`);
-    return (kind === "search" ? QUERY_DIRS : COLLECTION_DIRS) + slot * RANK_SPAN;
+  /** Inode and generation of a query/collection directory for `key`. */
+  private dirIno(kind: Kind, key: string): { ino: number; generation: number } {
+    const { slot, generation } = this.registry.register(`${kind}:${key}`);
+    return { ino: (kind === "search" ? QUERY_DIRS : COLLECTION_DIRS) + slot * RANK_SPAN, generation };
   }
 
-  /** Which directory (and which result in it) an inode is. */
-  private decode(ino: number): { kind: Kind; key: string; dir: number; rank: number } | null {
+  /** Which directory (and which result in it) an inode is, as its slot holds it now. */
+  private decode(ino: number): { kind: Kind; key: string; dir: number; rank: number; generation: number } | null {
     for (const [kind, base] of [["search", QUERY_DIRS], ["collection", COLLECTION_DIRS]] as const) {
       const off = ino - base;
       if (off < 0 || off >= SLOTS * RANK_SPAN) continue;
       const slot = Math.floor(off / RANK_SPAN);
       const stored = this.registry.lookup(slot);
       const prefix = `${kind}:`;
-      if (!stored?.startsWith(prefix)) return null;
-      return { kind, key: stored.slice(prefix.length), dir: base + slot * RANK_SPAN, rank: off % RANK_SPAN };
+      if (!stored?.key.startsWith(prefix)) return null;
+      return { kind, key: stored.key.slice(prefix.length), dir: base + slot * RANK_SPAN, rank: off % RANK_SPAN, generation: stored.generation };
     }
     return null;
   }
@@ -157,7 +167,7 @@ export class SpecialDirs {
     if (typeof entries === "number") return entries;
     const i = entries.findIndex((e) => e.name === name);
     if (i < 0) return -Errno.ENOENT;
-    return entryOf(this.linkAttr(d.dir + i + 1, entries[i].target), SPECIAL_TTL_MS);
+    return this.linkEntry(d.dir + i + 1, entries[i].target, d.generation);
   }
 
   getattr(ino: number): Attr | number {
@@ -186,7 +196,7 @@ export class SpecialDirs {
     if (typeof entries === "number") return entries;
     const out: DirEntry[] = [];
     for (let i = afterCookie; i < entries.length && out.length < maxEntries; i++) {
-      out.push({ name: entries[i].name, cookie: i + 1, entry: entryOf(this.linkAttr(d.dir + i + 1, entries[i].target), SPECIAL_TTL_MS) });
+      out.push({ name: entries[i].name, cookie: i + 1, entry: this.linkEntry(d.dir + i + 1, entries[i].target, d.generation) });
     }
     return out;
   }

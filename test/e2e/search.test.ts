@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { NameRegistry } from "../../src/fs/nameRegistry.ts";
 import { writeFlac } from "../../src/sample/flacWriter.ts";
 import { silence } from "../../src/sample/tone.ts";
 import { CLI, CORPUS, cleanupAll, run, startMount, tempDir, type Running } from "./harness.ts";
@@ -43,6 +44,17 @@ describe("/.search", () => {
       expect(Buffer.compare(viaLink, inTree)).toBe(0);
       expect(name.toLowerCase()).toMatch(/città|night/);
     }
+  });
+
+  test("a query whose folder shares another query's inode number lists its own results, not the other's (issue 9)", () => {
+    // Query folders take their inode from a registry slot; find a query (matching nothing) in the same slot.
+    const query = "Città Night";
+    let other = "";
+    for (let i = 0; !other; i++) if (NameRegistry.slotOf(`search:zq${i}`) === NameRegistry.slotOf(`search:${query}`)) other = `zq${i}`;
+    const results = readdirSync(join(mnt, ".search", query));
+    expect(results.length).toBeGreaterThan(0);
+    expect(readdirSync(join(mnt, ".search", other))).toEqual([]); // not the cached listing of `query`
+    expect(readdirSync(join(mnt, ".search", query))).toEqual(results); // and back
   });
 
   test("the CLI finds the same tracks, mounted and not, and speaks JSON", async () => {

@@ -9,13 +9,13 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join, posix } from "node:path";
 import { Errno, S_IFDIR, S_IFLNK, S_IFREG } from "../../src/fuse/filesystem.ts";
 import { RequestDispatcher } from "../../src/fuse/dispatcher.ts";
-import { createNameRegistryBuffer } from "../../src/fs/nameRegistry.ts";
+import { createNameRegistryBuffer, NameRegistry } from "../../src/fs/nameRegistry.ts";
 import { MusicFs } from "../../src/fs/musicFs.ts";
 import type { MusicFsWorkerConfig } from "../../src/fs/workerConfig.ts";
 import { CollectionStore } from "../../src/search/collectionStore.ts";
 import type { WorkerMessage } from "../../src/fuse/messages.ts";
 import { cleanupAll } from "../support/cleanup.ts";
-import { WireClient, type WireDirent } from "../support/fuseWire.ts";
+import { WireClient, type WireAttr, type WireDirent } from "../support/fuseWire.ts";
 import { scannedSampleLibrary } from "../support/scannedLibrary.ts";
 
 const O_WRONLY = 1;
@@ -135,6 +135,24 @@ describe("MusicFs through the dispatcher", () => {
       const treePath = posix.normalize(posix.join(".search", word, target as string));
       expect(resolvePath(treePath)).toBeGreaterThan(1);
     }
+  });
+
+  test("two queries sharing a /.search inode number get different generations, so a cached one is looked up again", () => {
+    const first = walk(ROOT)[0]!;
+    const word = posix.basename(first.path).replace(/\.[^.]+$/, "").split(/[^\p{L}\p{N}]+/u).filter((w) => w.length > 2).pop()!;
+    // A query that lands in the same registry slot (the inode number is derived from it) and matches nothing.
+    let other = "";
+    for (let i = 0; !other; i++) if (NameRegistry.slotOf(`search:zq${i}`) === NameRegistry.slotOf(`search:${word}`)) other = `zq${i}`;
+    const search = client.lookup(ROOT, ".search") as { ino: number };
+    const a = client.lookup(search.ino, word) as WireAttr;
+    expect(client.list(a.ino).length).toBeGreaterThan(0);
+    const b = client.lookup(search.ino, other) as WireAttr;
+    expect(b.ino).toBe(a.ino);
+    expect(b.generation).not.toBe(a.generation); // the kernel drops the inode it cached for `word`
+    expect(client.list(b.ino)).toEqual([]);
+    const again = client.lookup(search.ino, word) as WireAttr;
+    expect(again.generation).not.toBe(b.generation);
+    expect(client.list(again.ino).length).toBeGreaterThan(0);
   });
 
   test("errors a program relies on: ENOENT, ENOTDIR, EROFS for writing", () => {

@@ -49,6 +49,8 @@ export interface WireAttr {
   mode: number;
   nlink: number;
   mtimeS: number;
+  /** LOOKUP replies only: the entry's generation (with ino, what the kernel tells inodes apart by). */
+  generation?: number;
 }
 
 export interface WireDirent {
@@ -83,7 +85,7 @@ export class WireClient {
     const r = this.call(Opcode.LOOKUP, parent, cstring(name));
     if (r.error) return r.error!;
     if (getU64(r.view, 0) === 0) return -ENOENT;
-    return attrAt(r.view, 40);
+    return { ...attrAt(r.view, 40), generation: getU64(r.view, 8) };
   }
 
   getattr(ino: number): WireAttr | number {

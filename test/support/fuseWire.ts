@@ -99,21 +99,28 @@ export class WireClient {
     const out: WireDirent[] = [];
     let offset = 0;
     for (let pages = 0; pages < 100_000; pages++) {
-      const r = this.call(Opcode.READDIRPLUS, ino, readIn(offset, pageBytes));
-      if (r.error) throw new Error(`READDIRPLUS ${ino} failed: ${r.error}`);
-      if (r.payload.length === 0) return out;
-      let at = 0;
-      while (at < r.payload.length) {
-        const base = at + Size.ENTRY_OUT;
-        const namelen = r.view.getUint32(base + 16, true);
-        const ent = { ino: getU64(r.view, base), off: getU64(r.view, base + 8), type: r.view.getUint32(base + 20, true) };
-        const name = new TextDecoder().decode(r.payload.subarray(base + 24, base + 24 + namelen));
-        if (name !== "." && name !== "..") out.push({ name, ...ent });
-        offset = ent.off;
-        at += Math.ceil((Size.DIRENTPLUS_HEADER + namelen) / 8) * 8;
-      }
+      const page = this.page(ino, offset, pageBytes);
+      if (page.entries.length === 0) return out;
+      out.push(...page.entries.filter((e) => e.name !== "." && e.name !== ".."));
+      offset = page.entries.at(-1)!.off;
     }
     throw new Error("READDIRPLUS never ended");
+  }
+
+  /** One READDIRPLUS reply from kernel offset `offset` ("." and ".." included when it is 0). */
+  page(ino: number, offset: number, pageBytes: number): { entries: WireDirent[] } {
+    const r = this.call(Opcode.READDIRPLUS, ino, readIn(offset, pageBytes));
+    if (r.error) throw new Error(`READDIRPLUS ${ino} failed: ${r.error}`);
+    const entries: WireDirent[] = [];
+    let at = 0;
+    while (at < r.payload.length) {
+      const base = at + Size.ENTRY_OUT;
+      const namelen = r.view.getUint32(base + 16, true);
+      const ent = { ino: getU64(r.view, base), off: getU64(r.view, base + 8), type: r.view.getUint32(base + 20, true) };
+      entries.push({ name: new TextDecoder().decode(r.payload.subarray(base + 24, base + 24 + namelen)), ...ent });
+      at += Math.ceil((Size.DIRENTPLUS_HEADER + namelen) / 8) * 8;
+    }
+    return { entries };
   }
 
   /** OPEN with `flags` (O_RDONLY by default); the file handle, or the negative errno. */

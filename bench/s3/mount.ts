@@ -123,6 +123,18 @@ interface Side {
 
 const rgw = await startRgw();
 const proxy = startFaultProxy({ port: rgw.port });
+
+/** Bytes the store sent while a fresh MPD scanned the mount. */
+async function mpdScanBytes(mnt: string): Promise<number> {
+  const before = proxy.bytesToClients;
+  const mpd = await startMpd({ musicDir: mnt });
+  try {
+    await mpd.update(600_000);
+  } finally {
+    await mpd.stop();
+  }
+  return proxy.bytesToClients - before;
+}
 const work = join(BENCH_ROOT, `s3mount-${process.pid}`);
 const children: { stop(): Promise<unknown> }[] = [];
 try {
@@ -172,14 +184,7 @@ try {
     await Bun.sleep(1000); // the last chunks reach the store, the manifest the database
     await dropPages(mA);
     m.warmMBps = await ddMBps(mA);
-    let before = proxy.bytesToClients;
-    const mpd = await startMpd({ musicDir: mMnt });
-    try {
-      await mpd.update(600_000);
-    } finally {
-      await mpd.stop();
-    }
-    m.mpdBytes = proxy.bytesToClients - before;
+    m.mpdBytes = await mpdScanBytes(mMnt);
     await child.stop();
     let reqs = requests();
     let t = performance.now();
@@ -226,14 +231,7 @@ try {
     await Bun.sleep(1000);
     await dropPages(rA);
     r.warmMBps = await ddMBps(rA);
-    before = proxy.bytesToClients;
-    const mpd2 = await startMpd({ musicDir: rMnt });
-    try {
-      await mpd2.update(600_000);
-    } finally {
-      await mpd2.stop();
-    }
-    r.mpdBytes = proxy.bytesToClients - before;
+    r.mpdBytes = await mpdScanBytes(rMnt);
     await rc.stop();
     reqs = requests();
     t = performance.now();

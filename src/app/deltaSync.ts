@@ -23,6 +23,8 @@ export interface SyncedLibrary {
   originConfig(id: OriginId): OriginConfig | undefined;
   /** Writes files and their search rows (one batch, inside the caller's transaction); returns their ids. */
   storeFiles(files: readonly FileMeta[], nowMs?: number): FileId[];
+  /** Places stored or retagged files and the other tracks of albums they changed (caller's transaction). */
+  placeChanged(files: readonly FileMeta[], ids: readonly FileId[], nowMs: number, result: PlacementResult): FileId[];
   /** Removes files from the tree, the search index and the database, announcing it; returns how many. */
   removeFiles(ids: readonly FileId[], notifier?: TreeNotifier | null, onRemoved?: (ids: FileId[]) => void): number;
   refreshFileCount(): number;
@@ -117,12 +119,11 @@ export async function deltaSync(library: SyncedLibrary, opts: SyncOptions = {}):
   const apply = (files: FileMeta[]) => {
     const now = Date.now();
     const result: PlacementResult = { placed: 0, added: [], removed: [] };
-    const ids = db.transaction(() => {
+    const { ids, placed } = db.transaction(() => {
       const ids = library.storeFiles(files, now);
-      tree.replace(ids, now, result);
-      return ids;
+      return { ids, placed: library.placeChanged(files, ids, now, result) };
     });
-    const fileInodes = ids.map((id) => tree.store.nodeOfFile(id)?.ino).filter((i): i is number => i !== undefined);
+    const fileInodes = placed.map((id) => tree.store.nodeOfFile(id)?.ino).filter((i): i is number => i !== undefined);
     announceChanges(opts.notifier, [...result.removed, ...result.added], fileInodes);
     opts.onFilesChanged?.(ids);
   };

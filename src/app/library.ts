@@ -7,11 +7,12 @@ import type { Database } from "../db/database.ts";
 import type { FuseSession } from "../fuse/session.ts";
 import { withSuffix } from "../library/pathAllocator.ts";
 import { scanOrigins, type ScanSummary } from "../library/scanner.ts";
-import { compileTemplate, renderPath } from "../library/template.ts";
+import { compileTemplate, folderIsPerAlbum, renderPath } from "../library/template.ts";
 import { TreeBuilder, type PlacementResult } from "../library/treeBuilder.ts";
 import { announceChanges, type TreeNotifier } from "./treeNotifier.ts";
 import { S3Origin } from "../origins/s3Origin.ts";
 import { openOrigin } from "./openOrigin.ts";
+import { AlbumIndex, foldersOf } from "../library/albumIndex.ts";
 import type { Origin } from "../origins/origin.ts";
 import { applyTemplateChange } from "./templateChange.ts";
 import { mountFacts } from "./originMounts.ts";
@@ -52,6 +53,8 @@ export function allocateName(wanted: string, isTaken: (name: string) => boolean)
 export class Library {
   readonly origins: Origin[];
   readonly tree: TreeBuilder;
+  /** Albums and their stored album-level values, kept in step with the files. */
+  readonly albums: AlbumIndex;
   /** The full-text index, written in the same transactions as the files it describes. */
   readonly search: SearchIndex;
   private readonly originOrder: OriginId[];
@@ -67,7 +70,13 @@ export class Library {
     this.origins = config.origins.map((o) => openOrigin(o));
     this.originOrder = [...config.origins].sort((a, b) => a.priority - b.priority).map((o) => o.id);
     const template = compileTemplate(config.template);
-    this.tree = new TreeBuilder(db, (f) => renderPath(template, f), allocateName);
+    this.albums = new AlbumIndex(db);
+    const perAlbum = folderIsPerAlbum(template);
+    const place = (f: FileMeta) => {
+      const album = this.albums.albumOf(f.id!);
+      return { components: renderPath(template, f, album?.values), albumId: perAlbum ? (album?.id ?? null) : null };
+    };
+    this.tree = new TreeBuilder(db, place, allocateName);
     this.search = new SearchIndex(db.sqlite);
   }
 
@@ -80,12 +89,19 @@ export class Library {
     for (let i = 0; i < ids.length; i += REMOVE_BATCH) {
       const batch = ids.slice(i, i + REMOVE_BATCH);
       const result: PlacementResult = { placed: 0, added: [], removed: [] };
-      this.db.transaction(() => {
-        this.tree.unplace(batch, Date.now(), result);
+      const now = Date.now();
+      // The remaining tracks of their albums move too when an album-level value changed (in the same transaction).
+      const replaced = this.db.transaction(() => {
+        const places = this.albums.store.placesOf(batch);
+        this.tree.unplace(batch, now, result);
         this.search.removeFiles(batch);
         this.db.deleteFiles(batch);
+        const affected = this.albums.refresh(places.folders, places.albumIds);
+        this.tree.replace(affected, now, result);
+        return affected;
       });
-      announceChanges(notifier, result.removed);
+      const inodes = replaced.map((id) => this.tree.store.nodeOfFile(id)?.ino).filter((ino): ino is number => ino !== undefined);
+      announceChanges(notifier, [...result.removed, ...result.added], inodes);
       if (this.contentCache) for (const id of batch) this.contentCache.forgetFile(id);
       else this.forgottenBeforeCache.push(...batch);
       onRemoved?.(batch);
@@ -107,6 +123,17 @@ export class Library {
       this.search.indexFiles(files.map((f, i) => ({ ...f, id: ids[i] })));
       return ids;
     });
+  }
+
+  /**
+   * Places files just stored or retagged, with every other track of the albums they left or joined whose
+   * album-level values changed (a new track with an earlier year moves the whole album folder). Runs in the
+   * caller's transaction; returns every file that was considered, for invalidation.
+   */
+  placeChanged(files: readonly FileMeta[], ids: readonly FileId[], nowMs: number, result: PlacementResult): FileId[] {
+    const all = [...new Set([...ids, ...this.albums.refresh(foldersOf(files))])];
+    this.tree.replace(all, nowMs, result);
+    return all;
   }
 
   /**
@@ -206,6 +233,8 @@ export class Library {
     });
     if (summary.interrupted) return summary;
     const t0 = performance.now();
+    const { albums } = this.albums.rebuildAll();
+    const tAlbums = performance.now() - t0;
     const placed = this.tree.placeUnplaced(this.originOrder);
     Bun.gc(true); // the scan's garbage (parsed tags of every file) should not stay with the mount for its lifetime
     this.db.setMeta("scan_complete", "1");
@@ -214,14 +243,14 @@ export class Library {
       `Scan complete: ${plural(summary.parsed + summary.failed, "file")} parsed (${summary.failed} without readable tags), ` +
         `${summary.unchanged} unchanged, ${summary.skippedNonAudio} non-audio skipped, ${summary.unreadable.length} unreadable, ` +
         `in ${(summary.ms / 1000).toFixed(1)} s (${Math.round(summary.filesPerSecond)} files/s); ` +
-        `${placed.placed} placed in the tree in ${Math.round(performance.now() - t0)} ms.`,
+        `${placed.placed} placed in the tree in ${Math.round(performance.now() - t0)} ms (${albums} albums, grouped in ${Math.round(tAlbums)} ms).`,
     );
     return summary;
   }
 
   /** Rebuilds the tree when the template changed since the tree was built. */
   applyTemplate(): void {
-    applyTemplateChange(this.db, this.tree, this.config.template, this.originOrder);
+    applyTemplateChange(this.db, this.tree, this.albums, this.config.template, this.originOrder);
   }
 
   /**

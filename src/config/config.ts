@@ -6,7 +6,7 @@ import { log, tildify } from "../core/logger.ts";
 import { defaultCacheDir, defaultConfigPath, expandHome } from "./paths.ts";
 import { formatS3Url, isS3Url, parseS3Url } from "../core/s3Url.ts";
 
-export const DEFAULT_TEMPLATE = "$albumartist/$album ($year) [$format_upper]/$disctrack - $title.$format";
+export const DEFAULT_TEMPLATE = "$albumartist/$album ($albumyear) [$albumformat]/$disctrack - $title.$format";
 export const DEFAULT_CACHE_MAX_BYTES = 10 * 1024 ** 3;
 export const DEFAULT_READ_TIMEOUT_MS = 30_000;
 export const DEFAULT_SYNC_INTERVAL_S = 0;

@@ -47,6 +47,8 @@ export interface FileMeta {
   albumArtist: string | null;
   genre: string | null;
   year: number | null;
+  /** The original release year (ORIGINALDATE, TDOR), when tagged: `$albumyear` prefers it. */
+  originalYear: number | null;
   date: string | null;
   track: number | null;
   trackTotal: number | null;
@@ -84,13 +86,42 @@ export interface FileMeta {
   parseError: string | null;
 }
 
+/** What album identity and album-level values need of a file (src/library/albums.ts). */
+export interface AlbumMemberTags {
+  realPath: string;
+  format: string;
+  artist: string | null;
+  artists: readonly string[];
+  album: string | null;
+  albumArtist: string | null;
+  compilation: boolean;
+  mbAlbumId: string | null;
+  year: number | null;
+  originalYear: number | null;
+  disc: number | null;
+  discTotal: number | null;
+}
+
+/** The album-level template values ($albumartist, $albumyear, $albumformat, $albumtracks, $albumdiscs). */
+export interface AlbumValues {
+  /** Album artist tag; else Various Artists for a compilation or tracks by different artists; else the artist. */
+  albumArtist: string | null;
+  /** The earliest original year of the tracks, else their earliest year. */
+  year: number | null;
+  /** The tracks' formats, upper case, sorted, joined with "+": "FLAC", "FLAC+MP3". */
+  formats: string;
+  tracks: number;
+  /** The highest disc number or disc total of any track, at least 1. */
+  discs: number;
+}
+
 /** The tag and technical part of FileMeta: what a tag parser produces for one buffer. */
 export type ParsedTags = Omit<FileMeta, "id" | "originId" | "realPath" | "size" | "mtimeMs" | "etag" | "format">;
 
 /** A FileMeta with every tag empty: the starting point for parsers and for files that cannot be parsed. */
 export function emptyTags(): ParsedTags {
   return {
-    title: null, artists: [], artist: null, album: null, albumArtist: null, genre: null, year: null, date: null,
+    title: null, artists: [], artist: null, album: null, albumArtist: null, genre: null, year: null, originalYear: null, date: null,
     track: null, trackTotal: null, disc: null, discTotal: null, composer: null, compilation: false, comment: null,
     titleSort: null, artistSort: null, albumSort: null, albumArtistSort: null,
     mbTrackId: null, mbAlbumId: null, mbArtistId: null, mbAlbumArtistId: null, mbReleaseGroupId: null,

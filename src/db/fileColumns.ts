@@ -12,7 +12,7 @@ export const FILE_COLUMNS = [
   "title_sort", "artist_sort", "album_sort", "album_artist_sort",
   "mb_track_id", "mb_album_id", "mb_artist_id", "mb_album_artist_id", "mb_release_group_id",
   "rg_track_gain", "rg_track_peak", "rg_album_gain", "rg_album_peak",
-  "duration_ms", "bitrate", "sample_rate", "channels", "bits_per_sample", "codec", "parse_error", "etag",
+  "duration_ms", "bitrate", "sample_rate", "channels", "bits_per_sample", "codec", "parse_error", "etag", "original_year",
 ] as const;
 
 export const FILE_COLUMN_LIST = FILE_COLUMNS.join(", ");
@@ -26,7 +26,8 @@ export const MANIFEST_IS_CURRENT = "(chunk_manifest IS NOT NULL AND manifest_siz
 
 type SqlValue = string | number | bigint | null | Uint8Array;
 
-function parseArtists(json: unknown): string[] {
+/** The `artists` column (a JSON array) → strings; anything else → []. */
+export function parseArtists(json: unknown): string[] {
   if (typeof json !== "string" || json === "") return [];
   try {
     const v = JSON.parse(json);
@@ -36,8 +37,8 @@ function parseArtists(json: unknown): string[] {
   }
 }
 
-const str = (v: unknown) => (v === null || v === undefined ? null : String(v));
-const num = (v: unknown) => (v === null || v === undefined ? null : Number(v));
+export const str = (v: unknown) => (v === null || v === undefined ? null : String(v));
+export const num = (v: unknown) => (v === null || v === undefined ? null : Number(v));
 
 export function rowToFileMeta(r: SqlValue[]): FileMeta {
   return {
@@ -52,7 +53,7 @@ export function rowToFileMeta(r: SqlValue[]): FileMeta {
     mbReleaseGroupId: str(r[29]),
     rgTrackGain: num(r[30]), rgTrackPeak: num(r[31]), rgAlbumGain: num(r[32]), rgAlbumPeak: num(r[33]),
     durationMs: num(r[34]), bitrate: num(r[35]), sampleRate: num(r[36]), channels: num(r[37]),
-    bitsPerSample: num(r[38]), codec: str(r[39]), parseError: str(r[40]), etag: str(r[41]),
+    bitsPerSample: num(r[38]), codec: str(r[39]), parseError: str(r[40]), etag: str(r[41]), originalYear: num(r[42]),
   };
 }
 
@@ -65,6 +66,6 @@ export function fileMetaToValues(f: FileMeta): SqlValue[] {
     f.titleSort, f.artistSort, f.albumSort, f.albumArtistSort,
     f.mbTrackId, f.mbAlbumId, f.mbArtistId, f.mbAlbumArtistId, f.mbReleaseGroupId,
     f.rgTrackGain, f.rgTrackPeak, f.rgAlbumGain, f.rgAlbumPeak,
-    f.durationMs, f.bitrate, f.sampleRate, f.channels, f.bitsPerSample, f.codec, f.parseError, f.etag ?? null,
+    f.durationMs, f.bitrate, f.sampleRate, f.channels, f.bitsPerSample, f.codec, f.parseError, f.etag ?? null, f.originalYear,
   ];
 }

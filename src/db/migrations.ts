@@ -1,7 +1,7 @@
 import type { Database } from "bun:sqlite";
 
 /** The schema version schema.sql creates. Bump it together with a new entry in MIGRATIONS. */
-export const SCHEMA_VERSION = 4;
+export const SCHEMA_VERSION = 5;
 
 /**
  * MIGRATIONS[v] upgrades a database from version v to v + 1, inside a transaction. Version 0 means "empty": it gets
@@ -14,4 +14,17 @@ export const MIGRATIONS: Record<number, (db: Database) => void> = {
   2: (db) => db.exec("ALTER TABLE files ADD COLUMN etag TEXT"),
   // 3 → 4: names of nodes removed during a mount, so a READDIR cookie naming one still has a place (issue 9).
   3: (db) => db.exec("CREATE TABLE IF NOT EXISTS removed_nodes (ino INTEGER PRIMARY KEY, parent INTEGER NOT NULL, name TEXT NOT NULL)"),
+  // 4 → 5: albums (issue 10). The albums are computed after opening (Library.applyTemplate sees no album rules version in
+  // meta) and the tree is re-laid out once, keeping the inodes of unchanged paths. original_year is filled as files
+  // are parsed again.
+  4: (db) => {
+    db.exec("ALTER TABLE files ADD COLUMN original_year INTEGER");
+    db.exec("ALTER TABLE nodes ADD COLUMN album_id INTEGER");
+    db.exec(`CREATE TABLE albums (
+      id INTEGER PRIMARY KEY, album_key TEXT NOT NULL UNIQUE, album_artist TEXT, year INTEGER,
+      formats TEXT NOT NULL, tracks INTEGER NOT NULL, discs INTEGER NOT NULL)`);
+    db.exec(`CREATE TABLE album_tracks (
+      file_id INTEGER PRIMARY KEY REFERENCES files (id) ON DELETE CASCADE, album_id INTEGER NOT NULL)`);
+    db.exec("CREATE INDEX album_tracks_album ON album_tracks (album_id)");
+  },
 };

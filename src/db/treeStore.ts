@@ -68,6 +68,16 @@ export class TreeStore {
     return parent;
   }
 
+  /**
+   * Makes directory `ino` the folder of `albumId` if it belongs to no album yet; true when it is that album's
+   * (now or already), false when it is another album's.
+   */
+  claimDir(ino: Ino, albumId: number): boolean {
+    this.db.stmt("UPDATE nodes SET album_id = ? WHERE ino = ? AND album_id IS NULL").run(albumId, ino);
+    const row = this.db.stmt("SELECT album_id FROM nodes WHERE ino = ?").values(ino)[0];
+    return row !== undefined && Number(row[0]) === albumId;
+  }
+
   insertFile(parent: Ino, name: string, fileId: FileId, mtimeMs: number): Ino {
     const ino = this.tryInsertFile(parent, name, fileId, mtimeMs);
     if (ino === null) throw new Error(`a node named "${name}" already exists in directory ${parent}`);
@@ -149,6 +159,11 @@ export class TreeStore {
     const out: FileId[] = [];
     for (const origin of order) for (const r of q.values(origin)) out.push(Number(r[0]));
     return out;
+  }
+
+  /** Every placed file, by id. */
+  placedFileIds(): FileId[] {
+    return this.db.stmt("SELECT id FROM files WHERE virtual_path IS NOT NULL ORDER BY id").values().map((r) => Number(r[0]));
   }
 
   setPlacement(fileId: FileId, templatePath: string | null, virtualPath: string | null): void {

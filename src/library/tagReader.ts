@@ -144,6 +144,7 @@ function toParsedTags(m: IAudioMetadata, source: ByteSource, ext: string): Parse
     albumArtist: text(c.albumartist) ?? apeAlbumArtist(native),
     genre: joinOrNull(list(c.genre)),
     year,
+    originalYear: yearOf(c.originalyear, text(c.originaldate)),
     date,
     track: positiveInt(c.track?.no, MAX_TRACK),
     trackTotal: positiveInt(c.track?.of, MAX_TRACK),

@@ -1,5 +1,5 @@
 /**
- * Path templates: `$albumartist/$album ($year) [$format_upper]/$disctrack - $title.$format`.
+ * Path templates: `$albumartist/$album ($albumyear) [$albumformat]/$disctrack - $title.$format`.
  *
  * A template is parsed once into tokens and validated (at config load, so a typo is an error before anything is
  * mounted); rendering substitutes values into tokens and never re-reads them as template text, so a title that
@@ -18,20 +18,26 @@
 import type { FileMeta } from "../core/types.ts";
 import { displayPath } from "../core/originPaths.ts";
 import { UserError } from "../core/errors.ts";
-import { nameOr, sanitizeComponent, sanitizeFileName } from "../core/names.ts";
+import { sanitizeComponent, sanitizeFileName } from "../core/names.ts";
+import { albumValuesOf, presentTag, trackArtist, type AlbumMemberTags, type AlbumValues } from "./albums.ts";
 
-export const DEFAULT_TEMPLATE = "$albumartist/$album ($year) [$format_upper]/$disctrack - $title.$format";
+/** One folder per album: album-level year and formats, so tracks of one album never split over two folders. */
+export const DEFAULT_TEMPLATE = "$albumartist/$album ($albumyear) [$albumformat]/$disctrack - $title.$format";
 
 /** The variables, in the order they are documented; descriptions feed error messages and `docs/templates.md`. */
 export const TEMPLATE_VARIABLES = {
   artist: "track artist(s)",
-  albumartist: 'album artist; "Various Artists" for compilations without one; else the track artist',
+  albumartist: 'album artist of the album; "Various Artists" for compilations or mixed artists without one; else the track artist',
   album: "album",
   title: "title; else the file name without extension",
   track: "track number, two digits (03)",
   disc: "disc number",
   disctrack: 'disc and track on multi-disc albums ("2-03"), else the track ("03")',
-  year: "year",
+  year: "year of the track",
+  albumyear: "earliest (original) year of the album's tracks",
+  albumformat: 'formats of the album\'s tracks, upper case ("FLAC", "FLAC+MP3")',
+  albumtracks: "number of tracks of the album",
+  albumdiscs: "number of discs of the album",
   genre: "genre",
   composer: "composer",
   format: "file extension, lower case (flac)",
@@ -41,7 +47,7 @@ export const TEMPLATE_VARIABLES = {
 export type TemplateVariable = keyof typeof TEMPLATE_VARIABLES;
 
 /** Shown outside optional sections when the value is missing. `title` falls back to the file name instead. */
-export const FALLBACKS: Record<Exclude<TemplateVariable, "title" | "format" | "format_upper">, string> = {
+export const FALLBACKS: Record<Exclude<TemplateVariable, "title" | "format" | "format_upper" | "albumformat" | "albumtracks" | "albumdiscs">, string> = {
   artist: "Unknown Artist",
   albumartist: "Unknown Artist",
   album: "Unknown Album",
@@ -49,11 +55,10 @@ export const FALLBACKS: Record<Exclude<TemplateVariable, "title" | "format" | "f
   disc: "1",
   disctrack: "00",
   year: "Unknown Year",
+  albumyear: "Unknown Year",
   genre: "Unknown Genre",
   composer: "Unknown Composer",
 };
-
-export const VARIOUS_ARTISTS = "Various Artists";
 
 export type TemplateToken =
   | { kind: "literal"; text: string }
@@ -67,11 +72,7 @@ export interface PathTemplate {
 }
 
 /** What rendering needs of a file. */
-export type TemplateInput = Pick<
-  FileMeta,
-  | "realPath" | "format" | "title" | "artist" | "artists" | "albumArtist" | "album" | "year" | "track" | "disc"
-  | "discTotal" | "genre" | "composer" | "compilation"
->;
+export type TemplateInput = AlbumMemberTags & Pick<FileMeta, "title" | "track" | "genre" | "composer">;
 
 const OPENERS: Record<string, string> = { "(": ")", "[": "]", "{": "}" };
 const CLOSERS = new Set(Object.values(OPENERS));
@@ -189,23 +190,40 @@ function containsVariable(tokens: readonly TemplateToken[]): boolean {
   return tokens.some((t) => t.kind === "variable" || (t.kind === "section" && containsVariable(t.children)));
 }
 
-/** Variable values of one file; "" when missing (fallbacks are applied by the renderer, outside sections only). */
-export function templateValues(file: TemplateInput): Record<TemplateVariable, string> {
-  const present = (v: string | null | undefined) => nameOr(v, "");
-  const artist = present(file.artist) || present(file.artists.join("; "));
-  const albumArtist = present(file.albumArtist) || (file.compilation ? VARIOUS_ARTISTS : artist);
-  const multiDisc = (file.discTotal ?? 0) > 1 || (file.disc ?? 0) > 1;
+/**
+ * The template names the file's folder after its album (`$album` in the last folder segment): such a folder holds one
+ * album, and two albums that would share it get two folders (src/library/treeBuilder.ts).
+ */
+export function folderIsPerAlbum(template: PathTemplate): boolean {
+  const folder = template.segments[template.segments.length - 2];
+  const uses = (tokens: readonly TemplateToken[]): boolean =>
+    tokens.some((t) => (t.kind === "variable" && t.name === "album") || (t.kind === "section" && uses(t.children)));
+  return folder !== undefined && uses(folder);
+}
+
+/**
+ * Variable values of one file; "" when missing (fallbacks are applied by the renderer, outside sections only).
+ * `album` holds the album-level values of the file's album (src/library/albums.ts); a file without one is its own.
+ */
+export function templateValues(file: TemplateInput, album: AlbumValues = albumValuesOf([file])): Record<TemplateVariable, string> {
+  const present = presentTag;
+  const artist = trackArtist(file);
+  const multiDisc = isMultiDisc(album);
   const track = file.track !== null && file.track > 0 ? String(file.track).padStart(2, "0") : "";
   const format = file.format.toLowerCase();
   return {
     artist,
-    albumartist: albumArtist,
+    albumartist: present(album.albumArtist),
     album: present(file.album),
     title: present(file.title),
     track,
     disc: file.disc !== null && file.disc > 0 ? String(file.disc) : "",
     disctrack: track && multiDisc ? `${file.disc ?? 1}-${track}` : track,
     year: file.year !== null && file.year > 0 ? String(file.year) : "",
+    albumyear: album.year !== null && album.year > 0 ? String(album.year) : "",
+    albumformat: album.formats,
+    albumtracks: String(album.tracks),
+    albumdiscs: String(album.discs),
     genre: present(file.genre),
     composer: present(file.composer),
     format,
@@ -225,23 +243,34 @@ export function fileStem(realPath: string): string {
   return dot > 0 ? name.slice(0, dot) : name;
 }
 
+/** "2-03" numbering: the album has more than one disc (a disc number or disc total above 1 on any of its tracks). */
+function isMultiDisc(album: AlbumValues): boolean {
+  return album.discs > 1;
+}
+
 function fallbackFor(name: TemplateVariable, file: TemplateInput, values: Record<TemplateVariable, string>): string {
   switch (name) {
     case "title":
       return fileStem(file.realPath);
     case "format":
     case "format_upper":
+    case "albumformat":
+    case "albumtracks":
+    case "albumdiscs":
       return values[name];
     case "disctrack":
-      return values.disc && ((file.discTotal ?? 0) > 1 || (file.disc ?? 0) > 1) ? `${values.disc}-00` : FALLBACKS.disctrack;
+      return values.disc && values.albumdiscs !== "1" ? `${values.disc}-00` : FALLBACKS.disctrack;
     default:
       return FALLBACKS[name];
   }
 }
 
-/** Renders a file's virtual path: sanitised components, the last one the file name (extension kept). */
-export function renderPath(template: PathTemplate, file: TemplateInput): string[] {
-  const values = templateValues(file);
+/**
+ * Renders a file's virtual path: sanitised components, the last one the file name (extension kept). `album`: the
+ * stored values of the file's album; without it the file is rendered as an album of its own.
+ */
+export function renderPath(template: PathTemplate, file: TemplateInput, album?: AlbumValues): string[] {
+  const values = templateValues(file, album);
   const out: string[] = [];
   const last = template.segments.length - 1;
   template.segments.forEach((tokens, i) => {

@@ -2,8 +2,18 @@ import type { FileId, FileMeta } from "../core/types.ts";
 import type { Database } from "../db/database.ts";
 import { TreeStore, type EntryChange } from "../db/treeStore.ts";
 
-/** Template rendering, already sanitised: the path components of a file's place in the tree. */
-export type RenderPath = (file: FileMeta) => string[];
+/** Where a file goes: template rendering, already sanitised, and the album its folder is for. */
+export interface FilePlacement {
+  /** Path components; the last is the file name. */
+  components: string[];
+  /**
+   * The album whose folder the file's parent directory is (the template names its last folder after the album);
+   * null when the file has no album or the folder is not per album. Two albums that render the same folder name
+   * get two folders: "Greatest Hits (2001)" and "Greatest Hits (2001) (2)".
+   */
+  albumId: number | null;
+}
+export type RenderPath = (file: FileMeta) => FilePlacement;
 /** Picks a free name for `wanted` in a directory, given a test for names already taken (" (2)" suffixes). */
 export type AllocateName = (wanted: string, isTaken: (name: string) => boolean) => string;
 
@@ -49,22 +59,57 @@ export class TreeBuilder {
   }
 
   /**
-   * Re-places files whose tags may have changed (delta sync): a file whose rendered path is unchanged keeps its
-   * node; otherwise its old node goes (pruning emptied directories) and it is placed anew. Runs in the caller's
+   * Re-places files whose tags (or album) may have changed (delta sync): a file whose rendered path is unchanged
+   * keeps its node; the others first all leave (pruning emptied directories), then are placed anew in the given
+   * order — so a whole album moving to a new folder never collides with its own old names. Runs in the caller's
    * transaction.
    */
   replace(ids: readonly FileId[], nowMs: number, result: PlacementResult): void {
     this.store.ensureRoot(nowMs);
+    const moving: FileMeta[] = [];
     for (const id of ids) {
       const file = this.db.getFile(id);
-      if (!file) continue;
-      const wanted = this.render(file).join("/");
-      const current = this.store.placementOf(id);
-      if (current?.virtualPath && current.templatePath === wanted && this.store.nodeOfFile(id)) continue;
-      result.removed.push(...this.store.removeFileNode(id, nowMs));
-      this.store.setPlacement(id, null, null);
-      this.placeOne(id, nowMs, result, file);
+      if (file && this.needsPlacing(file)) moving.push(file);
     }
+    for (const file of moving) {
+      result.removed.push(...this.store.removeFileNode(file.id!, nowMs));
+      this.store.setPlacement(file.id!, null, null);
+    }
+    for (const file of moving) this.placeOne(file.id!, nowMs, result, file);
+  }
+
+  /**
+   * Re-lays out the whole tree (the template or the album rules changed) keeping the node, and so the inode, of
+   * every file whose path stays the same: the others are unplaced, then placed in the deterministic order.
+   */
+  relayout(originOrder: readonly string[], nowMs = Date.now(), batch = 5000): { kept: number; placed: number } {
+    const ids = this.store.placedFileIds();
+    let kept = 0;
+    for (let i = 0; i < ids.length; i += batch) {
+      this.db.transaction(() => {
+        for (const id of ids.slice(i, i + batch)) {
+          const file = this.db.getFile(id);
+          if (!file) continue;
+          if (!this.needsPlacing(file)) {
+            kept++;
+            continue;
+          }
+          this.store.removeFileNode(id, nowMs);
+          this.store.setPlacement(id, null, null);
+        }
+      });
+    }
+    return { kept, placed: this.placeUnplaced(originOrder, nowMs, batch).placed };
+  }
+
+  /** The file has no node, or the template now renders another path for it than the one it was placed at. */
+  private needsPlacing(file: FileMeta): boolean {
+    const current = this.store.placementOf(file.id!);
+    if (!current?.virtualPath || !this.store.nodeOfFile(file.id!)) return true;
+    const wanted = this.render(file);
+    if (current.templatePath !== wanted.components.join("/")) return true;
+    // Same path, but its folder is another album's (a tree from before albums held two same-named albums in one).
+    return wanted.albumId !== null && !this.store.claimDir(this.store.nodeOfFile(file.id!)!.parent, wanted.albumId);
   }
 
   /** Removes files' nodes (their rows are deleted by the caller). Runs in the caller's transaction. */
@@ -75,17 +120,20 @@ export class TreeBuilder {
   private placeOne(id: FileId, nowMs: number, result: PlacementResult, known?: FileMeta): void {
     const file = known ?? this.db.getFile(id);
     if (!file) return;
-    const components = this.render(file);
-    const dirs = components.slice(0, -1);
+    const { components, albumId } = this.render(file);
+    let dirs = components.slice(0, -1);
     const fileName = components[components.length - 1];
     const added = result.collect === false ? undefined : result.added;
-    let dirIno = this.store.mkdirs(dirs, nowMs, added);
-    // A file already stands where this file needs a directory: give the directory a suffixed name instead.
-    for (let n = 2; dirIno === null && dirs.length > 0; n++) {
+    // The folder: the rendered one, unless a file stands there or it is another album's; then "Folder (2)", …
+    let dirIno: number | null = null;
+    for (let n = 1; dirIno === null; n++) {
       const last = dirs.length - 1;
-      const alt = [...dirs.slice(0, last), `${dirs[last]} (${n})`];
-      dirIno = this.store.mkdirs(alt, nowMs, added);
-      if (dirIno !== null) dirs.splice(0, dirs.length, ...alt);
+      const candidate = n === 1 || last < 0 ? dirs : [...dirs.slice(0, last), `${components[last]} (${n})`];
+      const ino = this.store.mkdirs(candidate, nowMs, added);
+      if (ino !== null && (albumId === null || last < 0 || this.store.claimDir(ino, albumId))) {
+        dirIno = ino;
+        dirs = candidate;
+      }
     }
     const parent = dirIno!;
     // Try the plain name first with the insert itself; only a collision pays for the suffix search.

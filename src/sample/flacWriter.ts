@@ -93,6 +93,8 @@ export function vorbisFields(tags: TrackTags): [string, string][] {
   add("DISCNUMBER", tags.disc);
   add("DISCTOTAL", tags.discTotal);
   add("DATE", tags.year);
+  add("ORIGINALDATE", tags.originalYear);
+  add("MUSICBRAINZ_ALBUMID", tags.mbAlbumId);
   add("GENRE", tags.genre);
   add("COMPOSER", tags.composer);
   if (tags.compilation) add("COMPILATION", "1");

@@ -26,6 +26,10 @@ export interface TrackTags {
   year?: number;
   genre?: string;
   composer?: string;
+  /** Original release year (ORIGINALDATE / TDOR). */
+  originalYear?: number;
+  /** MusicBrainz release id (MUSICBRAINZ_ALBUMID / TXXX "MusicBrainz Album Id"). */
+  mbAlbumId?: string;
   /** Part of a various-artists compilation (COMPILATION=1 / TCMP=1). */
   compilation?: boolean;
   /** Front cover. */

@@ -150,6 +150,9 @@ describe("schema upgrades", () => {
     const raw = new RawSqlite(path);
     raw.exec("DROP INDEX files_stat");
     raw.exec("ALTER TABLE files DROP COLUMN etag"); // added in version 3
+    for (const added4 of ["DROP TABLE album_tracks", "DROP TABLE albums", "ALTER TABLE files DROP COLUMN original_year", "ALTER TABLE nodes DROP COLUMN album_id"]) {
+      raw.exec(added4); // added in version 4 (albums)
+    }
     raw.exec("PRAGMA user_version = 1");
     raw.close();
 

@@ -18,6 +18,8 @@ export interface EntryChange {
 export class TreeStore {
   /** Directory path → inode, filled as we go: a bulk build touches the same album directory a dozen times. */
   private readonly dirCache = new Map<string, Ino>();
+  /** Directory inode → the album it is the folder of, as claimed so far (dropped with the directory). */
+  private readonly dirAlbums = new Map<Ino, number>();
 
   constructor(private readonly db: Database) {}
 
@@ -73,9 +75,12 @@ export class TreeStore {
    * (now or already), false when it is another album's.
    */
   claimDir(ino: Ino, albumId: number): boolean {
+    if (this.dirAlbums.get(ino) === albumId) return true; // the album's other tracks: no query
     this.db.stmt("UPDATE nodes SET album_id = ? WHERE ino = ? AND album_id IS NULL").run(albumId, ino);
     const row = this.db.stmt("SELECT album_id FROM nodes WHERE ino = ?").values(ino)[0];
-    return row !== undefined && Number(row[0]) === albumId;
+    const owner = row === undefined ? null : Number(row[0]);
+    if (owner !== null) this.dirAlbums.set(ino, owner);
+    return owner === albumId;
   }
 
   insertFile(parent: Ino, name: string, fileId: FileId, mtimeMs: number): Ino {
@@ -140,6 +145,7 @@ export class TreeStore {
   }
 
   private forgetCachedDir(ino: Ino): void {
+    this.dirAlbums.delete(ino);
     for (const [path, cached] of this.dirCache) if (cached === ino) this.dirCache.delete(path);
   }
 
@@ -181,6 +187,7 @@ export class TreeStore {
     this.db.stmt("DELETE FROM nodes").run();
     this.db.stmt("UPDATE files SET template_path = NULL, virtual_path = NULL").run();
     this.dirCache.clear();
+    this.dirAlbums.clear();
   }
 
   nodeCount(): number {

@@ -5,6 +5,7 @@
  *   bun run bench/walk/run.ts                        100k files, 3 rounds, 3 warm walks per round (as root)
  *   bun run bench/walk/run.ts --files 10000 --rounds 1 --warm 2      quick
  *   options: --no-drop-caches (non-root: "cold" is then only a fresh mount's empty kernel caches)
+ *            --cache-dir DIR (default BENCH_ROOT/c100k-walk; a first mount scans into it when it has no database)
  *
  * The ext4 side is a mirror of the mount's tree: every placed file hard-linked under its virtual path
  * (BENCH_ROOT/walkmirror-<size>, rebuilt when the database has a different number of placed files), so both sides
@@ -119,7 +120,7 @@ async function round(name: WalkName, origin: string, cacheDir: string, mirror: s
 }
 
 const origin = await ensureLibrary(FILES);
-const cacheDir = cacheDirFor(FILES, "-walk");
+const cacheDir = option("cache-dir", cacheDirFor(FILES, "-walk"));
 if (!existsSync(join(cacheDir, "metadata.db"))) {
   console.error(`first mount of ${origin} (scan) into ${cacheDir} …`);
   const mnt = freshMountpoint("walkscan");

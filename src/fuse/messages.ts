@@ -8,6 +8,8 @@ export interface SessionWorkerData {
   /** Marks workerData as ours, so that serveSessionWorker ignores modules started some other way. */
   fuseSessionWorker: true;
   workerIndex: number;
+  /** Workers in the session (worker 0 reads always, the others stand by: sessionWorker.ts). */
+  workers: number;
   fd: number;
   /** Ask for FUSE passthrough in INIT (root only). */
   wantPassthrough: boolean;

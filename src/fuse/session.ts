@@ -172,6 +172,7 @@ export class FuseSession {
     } catch (e) {
       log.warn(`fuse: unmounting ${this.handle.mountpoint} failed: ${errorMessage(e)}`);
     }
+    this.shared.releaseStandby(); // standby workers sleep outside read(2): send them to see ENODEV
     await this.waitForWorkersToEnd(1000);
     this.finish({ reason: "unmounted" });
   }
@@ -305,6 +306,7 @@ export class FuseSession {
     this.initResolvers?.reject(error);
     void unmountLazy(this.handle.mountpoint, this.handle.viaFusermount)
       .catch((e) => log.error(`fuse: emergency unmount of ${this.handle.mountpoint} failed: ${errorMessage(e)}`))
+      .then(() => this.shared.releaseStandby())
       .then(() => this.waitForWorkersToEnd(1000))
       .then(() => this.finish({ reason: "worker-failed", error }));
   }
@@ -350,6 +352,7 @@ export async function startSession(opts: SessionOptions): Promise<FuseSession> {
       const data: SessionWorkerData = {
         fuseSessionWorker: true,
         workerIndex: i,
+        workers: count,
         fd: handle.fd,
         wantPassthrough: (opts.passthrough ?? true) && isRoot(),
         readOnly: opts.readOnly,

@@ -1,7 +1,8 @@
 /**
  * What the workers of one session share through a SharedArrayBuffer: what the kernel offered in INIT (only one
- * worker answers INIT, but every worker must know, e.g. whether OPENDIR may be answered ENOSYS) and one request
- * counter per opcode (where a workload's time goes: `FuseSession.requestCounts()`).
+ * worker answers INIT, but every worker must know, e.g. whether OPENDIR may be answered ENOSYS), one request
+ * counter per opcode (where a workload's time goes: `FuseSession.requestCounts()`), and the calls that wake standby
+ * workers (sessionWorker.ts).
  */
 import { Opcode, opcodeName } from "./abi.ts";
 
@@ -11,11 +12,12 @@ const NO_REPLY_OPCODES: ReadonlySet<number> = new Set([Opcode.FORGET, Opcode.BAT
 /** Opcodes are below 64 today (STATX = 52); larger ones share the last counter. */
 const COUNTERS = 64;
 /** Int32 layout: [0] INIT seen (0/1), [1] the kernel's INIT flags (bits 0–31), [2] answered requests (all opcodes
- *  but NO_REPLY_OPCODES), [3…] a counter per opcode. */
+ *  but NO_REPLY_OPCODES), [3] calls for a standby worker, [4…] a counter per opcode. */
 const INIT_SEEN = 0;
 const KERNEL_FLAGS = 1;
 const ANSWERED = 2;
-const FIRST_COUNTER = 3;
+const STANDBY_CALLS = 3;
+const FIRST_COUNTER = 4;
 
 export function createSessionShared(): SharedArrayBuffer {
   return new SharedArrayBuffer(4 * (FIRST_COUNTER + COUNTERS));
@@ -37,6 +39,32 @@ export class SessionShared {
   /** Whether the kernel offered `flag` (an InitFlag bit of the low word); false before INIT. */
   kernelOffers(flag: number): boolean {
     return Atomics.load(this.words, INIT_SEEN) === 1 && (Atomics.load(this.words, KERNEL_FLAGS) & flag) !== 0;
+  }
+
+  /** Wake one standby worker to read the next request (worker 0 calls this before a request that may block). */
+  callStandby(): void {
+    Atomics.add(this.words, STANDBY_CALLS, 1);
+    Atomics.notify(this.words, STANDBY_CALLS, 1);
+  }
+
+  /** Send every standby worker to read(2), where an unmounted session ends them with ENODEV. */
+  releaseStandby(): void {
+    Atomics.add(this.words, STANDBY_CALLS, 1);
+    Atomics.notify(this.words, STANDBY_CALLS);
+  }
+
+  /** Calls so far; a standby worker passes the count it has answered to awaitCall. */
+  standbyCalls(): number {
+    return Atomics.load(this.words, STANDBY_CALLS);
+  }
+
+  /** Block until there are calls beyond `answered`; returns the new count. */
+  awaitCall(answered: number): number {
+    for (;;) {
+      const calls = Atomics.load(this.words, STANDBY_CALLS);
+      if (calls !== answered) return calls;
+      Atomics.wait(this.words, STANDBY_CALLS, calls);
+    }
   }
 
   countRequest(opcode: number): void {

@@ -15,7 +15,7 @@ import { ptr } from "bun:ffi";
 import { errnoCode, errorMessage } from "../core/errors.ts";
 import { announceReady, parentChannel } from "../core/workerThread.ts";
 import { log } from "../core/logger.ts";
-import { PAGE_SIZE, REQUEST_BUFFER_SIZE, Size } from "./abi.ts";
+import { Opcode, PAGE_SIZE, REQUEST_BUFFER_SIZE, Size } from "./abi.ts";
 import { REPLY_BUFFER_SIZE, RequestDispatcher } from "./dispatcher.ts";
 import type { FilesystemFactory } from "./filesystem.ts";
 import type { SessionWorkerData, WorkerMessage } from "./messages.ts";
@@ -43,6 +43,7 @@ export function serveSessionWorker(createFilesystem: FilesystemFactory): void {
   const post = (m: WorkerMessage) => channel.post(m);
 
   const fs = createFilesystem(data.fsData); // a throw here surfaces as the worker's error event
+  const shared = new SessionShared(data.shared);
   const replyBuffer = new Uint8Array(REPLY_BUFFER_SIZE);
   const dispatcher = new RequestDispatcher({
     fs,
@@ -51,21 +52,40 @@ export function serveSessionWorker(createFilesystem: FilesystemFactory): void {
     wantPassthrough: data.wantPassthrough,
     readOnly: data.readOnly,
     passthrough: new PassthroughTable(data.passthroughTable, data.fd),
-    shared: new SessionShared(data.shared),
+    shared,
     replyBuffer,
     dataOffset: pageAlignedOffset(replyBuffer, Size.OUT_HEADER),
   });
   announceReady(channel);
-  const reason = serveLoop(data.fd, dispatcher);
+  const reason = serveLoop(data.fd, dispatcher, roleOf(data.workerIndex, data.workers, shared));
   post({ type: "ended", worker: data.workerIndex, reason });
 }
 
+/**
+ * Requests that may wait on a disk or a network: opening and reading origin files. Worker 0 serves every request
+ * while the others stand by, so that sequential traffic (a `find`, a player's library scan: one request at a time)
+ * always finds the same warm thread — two workers taking turns, as the kernel hands requests to the longest waiting
+ * reader, made a whole-tree walk 25–35 % slower. Before one of these, worker 0 calls a standby worker into read(2),
+ * so other callers are served while it waits; the standby goes back to sleep after one request.
+ */
+const MAY_BLOCK: ReadonlySet<number> = new Set([Opcode.OPEN, Opcode.READ]);
+
+/** Which part a worker plays: worker 0 reads always; the others only when called (null: no standby scheme). */
+export type WorkerRole = { kind: "primary"; shared: SessionShared } | { kind: "standby"; shared: SessionShared } | null;
+
+export function roleOf(workerIndex: number, workers: number, shared: SessionShared): WorkerRole {
+  if (workers < 2) return null;
+  return workerIndex === 0 ? { kind: "primary", shared } : { kind: "standby", shared };
+}
+
 /** The loop itself; returns why it ended ("ENODEV" when the filesystem was unmounted). */
-export function serveLoop(fd: number, dispatcher: RequestDispatcher): string {
+export function serveLoop(fd: number, dispatcher: RequestDispatcher, role: WorkerRole = null): string {
   const request = new Uint8Array(REQUEST_BUFFER_SIZE);
   const reply = dispatcher.reply;
   const replyOffset = dispatcher.replyOffset;
+  let answeredCalls = role?.kind === "standby" ? role.shared.standbyCalls() : 0;
   for (;;) {
+    if (role?.kind === "standby") answeredCalls = role.shared.awaitCall(answeredCalls);
     let n: number;
     try {
       n = readSync(fd, request, 0, request.length, null);
@@ -77,6 +97,7 @@ export function serveLoop(fd: number, dispatcher: RequestDispatcher): string {
       return `read(/dev/fuse) failed: ${code ?? errorMessage(e)}`;
     }
     if (n === 0) return "ENODEV"; // EOF: no connection any more
+    if (role?.kind === "primary" && MAY_BLOCK.has(request[4]! | (request[5]! << 8))) role.shared.callStandby();
     const len = dispatcher.handle(request, n);
     if (len === 0) continue;
     try {

@@ -10,6 +10,7 @@
  *   /deferred.txt         READ deferred to the main thread (which answers with DEFERRED_CONTENT)
  *   /slow.txt             READ deferred and never answered (direct I/O, so it can be interrupted)
  *   /boom.txt             READ throws (the session must answer EIO and keep serving)
+ *   /gate.txt             READ blocks the worker (synchronously) until the main thread opens the gate
  *   /dyn/                 children listed in a SharedArrayBuffer the main thread rewrites (notify tests)
  *   /mirror/              the files of a real directory, read with pread (or FUSE passthrough)
  *
@@ -50,6 +51,8 @@ export interface MemFsData {
   stats: SharedArrayBuffer;
   /** /dyn listing: Int32 [0] generation, [1] byte length, then UTF-8 JSON array of names. */
   dynamic: SharedArrayBuffer;
+  /** Int32 [0]: 0 while /gate.txt blocks its readers, 1 once opened; [1]: readers blocked in it right now. */
+  gate?: SharedArrayBuffer;
 }
 
 export const Stat = { READS: 0, MIRROR_READS: 1, OPENS: 2, GETATTRS: 3 } as const;
@@ -70,7 +73,7 @@ interface Node {
   size: number;
   content?: Uint8Array;
   target?: string;
-  kind?: "big" | "deferred" | "slow" | "boom" | "mirror";
+  kind?: "big" | "deferred" | "slow" | "boom" | "mirror" | "gate";
   path?: string;
   children?: Map<string, Node>;
 }
@@ -109,6 +112,7 @@ export function createMemFs(raw: unknown): FuseFilesystem {
   add({ ino: DYN_INO, parent: 1, name: "dyn", mode: S_IFDIR | 0o555, size: 0 });
   add({ ino: 10, parent: 1, name: "slow.txt", mode: S_IFREG | 0o444, size: 4096, kind: "slow" });
   add({ ino: 11, parent: 1, name: "boom.txt", mode: S_IFREG | 0o444, size: 100, kind: "boom" });
+  if (data.gate) add({ ino: 13, parent: 1, name: "gate.txt", mode: S_IFREG | 0o444, size: 5, kind: "gate", content: enc.encode("gate\n") });
   if (data.backingDir) {
     add({ ino: 12, parent: 1, name: "mirror", mode: S_IFDIR | 0o555, size: 0 });
     readdirSync(data.backingDir).sort().forEach((name, i) => {
@@ -192,6 +196,15 @@ export function createMemFs(raw: unknown): FuseFilesystem {
           return { defer: { kind: "slow", pid: ctx.pid } };
         case "boom":
           throw new Error("boom.txt always fails");
+        case "gate": {
+          // A worker stuck in a synchronous wait (a slow disk, a hung network origin) until the gate opens.
+          const gate = new Int32Array(data.gate!);
+          Atomics.add(gate, 1, 1);
+          while (Atomics.load(gate, 0) === 0) Atomics.wait(gate, 0, 0, 1000);
+          Atomics.sub(gate, 1, 1);
+          out.set(n.content!.subarray(offset, offset + len));
+          return len;
+        }
         case "mirror": {
           Atomics.add(stats, Stat.MIRROR_READS, 1);
           let fd = mirrorFds.get(ino);

@@ -8,6 +8,8 @@
  *   stats              → `STATS {"reads":…,"mirrorReads":…,"opens":…,"getattrs":…,"requests":{"LOOKUP":…}}`
  *   dyn a,b,c          → set /dyn's children and notify the kernel → `DYN <results>`
  *   dyn-silent a,b,c   → set /dyn's children without telling the kernel → `DYN silent`
+ *   gate               → readers blocked in /gate.txt right now → `GATE <n>`
+ *   open-gate          → let the readers of /gate.txt finish → `GATE open`
  *   unmount            → ordered unmount, exit 0
  * Deferred reads of /deferred.txt are answered after 50 ms; /slow.txt is never answered, and its INTERRUPT prints
  * `INTERRUPTED <unique>`. SIGINT/SIGTERM unmount and exit 0.
@@ -42,6 +44,7 @@ const fsData: MemFsData = {
   zeroMessageOpen: values["zero-open"],
   stats: new SharedArrayBuffer(16),
   dynamic: new SharedArrayBuffer(1 << 16),
+  gate: new SharedArrayBuffer(8),
 };
 let dynNames: string[] = [];
 writeDynamic(fsData.dynamic, dynNames);
@@ -88,6 +91,13 @@ for await (const line of console) {
   if (cmd === "stats") {
     const s = new Int32Array(fsData.stats);
     console.log(`STATS ${JSON.stringify({ reads: s[0], mirrorReads: s[1], opens: s[2], getattrs: s[3], requests: session.requestCounts() })}`);
+  } else if (cmd === "gate") {
+    console.log(`GATE ${Atomics.load(new Int32Array(fsData.gate!), 1)}`);
+  } else if (cmd === "open-gate") {
+    const gate = new Int32Array(fsData.gate!);
+    Atomics.store(gate, 0, 1);
+    Atomics.notify(gate, 0);
+    console.log("GATE open");
   } else if (cmd === "dyn" || cmd === "dyn-silent") {
     const old = dynNames;
     dynNames = arg ? arg.split(",") : [];

@@ -180,6 +180,25 @@ describe("a mounted filesystem", () => {
     for (const op of ["OPENDIR", "READDIR", "READDIRPLUS", "LOOKUP", "GETATTR"]) expect([op, after[op] ?? 0]).toEqual([op, before[op] ?? 0]);
   });
 
+  test("a reader stuck in one worker does not hold up the mount: a standby worker serves the others", async () => {
+    // Worker 0 serves everything alone until a request that may block (READ, OPEN) arrives; then a standby worker
+    // must be reading, or every other caller would wait for the stuck one.
+    const stuck = Bun.spawn(["cat", join(mnt, "gate.txt")], { stdout: "pipe", stderr: "pipe" });
+    for (;;) {
+      server.send("gate");
+      if ((await server.lines.next(["GATE "])) === "GATE 1") break;
+      await Bun.sleep(20);
+    }
+    expect((await run(["cat", join(mnt, "hello.txt")])).stdout).toBe(HELLO);
+    expect((await run(["ls", join(mnt, "many")])).stdout.split("\n")).toContain("f0999");
+    server.send("gate");
+    expect(await server.lines.next(["GATE "])).toBe("GATE 1"); // still stuck while the others were served
+    server.send("open-gate");
+    await server.lines.next(["GATE open"]);
+    expect(await new Response(stuck.stdout).text()).toBe("gate\n");
+    expect(await stuck.exited).toBe(0);
+  });
+
   test("directory changes stay invisible while cached, and appear once notify-invalidate is sent", async () => {
     expect((await run(["ls", join(mnt, "dyn")])).stdout).toBe("");
     server.send("dyn-silent a.txt,b.txt"); // changed, but the kernel is not told

@@ -12,12 +12,13 @@ const NO_REPLY_OPCODES: ReadonlySet<number> = new Set([Opcode.FORGET, Opcode.BAT
 /** Opcodes are below 64 today (STATX = 52); larger ones share the last counter. */
 const COUNTERS = 64;
 /** Int32 layout: [0] INIT seen (0/1), [1] the kernel's INIT flags (bits 0–31), [2] answered requests (all opcodes
- *  but NO_REPLY_OPCODES), [3] calls for a standby worker, [4…] a counter per opcode. */
+ *  but NO_REPLY_OPCODES), [3] calls for a standby worker, [4] standby workers in read(2), [5…] a counter per opcode. */
 const INIT_SEEN = 0;
 const KERNEL_FLAGS = 1;
 const ANSWERED = 2;
 const STANDBY_CALLS = 3;
-const FIRST_COUNTER = 4;
+const STANDBY_READING = 4;
+const FIRST_COUNTER = 5;
 
 export function createSessionShared(): SharedArrayBuffer {
   return new SharedArrayBuffer(4 * (FIRST_COUNTER + COUNTERS));
@@ -51,6 +52,19 @@ export class SessionShared {
   releaseStandby(): void {
     Atomics.add(this.words, STANDBY_CALLS, 1);
     Atomics.notify(this.words, STANDBY_CALLS);
+  }
+
+  /** A standby worker is (about to be) blocked in read(2) and will take the next request. */
+  enterRead(): void {
+    Atomics.add(this.words, STANDBY_READING, 1);
+  }
+
+  leaveRead(): void {
+    Atomics.sub(this.words, STANDBY_READING, 1);
+  }
+
+  standbyReading(): boolean {
+    return Atomics.load(this.words, STANDBY_READING) > 0;
   }
 
   /** Calls so far; a standby worker passes the count it has answered to awaitCall. */

@@ -62,13 +62,14 @@ export function serveSessionWorker(createFilesystem: FilesystemFactory): void {
 }
 
 /**
- * Requests that may wait on a disk or a network: opening and reading origin files. Worker 0 serves every request
- * while the others stand by, so that sequential traffic (a `find`, a player's library scan: one request at a time)
- * always finds the same warm thread — two workers taking turns, as the kernel hands requests to the longest waiting
- * reader, made a whole-tree walk 25–35 % slower. Before one of these, worker 0 calls a standby worker into read(2),
- * so other callers are served while it waits; the standby goes back to sleep after one request.
+ * File I/O: opening, reading and closing origin files, which may wait on a disk or a network. Worker 0 serves every
+ * request while the others stand by, so that sequential metadata traffic (a `find`, a player's library scan: one
+ * request at a time) always finds the same warm thread — two workers taking turns, as the kernel hands each request
+ * to the longest-waiting reader, made a whole-tree walk 25–35 % slower. When worker 0 starts file I/O and no standby
+ * worker is reading, it calls one into read(2), so other callers are served while it waits. A standby worker keeps
+ * reading while it is handed file I/O (parallel reads, a player) and goes back to sleep after anything else.
  */
-const MAY_BLOCK: ReadonlySet<number> = new Set([Opcode.OPEN, Opcode.READ]);
+const FILE_IO: ReadonlySet<number> = new Set([Opcode.OPEN, Opcode.READ, Opcode.RELEASE]);
 
 /** Which part a worker plays: worker 0 reads always; the others only when called (null: no standby scheme). */
 export type WorkerRole = { kind: "primary"; shared: SessionShared } | { kind: "standby"; shared: SessionShared } | null;
@@ -78,17 +79,12 @@ export function roleOf(workerIndex: number, workers: number, shared: SessionShar
   return workerIndex === 0 ? { kind: "primary", shared } : { kind: "standby", shared };
 }
 
-/** The loop itself; returns why it ended ("ENODEV" when the filesystem was unmounted). */
-export function serveLoop(fd: number, dispatcher: RequestDispatcher, role: WorkerRole = null): string {
-  const request = new Uint8Array(REQUEST_BUFFER_SIZE);
-  const reply = dispatcher.reply;
-  const replyOffset = dispatcher.replyOffset;
-  let answeredCalls = role?.kind === "standby" ? role.shared.standbyCalls() : 0;
+/** read(2) on /dev/fuse: the byte count, or why the loop must end (retryable errors are retried here). */
+function readRequest(fd: number, request: Uint8Array): number | string {
   for (;;) {
-    if (role?.kind === "standby") answeredCalls = role.shared.awaitCall(answeredCalls);
-    let n: number;
     try {
-      n = readSync(fd, request, 0, request.length, null);
+      const n = readSync(fd, request, 0, request.length, null);
+      return n === 0 ? "ENODEV" : n; // EOF: no connection any more
     } catch (e) {
       const code = errnoCode(e);
       // ENOENT: the request was interrupted before we read it. EINTR/EAGAIN: just try again.
@@ -96,8 +92,30 @@ export function serveLoop(fd: number, dispatcher: RequestDispatcher, role: Worke
       if (code === "ENODEV") return "ENODEV";
       return `read(/dev/fuse) failed: ${code ?? errorMessage(e)}`;
     }
-    if (n === 0) return "ENODEV"; // EOF: no connection any more
-    if (role?.kind === "primary" && MAY_BLOCK.has(request[4]! | (request[5]! << 8))) role.shared.callStandby();
+  }
+}
+
+/** The loop itself; returns why it ended ("ENODEV" when the filesystem was unmounted). */
+export function serveLoop(fd: number, dispatcher: RequestDispatcher, role: WorkerRole = null): string {
+  const request = new Uint8Array(REQUEST_BUFFER_SIZE);
+  const reply = dispatcher.reply;
+  const replyOffset = dispatcher.replyOffset;
+  const primary = role?.kind === "primary" ? role.shared : null;
+  const standby = role?.kind === "standby" ? role.shared : null;
+  let calls = standby?.standbyCalls() ?? 0;
+  let asleep = standby !== null; // a standby worker starts asleep
+  for (;;) {
+    if (standby && asleep) calls = standby.awaitCall(calls);
+    standby?.enterRead();
+    const n = readRequest(fd, request);
+    standby?.leaveRead();
+    if (typeof n === "string") return n;
+    const fileIo = FILE_IO.has(request[4]! | (request[5]! << 8));
+    if (primary && fileIo && !primary.standbyReading()) primary.callStandby();
+    if (standby) {
+      asleep = !fileIo;
+      if (asleep) calls = standby.standbyCalls(); // calls from now on wake it
+    }
     const len = dispatcher.handle(request, n);
     if (len === 0) continue;
     try {

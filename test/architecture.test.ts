@@ -19,7 +19,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   sample: ["core"],
   cas: ["core", "origins"],
   search: ["core", "db"],
-  library: ["core", "origins", "db"],
+  library: ["core", "origins"],
   fs: ["core", "fuse", "db", "cas", "search", "origins"],
   app: ["core", "config", "db", "origins", "cas", "search", "library", "fs", "fuse", "sample"],
   cli: ["core", "config", "app"],

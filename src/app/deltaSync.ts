@@ -4,7 +4,7 @@ import type { OriginConfig } from "../config/config.ts";
 import { DeltaClassifier, type StoredLookup } from "../library/deltaClassify.ts";
 import type { Database } from "../db/database.ts";
 import { scanOrigins } from "../library/scanner.ts";
-import type { PlacementResult, TreeBuilder } from "../library/treeBuilder.ts";
+import type { PlacementResult, TreeBuilder } from "./treeBuilder.ts";
 import type { Origin } from "../origins/origin.ts";
 import { LocalOrigin } from "../origins/localOrigin.ts";
 import { ScopedOrigin, coveringPaths } from "../origins/scopedOrigin.ts";

@@ -1,6 +1,6 @@
 import type { Database } from "../db/database.ts";
-import type { AlbumIndex } from "../library/albumIndex.ts";
-import type { TreeBuilder } from "../library/treeBuilder.ts";
+import type { AlbumIndex } from "./albumIndex.ts";
+import type { TreeBuilder } from "./treeBuilder.ts";
 import { log } from "../core/logger.ts";
 import { plural } from "../core/plural.ts";
 

@@ -1,8 +1,8 @@
 import type { AlbumValues, FileId, OriginId } from "../core/types.ts";
 import { AlbumStore, type AlbumId, type AlbumMemberRow } from "../db/albumStore.ts";
 import type { Database } from "../db/database.ts";
-import { dirOf } from "./deltaClassify.ts";
-import { AlbumAccumulator, albumKeysInFolder, albumValuesOf, sameAlbumValues } from "./albums.ts";
+import { dirOf } from "../library/deltaClassify.ts";
+import { AlbumAccumulator, albumKeysInFolder, albumValuesOf, sameAlbumValues } from "../library/albums.ts";
 
 /** Bump when the identity rule or the album-level values change: stored albums are then rebuilt once. */
 export const ALBUM_RULES_VERSION = "1";

@@ -19,6 +19,8 @@ const ANSWERED = 2;
 const STANDBY_CALLS = 3;
 const STANDBY_READING = 4;
 const FIRST_COUNTER = 5;
+/** STANDBY_CALLS after releaseStandby(): standby workers never sleep again. */
+const RELEASED = -1;
 
 export function createSessionShared(): SharedArrayBuffer {
   return new SharedArrayBuffer(4 * (FIRST_COUNTER + COUNTERS));
@@ -44,13 +46,18 @@ export class SessionShared {
 
   /** Wake one standby worker to read the next request (worker 0 calls this before a request that may block). */
   callStandby(): void {
+    if (Atomics.load(this.words, STANDBY_CALLS) === RELEASED) return;
     Atomics.add(this.words, STANDBY_CALLS, 1);
     Atomics.notify(this.words, STANDBY_CALLS, 1);
   }
 
-  /** Send every standby worker to read(2), where an unmounted session ends them with ENODEV. */
+  /**
+   * Send every standby worker to read(2) for good, where an unmounted session ends them with ENODEV. For good: a
+   * worker that still gets a request on the way out (a FORGET, DESTROY) must not go back to sleep, or the shutdown
+   * waits for it in vain.
+   */
   releaseStandby(): void {
-    Atomics.add(this.words, STANDBY_CALLS, 1);
+    Atomics.store(this.words, STANDBY_CALLS, RELEASED);
     Atomics.notify(this.words, STANDBY_CALLS);
   }
 
@@ -76,7 +83,7 @@ export class SessionShared {
   awaitCall(answered: number): number {
     for (;;) {
       const calls = Atomics.load(this.words, STANDBY_CALLS);
-      if (calls !== answered) return calls;
+      if (calls !== answered || calls === RELEASED) return calls;
       Atomics.wait(this.words, STANDBY_CALLS, calls);
     }
   }

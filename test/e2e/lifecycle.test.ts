@@ -6,7 +6,6 @@ import { afterAll, afterEach, describe, expect, test } from "bun:test";
 import { Database as Sqlite } from "bun:sqlite";
 import { closeSync, cpSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
 import { join } from "node:path";
-import { REPEAT_WINDOW_MS } from "../../src/app/signals.ts";
 import { isAudioPath } from "../../src/library/audioFormats.ts";
 import { CORPUS, cleanupAll, findFiles, run, startMount, tempDir } from "./harness.ts";
 import { isRoot } from "../support/system.ts";
@@ -149,15 +148,15 @@ describe("ordered shutdown", () => {
 });
 
 describe("crash safety", () => {
-  test("Ctrl-C twice exits at once; nothing committed is lost and the next start finishes the job", async () => {
+  test("a second signal during the shutdown exits at once; nothing committed is lost and the next start finishes the job", async () => {
     const { origin, cache, mnt, first } = await startFirstScanOfLargeLibrary();
     await Bun.sleep(300);
     first.proc.kill("SIGINT");
     await first.waitFor(/SIGINT received/, 10_000);
-    // A repeat within REPEAT_WINDOW_MS counts as the same keypress (bun run forwards it); a later one is a second.
-    await Bun.sleep(REPEAT_WINDOW_MS + 100);
+    // Another signal than the first is never taken for bun run's echo of it, so it arrives while the interrupted
+    // scan is still stopping on any machine. (A second Ctrl-C after the repeat window: test/e2e/demoCtrlC.test.ts.)
     const t0 = Date.now();
-    first.proc.kill("SIGINT");
+    first.proc.kill("SIGTERM");
     expect(await first.proc.exited).toBe(130);
     expect(Date.now() - t0).toBeLessThan(2000);
     expect(first.output()).toContain("exiting at once");

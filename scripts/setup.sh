@@ -5,6 +5,8 @@
 #   flac   → `flac -t` validates generated FLAC files in tests
 #   mpd, mpc → tests scan the mount with a real MPD (test/support/mpd.ts)
 #   rsync  → tests copy album folders out of a mount while a track is held open
+#   cmus, tmux → tests add the mount to a real cmus library (and drive `bun run demo` with a terminal's Ctrl-C)
+#   beets  → tests import the mount and the origin with beets and compare album counts
 #   ceph-mon ceph-osd radosgw curl → a real S3 server (Ceph RGW) for the S3 origin tests (~270 MB, no recommends)
 set -euo pipefail
 missing=()
@@ -14,12 +16,15 @@ command -v flac >/dev/null 2>&1 || missing+=(flac)
 command -v mpd >/dev/null 2>&1 || missing+=(mpd)
 command -v mpc >/dev/null 2>&1 || missing+=(mpc)
 command -v rsync >/dev/null 2>&1 || missing+=(rsync)
+command -v cmus >/dev/null 2>&1 || missing+=(cmus)
+command -v tmux >/dev/null 2>&1 || missing+=(tmux)
+command -v beet >/dev/null 2>&1 || missing+=(beets)
 s3_missing=()
 for p in ceph-mon ceph-osd radosgw curl; do
   command -v "$p" >/dev/null 2>&1 || PATH="$PATH:/usr/sbin:/sbin" command -v "$p" >/dev/null 2>&1 || s3_missing+=("$p")
 done
 if [ ${#missing[@]} -eq 0 ] && [ ${#s3_missing[@]} -eq 0 ]; then
-  echo "setup: fuse3, ffmpeg, flac, mpd, mpc, rsync and Ceph RGW are present"
+  echo "setup: fuse3, ffmpeg, flac, mpd, mpc, rsync, cmus, tmux, beets and Ceph RGW are present"
   exit 0
 fi
 sudo=""

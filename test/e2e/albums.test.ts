@@ -102,7 +102,7 @@ async function beetsAlbums(dir: string): Promise<string[]> {
 const hasBeets = Bun.which("beet") !== null;
 
 describe("players and library tools agree with the origin", () => {
-  test.skipIf(!hasMpd)("MPD through the mount: the same songs and albums as on the origin (mpd and mpc not installed)", async () => {
+  test.skipIf(!hasMpd)("MPD through the mount: the same songs and albums as on the origin (skipped without mpd and mpc)", async () => {
     const origin = tempDir();
     const cases = writeAlbumCases(origin);
     const mnt = join(tempDir(), "mnt");
@@ -114,7 +114,7 @@ describe("players and library tools agree with the origin", () => {
     expect(mounted.albums.sort()).toEqual(direct.albums.sort());
   }, 120_000);
 
-  test.skipIf(!hasBeets)("beets importing the mount as-is finds the same albums as importing the origin (beets not installed)", async () => {
+  test.skipIf(!hasBeets)("beets importing the mount as-is finds the same albums as importing the origin (skipped without beets)", async () => {
     const origin = tempDir();
     const cases = writeAlbumCases(origin);
     const mnt = join(tempDir(), "mnt");

@@ -8,21 +8,11 @@ import { join } from "node:path";
 import { put, WESNOTH, writeAlbumCases } from "../support/albumCases.ts";
 import { hasMpd, startMpd } from "../support/mpd.ts";
 import { cleanupAll, findFiles, run, startMount, tempDir } from "./harness.ts";
+import { eventually } from "../support/eventually.ts";
 
 afterEach(cleanupAll);
 afterAll(cleanupAll);
 
-/** Polls until `check` passes (changes arrive asynchronously), failing with the last value after `ms`. */
-async function eventually<T>(read: () => Promise<T> | T, check: (v: T) => boolean, ms = 20_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  let v = await read();
-  while (!check(v)) {
-    if (Date.now() > deadline) throw new Error(`condition not met in ${ms} ms; last value: ${JSON.stringify(v)}`);
-    await Bun.sleep(200);
-    v = await read();
-  }
-  return v;
-}
 
 describe("one folder per album", () => {
   test("the default tree groups by album identity: several years, mixed formats and same-named albums", async () => {

@@ -9,6 +9,7 @@ import { writeFlac } from "../../src/sample/flacWriter.ts";
 import { silence } from "../../src/sample/tone.ts";
 import type { TrackTags } from "../../src/sample/tags.ts";
 import { cleanupAll, findFiles, run, startMount, tempDir } from "./harness.ts";
+import { eventually } from "../support/eventually.ts";
 
 afterEach(cleanupAll);
 afterAll(cleanupAll);
@@ -18,17 +19,6 @@ function put(dir: string, rel: string, tags: TrackTags, seconds = 0.2): void {
   writeFileSync(join(dir, rel), writeFlac(tags, silence(seconds, 22050, 1)));
 }
 
-/** Polls until `check` passes (the change arrives asynchronously), failing with the last value after `ms`. */
-async function eventually<T>(read: () => Promise<T> | T, check: (v: T) => boolean, ms = 15_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  let v = await read();
-  while (!check(v)) {
-    if (Date.now() > deadline) throw new Error(`condition not met in ${ms} ms; last value: ${JSON.stringify(v)}`);
-    await Bun.sleep(200);
-    v = await read();
-  }
-  return v;
-}
 
 const album = { artists: ["Moss"], album: "Green", year: 2011 };
 

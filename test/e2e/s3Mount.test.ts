@@ -12,6 +12,7 @@ import { silence } from "../../src/sample/tone.ts";
 import { CLI, cleanupAll, findFiles, run, startMount, tempDir } from "./harness.ts";
 import { putObjects, rgwSkipReason, startRgw, type RgwCluster } from "../support/cephRgw.ts";
 import { startFaultProxy, type FaultProxy } from "../support/faultProxy.ts";
+import { eventually } from "../support/eventually.ts";
 
 const skip = rgwSkipReason !== null;
 if (skip) console.warn(`skipping S3 mount tests: ${rgwSkipReason}`);
@@ -52,16 +53,6 @@ function placements(cache: string): Map<string, string> {
   return new Map(rows);
 }
 
-async function eventually<T>(read: () => Promise<T> | T, check: (v: T) => boolean, ms = 20_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  let v = await read();
-  while (!check(v)) {
-    if (Date.now() > deadline) throw new Error(`condition not met in ${ms} ms; last value: ${JSON.stringify(v)}`);
-    await Bun.sleep(200);
-    v = await read();
-  }
-  return v;
-}
 
 async function readThroughMount(path: string): Promise<{ code: number; bytes: Uint8Array; stderr: string }> {
   const proc = Bun.spawn(["cat", path], { stdout: "pipe", stderr: "pipe" });

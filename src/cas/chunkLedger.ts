@@ -6,7 +6,8 @@
  * is written in batches, so a kill -9 loses up to one batch) and `reconcileLedger` repairs it from a walk.
  * Main thread only; FUSE workers report their accesses to the main thread (ChunkReader.takeAccessedChunkHexes).
  */
-import { Database } from "bun:sqlite";
+import type { Database } from "bun:sqlite";
+import { openAccessDb } from "./accessDb.ts";
 import { errorMessage } from "../core/errors.ts";
 import { log } from "../core/logger.ts";
 import type { ChunkHex } from "./chunkHash.ts";
@@ -48,9 +49,7 @@ export class ChunkLedger {
   constructor(path: string, options: LedgerOptions = {}) {
     this.flushEvery = options.flushEvery ?? 1000;
     this.now = options.now ?? Date.now;
-    this.db = new Database(path, { create: true, strict: true });
-    this.db.exec("PRAGMA journal_mode = WAL");
-    this.db.exec("PRAGMA synchronous = NORMAL");
+    this.db = openAccessDb(path);
     this.db.exec(`
       CREATE TABLE IF NOT EXISTS chunks (
         id TEXT PRIMARY KEY,

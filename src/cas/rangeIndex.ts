@@ -11,7 +11,8 @@
  *
  * Main thread only (the fetcher). FUSE workers never read ranges: a READ of a file without a manifest is deferred.
  */
-import { Database } from "bun:sqlite";
+import type { Database } from "bun:sqlite";
+import { openAccessDb } from "./accessDb.ts";
 import type { ChunkHex } from "./chunkHash.ts";
 
 /** One stored block of a file: bytes [block × blockBytes, + length) are the chunk `hex`. */
@@ -35,10 +36,7 @@ export class RangeIndex {
   private readonly removeStale;
 
   constructor(path: string) {
-    this.db = new Database(path, { create: true, strict: true });
-    this.db.exec("PRAGMA journal_mode = WAL");
-    this.db.exec("PRAGMA synchronous = NORMAL");
-    this.db.exec("PRAGMA busy_timeout = 5000");
+    this.db = openAccessDb(path);
     this.db.exec(`
       CREATE TABLE IF NOT EXISTS ranges (
         file_id INTEGER NOT NULL,

@@ -1,4 +1,4 @@
--- musicfs metadata.db, schema version 5.
+-- musicfs metadata.db, schema version 6.
 -- Applied by src/db/database.ts on a new database; later versions add numbered migrations in src/db/migrations.ts.
 -- Conventions: times are integer milliseconds since the epoch; paths are POSIX, relative, without a leading slash.
 
@@ -58,6 +58,12 @@ CREATE TABLE IF NOT EXISTS files (
   parse_error         TEXT,
   -- The object store's content tag (S3 ETag) where the origin has one: with the size, its delta-sync identity.
   etag                TEXT,
+  -- The embedded picture that can be its album's cover: a byte range of the file (src/library/coverLocator.ts),
+  -- never the bytes. picture_length 0: none; NULL: not looked for yet (a row from before covers: parsed again).
+  picture_offset      INTEGER,
+  picture_length      INTEGER,
+  picture_type        TEXT,            -- jpeg, png, webp (by the picture's magic bytes)
+  picture_front       INTEGER,         -- 1: marked as the front cover
 
   -- Content cache: the chunk manifest of the file as it was when cached (size + mtime of the origin file then),
   -- so a manifest of a file that changed since is never used.
@@ -100,18 +106,48 @@ CREATE TABLE IF NOT EXISTS album_tracks (
 );
 CREATE INDEX IF NOT EXISTS album_tracks_album ON album_tracks (album_id);
 
+-- Folder images on the origins that can be an album's cover (library/coverChoice.ts names them: cover.jpg,
+-- folder.png, …), found by the same walk that finds the audio files. Their bytes stay on the origin; a cached origin
+-- fetches them into the chunk store on first read and keeps the manifest here, like files do.
+CREATE TABLE IF NOT EXISTS folder_images (
+  id                INTEGER PRIMARY KEY,
+  origin_id         TEXT    NOT NULL,
+  real_path         TEXT    NOT NULL,
+  size              INTEGER NOT NULL,
+  mtime_ms          INTEGER NOT NULL,
+  etag              TEXT,
+  type              TEXT,              -- jpeg, png, webp by magic bytes; NULL: not an image we serve
+  chunk_manifest    BLOB,
+  manifest_size     INTEGER,
+  manifest_mtime_ms INTEGER,
+  real_dir          TEXT GENERATED ALWAYS AS (rtrim(real_path, replace(real_path, '/', ''))) VIRTUAL,
+  UNIQUE (origin_id, real_path)
+);
+CREATE INDEX IF NOT EXISTS folder_images_dir ON folder_images (origin_id, real_dir);
+
+-- Each album's cover (docs/templates.md, "Cover files"): a folder image, or a byte range of one of its tracks.
+CREATE TABLE IF NOT EXISTS album_covers (
+  album_id  INTEGER PRIMARY KEY,
+  image_id  INTEGER REFERENCES folder_images (id) ON DELETE CASCADE,
+  file_id   INTEGER REFERENCES files (id) ON DELETE CASCADE,
+  offset    INTEGER NOT NULL,
+  length    INTEGER NOT NULL,
+  type      TEXT    NOT NULL
+);
+
 -- The virtual tree. Inode numbers are the rowids, so they are stable across remounts. Root is inode 1.
 CREATE TABLE IF NOT EXISTS nodes (
   ino       INTEGER PRIMARY KEY,
   parent    INTEGER NOT NULL,
   name      TEXT    NOT NULL,
-  kind      INTEGER NOT NULL,          -- 1 directory, 2 file
+  kind      INTEGER NOT NULL,          -- 1 directory, 2 file, 3 album cover (its album_id says which)
   file_id   INTEGER REFERENCES files (id) ON DELETE CASCADE,
   mtime_ms  INTEGER NOT NULL,
-  album_id  INTEGER,                   -- directory: the album it is the folder of (same-named albums get two)
+  album_id  INTEGER,                   -- directory: the album it is the folder of (same-named albums get two); cover: its album
   UNIQUE (parent, name)
 );
 CREATE INDEX IF NOT EXISTS nodes_file ON nodes (file_id) WHERE file_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS nodes_album ON nodes (album_id) WHERE album_id IS NOT NULL;
 
 -- Nodes removed from the tree during this mount (a live sync): READDIR pages by the name of the node its cookie
 -- names, and a listing in progress must continue after a removed one. Emptied at every mount.

@@ -82,8 +82,26 @@ export interface FileMeta {
   /** Codec as reported by the parser ("FLAC", "MPEG 1 Layer 3", "AAC"...). */
   codec: string | null;
 
+  /**
+   * The picture embedded in the file that can serve as its album's cover, as a byte range of the file
+   * (library/coverLocator.ts); null when there is none, undefined when not looked for (older rows, test files).
+   */
+  picture?: EmbeddedPicture | null;
+
   /** Why the tags could not be read, when they could not; the file is still shown under fallback names. */
   parseError: string | null;
+}
+
+/** An image type a cover file can have (by its magic bytes): the cover's extension follows it. */
+export type ImageType = "jpeg" | "png" | "webp";
+
+/** A picture embedded in an audio file, as a byte range of that file: served from there, never copied. */
+export interface EmbeddedPicture {
+  offset: number;
+  length: number;
+  type: ImageType;
+  /** The picture is marked as the front cover (ID3/FLAC picture type 3; MP4 `covr` always is). */
+  front: boolean;
 }
 
 /** What album identity and album-level values need of a file (src/library/albums.ts). */
@@ -127,6 +145,6 @@ export function emptyTags(): ParsedTags {
     mbTrackId: null, mbAlbumId: null, mbArtistId: null, mbAlbumArtistId: null, mbReleaseGroupId: null,
     rgTrackGain: null, rgTrackPeak: null, rgAlbumGain: null, rgAlbumPeak: null,
     durationMs: null, bitrate: null, sampleRate: null, channels: null, bitsPerSample: null, codec: null,
-    parseError: null,
+    picture: null, parseError: null,
   };
 }

@@ -46,6 +46,8 @@ export interface SyncStateRow {
   size: number;
   mtimeMs: number;
   etag?: string | null;
+  /** Stored before musicfs looked for embedded pictures (schema 6): parsed again once. */
+  stale?: boolean;
 }
 
 export type IntegrityCheck = "none" | "quick" | "full";
@@ -256,11 +258,11 @@ export class Database {
 
   /** The stored identity of the files directly in one folder of an origin ("" = its root; else ending in "/"). */
   listSyncStateInDir(originId: OriginId, dir: string): SyncStateRow[] {
-    return this.stmt("SELECT id, real_path, size, mtime_ms, etag FROM files WHERE origin_id = ? AND real_dir = ?")
+    return this.stmt("SELECT id, real_path, size, mtime_ms, etag, picture_length IS NULL FROM files WHERE origin_id = ? AND real_dir = ?")
       .values(originId, dir)
       .map((r) => ({
         id: Number(r[0]), originId, realPath: String(r[1]), size: Number(r[2]), mtimeMs: Number(r[3]),
-        etag: r[4] === null ? null : String(r[4]),
+        etag: r[4] === null ? null : String(r[4]), stale: Number(r[5]) === 1,
       }));
   }
 

@@ -1,4 +1,4 @@
-import type { FileMeta } from "../core/types.ts";
+import type { EmbeddedPicture, FileMeta, ImageType } from "../core/types.ts";
 
 /**
  * The one mapping between `files` columns and FileMeta. Queries select FILE_COLUMNS in this order and decode rows
@@ -13,6 +13,7 @@ export const FILE_COLUMNS = [
   "mb_track_id", "mb_album_id", "mb_artist_id", "mb_album_artist_id", "mb_release_group_id",
   "rg_track_gain", "rg_track_peak", "rg_album_gain", "rg_album_peak",
   "duration_ms", "bitrate", "sample_rate", "channels", "bits_per_sample", "codec", "parse_error", "etag", "original_year",
+  "picture_offset", "picture_length", "picture_type", "picture_front",
 ] as const;
 
 export const FILE_COLUMN_LIST = FILE_COLUMNS.join(", ");
@@ -54,6 +55,7 @@ export function rowToFileMeta(r: SqlValue[]): FileMeta {
     rgTrackGain: num(r[30]), rgTrackPeak: num(r[31]), rgAlbumGain: num(r[32]), rgAlbumPeak: num(r[33]),
     durationMs: num(r[34]), bitrate: num(r[35]), sampleRate: num(r[36]), channels: num(r[37]),
     bitsPerSample: num(r[38]), codec: str(r[39]), parseError: str(r[40]), etag: str(r[41]), originalYear: num(r[42]),
+    picture: pictureOf(r[43], r[44], r[45], r[46]),
   };
 }
 
@@ -67,5 +69,13 @@ export function fileMetaToValues(f: FileMeta): SqlValue[] {
     f.mbTrackId, f.mbAlbumId, f.mbArtistId, f.mbAlbumArtistId, f.mbReleaseGroupId,
     f.rgTrackGain, f.rgTrackPeak, f.rgAlbumGain, f.rgAlbumPeak,
     f.durationMs, f.bitrate, f.sampleRate, f.channels, f.bitsPerSample, f.codec, f.parseError, f.etag ?? null, f.originalYear,
+    // picture_length 0 = looked for, none found (NULL is kept for rows from before covers: see schema.sql).
+    f.picture?.offset ?? null, f.picture?.length ?? 0, f.picture?.type ?? null, f.picture ? (f.picture.front ? 1 : 0) : null,
   ];
+}
+
+function pictureOf(offset: SqlValue, length: SqlValue, type: SqlValue, front: SqlValue): EmbeddedPicture | null | undefined {
+  if (length === null) return undefined;
+  if (Number(length) === 0 || offset === null || type === null) return null;
+  return { offset: Number(offset), length: Number(length), type: String(type) as ImageType, front: Number(front) === 1 };
 }

@@ -1,7 +1,7 @@
 import type { Database } from "bun:sqlite";
 
 /** The schema version schema.sql creates. Bump it together with a new entry in MIGRATIONS. */
-export const SCHEMA_VERSION = 5;
+export const SCHEMA_VERSION = 6;
 
 /**
  * MIGRATIONS[v] upgrades a database from version v to v + 1, inside a transaction. Version 0 means "empty": it gets
@@ -26,5 +26,23 @@ export const MIGRATIONS: Record<number, (db: Database) => void> = {
     db.exec(`CREATE TABLE album_tracks (
       file_id INTEGER PRIMARY KEY REFERENCES files (id) ON DELETE CASCADE, album_id INTEGER NOT NULL)`);
     db.exec("CREATE INDEX album_tracks_album ON album_tracks (album_id)");
+  },
+  // 5 → 6: cover art (issue 10). Existing files get picture_length NULL, "not looked for": the next delta sync parses
+  // them again (in the background, the mount stays instant) to find their embedded pictures; the same sync records
+  // the folder images its walk meets, and every album folder then gets its cover node.
+  5: (db) => {
+    for (const column of ["picture_offset INTEGER", "picture_length INTEGER", "picture_type TEXT", "picture_front INTEGER"])
+      db.exec(`ALTER TABLE files ADD COLUMN ${column}`);
+    db.exec(`CREATE TABLE folder_images (
+      id INTEGER PRIMARY KEY, origin_id TEXT NOT NULL, real_path TEXT NOT NULL, size INTEGER NOT NULL,
+      mtime_ms INTEGER NOT NULL, etag TEXT, type TEXT, chunk_manifest BLOB, manifest_size INTEGER, manifest_mtime_ms INTEGER,
+      real_dir TEXT GENERATED ALWAYS AS (rtrim(real_path, replace(real_path, '/', ''))) VIRTUAL,
+      UNIQUE (origin_id, real_path))`);
+    db.exec("CREATE INDEX folder_images_dir ON folder_images (origin_id, real_dir)");
+    db.exec(`CREATE TABLE album_covers (
+      album_id INTEGER PRIMARY KEY, image_id INTEGER REFERENCES folder_images (id) ON DELETE CASCADE,
+      file_id INTEGER REFERENCES files (id) ON DELETE CASCADE, offset INTEGER NOT NULL, length INTEGER NOT NULL,
+      type TEXT NOT NULL)`);
+    db.exec("CREATE INDEX nodes_album ON nodes (album_id) WHERE album_id IS NOT NULL");
   },
 };

@@ -76,6 +76,31 @@ export class ByteSource {
     }
   }
 
+  /**
+   * `length` bytes at `offset` (fewer at end of file) when they are held or, with a fetcher, can be read; otherwise
+   * null. Never records a missing range: for callers that make do without (the cover locator), where a read the
+   * parser did not need must not cost a remote file another round trip.
+   */
+  peek(offset: number, length: number): Uint8Array | null {
+    const end = Math.min(offset + length, this.size);
+    if (offset < 0 || offset >= end) return offset === end ? new Uint8Array(0) : null;
+    const out = new Uint8Array(end - offset);
+    let pos = offset;
+    try {
+      while (pos < end) {
+        const range = this.rangeAt(pos) ?? (this.fetch ? this.fetchAt(pos, end) : undefined);
+        if (!range) return null;
+        const from = pos - range.offset;
+        const n = Math.min(end - pos, range.bytes.length - from);
+        out.set(range.bytes.subarray(from, from + n), pos - offset);
+        pos += n;
+      }
+    } catch {
+      return null; // the file shrank, or the fetch limits were reached: no picture rather than a failed parse
+    }
+    return out;
+  }
+
   private rangeAt(pos: number): ByteRange | undefined {
     for (const r of this.prefetched) if (pos >= r.offset && pos < r.offset + r.bytes.length) return r;
     for (const r of this.recent) if (pos >= r.offset && pos < r.offset + r.bytes.length) return r;

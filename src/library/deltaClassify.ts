@@ -9,6 +9,8 @@ export interface StoredIdentity {
   mtimeMs: number;
   /** The origin's content tag (S3 ETag) as stored, or null. */
   etag?: string | null;
+  /** The row lacks something a newer musicfs reads from the file (an upgrade): parse it again as if modified. */
+  stale?: boolean;
 }
 
 export type FileChange = "added" | "modified" | "unchanged";
@@ -76,7 +78,7 @@ export class DeltaClassifier {
     if (dir !== this.currentDir) this.enter(dir);
     const known = this.current.get(realPath);
     this.current.delete(realPath);
-    const change: FileChange = !known ? "added" : sameContent(known, size, mtimeMs, etag) ? "unchanged" : "modified";
+    const change: FileChange = !known ? "added" : !known.stale && sameContent(known, size, mtimeMs, etag) ? "unchanged" : "modified";
     this.counts[change]++;
     return change;
   }

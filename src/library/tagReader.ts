@@ -3,7 +3,8 @@
  * parsed yields emptyTags() with a short `parseError`, so the scanner can still show it under fallback names.
  *
  * music-metadata does the parsing; this module decides what we ask of it and cleans up what it returns:
- * - `skipCovers` (covers are extracted later, on demand) and `duration: false` (a full duration scan reads whole
+ * - `skipCovers`: pictures are never decoded or copied; coverLocator.ts finds where the cover's bytes are in the
+ *   file (from the bytes the parse read anyway), and the mount serves them from there and `duration: false` (a full duration scan reads whole
  *   files; headers give the duration of FLAC, MP4, WAV, AIFF, WavPack, APE, WMA and VBR MP3, the file size gives CBR
  *   MP3's, and we read Ogg durations from the last page ourselves).
  * - The parser is chosen by extension first (as music-metadata's parseFile does); if that throws or finds nothing,
@@ -17,6 +18,7 @@ import { ByteSource } from "./byteSource.ts";
 import { ByteSourceTokenizer } from "./byteSourceTokenizer.ts";
 import { installMusicMetadataSpeedup } from "./musicMetadataSpeedup.ts";
 import { oggDurationSeconds } from "./oggDuration.ts";
+import { locateEmbeddedPicture } from "./coverLocator.ts";
 import {
   cleanText,
   cleanTextList,
@@ -49,7 +51,7 @@ export async function readTags(input: ByteSource | Uint8Array, format: string): 
     return { ...emptyTags(), parseError: describeParseError(e) };
   }
   try {
-    return toParsedTags(metadata, source, format.toLowerCase());
+    return { ...toParsedTags(metadata, source, format.toLowerCase()), picture: locateEmbeddedPicture((o, n) => source.peek(o, n), source.size) };
   } catch (e) {
     // A bug of ours on an odd value must not lose the file: report it like a parse failure.
     return { ...emptyTags(), parseError: `could not read tags: ${describeParseError(e)}` };

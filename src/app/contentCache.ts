@@ -4,6 +4,7 @@ import { EventBus } from "../core/eventBus.ts";
 import { errorMessage } from "../core/errors.ts";
 import { log } from "../core/logger.ts";
 import type { FileId } from "../core/types.ts";
+import { imageIdOfContent } from "../core/contentIds.ts";
 import { openChunkCache, type ChunkCache } from "../cas/chunkCache.ts";
 import { decodeManifest, manifestChunkHexes } from "../cas/manifestCodec.ts";
 import { FetchError, type CachedFileRef } from "../cas/fetcher.ts";
@@ -39,7 +40,10 @@ export class ContentCache {
       cacheDir: paths.cacheDir,
       capBytes: config.cache.maxBytes,
       bus: this.bus,
-      loadManifest: (id) => library.db.getManifest(id)?.manifest ?? null,
+      loadManifest: (id) => {
+        const imageId = imageIdOfContent(id);
+        return imageId === null ? (library.db.getManifest(id)?.manifest ?? null) : library.covers.store.imageManifest(imageId);
+      },
       // No fsync per chunk: kill -9 loses nothing that reached the page cache, and after a power loss a damaged
       // chunk fails its hash check on read and is fetched again (chunks are verified on every first read).
       // A fsync per 64 KiB chunk cut first reads from a local origin to ~90 MB/s.
@@ -48,6 +52,8 @@ export class ContentCache {
     });
     // The one place manifests are persisted: a file fetched completely is never fetched again, even after kill -9.
     this.bus.on("ManifestCached", (e) => {
+      const imageId = imageIdOfContent(e.fileId);
+      if (imageId !== null) return library.covers.store.updateImageManifest(imageId, e.manifest, e.originSize, e.originMtimeMs);
       const row = library.db.fileLocation(e.fileId);
       if (!row || row.size !== e.originSize || row.mtimeMs !== e.originMtimeMs) return; // the file changed meanwhile
       library.db.updateManifest(e.fileId, e.manifest, e.originSize, e.originMtimeMs);
@@ -59,8 +65,10 @@ export class ContentCache {
     void this.cache.start();
   }
 
+  /** What the fetcher needs of a file, or of a folder image (an album cover: its content id is negative). */
   private ref(fileId: FileId): CachedFileRef | null {
-    const f = this.library.db.fileLocation(fileId);
+    const imageId = imageIdOfContent(fileId);
+    const f = imageId === null ? this.library.db.fileLocation(fileId) : this.library.covers.store.imageLocation(imageId);
     const origin = f && this.originsById.get(f.originId);
     if (!f || !origin) return null;
     return { fileId, origin, realPath: f.realPath, size: f.size, mtimeMs: f.mtimeMs };

@@ -5,7 +5,7 @@ import { DeltaClassifier, type StoredLookup } from "../library/deltaClassify.ts"
 import type { Database } from "../db/database.ts";
 import { scanOrigins } from "../library/scanner.ts";
 import type { PlacementResult, TreeBuilder } from "./treeBuilder.ts";
-import type { Origin } from "../origins/origin.ts";
+import type { Origin, OriginEntry } from "../origins/origin.ts";
 import { LocalOrigin } from "../origins/localOrigin.ts";
 import { ScopedOrigin, coveringPaths } from "../origins/scopedOrigin.ts";
 import { announceChanges, type TreeNotifier } from "./treeNotifier.ts";
@@ -28,6 +28,12 @@ export interface SyncedLibrary {
   /** Removes files from the tree, the search index and the database, announcing it; returns how many. */
   removeFiles(ids: readonly FileId[], notifier?: TreeNotifier | null, onRemoved?: (ids: FileId[]) => void): number;
   refreshFileCount(): number;
+  /** Records the folder images a walk found and updates the covers of albums whose images changed. */
+  recordFolderImages(
+    origin: Origin,
+    images: readonly OriginEntry[],
+    opts: { scope?: readonly string[]; allowRemovals?: boolean; notifier?: TreeNotifier | null },
+  ): Promise<void>;
 }
 
 export interface SyncSummary {
@@ -84,6 +90,8 @@ export async function deltaSync(library: SyncedLibrary, opts: SyncOptions = {}):
   const origins: Origin[] = [];
   const classifiers = new Map<string, DeltaClassifier>();
   const guards = new Map<string, Omit<RemovalFacts, "listing">>();
+  const scopes = new Map<string, readonly string[] | undefined>();
+  const images = new Map<string, OriginEntry[]>();
   const holdBack = (o: Origin, reason: string) => {
     summary.heldBack.push({ originId: o.id, reason });
     log.warn(
@@ -113,6 +121,8 @@ export async function deltaSync(library: SyncedLibrary, opts: SyncOptions = {}):
     const paths = scope && o instanceof LocalOrigin ? coveringPaths(scope) : [""];
     const whole = paths.includes("");
     origins.push(whole ? o : new ScopedOrigin(o as LocalOrigin, paths));
+    scopes.set(o.id, whole ? undefined : paths);
+    images.set(o.id, []);
     classifiers.set(o.id, new DeltaClassifier(storedLookup(db, o.id, whole ? undefined : paths), whole ? undefined : paths));
   }
 
@@ -134,6 +144,7 @@ export async function deltaSync(library: SyncedLibrary, opts: SyncOptions = {}):
     progress: null,
     isUnchanged: (originId, realPath, size, mtimeMs, etag) => classifiers.get(originId)?.classify(realPath, size, mtimeMs, etag) === "unchanged",
     onBatch: apply,
+    onFolderImage: (originId, entry) => images.get(originId)?.push(entry),
     pace: opts.pace,
   });
   for (const c of classifiers.values()) {
@@ -164,6 +175,11 @@ export async function deltaSync(library: SyncedLibrary, opts: SyncOptions = {}):
       }
     }
     summary.removed += library.removeFiles(gone, opts.notifier, opts.onFilesRemoved);
+  }
+  for (const origin of origins) {
+    // Images are removed under the same conditions as files: the whole origin was listed and does not look offline.
+    const allowRemovals = !scan.unreadable.some((u) => u.originId === origin.id) && !summary.heldBack.some((h) => h.originId === origin.id);
+    await library.recordFolderImages(origin, images.get(origin.id) ?? [], { scope: scopes.get(origin.id), allowRemovals, notifier: opts.notifier });
   }
   library.refreshFileCount();
   summary.ms = performance.now() - t0;

@@ -13,6 +13,8 @@ import { announceChanges, type TreeNotifier } from "./treeNotifier.ts";
 import { S3Origin } from "../origins/s3Origin.ts";
 import { openOrigin } from "./openOrigin.ts";
 import { AlbumIndex, foldersOf } from "./albumIndex.ts";
+import { CoverIndex } from "./coverIndex.ts";
+import type { OriginEntry } from "../origins/origin.ts";
 import type { Origin } from "../origins/origin.ts";
 import { applyTemplateChange } from "./templateChange.ts";
 import { mountFacts } from "./originMounts.ts";
@@ -55,6 +57,8 @@ export class Library {
   readonly tree: TreeBuilder;
   /** Albums and their stored album-level values, kept in step with the files. */
   readonly albums: AlbumIndex;
+  /** Album covers: folder images, each album's chosen cover and the cover node in its folder. */
+  readonly covers: CoverIndex;
   /** The full-text index, written in the same transactions as the files it describes. */
   readonly search: SearchIndex;
   private readonly originOrder: OriginId[];
@@ -77,6 +81,7 @@ export class Library {
       return { components: renderPath(template, f, album?.values), albumId: perAlbum ? (album?.id ?? null) : null };
     };
     this.tree = new TreeBuilder(db, place, allocateName);
+    this.covers = new CoverIndex(db, this.tree.store, config.cover);
     this.search = new SearchIndex(db.sqlite);
   }
 
@@ -98,6 +103,7 @@ export class Library {
         this.db.deleteFiles(batch);
         const affected = this.albums.refresh(places.folders, places.albumIds);
         this.tree.replace(affected, now, result);
+        this.covers.refresh([...places.albumIds, ...this.albumIdsOf(affected)], now, result);
         return affected;
       });
       const inodes = replaced.map((id) => this.tree.store.nodeOfFile(id)?.ino).filter((ino): ino is number => ino !== undefined);
@@ -131,9 +137,31 @@ export class Library {
    * caller's transaction; returns every file that was considered, for invalidation.
    */
   placeChanged(files: readonly FileMeta[], ids: readonly FileId[], nowMs: number, result: PlacementResult): FileId[] {
+    const left = this.albumIdsOf(ids); // before the refresh: the albums these files were in
     const all = [...new Set([...ids, ...this.albums.refresh(foldersOf(files))])];
     this.tree.replace(all, nowMs, result);
+    this.covers.refresh([...left, ...this.albumIdsOf(all)], nowMs, result);
     return all;
+  }
+
+  private albumIdsOf(ids: readonly FileId[]): number[] {
+    return ids.map((id) => this.albums.store.albumIdOfFile(id)).filter((a): a is number => a !== null);
+  }
+
+  /**
+   * After a walk of `origin` (whole, or below `scope`): records the folder images it found and gives the albums of
+   * folders whose images changed their new cover, announced to the kernel.
+   */
+  async recordFolderImages(
+    origin: Origin,
+    images: readonly OriginEntry[],
+    opts: { scope?: readonly string[]; allowRemovals?: boolean; notifier?: TreeNotifier | null } = {},
+  ): Promise<void> {
+    const folders = await this.covers.recordImages(origin, images, opts.scope, opts.allowRemovals);
+    if (folders.length === 0 || !this.hasCompleteScan()) return; // a first scan chooses every cover at its end
+    const result: PlacementResult = { placed: 0, added: [], removed: [] };
+    this.db.transaction(() => this.covers.refresh(this.covers.albumsInFolders(folders), Date.now(), result));
+    announceChanges(opts.notifier, [...result.removed, ...result.added], []);
   }
 
   /**
@@ -221,6 +249,7 @@ export class Library {
     const known = this.db.fileCount();
     for (const o of this.origins) mountFacts(this.db, o); // remembered from the first scan (removal guard)
     const classifiers = new Map(this.origins.map((o) => [o.id, new DeltaClassifier(storedLookup(this.db, o.id))]));
+    const images = new Map<OriginId, OriginEntry[]>(this.origins.map((o) => [o.id, []]));
     log.info(`Scanning ${this.origins.map((o) => o.displayName).join(", ")}${known ? ` (${plural(known, "file")} already known)` : ""}…`);
     const summary = await scanOrigins({
       origins: this.origins,
@@ -229,13 +258,21 @@ export class Library {
       onBatch: (files: FileMeta[]) => {
         this.storeFiles(files);
       },
+      onFolderImage: (originId, entry) => images.get(originId)?.push(entry),
       progress: opts.interactive === false ? null : undefined,
     });
     if (summary.interrupted) return summary;
     const t0 = performance.now();
+    for (const o of this.origins) {
+      const unreadable = summary.unreadable.some((u) => u.originId === o.id);
+      await this.recordFolderImages(o, images.get(o.id) ?? [], { allowRemovals: !unreadable });
+    }
     const { albums } = this.albums.rebuildAll();
     const tAlbums = performance.now() - t0;
     const placed = this.tree.placeUnplaced(this.originOrder);
+    const tCovers = performance.now();
+    this.db.transaction(() => this.covers.refreshAll(Date.now()));
+    const coversMs = performance.now() - tCovers;
     Bun.gc(true); // the scan's garbage (parsed tags of every file) should not stay with the mount for its lifetime
     this.db.setMeta("scan_complete", "1");
     this.refreshFileCount();
@@ -243,14 +280,17 @@ export class Library {
       `Scan complete: ${plural(summary.parsed + summary.failed, "file")} parsed (${summary.failed} without readable tags), ` +
         `${summary.unchanged} unchanged, ${summary.skippedNonAudio} non-audio skipped, ${summary.unreadable.length} unreadable, ` +
         `in ${(summary.ms / 1000).toFixed(1)} s (${Math.round(summary.filesPerSecond)} files/s); ` +
-        `${placed.placed} placed in the tree in ${Math.round(performance.now() - t0)} ms (${albums} albums, grouped in ${Math.round(tAlbums)} ms).`,
+        `${placed.placed} placed in the tree in ${Math.round(performance.now() - t0)} ms (${albums} albums, grouped in ${Math.round(tAlbums)} ms, ` +
+        `covers chosen in ${Math.round(coversMs)} ms).`,
     );
     return summary;
   }
 
   /** Rebuilds the tree when the template changed since the tree was built. */
   applyTemplate(): void {
-    applyTemplateChange(this.db, this.tree, this.albums, this.config.template, this.originOrder);
+    const relaidOut = applyTemplateChange(this.db, this.tree, this.albums, this.config.template, this.originOrder);
+    // Album folders may be new, or the configured cover name another: every album folder gets its cover node again.
+    if ((relaidOut || this.covers.nameChanged()) && this.hasCompleteScan()) this.db.transaction(() => this.covers.refreshAll(Date.now()));
   }
 
   /**

@@ -21,6 +21,10 @@ export const commonLibraryArgs = {
     alias: "t",
     description: 'Path template, e.g. "$albumartist/$album ($year)/$disctrack - $title.$format" (see docs/templates.md)',
   },
+  cover: {
+    type: "string" as const,
+    description: 'Name of the cover file in album folders, without extension (default "cover": cover.jpg); "none" for none',
+  },
   ...logLevelArg,
 };
 
@@ -38,6 +42,7 @@ export function configFromArgs(args: Record<string, unknown>, rawArgs: string[],
     allowOther: args["allow-other"] ? true : undefined,
     cacheMode: cacheMode as "off" | "full" | undefined,
     watch: args.watch ? true : undefined,
+    cover: args.cover as string | undefined,
   });
   validateLibraryConfig(config);
   return config;

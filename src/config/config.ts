@@ -71,6 +71,8 @@ export interface MusicFsConfig {
   origins: OriginConfig[];
   allowOther: boolean;
   specialDirs: SpecialDirsVisibility;
+  /** The name (without extension) of every album folder's cover file, "cover" → cover.jpg; null: no cover files. */
+  cover: string | null;
   cache: { maxBytes: number; readTimeoutMs: number };
   sync: { watch: boolean; intervalS: number; offlineRetryS: number };
 }
@@ -85,6 +87,8 @@ export interface ConfigOverrides {
   cacheMode?: CacheMode;
   allowOther?: boolean;
   watch?: boolean;
+  /** --cover NAME ("none" turns cover files off). */
+  cover?: string;
 }
 
 /**
@@ -200,6 +204,23 @@ function parseSpecialDirs(v: unknown): SpecialDirsVisibility | undefined {
   if (v === undefined || v === "hidden" || v === "visible") return v;
   throw new UserError(`Config key special_dirs must be "hidden" or "visible" (got ${JSON.stringify(v)}).`);
 }
+export const DEFAULT_COVER_NAME = "cover";
+
+/**
+ * The `cover` key (or --cover): a file name without extension ("folder" gives folder.jpg, the extension follows the
+ * image's real type), or false / "none" for no cover files. `where` names the key or option in errors.
+ */
+export function parseCoverName(v: unknown, where: string): string | null {
+  if (v === false || v === "none") return null;
+  if (typeof v !== "string" || v.trim() === "")
+    throw new UserError(`${where} must be a file name without extension, like "cover" or "folder", or false for no cover files (got ${JSON.stringify(v)}).`);
+  if (/\.(jpe?g|png|webp)$/i.test(v))
+    throw new UserError(`${where} is the name without extension (got "${v}").`, `Use "${v.replace(/\.[^.]*$/, "")}": the extension follows the image's type (jpg, png or webp).`);
+  if (v.includes("/") || v.includes("\0") || v.startsWith(".") || v.length > 200)
+    throw new UserError(`${where} must be a plain file name: no "/", not starting with "." (got ${JSON.stringify(v)}).`);
+  return v;
+}
+
 function parseCacheMode(v: unknown, key: string): CacheMode {
   if (v === "off" || v === "full") return v;
   throw new UserError(`Config key ${key} must be "off" or "full" (got ${JSON.stringify(v)}).`);
@@ -213,7 +234,7 @@ export function parseConfigText(text: string, source: string): Omit<MusicFsConfi
   } catch (e) {
     throw new UserError(`The config file ${source} is not valid TOML: ${errorMessage(e)}.`, "Fix the file or move it away.");
   }
-  rejectUnknown(raw, ["mount_point", "cache_dir", "template", "allow_other", "special_dirs", "origins", "cache", "sync"], "");
+  rejectUnknown(raw, ["mount_point", "cache_dir", "template", "allow_other", "special_dirs", "cover", "origins", "cache", "sync"], "");
   const cache = expectTable(raw.cache, "cache");
   rejectUnknown(cache, ["max_size", "read_timeout_ms"], "cache.");
   const sync = expectTable(raw.sync, "sync");
@@ -264,6 +285,7 @@ export function parseConfigText(text: string, source: string): Omit<MusicFsConfi
     origins,
     allowOther: optBool(raw, "allow_other", "") ?? false,
     specialDirs: parseSpecialDirs(raw.special_dirs) ?? DEFAULT_SPECIAL_DIRS,
+    cover: raw.cover === undefined ? DEFAULT_COVER_NAME : parseCoverName(raw.cover, "Config key cover"),
     cache: {
       maxBytes: cache.max_size === undefined ? DEFAULT_CACHE_MAX_BYTES : parseSize(cache.max_size, "cache.max_size"),
       readTimeoutMs: optNumber(cache, "read_timeout_ms", "cache.", 1) ?? DEFAULT_READ_TIMEOUT_MS,
@@ -354,6 +376,7 @@ export function loadConfig(o: ConfigOverrides = {}, env = process.env): MusicFsC
     origins: distinctOrigins(origins),
     allowOther: o.allowOther ?? base?.allowOther ?? false,
     specialDirs: base?.specialDirs ?? DEFAULT_SPECIAL_DIRS,
+    cover: o.cover !== undefined ? parseCoverName(o.cover, "--cover") : base ? base.cover : DEFAULT_COVER_NAME,
     cache: base?.cache ?? { maxBytes: DEFAULT_CACHE_MAX_BYTES, readTimeoutMs: DEFAULT_READ_TIMEOUT_MS },
     sync: {
       watch: o.watch ?? base?.sync.watch ?? false,

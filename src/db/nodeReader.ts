@@ -1,6 +1,8 @@
 import { Database as SqliteDatabase, type Statement } from "bun:sqlite";
 import type { FileId, Ino, OriginId } from "../core/types.ts";
 import { MANIFEST_IS_CURRENT } from "./fileColumns.ts";
+import { NodeKind } from "./treeStore.ts";
+import { imageContentId, imageIdOfContent } from "../core/contentIds.ts";
 
 /** One node of the virtual tree with what getattr needs. Files carry their origin size and mtime. */
 export interface NodeRow {
@@ -15,6 +17,21 @@ export interface NodeRow {
   mtimeMs: number;
   /** File: the origin it comes from; directory: null. */
   originId: string | null;
+  /** Directory: the album it is the folder of; cover: the album it is the cover of; else null. */
+  albumId: number | null;
+}
+
+/** Where an album cover's bytes are: `length` bytes at `offset` of an origin file (a track, or a folder image). */
+export interface CoverLocation {
+  /** The content cache's id of the source (coreContentIds: a track's file id, or a folder image's id made negative). */
+  contentId: number;
+  originId: OriginId;
+  realPath: string;
+  /** The source file's size and mtime as recorded (a changed source is not read). */
+  size: number;
+  mtimeMs: number;
+  offset: number;
+  length: number;
 }
 
 /** Where to read a file's bytes from. */
@@ -29,9 +46,11 @@ export interface FileLocation {
 // A file's size, mtime and origin come from the covering index files_stat (schema.sql), never from the wide files
 // row: a listing of an album then reads a few dense index pages, and a first walk of the whole tree after the page
 // cache was dropped reads ~15× fewer bytes. SQLite would pick the rowid lookup on its own, hence INDEXED BY.
+// A cover node's size is its cover's length (album_covers, one primary-key lookup, only for cover nodes).
 const NODE_SELECT = `SELECT n.ino, n.parent, n.name, n.kind, n.file_id,
-  coalesce(f.size, 0), coalesce(f.mtime_ms, n.mtime_ms), f.origin_id
-  FROM nodes n LEFT JOIN files f INDEXED BY files_stat ON f.id = n.file_id`;
+  coalesce(f.size, c.length, 0), coalesce(f.mtime_ms, n.mtime_ms), f.origin_id, n.album_id
+  FROM nodes n LEFT JOIN files f INDEXED BY files_stat ON f.id = n.file_id
+  LEFT JOIN album_covers c ON n.kind = ${NodeKind.Cover} AND c.album_id = n.album_id`;
 
 type Row = (string | number | null)[];
 const toNode = (r: Row): NodeRow => ({
@@ -43,6 +62,7 @@ const toNode = (r: Row): NodeRow => ({
   size: Number(r[5]),
   mtimeMs: Number(r[6]),
   originId: r[7] === null ? null : String(r[7]),
+  albumId: r[8] === null ? null : Number(r[8]),
 });
 
 /**
@@ -62,6 +82,8 @@ export class NodeReader {
   private readonly trackById: Statement;
   private readonly recent: Statement;
   private readonly totals: Statement;
+  private readonly coverOf: Statement;
+  private readonly imageManifest: Statement;
 
   constructor(path: string) {
     this.sqlite = new SqliteDatabase(path, { readonly: true });
@@ -85,6 +107,13 @@ export class NodeReader {
     this.childCount = this.sqlite.prepare("SELECT count(*) FROM nodes WHERE parent = ?");
     this.totals = this.sqlite.prepare("SELECT count(*), coalesce(sum(size), 0) FROM files");
     this.trackById = this.sqlite.prepare("SELECT artist, title, format, virtual_path FROM files WHERE id = ?");
+    this.coverOf = this.sqlite.prepare(
+      `SELECT c.file_id, c.image_id, coalesce(f.origin_id, i.origin_id), coalesce(f.real_path, i.real_path),
+         coalesce(f.size, i.size), coalesce(f.mtime_ms, i.mtime_ms), c.offset, c.length
+       FROM album_covers c LEFT JOIN files f ON f.id = c.file_id LEFT JOIN folder_images i ON i.id = c.image_id
+       WHERE c.album_id = ?`,
+    );
+    this.imageManifest = this.sqlite.prepare(`SELECT chunk_manifest FROM folder_images WHERE id = ? AND ${MANIFEST_IS_CURRENT}`);
     this.recent = this.sqlite.prepare("SELECT id FROM files WHERE added_at >= ? ORDER BY added_at DESC, id LIMIT ?");
   }
 
@@ -129,6 +158,24 @@ export class NodeReader {
    */
   currentManifest(fileId: FileId): Uint8Array | null {
     return (this.manifest.values(fileId)[0]?.[0] as Uint8Array | undefined) ?? null;
+  }
+
+  /** Where the bytes of an album's cover are, or null when the album has none (any more). */
+  coverLocation(albumId: number): CoverLocation | null {
+    const r = this.coverOf.values(albumId)[0];
+    if (!r || r[2] === null) return null;
+    return {
+      contentId: r[0] !== null ? Number(r[0]) : imageContentId(Number(r[1])),
+      originId: String(r[2]), realPath: String(r[3]), size: Number(r[4]), mtimeMs: Number(r[5]),
+      offset: Number(r[6]), length: Number(r[7]),
+    };
+  }
+
+  /** The current chunk manifest of a cover's source: a track's, or a folder image's. */
+  contentManifest(contentId: number): Uint8Array | null {
+    const imageId = imageIdOfContent(contentId);
+    if (imageId === null) return this.currentManifest(contentId);
+    return (this.imageManifest.values(imageId)[0]?.[0] as Uint8Array | undefined) ?? null;
   }
 
   /** Files and bytes in the library, for statfs. */

@@ -2,7 +2,8 @@ import type { FileId, Ino } from "../core/types.ts";
 import type { Database } from "./database.ts";
 
 export const ROOT_INO: Ino = 1;
-export const NodeKind = { Dir: 1, File: 2 } as const;
+/** Cover: an album folder's cover file (app/coverIndex.ts), whose bytes are the album's cover (album_covers). */
+export const NodeKind = { Dir: 1, File: 2, Cover: 3 } as const;
 
 /** A change to a directory's listing, for notify-invalidate: `name` appeared in or vanished from `parent`. */
 export interface EntryChange {
@@ -120,8 +121,13 @@ export class TreeStore {
   private pruneEmpty(dir: Ino, nowMs: number, removed: EntryChange[]): void {
     let ino = dir;
     while (ino !== ROOT_INO) {
-      const hasChild = this.db.stmt("SELECT 1 FROM nodes WHERE parent = ? LIMIT 1").values(ino).length > 0;
+      // A cover file does not keep a folder: it is the cover of the tracks there, and goes with the last of them.
+      const hasChild = this.db.stmt(`SELECT 1 FROM nodes WHERE parent = ? AND kind != ${NodeKind.Cover} LIMIT 1`).values(ino).length > 0;
       if (hasChild) return;
+      for (const cover of this.coverNodes(ino)) {
+        this.deleteNode(cover.ino, ino, cover.name);
+        removed.push({ parent: ino, name: cover.name });
+      }
       const row = this.db.stmt("SELECT parent, name FROM nodes WHERE ino = ?").values(ino)[0];
       if (!row) return;
       const parent = Number(row[0]);
@@ -131,6 +137,35 @@ export class TreeStore {
       this.touchDir(parent, nowMs);
       ino = parent;
     }
+  }
+
+  /** The cover nodes of a directory (normally none or one). */
+  coverNodes(dir: Ino): { ino: Ino; name: string; albumId: number | null; mtimeMs: number }[] {
+    return this.db
+      .stmt(`SELECT ino, name, album_id, mtime_ms FROM nodes WHERE parent = ? AND kind = ${NodeKind.Cover}`)
+      .values(dir)
+      .map((r) => ({ ino: Number(r[0]), name: String(r[1]), albumId: r[2] === null ? null : Number(r[2]), mtimeMs: Number(r[3]) }));
+  }
+
+  /** The folders an album claimed (claimDir). */
+  albumDirs(albumId: number): Ino[] {
+    return this.db.stmt(`SELECT ino FROM nodes WHERE album_id = ? AND kind = ${NodeKind.Dir}`).values(albumId).map((r) => Number(r[0]));
+  }
+
+  /** Inserts the cover node of an album in its folder unless the name is taken there. */
+  tryInsertCover(parent: Ino, name: string, albumId: number, mtimeMs: number, nowMs: number): Ino | null {
+    const row = this.db
+      .stmt(`INSERT OR IGNORE INTO nodes (parent, name, kind, file_id, mtime_ms, album_id) VALUES (?, ?, ${NodeKind.Cover}, NULL, ?, ?) RETURNING ino`)
+      .values(parent, name, mtimeMs, albumId)[0];
+    if (!row) return null;
+    this.touchDir(parent, nowMs);
+    return Number(row[0]);
+  }
+
+  /** Removes one node that is not a file's (a cover), its name kept for READDIR cookies like any other. */
+  removeNode(ino: Ino, parent: Ino, name: string, nowMs: number): void {
+    this.deleteNode(ino, parent, name);
+    this.touchDir(parent, nowMs);
   }
 
   /** Deletes a node, keeping its name for READDIR cookies that still name it (see removed_nodes in schema.sql). */

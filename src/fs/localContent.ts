@@ -1,7 +1,7 @@
 import { closeSync, fstatSync, openSync } from "node:fs";
 import { readFullySync } from "../core/readFully.ts";
 import { errnoCode } from "../core/errors.ts";
-import { originVersionOf, type OriginVersion } from "../core/originVersion.ts";
+import { originVersionOf, sameOriginVersion, type OriginVersion } from "../core/originVersion.ts";
 import { Errno, type OpenReply } from "../fuse/filesystem.ts";
 import type { FsPath } from "../core/originPaths.ts";
 
@@ -60,6 +60,28 @@ export class LocalFileHandles {
       closeSync(fh);
     } catch {
       /* already gone */
+    }
+  }
+
+  /**
+   * Reads a range of an origin file that must still be the version the library recorded (an album cover's bytes
+   * inside a track: another version may have moved them): -EIO when it changed, until a sync records the new one.
+   */
+  static readVersionOnce(absPath: FsPath, expected: OriginVersion, offset: number, size: number, out: Uint8Array): number {
+    let fd: number;
+    try {
+      fd = openSync(absPath, "r");
+    } catch (e) {
+      return openErrno(e);
+    }
+    try {
+      const found = originVersionOf(fstatSync(fd));
+      if (!sameOriginVersion(found, expected)) return -Errno.EIO;
+      return preadFully(fd, offset, size, out);
+    } catch {
+      return -Errno.EIO;
+    } finally {
+      closeSync(fd);
     }
   }
 

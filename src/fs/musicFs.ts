@@ -125,6 +125,8 @@ export class MusicFs implements FuseFilesystem {
   }
 
   open(ino: number, _flags: number, ctx: RequestContext): OpenReply | number | Deferred {
+    // A cover file holds no handle: each READ finds its bytes from the album's cover row (a few per cover).
+    if (this.nodes.node(ino)?.kind === NodeKind.Cover) return { fh: 0, keepCache: true };
     const where = this.locate(ino);
     if (typeof where === "number") return where;
     ctx.post({ type: "access", fileId: where.fileId, offset: 0, size: 0, atMs: Date.now() } satisfies AccessMessage);
@@ -155,6 +157,7 @@ export class MusicFs implements FuseFilesystem {
     // Hot path for cached files: one tree-row lookup; the manifest is loaded only when this worker has no view.
     const n = this.nodes.node(ino);
     if (!n) return -Errno.ENOENT;
+    if (n.kind === NodeKind.Cover) return this.readCover(n, offset, size, out, ctx);
     if (n.kind === NodeKind.Dir || n.fileId === null) return -Errno.EISDIR;
     const origin = n.originId === null ? undefined : this.originRoots.get(n.originId);
     if (!origin?.cached) {
@@ -164,6 +167,24 @@ export class MusicFs implements FuseFilesystem {
     const fileId = n.fileId;
     const got = this.cached.read({ fileId, size: n.size, mtimeMs: n.mtimeMs }, () => this.nodes.currentManifest(fileId), offset, size, out, ctx);
     return got ?? { defer: { fileId, offset, size } satisfies DeferredCachedRead };
+  }
+
+  /**
+   * An album cover's bytes: `length` bytes at `offset` of its source (a folder image, or the picture inside a
+   * track). Local origins: a pread of the source; cached origins: the chunk store, or the main thread's fetcher
+   * (range blocks of the track, or the folder image fetched into the store) like any cached read.
+   */
+  private readCover(n: NodeRow, offset: number, size: number, out: Uint8Array, ctx: RequestContext): number | Deferred {
+    const loc = n.albumId === null ? null : this.nodes.coverLocation(n.albumId);
+    if (!loc) return -Errno.ENOENT;
+    const length = Math.max(0, Math.min(size, loc.length - offset));
+    if (length === 0) return 0;
+    const origin = this.originRoots.get(loc.originId);
+    if (!origin) return -Errno.EIO;
+    if (!origin.cached) return LocalFileHandles.readVersionOnce(originFsPath(origin.root, loc.realPath), loc, loc.offset + offset, length, out);
+    const source = { fileId: loc.contentId, size: loc.size, mtimeMs: loc.mtimeMs };
+    const got = this.cached.read(source, () => this.nodes.contentManifest(loc.contentId), loc.offset + offset, length, out, ctx);
+    return got ?? { defer: { fileId: loc.contentId, offset: loc.offset + offset, size: length } satisfies DeferredCachedRead };
   }
 
   release(_ino: number, fh: number, ctx: RequestContext): void {

@@ -18,7 +18,8 @@ import type { ConsolaInstance } from "consola";
 import { emptyTags, type FileMeta, type OriginId } from "../core/types.ts";
 import { errnoCode, errorMessage } from "../core/errors.ts";
 import { log as defaultLog } from "../core/logger.ts";
-import type { Origin, WalkReport } from "../origins/origin.ts";
+import type { Origin, OriginEntry, WalkReport } from "../origins/origin.ts";
+import { isFolderImagePath } from "./coverChoice.ts";
 import { extensionOf, isAudioPath } from "./audioFormats.ts";
 import type { ByteNeed, ParseRequest, ParseResult, ScanJob, UnreadableFile } from "./scanMessages.ts";
 import { WorkerThread } from "../core/workerThread.ts";
@@ -48,6 +49,11 @@ export interface ScanOptions {
    * parsing, so in libraries up to this size it finishes early and the progress line gets a real total and ETA.
    */
   maxQueuedFiles?: number;
+  /**
+   * Told of every folder image the walk passes (a file named like an album cover: coverChoice.ts), from the entry
+   * the walk produced anyway: no extra stat or request. Not parsed, and counted as non-audio.
+   */
+  onFolderImage?: (originId: OriginId, entry: OriginEntry) => void;
   /** Awaited before each folder the walk goes through (a background sync slows down while the mount is busy). */
   pace?: () => Promise<void>;
   /**
@@ -235,6 +241,7 @@ class Scan {
         walk: for await (const batch of paced(origin.walk(report), this.options.pace)) for (const entry of batch) {
           if (this.stopping) break walk;
           if (!isAudioPath(entry.realPath)) {
+            if (this.options.onFolderImage && isFolderImagePath(entry.realPath)) this.options.onFolderImage(origin.id, entry);
             this.summary.skippedNonAudio++;
             continue;
           }

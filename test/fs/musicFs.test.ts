@@ -24,6 +24,7 @@ let origin: string;
 let client: WireClient;
 let fs: MusicFs;
 
+const isCover = (path: string) => /(^|\/)cover\.(jpg|png|webp)$/.test(path);
 const sha = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
 
 function originFiles(dir: string, prefix = ""): string[] {
@@ -83,7 +84,7 @@ afterAll(cleanupAll);
 
 describe("MusicFs through the dispatcher", () => {
   test("every origin file is served once, with its size and its exact bytes", () => {
-    const files = walk(ROOT);
+    const files = walk(ROOT).filter((f) => !isCover(f.path));
     const wanted = originFiles(origin).filter((f) => /\.(flac|mp3)$/i.test(f));
     expect(wanted.length).toBeGreaterThan(10);
     expect(files.length).toBe(wanted.length);
@@ -100,6 +101,23 @@ describe("MusicFs through the dispatcher", () => {
       served.add(from!);
     }
     expect(served.size).toBe(wanted.length);
+  });
+
+  test("album covers: a cover file in the folders of albums with art, whose bytes are the picture of one of its tracks", () => {
+    const covers = walk(ROOT).filter((f) => isCover(f.path));
+    expect(covers.length).toBeGreaterThan(0); // the sample library has albums with embedded covers
+    for (const cover of covers) {
+      const attr = client.getattr(cover.ent.ino);
+      if (typeof attr === "number") throw new Error(`GETATTR ${cover.path}: ${attr}`);
+      const bytes = readWhole(cover.ent.ino, attr.size);
+      expect(bytes.length).toBe(attr.size);
+      const type = cover.path.endsWith(".png") ? [0x89, 0x50, 0x4e, 0x47] : [0xff, 0xd8, 0xff];
+      expect([...bytes.subarray(0, type.length)]).toEqual(type); // the extension is the bytes' real type
+      const folder = posix.dirname(cover.path);
+      const tracks = walk(resolvePath(folder), folder).filter((f) => !isCover(f.path));
+      const inTrack = tracks.some((t) => Buffer.from(readWhole(t.ent.ino, (client.getattr(t.ent.ino) as WireAttr).size)).includes(bytes));
+      expect(inTrack).toBe(true);
+    }
   });
 
   test("listings page correctly with small reply buffers (no entry lost or repeated)", () => {

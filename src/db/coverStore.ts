@@ -1,0 +1,164 @@
+import type { FileId, ImageType, OriginId } from "../core/types.ts";
+import type { Database } from "./database.ts";
+import { MANIFEST_IS_CURRENT } from "./fileColumns.ts";
+
+/** A folder image as stored (folder_images). */
+export interface StoredFolderImage {
+  id: number;
+  originId: OriginId;
+  realPath: string;
+  size: number;
+  mtimeMs: number;
+  etag: string | null;
+  type: ImageType | null;
+}
+
+/** Where an album's cover bytes are: a whole folder image, or a byte range of one of its tracks. */
+export interface AlbumCover {
+  imageId: number | null;
+  fileId: FileId | null;
+  offset: number;
+  length: number;
+  type: ImageType;
+}
+
+/** An embedded picture of one of an album's tracks, as album_covers needs it. */
+export interface TrackPicture {
+  fileId: FileId;
+  realPath: string;
+  offset: number;
+  length: number;
+  type: ImageType;
+  front: boolean;
+  mtimeMs: number;
+}
+
+const IMAGE_COLUMNS = "id, origin_id, real_path, size, mtime_ms, etag, type";
+type Row = (string | number | null)[];
+const toImage = (r: Row): StoredFolderImage => ({
+  id: Number(r[0]), originId: String(r[1]), realPath: String(r[2]), size: Number(r[3]), mtimeMs: Number(r[4]),
+  etag: r[5] === null ? null : String(r[5]), type: r[6] === null ? null : (String(r[6]) as ImageType),
+});
+
+/**
+ * The tables of cover art: folder images found on the origins and each album's chosen cover. SQL only: which image
+ * is a cover is decided by src/library/coverChoice.ts, kept in step by src/app/coverIndex.ts. Main thread, inside the
+ * caller's transactions. Picture bytes never come here: only where they are.
+ */
+export class CoverStore {
+  constructor(private readonly db: Database) {}
+
+  /** The stored folder images of an origin (below `prefix` when given: a scoped sync). */
+  imagesOfOrigin(originId: OriginId, prefix = ""): StoredFolderImage[] {
+    const rows = prefix
+      ? this.db
+          .stmt(`SELECT ${IMAGE_COLUMNS} FROM folder_images WHERE origin_id = ?1 AND (real_path = ?2 OR (real_path >= ?2 || '/' AND real_path < ?2 || '0'))`)
+          .values(originId, prefix)
+      : this.db.stmt(`SELECT ${IMAGE_COLUMNS} FROM folder_images WHERE origin_id = ?`).values(originId);
+    return rows.map((r) => toImage(r as Row));
+  }
+
+  /** Records a folder image (new or changed: a changed one loses its cached manifest). */
+  upsertImage(originId: OriginId, e: { realPath: string; size: number; mtimeMs: number; etag?: string | null }, type: ImageType | null): void {
+    this.db
+      .stmt(
+        `INSERT INTO folder_images (origin_id, real_path, size, mtime_ms, etag, type) VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT (origin_id, real_path) DO UPDATE SET size = excluded.size, mtime_ms = excluded.mtime_ms,
+           etag = excluded.etag, type = excluded.type, chunk_manifest = NULL, manifest_size = NULL, manifest_mtime_ms = NULL`,
+      )
+      .run(originId, e.realPath, e.size, e.mtimeMs, e.etag ?? null, type);
+  }
+
+  deleteImage(id: number): void {
+    this.db.stmt("DELETE FROM folder_images WHERE id = ?").run(id);
+  }
+
+  image(id: number): StoredFolderImage | null {
+    const r = this.db.stmt(`SELECT ${IMAGE_COLUMNS} FROM folder_images WHERE id = ?`).values(id)[0];
+    return r ? toImage(r as Row) : null;
+  }
+
+  /** The origin folders an album's tracks are in. */
+  albumFolders(albumId: number): { originId: OriginId; dir: string }[] {
+    return this.db
+      .stmt("SELECT DISTINCT f.origin_id, f.real_dir FROM album_tracks t JOIN files f ON f.id = t.file_id WHERE t.album_id = ?")
+      .values(albumId)
+      .map((r) => ({ originId: String(r[0]), dir: String(r[1]) }));
+  }
+
+  /** Folder images directly in one origin folder ("" = root, else ending in "/"). */
+  imagesInFolder(originId: OriginId, dir: string): StoredFolderImage[] {
+    return this.db
+      .stmt(`SELECT ${IMAGE_COLUMNS} FROM folder_images WHERE origin_id = ? AND real_dir = ?`)
+      .values(originId, dir)
+      .map((r) => toImage(r as Row));
+  }
+
+  /** The embedded pictures of an album's tracks. */
+  albumPictures(albumId: number): TrackPicture[] {
+    return this.db
+      .stmt(
+        `SELECT f.id, f.real_path, f.picture_offset, f.picture_length, f.picture_type, f.picture_front, f.mtime_ms
+         FROM album_tracks t JOIN files f ON f.id = t.file_id WHERE t.album_id = ? AND f.picture_length > 0`,
+      )
+      .values(albumId)
+      .map((r) => ({
+        fileId: Number(r[0]), realPath: String(r[1]), offset: Number(r[2]), length: Number(r[3]),
+        type: String(r[4]) as ImageType, front: Number(r[5]) === 1, mtimeMs: Number(r[6]),
+      }));
+  }
+
+  /** The albums with tracks directly in one origin folder. */
+  albumsInFolder(originId: OriginId, dir: string): number[] {
+    return this.db
+      .stmt("SELECT DISTINCT t.album_id FROM files f JOIN album_tracks t ON t.file_id = f.id WHERE f.origin_id = ? AND f.real_dir = ?")
+      .values(originId, dir)
+      .map((r) => Number(r[0]));
+  }
+
+  cover(albumId: number): AlbumCover | null {
+    const r = this.db.stmt("SELECT image_id, file_id, offset, length, type FROM album_covers WHERE album_id = ?").values(albumId)[0];
+    if (!r) return null;
+    return {
+      imageId: r[0] === null ? null : Number(r[0]), fileId: r[1] === null ? null : Number(r[1]),
+      offset: Number(r[2]), length: Number(r[3]), type: String(r[4]) as ImageType,
+    };
+  }
+
+  setCover(albumId: number, cover: AlbumCover | null): void {
+    if (!cover) this.db.stmt("DELETE FROM album_covers WHERE album_id = ?").run(albumId);
+    else
+      this.db
+        .stmt("INSERT OR REPLACE INTO album_covers (album_id, image_id, file_id, offset, length, type) VALUES (?, ?, ?, ?, ?, ?)")
+        .run(albumId, cover.imageId, cover.fileId, cover.offset, cover.length, cover.type);
+  }
+
+  allAlbumIds(): number[] {
+    return this.db.stmt("SELECT id FROM albums").values().map((r) => Number(r[0]));
+  }
+
+  /** Albums that have a cover row but no longer exist (their last track left). */
+  orphanCoverAlbumIds(): number[] {
+    return this.db.stmt("SELECT album_id FROM album_covers WHERE album_id NOT IN (SELECT id FROM albums)").values().map((r) => Number(r[0]));
+  }
+
+  /** Where a folder image is and which version of it the library knows (the content cache's need). */
+  imageLocation(id: number): { originId: OriginId; realPath: string; size: number; mtimeMs: number } | null {
+    const r = this.db.stmt("SELECT origin_id, real_path, size, mtime_ms FROM folder_images WHERE id = ?").values(id)[0];
+    return r ? { originId: String(r[0]), realPath: String(r[1]), size: Number(r[2]), mtimeMs: Number(r[3]) } : null;
+  }
+
+  /** A folder image's manifest, while it is current (the image has the size and mtime it was cached from). */
+  imageManifest(id: number): Uint8Array | null {
+    const r = this.db
+      .stmt(`SELECT chunk_manifest FROM folder_images WHERE id = ? AND ${MANIFEST_IS_CURRENT}`)
+      .values(id)[0];
+    return (r?.[0] as Uint8Array | undefined) ?? null;
+  }
+
+  updateImageManifest(id: number, manifest: Uint8Array, size: number, mtimeMs: number): void {
+    this.db
+      .stmt("UPDATE folder_images SET chunk_manifest = ?, manifest_size = ?, manifest_mtime_ms = ? WHERE id = ? AND size = ? AND mtime_ms = ?")
+      .run(manifest, size, mtimeMs, id, size, mtimeMs);
+  }
+}

@@ -55,6 +55,19 @@ describe("config file", () => {
     expect(messageOf(() => parseConfigText(`special_dirs = "shown"`, "f"))).toContain("special_dirs");
   });
 
+  test('cover: "cover" by default, a name without extension, false or "none" for none; bad values name the key', () => {
+    expect(parseConfigText("", "f").cover).toBe("cover");
+    expect(parseConfigText(`cover = "folder"`, "f").cover).toBe("folder");
+    expect(parseConfigText(`cover = false`, "f").cover).toBeNull();
+    expect(parseConfigText(`cover = "none"`, "f").cover).toBeNull();
+    expect(loadConfig({ configPath: configFile(`cover = "folder"`), cover: "none" }, {}).cover).toBeNull(); // --cover wins
+    expect(loadConfig({ configPath: configFile(`cover = false`) }, {}).cover).toBeNull();
+    expect(messageOf(() => parseConfigText(`cover = "folder.jpg"`, "f"))).toContain("without extension");
+    expect(messageOf(() => parseConfigText(`cover = 3`, "f"))).toContain("Config key cover");
+    expect(messageOf(() => parseConfigText(`cover = "a/b"`, "f"))).toContain("plain file name");
+    expect(messageOf(() => loadConfig({ cover: "" }, {}))).toContain("--cover");
+  });
+
   test("flags override the file; --origin replaces its origins; a missing --config file is an error", () => {
     const file = configFile(`cache_dir = "/var/cache/m"\ntemplate = "$artist/$title.$format"\n[[origins]]\nid = "a"\npath = "/a"\n`);
     const c = loadConfig({ configPath: file, origins: ["/b"], cacheMode: "full" }, {});

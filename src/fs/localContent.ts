@@ -64,10 +64,11 @@ export class LocalFileHandles {
   }
 
   /**
-   * Reads a range of an origin file that must still be the version the library recorded (an album cover's bytes
-   * inside a track: another version may have moved them): -EIO when it changed, until a sync records the new one.
+   * Reads without an open handle (zero-message opens, a READ after the handle was lost, an album cover). With
+   * `expected`, the file must still be the version the library recorded (a cover's bytes inside a track: another
+   * version may have moved them): -EIO when it changed, until a sync records the new one.
    */
-  static readVersionOnce(absPath: FsPath, expected: OriginVersion, offset: number, size: number, out: Uint8Array): number {
+  static readOnce(absPath: FsPath, offset: number, size: number, out: Uint8Array, expected?: OriginVersion): number {
     let fd: number;
     try {
       fd = openSync(absPath, "r");
@@ -75,26 +76,10 @@ export class LocalFileHandles {
       return openErrno(e);
     }
     try {
-      const found = originVersionOf(fstatSync(fd));
-      if (!sameOriginVersion(found, expected)) return -Errno.EIO;
+      if (expected && !sameOriginVersion(originVersionOf(fstatSync(fd)), expected)) return -Errno.EIO;
       return preadFully(fd, offset, size, out);
     } catch {
       return -Errno.EIO;
-    } finally {
-      closeSync(fd);
-    }
-  }
-
-  /** Reads without an open handle (zero-message opens, or a READ after the handle was lost). */
-  static readOnce(absPath: FsPath, offset: number, size: number, out: Uint8Array): number {
-    let fd: number;
-    try {
-      fd = openSync(absPath, "r");
-    } catch (e) {
-      return openErrno(e);
-    }
-    try {
-      return preadFully(fd, offset, size, out);
     } finally {
       closeSync(fd);
     }

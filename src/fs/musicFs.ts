@@ -181,7 +181,7 @@ export class MusicFs implements FuseFilesystem {
     if (length === 0) return 0;
     const origin = this.originRoots.get(loc.originId);
     if (!origin) return -Errno.EIO;
-    if (!origin.cached) return LocalFileHandles.readVersionOnce(originFsPath(origin.root, loc.realPath), loc, loc.offset + offset, length, out);
+    if (!origin.cached) return LocalFileHandles.readOnce(originFsPath(origin.root, loc.realPath), loc.offset + offset, length, out, loc);
     const source = { fileId: loc.contentId, size: loc.size, mtimeMs: loc.mtimeMs };
     const got = this.cached.read(source, () => this.nodes.contentManifest(loc.contentId), loc.offset + offset, length, out, ctx);
     return got ?? { defer: { fileId: loc.contentId, offset: loc.offset + offset, size: length } satisfies DeferredCachedRead };

@@ -5,7 +5,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Database as Sqlite } from "bun:sqlite";
 import { readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
-import { join, relative } from "node:path";
+import { dirname, join, relative } from "node:path";
+import { gradientPng } from "../../src/sample/tinyImages.ts";
 import { writeSampleLibrary } from "../../src/sample/sampleLibrary.ts";
 import { writeFlac } from "../../src/sample/flacWriter.ts";
 import { silence } from "../../src/sample/tone.ts";
@@ -22,6 +23,12 @@ let rgw: RgwCluster;
 let proxy: FaultProxy;
 /** key below the prefix → bytes, as uploaded. */
 const objects = new Map<string, Uint8Array>();
+/** A folder image beside the tracks of one album (found by the S3 listing): that album's cover.png. */
+let folderImageKey = "";
+const FOLDER_IMAGE = gradientPng(0x123456, 8).data;
+const isCover = (path: string) => /(^|\/)cover\.(jpg|png|webp)$/.test(path);
+/** Tree files that are tracks (not special folders, not album covers). */
+const tracksIn = (files: string[]) => files.filter((f) => !f.startsWith(".") && !isCover(f));
 const sha = (b: Uint8Array) => new Bun.CryptoHasher("sha256").update(b).digest("hex");
 
 /** Sample library files, some of them under hostile keys. */
@@ -72,8 +79,11 @@ beforeAll(async () => {
     const key = i < HOSTILE_DIRS.length ? `${HOSTILE_DIRS[i]}/${rel.split("/").pop()}` : rel;
     objects.set(key, new Uint8Array(readFileSync(file)));
   });
+  const harbour = [...objects.keys()].find((k) => k.includes("Harbour Lights") && !HOSTILE_DIRS.some((h) => k.startsWith(h)))!;
+  folderImageKey = `${dirname(harbour)}/folder.png`;
   await putObjects(rgw.client(BUCKET), [
     ...[...objects].map(([k, b]): [string, Uint8Array] => [`lib/${k}`, b]),
+    [`lib/${folderImageKey}`, FOLDER_IMAGE],
     ["elsewhere/not-ours.flac", objects.values().next().value!],
   ]);
 }, 60_000);
@@ -90,6 +100,8 @@ describe.skipIf(skip)("S3 origin on Ceph RGW, mounted", () => {
   let configPath = "";
   /** The one file left unread by the first mount (so it is not cached). */
   let unreadKey = "";
+  /** Cover files as the first mount read them. */
+  const coverBytes = new Map<string, Uint8Array>();
 
   test("first mount through throttling and resets: every object once, byte-exact, hostile keys; no secret anywhere", async () => {
     configPath = cfg();
@@ -99,8 +111,7 @@ describe.skipIf(skip)("S3 origin on Ceph RGW, mounted", () => {
     proxy.inject("slowdown", 3, /\.(flac|mp3)/);
     const m = await startMount(mnt, ["--config", configPath, "--cache-dir", cache], { env: env() });
     const files = await findFiles(mnt);
-    const tree = files.filter((f) => !f.startsWith("."));
-    expect(tree.length).toBe(objects.size);
+    expect(tracksIn(files).length).toBe(objects.size);
     const placed = placements(cache);
     expect([...placed.keys()].sort()).toEqual([...objects.keys()].sort());
     const keys = [...objects.keys()];
@@ -109,6 +120,17 @@ describe.skipIf(skip)("S3 origin on Ceph RGW, mounted", () => {
       const r = await readThroughMount(join(mnt, placed.get(key)!));
       expect(r.code).toBe(0);
       expect(sha(r.bytes)).toBe(sha(objects.get(key)!));
+    }
+    // Album covers through the chunk store: the folder image the listing found, else a track's embedded picture.
+    const harbourFolder = dirname(placed.get([...objects.keys()].find((k) => dirname(k) === dirname(folderImageKey))!)!);
+    const covers = files.filter(isCover);
+    expect(covers).toContain(`${harbourFolder}/cover.png`);
+    for (const cover of covers) {
+      const r = await readThroughMount(join(mnt, cover));
+      expect(r.code).toBe(0);
+      if (cover.startsWith(`${harbourFolder}/`)) expect(Buffer.from(r.bytes).equals(Buffer.from(FOLDER_IMAGE))).toBe(true);
+      else expect([...objects.values()].some((o) => Buffer.from(o).includes(r.bytes))).toBe(true);
+      coverBytes.set(cover, r.bytes);
     }
     await Bun.sleep(300); // one status write
     expect(await m.stop()).toBe(0);
@@ -127,7 +149,8 @@ describe.skipIf(skip)("S3 origin on Ceph RGW, mounted", () => {
       const m = await startMount(mnt, ["--config", configPath, "--cache-dir", cache], { env: env() });
       expect(m.output()).toContain("0 requests to remote origins");
       const placed = placements(cache);
-      expect((await findFiles(mnt)).filter((f) => !f.startsWith(".")).length).toBe(objects.size);
+      expect(tracksIn(await findFiles(mnt)).length).toBe(objects.size);
+      for (const [cover, bytes] of coverBytes) expect(Buffer.from((await readThroughMount(join(mnt, cover))).bytes).equals(Buffer.from(bytes))).toBe(true);
       for (const [key, bytes] of objects) {
         if (key === unreadKey) continue;
         const r = await readThroughMount(join(mnt, placed.get(key)!));
@@ -140,7 +163,7 @@ describe.skipIf(skip)("S3 origin on Ceph RGW, mounted", () => {
       expect(performance.now() - t0).toBeLessThan(3000 + 2000);
       await m.waitFor(/not reachable/);
       await m.waitFor(/try the unreachable origins again/);
-      expect((await findFiles(mnt)).filter((f) => !f.startsWith(".")).length).toBe(objects.size);
+      expect(tracksIn(await findFiles(mnt)).length).toBe(objects.size);
       // The syncs did ask the store (their probes reached the proxy and failed), and removed nothing.
       expect(proxy.requests.length).toBeGreaterThan(seen);
       expect(await m.stop()).toBe(0);

@@ -1,7 +1,10 @@
+import { closeSync, openSync } from "node:fs";
 import { errorMessage } from "../core/errors.ts";
+import type { FsPath } from "../core/originPaths.ts";
+import { readFullySync } from "../core/readFully.ts";
 import { log } from "../core/logger.ts";
 import type { OriginId } from "../core/types.ts";
-import { CoverStore, type AlbumCover, type StoredFolderImage } from "../db/coverStore.ts";
+import { CoverStore, type AlbumCover, type StoredFolderImage, type TrackPicture } from "../db/coverStore.ts";
 import type { Database } from "../db/database.ts";
 import type { EntryChange, TreeStore } from "../db/treeStore.ts";
 import { chooseCover } from "../library/coverChoice.ts";
@@ -25,8 +28,9 @@ const META_KEY = "cover_name";
  * cover (album_covers) and the cover node in each album folder in step with the files. The rule is
  * library/coverChoice.ts; the bytes stay where they are (origin image or a byte range of a track).
  *
- * ensureCoverNode is the one way a cover node comes into a folder: any tree that gives an album a folder (the main
- * tree, a view) calls it with the folder and the album.
+ * Cover nodes go into the folders an album claimed (TreeStore.claimDir: nodes.album_id), so any tree whose album
+ * folders claim their album (the main tree, a view) gets cover nodes from refresh; ensureCoverNode puts the cover of
+ * one album into one folder for a builder that places it itself.
  */
 export class CoverIndex {
   readonly store: CoverStore;
@@ -56,7 +60,17 @@ export class CoverIndex {
       if (!known || !sameContent(known, entry.size, entry.mtimeMs, entry.etag)) changed.push(entry);
     }
     const types = new Map<string, ImageType | null>();
-    for (let i = 0; i < changed.length; i += SNIFFS_IN_FLIGHT) {
+    // A local origin's images are read synchronously: a first scan sniffs one per album folder, and an awaited read
+    // costs three thread-pool round trips (open, read, close) where a direct one costs microseconds.
+    const local = origin.localPath?.bind(origin);
+    for (const entry of local ? changed : []) {
+      try {
+        types.set(entry.realPath, sniffImageType(readHead(local!(entry.realPath))));
+      } catch (e) {
+        log.debug(`cannot read the image ${origin.displayName}/${entry.realPath}: ${errorMessage(e)}`);
+      }
+    }
+    for (let i = 0; !local && i < changed.length; i += SNIFFS_IN_FLIGHT) {
       await Promise.all(
         changed.slice(i, i + SNIFFS_IN_FLIGHT).map(async (entry) => {
           try {
@@ -97,19 +111,31 @@ export class CoverIndex {
    */
   refresh(albumIds: Iterable<number>, nowMs: number, changes?: CoverChanges): void {
     for (const albumId of new Set(albumIds)) {
-      const before = this.store.cover(albumId);
-      const chosen = this.choose(albumId);
-      const replaced = !sameCover(before, chosen);
-      if (replaced) this.store.setCover(albumId, chosen);
-      for (const dir of this.tree.albumDirs(albumId)) this.ensureCoverNode(dir, albumId, nowMs, changes, replaced);
+      const sources = { images: this.store.albumFolders(albumId).flatMap((f) => this.store.imagesInFolder(f.originId, f.dir)), pictures: this.store.albumPictures(albumId) };
+      this.apply(albumId, sources, this.tree.albumDirs(albumId), nowMs, changes);
     }
   }
 
-  /** Every album (after a first scan, a re-layout or a new cover name); covers of albums that are gone are dropped. */
+  /**
+   * Every album (after a first scan, a re-layout or a new cover name), from a few bulk queries; covers of albums
+   * that are gone are dropped. Runs in the caller's transaction.
+   */
   refreshAll(nowMs: number, changes?: CoverChanges): void {
     for (const orphan of this.store.orphanCoverAlbumIds()) this.store.setCover(orphan, null);
-    this.refresh(this.store.allAlbumIds(), nowMs, changes);
+    const sources = this.store.allAlbumSources();
+    const dirs = this.store.allAlbumDirs();
+    for (const albumId of this.store.allAlbumIds()) {
+      this.apply(albumId, sources.get(albumId) ?? { images: [], pictures: [] }, dirs.get(albumId) ?? [], nowMs, changes);
+    }
     this.db.setMeta(META_KEY, this.coverName ?? "");
+  }
+
+  private apply(albumId: number, sources: { images: StoredFolderImage[]; pictures: TrackPicture[] }, dirs: readonly number[], nowMs: number, changes?: CoverChanges): void {
+    const before = this.store.cover(albumId);
+    const chosen = chooseFrom(sources.images, sources.pictures);
+    const replaced = !sameCover(before, chosen?.cover ?? null);
+    if (replaced) this.store.setCover(albumId, chosen?.cover ?? null);
+    for (const dir of dirs) this.placeCoverNode(dir, albumId, chosen?.cover ?? null, chosen?.mtimeMs ?? nowMs, nowMs, changes, replaced);
   }
 
   /** The cover name changed since the cover nodes were made (config `cover`): refreshAll renames them. */
@@ -120,16 +146,21 @@ export class CoverIndex {
 
   /**
    * Makes directory `dir` (a folder of album `albumId`) hold exactly the album's cover node: added when the album
-   * has a cover, removed when it has none, renamed when its type or the configured name changed; `replace` forces a
-   * new node (the cover's bytes changed). A file of the same name already there wins (no cover node then).
+   * has a cover, removed when it has none, renamed when its type or the configured name changed. A file of the same
+   * name already there wins (no cover node then). Runs in the caller's transaction.
    */
-  ensureCoverNode(dir: number, albumId: number, nowMs: number, changes?: CoverChanges, replace = false): void {
-    const cover = this.coverName === null ? null : this.store.cover(albumId);
-    const wanted = cover ? `${this.coverName}.${imageExtension(cover.type)}` : null;
-    // The node shows its source's mtime: another mtime means the image (or track) changed under the same range.
-    const mtimeMs = cover ? (this.sourceMtime(cover) ?? nowMs) : nowMs;
+  ensureCoverNode(dir: number, albumId: number, nowMs: number, changes?: CoverChanges): void {
+    const cover = this.store.cover(albumId);
+    this.placeCoverNode(dir, albumId, cover, cover ? (this.sourceMtime(cover) ?? nowMs) : nowMs, nowMs, changes, false);
+  }
+
+  private placeCoverNode(
+    dir: number, albumId: number, cover: AlbumCover | null, mtimeMs: number, nowMs: number, changes: CoverChanges | undefined, replace: boolean,
+  ): void {
+    const wanted = cover && this.coverName !== null ? `${this.coverName}.${imageExtension(cover.type)}` : null;
     let present = false;
     for (const node of this.tree.coverNodes(dir)) {
+      // The node shows its source's mtime: another mtime means the image (or track) changed under the same range.
       if (node.name === wanted && node.albumId === albumId && node.mtimeMs === mtimeMs && !replace) {
         present = true;
         continue;
@@ -137,22 +168,8 @@ export class CoverIndex {
       this.tree.removeNode(node.ino, dir, node.name, nowMs);
       changes?.removed.push({ parent: dir, name: node.name });
     }
-    if (!cover || !wanted || present) return;
-    if (this.tree.tryInsertCover(dir, wanted, albumId, mtimeMs, nowMs) !== null)
-      changes?.added.push({ parent: dir, name: wanted });
-  }
-
-  private choose(albumId: number): AlbumCover | null {
-    const images = this.store.albumFolders(albumId).flatMap((f) => this.store.imagesInFolder(f.originId, f.dir));
-    const pictures = this.store.albumPictures(albumId);
-    const choice = chooseCover(images, pictures);
-    if (!choice) return null;
-    if (choice.kind === "folder") {
-      const image = images.find((i) => i.id === choice.imageId)!;
-      return { imageId: image.id, fileId: null, offset: 0, length: image.size, type: choice.type };
-    }
-    const p = pictures.find((x) => x.fileId === choice.fileId)!;
-    return { imageId: null, fileId: p.fileId, offset: p.offset, length: p.length, type: p.type };
+    if (!wanted || present) return;
+    if (this.tree.tryInsertCover(dir, wanted, albumId, mtimeMs, nowMs) !== null) changes?.added.push({ parent: dir, name: wanted });
   }
 
   /** The mtime the cover file shows: its image's, or its track's. */
@@ -160,6 +177,29 @@ export class CoverIndex {
     if (cover.imageId !== null) return this.store.image(cover.imageId)?.mtimeMs ?? null;
     return cover.fileId !== null ? (this.db.fileLocation(cover.fileId)?.mtimeMs ?? null) : null;
   }
+}
+
+/** The first bytes of a local file (what sniffImageType needs). */
+function readHead(path: FsPath): Uint8Array {
+  const fd = openSync(path, "r");
+  try {
+    const buf = new Uint8Array(SNIFF_BYTES);
+    return buf.subarray(0, readFullySync(fd, buf, 0));
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** The album's cover from its sources (coverChoice.ts), with the mtime its file shows (its source's). */
+function chooseFrom(images: readonly StoredFolderImage[], pictures: readonly TrackPicture[]): { cover: AlbumCover; mtimeMs: number } | null {
+  const choice = chooseCover(images, pictures);
+  if (!choice) return null;
+  if (choice.kind === "folder") {
+    const image = images.find((i) => i.id === choice.imageId)!;
+    return { cover: { imageId: image.id, fileId: null, offset: 0, length: image.size, type: choice.type }, mtimeMs: image.mtimeMs };
+  }
+  const p = pictures.find((x) => x.fileId === choice.fileId)!;
+  return { cover: { imageId: null, fileId: p.fileId, offset: p.offset, length: p.length, type: p.type }, mtimeMs: p.mtimeMs };
 }
 
 function sameCover(a: AlbumCover | null, b: AlbumCover | null): boolean {

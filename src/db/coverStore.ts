@@ -1,6 +1,7 @@
 import type { FileId, ImageType, OriginId } from "../core/types.ts";
 import type { Database } from "./database.ts";
 import { MANIFEST_IS_CURRENT } from "./fileColumns.ts";
+import { NodeKind } from "./treeStore.ts";
 
 /** A folder image as stored (folder_images). */
 export interface StoredFolderImage {
@@ -94,18 +95,62 @@ export class CoverStore {
       .map((r) => toImage(r as Row));
   }
 
+  /**
+   * For every album at once (a first scan): the folder images of its tracks' folders and its tracks' pictures, in two
+   * queries instead of three per album.
+   */
+  allAlbumSources(): Map<number, { images: StoredFolderImage[]; pictures: TrackPicture[] }> {
+    const out = new Map<number, { images: StoredFolderImage[]; pictures: TrackPicture[] }>();
+    const of = (albumId: number) => {
+      let v = out.get(albumId);
+      if (!v) out.set(albumId, (v = { images: [], pictures: [] }));
+      return v;
+    };
+    const images = this.db.sqlite
+      .prepare(
+        // From the images (one per album folder at most, usually) to the files of their folders: 5× faster than
+        // from every track to its folder's images (10k tracks: 10 ms against 50 ms).
+        `SELECT t.album_id, ${IMAGE_COLUMNS.split(", ").map((c) => `i.${c}`).join(", ")}
+         FROM folder_images i JOIN files f INDEXED BY files_real_dir ON f.origin_id = i.origin_id AND f.real_dir = i.real_dir
+         JOIN album_tracks t ON t.file_id = f.id GROUP BY t.album_id, i.id`,
+      )
+      .values();
+    for (const r of images) of(Number(r[0])).images.push(toImage(r.slice(1) as Row));
+    for (const [albumId, picture] of this.picturesWhere("f.picture_length > 0")) of(albumId).pictures.push(picture);
+    return out;
+  }
+
   /** The embedded pictures of an album's tracks. */
   albumPictures(albumId: number): TrackPicture[] {
-    return this.db
-      .stmt(
-        `SELECT f.id, f.real_path, f.picture_offset, f.picture_length, f.picture_type, f.picture_front, f.mtime_ms
-         FROM album_tracks t JOIN files f ON f.id = t.file_id WHERE t.album_id = ? AND f.picture_length > 0`,
+    return this.picturesWhere("t.album_id = ? AND f.picture_length > 0", albumId).map(([, p]) => p);
+  }
+
+  private picturesWhere(condition: string, ...params: number[]): [number, TrackPicture][] {
+    return this.db.sqlite
+      .prepare(
+        `SELECT t.album_id, f.id, f.real_path, f.picture_offset, f.picture_length, f.picture_type, f.picture_front, f.mtime_ms
+         FROM album_tracks t JOIN files f ON f.id = t.file_id WHERE ${condition}`,
       )
-      .values(albumId)
-      .map((r) => ({
-        fileId: Number(r[0]), realPath: String(r[1]), offset: Number(r[2]), length: Number(r[3]),
-        type: String(r[4]) as ImageType, front: Number(r[5]) === 1, mtimeMs: Number(r[6]),
-      }));
+      .values(...params)
+      .map((r) => [
+        Number(r[0]),
+        {
+          fileId: Number(r[1]), realPath: String(r[2]), offset: Number(r[3]), length: Number(r[4]),
+          type: String(r[5]) as ImageType, front: Number(r[6]) === 1, mtimeMs: Number(r[7]),
+        },
+      ]);
+  }
+
+  /** Every album folder of the tree, by album. */
+  allAlbumDirs(): Map<number, number[]> {
+    const out = new Map<number, number[]>();
+    for (const r of this.db.sqlite.prepare(`SELECT ino, album_id FROM nodes WHERE kind = ${NodeKind.Dir} AND album_id IS NOT NULL`).values()) {
+      const albumId = Number(r[1]);
+      const dirs = out.get(albumId);
+      if (dirs) dirs.push(Number(r[0]));
+      else out.set(albumId, [Number(r[0])]);
+    }
+    return out;
   }
 
   /** The albums with tracks directly in one origin folder. */

@@ -5,6 +5,7 @@
  * cached origin serves them from the chunk store once the origin is gone.
  */
 import { afterAll, afterEach, describe, expect, test } from "bun:test";
+import { Database as Sqlite } from "bun:sqlite";
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { put } from "../support/albumCases.ts";
@@ -146,6 +147,28 @@ describe("cover files in album folders", () => {
       await mpd.stop();
     }
   }, 120_000);
+
+  test.skipIf(!hasCorpus)("upgrade: a cache dir from before covers mounts at once, and its background sync adds the cover files", async () => {
+    const origin = tempDir();
+    writeOrigin(origin);
+    const cacheDir = tempDir();
+    const mnt = join(tempDir(), "mnt");
+    const first = await startMount(mnt, ["--origin", origin, "--cache-dir", cacheDir]);
+    expect(await first.stop()).toBe(0);
+    // Back to schema 5, as a musicfs without covers left it: no picture columns, no cover tables or nodes.
+    const db = new Sqlite(join(cacheDir, "metadata.db"));
+    db.exec("DELETE FROM nodes WHERE kind = 3; DELETE FROM meta WHERE key = 'cover_name'; DROP INDEX nodes_album");
+    db.exec("DROP TABLE album_covers; DROP TABLE folder_images");
+    for (const c of ["offset", "length", "type", "front"]) db.exec(`ALTER TABLE files DROP COLUMN picture_${c}`);
+    db.exec("PRAGMA user_version = 5");
+    db.close();
+    const upgraded = await startMount(mnt, ["--origin", origin, "--cache-dir", cacheDir]);
+    await upgraded.waitFor(/Delta sync complete: 0 added, 6 modified/); // every file parsed once more, in the background
+    await eventually(() => readdirSync(join(mnt, ALPHA)).sort(), (l) => l.includes("cover.png"));
+    expect(await cmp(join(mnt, ALPHA, "cover.png"), join(origin, "A/Folder.JPG"))).toBe(0);
+    expect(Buffer.from(await cat(join(mnt, BETA, "cover.jpg"))).equals(Buffer.from(tinyJpeg().data))).toBe(true);
+    expect(readdirSync(join(mnt, GAMMA))).toEqual(["01 - one.flac"]);
+  }, 90_000);
 
   test.skipIf(!hasCorpus)("cache = full: covers are served through the chunk store, also after the origin is gone", async () => {
     const origin = tempDir();

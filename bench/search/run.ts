@@ -14,7 +14,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SEARCH_DIR_MAX_RESULTS } from "../../src/search/searchDirEntries.ts";
 import { SearchIndex } from "../../src/search/searchIndex.ts";
-import { GENRES, seededRandom, syntheticLibrary, zipfIndex, type SyntheticLibrary } from "./syntheticLibrary.ts";
+import { hashKeys, makeRandom } from "../../src/sample/random.ts";
+import { GENRES, syntheticLibrary, zipfIndex, type SyntheticLibrary } from "./syntheticLibrary.ts";
 
 interface QueryCase {
   kind: string;
@@ -26,7 +27,7 @@ interface QueryCase {
  * same Zipf skew, so popular artists and common words are asked for more often (the expensive direction).
  */
 function queryMix(lib: SyntheticLibrary, count: number): QueryCase[] {
-  const random = seededRandom(7);
+  const random = makeRandom(hashKeys(7));
   const artist = () => lib.artists[zipfIndex(random, lib.artists.length, 10)];
   const album = () => lib.albums[Math.floor(random() * lib.albums.length)];
   const word = (from: number, to: number) => lib.vocabulary[from + Math.floor(random() * (to - from))];

@@ -1,5 +1,6 @@
 import type { FileMeta } from "../../src/core/types.ts";
 import { emptyTags } from "../../src/core/types.ts";
+import { hashKeys, makeRandom } from "../../src/sample/random.ts";
 
 /**
  * A reproducible synthetic music library with realistic word statistics, for the search benchmarks.
@@ -10,18 +11,6 @@ import { emptyTags } from "../../src/core/types.ts";
  * words as titles, which makes them ambiguous on purpose (the expensive case for ranking). Words are built from syllables so first letters (what prefix queries hit) are
  * spread like in a natural language, and ~4 % of words carry diacritics.
  */
-
-/** mulberry32: tiny seeded PRNG, so every run indexes the same library. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * A 0-based Zipf–Mandelbrot rank in [0, n): P(k) ∝ 1/(k+q). q flattens the head: q=1 is plain Zipf (the top item
@@ -78,7 +67,7 @@ export interface SyntheticLibrary {
 
 /** `count` tracks on albums of 8–14 tracks; artists' popularity, title words and genres are Zipf-distributed. */
 export function syntheticLibrary(count: number, seed = 42): SyntheticLibrary {
-  const random = seededRandom(seed);
+  const random = makeRandom(hashKeys(seed)); // the project's one seeded generator: the same library every run
   const vocabulary = makeVocabulary(random, 40_000);
   // q=3: the commonest word is in ~1 title of 5 (like "the" or "love"), most words are rare.
   const pick = (n: number) => vocabulary[zipfIndex(random, n, 3)];

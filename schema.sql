@@ -1,4 +1,4 @@
--- musicfs metadata.db, schema version 6.
+-- musicfs metadata.db, schema version 7.
 -- Applied by src/db/database.ts on a new database; later versions add numbered migrations in src/db/migrations.ts.
 -- Conventions: times are integer milliseconds since the epoch; paths are POSIX, relative, without a leading slash.
 
@@ -144,10 +144,29 @@ CREATE TABLE IF NOT EXISTS nodes (
   file_id   INTEGER REFERENCES files (id) ON DELETE CASCADE,
   mtime_ms  INTEGER NOT NULL,
   album_id  INTEGER,                   -- directory: the album it is the folder of (same-named albums get two); cover: its album
+  view_id   INTEGER,                   -- NULL: the main tree; else the view (views.id) whose folder or file this is
   UNIQUE (parent, name)
 );
 CREATE INDEX IF NOT EXISTS nodes_file ON nodes (file_id) WHERE file_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS nodes_album ON nodes (album_id) WHERE album_id IS NOT NULL;
+
+-- Views (docs/templates.md, "Views"): extra top-level folders, each laid out by its own template. A file has one node
+-- in the main tree (files.virtual_path) and one in each view; `ino` is the view's top-level folder (parent: root).
+-- `template` is the one its placements were made with: another one in the config re-lays out that view only.
+CREATE TABLE IF NOT EXISTS views (
+  id        INTEGER PRIMARY KEY,
+  name      TEXT    NOT NULL UNIQUE,
+  template  TEXT    NOT NULL,
+  ino       INTEGER NOT NULL
+);
+-- Where each file was placed in each view: the path the view's template asked for (its node is the file's node
+-- with that view_id). A narrow table of its own, like album_tracks: placing a view never rewrites `files` rows.
+CREATE TABLE IF NOT EXISTS view_placements (
+  view_id        INTEGER NOT NULL,
+  file_id        INTEGER NOT NULL REFERENCES files (id) ON DELETE CASCADE,
+  template_path  TEXT    NOT NULL,
+  PRIMARY KEY (view_id, file_id)
+) WITHOUT ROWID;
 
 -- Nodes removed from the tree during this mount (a live sync): READDIR pages by the name of the node its cookie
 -- names, and a listing in progress must continue after a removed one. Emptied at every mount.

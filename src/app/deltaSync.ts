@@ -1,5 +1,5 @@
 import { log } from "../core/logger.ts";
-import type { FileId, FileMeta, OriginId } from "../core/types.ts";
+import type { FileId, FileMeta, Ino, OriginId } from "../core/types.ts";
 import type { OriginConfig } from "../config/config.ts";
 import { DeltaClassifier, type StoredLookup } from "../library/deltaClassify.ts";
 import type { Database } from "../db/database.ts";
@@ -28,6 +28,8 @@ export interface SyncedLibrary {
   /** Removes files from the tree, the search index and the database, announcing it; returns how many. */
   removeFiles(ids: readonly FileId[], notifier?: TreeNotifier | null, onRemoved?: (ids: FileId[]) => void): number;
   refreshFileCount(): number;
+  /** The nodes of files in the main tree and every view (for invalidation). */
+  inodesOfFiles(ids: readonly FileId[]): Ino[];
   /** Records the folder images a walk found and updates the covers of albums whose images changed. */
   recordFolderImages(
     origin: Origin,
@@ -85,7 +87,7 @@ export function storedLookup(db: Database, originId: string, scope?: readonly st
  */
 export async function deltaSync(library: SyncedLibrary, opts: SyncOptions = {}): Promise<SyncSummary> {
   const t0 = performance.now();
-  const { db, tree } = library;
+  const { db } = library;
   const summary: SyncSummary = { added: 0, modified: 0, removed: 0, unchanged: 0, skippedOrigins: [], heldBack: [], interrupted: false, ms: 0 };
   const origins: Origin[] = [];
   const classifiers = new Map<string, DeltaClassifier>();
@@ -133,7 +135,7 @@ export async function deltaSync(library: SyncedLibrary, opts: SyncOptions = {}):
       const ids = library.storeFiles(files, now);
       return { ids, placed: library.placeChanged(files, ids, now, result) };
     });
-    const fileInodes = placed.map((id) => tree.store.nodeOfFile(id)?.ino).filter((i): i is number => i !== undefined);
+    const fileInodes = library.inodesOfFiles(placed);
     announceChanges(opts.notifier, [...result.removed, ...result.added], fileInodes);
     opts.onFilesChanged?.(ids);
   };

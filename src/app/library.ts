@@ -7,8 +7,9 @@ import type { Database } from "../db/database.ts";
 import type { FuseSession } from "../fuse/session.ts";
 import { withSuffix } from "../library/pathAllocator.ts";
 import { scanOrigins, type ScanSummary } from "../library/scanner.ts";
-import { compileTemplate, folderIsPerAlbum, renderPath } from "../library/template.ts";
-import { TreeBuilder, type PlacementResult } from "./treeBuilder.ts";
+import { compileTemplate, folderIsPerAlbum, renderPath, templateUses } from "../library/template.ts";
+import { TreeBuilder, type PlacementResult, type RenderPath } from "./treeBuilder.ts";
+import { LibraryViews } from "./views.ts";
 import { announceChanges, type TreeNotifier } from "./treeNotifier.ts";
 import { S3Origin } from "../origins/s3Origin.ts";
 import { openOrigin } from "./openOrigin.ts";
@@ -24,7 +25,7 @@ import { storedLookup } from "./deltaSync.ts";
 import { DeltaClassifier } from "../library/deltaClassify.ts";
 import type { SyncSummary } from "./deltaSync.ts";
 import { SearchIndex } from "../search/searchIndex.ts";
-import type { FileId } from "../core/types.ts";
+import type { FileId, Ino } from "../core/types.ts";
 import { plural } from "../core/plural.ts";
 
 /** Background work of a live mount, stopped first at shutdown. */
@@ -57,6 +58,8 @@ export class Library {
   readonly tree: TreeBuilder;
   /** Albums and their stored album-level values, kept in step with the files. */
   readonly albums: AlbumIndex;
+  /** The configured views: every file once more below each view's folder (docs/templates.md, "Views"). */
+  readonly views: LibraryViews;
   /** Album covers: folder images, each album's chosen cover and the cover node in its folder. */
   readonly covers: CoverIndex;
   /** The full-text index, written in the same transactions as the files it describes. */
@@ -73,16 +76,31 @@ export class Library {
   ) {
     this.origins = config.origins.map((o) => openOrigin(o));
     this.originOrder = [...config.origins].sort((a, b) => a.priority - b.priority).map((o) => o.id);
-    const template = compileTemplate(config.template);
     this.albums = new AlbumIndex(db);
-    const perAlbum = folderIsPerAlbum(template);
-    const place = (f: FileMeta) => {
-      const album = this.albums.albumOf(f.id!);
-      return { components: renderPath(template, f, album?.values), albumId: perAlbum ? (album?.id ?? null) : null };
-    };
-    this.tree = new TreeBuilder(db, place, allocateName);
+    // The views' folders win over main-tree folders of the same name (docs/templates.md, "Views").
+    const viewNames = new Set(config.views.map((v) => v.name));
+    this.tree = new TreeBuilder(db, this.placementBy(config.template), allocateName, { reservedTopNames: viewNames });
+    this.views = new LibraryViews(db, config.views, (t) => this.placementBy(t), allocateName);
     this.covers = new CoverIndex(db, this.tree.store, config.cover);
     this.search = new SearchIndex(db.sqlite);
+  }
+
+  /** Where a template puts a file, with its album's stored values (the main tree and every view render this way). */
+  private placementBy(source: string): RenderPath {
+    const template = compileTemplate(source);
+    const perAlbum = folderIsPerAlbum(template);
+    const usesAdded = templateUses(template, "added");
+    return (f: FileMeta) => {
+      const album = this.albums.albumOf(f.id!);
+      const file = usesAdded ? { ...f, addedAt: this.db.addedAtOf(f.id!) } : f;
+      return { components: renderPath(template, file, album?.values), albumId: perAlbum ? (album?.id ?? null) : null };
+    };
+  }
+
+  /** The nodes of files in the main tree and in every view (for invalidation of their attributes and pages). */
+  inodesOfFiles(ids: readonly FileId[]): Ino[] {
+    const main = ids.map((id) => this.tree.store.nodeOfFile(id)?.ino).filter((ino): ino is number => ino !== undefined);
+    return [...main, ...this.views.inodesOf(ids)];
   }
 
   /**
@@ -99,14 +117,16 @@ export class Library {
       const replaced = this.db.transaction(() => {
         const places = this.albums.store.placesOf(batch);
         this.tree.unplace(batch, now, result);
+        this.views.unplace(batch, now, result);
         this.search.removeFiles(batch);
         this.db.deleteFiles(batch);
         const affected = this.albums.refresh(places.folders, places.albumIds);
         this.tree.replace(affected, now, result);
+        this.views.replace(affected, now, result);
         this.covers.refresh([...places.albumIds, ...this.albumIdsOf(affected)], now, result);
         return affected;
       });
-      const inodes = replaced.map((id) => this.tree.store.nodeOfFile(id)?.ino).filter((ino): ino is number => ino !== undefined);
+      const inodes = this.inodesOfFiles(replaced);
       announceChanges(notifier, [...result.removed, ...result.added], inodes);
       if (this.contentCache) for (const id of batch) this.contentCache.forgetFile(id);
       else this.forgottenBeforeCache.push(...batch);
@@ -140,6 +160,7 @@ export class Library {
     const left = this.albumIdsOf(ids); // before the refresh: the albums these files were in
     const all = [...new Set([...ids, ...this.albums.refresh(foldersOf(files))])];
     this.tree.replace(all, nowMs, result);
+    this.views.replace(all, nowMs, result);
     this.covers.refresh([...left, ...this.albumIdsOf(all)], nowMs, result);
     return all;
   }
@@ -286,11 +307,17 @@ export class Library {
     return summary;
   }
 
-  /** Rebuilds the tree when the template changed since the tree was built. */
+  /**
+   * Rebuilds the tree when the template changed since the tree was built, and lays out the views that are new or
+   * changed in the config (each one alone; unchanged views cost nothing).
+   */
   applyTemplate(): void {
+    const albumsOutdated = !this.albums.isCurrent();
     const relaidOut = applyTemplateChange(this.db, this.tree, this.albums, this.config.template, this.originOrder);
+    const viewsChanged = this.hasCompleteScan() && this.views.apply(this.tree, this.originOrder, albumsOutdated);
     // Album folders may be new, or the configured cover name another: every album folder gets its cover node again.
-    if ((relaidOut || this.covers.nameChanged()) && this.hasCompleteScan()) this.db.transaction(() => this.covers.refreshAll(Date.now()));
+    if ((relaidOut || viewsChanged || this.covers.nameChanged()) && this.hasCompleteScan())
+      this.db.transaction(() => this.covers.refreshAll(Date.now()));
   }
 
   /**

@@ -62,8 +62,8 @@ export async function answerOriginChange(deps: OriginChangeRefreshDeps, request:
 
 /** null when the tree now describes the open file exactly; otherwise why not. */
 function consistency(library: Library, change: DeferredOriginChange): string | null {
-  const node = library.tree.store.nodeOfFile(change.fileId);
-  if (node?.ino !== change.ino) return "its tags changed and it moved in the tree";
+  // The open node may be the file's in the main tree or in a view.
+  if (!library.inodesOfFiles([change.fileId]).includes(change.ino)) return "its tags changed and it moved in the tree";
   const row = library.db.getFile(change.fileId);
   if (!row) return "it is gone from the library";
   let now;

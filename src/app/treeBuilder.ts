@@ -1,6 +1,6 @@
 import type { FileId, FileMeta } from "../core/types.ts";
 import type { Database } from "../db/database.ts";
-import { TreeStore, type EntryChange } from "../db/treeStore.ts";
+import { MAIN_TREE, TreeStore, type EntryChange, type TreeScope } from "../db/treeStore.ts";
 
 /** Where a file goes: template rendering, already sanitised, and the album its folder is for. */
 export interface FilePlacement {
@@ -16,6 +16,16 @@ export interface FilePlacement {
 export type RenderPath = (file: FileMeta) => FilePlacement;
 /** Picks a free name for `wanted` in a directory, given a test for names already taken (" (2)" suffixes). */
 export type AllocateName = (wanted: string, isTaken: (name: string) => boolean) => string;
+
+export interface TreeOptions {
+  /** The tree to write: the main tree (default) or a view (src/app/views.ts). */
+  scope?: TreeScope;
+  /**
+   * Top-level names this tree must not use (the main tree: the names of the views, whose folders win): a top-level
+   * folder of that name becomes "Name (2)" (docs/templates.md, "Views").
+   */
+  reservedTopNames?: ReadonlySet<string>;
+}
 
 export interface PlacementResult {
   placed: number;
@@ -35,13 +45,16 @@ export interface PlacementResult {
  */
 export class TreeBuilder {
   readonly store: TreeStore;
+  private readonly reserved: ReadonlySet<string>;
 
   constructor(
     private readonly db: Database,
     private readonly render: RenderPath,
     private readonly allocate: AllocateName,
+    options: TreeOptions = {},
   ) {
-    this.store = new TreeStore(db);
+    this.store = new TreeStore(db, options.scope ?? MAIN_TREE);
+    this.reserved = options.reservedTopNames ?? new Set();
   }
 
   /** Places every file that has no place yet (after a first scan, or an interrupted one). */
@@ -104,12 +117,21 @@ export class TreeBuilder {
 
   /** The file has no node, or the template now renders another path for it than the one it was placed at. */
   private needsPlacing(file: FileMeta): boolean {
-    const current = this.store.placementOf(file.id!);
-    if (!current?.virtualPath || !this.store.nodeOfFile(file.id!)) return true;
+    const placedAs = this.store.placedTemplatePath(file.id!);
+    const node = placedAs === null ? null : this.store.nodeOfFile(file.id!);
+    if (!node) return true;
     const wanted = this.render(file);
-    if (current.templatePath !== wanted.components.join("/")) return true;
+    if (placedAs !== wanted.components.join("/")) return true;
     // Same path, but its folder is another album's (a tree from before albums held two same-named albums in one).
-    return wanted.albumId !== null && !this.store.claimDir(this.store.nodeOfFile(file.id!)!.parent, wanted.albumId);
+    return wanted.albumId !== null && node.parent !== this.store.scope.root && !this.store.claimDir(node.parent, wanted.albumId);
+  }
+
+  /** The folder path with its top-level name moved aside when it is reserved (a view's name): "Name (2)". */
+  private clearOfReserved(dirs: string[]): string[] {
+    if (dirs.length === 0 || !this.reserved.has(dirs[0])) return dirs;
+    let n = 2;
+    while (this.reserved.has(`${dirs[0]} (${n})`)) n++;
+    return [`${dirs[0]} (${n})`, ...dirs.slice(1)];
   }
 
   /** Removes files' nodes (their rows are deleted by the caller). Runs in the caller's transaction. */
@@ -128,7 +150,7 @@ export class TreeBuilder {
     let dirIno: number | null = null;
     for (let n = 1; dirIno === null; n++) {
       const last = dirs.length - 1;
-      const candidate = n === 1 || last < 0 ? dirs : [...dirs.slice(0, last), `${components[last]} (${n})`];
+      const candidate = this.clearOfReserved(n === 1 || last < 0 ? dirs : [...dirs.slice(0, last), `${components[last]} (${n})`]);
       const ino = this.store.mkdirs(candidate, nowMs, added);
       if (ino !== null && (albumId === null || last < 0 || this.store.claimDir(ino, albumId))) {
         dirIno = ino;

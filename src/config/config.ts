@@ -5,6 +5,7 @@ import { UserError, errorMessage } from "../core/errors.ts";
 import { log, tildify } from "../core/logger.ts";
 import { defaultCacheDir, defaultConfigPath, expandHome } from "./paths.ts";
 import { formatS3Url, isS3Url, parseS3Url } from "../core/s3Url.ts";
+import { RESERVED_ROOT_NAMES, sanitizeComponent } from "../core/names.ts";
 
 export const DEFAULT_TEMPLATE = "$albumartist/$album ($albumyear) [$albumformat]/$disctrack - $title.$format";
 export const DEFAULT_CACHE_MAX_BYTES = 10 * 1024 ** 3;
@@ -73,8 +74,60 @@ export interface MusicFsConfig {
   specialDirs: SpecialDirsVisibility;
   /** The name (without extension) of every album folder's cover file, "cover" → cover.jpg; null: no cover files. */
   cover: string | null;
+  /** Extra top-level folders, each laid out by its own template ([[view]]); none by default. */
+  views: ViewConfig[];
   cache: { maxBytes: number; readTimeoutMs: number };
   sync: { watch: boolean; intervalS: number; offlineRetryS: number };
+}
+
+/** A view (docs/templates.md, "Views"): every file once more, below the folder `name`, laid out by `template`. */
+export interface ViewConfig {
+  name: string;
+  template: string;
+}
+
+/**
+ * Views a user gets by name alone (`[[view]] name = "Years"`): the templates they would have to write otherwise.
+ * The album folders use album-level values, so an album is one folder in a view as in the main tree.
+ */
+export const BUILT_IN_VIEWS: Readonly<Record<string, string>> = {
+  Genres: "$genre/$albumartist/$album ($albumyear)/$disctrack - $title.$format",
+  Years: "$albumyear/$albumartist - $album/$disctrack - $title.$format",
+  "Recently Added": "$added/$albumartist - $album ($albumyear)/$disctrack - $title.$format",
+};
+
+/**
+ * The [[view]] tables: a name that is one plain folder name (shown at the mount's root as written), unique, not a
+ * special directory's; a template (checked by the library, app/libraryConfig.ts), optional for the built-in views.
+ */
+export function parseViews(v: unknown): ViewConfig[] {
+  if (v === undefined) return [];
+  if (!Array.isArray(v)) throw new UserError("Config key view must be an array of tables ([[view]] with name and template).");
+  const seen = new Set<string>();
+  return v.map((entry, i) => {
+    const where = `view[${i}].`;
+    const t = expectTable(entry, `view[${i}]`);
+    rejectUnknown(t, ["name", "template"], where);
+    const name = optString(t, "name", where);
+    if (name === undefined) throw new UserError(`Config key ${where}name is missing: every view needs the folder name it appears under.`);
+    if (RESERVED_ROOT_NAMES.includes(name))
+      throw new UserError(`Config key ${where}name "${name}" is the mount's special directory ${name}.`, "Choose another name for the view.");
+    const clean = sanitizeComponent(name);
+    if (clean !== name)
+      throw new UserError(
+        `Config key ${where}name "${name}" is not a plain folder name: no "/", \\ : * ? " < > |, control characters, leading dots or spaces at either end.`,
+        clean === "_" ? "Choose another name for the view." : `For example "${clean}".`,
+      );
+    if (seen.has(name)) throw new UserError(`Config key ${where}name: two views are named "${name}"; view names must be unique.`);
+    seen.add(name);
+    const template = optString(t, "template", where) ?? BUILT_IN_VIEWS[name];
+    if (template === undefined)
+      throw new UserError(
+        `Config key ${where}template is missing: the view "${name}" needs a path template.`,
+        `Built-in views need none: ${Object.keys(BUILT_IN_VIEWS).map((n) => `"${n}"`).join(", ")}.`,
+      );
+    return { name, template };
+  });
 }
 
 /** What the command line may override. Undefined = not given. */
@@ -234,7 +287,7 @@ export function parseConfigText(text: string, source: string): Omit<MusicFsConfi
   } catch (e) {
     throw new UserError(`The config file ${source} is not valid TOML: ${errorMessage(e)}.`, "Fix the file or move it away.");
   }
-  rejectUnknown(raw, ["mount_point", "cache_dir", "template", "allow_other", "special_dirs", "cover", "origins", "cache", "sync"], "");
+  rejectUnknown(raw, ["mount_point", "cache_dir", "template", "allow_other", "special_dirs", "cover", "view", "origins", "cache", "sync"], "");
   const cache = expectTable(raw.cache, "cache");
   rejectUnknown(cache, ["max_size", "read_timeout_ms"], "cache.");
   const sync = expectTable(raw.sync, "sync");
@@ -286,6 +339,7 @@ export function parseConfigText(text: string, source: string): Omit<MusicFsConfi
     allowOther: optBool(raw, "allow_other", "") ?? false,
     specialDirs: parseSpecialDirs(raw.special_dirs) ?? DEFAULT_SPECIAL_DIRS,
     cover: raw.cover === undefined ? DEFAULT_COVER_NAME : parseCoverName(raw.cover, "Config key cover"),
+    views: parseViews(raw.view),
     cache: {
       maxBytes: cache.max_size === undefined ? DEFAULT_CACHE_MAX_BYTES : parseSize(cache.max_size, "cache.max_size"),
       readTimeoutMs: optNumber(cache, "read_timeout_ms", "cache.", 1) ?? DEFAULT_READ_TIMEOUT_MS,
@@ -377,6 +431,7 @@ export function loadConfig(o: ConfigOverrides = {}, env = process.env): MusicFsC
     allowOther: o.allowOther ?? base?.allowOther ?? false,
     specialDirs: base?.specialDirs ?? DEFAULT_SPECIAL_DIRS,
     cover: o.cover !== undefined ? parseCoverName(o.cover, "--cover") : base ? base.cover : DEFAULT_COVER_NAME,
+    views: base?.views ?? [],
     cache: base?.cache ?? { maxBytes: DEFAULT_CACHE_MAX_BYTES, readTimeoutMs: DEFAULT_READ_TIMEOUT_MS },
     sync: {
       watch: o.watch ?? base?.sync.watch ?? false,

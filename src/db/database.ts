@@ -211,6 +211,12 @@ export class Database {
     });
   }
 
+  /** When the file was first stored (ms): `$added` of the templates. */
+  addedAtOf(id: FileId): number | null {
+    const row = this.stmt("SELECT added_at FROM files WHERE id = ?").values(id)[0];
+    return row ? Number(row[0]) : null;
+  }
+
   getFile(id: FileId): FileMeta | null {
     const row = this.stmt(`SELECT ${FILE_COLUMN_LIST} FROM files WHERE id = ?`).values(id)[0];
     return row ? rowToFileMeta(row as never) : null;

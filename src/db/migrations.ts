@@ -1,7 +1,7 @@
 import type { Database } from "bun:sqlite";
 
 /** The schema version schema.sql creates. Bump it together with a new entry in MIGRATIONS. */
-export const SCHEMA_VERSION = 6;
+export const SCHEMA_VERSION = 7;
 
 /**
  * MIGRATIONS[v] upgrades a database from version v to v + 1, inside a transaction. Version 0 means "empty": it gets
@@ -44,5 +44,14 @@ export const MIGRATIONS: Record<number, (db: Database) => void> = {
       file_id INTEGER REFERENCES files (id) ON DELETE CASCADE, offset INTEGER NOT NULL, length INTEGER NOT NULL,
       type TEXT NOT NULL)`);
     db.exec("CREATE INDEX nodes_album ON nodes (album_id) WHERE album_id IS NOT NULL");
+  },
+  // 6 → 7: views (issue 10). No view exists yet: the views configured are created and placed at the next mount
+  // (Library.applyTemplate), the main tree is untouched.
+  6: (db) => {
+    db.exec("ALTER TABLE nodes ADD COLUMN view_id INTEGER");
+    db.exec("CREATE TABLE views (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, template TEXT NOT NULL, ino INTEGER NOT NULL)");
+    db.exec(`CREATE TABLE view_placements (
+      view_id INTEGER NOT NULL, file_id INTEGER NOT NULL REFERENCES files (id) ON DELETE CASCADE,
+      template_path TEXT NOT NULL, PRIMARY KEY (view_id, file_id)) WITHOUT ROWID`);
   },
 };

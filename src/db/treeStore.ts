@@ -5,6 +5,16 @@ export const ROOT_INO: Ino = 1;
 /** Cover: an album folder's cover file (app/coverIndex.ts), whose bytes are the album's cover (album_covers). */
 export const NodeKind = { Dir: 1, File: 2, Cover: 3 } as const;
 
+/**
+ * Which tree a TreeStore writes: the main tree (from the root, placements in `files`) or one view (from the view's
+ * top-level folder, placements in `view_placements`). Every file has one node per tree.
+ */
+export interface TreeScope {
+  root: Ino;
+  viewId: number | null;
+}
+export const MAIN_TREE: TreeScope = { root: ROOT_INO, viewId: null };
+
 /** A change to a directory's listing, for notify-invalidate: `name` appeared in or vanished from `parent`. */
 export interface EntryChange {
   parent: Ino;
@@ -22,7 +32,10 @@ export class TreeStore {
   /** Directory inode → the album it is the folder of, as claimed so far (dropped with the directory). */
   private readonly dirAlbums = new Map<Ino, number>();
 
-  constructor(private readonly db: Database) {}
+  constructor(
+    private readonly db: Database,
+    readonly scope: TreeScope = MAIN_TREE,
+  ) {}
 
   ensureRoot(nowMs = Date.now()): void {
     this.db
@@ -30,9 +43,11 @@ export class TreeStore {
       .run(nowMs);
   }
 
-  childIno(parent: Ino, name: string): { ino: Ino; kind: number; fileId: FileId | null } | null {
-    const row = this.db.stmt("SELECT ino, kind, file_id FROM nodes WHERE parent = ? AND name = ?").values(parent, name)[0];
-    return row ? { ino: Number(row[0]), kind: Number(row[1]), fileId: row[2] === null ? null : Number(row[2]) } : null;
+  childIno(parent: Ino, name: string): { ino: Ino; kind: number; fileId: FileId | null; viewId: number | null } | null {
+    const row = this.db.stmt("SELECT ino, kind, file_id, view_id FROM nodes WHERE parent = ? AND name = ?").values(parent, name)[0];
+    return row
+      ? { ino: Number(row[0]), kind: Number(row[1]), fileId: row[2] === null ? null : Number(row[2]), viewId: row[3] === null ? null : Number(row[3]) }
+      : null;
   }
 
   nameTaken(parent: Ino, name: string): boolean {
@@ -40,12 +55,12 @@ export class TreeStore {
   }
 
   /**
-   * The inode of directory `components` (relative to the root), created with its ancestors if missing.
+   * The inode of directory `components` (relative to this tree's root), created with its ancestors if missing.
    * `created` collects the new entries for invalidation. Returns null when a FILE already stands where a directory
-   * is wanted (the caller picks another name).
+   * is wanted, or another tree's folder (a view's, at the root) (the caller picks another name).
    */
   mkdirs(components: readonly string[], nowMs: number, created?: EntryChange[]): Ino | null {
-    let parent = ROOT_INO;
+    let parent = this.scope.root;
     let path = "";
     for (const name of components) {
       path = path ? `${path}/${name}` : name;
@@ -56,12 +71,12 @@ export class TreeStore {
       }
       const existing = this.childIno(parent, name);
       if (existing) {
-        if (existing.kind !== NodeKind.Dir) return null;
+        if (existing.kind !== NodeKind.Dir || existing.viewId !== this.scope.viewId) return null;
         parent = existing.ino;
       } else {
         const row = this.db
-          .stmt("INSERT INTO nodes (parent, name, kind, file_id, mtime_ms) VALUES (?, ?, 1, NULL, ?) RETURNING ino")
-          .values(parent, name, nowMs)[0];
+          .stmt("INSERT INTO nodes (parent, name, kind, file_id, mtime_ms, view_id) VALUES (?, ?, 1, NULL, ?, ?) RETURNING ino")
+          .values(parent, name, nowMs, this.scope.viewId)[0];
         created?.push({ parent, name });
         this.touchDir(parent, nowMs);
         parent = Number(row[0]);
@@ -93,19 +108,20 @@ export class TreeStore {
   /** Inserts a file node unless the name is taken in that directory (one statement: no separate lookup). */
   tryInsertFile(parent: Ino, name: string, fileId: FileId, mtimeMs: number): Ino | null {
     const row = this.db
-      .stmt("INSERT OR IGNORE INTO nodes (parent, name, kind, file_id, mtime_ms) VALUES (?, ?, 2, ?, ?) RETURNING ino")
-      .values(parent, name, fileId, mtimeMs)[0];
+      .stmt("INSERT OR IGNORE INTO nodes (parent, name, kind, file_id, mtime_ms, view_id) VALUES (?, ?, 2, ?, ?, ?) RETURNING ino")
+      .values(parent, name, fileId, mtimeMs, this.scope.viewId)[0];
     return row ? Number(row[0]) : null;
   }
 
-  /** The file node of a file, if placed. */
+  /** The file node of a file in this tree, if placed. */
   nodeOfFile(fileId: FileId): { ino: Ino; parent: Ino; name: string } | null {
-    const row = this.db.stmt("SELECT ino, parent, name FROM nodes WHERE file_id = ?").values(fileId)[0];
+    const row = this.db.stmt("SELECT ino, parent, name FROM nodes WHERE file_id = ? AND view_id IS ?").values(fileId, this.scope.viewId)[0];
     return row ? { ino: Number(row[0]), parent: Number(row[1]), name: String(row[2]) } : null;
   }
 
   /**
-   * Removes the node of a file and every directory that becomes empty because of it (never the root).
+   * Removes the node of a file and every directory that becomes empty because of it (never the tree's root: a view's
+   * folder stays while the view is configured, even empty).
    * Returns the removed entries, deepest first, for invalidation.
    */
   removeFileNode(fileId: FileId, nowMs: number): EntryChange[] {
@@ -120,7 +136,7 @@ export class TreeStore {
 
   private pruneEmpty(dir: Ino, nowMs: number, removed: EntryChange[]): void {
     let ino = dir;
-    while (ino !== ROOT_INO) {
+    while (ino !== this.scope.root && ino !== ROOT_INO) {
       // A cover file does not keep a folder: it is the cover of the tracks there, and goes with the last of them.
       const hasChild = this.db.stmt(`SELECT 1 FROM nodes WHERE parent = ? AND kind != ${NodeKind.Cover} LIMIT 1`).values(ino).length > 0;
       if (hasChild) return;
@@ -196,33 +212,50 @@ export class TreeStore {
   unplacedFileIds(originOrder: readonly string[]): FileId[] {
     const known = this.db.stmt("SELECT DISTINCT origin_id FROM files").values().map((r) => String(r[0]));
     const order = [...originOrder.filter((o) => known.includes(o)), ...known.filter((o) => !originOrder.includes(o)).sort()];
-    const q = this.db.stmt("SELECT id FROM files WHERE origin_id = ? AND virtual_path IS NULL ORDER BY real_path");
+    const view = this.scope.viewId;
+    const q =
+      view === null
+        ? this.db.stmt("SELECT id FROM files WHERE origin_id = ? AND virtual_path IS NULL ORDER BY real_path")
+        : this.db.stmt(
+            `SELECT id FROM files f WHERE origin_id = ?1 AND NOT EXISTS
+               (SELECT 1 FROM view_placements p WHERE p.view_id = ?2 AND p.file_id = f.id) ORDER BY real_path`,
+          );
     const out: FileId[] = [];
-    for (const origin of order) for (const r of q.values(origin)) out.push(Number(r[0]));
+    for (const origin of order) for (const r of view === null ? q.values(origin) : q.values(origin, view)) out.push(Number(r[0]));
     return out;
   }
 
-  /** Every placed file, by id. */
+  /** Every file placed in this tree, by id. */
   placedFileIds(): FileId[] {
-    return this.db.stmt("SELECT id FROM files WHERE virtual_path IS NOT NULL ORDER BY id").values().map((r) => Number(r[0]));
+    const rows =
+      this.scope.viewId === null
+        ? this.db.stmt("SELECT id FROM files WHERE virtual_path IS NOT NULL ORDER BY id").values()
+        : this.db.stmt("SELECT file_id FROM view_placements WHERE view_id = ? ORDER BY file_id").values(this.scope.viewId);
+    return rows.map((r) => Number(r[0]));
   }
 
+  /**
+   * Records where a file was placed: the path the template asked for and the one it got (null, null: unplaced). The
+   * main tree keeps both in `files` (virtual_path is what search results link to); a view keeps the asked-for path.
+   */
   setPlacement(fileId: FileId, templatePath: string | null, virtualPath: string | null): void {
-    this.db.stmt("UPDATE files SET template_path = ?, virtual_path = ? WHERE id = ?").run(templatePath, virtualPath, fileId);
+    const view = this.scope.viewId;
+    if (view === null) this.db.stmt("UPDATE files SET template_path = ?, virtual_path = ? WHERE id = ?").run(templatePath, virtualPath, fileId);
+    else if (templatePath === null) this.db.stmt("DELETE FROM view_placements WHERE view_id = ? AND file_id = ?").run(view, fileId);
+    else
+      this.db
+        .stmt("INSERT OR REPLACE INTO view_placements (view_id, file_id, template_path) VALUES (?, ?, ?)")
+        .run(view, fileId, templatePath);
   }
 
-  placementOf(fileId: FileId): { templatePath: string | null; virtualPath: string | null } | null {
-    const row = this.db.stmt("SELECT template_path, virtual_path FROM files WHERE id = ?").values(fileId)[0];
-    if (!row) return null;
-    return { templatePath: row[0] === null ? null : String(row[0]), virtualPath: row[1] === null ? null : String(row[1]) };
-  }
-
-  /** Forgets the whole tree (template changed): every file becomes unplaced. */
-  clear(): void {
-    this.db.stmt("DELETE FROM nodes").run();
-    this.db.stmt("UPDATE files SET template_path = NULL, virtual_path = NULL").run();
-    this.dirCache.clear();
-    this.dirAlbums.clear();
+  /** The path the template asked for when the file was placed in this tree; null when it is not placed. */
+  placedTemplatePath(fileId: FileId): string | null {
+    const view = this.scope.viewId;
+    const row =
+      view === null
+        ? this.db.stmt("SELECT template_path FROM files WHERE id = ? AND virtual_path IS NOT NULL").values(fileId)[0]
+        : this.db.stmt("SELECT template_path FROM view_placements WHERE view_id = ? AND file_id = ?").values(view, fileId)[0];
+    return row === undefined || row[0] === null ? null : String(row[0]);
   }
 
   nodeCount(): number {

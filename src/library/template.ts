@@ -42,6 +42,7 @@ export const TEMPLATE_VARIABLES = {
   composer: "composer",
   format: "file extension, lower case (flac)",
   format_upper: "file extension, upper case (FLAC)",
+  added: 'month the file came into the library, when musicfs first stored it ("2026-03", UTC)',
 } as const;
 
 export type TemplateVariable = keyof typeof TEMPLATE_VARIABLES;
@@ -58,6 +59,7 @@ export const FALLBACKS: Record<Exclude<TemplateVariable, "title" | "format" | "f
   albumyear: "Unknown Year",
   genre: "Unknown Genre",
   composer: "Unknown Composer",
+  added: "Unknown Date",
 };
 
 export type TemplateToken =
@@ -72,7 +74,11 @@ export interface PathTemplate {
 }
 
 /** What rendering needs of a file. */
-export type TemplateInput = AlbumMemberTags & Pick<FileMeta, "title" | "track" | "genre" | "composer">;
+export type TemplateInput = AlbumMemberTags &
+  Pick<FileMeta, "title" | "track" | "genre" | "composer"> & {
+    /** When musicfs first stored the file (files.added_at, ms); needed only by templates that use `$added`. */
+    addedAt?: number | null;
+  };
 
 const OPENERS: Record<string, string> = { "(": ")", "[": "]", "{": "}" };
 const CLOSERS = new Set(Object.values(OPENERS));
@@ -196,9 +202,22 @@ function containsVariable(tokens: readonly TemplateToken[]): boolean {
  */
 export function folderIsPerAlbum(template: PathTemplate): boolean {
   const folder = template.segments[template.segments.length - 2];
-  const uses = (tokens: readonly TemplateToken[]): boolean =>
-    tokens.some((t) => (t.kind === "variable" && t.name === "album") || (t.kind === "section" && uses(t.children)));
-  return folder !== undefined && uses(folder);
+  return folder !== undefined && tokensUse(folder, "album");
+}
+
+/** The template uses `variable` anywhere (a value that costs a lookup is fetched only for templates that show it). */
+export function templateUses(template: PathTemplate, variable: TemplateVariable): boolean {
+  return template.segments.some((tokens) => tokensUse(tokens, variable));
+}
+
+function tokensUse(tokens: readonly TemplateToken[], variable: TemplateVariable): boolean {
+  return tokens.some((t) => (t.kind === "variable" && t.name === variable) || (t.kind === "section" && tokensUse(t.children, variable)));
+}
+
+/** "2026-03": the month of a time, in UTC (a placement must not depend on the machine's time zone). */
+export function monthOf(ms: number): string {
+  const d = new Date(ms);
+  return `${d.getUTCFullYear()}-${String(d.getUTCMonth() + 1).padStart(2, "0")}`;
 }
 
 /**
@@ -228,6 +247,7 @@ export function templateValues(file: TemplateInput, album: AlbumValues = albumVa
     composer: present(file.composer),
     format,
     format_upper: format.toUpperCase(),
+    added: file.addedAt ? monthOf(file.addedAt) : "",
   };
 }
 

@@ -25,7 +25,7 @@ function setup(row: { size: number; mtimeMs: number }, nodeIno = INO) {
   const fd = openSync(path, "r");
   const library = {
     origins: [{ id: "o", displayName: "/music" }],
-    tree: { store: { nodeOfFile: (id: number) => (id === FILE_ID ? { ino: nodeIno, parent: 1, name: "x" } : null) } },
+    inodesOfFiles: (ids: number[]) => (ids.includes(FILE_ID) ? [nodeIno] : []),
     db: { getFile: (id: number) => (id === FILE_ID ? row : null) },
   } as unknown as Library;
   const payload: DeferredOriginChange = {

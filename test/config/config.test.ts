@@ -2,7 +2,8 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { loadConfig, originIdForPath, parseConfigText, parseSize, DEFAULT_TEMPLATE, isS3Origin } from "../../src/config/config.ts";
+import { loadConfig, originIdForPath, parseConfigText, parseSize, DEFAULT_TEMPLATE, isS3Origin, BUILT_IN_VIEWS } from "../../src/config/config.ts";
+import { validateLibraryConfig } from "../../src/app/libraryConfig.ts";
 import { UserError } from "../../src/core/errors.ts";
 
 const dirs: string[] = [];
@@ -66,6 +67,37 @@ describe("config file", () => {
     expect(messageOf(() => parseConfigText(`cover = 3`, "f"))).toContain("Config key cover");
     expect(messageOf(() => parseConfigText(`cover = "a/b"`, "f"))).toContain("plain file name");
     expect(messageOf(() => loadConfig({ cover: "" }, {}))).toContain("--cover");
+  });
+
+  test("[[view]]: none by default; name and template; built-in views by name alone; bad views name the key", () => {
+    expect(parseConfigText("", "f").views).toEqual([]);
+    const views = parseConfigText(
+      `[[view]]\nname = "By Composer"\ntemplate = "$composer/$album/$title.$format"\n[[view]]\nname = "Years"\n[[view]]\nname = "Recently Added"\n`,
+      "f",
+    ).views;
+    expect(views).toEqual([
+      { name: "By Composer", template: "$composer/$album/$title.$format" },
+      { name: "Years", template: BUILT_IN_VIEWS.Years },
+      { name: "Recently Added", template: BUILT_IN_VIEWS["Recently Added"] },
+    ]);
+    expect(loadConfig({ configPath: configFile(`[[view]]\nname = "Genres"\n`) }, {}).views).toEqual([{ name: "Genres", template: BUILT_IN_VIEWS.Genres }]);
+    const bad = (toml: string) => messageOf(() => parseConfigText(toml, "f"));
+    expect(bad(`[[view]]\nname = "Genres"\n[[view]]\nname = "Genres"\n`)).toContain("two views are named \"Genres\"");
+    expect(bad(`[[view]]\nname = ".search"\n`)).toContain("view[0].name \".search\" is the mount's special directory");
+    expect(bad(`[[view]]\nname = "A/B"\ntemplate = "$title.$format"\n`)).toContain("view[0].name \"A/B\" is not a plain folder name");
+    expect(bad(`[[view]]\nname = ".hidden"\ntemplate = "$title.$format"\n`)).toContain("not a plain folder name");
+    expect(bad(`[[view]]\nname = " Pad"\ntemplate = "$title.$format"\n`)).toContain("not a plain folder name");
+    expect(bad(`[[view]]\nname = "Mine"\n`)).toContain("view[0].template is missing");
+    expect(bad(`[[view]]\ntemplate = "$title.$format"\n`)).toContain("view[0].name is missing");
+    expect(bad(`[[view]]\nname = "Mine"\nsort = "x"\n`)).toContain("Unknown config key view[0].sort");
+    expect(bad(`view = "Genres"`)).toContain("Config key view must be an array of tables");
+  });
+
+  test("a view's bad template is an error naming the key, before anything is mounted", () => {
+    const config = loadConfig({ configPath: configFile(`[[view]]\nname = "Genres"\n[[view]]\nname = "Mine"\ntemplate = "$genre/$nope.$format"\n`) }, {});
+    const message = messageOf(() => validateLibraryConfig(config));
+    expect(message).toContain('Config key view[1].template (view "Mine")');
+    expect(message).toContain('unknown variable "$nope"');
   });
 
   test("flags override the file; --origin replaces its origins; a missing --config file is an error", () => {

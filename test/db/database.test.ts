@@ -149,6 +149,9 @@ describe("schema upgrades", () => {
     db.close();
     const raw = new RawSqlite(path);
     raw.exec("DROP INDEX files_stat");
+    for (const added7 of ["DROP TABLE view_placements", "DROP TABLE views", "ALTER TABLE nodes DROP COLUMN view_id"]) {
+      raw.exec(added7); // added in version 7 (views)
+    }
     for (const added6 of ["DROP INDEX nodes_album", "DROP TABLE album_covers", "DROP TABLE folder_images", ...["offset", "length", "type", "front"].map((c) => `ALTER TABLE files DROP COLUMN picture_${c}`)]) {
       raw.exec(added6); // added in version 6 (covers)
     }

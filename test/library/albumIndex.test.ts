@@ -27,7 +27,7 @@ function tempDb(): string {
 
 function config(template = DEFAULT_TEMPLATE): MusicFsConfig {
   return {
-    source: null, mountPoint: null, cacheDir: "/nonexistent", template, allowOther: false, specialDirs: "hidden", cover: "cover",
+    source: null, mountPoint: null, cacheDir: "/nonexistent", template, allowOther: false, specialDirs: "hidden", cover: "cover", views: [],
     origins: [{ id: "o", path: "/nonexistent/o", cache: "off", priority: 0 }],
     cache: { maxBytes: 1, readTimeoutMs: 1000 }, sync: { watch: false, intervalS: 0, offlineRetryS: 60 },
   };

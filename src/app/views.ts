@@ -27,10 +27,11 @@ export class LibraryViews {
     private readonly allocate: AllocateName,
   ) {
     this.store = new ViewStore(db);
-    // Views already laid out as configured work at once (a delta sync before apply() keeps them in step).
+    // Stored views that are still configured work at once: files removed before apply() (an origin no longer
+    // configured) leave them too, pruning their folders; a changed template is re-laid out by apply().
     const stored = this.store.all();
     for (const c of configured) {
-      const view = stored.find((s) => s.name === c.name && s.template === c.template);
+      const view = stored.find((s) => s.name === c.name);
       if (view) this.trees.push({ view, tree: this.builder(view, c.template) });
     }
   }

@@ -197,6 +197,22 @@ describe("views", () => {
     lib.close();
   });
 
+  test("files removed at open, before a changed view is re-laid out (an origin no longer configured), leave no empty folders in it", async () => {
+    const path = tempDb();
+    const first = await scanned(path, [...moss, hits("aaaa", "a", 1)], [GENRES]);
+    first.close();
+    const lib = await open(path, [{ name: "Genres", template: "$genre/$album/$title.$format" }]);
+    lib.removeFiles(moss.map((m) => lib.db.getFileByRealPath("o", m.realPath)!.id!)); // what originReconcile does
+    lib.applyTemplate();
+    expect([...inodes(lib).keys()].filter((p) => p.startsWith("Genres"))).toEqual([
+      "Genres",
+      "Genres/Rock",
+      "Genres/Rock/Greatest Hits",
+      "Genres/Rock/Greatest Hits/a1.flac",
+    ]);
+    lib.close();
+  });
+
   test("$added groups by the month a file came into the library", async () => {
     const lib = await scanned(tempDb(), moss, [{ name: "Recently Added", template: BUILT_IN_VIEWS["Recently Added"] }]);
     const month = new Date().toISOString().slice(0, 7);

@@ -65,13 +65,15 @@ async function scanned(path: string, files: FileMeta[], views: ViewConfig[]): Pr
   return lib;
 }
 
+/** Every node's path from the root (`p(ino, path)`). */
+const PATHS = `WITH RECURSIVE p(ino, path) AS (SELECT ino, name FROM nodes WHERE parent = 1
+  UNION ALL SELECT n.ino, p.path || '/' || n.name FROM nodes n JOIN p ON n.parent = p.ino)`;
+
 /** Every file node as "path → file id", the path from the root, like `find -type f` on the mount. */
 function filePaths(lib: Library): Map<string, number> {
   const rows = lib.db.sqlite
     .query(
-      `WITH RECURSIVE p(ino, path) AS (SELECT ino, name FROM nodes WHERE parent = 1
-         UNION ALL SELECT n.ino, p.path || '/' || n.name FROM nodes n JOIN p ON n.parent = p.ino)
-       SELECT p.path, n.file_id FROM p JOIN nodes n ON n.ino = p.ino WHERE n.kind = ${NodeKind.File} ORDER BY p.path`,
+      `${PATHS} SELECT p.path, n.file_id FROM p JOIN nodes n ON n.ino = p.ino WHERE n.kind = ${NodeKind.File} ORDER BY p.path`,
     )
     .values();
   return new Map(rows.map((r) => [String(r[0]), Number(r[1])]));
@@ -80,9 +82,7 @@ function filePaths(lib: Library): Map<string, number> {
 function inodes(lib: Library): Map<string, number> {
   const rows = lib.db.sqlite
     .query(
-      `WITH RECURSIVE p(ino, path) AS (SELECT ino, name FROM nodes WHERE parent = 1
-         UNION ALL SELECT n.ino, p.path || '/' || n.name FROM nodes n JOIN p ON n.parent = p.ino)
-       SELECT path, ino FROM p`,
+      `${PATHS} SELECT path, ino FROM p`,
     )
     .values();
   return new Map(rows.map((r) => [String(r[0]), Number(r[1])]));

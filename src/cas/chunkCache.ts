@@ -16,6 +16,7 @@ import { ChunkPins, DEFAULT_CACHE_CAP_BYTES, Evictor } from "./eviction.ts";
 import { Fetcher, type FetcherOptions } from "./fetcher.ts";
 import { reconcileLedger, type ReconcileReport } from "./ledgerReconcile.ts";
 import { RangeIndex } from "./rangeIndex.ts";
+import { FetchProgress } from "./fetchProgress.ts";
 import { plural } from "../core/plural.ts";
 
 export interface ChunkCacheOptions {
@@ -25,7 +26,7 @@ export interface ChunkCacheOptions {
   bus?: EventBus;
   loadManifest?: FetcherOptions["loadManifest"];
   /** Fetcher tuning (timeouts, windows, concurrency). */
-  fetcher?: Omit<FetcherOptions, "store" | "bus" | "loadManifest" | "pins" | "ledger" | "stats" | "rangeIndex">;
+  fetcher?: Omit<FetcherOptions, "store" | "bus" | "loadManifest" | "pins" | "ledger" | "stats" | "rangeIndex" | "progress">;
   fsync?: boolean;
   writer?: ChunkFileWriter;
   /** Ledger batch flush interval (default 10 s) and size (default 1000 changes). */
@@ -43,6 +44,8 @@ export interface ChunkCache {
   readonly fetcher: Fetcher;
   /** Range blocks of files not cached whole (tag reads, seeks), persisted in access.db. */
   readonly ranges: RangeIndex;
+  /** Stored prefixes of whole-file fetches not finished yet (resumed after a restart), persisted in access.db. */
+  readonly progress: FetchProgress;
   /** Starts batched ledger flushing, periodic eviction checks and (in the background) ledger reconciliation. */
   start(): Promise<ReconcileReport | undefined>;
   /** Ordered shutdown: fail pending reads, finish a running eviction, flush and close the ledger. */
@@ -63,10 +66,13 @@ export function openChunkCache(o: ChunkCacheOptions): ChunkCache {
   });
   evictor = new Evictor({ store, ledger, pins, stats, bus: o.bus, capBytes: o.capBytes ?? DEFAULT_CACHE_CAP_BYTES });
   const ranges = new RangeIndex(join(chunksDir, "access.db"));
-  const fetcher = new Fetcher({ ...o.fetcher, store, bus: o.bus, loadManifest: o.loadManifest, pins, ledger, stats, rangeIndex: ranges });
+  const progress = new FetchProgress(join(chunksDir, "access.db"));
+  const fetcher = new Fetcher({
+    ...o.fetcher, store, bus: o.bus, loadManifest: o.loadManifest, pins, ledger, stats, rangeIndex: ranges, progress,
+  });
   const ev = evictor;
   return {
-    chunksDir, store, ledger, pins, evictor: ev, stats, fetcher, ranges,
+    chunksDir, store, ledger, pins, evictor: ev, stats, fetcher, ranges, progress,
     async start() {
       ledger.startAutoFlush(o.ledgerFlushMs ?? 10_000);
       ev.start();
@@ -86,11 +92,13 @@ export function openChunkCache(o: ChunkCacheOptions): ChunkCache {
       ev.stop();
       await ev.idle();
       ranges.close();
+      progress.close();
       ledger.close();
     },
     forgetFile(fileId) {
       ledger.forgetManifest(fileId);
       ranges.forget(fileId);
+      progress.forget(fileId);
     },
   };
 }

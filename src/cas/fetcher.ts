@@ -28,6 +28,7 @@ import { log } from "../core/logger.ts";
 import type { FileId } from "../core/types.ts";
 import type { Origin } from "../origins/origin.ts";
 import type { RangeBlock, RangeIndex } from "./rangeIndex.ts";
+import type { FetchProgress, ProgressChunk } from "./fetchProgress.ts";
 import { chunkHex, chunkMatches, hashChunk, type ChunkHex, type ChunkId } from "./chunkHash.ts";
 import type { ChunkLedger } from "./chunkLedger.ts";
 import { StoreFullError, type ChunkStore } from "./chunkStore.ts";
@@ -66,6 +67,8 @@ export interface FetcherOptions {
   originTimeoutMs?: number;
   /** Stored range blocks of files without a manifest (persisted); without it, range blocks live in memory only. */
   rangeIndex?: RangeIndex;
+  /** Persisted progress of whole-file fetches, so that one killed halfway resumes after a restart (without it: in memory only). */
+  progress?: FetchProgress;
   /** Contiguous bytes read from offset 0 after which the file is fetched whole, as playback (default 4 MiB). */
   playbackThresholdBytes?: number;
   /** Reads at most this far ahead of the primary fetch wait for it; further ones use range blocks (default: the playback threshold plus the primary's reads in flight). */
@@ -134,6 +137,8 @@ interface FileFetch {
   chunks: FetchedChunk[];
   /** End of the last chunk cut: where a resumed primary starts. */
   cutEnd: number;
+  /** chunks[0, persisted) are recorded in FetchProgress (the stored prefix a restart resumes from). */
+  persisted: number;
   chunker: StreamingChunker | null;
   primary: PrimaryState;
   waiters: Set<Waiter>;
@@ -401,13 +406,50 @@ export class Fetcher {
       return ff;
     }
     ff = {
-      file, pinOwner: `fetch:${file.fileId}`, chunks: [], cutEnd: 0, chunker: null, primary: "idle",
+      file, pinOwner: `fetch:${file.fileId}`, chunks: [], cutEnd: 0, persisted: 0, chunker: null, primary: "idle",
       waiters: new Set(), done: deferred(), playback: false, readRanges: [],
       stored: null, versionCheck: null,
     };
+    this.resumeFromProgress(ff);
     this.fetches.set(file.fileId, ff);
     this.forgetIdleFetches();
     return ff;
+  }
+
+  /**
+   * A whole-file fetch interrupted before (kill -9, crash, unmount) left its stored prefix in FetchProgress: take it
+   * as already cut, so the primary resumes at its end. The file was being played, so it counts as playback: the
+   * next read restarts the fetch. Its chunks are pinned like any chunk of a running fetch; one evicted since is
+   * found missing when read and served from the origin (the manifest is still right; the chunk is repaired later).
+   */
+  private resumeFromProgress(ff: FileFetch): void {
+    const prefix = this.deps.progress?.prefixOf(ff.file.fileId, ff.file) ?? [];
+    if (prefix.length === 0) return;
+    for (const c of prefix)
+      ff.chunks.push({ offset: c.offset, length: c.length, id: hexToId(c.hex), hex: c.hex, checksum: c.checksum, state: "stored" });
+    ff.persisted = prefix.length;
+    ff.cutEnd = prefix[prefix.length - 1].offset + prefix[prefix.length - 1].length;
+    ff.playback = true;
+    this.deps.pins?.pin(ff.pinOwner, prefix.map((c) => c.hex));
+    log.debug(`resuming the fetch of ${describe(ff.file)} at ${ff.cutEnd} of ${ff.file.size} bytes`);
+  }
+
+  /** Records the chunks stored since the last call that extend the persisted prefix (in file order, no gap). */
+  private persistProgress(ff: FileFetch): void {
+    // Also while closing (an unmount keeps the progress too). A file that changed meanwhile only leaves rows of the
+    // old version, which the next load drops.
+    const progress = this.deps.progress;
+    if (!progress) return;
+    const add: ProgressChunk[] = [];
+    while (ff.persisted < ff.chunks.length && ff.chunks[ff.persisted].state === "stored") {
+      const c = ff.chunks[ff.persisted++];
+      add.push({ offset: c.offset, length: c.length, hex: c.hex, checksum: c.checksum });
+    }
+    try {
+      progress.append(ff.file.fileId, ff.file, add);
+    } catch (e) {
+      log.debug(`cannot record the progress of ${describe(ff.file)}: ${errorMessage(e)}`);
+    }
   }
 
   /** A scanner reads thousands of files once: keep the state of a bounded number of files that are not being fetched. */
@@ -477,7 +519,14 @@ export class Fetcher {
           copyOverlap(r.bytes, chunk.offset, out, outBase, chunkEnd, pos);
           return chunkEnd;
         }
-        chunk.state = "unstored"; // deleted or damaged since: serve this range from the origin
+        // Evicted or damaged since (e.g. the prefix of a fetch resumed after a restart): fetch that one chunk again,
+        // so that the file still completes with every chunk stored.
+        const repaired = await this.bounded(this.repairChunk(ff.file, chunk.offset, chunk.length, chunk.id), ctx);
+        if (repaired) {
+          copyOverlap(repaired, chunk.offset, out, outBase, chunkEnd, pos);
+          return chunkEnd;
+        }
+        chunk.state = "unstored"; // the origin no longer has these bytes: serve this range from it as it is now
       }
       return this.readFromBlocks(ff, pos, chunkEnd, out, outBase, ctx);
     }
@@ -763,6 +812,7 @@ export class Fetcher {
       await this.pipeSegments(ff, chunker, segments, stores, bound);
     } catch (e) {
       await Promise.allSettled(stores); // no write may outlive the fetch (shutdown waits for fetches only)
+      this.persistProgress(ff);
       throw e;
     }
     if (this.closed || this.fetches.get(file.fileId) !== ff) return;
@@ -789,6 +839,7 @@ export class Fetcher {
     for (;;) {
       if (this.closed || this.fetches.get(file.fileId) !== ff) {
         await Promise.allSettled(stores);
+        this.persistProgress(ff);
         return;
       }
       while (segments.length < this.o.parallelReads && next < file.size) {
@@ -808,6 +859,7 @@ export class Fetcher {
         for (const cut of chunker.push(piece)) stores.push(this.storeCut(ff, cut));
       }
       while (stores.length > this.o.maxPendingStores) await stores.shift();
+      this.persistProgress(ff);
     }
   }
 
@@ -851,6 +903,7 @@ export class Fetcher {
     this.rememberManifest(file.fileId, m);
     ff.primary = "done";
     if (complete) {
+      this.deps.progress?.forget(file.fileId);
       this.deps.ledger?.recordManifest(file.fileId, file.size);
       this.dropRangeBlocks(ff, m);
       this.deps.bus?.emit("ManifestCached", {

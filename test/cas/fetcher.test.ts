@@ -368,6 +368,34 @@ describe("Fetcher", () => {
     expect(origin.totalOperations).toBe(0);
   });
 
+  test("a whole-file fetch cut off halfway resumes after a restart from its stored prefix, not from the start", async () => {
+    const root = dir();
+    const data = pseudoRandomBytes(8 * MiB, 17);
+    const origin = makeOrigin(root, { "f.flac": data });
+    origin.setMode({ kind: "failAfter", n: 5 }); // the version check and four 1 MiB reads, then the origin is gone
+    const db = new ManifestDb();
+    const cacheDir = dir();
+    const file = fileRef(origin, root, "f.flac", 9);
+    const first = openTestCache(cacheDir, db);
+    await first.fetcher.prefetch(file);
+    expect(first.fetcher.hasManifest(file)).toBe(false);
+    expect(first.progress.fileCount()).toBe(1);
+    await first.close(); // the process ends; what it stored and recorded stays on disk
+    const fetchedBefore = origin.counts.bytesRead;
+    expect(fetchedBefore).toBe(4 * MiB);
+
+    origin.setMode({ kind: "healthy" });
+    origin.resetCounts();
+    const second = open(cacheDir, db);
+    expect(await readAll((o, s) => second.fetcher.read(file, o, s), file.size)).toEqual(data);
+    await second.fetcher.prefetch(file); // until the manifest is announced
+    expect(db.events).toBe(1);
+    // Only the rest, plus the uncut tail of the first attempt (less than one maximal chunk), is fetched again.
+    expect(origin.counts.bytesRead).toBeGreaterThan(data.length - fetchedBefore - 1);
+    expect(origin.counts.bytesRead).toBeLessThan(data.length - fetchedBefore + 256 * 1024);
+    expect(second.progress.fileCount()).toBe(0); // the manifest supersedes the recorded prefix
+  });
+
   test("short reads from the origin (partial mode) still give exact bytes on far reads", async () => {
     const root = dir();
     const data = pseudoRandomBytes(4 * MiB, 14);

@@ -5,7 +5,7 @@
  *
  * The file system is the index: "file exists" means "chunk present". The ledger only does accounting and LRU.
  */
-import { unlinkSync } from "node:fs";
+import { existsSync, unlinkSync } from "node:fs";
 import { mkdir, open, readFile, rename, stat, unlink } from "node:fs/promises";
 import { errnoCode, errorMessage } from "../core/errors.ts";
 import { log, tildify } from "../core/logger.ts";
@@ -112,7 +112,9 @@ export class ChunkStore {
   }
 
   private async putOnce(hex: ChunkHex, bytes: Uint8Array): Promise<PutOutcome> {
-    if (await this.has(hex)) {
+    // A synchronous stat (a few µs on cached dentries): the async one cost a thread-pool round trip and a promise
+    // per chunk on the main thread, ~5 % of its CPU in a cold read.
+    if (existsSync(this.pathOf(hex))) {
       this.stats?.countDedupHit(bytes.length);
       this.ledger?.recordAccess([hex]);
       return "duplicate";

@@ -167,6 +167,16 @@ export function encodeErrorReply(unique: bigint, negErrno: number): Uint8Array {
   return out;
 }
 
+/**
+ * The header of a success reply carrying `payloadBytes` bytes, for a reply written with writev (header, payload):
+ * a large READ answer then needs no buffer of its own and no copy of its bytes.
+ */
+export function encodeReplyHeader(unique: bigint, payloadBytes: number): Uint8Array {
+  const out = new Uint8Array(Size.OUT_HEADER);
+  writeOutHeader(new DataView(out.buffer), 0, Size.OUT_HEADER + payloadBytes, 0, unique);
+  return out;
+}
+
 /** A complete success reply carrying `payload`. */
 export function encodeDataReply(unique: bigint, payload: Uint8Array): Uint8Array {
   const out = new Uint8Array(Size.OUT_HEADER + payload.byteLength);

@@ -8,12 +8,12 @@
  *   session.invalidateEntry(parentIno, "new name");
  *   await session.unmount();
  */
-import { closeSync, writeSync } from "node:fs";
+import { closeSync, writeSync, writevSync } from "node:fs";
 import { WorkerThread } from "../core/workerThread.ts";
 import { errnoCode, errorMessage } from "../core/errors.ts";
 import { log } from "../core/logger.ts";
 import { Size } from "./abi.ts";
-import { encodeDataReply, encodeErrorReply, writeOpenOut } from "./codec.ts";
+import { encodeDataReply, encodeErrorReply, encodeReplyHeader, writeOpenOut } from "./codec.ts";
 import { openOut } from "./dispatcher.ts";
 import { Errno, type OpenReply } from "./filesystem.ts";
 import type { DeferredRequestData, NegotiatedInit, SessionWorkerData, WorkerMessage } from "./messages.ts";
@@ -235,7 +235,12 @@ export class FuseSession {
   private onDefer(data: DeferredRequestData): void {
     const p: Pending = { controller: new AbortController(), done: false };
     const reply: DeferredReply = {
-      data: (bytes) => void this.answer(data.unique, p, encodeDataReply(data.unique, bytes.subarray(0, data.size))),
+      data: (bytes) => {
+        // Header and bytes in one writev: a 1 MiB READ answer copied into a fresh reply buffer cost a fifth of the
+        // CPU of a cold read from S3 (allocation, page faults, the copy).
+        const payload = bytes.subarray(0, data.size);
+        void this.answer(data.unique, p, encodeReplyHeader(data.unique, payload.byteLength), payload);
+      },
       open: (r) => this.answerOpen(data, p, r),
       error: (errno) => void this.answer(data.unique, p, encodeErrorReply(data.unique, -Math.abs(errno))),
       get done() {
@@ -271,14 +276,15 @@ export class FuseSession {
     p.controller.abort(new Error("interrupted"));
   }
 
-  /** Writes the reply unless already answered; true when the kernel took it. */
-  private answer(unique: bigint, p: Pending, message: Uint8Array): boolean {
+  /** Writes the reply (one write, or one writev of `message` and `payload`) unless already answered; true when the kernel took it. */
+  private answer(unique: bigint, p: Pending, message: Uint8Array, payload?: Uint8Array): boolean {
     if (p.done) return false;
     p.done = true;
     this.pending.delete(unique);
     if (this.state === "closed") return false;
     try {
-      writeSync(this.handle.fd, message);
+      if (payload && payload.byteLength > 0) writevSync(this.handle.fd, [message, payload]);
+      else writeSync(this.handle.fd, message);
       return true;
     } catch (e) {
       const code = errnoCode(e);

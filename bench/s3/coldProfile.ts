@@ -1,0 +1,117 @@
+/**
+ * Where a cold sequential read of an S3 mount spends its time: one 64 MiB object, musicfs mounted on it (through
+ * the latency proxy, or straight to RGW with --direct), `dd bs=1M` of the uncached file, and the CPU seconds each
+ * party used meanwhile: musicfs per thread (main = fetcher, chunking, hashing, store writes; fuse workers), radosgw,
+ * ceph-osd, and this process (the proxy). On 2 cores everything competes: CPU per MB is what bounds throughput.
+ *
+ *   bun run bench/s3/coldProfile.ts [--rtt 0,20] [--mib 64] [--runs 3] [--direct]
+ */
+import { mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { loadavg } from "node:os";
+import { join } from "node:path";
+import { Database } from "bun:sqlite";
+import { writeFlac } from "../../src/sample/flacWriter.ts";
+import { silence } from "../../src/sample/tone.ts";
+import { pseudoRandomBytes } from "../../test/cas/testData.ts";
+import { rgwSkipReason, startRgw } from "../../test/support/cephRgw.ts";
+import { startFaultProxy } from "../../test/support/faultProxy.ts";
+import { BENCH_ROOT, flag, median, MusicFsChild, numberList, option } from "../mount/harness.ts";
+
+if (rgwSkipReason) {
+  console.error(rgwSkipReason);
+  process.exit(2);
+}
+const RTTS = numberList("rtt", "0,20");
+const MIB = Number(option("mib", "64"));
+const RUNS = Number(option("runs", "3"));
+const DIRECT = flag("direct");
+const MB = 1_000_000;
+const TICK = 100; // USER_HZ
+
+/** utime + stime in seconds of a process, or of each of its threads by name. */
+function cpuOf(pid: number): number {
+  const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+  return (Number(f[11]) + Number(f[12])) / TICK;
+}
+function threadsOf(pid: number): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const raw = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
+      const name = raw.slice(raw.indexOf("(") + 1, raw.lastIndexOf(")"));
+      const f = raw.split(") ")[1].split(" ");
+      const key = Number(tid) === pid ? "main" : name;
+      out.set(key, (out.get(key) ?? 0) + (Number(f[11]) + Number(f[12])) / TICK);
+    } catch {}
+  }
+  return out;
+}
+function pidsNamed(name: string): number[] {
+  return readdirSync("/proc").filter((d) => /^\d+$/.test(d)).map(Number).filter((p) => {
+    try {
+      return readFileSync(`/proc/${p}/comm`, "utf8").trim() === name;
+    } catch {
+      return false;
+    }
+  });
+}
+
+const rgw = await startRgw();
+const proxy = startFaultProxy({ port: rgw.port });
+const work = join(BENCH_ROOT, `s3cold-${process.pid}`);
+const children: MusicFsChild[] = [];
+try {
+  await rgw.createBucket("cold");
+  const size = MIB * 1024 * 1024;
+  const head = writeFlac({ title: "Big", artists: ["Big"], album: "Big", track: 1 }, silence(0.01));
+  const data = new Uint8Array(size);
+  data.set(head);
+  data.set(pseudoRandomBytes(size - head.length, 3), head.length);
+  for (let i = 0; i < RUNS; i++) await rgw.client("cold").write(`lib/Big${i}/01 big.flac`, data);
+  Object.assign(process.env, {
+    AWS_ACCESS_KEY_ID: rgw.accessKeyId, AWS_SECRET_ACCESS_KEY: rgw.secretAccessKey, AWS_REGION: rgw.region,
+    AWS_ENDPOINT_URL: DIRECT ? rgw.endpoint : proxy.endpoint,
+  });
+  const rgwPids = pidsNamed("radosgw");
+  const osdPids = pidsNamed("ceph-osd");
+  console.log(`# cold read profile: ${MIB} MiB, ${DIRECT ? "direct to RGW" : "through the proxy"}, load ${loadavg()[0].toFixed(2)}`);
+  for (const rtt of RTTS) {
+    if (DIRECT && rtt !== 0) continue;
+    proxy.delayMs = rtt / 2;
+    const cache = join(work, `c-${rtt}`);
+    const mnt = join(work, `m-${rtt}`);
+    mkdirSync(mnt, { recursive: true });
+    const child = new MusicFsChild({ mnt, origin: "s3://cold/lib", cacheDir: cache });
+    children.push(child);
+    await child.waitFor(/mounted at/, 120_000);
+    const db = new Database(join(cache, "metadata.db"), { readonly: true });
+    const paths = (db.query("SELECT virtual_path FROM files ORDER BY real_path").all() as { virtual_path: string }[]).map((r) => join(mnt, r.virtual_path));
+    db.close();
+    const rows: Record<string, number>[] = [];
+    for (const file of paths) {
+      const before = { m: threadsOf(child.pid), rgw: rgwPids.map(cpuOf), osd: osdPids.map(cpuOf), me: process.cpuUsage() };
+      const t = performance.now();
+      const dd = Bun.spawn(["dd", `if=${file}`, "of=/dev/null", "bs=1M", "status=none"]);
+      await dd.exited;
+      const s = (performance.now() - t) / 1000;
+      const after = threadsOf(child.pid);
+      const row: Record<string, number> = { "MB/s": size / s / MB, wall: s };
+      for (const [k, v] of after) row[`musicfs:${k}`] = v - (before.m.get(k) ?? 0);
+      row.radosgw = rgwPids.map(cpuOf).reduce((a, b) => a + b, 0) - before.rgw.reduce((a, b) => a + b, 0);
+      row["ceph-osd"] = osdPids.map(cpuOf).reduce((a, b) => a + b, 0) - before.osd.reduce((a, b) => a + b, 0);
+      const me = process.cpuUsage(before.me);
+      row["proxy (bench)"] = (me.user + me.system) / 1e6;
+      rows.push(row);
+    }
+    await child.stop();
+    const keys = [...new Set(rows.flatMap((r) => Object.keys(r)))].filter((k) => median(rows.map((r) => r[k] ?? 0)) >= 0.01 || k === "MB/s");
+    console.log(`\nRTT ${rtt} ms (medians of ${rows.length}; CPU seconds during the read):`);
+    for (const k of keys) console.log(`  ${k.padEnd(28)} ${median(rows.map((r) => r[k] ?? 0)).toFixed(2)}   (${rows.map((r) => (r[k] ?? 0).toFixed(2)).join(", ")})`);
+  }
+  console.log(`load at the end ${loadavg()[0].toFixed(2)}`);
+} finally {
+  for (const c of children) await c.stop().catch(() => {});
+  proxy.stop();
+  await rgw.stop();
+  rmSync(work, { recursive: true, force: true });
+}

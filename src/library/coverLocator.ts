@@ -9,7 +9,11 @@
  * - ID3v2.2 PIC, ID3v2.3/2.4 APIC frames, unless the tag (v2.3) or the frame (v2.4) is unsynchronised, compressed
  *   or encrypted: then the bytes in the file are not the image's.
  * - MP4 `moov/udta/meta/ilst/covr/data`.
+ * - An ID3v2 tag in a WAV (`id3 `/`ID3 ` RIFF chunk) or AIFF (`ID3 ` chunk) file: its frames as above.
+ * - APEv2 binary items `Cover Art (Front)` and the other `Cover Art (…)` (APE, WavPack, Musepack, …): a file name,
+ *   NUL, then the image.
  * Vorbis comments and Opus tags carry pictures base64-encoded (METADATA_BLOCK_PICTURE): not contiguous, not found.
+ * WMA (ASF `WM/Picture`) is not looked at.
  * Whatever is found is checked by its first bytes (sniffImageType): only JPEG, PNG and WebP count.
  */
 
@@ -60,6 +64,8 @@ export function locateEmbeddedPicture(peek: PeekBytes, size: number): EmbeddedPi
   const flacMagic = flacAt === 0 ? start.subarray(0, 4) : peek(flacAt, 4);
   if (flacMagic && ascii(flacMagic, 0, 4) === "fLaC") pictures = pictures.concat(flacPictures(peek, flacAt + 4, size));
   else if (ascii(start, 4, 4) === "ftyp") pictures = mp4Pictures(peek, size);
+  else if (ascii(start, 0, 4) === "RIFF" || ascii(start, 0, 4) === "FORM") pictures = chunkedId3Pictures(peek, size, ascii(start, 0, 4) === "RIFF");
+  if (pictures.length === 0) pictures = apePictures(peek, size);
   return pictures.find((p) => p.front) ?? pictures[0] ?? null;
 }
 
@@ -226,6 +232,62 @@ export function mp4Pictures(peek: PeekBytes, size: number): EmbeddedPicture[] {
     if (p) out.push(p);
   }
   return out;
+}
+
+// ── WAV / AIFF: an ID3v2 tag in a chunk ───────────────────────────────────────────────────────────────────────────
+
+/** Pictures of the ID3v2 tag in a RIFF (little-endian sizes) or AIFF (big-endian) file's `id3 `/`ID3 ` chunk. */
+export function chunkedId3Pictures(peek: PeekBytes, size: number, riff: boolean): EmbeddedPicture[] {
+  let pos = 12; // "RIFF"/"FORM", size, "WAVE"/"AIFF"
+  for (let step = 0; step < MAX_STEPS && pos + 8 <= size; step++) {
+    const h = peek(pos, 8);
+    if (!h || h.length < 8) return [];
+    const length = riff ? h[4] + (h[5] << 8) + (h[6] << 16) + h[7] * 2 ** 24 : u32(h, 4);
+    if (ascii(h, 0, 4).toLowerCase() === "id3 ") return id3Pictures(peek, pos + 8).pictures;
+    pos += 8 + length + (length % 2); // chunks are padded to an even length
+  }
+  return [];
+}
+
+// ── APEv2 (at the end of the file, before an ID3v1 tag if any) ────────────────────────────────────────────────────
+
+/** Binary `Cover Art (…)` items of an APEv2 tag at the end of the file. */
+export function apePictures(peek: PeekBytes, size: number): EmbeddedPicture[] {
+  for (const footerAt of [size - 32, size - 128 - 32]) {
+    const f = footerAt >= 0 ? peek(footerAt, 32) : null;
+    if (!f || f.length < 32 || ascii(f, 0, 8) !== "APETAGEX") continue;
+    const tagSize = le32(f, 12); // items and footer
+    const count = le32(f, 16);
+    let pos = footerAt + 32 - tagSize;
+    if (pos < 0) return [];
+    const out: EmbeddedPicture[] = [];
+    for (let i = 0; i < count && i < MAX_STEPS && pos + 8 < footerAt; i++) {
+      const head = peek(pos, Math.min(8 + 256, footerAt - pos));
+      if (!head || head.length < 9) break;
+      const valueLength = le32(head, 0);
+      const binary = ((le32(head, 4) >> 1) & 3) === 1;
+      const keyEnd = head.indexOf(0, 8);
+      if (keyEnd < 0) break;
+      const key = ascii(head, 8, keyEnd - 8).toLowerCase();
+      const valueAt = pos + keyEnd + 1;
+      if (binary && key.startsWith("cover art (")) {
+        // The value is a file name, NUL, then the image bytes.
+        const name = peek(valueAt, Math.min(valueLength, 1024));
+        const nul = name ? name.indexOf(0) : -1;
+        if (nul >= 0) {
+          const p = candidate(peek, valueAt + nul + 1, valueLength - nul - 1, key === "cover art (front)", valueAt + valueLength);
+          if (p) out.push(p);
+        }
+      }
+      pos = valueAt + valueLength;
+    }
+    return out;
+  }
+  return [];
+}
+
+function le32(b: Uint8Array, at: number): number {
+  return b[at] + (b[at + 1] << 8) + (b[at + 2] << 16) + b[at + 3] * 2 ** 24;
 }
 
 function ascii(b: Uint8Array, at: number, n: number): string {

@@ -8,7 +8,7 @@ import { trackMountpoint, trackProcess } from "../support/cleanup.ts";
 
 export { cleanupAll, lazyUnmount, tempDir } from "../support/cleanup.ts";
 export { CLI, CORPUS, REPO } from "../support/paths.ts";
-export { findFiles, run } from "../support/process.ts";
+export { findFiles, findTracks, isCoverFile, run } from "../support/process.ts";
 
 export interface Running {
   mountPoint: string;

@@ -10,7 +10,7 @@ import { isAudioPath } from "../../src/library/audioFormats.ts";
 import { writeFlac } from "../../src/sample/flacWriter.ts";
 import { silence } from "../../src/sample/tone.ts";
 import type { TrackTags } from "../../src/sample/tags.ts";
-import { CLI, CORPUS, cleanupAll, findFiles, run, startMount, tempDir } from "./harness.ts";
+import { CLI, CORPUS, cleanupAll, findFiles, isCoverFile, run, startMount, tempDir } from "./harness.ts";
 
 afterEach(cleanupAll);
 afterAll(cleanupAll);
@@ -83,7 +83,7 @@ describe("the whole shared corpus", () => {
     const server = await startMount(mnt, ["--origin", CORPUS, "--cache-dir", cache], { readyTimeoutMs: 170_000 });
     const audioOnOrigin = (await findFiles(CORPUS)).filter(isAudioPath);
     const all = await findFiles(mnt);
-    const listed = all.filter((f) => !/(^|\/)cover\.(jpg|png|webp)$/.test(f)); // album covers: checked in covers.test.ts
+    const listed = all.filter((f) => !isCoverFile(f)); // album covers: checked in covers.test.ts
     expect(all.length).toBeGreaterThan(listed.length); // the corpus has albums with art
     expect(listed.length).toBe(audioOnOrigin.length);
 

@@ -7,7 +7,7 @@ import { Database as Sqlite } from "bun:sqlite";
 import { closeSync, cpSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { isAudioPath } from "../../src/library/audioFormats.ts";
-import { CORPUS, cleanupAll, findFiles, run, startMount, tempDir } from "./harness.ts";
+import { CORPUS, cleanupAll, findFiles, findTracks, run, startMount, tempDir } from "./harness.ts";
 import { isRoot } from "../support/system.ts";
 
 afterEach(cleanupAll);
@@ -46,7 +46,7 @@ async function assertMountMatchesOrigin(mnt: string, cache: string, origin: stri
   db.close();
   const originAudio = (await findFiles(origin)).filter(isAudioPath);
   expect(rows.map((r) => r[0]).sort()).toEqual(originAudio);
-  expect(await findFiles(mnt)).toEqual(rows.map((r) => r[1]).sort());
+  expect(await findTracks(mnt)).toEqual(rows.map((r) => r[1]).sort());
   for (const [real, virtual] of rows) expect(sha(readFileSync(join(mnt, virtual)))).toBe(sha(readFileSync(join(origin, real))));
 }
 
@@ -263,7 +263,7 @@ describe("a full disk under the cache dir", () => {
       expect((await run(["mount", "-o", "remount,size=256m", small])).code).toBe(0);
       const server = await startMount(mnt, ["--origin", SYNTHETIC, "--cache-dir", cache]);
       expect(server.output()).toMatch(/\d+ files already known/);
-      expect((await findFiles(mnt)).length).toBe(2611);
+      expect((await findTracks(mnt)).length).toBe(2611);
     } finally {
       await cleanupAll();
       await run(["umount", "-l", small]);

@@ -10,7 +10,7 @@ import { gradientPng } from "../../src/sample/tinyImages.ts";
 import { writeSampleLibrary } from "../../src/sample/sampleLibrary.ts";
 import { writeFlac } from "../../src/sample/flacWriter.ts";
 import { silence } from "../../src/sample/tone.ts";
-import { CLI, cleanupAll, findFiles, run, startMount, tempDir } from "./harness.ts";
+import { CLI, cleanupAll, findFiles, isCoverFile, run, startMount, tempDir } from "./harness.ts";
 import { putObjects, rgwSkipReason, startRgw, type RgwCluster } from "../support/cephRgw.ts";
 import { startFaultProxy, type FaultProxy } from "../support/faultProxy.ts";
 import { eventually } from "../support/eventually.ts";
@@ -26,9 +26,8 @@ const objects = new Map<string, Uint8Array>();
 /** A folder image beside the tracks of one album (found by the S3 listing): that album's cover.png. */
 let folderImageKey = "";
 const FOLDER_IMAGE = gradientPng(0x123456, 8).data;
-const isCover = (path: string) => /(^|\/)cover\.(jpg|png|webp)$/.test(path);
 /** Tree files that are tracks (not special folders, not album covers). */
-const tracksIn = (files: string[]) => files.filter((f) => !f.startsWith(".") && !isCover(f));
+const tracksIn = (files: string[]) => files.filter((f) => !f.startsWith(".") && !isCoverFile(f));
 const sha = (b: Uint8Array) => new Bun.CryptoHasher("sha256").update(b).digest("hex");
 
 /** Sample library files, some of them under hostile keys. */
@@ -123,7 +122,7 @@ describe.skipIf(skip)("S3 origin on Ceph RGW, mounted", () => {
     }
     // Album covers through the chunk store: the folder image the listing found, else a track's embedded picture.
     const harbourFolder = dirname(placed.get([...objects.keys()].find((k) => dirname(k) === dirname(folderImageKey))!)!);
-    const covers = files.filter(isCover);
+    const covers = files.filter(isCoverFile);
     expect(covers).toContain(`${harbourFolder}/cover.png`);
     for (const cover of covers) {
       const r = await readThroughMount(join(mnt, cover));

@@ -15,6 +15,7 @@ import type { MusicFsWorkerConfig } from "../../src/fs/workerConfig.ts";
 import { CollectionStore } from "../../src/search/collectionStore.ts";
 import type { WorkerMessage } from "../../src/fuse/messages.ts";
 import { cleanupAll } from "../support/cleanup.ts";
+import { isCoverFile } from "../support/process.ts";
 import { WireClient, type WireAttr, type WireDirent } from "../support/fuseWire.ts";
 import { scannedSampleLibrary } from "../support/scannedLibrary.ts";
 
@@ -24,7 +25,6 @@ let origin: string;
 let client: WireClient;
 let fs: MusicFs;
 
-const isCover = (path: string) => /(^|\/)cover\.(jpg|png|webp)$/.test(path);
 const sha = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
 
 function originFiles(dir: string, prefix = ""): string[] {
@@ -84,7 +84,7 @@ afterAll(cleanupAll);
 
 describe("MusicFs through the dispatcher", () => {
   test("every origin file is served once, with its size and its exact bytes", () => {
-    const files = walk(ROOT).filter((f) => !isCover(f.path));
+    const files = walk(ROOT).filter((f) => !isCoverFile(f.path));
     const wanted = originFiles(origin).filter((f) => /\.(flac|mp3)$/i.test(f));
     expect(wanted.length).toBeGreaterThan(10);
     expect(files.length).toBe(wanted.length);
@@ -104,7 +104,7 @@ describe("MusicFs through the dispatcher", () => {
   });
 
   test("album covers: a cover file in the folders of albums with art, whose bytes are the picture of one of its tracks", () => {
-    const covers = walk(ROOT).filter((f) => isCover(f.path));
+    const covers = walk(ROOT).filter((f) => isCoverFile(f.path));
     expect(covers.length).toBeGreaterThan(0); // the sample library has albums with embedded covers
     for (const cover of covers) {
       const attr = client.getattr(cover.ent.ino);
@@ -114,7 +114,7 @@ describe("MusicFs through the dispatcher", () => {
       const type = cover.path.endsWith(".png") ? [0x89, 0x50, 0x4e, 0x47] : [0xff, 0xd8, 0xff];
       expect([...bytes.subarray(0, type.length)]).toEqual(type); // the extension is the bytes' real type
       const folder = posix.dirname(cover.path);
-      const tracks = walk(resolvePath(folder), folder).filter((f) => !isCover(f.path));
+      const tracks = walk(resolvePath(folder), folder).filter((f) => !isCoverFile(f.path));
       const inTrack = tracks.some((t) => Buffer.from(readWhole(t.ent.ino, (client.getattr(t.ent.ino) as WireAttr).size)).includes(bytes));
       expect(inTrack).toBe(true);
     }

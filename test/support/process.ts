@@ -37,3 +37,13 @@ export async function findFiles(dir: string): Promise<string[]> {
   if (r.code !== 0) throw new Error(`find failed: ${r.stderr}`);
   return r.stdout.split("\n").filter(Boolean).sort();
 }
+
+/** An album cover file of the mount (docs/templates.md, "Cover files"): cover.jpg, cover.png or cover.webp. */
+export function isCoverFile(path: string): boolean {
+  return /(^|\/)cover\.(jpg|png|webp)$/.test(path);
+}
+
+/** The tracks below a mount: findFiles without the album cover files (tests of covers count those themselves). */
+export async function findTracks(dir: string): Promise<string[]> {
+  return (await findFiles(dir)).filter((p) => !isCoverFile(p));
+}

@@ -65,7 +65,9 @@ export function locateEmbeddedPicture(peek: PeekBytes, size: number): EmbeddedPi
   if (flacMagic && ascii(flacMagic, 0, 4) === "fLaC") pictures = pictures.concat(flacPictures(peek, flacAt + 4, size));
   else if (ascii(start, 4, 4) === "ftyp") pictures = mp4Pictures(peek, size);
   else if (ascii(start, 0, 4) === "RIFF" || ascii(start, 0, 4) === "FORM") pictures = chunkedId3Pictures(peek, size, ascii(start, 0, 4) === "RIFF");
-  if (pictures.length === 0) pictures = apePictures(peek, size);
+  // APEv2 sits at the end, which the scan reads up front only for formats that carry such tags (MP3, APE, WavPack,
+  // Musepack…): FLAC, MP4, WAV and AIFF files are not asked for their last bytes (a read each, for nothing).
+  else if (pictures.length === 0) pictures = apePictures(peek, size);
   return pictures.find((p) => p.front) ?? pictures[0] ?? null;
 }
 

@@ -29,7 +29,7 @@ function tempDb(): string {
 
 function config(cover: string | null): MusicFsConfig {
   return {
-    source: null, mountPoint: null, cacheDir: "/nonexistent", template: DEFAULT_TEMPLATE, allowOther: false, specialDirs: "hidden", cover,
+    source: null, mountPoint: null, cacheDir: "/nonexistent", template: DEFAULT_TEMPLATE, allowOther: false, specialDirs: "hidden", cover, views: [],
     origins: [{ id: "o", path: "/nonexistent/o", cache: "off", priority: 0 }],
     cache: { maxBytes: 1, readTimeoutMs: 1000 }, sync: { watch: false, intervalS: 0, offlineRetryS: 60 },
   };

@@ -155,8 +155,10 @@ describe("cover files in album folders", () => {
     const mnt = join(tempDir(), "mnt");
     const first = await startMount(mnt, ["--origin", origin, "--cache-dir", cacheDir]);
     expect(await first.stop()).toBe(0);
-    // Back to schema 5, as a musicfs without covers left it: no picture columns, no cover tables or nodes.
+    // Back to schema 5, as a musicfs without covers left it: no picture columns, no cover tables or nodes (and none
+    // of the views of schema 7).
     const db = new Sqlite(join(cacheDir, "metadata.db"));
+    db.exec("DROP TABLE view_placements; DROP TABLE views; ALTER TABLE nodes DROP COLUMN view_id");
     db.exec("DELETE FROM nodes WHERE kind = 3; DELETE FROM meta WHERE key = 'cover_name'; DROP INDEX nodes_album");
     db.exec("DROP TABLE album_covers; DROP TABLE folder_images");
     for (const c of ["offset", "length", "type", "front"]) db.exec(`ALTER TABLE files DROP COLUMN picture_${c}`);

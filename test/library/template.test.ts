@@ -189,3 +189,16 @@ describe("validation", () => {
     expect(errorOf("$artist ($album/$year)/$title.$format").message).toContain('"(" at position 9 is never closed (a bracket cannot span a "/")');
   });
 });
+
+describe("$added", () => {
+  const added = compileTemplate("$added/$album/$title.$format");
+  test("the month the file came into the library, in UTC (a placement must not depend on the time zone)", () => {
+    const lateOnMarch31 = Date.UTC(2026, 2, 31, 23, 30);
+    expect(renderPath(added, { ...full, addedAt: lateOnMarch31 })).toEqual(["2026-03", "Master of Puppets", "Battery.flac"]);
+    expect(renderPath(added, { ...full, addedAt: Date.UTC(2025, 11, 1) })[0]).toBe("2025-12");
+  });
+  test("unknown: the fallback outside sections, nothing inside one", () => {
+    expect(renderPath(added, full)[0]).toBe("Unknown Date");
+    expect(renderPath(compileTemplate("$album{ ($added)}/$title.$format"), full)[0]).toBe("Master of Puppets");
+  });
+});

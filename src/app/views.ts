@@ -69,8 +69,9 @@ export class LibraryViews {
       const tree = this.builder(view, c.template);
       this.trees.push({ view, tree });
       if (view.template === c.template && !relayoutAll) continue;
-      // A view whose first layout was interrupted has template "": relayout keeps what it placed, places the rest.
-      const { kept, placed } = view.template === "" ? { kept: 0, ...tree.placeUnplaced(originOrder, nowMs) } : tree.relayout(originOrder, nowMs);
+      // New (nothing placed yet: relayout is a placement), changed, or its first layout was interrupted (template
+      // "" until it completes): files whose path stays keep their nodes, the others are placed.
+      const { kept, placed } = tree.relayout(originOrder, nowMs);
       this.store.setTemplate(view.id, c.template);
       view.template = c.template;
       done.push(`"${c.name}" laid out (${plural(placed, "file")} placed, ${kept} kept)`);

@@ -213,6 +213,17 @@ describe("views", () => {
     lib.close();
   });
 
+  test("a first layout interrupted (template not recorded yet) is completed by the configured template at the next mount", async () => {
+    const path = tempDb();
+    const first = await scanned(path, [...moss, hits("aaaa", "a", 1)], [GENRES]);
+    first.db.sqlite.run("UPDATE views SET template = ''"); // as if the mount had stopped before the layout finished
+    first.close();
+    const lib = await open(path, [{ name: "Genres", template: "$genre/$title.$format" }]);
+    lib.applyTemplate();
+    expect([...filePaths(lib).keys()].filter((p) => p.startsWith("Genres/"))).toEqual(["Genres/Ambient/G1.flac", "Genres/Ambient/G2.flac", "Genres/Rock/a1.flac"]);
+    lib.close();
+  });
+
   test("$added groups by the month a file came into the library", async () => {
     const lib = await scanned(tempDb(), moss, [{ name: "Recently Added", template: BUILT_IN_VIEWS["Recently Added"] }]);
     const month = new Date().toISOString().slice(0, 7);

@@ -4,9 +4,12 @@
  * party used meanwhile: musicfs per thread (main = fetcher, chunking, hashing, store writes; fuse workers), radosgw,
  * ceph-osd, and this process (the proxy). On 2 cores everything competes: CPU per MB is what bounds throughput.
  *
- *   bun run bench/s3/coldProfile.ts [--rtt 0,20] [--mib 64] [--runs 3] [--direct]
+ * With --rclone, the same for `rclone mount --vfs-cache-mode full` (its threads summed as "rclone").
+ *
+ *   bun run bench/s3/coldProfile.ts [--rtt 0,20] [--mib 64] [--runs 3] [--direct] [--rclone]
  */
 import { mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { readdir } from "node:fs/promises";
 import { loadavg } from "node:os";
 import { join } from "node:path";
 import { Database } from "bun:sqlite";
@@ -15,7 +18,7 @@ import { silence } from "../../src/sample/tone.ts";
 import { pseudoRandomBytes } from "../../test/cas/testData.ts";
 import { rgwSkipReason, startRgw } from "../../test/support/cephRgw.ts";
 import { startFaultProxy } from "../../test/support/faultProxy.ts";
-import { BENCH_ROOT, flag, median, MusicFsChild, numberList, option } from "../mount/harness.ts";
+import { BENCH_ROOT, flag, isMounted, lazyUnmount, median, MusicFsChild, numberList, option } from "../mount/harness.ts";
 
 if (rgwSkipReason) {
   console.error(rgwSkipReason);
@@ -25,6 +28,7 @@ const RTTS = numberList("rtt", "0,20");
 const MIB = Number(option("mib", "64"));
 const RUNS = Number(option("runs", "3"));
 const DIRECT = flag("direct");
+const RCLONE = flag("rclone");
 const MB = 1_000_000;
 const TICK = 100; // USER_HZ
 
@@ -59,7 +63,7 @@ function pidsNamed(name: string): number[] {
 const rgw = await startRgw();
 const proxy = startFaultProxy({ port: rgw.port });
 const work = join(BENCH_ROOT, `s3cold-${process.pid}`);
-const children: MusicFsChild[] = [];
+const children: { stop(): Promise<unknown> }[] = [];
 try {
   await rgw.createBucket("cold");
   const size = MIB * 1024 * 1024;
@@ -81,12 +85,34 @@ try {
     const cache = join(work, `c-${rtt}`);
     const mnt = join(work, `m-${rtt}`);
     mkdirSync(mnt, { recursive: true });
-    const child = new MusicFsChild({ mnt, origin: "s3://cold/lib", cacheDir: cache });
-    children.push(child);
-    await child.waitFor(/mounted at/, 120_000);
-    const db = new Database(join(cache, "metadata.db"), { readonly: true });
-    const paths = (db.query("SELECT virtual_path FROM files ORDER BY real_path").all() as { virtual_path: string }[]).map((r) => join(mnt, r.virtual_path));
-    db.close();
+    let child: { pid: number; stop(): Promise<unknown> };
+    let paths: string[];
+    if (RCLONE) {
+      const p = Bun.spawn(["rclone", "mount", "rgw:cold/lib", mnt, "--vfs-cache-mode", "full", "--cache-dir", cache, "--read-only"], {
+        env: {
+          ...(process.env as Record<string, string>), AWS_CA_BUNDLE: "",
+          RCLONE_CONFIG_RGW_TYPE: "s3", RCLONE_CONFIG_RGW_PROVIDER: "Ceph", RCLONE_CONFIG_RGW_ENDPOINT: DIRECT ? rgw.endpoint : proxy.endpoint,
+          RCLONE_CONFIG_RGW_ACCESS_KEY_ID: rgw.accessKeyId, RCLONE_CONFIG_RGW_SECRET_ACCESS_KEY: rgw.secretAccessKey,
+        },
+        stdout: "ignore", stderr: "ignore",
+      });
+      child = { pid: p.pid, stop: async () => (p.kill("SIGTERM"), await p.exited, lazyUnmount(mnt)) };
+      children.push(child);
+      paths = Array.from({ length: RUNS }, (_, i) => join(mnt, `Big${i}/01 big.flac`));
+      // Asynchronously: rclone lists through the proxy, which runs on this process's event loop.
+      for (let t = 0; !isMounted(mnt) || (await readdir(mnt).catch(() => [])).length === 0; t++) {
+        if (t > 3000) throw new Error("rclone did not mount");
+        await Bun.sleep(10);
+      }
+    } else {
+      const m = new MusicFsChild({ mnt, origin: "s3://cold/lib", cacheDir: cache });
+      child = m;
+      children.push(m);
+      await m.waitFor(/mounted at/, 120_000);
+      const db = new Database(join(cache, "metadata.db"), { readonly: true });
+      paths = (db.query("SELECT virtual_path FROM files ORDER BY real_path").all() as { virtual_path: string }[]).map((r) => join(mnt, r.virtual_path));
+      db.close();
+    }
     const rows: Record<string, number>[] = [];
     for (const file of paths) {
       const before = { m: threadsOf(child.pid), rgw: rgwPids.map(cpuOf), osd: osdPids.map(cpuOf), me: process.cpuUsage() };
@@ -96,7 +122,11 @@ try {
       const s = (performance.now() - t) / 1000;
       const after = threadsOf(child.pid);
       const row: Record<string, number> = { "MB/s": size / s / MB, wall: s };
-      for (const [k, v] of after) row[`musicfs:${k}`] = v - (before.m.get(k) ?? 0);
+      if (RCLONE) row.rclone = [...after].reduce((n, [k, v]) => n + v - (before.m.get(k) ?? 0), 0);
+      else {
+        for (const [k, v] of after) row[`musicfs:${k}`] = v - (before.m.get(k) ?? 0);
+        row["musicfs (all threads)"] = [...after].reduce((n, [k, v]) => n + v - (before.m.get(k) ?? 0), 0);
+      }
       row.radosgw = rgwPids.map(cpuOf).reduce((a, b) => a + b, 0) - before.rgw.reduce((a, b) => a + b, 0);
       row["ceph-osd"] = osdPids.map(cpuOf).reduce((a, b) => a + b, 0) - before.osd.reduce((a, b) => a + b, 0);
       const me = process.cpuUsage(before.me);

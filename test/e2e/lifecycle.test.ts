@@ -249,7 +249,7 @@ describe("a full disk under the cache dir", () => {
   test.skipIf(!isRoot)("stops the first scan with a clear message; once there is room the next start completes it (needs root for a small tmpfs)", async () => {
     const small = tempDir();
     // Room for the first batches of the scan (and origins.json), not for the whole library.
-    expect((await run(["mount", "-t", "tmpfs", "-o", "size=700k", "tmpfs", small])).code).toBe(0);
+    expect((await run(["mount", "-t", "tmpfs", "-o", "size=900k", "tmpfs", small])).code).toBe(0);
     try {
       const cache = join(small, "cache");
       const mnt = join(tempDir(), "mnt");

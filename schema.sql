@@ -145,6 +145,7 @@ CREATE TABLE IF NOT EXISTS nodes (
   mtime_ms  INTEGER NOT NULL,
   album_id  INTEGER,                   -- directory: the album it is the folder of (same-named albums get two); cover: its album
   view_id   INTEGER,                   -- NULL: the main tree; else the view (views.id) whose folder or file this is
+                                       -- (covers: NULL everywhere; a cover belongs to its folder, in whichever tree)
   UNIQUE (parent, name)
 );
 CREATE INDEX IF NOT EXISTS nodes_file ON nodes (file_id) WHERE file_id IS NOT NULL;

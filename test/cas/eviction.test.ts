@@ -90,7 +90,10 @@ describe("eviction", () => {
     const bus = new EventBus();
     const manifests = new Map<number, Uint8Array>();
     bus.on("ManifestCached", (e) => manifests.set(e.fileId, e.manifest));
-    const fetcher = new Fetcher({ store, bus, pins, ledger, stats, loadManifest: (id) => manifests.get(id), segmentBytes: 64 * KiB, rangeBlockBytes: 64 * KiB });
+    // One read in flight: "d" must still be fetching (16 reads × 10 ms) when the pins are checked below.
+    const fetcher = new Fetcher({
+      store, bus, pins, ledger, stats, loadManifest: (id) => manifests.get(id), segmentBytes: 64 * KiB, rangeBlockBytes: 64 * KiB, parallelReads: 1,
+    });
     const silenced = spyOn(log, "info").mockImplementation((() => {}) as never);
     const refs = Object.keys(files).map((name, i) => fileRef(origin, root, name, i + 1));
     const chunksOf = (id: number) => manifestChunkHexes(decodeManifest(manifests.get(id)!));

@@ -18,6 +18,7 @@ import { createConsola } from "consola";
 import { generateLibrary } from "../../src/sample/syntheticLibrary.ts";
 import { scanOrigins } from "../../src/library/scanner.ts";
 import { S3Origin } from "../../src/origins/s3Origin.ts";
+import { S3Credentials } from "../../src/origins/s3Credentials.ts";
 import { Database } from "../../src/db/database.ts";
 import { Library } from "../../src/app/library.ts";
 import { deltaSync } from "../../src/app/deltaSync.ts";
@@ -75,7 +76,7 @@ function origin(prefix: string, endpoint: string): S3Origin {
     location: { bucket: "bench", prefix },
     settings: {
       endpoint, region: rgw.region, pathStyle: true, exposedFiles: [],
-      credentials: { accessKeyId: rgw.accessKeyId, secretAccessKey: rgw.secretAccessKey, source: "bench" },
+      credentials: new S3Credentials(rgw.accessKeyId, rgw.secretAccessKey, undefined, "bench"),
     },
     maxRequests: 32,
     requestTimeoutMs: 15_000,

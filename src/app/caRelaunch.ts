@@ -1,5 +1,5 @@
 /**
- * Trusting a private CA for an HTTPS S3 endpoint (`ca_file`). Bun reads extra CA certificates only from
+ * Trusting a private CA for an HTTPS S3 endpoint (`ca_file`, or AWS_CA_BUNDLE as the AWS tools read it). Bun reads extra CA certificates only from
  * NODE_EXTRA_CA_CERTS, once, when the process starts — so a command whose origins name a ca_file runs itself again
  * with NODE_EXTRA_CA_CERTS pointing at a bundle of those files (plus any bundle already set), and passes on its
  * exit code and SIGTERM/SIGHUP. Ctrl-C reaches both processes from the terminal: the first one ignores it, so the
@@ -23,15 +23,20 @@ function ownCommand(): string[] {
 
 /**
  * Runs the command again with the origins' CA files trusted, when they are not yet; resolves with its exit code,
- * or null when nothing is needed (no ca_file, or this is the relaunched process).
+ * or null when nothing is needed (no ca_file nor AWS_CA_BUNDLE, or this is the relaunched process).
  */
 export async function relaunchTrustingCaFiles(config: MusicFsConfig): Promise<number | null> {
   if (process.env[APPLIED]) return null;
   const paths = cachePaths(config.cacheDir);
   // A later mount without --origin uses the remembered origins: their ca_file counts too.
   const origins = config.origins.length > 0 ? config.origins : (readRememberedOrigins(paths, null) ?? []);
-  const caFiles = [...new Set(origins.filter(isS3Origin).map((o) => o.caFile).filter((f): f is string => !!f))];
-  if (caFiles.length === 0) return null;
+  const s3Origins = origins.filter(isS3Origin);
+  const caFiles = new Map<string, string>(); // path → what named it, for messages
+  for (const o of s3Origins) if (o.caFile) caFiles.set(o.caFile, "ca_file");
+  // AWS_CA_BUNDLE, as the AWS CLI and SDKs honour it.
+  const awsBundle = process.env.AWS_CA_BUNDLE;
+  if (awsBundle && s3Origins.length > 0 && !caFiles.has(awsBundle)) caFiles.set(awsBundle, "AWS_CA_BUNDLE");
+  if (caFiles.size === 0) return null;
   const parts: string[] = [];
   const existing = process.env.NODE_EXTRA_CA_CERTS;
   if (existing) {
@@ -41,15 +46,15 @@ export async function relaunchTrustingCaFiles(config: MusicFsConfig): Promise<nu
       // An unreadable NODE_EXTRA_CA_CERTS is Bun's to warn about; our bundle is still complete without it.
     }
   }
-  for (const file of caFiles) {
+  for (const [file, source] of caFiles) {
     let pem: string;
     try {
       pem = readFileSync(file, "utf8");
     } catch (e) {
-      throw new UserError(`Cannot read the ca_file ${file}: ${errorMessage(e)}.`, "Give the path of a PEM file with the CA certificate(s) of your S3 endpoint.");
+      throw new UserError(`Cannot read the ${source} ${file}: ${errorMessage(e)}.`, "Give the path of a PEM file with the CA certificate(s) of your S3 endpoint.");
     }
     if (!pem.includes("-----BEGIN CERTIFICATE-----"))
-      throw new UserError(`The ca_file ${file} holds no PEM certificate ("-----BEGIN CERTIFICATE-----").`);
+      throw new UserError(`The ${source} ${file} holds no PEM certificate ("-----BEGIN CERTIFICATE-----").`);
     parts.push(pem);
   }
   ensureCacheDir(paths.cacheDir);

@@ -14,7 +14,7 @@ export function openOrigin(config: OriginConfig, env: Record<string, string | un
 function openS3Origin(config: S3OriginConfig, env: Record<string, string | undefined>): S3Origin {
   const settings = resolveS3Settings(config.url, config, env);
   for (const file of settings.exposedFiles)
-    log.warn(`The credentials file ${file} can be read by other users of this machine: run \`chmod 600 ${file}\`.`);
+    log.warn(`The file ${file} holds S3 secrets and can be read by other users of this machine: run \`chmod 600 ${file}\`.`);
   return new S3Origin(config.id, {
     location: { bucket: config.bucket, prefix: config.prefix },
     settings,

@@ -4,7 +4,7 @@ import type { CacheMode, OriginId, SpecialDirsVisibility } from "../core/types.t
 import { UserError, errorMessage } from "../core/errors.ts";
 import { log, tildify } from "../core/logger.ts";
 import { defaultCacheDir, defaultConfigPath, expandHome } from "./paths.ts";
-import { formatS3Url, isS3Url, parseS3Url } from "../core/s3Url.ts";
+import { formatS3Url, isS3Url, parseS3Url, rejectCredentialsInUrl } from "../core/s3Url.ts";
 import { RESERVED_ROOT_NAMES, sanitizeComponent } from "../core/names.ts";
 
 export const DEFAULT_TEMPLATE = "$albumartist/$album ($albumyear) [$albumformat]/$disctrack - $title.$format";
@@ -182,6 +182,7 @@ export function s3OriginConfig(
       'Leave cache out (or set it to "full") for S3 origins.',
     );
   const endpoint = optString(t, "endpoint", where);
+  if (endpoint !== undefined) rejectCredentialsInUrl(endpoint, `Config key ${where}endpoint`);
   if (endpoint !== undefined && !/^https?:\/\/[^/\s]+/i.test(endpoint))
     throw new UserError(`Config key ${where}endpoint must be an http:// or https:// URL (got "${endpoint}").`);
   const caFile = optString(t, "ca_file", where);
@@ -249,8 +250,13 @@ function optNumber(t: Table, key: string, where: string, min: number): number | 
 }
 function rejectUnknown(t: Table, known: string[], where: string): void {
   for (const k of Object.keys(t)) {
-    if (!known.includes(k))
-      throw new UserError(`Unknown config key ${where}${k}.`, `Known keys here: ${known.join(", ")}.`);
+    if (known.includes(k)) continue;
+    if (/secret|session_token|access_key|password/i.test(k))
+      throw new UserError(
+        `Config key ${where}${k}: config.toml takes no credentials.`,
+        "Put the keys in a credentials file (AWS INI format, chmod 600) named by credentials_file, or use AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or an AWS profile.",
+      );
+    throw new UserError(`Unknown config key ${where}${k}.`, `Known keys here: ${known.join(", ")}.`);
   }
 }
 function parseSpecialDirs(v: unknown): SpecialDirsVisibility | undefined {
@@ -301,6 +307,7 @@ export function parseConfigText(text: string, source: string): Omit<MusicFsConfi
     const url = optString(t, "url", where);
     if (url !== undefined) {
       rejectUnknown(t, ["id", "cache", "priority", "accept_removals", ...S3_KEYS], where);
+      rejectCredentialsInUrl(url, `Config key ${where}url`);
       if (!isS3Url(url)) throw new UserError(`Config key ${where}url must be an s3:// URL (got "${url}").`, "For a local folder, use path instead.");
       const cache = t.cache === undefined ? undefined : parseCacheMode(t.cache, `${where}cache`);
       const o = s3OriginConfig(url, t, where, optNumber(t, "priority", where, 0) ?? i, cache);

@@ -1,6 +1,7 @@
 import { chmodSync, mkdirSync, statSync } from "node:fs";
 import { homedir } from "node:os";
 import { isAbsolute, join, resolve } from "node:path";
+import { log, tildify } from "../core/logger.ts";
 
 /** XDG base directories, with the spec's fallbacks. */
 export function configHome(env = process.env): string {
@@ -50,5 +51,8 @@ export type CachePaths = ReturnType<typeof cachePaths>;
 export function ensureCacheDir(dir: string): void {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const s = statSync(dir);
-  if ((s.mode & 0o077) !== 0 && s.uid === process.getuid?.()) chmodSync(dir, 0o700);
+  if ((s.mode & 0o077) !== 0 && s.uid === process.getuid?.()) {
+    chmodSync(dir, 0o700);
+    log.warn(`The cache dir ${tildify(dir)} was open to other users (mode ${(s.mode & 0o777).toString(8)}); it holds cached content of your origins: narrowed to 700.`);
+  }
 }

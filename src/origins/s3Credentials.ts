@@ -12,13 +12,39 @@ import { readFileSync, statSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { UserError, errorMessage } from "../core/errors.ts";
+import { rejectCredentialsInUrl } from "../core/s3Url.ts";
 
-export interface S3Credentials {
-  accessKeyId: string;
-  secretAccessKey: string;
-  sessionToken?: string;
-  /** Where they came from, for messages ("AWS_ACCESS_KEY_ID", "~/.aws/credentials [default]"). Never the secret. */
-  source: string;
+/**
+ * An access key pair (and session token). The secrets live in private fields: an object holding them prints and
+ * serialises without them (Bun.inspect, an uncaught error's properties, JSON.stringify, a logged object), so no log
+ * line, status file or crash report can carry them by accident. Only the S3 client is handed the values.
+ */
+export class S3Credentials {
+  readonly #accessKeyId: string;
+  readonly #secretAccessKey: string;
+  readonly #sessionToken: string | undefined;
+
+  constructor(
+    accessKeyId: string,
+    secretAccessKey: string,
+    sessionToken: string | undefined,
+    /** Where they came from, for messages ("AWS_ACCESS_KEY_ID", "~/.aws/credentials [default]"). Never the secret. */
+    readonly source: string,
+  ) {
+    this.#accessKeyId = accessKeyId;
+    this.#secretAccessKey = secretAccessKey;
+    this.#sessionToken = sessionToken || undefined;
+  }
+
+  get accessKeyId(): string {
+    return this.#accessKeyId;
+  }
+  get secretAccessKey(): string {
+    return this.#secretAccessKey;
+  }
+  get sessionToken(): string | undefined {
+    return this.#sessionToken;
+  }
 }
 
 /** What the user configured for one S3 origin (all optional but the location). */
@@ -37,7 +63,7 @@ export interface ResolvedS3Settings {
   region: string;
   pathStyle: boolean;
   credentials: S3Credentials;
-  /** Credentials files others can read: the caller warns. */
+  /** Files holding a secret that others can read: the caller warns. */
   exposedFiles: string[];
 }
 
@@ -86,6 +112,15 @@ const realFiles: FileAccess = {
   },
 };
 
+/** Keys of an AWS INI file whose values are secrets. */
+const SECRET_KEYS = ["aws_secret_access_key", "aws_session_token"];
+
+/** True when any section of the file holds a secret (~/.aws/config usually holds none: region and endpoint only). */
+export function holdsSecret(ini: Ini): boolean {
+  for (const section of ini.values()) for (const key of SECRET_KEYS) if (section.get(key)) return true;
+  return false;
+}
+
 /** True when users other than the owner may read the file. */
 export function readableByOthers(mode: number): boolean {
   return (mode & 0o044) !== 0;
@@ -103,9 +138,10 @@ export function resolveS3Settings(
   const load = (path: string): Ini | null => {
     const text = files.read(path);
     if (text === null) return null;
+    const ini = parseIni(text);
     const mode = files.mode(path);
-    if (mode !== null && readableByOthers(mode)) exposedFiles.push(path);
-    return parseIni(text);
+    if (mode !== null && readableByOthers(mode) && holdsSecret(ini)) exposedFiles.push(path);
+    return ini;
   };
 
   let credentials: S3Credentials | null = null;
@@ -120,12 +156,7 @@ export function resolveS3Settings(
       );
   }
   if (!credentials && env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY) {
-    credentials = {
-      accessKeyId: env.AWS_ACCESS_KEY_ID,
-      secretAccessKey: env.AWS_SECRET_ACCESS_KEY,
-      sessionToken: env.AWS_SESSION_TOKEN || undefined,
-      source: "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY",
-    };
+    credentials = new S3Credentials(env.AWS_ACCESS_KEY_ID, env.AWS_SECRET_ACCESS_KEY, env.AWS_SESSION_TOKEN, "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY");
   }
   const credentialsPath = env.AWS_SHARED_CREDENTIALS_FILE ?? join(home, ".aws", "credentials");
   const configPath = env.AWS_CONFIG_FILE ?? join(home, ".aws", "config");
@@ -143,6 +174,7 @@ export function resolveS3Settings(
     );
 
   const endpoint = user.endpoint ?? env.AWS_ENDPOINT_URL_S3 ?? env.AWS_ENDPOINT_URL ?? profileConfig?.get("endpoint_url");
+  if (endpoint !== undefined) rejectCredentialsInUrl(endpoint, `The S3 endpoint of ${bucketUrl}`);
   if (endpoint !== undefined && !/^https?:\/\/[^/\s]+/i.test(endpoint))
     throw new UserError(`The S3 endpoint "${endpoint}" of ${bucketUrl} is not an http(s) URL.`, "Write it like https://s3.example.com or http://127.0.0.1:7480.");
   return {
@@ -158,5 +190,5 @@ function fromSection(section: Map<string, string>, source: string): S3Credential
   const accessKeyId = section.get("aws_access_key_id");
   const secretAccessKey = section.get("aws_secret_access_key");
   if (!accessKeyId || !secretAccessKey) return null;
-  return { accessKeyId, secretAccessKey, sessionToken: section.get("aws_session_token") || undefined, source };
+  return new S3Credentials(accessKeyId, secretAccessKey, section.get("aws_session_token"), source);
 }

@@ -155,7 +155,7 @@ export class S3Origin implements Origin {
         case "UNABLE_TO_GET_ISSUER_CERT_LOCALLY":
         case "CERT_HAS_EXPIRED":
         case "ERR_TLS_CERT_ALTNAME_INVALID":
-          return `the TLS certificate of ${where} is not trusted (${code}); if it is signed by a private CA, set ca_file to that CA's certificate (PEM)`;
+          return `the TLS certificate of ${where} is not trusted (${code}); if it is signed by a private CA, set the origin's ca_file (or AWS_CA_BUNDLE) to that CA's certificate (PEM)`;
         case "Timeout":
           return `${where} did not answer within ${this.timeoutMs} ms`;
         default: {

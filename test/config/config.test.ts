@@ -151,6 +151,16 @@ describe("config file", () => {
 });
 
 describe("S3 origins in the config", () => {
+  test("config.toml takes no secrets: a key named like one, or a URL with credentials, is refused without repeating it", () => {
+    const secretKey = messageOf(() => parseConfigText(`[[origins]]\nurl = "s3://music"\naws_secret_access_key = "topsecret"\n`, "x.toml"));
+    expect(secretKey).toContain("origins[0].aws_secret_access_key");
+    expect(secretKey).toContain("credentials_file");
+    const inUrl = messageOf(() => parseConfigText(`[[origins]]\nurl = "s3://AK:topsecret@music"\n`, "x.toml"));
+    expect(inUrl).toContain("holds credentials");
+    const inEndpoint = messageOf(() => parseConfigText(`[[origins]]\nurl = "s3://music"\nendpoint = "https://AK:topsecret@nas"\n`, "x.toml"));
+    expect(inEndpoint).toContain("origins[0].endpoint");
+    for (const m of [secretKey, inUrl, inEndpoint]) expect(m).not.toContain("topsecret");
+  });
   test("url with endpoint, region, path style, credentials file; cached by default; no secret kept", () => {
     const c = parseConfigText(
       `[[origins]]\nurl = "s3://music/FLAC"\nendpoint = "http://127.0.0.1:7480/"\nregion = "eu-1"\npath_style = true\ncredentials_file = "/etc/musicfs/s3"\nmax_requests = 8\n`,

@@ -4,6 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { S3Origin, S3OriginError } from "../../src/origins/s3Origin.ts";
+import { S3Credentials } from "../../src/origins/s3Credentials.ts";
 import type { OriginEntry } from "../../src/origins/origin.ts";
 import { putObjects, rgwSkipReason, startRgw, type RgwCluster } from "../support/cephRgw.ts";
 import { startFaultProxy, type FaultProxy } from "../support/faultProxy.ts";
@@ -33,7 +34,7 @@ function origin(opts: { secret?: string; bucket?: string; prefix?: string; timeo
     location: { bucket: opts.bucket ?? BUCKET, prefix: opts.prefix ?? "lib/" },
     settings: {
       endpoint: proxy.endpoint, region: rgw.region, pathStyle: true, exposedFiles: [],
-      credentials: { accessKeyId: rgw.accessKeyId, secretAccessKey: opts.secret ?? rgw.secretAccessKey, source: "the test" },
+      credentials: new S3Credentials(rgw.accessKeyId, opts.secret ?? rgw.secretAccessKey, undefined, "the test"),
     },
     maxRequests: 8,
     requestTimeoutMs: opts.timeoutMs ?? 5000,

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { formatS3Url, parseS3Url } from "../../src/core/s3Url.ts";
+import { formatS3Url, parseS3Url, rejectCredentialsInUrl } from "../../src/core/s3Url.ts";
 import { UserError } from "../../src/core/errors.ts";
 import { FolderGrouper } from "../../src/origins/folderGrouper.ts";
 import { RequestLimiter } from "../../src/origins/requestLimiter.ts";
@@ -17,6 +17,25 @@ describe("s3:// URLs", () => {
     expect(() => parseS3Url("s3:///x")).toThrow(UserError);
     expect(() => parseS3Url("s3://a")).toThrow(/no valid bucket name/);
     expect(() => parseS3Url("http://x/y")).toThrow(/not an S3 URL/);
+  });
+  test("credentials in a URL are refused, and the message does not repeat them (a secret with / and @ included)", () => {
+    for (const url of ["s3://AKIAEXAMPLE:s3cr3t/x+y@music/lib", "s3://AKIAEXAMPLE:s3cr3t@music/lib", "s3://AKIAEXAMPLE@music"]) {
+      let message = "";
+      try {
+        parseS3Url(url, "--origin");
+      } catch (e) {
+        message = (e as UserError).message + (e as UserError).hint;
+      }
+      expect(message).toContain("holds credentials");
+      expect(message).toContain("@music");
+      expect(message).toContain("AWS_ACCESS_KEY_ID");
+      expect(message).not.toContain("s3cr3t");
+      expect(message).not.toContain("AKIAEXAMPLE");
+    }
+    // An @ in the key prefix is not a credential, nor is a port.
+    expect(parseS3Url("s3://music/me@home")).toEqual({ bucket: "music", prefix: "me@home/" });
+    expect(() => rejectCredentialsInUrl("https://s3.example.com:9000/x@y", "endpoint")).not.toThrow();
+    expect(() => rejectCredentialsInUrl("https://AK:SK@s3.example.com", "endpoint")).toThrow(/"https:\/\/…@s3.example.com" holds credentials/);
   });
 });
 

@@ -163,6 +163,8 @@ export async function deltaSync(library: SyncedLibrary, opts: SyncOptions = {}):
 
   for (const origin of origins) {
     const unreadable = scan.unreadable.filter((u) => u.originId === origin.id).map((u) => u.realPath);
+    if (unreadable.includes("."))
+      log.warn(`Delta sync: origin ${origin.displayName} could not be listed to the end; nothing was removed, and the next sync lists it again.`);
     const classifier = classifiers.get(origin.id)!;
     const gone = classifier.removed(unreadable);
     if (gone.length > 0) {

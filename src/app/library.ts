@@ -304,6 +304,11 @@ export class Library {
         `${placed.placed} placed in the tree in ${Math.round(performance.now() - t0)} ms (${albums} albums, grouped in ${Math.round(tAlbums)} ms, ` +
         `covers chosen in ${Math.round(coversMs)} ms).`,
     );
+    for (const o of this.origins) {
+      if (summary.unreadable.some((u) => u.originId === o.id) || this.db.originFileCount(o.id) > 0) continue;
+      const where = o instanceof S3Origin ? "the bucket, the prefix (keys are listed below it) and the endpoint" : "the path";
+      log.warn(`Origin ${o.displayName} holds no audio files: the tree shows nothing from it. Check ${where}.`);
+    }
     return summary;
   }
 

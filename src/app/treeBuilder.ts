@@ -61,6 +61,8 @@ export class TreeBuilder {
   placeUnplaced(originOrder: readonly string[], nowMs = Date.now(), batch = 5000): PlacementResult {
     const ids = this.store.unplacedFileIds(originOrder);
     const result: PlacementResult = { placed: 0, added: [], removed: [], collect: false };
+    // The root exists even when nothing is placed: an empty library mounts as an empty folder, not a missing one.
+    if (ids.length === 0) this.db.transaction(() => this.store.ensureRoot(nowMs));
     for (let i = 0; i < ids.length; i += batch) {
       const slice = ids.slice(i, i + batch);
       this.db.transaction(() => {

@@ -289,7 +289,9 @@ class Scan {
         }
       } catch (e) {
         // The origin root itself vanished or became unreadable mid-walk: count it, go on with the others.
-        this.recordUnreadable({ originId: origin.id, realPath: ".", reason: errnoCode(e) ?? errorMessage(e) });
+        // (An errno code says it for a folder; a remote origin's own message names the store and what failed.)
+        const code = errnoCode(e);
+        this.recordUnreadable({ originId: origin.id, realPath: ".", reason: code && /^E[A-Z0-9]+$/.test(code) ? code : errorMessage(e) });
       }
       for (const u of report.unreadable) this.recordUnreadable({ originId: origin.id, realPath: u.path, reason: u.reason });
       this.summary.symlinkLoops += report.symlinkLoops;

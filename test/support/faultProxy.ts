@@ -28,6 +28,8 @@ export interface FaultProxy {
   readonly bytesToClients: number;
   /** Answers the next `count` requests with `fault` instead of forwarding them (optionally only paths matching). */
   inject(fault: Fault, count: number, pathPattern?: RegExp): void;
+  /** Drops the injected faults not used yet. */
+  clearFaults(): void;
   /** Refuse every new connection and drop open ones (the server looks down) until `up()`. */
   down(): void;
   up(): void;
@@ -209,6 +211,9 @@ export function startFaultProxy(target: { host?: string; port: number }, opts: {
     },
     get bytesToClients() {
       return state.bytesToClients;
+    },
+    clearFaults() {
+      faults.length = 0;
     },
     inject(fault, count, pathPattern) {
       for (let i = 0; i < count; i++) faults.push({ fault, pattern: pathPattern });

@@ -36,9 +36,11 @@ export async function relaunchTrustingCaFiles(config: MusicFsConfig): Promise<nu
   // AWS_CA_BUNDLE, as the AWS CLI and SDKs honour it.
   const awsBundle = process.env.AWS_CA_BUNDLE;
   if (awsBundle && s3Origins.length > 0 && !caFiles.has(awsBundle)) caFiles.set(awsBundle, "AWS_CA_BUNDLE");
+  const existing = process.env.NODE_EXTRA_CA_CERTS;
+  // A file Bun already trusts (NODE_EXTRA_CA_CERTS names it: machines often set both to one bundle) needs no relaunch.
+  if (existing) caFiles.delete(existing);
   if (caFiles.size === 0) return null;
   const parts: string[] = [];
-  const existing = process.env.NODE_EXTRA_CA_CERTS;
   if (existing) {
     try {
       parts.push(readFileSync(existing, "utf8"));

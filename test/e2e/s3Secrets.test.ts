@@ -165,8 +165,18 @@ describe.skipIf(skip)("S3 credentials stay secret", () => {
     const files = await tracks(mnt);
     expect(files.length).toBe(objectCount);
     expect((await run(["cat", join(mnt, files[0])])).code).toBe(0);
+    expect(await musicfsPids(m)).toHaveLength(2); // run again with the bundle
     expect(await m.stop()).toBe(0);
     expectNoSecret("the mount", m.output());
+
+    // A machine that already trusts the bundle (NODE_EXTRA_CA_CERTS names the same file): no second process.
+    const mnt2 = join(tempDir(), "mnt");
+    const one = await startMount(mnt2, ["--config", config(tls.endpoint), "--cache-dir", tempDir()], {
+      env: { ...keysEnv(), AWS_CA_BUNDLE: caFile, NODE_EXTRA_CA_CERTS: caFile },
+    });
+    expect((await tracks(mnt2)).length).toBe(objectCount);
+    expect(await musicfsPids(one)).toHaveLength(1);
+    expect(await one.stop()).toBe(0);
   }, 120_000);
 
   test("--origin s3://KEY:SECRET@bucket is refused without repeating the keys", async () => {

@@ -1,29 +1,66 @@
 /**
- * Builds the single executable dist/musicfs. `bun build --compile` embeds only the entry points it is given, and a
+ * Builds the single executable (`bun run build` → dist/musicfs for this machine; scripts/release.ts builds every
+ * release target through buildExecutable). `bun build --compile` embeds only the entry points it is given, and a
  * Worker whose module is missing from the binary fails only AFTER the mount exists (every caller then hangs), so
  * every worker entry is listed here and checked before building.
+ *
+ * The commit the binary is built from is embedded with --define (MUSICFS_COMMIT, read by src/cli/buildInfo.ts), so
+ * `musicfs --version` names it without a git checkout beside the executable.
  */
 import { existsSync, statSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { buildCommit } from "./src/cli/buildInfo.ts";
 
+const REPO = dirname(new URL(import.meta.url).pathname);
 const CLI_ENTRY = "src/cli/main.ts";
 /** Every module started with `new Worker(new URL("./x.ts", import.meta.url))`. */
 export const WORKER_ENTRIES = ["src/fs/fuseWorker.ts", "src/library/scanWorker.ts"];
-const OUTFILE = "dist/musicfs";
 
-const missing = [CLI_ENTRY, ...WORKER_ENTRIES].filter((p) => !existsSync(p));
-if (missing.length > 0) {
-  console.error(`build: missing entry point(s): ${missing.join(", ")}`);
-  process.exit(1);
+export interface BuildOptions {
+  /** Output path, relative to the repository or absolute. */
+  outfile: string;
+  /** A `bun build --target` such as "bun-linux-arm64"; default: this machine. */
+  target?: string;
+  /** The commit to embed (default: the checkout's, src/cli/buildInfo.ts). */
+  commit?: string;
+  /** "syntax" (default, what releases ship) or "full" (--minify: also whitespace and identifiers). */
+  minify?: "syntax" | "full";
+  /** "inline" (default: stack traces name source lines) or "none". */
+  sourcemap?: "inline" | "none";
 }
 
-const proc = Bun.spawn(
-  ["bun", "build", "--compile", "--minify-syntax", "--sourcemap=inline", CLI_ENTRY, ...WORKER_ENTRIES, "--outfile", OUTFILE],
-  { stdout: "inherit", stderr: "inherit" },
-);
-const code = await proc.exited;
-if (code !== 0) {
-  console.error(`build: bun build failed with exit code ${code}`);
-  process.exit(code);
+/** The bun build command line for one executable (pure: the release notes quote it). */
+export function buildCommand(o: BuildOptions & { commit: string }): string[] {
+  return [
+    "bun", "build", "--compile",
+    ...(o.target ? [`--target=${o.target}`] : []),
+    ...(o.minify === "full" ? ["--minify"] : ["--minify-syntax"]),
+    `--sourcemap=${o.sourcemap ?? "inline"}`,
+    "--define", `MUSICFS_COMMIT=${JSON.stringify(o.commit)}`,
+    CLI_ENTRY, ...WORKER_ENTRIES,
+    "--outfile", o.outfile,
+  ];
 }
-const mb = (statSync(OUTFILE).size / 1024 / 1024).toFixed(1);
-console.log(`build: ${OUTFILE} (${mb} MiB), workers: ${WORKER_ENTRIES.join(", ")}`);
+
+/** Builds one executable; throws with bun's exit code when the build fails. Returns its size in bytes. */
+export async function buildExecutable(o: BuildOptions): Promise<{ outfile: string; bytes: number; commit: string }> {
+  const missing = [CLI_ENTRY, ...WORKER_ENTRIES].filter((p) => !existsSync(join(REPO, p)));
+  if (missing.length > 0) throw new Error(`build: missing entry point(s): ${missing.join(", ")}`);
+  const commit = o.commit ?? buildCommit();
+  const proc = Bun.spawn(buildCommand({ ...o, commit }), { cwd: REPO, stdout: "inherit", stderr: "inherit" });
+  const code = await proc.exited;
+  if (code !== 0) throw new Error(`build: bun build failed with exit code ${code}`);
+  const outfile = join(REPO, o.outfile);
+  return { outfile, bytes: statSync(outfile).size, commit };
+}
+
+if (import.meta.main) {
+  const OUTFILE = "dist/musicfs";
+  try {
+    const { bytes, commit } = await buildExecutable({ outfile: OUTFILE });
+    console.log(`build: ${OUTFILE} (${(bytes / 1024 / 1024).toFixed(1)} MiB, commit ${commit}), workers: ${WORKER_ENTRIES.join(", ")}`);
+  } catch (e) {
+    console.error((e as Error).message);
+    process.exit(1);
+  }
+}

@@ -40,13 +40,13 @@ const isHelp = (t: string) => t === "--help" || t === "-h";
  * (unknown options, missing values, extra arguments, bad log levels are usage errors: one line on stderr, exit 2),
  * then the command itself. The command's own errors are handled by runCommand (src/cli/run.ts).
  */
-export async function runCli(root: AnyCommand, rawArgs: string[], version: string): Promise<void> {
+export async function runCli(root: AnyCommand, rawArgs: string[], versionLine: () => string): Promise<void> {
   let resolved: Resolved | undefined;
   try {
     const env = process.env.MUSICFS_LOG_LEVEL;
     if (env) setLogLevel(env, "MUSICFS_LOG_LEVEL");
     if (rawArgs.length === 1 && (rawArgs[0] === "--version" || rawArgs[0] === "-v")) {
-      console.log(version);
+      console.log(versionLine());
       return;
     }
     resolved = await resolveCommand(root, rawArgs);

@@ -1,0 +1,324 @@
+/**
+ * Data files (main thread): a cached file's bytes in file order, one file per file version, in `<cache>/data/`.
+ * A complete data file is what FUSE workers serve (FUSE passthrough where the kernel allows it, else pread): a
+ * cached file then costs the daemon nothing per READ, and the kernel's readahead and page cache work as for a local
+ * file. The chunk manifest stays the record of what the file's bytes are: a data file gets its final name only after
+ * it was checked against the manifest (`dataFileCheck.ts`), so its presence means "complete and verified when
+ * written".
+ *
+ * Bookkeeping in `access.db`, table `data_files` (one row per file id: its current version's name, size and last
+ * access) serves eviction (LRU) and the size of the cache. Like the chunk ledger it can lag the files (access times
+ * are batched); `reconcile` repairs it from the directory at start.
+ */
+import { existsSync, mkdirSync, openSync, closeSync, readdirSync, statSync, unlinkSync } from "node:fs";
+import { open, rename, unlink } from "node:fs/promises";
+import { join } from "node:path";
+import type { Database, Statement } from "bun:sqlite";
+import { errnoCode } from "../core/errors.ts";
+import { readFullySync } from "../core/readFully.ts";
+import { openAccessDb } from "./accessDb.ts";
+import { checkDataFileAsync, type DataFileCheck } from "./dataFileCheck.ts";
+import {
+  dataFileDir, dataFileName, dataFilePath, dataFileTempPath, dataTempWriterPid, parseDataFileName,
+} from "./dataFilePaths.ts";
+import type { Manifest } from "./manifestCodec.ts";
+
+/** A file version as the library records it. */
+export interface DataFileRef {
+  fileId: number;
+  size: number;
+  mtimeMs: number;
+}
+
+export interface DataFileEntry {
+  fileId: number;
+  name: string;
+  bytes: number;
+  lastAccessMs: number;
+}
+
+/** Why a data file could not be written: the disk is full (the file stays served from its chunks), or the bytes did not verify. */
+export type MaterializeOutcome = "written" | "present" | "disk-full" | "source-missing" | { damaged: DataFileCheck };
+
+export interface DataFileStoreOptions {
+  now?: () => number;
+}
+
+export class DataFileStore {
+  private readonly db: Database;
+  private readonly now: () => number;
+  private readonly touched = new Map<number, number>();
+  private bytes: number;
+  private files: number;
+  private readonly q: {
+    upsert: Statement; remove: Statement; byId: Statement; oldest: Statement; oldestAfter: Statement; touch: Statement; all: Statement;
+  };
+  /** Writes under way, by file id: one materialization per file at a time. */
+  private readonly writing = new Map<number, Promise<MaterializeOutcome>>();
+
+  constructor(
+    readonly dataDir: string,
+    accessDbPath: string,
+    options: DataFileStoreOptions = {},
+  ) {
+    mkdirSync(dataDir, { recursive: true });
+    this.now = options.now ?? Date.now;
+    this.db = openAccessDb(accessDbPath);
+    this.db.exec(`
+      CREATE TABLE IF NOT EXISTS data_files (
+        file_id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL,
+        bytes INTEGER NOT NULL,
+        last_access INTEGER NOT NULL
+      );
+      CREATE INDEX IF NOT EXISTS data_files_by_access ON data_files (last_access, file_id);
+    `);
+    this.q = {
+      upsert: this.db.query("INSERT OR REPLACE INTO data_files (file_id, name, bytes, last_access) VALUES (?, ?, ?, ?)"),
+      remove: this.db.query("DELETE FROM data_files WHERE file_id = ?"),
+      byId: this.db.query("SELECT file_id AS fileId, name, bytes, last_access AS lastAccessMs FROM data_files WHERE file_id = ?"),
+      oldest: this.db.query("SELECT file_id AS fileId, name, bytes, last_access AS lastAccessMs FROM data_files ORDER BY last_access, file_id LIMIT ?"),
+      oldestAfter: this.db.query(
+        "SELECT file_id AS fileId, name, bytes, last_access AS lastAccessMs FROM data_files WHERE (last_access, file_id) > (?, ?) ORDER BY last_access, file_id LIMIT ?",
+      ),
+      touch: this.db.query("UPDATE data_files SET last_access = ? WHERE file_id = ?"),
+      all: this.db.query("SELECT file_id AS fileId, name, bytes, last_access AS lastAccessMs FROM data_files"),
+    };
+    const t = this.db.query("SELECT COALESCE(SUM(bytes), 0) AS bytes, COUNT(*) AS n FROM data_files").get() as { bytes: number; n: number };
+    this.bytes = t.bytes;
+    this.files = t.n;
+  }
+
+  pathOf(ref: DataFileRef): string {
+    return dataFilePath(this.dataDir, ref.fileId, ref.size, ref.mtimeMs);
+  }
+
+  /** A complete, verified copy of this version is on disk. */
+  has(ref: DataFileRef): boolean {
+    return existsSync(this.pathOf(ref));
+  }
+
+  /** Bytes and count of the data files recorded (including access times not yet flushed). */
+  totals(): { bytes: number; files: number } {
+    return { bytes: this.bytes, files: this.files };
+  }
+
+  /**
+   * Bytes [offset, end) of a complete data file, or null when there is none (then the chunks or the origin serve).
+   * Synchronous pread: for the fetcher's rare reads of a file the workers did not serve (a READ deferred just before
+   * the data file appeared); workers read data files themselves.
+   */
+  read(ref: DataFileRef, offset: number, end: number): Uint8Array | null {
+    let fd: number;
+    try {
+      fd = openSync(this.pathOf(ref), "r");
+    } catch {
+      return null;
+    }
+    try {
+      const out = new Uint8Array(end - offset);
+      const got = readFullySync(fd, out, offset);
+      if (got !== out.length) return null;
+      this.touch(ref.fileId);
+      return out;
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  /**
+   * Writes the complete copy of a file version from its chunks (`chunkBytes(i)`: the verified bytes of chunk i, or
+   * null when the chunk is not in the store), checks it against the manifest, and gives it its final name.
+   * Idempotent per version; concurrent calls for one file share one write.
+   */
+  materialize(ref: DataFileRef, m: Manifest, chunkBytes: (index: number) => Promise<Uint8Array | null>): Promise<MaterializeOutcome> {
+    const running = this.writing.get(ref.fileId);
+    if (running) return running;
+    const p = this.materializeOnce(ref, m, chunkBytes).finally(() => this.writing.delete(ref.fileId));
+    this.writing.set(ref.fileId, p);
+    return p;
+  }
+
+  private async materializeOnce(ref: DataFileRef, m: Manifest, chunkBytes: (index: number) => Promise<Uint8Array | null>): Promise<MaterializeOutcome> {
+    const final = this.pathOf(ref);
+    if (existsSync(final)) {
+      this.record(ref, m.originSize);
+      return "present";
+    }
+    mkdirSync(dataFileDir(this.dataDir, ref.fileId), { recursive: true });
+    const temp = dataFileTempPath(this.dataDir, ref.fileId, ref.size, ref.mtimeMs, process.pid);
+    const handle = await open(temp, "w+");
+    let renamed = false;
+    try {
+      for (let i = 0; i < m.chunkCount; i++) {
+        const bytes = await chunkBytes(i);
+        if (!bytes) return "source-missing";
+        let done = 0;
+        while (done < bytes.length) {
+          const { bytesWritten } = await handle.write(bytes, done, bytes.length - done, m.offsets[i] + done);
+          done += bytesWritten;
+        }
+      }
+      // Verified as read back from the file (the page cache, usually): what the kernel will serve is what is checked.
+      const check = await checkDataFileAsync(handle, m);
+      if (!check.ok) return { damaged: check };
+      await handle.close();
+      await rename(temp, final);
+      renamed = true;
+      this.dropOtherVersions(ref);
+      this.record(ref, m.originSize);
+      return "written";
+    } catch (e) {
+      const code = errnoCode(e);
+      if (code === "ENOSPC" || code === "EDQUOT") return "disk-full";
+      throw e;
+    } finally {
+      await handle.close().catch(() => {});
+      if (!renamed) await unlink(temp).catch(() => {});
+    }
+  }
+
+  /** Another version's data file of the same file id is useless now (the row names only the current one). */
+  private dropOtherVersions(ref: DataFileRef): void {
+    const row = this.q.byId.get(ref.fileId) as DataFileEntry | null;
+    if (row && row.name !== dataFileName(ref.fileId, ref.size, ref.mtimeMs)) this.deleteFile(ref.fileId, row.name);
+  }
+
+  private record(ref: DataFileRef, bytes: number): void {
+    const name = dataFileName(ref.fileId, ref.size, ref.mtimeMs);
+    const row = this.q.byId.get(ref.fileId) as DataFileEntry | null;
+    if (row) {
+      this.bytes -= row.bytes;
+      this.files--;
+    }
+    this.q.upsert.run(ref.fileId, name, bytes, this.now());
+    this.touched.delete(ref.fileId);
+    this.bytes += bytes;
+    this.files++;
+  }
+
+  /** A data file was read or opened: LRU order. Batched; written by `flush`. */
+  touch(fileId: number): void {
+    this.touched.set(fileId, this.now());
+    if (this.touched.size >= 1000) this.flush();
+  }
+
+  flush(): void {
+    if (this.touched.size === 0) return;
+    const entries = [...this.touched];
+    this.touched.clear();
+    this.db.transaction(() => {
+      for (const [fileId, at] of entries) this.q.touch.run(at, fileId);
+    })();
+  }
+
+  /** Least recently used first (after `flush`), `limit` at a time; `after` continues a walk. */
+  oldest(limit: number, after?: DataFileEntry): DataFileEntry[] {
+    return (after ? this.q.oldestAfter.all(after.lastAccessMs, after.fileId, limit) : this.q.oldest.all(limit)) as DataFileEntry[];
+  }
+
+  entry(fileId: number): DataFileEntry | null {
+    return (this.q.byId.get(fileId) as DataFileEntry | null) ?? null;
+  }
+
+  /**
+   * Deletes a file's data file (eviction, a file that left the library or changed, damage found). Returns the bytes
+   * freed. A worker that has it open keeps reading the unlinked file until it closes it (POSIX), so an open never
+   * sees its bytes vanish; the next open finds no data file and is served from chunks or the origin.
+   */
+  delete(fileId: number): number {
+    const row = this.q.byId.get(fileId) as DataFileEntry | null;
+    if (!row) return 0;
+    this.deleteFile(fileId, row.name);
+    this.q.remove.run(fileId);
+    this.touched.delete(fileId);
+    this.bytes -= row.bytes;
+    this.files--;
+    return row.bytes;
+  }
+
+  private deleteFile(fileId: number, name: string): void {
+    try {
+      unlinkSync(join(dataFileDir(this.dataDir, fileId), name));
+    } catch (e) {
+      if (errnoCode(e) !== "ENOENT") throw e;
+    }
+  }
+
+  /**
+   * Startup repair: rows whose file is gone are dropped, complete files without a row are recorded (mtime as last
+   * access), temp files of writers that are no longer running are deleted.
+   */
+  reconcile(isAlive: (pid: number) => boolean = pidAlive): { added: number; removed: number; staleTempFiles: number } {
+    const report = { added: 0, removed: 0, staleTempFiles: 0 };
+    const onDisk = new Map<number, { name: string; bytes: number; mtimeMs: number }>();
+    for (const shard of safeReaddir(this.dataDir)) {
+      const dir = join(this.dataDir, shard);
+      for (const name of safeReaddir(dir)) {
+        const pid = dataTempWriterPid(name);
+        if (pid !== undefined) {
+          if (!isAlive(pid)) {
+            try {
+              unlinkSync(join(dir, name));
+              report.staleTempFiles++;
+            } catch {
+              /* gone already */
+            }
+          }
+          continue;
+        }
+        const parsed = parseDataFileName(name);
+        if (!parsed) continue;
+        const st = statSync(join(dir, name));
+        onDisk.set(parsed.fileId, { name, bytes: st.size, mtimeMs: st.mtimeMs });
+      }
+    }
+    const rows = this.q.all.all() as DataFileEntry[];
+    this.db.transaction(() => {
+      for (const row of rows) {
+        const f = onDisk.get(row.fileId);
+        if (f && f.name === row.name) {
+          onDisk.delete(row.fileId);
+          continue;
+        }
+        this.q.remove.run(row.fileId);
+        this.bytes -= row.bytes;
+        this.files--;
+        report.removed++;
+      }
+      for (const [fileId, f] of onDisk) {
+        this.q.upsert.run(fileId, f.name, f.bytes, Math.floor(f.mtimeMs));
+        this.bytes += f.bytes;
+        this.files++;
+        report.added++;
+      }
+    })();
+    return report;
+  }
+
+  close(): void {
+    try {
+      this.flush();
+    } finally {
+      this.db.close();
+    }
+  }
+}
+
+function safeReaddir(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
+}
+
+function pidAlive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return errnoCode(e) === "EPERM";
+  }
+}

@@ -20,7 +20,7 @@ afterEach(() => {
   stores = [];
 });
 
-function fileOf(size: number, seed: number, checksums = true): { data: Uint8Array; m: Manifest; pieces: Uint8Array[] } {
+function fileOf(size: number, seed: number, checksums = true): { data: Uint8Array<ArrayBuffer>; m: Manifest; pieces: Uint8Array[] } {
   const data = pseudoRandomBytes(size, seed);
   const pieces: Uint8Array[] = [];
   const chunks = [];

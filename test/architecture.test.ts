@@ -9,7 +9,8 @@ import { REPO } from "./support/paths.ts";
 
 const SRC = join(REPO, "src");
 
-/** Which areas (top-level folders of src/) each area may import. Same as the table in docs/architecture.md. */
+/** Which areas (top-level folders of src/, and the rooms of src/app/) each area may import. Same as the table in
+ *  docs/architecture.md. */
 const ALLOWED: Record<string, readonly string[]> = {
   core: [],
   config: ["core"],
@@ -21,8 +22,13 @@ const ALLOWED: Record<string, readonly string[]> = {
   search: ["core", "db"],
   library: ["core", "origins"],
   fs: ["core", "fuse", "db", "cas", "search", "origins"],
-  app: ["core", "config", "db", "origins", "cas", "search", "library", "fs", "fuse", "sample"],
-  cli: ["core", "config", "app"],
+  "app/catalog": ["core", "config", "db", "origins", "library"],
+  "app/sync": ["core", "config", "db", "origins", "library", "fs", "fuse", "app/catalog", "app/library", "app/mount"],
+  "app/library": ["core", "config", "db", "origins", "library", "search", "fuse", "app/catalog", "app/sync"],
+  "app/cache": ["core", "config", "cas", "origins", "search", "fs", "fuse", "app/library", "app/mount"],
+  "app/mount": ["core", "config", "origins", "search", "fs", "fuse", "app/cache", "app/library", "app/sync"],
+  "app/commands": ["core", "config", "db", "cas", "search", "fuse", "sample", "app/cache", "app/library", "app/mount"],
+  cli: ["core", "config", "app/catalog", "app/sync", "app/library", "app/cache", "app/mount", "app/commands"],
 };
 
 function sourceFiles(dir: string): string[] {
@@ -37,9 +43,13 @@ function relativeImports(file: string): string[] {
   return [...text.matchAll(/(?:^|\n)\s*(?:import|export)\b[^;]*?\bfrom\s+"(\.{1,2}\/[^"]+)"/g)].map((m) => m[1]!);
 }
 
+/** The area of a module: its top-level folder of src/, or `app/<room>` inside src/app/ (a module lying loose in
+ *  src/app/ has the area `app`, which is in no rule: every app module lives in a room). */
 function areaOf(path: string): string | null {
   const rel = relative(SRC, path);
-  return rel.startsWith("..") ? null : rel.split("/")[0]!;
+  if (rel.startsWith("..")) return null;
+  const parts = rel.split("/");
+  return parts[0] === "app" && parts.length > 2 ? `app/${parts[1]}` : parts[0]!;
 }
 
 test("every import in src/ follows the documented direction (docs/architecture.md)", () => {
@@ -59,6 +69,15 @@ test("every import in src/ follows the documented direction (docs/architecture.m
     }
   }
   expect(broken).toEqual([]);
+});
+
+test("src/app/ is rooms only: every folder in it is a documented room, no module lies loose", () => {
+  const entries = readdirSync(join(SRC, "app"), { withFileTypes: true });
+  expect(entries.filter((e) => !e.isDirectory()).map((e) => e.name)).toEqual([]);
+  const rooms = entries.map((e) => `app/${e.name}`).sort();
+  expect(rooms).toEqual(Object.keys(ALLOWED).filter((a) => a.startsWith("app/")).sort());
+  const folders = readdirSync(SRC, { withFileTypes: true }).filter((e) => e.isDirectory() && e.name !== "app").map((e) => e.name);
+  expect(Object.keys(ALLOWED).filter((a) => !a.startsWith("app/")).sort()).toEqual(folders.sort());
 });
 
 test("no module imports itself through others (no import cycles, type-only imports included)", () => {

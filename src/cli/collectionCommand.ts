@@ -1,5 +1,5 @@
 import { defineCommand } from "citty";
-import { deleteCollection, listCollections, saveCollection } from "../app/collections.ts";
+import { deleteCollection, listCollections, saveCollection } from "../app/commands/collections.ts";
 import { log } from "../core/logger.ts";
 import { cachePaths } from "../config/paths.ts";
 import { loadConfig } from "../config/config.ts";

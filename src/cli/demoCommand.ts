@@ -2,8 +2,8 @@ import { defineCommand } from "citty";
 import { resolve } from "node:path";
 import { loadConfig } from "../config/config.ts";
 import { log, tildify } from "../core/logger.ts";
-import { runMount } from "../app/mountSession.ts";
-import { prepareDemoLibrary } from "../app/demo.ts";
+import { runMount } from "../app/mount/mountSession.ts";
+import { prepareDemoLibrary } from "../app/commands/demo.ts";
 import { logLevelArg, runCommand } from "./run.ts";
 import { plural } from "../core/plural.ts";
 

@@ -1,4 +1,4 @@
-import { validateLibraryConfig } from "../app/libraryConfig.ts";
+import { validateLibraryConfig } from "../app/library/libraryConfig.ts";
 import { loadConfig } from "../config/config.ts";
 import { UsageError } from "../core/errors.ts";
 import { logLevelArg, repeatedFlag } from "./run.ts";

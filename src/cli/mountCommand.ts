@@ -1,7 +1,7 @@
-import { relaunchTrustingCaFiles } from "../app/caRelaunch.ts";
+import { relaunchTrustingCaFiles } from "../app/mount/caRelaunch.ts";
 import { defineCommand } from "citty";
 import { UserError } from "../core/errors.ts";
-import { runMount } from "../app/mountSession.ts";
+import { runMount } from "../app/mount/mountSession.ts";
 import { commonLibraryArgs, configFromArgs } from "./libraryArgs.ts";
 import { runCommand } from "./run.ts";
 

@@ -1,5 +1,5 @@
 import { defineCommand } from "citty";
-import { searchLibrary } from "../app/librarySearch.ts";
+import { searchLibrary } from "../app/commands/librarySearch.ts";
 import { UsageError } from "../core/errors.ts";
 import { existingLibrary, cacheDirArgs } from "./libraryPaths.ts";
 import { logLevelArg, runCommand } from "./run.ts";

@@ -1,5 +1,5 @@
 import { defineCommand } from "citty";
-import { readLibraryStatus } from "../app/libraryStatus.ts";
+import { readLibraryStatus } from "../app/commands/libraryStatus.ts";
 import { loadConfig } from "../config/config.ts";
 import { cachePaths } from "../config/paths.ts";
 import { tildify } from "../core/logger.ts";

@@ -1,7 +1,7 @@
 import { defineCommand } from "citty";
 import { resolve } from "node:path";
 import { log } from "../core/logger.ts";
-import { unmountMusicfs } from "../app/unmount.ts";
+import { unmountMusicfs } from "../app/commands/unmount.ts";
 import { logLevelArg, runCommand } from "./run.ts";
 
 export const unmountCommand = defineCommand({

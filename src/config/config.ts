@@ -98,7 +98,7 @@ export const BUILT_IN_VIEWS: Readonly<Record<string, string>> = {
 
 /**
  * The [[view]] tables: a name that is one plain folder name (shown at the mount's root as written), unique, not a
- * special directory's; a template (checked by the library, app/libraryConfig.ts), optional for the built-in views.
+ * special directory's; a template (checked by the library, app/library/libraryConfig.ts), optional for the built-in views.
  */
 export function parseViews(v: unknown): ViewConfig[] {
   if (v === undefined) return [];

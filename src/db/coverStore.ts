@@ -43,7 +43,7 @@ const toImage = (r: Row): StoredFolderImage => ({
 
 /**
  * The tables of cover art: folder images found on the origins and each album's chosen cover. SQL only: which image
- * is a cover is decided by src/library/coverChoice.ts, kept in step by src/app/coverIndex.ts. Main thread, inside the
+ * is a cover is decided by src/library/coverChoice.ts, kept in step by src/app/catalog/coverIndex.ts. Main thread, inside the
  * caller's transactions. Picture bytes never come here: only where they are.
  */
 export class CoverStore {

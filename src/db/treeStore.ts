@@ -2,7 +2,7 @@ import type { FileId, Ino } from "../core/types.ts";
 import type { Database } from "./database.ts";
 
 export const ROOT_INO: Ino = 1;
-/** Cover: an album folder's cover file (app/coverIndex.ts), whose bytes are the album's cover (album_covers). */
+/** Cover: an album folder's cover file (app/catalog/coverIndex.ts), whose bytes are the album's cover (album_covers). */
 export const NodeKind = { Dir: 1, File: 2, Cover: 3 } as const;
 
 /**

@@ -198,7 +198,7 @@ function containsVariable(tokens: readonly TemplateToken[]): boolean {
 
 /**
  * The template names the file's folder after its album (`$album` in the last folder segment): such a folder holds one
- * album, and two albums that would share it get two folders (src/app/treeBuilder.ts).
+ * album, and two albums that would share it get two folders (src/app/catalog/treeBuilder.ts).
  */
 export function folderIsPerAlbum(template: PathTemplate): boolean {
   const folder = template.segments[template.segments.length - 2];

@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadConfig, originIdForPath, parseConfigText, parseSize, DEFAULT_TEMPLATE, isS3Origin, BUILT_IN_VIEWS } from "../../src/config/config.ts";
-import { validateLibraryConfig } from "../../src/app/libraryConfig.ts";
+import { validateLibraryConfig } from "../../src/app/library/libraryConfig.ts";
 import { UserError } from "../../src/core/errors.ts";
 
 const dirs: string[] = [];

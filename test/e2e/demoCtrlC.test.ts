@@ -7,7 +7,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { REPEAT_WINDOW_MS } from "../../src/app/signals.ts";
+import { REPEAT_WINDOW_MS } from "../../src/app/mount/signals.ts";
 import { REPO, cleanupAll, lazyUnmount, run, tempDir } from "./harness.ts";
 
 const hasTmux = Bun.which("tmux") !== null;

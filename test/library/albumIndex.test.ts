@@ -7,11 +7,11 @@ import { Database as Sqlite } from "bun:sqlite";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Library } from "../../src/app/library.ts";
+import { Library } from "../../src/app/library/library.ts";
 import { DEFAULT_TEMPLATE, type MusicFsConfig } from "../../src/config/config.ts";
 import { emptyTags, type FileMeta } from "../../src/core/types.ts";
 import { Database } from "../../src/db/database.ts";
-import type { PlacementResult } from "../../src/app/treeBuilder.ts";
+import type { PlacementResult } from "../../src/app/catalog/treeBuilder.ts";
 
 const OLD_DEFAULT = "$albumartist/$album ($year) [$format_upper]/$disctrack - $title.$format";
 const dirs: string[] = [];

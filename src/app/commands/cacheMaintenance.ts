@@ -1,0 +1,152 @@
+import { existsSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { join } from "node:path";
+import type { MusicFsConfig } from "../../config/config.ts";
+import type { CachePaths } from "../../config/paths.ts";
+import { errorMessage } from "../../core/errors.ts";
+import { log } from "../../core/logger.ts";
+import type { FileId } from "../../core/types.ts";
+import { chunkHex, hashChunk } from "../../cas/chunkHash.ts";
+import { chunkPath, isChunkFileName } from "../../cas/chunkPaths.ts";
+import { decodeManifest, manifestChunkHexes, type Manifest } from "../../cas/manifestCodec.ts";
+import { ContentCache } from "../cache/contentCache.ts";
+import type { Library } from "../library/library.ts";
+
+/** Every chunk file in the store (path and name), walking the two shard levels. */
+function* chunkFiles(chunksDir: string): Generator<{ path: string; hex: string; size: number }> {
+  if (!existsSync(chunksDir)) return;
+  for (const a of readdirSync(chunksDir)) {
+    if (a.length !== 2) continue;
+    for (const b of readdirSync(join(chunksDir, a))) {
+      const dir = join(chunksDir, a, b);
+      for (const name of readdirSync(dir)) {
+        if (!isChunkFileName(name)) continue;
+        const path = join(dir, name);
+        yield { path, hex: name, size: statSync(path).size };
+      }
+    }
+  }
+}
+
+function manifests(library: Library): Map<FileId, Manifest> {
+  const out = new Map<FileId, Manifest>();
+  for (const [id, stored] of library.db.listAllManifests()) {
+    try {
+      out.set(id, decodeManifest(stored.manifest));
+    } catch {
+      /* an unreadable manifest describes nothing: the file is fetched again when read */
+    }
+  }
+  return out;
+}
+
+export interface OfflineCacheStats {
+  storedChunks: number;
+  storedBytes: number;
+  cachedFiles: number;
+  /** Bytes of the cached files as the library sees them; over storedBytes it is the dedup ratio. */
+  logicalBytes: number;
+  dedupRatio: number;
+}
+
+/** Figures from the disk and the database (no running mount needed). */
+export function cacheStatsFromDisk(paths: CachePaths, library: Library): OfflineCacheStats {
+  let storedChunks = 0;
+  let storedBytes = 0;
+  for (const c of chunkFiles(paths.chunksDir)) {
+    storedChunks++;
+    storedBytes += c.size;
+  }
+  let logicalBytes = 0;
+  const ms = manifests(library);
+  for (const m of ms.values()) logicalBytes += m.originSize;
+  return { storedChunks, storedBytes, cachedFiles: ms.size, logicalBytes, dedupRatio: storedBytes ? logicalBytes / storedBytes : 0 };
+}
+
+export interface VerifyReport {
+  chunksChecked: number;
+  corruptRemoved: number;
+  /** Chunks a manifest names whose file is absent (deleted behind musicfs' back), not counting corruptRemoved. */
+  chunksMissing: number;
+  filesDamaged: number;
+  filesRepaired: number;
+  /** Damaged files whose origin could not be read: they are fetched again when read with the origin back. */
+  filesUnrepaired: { fileId: FileId; reason: string }[];
+}
+
+/**
+ * Re-hashes every chunk, removes the ones whose bytes do not match their name, then repairs every cached file that
+ * lost a chunk by fetching just those chunks from its origin again.
+ */
+export async function verifyCache(paths: CachePaths, library: Library, config: MusicFsConfig): Promise<VerifyReport> {
+  const report: VerifyReport = { chunksChecked: 0, corruptRemoved: 0, chunksMissing: 0, filesDamaged: 0, filesRepaired: 0, filesUnrepaired: [] };
+  const removed = new Set<string>();
+  for (const c of chunkFiles(paths.chunksDir)) {
+    report.chunksChecked++;
+    if (chunkHex(hashChunk(readFileSync(c.path))) !== c.hex) {
+      rmSync(c.path, { force: true });
+      removed.add(c.hex);
+      report.corruptRemoved++;
+      log.warn(`Chunk ${c.hex.slice(0, 16)}… was damaged and has been removed.`);
+    }
+  }
+  const absent = new Set<string>();
+  const damaged = [...manifests(library)].filter(([, m]) => {
+    let hit = false;
+    for (const hex of manifestChunkHexes(m)) {
+      if (absent.has(hex) || !existsSync(chunkPath(paths.chunksDir, hex))) {
+        absent.add(hex);
+        hit = true;
+      }
+    }
+    return hit;
+  });
+  report.chunksMissing = [...absent].filter((hex) => !removed.has(hex)).length;
+  if (report.chunksMissing > 0) log.warn(`${report.chunksMissing} chunk${report.chunksMissing === 1 ? "" : "s"} named by cached files ${report.chunksMissing === 1 ? "was" : "were"} missing from ${paths.chunksDir}.`);
+  report.filesDamaged = damaged.length;
+  if (damaged.length === 0) return report;
+  const content = new ContentCache(library, paths, config);
+  try {
+    for (const [fileId, m] of damaged) {
+      const file = library.db.fileLocation(fileId);
+      const origin = file && library.origins.find((o) => o.id === file.originId);
+      if (!file || !origin) {
+        report.filesUnrepaired.push({ fileId, reason: "its origin is not configured" });
+        continue;
+      }
+      try {
+        const ref = { fileId, origin, realPath: file.realPath, size: file.size, mtimeMs: file.mtimeMs };
+        for (let off = 0; off < m.originSize; off += 1 << 20) await content.cache.fetcher.read(ref, off, Math.min(1 << 20, m.originSize - off));
+        report.filesRepaired++;
+      } catch (e) {
+        report.filesUnrepaired.push({ fileId, reason: errorMessage(e) });
+      }
+    }
+  } finally {
+    await content.close();
+  }
+  return report;
+}
+
+/**
+ * Drops cached content: the manifests of one origin's files (or of all), then every chunk no remaining manifest
+ * uses. Returns the bytes freed.
+ */
+export function clearCache(paths: CachePaths, library: Library, originId?: string): { files: number; chunks: number; bytes: number } {
+  // Chunk files go first, the database after: on a full disk the database cannot take a write (its journal needs
+  // room), and deleting the chunks is what makes that room.
+  const keep = new Set<string>();
+  for (const [fileId, m] of manifests(library)) {
+    const cleared = originId === undefined || library.db.getFile(fileId)?.originId === originId;
+    if (!cleared) for (const hex of manifestChunkHexes(m)) keep.add(hex);
+  }
+  let chunks = 0;
+  let bytes = 0;
+  for (const c of chunkFiles(paths.chunksDir)) {
+    if (keep.has(c.hex)) continue;
+    rmSync(c.path, { force: true });
+    chunks++;
+    bytes += c.size;
+  }
+  const files = library.db.clearManifests(originId);
+  return { files, chunks, bytes };
+}

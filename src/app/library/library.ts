@@ -1,0 +1,382 @@
+import { existsSync, statSync } from "node:fs";
+import { isS3Origin, type MusicFsConfig, type OriginConfig } from "../../config/config.ts";
+import { UserError } from "../../core/errors.ts";
+import { log, tildify } from "../../core/logger.ts";
+import type { FileMeta, OriginId } from "../../core/types.ts";
+import type { Database } from "../../db/database.ts";
+import type { FuseSession } from "../../fuse/session.ts";
+import { withSuffix } from "../../library/pathAllocator.ts";
+import { scanOrigins, type ScanSummary } from "../../library/scanner.ts";
+import { compileTemplate, folderIsPerAlbum, renderPath, templateUses } from "../../library/template.ts";
+import { TreeBuilder, type PlacementResult, type RenderPath } from "../catalog/treeBuilder.ts";
+import { LibraryViews } from "../catalog/views.ts";
+import { announceChanges, type TreeNotifier } from "../catalog/treeNotifier.ts";
+import { S3Origin } from "../../origins/s3Origin.ts";
+import { openOrigin } from "./openOrigin.ts";
+import { AlbumIndex, foldersOf } from "../catalog/albumIndex.ts";
+import { CoverIndex } from "../catalog/coverIndex.ts";
+import type { OriginEntry } from "../../origins/origin.ts";
+import type { Origin } from "../../origins/origin.ts";
+import { applyTemplateChange } from "../catalog/templateChange.ts";
+import { mountFacts } from "../sync/originMounts.ts";
+import { SyncRunner } from "../sync/syncRunner.ts";
+import { foregroundPacer } from "../sync/foregroundPacer.ts";
+import { storedLookup } from "../sync/deltaSync.ts";
+import { DeltaClassifier } from "../../library/deltaClassify.ts";
+import type { SyncSummary } from "../sync/deltaSync.ts";
+import { SearchIndex } from "../../search/searchIndex.ts";
+import type { FileId, Ino } from "../../core/types.ts";
+import { plural } from "../../core/plural.ts";
+
+/** Background work of a live mount, stopped first at shutdown. */
+export interface BackgroundTasks {
+  stop(): Promise<void>;
+  /** The newest completed delta sync, if any. */
+  lastSync(): (SyncSummary & { at: number }) | null;
+  /** Syncs one origin file now (after any sync already running); resolves when it is done. */
+  refreshFile(originId: string, realPath: string): Promise<void>;
+}
+
+class RebuildAborted extends Error {}
+
+const REMOVE_BATCH = 2000;
+
+/** The first free spelling of `wanted`: "Title.flac", then "Title (2).flac", "Title (3).flac", … */
+export function allocateName(wanted: string, isTaken: (name: string) => boolean): string {
+  for (let n = 1; ; n++) {
+    const candidate = withSuffix(wanted, n);
+    if (!isTaken(candidate)) return candidate;
+  }
+}
+
+/**
+ * The music library of one cache dir: its database, its origins and its tree. The main thread's owner of all
+ * writes; the mount session and the CLI commands drive it.
+ */
+export class Library {
+  readonly origins: Origin[];
+  readonly tree: TreeBuilder;
+  /** Albums and their stored album-level values, kept in step with the files. */
+  readonly albums: AlbumIndex;
+  /** The configured views: every file once more below each view's folder (docs/templates.md, "Views"). */
+  readonly views: LibraryViews;
+  /** Album covers: folder images, each album's chosen cover and the cover node in its folder. */
+  readonly covers: CoverIndex;
+  /** The full-text index, written in the same transactions as the files it describes. */
+  readonly search: SearchIndex;
+  private readonly originOrder: OriginId[];
+  /** The content cache of a live mount with cached origins (told when files leave the library). */
+  private contentCache: { forgetFile(id: FileId): void } | null = null;
+  /** Files removed before the content cache was attached (origins no longer configured, at start): told to it then. */
+  private forgottenBeforeCache: FileId[] = [];
+
+  constructor(
+    readonly db: Database,
+    readonly config: MusicFsConfig,
+  ) {
+    this.origins = config.origins.map((o) => openOrigin(o));
+    this.originOrder = [...config.origins].sort((a, b) => a.priority - b.priority).map((o) => o.id);
+    this.albums = new AlbumIndex(db);
+    // The views' folders win over main-tree folders of the same name (docs/templates.md, "Views").
+    const viewNames = new Set(config.views.map((v) => v.name));
+    this.tree = new TreeBuilder(db, this.placementBy(config.template), allocateName, { reservedTopNames: viewNames });
+    this.views = new LibraryViews(db, config.views, (t) => this.placementBy(t), allocateName);
+    this.covers = new CoverIndex(db, this.tree.store, config.cover);
+    this.search = new SearchIndex(db.sqlite);
+  }
+
+  /** Where a template puts a file, with its album's stored values (the main tree and every view render this way). */
+  private placementBy(source: string): RenderPath {
+    const template = compileTemplate(source);
+    const perAlbum = folderIsPerAlbum(template);
+    const usesAdded = templateUses(template, "added");
+    return (f: FileMeta) => {
+      const album = this.albums.albumOf(f.id!);
+      const file = usesAdded ? { ...f, addedAt: this.db.addedAtOf(f.id!) } : f;
+      return { components: renderPath(template, file, album?.values), albumId: perAlbum ? (album?.id ?? null) : null };
+    };
+  }
+
+  /** The nodes of files in the main tree and in every view (for invalidation of their attributes and pages). */
+  inodesOfFiles(ids: readonly FileId[]): Ino[] {
+    const main = ids.map((id) => this.tree.store.nodeOfFile(id)?.ino).filter((ino): ino is number => ino !== undefined);
+    return [...main, ...this.views.inodesOf(ids)];
+  }
+
+  /**
+   * Removes files from the library: their tree nodes (pruning emptied folders, announced to the kernel), search
+   * rows and database rows, in batches of one transaction each; their cached chunks become evictable. Returns the
+   * count. `onRemoved` hears each batch after it is gone.
+   */
+  removeFiles(ids: readonly FileId[], notifier?: TreeNotifier | null, onRemoved?: (ids: FileId[]) => void): number {
+    for (let i = 0; i < ids.length; i += REMOVE_BATCH) {
+      const batch = ids.slice(i, i + REMOVE_BATCH);
+      const result: PlacementResult = { placed: 0, added: [], removed: [] };
+      const now = Date.now();
+      // The remaining tracks of their albums move too when an album-level value changed (in the same transaction).
+      const replaced = this.db.transaction(() => {
+        const places = this.albums.store.placesOf(batch);
+        this.tree.unplace(batch, now, result);
+        this.views.unplace(batch, now, result);
+        this.search.removeFiles(batch);
+        this.db.deleteFiles(batch);
+        const affected = this.albums.refresh(places.folders, places.albumIds);
+        this.tree.replace(affected, now, result);
+        this.views.replace(affected, now, result);
+        this.covers.refresh([...places.albumIds, ...this.albumIdsOf(affected)], now, result);
+        return affected;
+      });
+      const inodes = this.inodesOfFiles(replaced);
+      announceChanges(notifier, [...result.removed, ...result.added], inodes);
+      if (this.contentCache) for (const id of batch) this.contentCache.forgetFile(id);
+      else this.forgottenBeforeCache.push(...batch);
+      onRemoved?.(batch);
+    }
+    return ids.length;
+  }
+
+  /** The content cache of a live mount: told about every file that leaves the library (its cached figures). */
+  attachContentCache(cache: { forgetFile(id: FileId): void }): void {
+    this.contentCache = cache;
+    for (const id of this.forgottenBeforeCache) cache.forgetFile(id);
+    this.forgottenBeforeCache = [];
+  }
+
+  /** Stores parsed files and indexes them, in one transaction; returns their ids in order. */
+  storeFiles(files: readonly FileMeta[], nowMs = Date.now()): FileId[] {
+    return this.db.transaction(() => {
+      const ids = this.db.upsertFiles(files, nowMs);
+      this.search.indexFiles(files.map((f, i) => ({ ...f, id: ids[i] })));
+      return ids;
+    });
+  }
+
+  /**
+   * Places files just stored or retagged, with every other track of the albums they left or joined whose
+   * album-level values changed (a new track with an earlier year moves the whole album folder). Runs in the
+   * caller's transaction; returns every file that was considered, for invalidation.
+   */
+  placeChanged(files: readonly FileMeta[], ids: readonly FileId[], nowMs: number, result: PlacementResult): FileId[] {
+    const left = this.albumIdsOf(ids); // before the refresh: the albums these files were in
+    const all = [...new Set([...ids, ...this.albums.refresh(foldersOf(files))])];
+    this.tree.replace(all, nowMs, result);
+    this.views.replace(all, nowMs, result);
+    this.covers.refresh([...left, ...this.albumIdsOf(all)], nowMs, result);
+    return all;
+  }
+
+  private albumIdsOf(ids: readonly FileId[]): number[] {
+    return ids.map((id) => this.albums.store.albumIdOfFile(id)).filter((a): a is number => a !== null);
+  }
+
+  /**
+   * After a walk of `origin` (whole, or below `scope`): records the folder images it found and gives the albums of
+   * folders whose images changed their new cover, announced to the kernel.
+   */
+  async recordFolderImages(
+    origin: Origin,
+    images: readonly OriginEntry[],
+    opts: { scope?: readonly string[]; allowRemovals?: boolean; notifier?: TreeNotifier | null } = {},
+  ): Promise<void> {
+    const folders = await this.covers.recordImages(origin, images, opts.scope, opts.allowRemovals);
+    if (folders.length === 0 || !this.hasCompleteScan()) return; // a first scan chooses every cover at its end
+    const result: PlacementResult = { placed: 0, added: [], removed: [] };
+    this.db.transaction(() => this.covers.refresh(this.covers.albumsInFolders(folders), Date.now(), result));
+    announceChanges(opts.notifier, [...result.removed, ...result.added], []);
+  }
+
+  /**
+   * Opens the search index; a missing, outdated or damaged one is rebuilt from the stored files. Returns a promise
+   * for the rebuild (null when none is needed), which a mount runs in the background: `.search` answers EIO until
+   * it is done, everything else is unaffected.
+   */
+  openSearch(signal?: AbortSignal): Promise<void> | null {
+    let state;
+    try {
+      state = this.search.open();
+    } catch (e) {
+      state = "damaged" as const;
+      log.warn(`The search index could not be opened (${(e as Error).message}); rebuilding it.`);
+    }
+    if (state === "ok") return null;
+    const fresh = this.db.fileCount() === 0; // a new library: creating its empty index is nothing to report
+    return (async () => {
+      const t0 = performance.now();
+      if (!fresh) log.info(`Search index ${state}: rebuilding it from the database…`);
+      try {
+        const n = await this.search.rebuildAsync(this.db.listAllFiles(), {
+          // Shutdown must not wait for a rebuild of a million tracks: stop between batches. The index is marked
+          // complete only after the last batch, so the next start rebuilds it again.
+          onProgress: () => {
+            if (signal?.aborted) throw new RebuildAborted();
+          },
+        });
+        if (!fresh) log.info(`Search index rebuilt: ${plural(n, "track")} in ${((performance.now() - t0) / 1000).toFixed(1)} s.`);
+      } catch (e) {
+        if (e instanceof RebuildAborted) log.info("Search index rebuild stopped for shutdown; it continues at the next start.");
+        else throw e;
+      }
+    })();
+  }
+
+  /** The configuration of one origin (by id). */
+  originConfig(id: OriginId): OriginConfig | undefined {
+    return this.config.origins.find((o) => o.id === id);
+  }
+
+  /** A first scan ran to its end at least once (later mounts come straight from the database). */
+  hasCompleteScan(): boolean {
+    return this.db.getMeta("scan_complete") === "1";
+  }
+
+  /** A first scan needs every origin: refuse clearly rather than persist half a library. */
+  async requireReachableOrigins(): Promise<void> {
+    if (this.origins.length === 0) {
+      throw new UserError(
+        "No music folder to scan: give one with --origin DIR (repeatable), or list [[origins]] in the config file.",
+      );
+    }
+    for (const origin of this.origins) {
+      if (origin instanceof S3Origin) {
+        try {
+          await origin.checkAccess();
+        } catch (e) {
+          throw new UserError(`${(e as Error).message}.`);
+        }
+      }
+    }
+    for (const o of this.config.origins) {
+      if (isS3Origin(o)) continue;
+      if (!existsSync(o.path)) throw new UserError(`The origin ${tildify(o.path)} does not exist.`, "Check the path, or mount the disk or share it lives on.");
+      if (!statSync(o.path).isDirectory()) throw new UserError(`The origin ${tildify(o.path)} is not a directory.`);
+    }
+  }
+
+  /** Later mounts never wait for origins; an unreachable one only costs reads of its files. */
+  async warnAboutUnreachableOrigins(): Promise<void> {
+    for (const o of this.origins) {
+      if (o instanceof S3Origin) continue; // a request each: the background delta sync finds out and warns
+      if (!(await o.isAvailable()))
+        log.warn(`Origin ${o.displayName} is not reachable: its files stay listed, reading them fails until it is back.`);
+    }
+  }
+
+  /**
+   * Scans the origins into the database (files already stored with the same size and mtime are not parsed again,
+   * so an interrupted scan resumes), then places new files in the tree.
+   */
+  async scan(opts: { signal?: AbortSignal; interactive?: boolean }): Promise<ScanSummary> {
+    // Files stored by an interrupted earlier scan are not parsed again (compared folder by folder, see DeltaClassifier).
+    const known = this.db.fileCount();
+    for (const o of this.origins) mountFacts(this.db, o); // remembered from the first scan (removal guard)
+    const classifiers = new Map(this.origins.map((o) => [o.id, new DeltaClassifier(storedLookup(this.db, o.id))]));
+    const images = new Map<OriginId, OriginEntry[]>(this.origins.map((o) => [o.id, []]));
+    log.info(`Scanning ${this.origins.map((o) => o.displayName).join(", ")}${known ? ` (${plural(known, "file")} already known)` : ""}…`);
+    const summary = await scanOrigins({
+      origins: this.origins,
+      signal: opts.signal,
+      isUnchanged: (originId, realPath, size, mtimeMs, etag) => classifiers.get(originId)?.classify(realPath, size, mtimeMs, etag) === "unchanged",
+      onBatch: (files: FileMeta[]) => {
+        this.storeFiles(files);
+      },
+      onFolderImage: (originId, entry) => images.get(originId)?.push(entry),
+      progress: opts.interactive === false ? null : undefined,
+    });
+    if (summary.interrupted) return summary;
+    const t0 = performance.now();
+    for (const o of this.origins) {
+      const unreadable = summary.unreadable.some((u) => u.originId === o.id);
+      await this.recordFolderImages(o, images.get(o.id) ?? [], { allowRemovals: !unreadable });
+    }
+    const { albums } = this.albums.rebuildAll();
+    const tAlbums = performance.now() - t0;
+    const placed = this.tree.placeUnplaced(this.originOrder);
+    const tCovers = performance.now();
+    this.db.transaction(() => this.covers.refreshAll(Date.now()));
+    const coversMs = performance.now() - tCovers;
+    Bun.gc(true); // the scan's garbage (parsed tags of every file) should not stay with the mount for its lifetime
+    this.db.setMeta("scan_complete", "1");
+    this.refreshFileCount();
+    log.info(
+      `Scan complete: ${plural(summary.parsed + summary.failed, "file")} parsed (${summary.failed} without readable tags), ` +
+        `${summary.unchanged} unchanged, ${summary.skippedNonAudio} non-audio skipped, ${summary.unreadable.length} unreadable, ` +
+        `in ${(summary.ms / 1000).toFixed(1)} s (${Math.round(summary.filesPerSecond)} files/s); ` +
+        `${placed.placed} placed in the tree in ${Math.round(performance.now() - t0)} ms (${albums} albums, grouped in ${Math.round(tAlbums)} ms, ` +
+        `covers chosen in ${Math.round(coversMs)} ms).`,
+    );
+    for (const o of this.origins) {
+      if (summary.unreadable.some((u) => u.originId === o.id) || this.db.originFileCount(o.id) > 0) continue;
+      const where = o instanceof S3Origin ? "the bucket, the prefix (keys are listed below it) and the endpoint" : "the path";
+      log.warn(`Origin ${o.displayName} holds no audio files: the tree shows nothing from it. Check ${where}.`);
+    }
+    return summary;
+  }
+
+  /**
+   * Rebuilds the tree when the template changed since the tree was built, and lays out the views that are new or
+   * changed in the config (each one alone; unchanged views cost nothing).
+   */
+  applyTemplate(): void {
+    const albumsOutdated = !this.albums.isCurrent();
+    const relaidOut = applyTemplateChange(this.db, this.tree, this.albums, this.config.template, this.originOrder);
+    const viewsChanged = this.hasCompleteScan() && this.views.apply(this.tree, this.originOrder, albumsOutdated);
+    // Album folders may be new, or the configured cover name another: every album folder gets its cover node again.
+    if ((relaidOut || viewsChanged || this.covers.nameChanged()) && this.hasCompleteScan())
+      this.db.transaction(() => this.covers.refreshAll(Date.now()));
+  }
+
+  /**
+   * Background work of a live mount: a delta sync right away (the mount was served from the database), then the
+   * watcher and the periodic re-sync if configured.
+   */
+  startBackground(session: FuseSession, searchRebuild: Promise<void> | null, opts: { acceptRemovals?: boolean } = {}): BackgroundTasks {
+    // The sync gives way to the mount's traffic: a first walk right after mounting is not slowed down by it.
+    const sync = new SyncRunner(this, { notifier: session, pace: foregroundPacer({ requests: () => session.answeredRequests() }) });
+    // A search rebuild and the delta sync both write: the sync waits for the rebuild, which reads every row.
+    const started = (searchRebuild ?? Promise.resolve())
+      .catch((e) => log.error(`Rebuilding the search index failed: ${(e as Error).message}. Search answers EIO until the next start.`))
+      .then(() => sync.start({ ...this.config.sync, acceptRemovals: opts.acceptRemovals }));
+    return {
+      stop: async () => {
+        await started;
+        await sync.stop();
+      },
+      lastSync: () => sync.history.at(-1) ?? null,
+      refreshFile: async (originId, realPath) => {
+        await started;
+        sync.requestScoped(new Map([[originId, [realPath]]]));
+        await sync.idle();
+      },
+    };
+  }
+
+  /** Requests made to each remote origin so far (by display name); undefined without remote origins. */
+  remoteRequestCounts(): Record<string, Record<string, number>> | undefined {
+    const remote = this.origins.filter((o) => o.requestCounts);
+    if (remote.length === 0) return undefined;
+    return Object.fromEntries(remote.map((o) => [o.displayName, o.requestCounts!()]));
+  }
+
+  /** All requests to remote origins so far (retries not counted twice), or null without remote origins. */
+  remoteRequestTotal(): number | null {
+    const counts = this.remoteRequestCounts();
+    if (!counts) return null;
+    return Object.values(counts).reduce((n, c) => n + Object.entries(c).reduce((m, [k, v]) => (k === "retries" ? m : m + v), 0), 0);
+  }
+
+  /** The number of files, kept in meta so a mount can report it without counting a million rows. */
+  refreshFileCount(): number {
+    const n = this.db.fileCount();
+    this.db.setMeta("file_count", String(n));
+    return n;
+  }
+
+  storedFileCount(): number {
+    const v = this.db.getMeta("file_count");
+    return v === null ? this.refreshFileCount() : Number(v);
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}

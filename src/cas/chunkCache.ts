@@ -13,7 +13,7 @@ import { ChunkLedger } from "./chunkLedger.ts";
 import { ChunkStore, type ChunkFileWriter } from "./chunkStore.ts";
 import { CacheStats } from "./cacheStats.ts";
 import { ChunkPins, DEFAULT_CACHE_CAP_BYTES, Evictor } from "./eviction.ts";
-import { Fetcher, type FetcherOptions } from "./fetcher.ts";
+import { Fetcher, type FetcherOptions } from "./fetch/index.ts";
 import { reconcileLedger, type ReconcileReport } from "./ledgerReconcile.ts";
 import { RangeIndex } from "./rangeIndex.ts";
 import { FetchProgress } from "./fetchProgress.ts";

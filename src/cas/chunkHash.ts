@@ -32,3 +32,8 @@ export function sameChunkId(a: ChunkId, b: ChunkId): boolean {
 export function chunkMatches(bytes: Uint8Array, id: ChunkId): boolean {
   return sameChunkId(hashChunk(bytes), id);
 }
+
+/** The id named by 64 hex characters (the inverse of `chunkHex`). */
+export function hexToId(hex: ChunkHex): ChunkId {
+  return Uint8Array.from(Buffer.from(hex, "hex"));
+}

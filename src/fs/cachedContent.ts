@@ -1,4 +1,5 @@
 import { ChunkReader, type CachedFileView } from "../cas/chunkReader.ts";
+import { Lru } from "../core/lru.ts";
 import type { FileLocation } from "../db/nodeReader.ts";
 
 /** Which file a cached READ is for, as the tree row knows it (origin size and mtime validate a kept view). */
@@ -28,7 +29,7 @@ const VIEWS_KEPT = 256;
  */
 export class CachedFileHandles {
   private readonly reader: ChunkReader;
-  private readonly views = new Map<number, { view: CachedFileView; size: number; mtimeMs: number }>();
+  private readonly views = new Lru<number, { view: CachedFileView; size: number; mtimeMs: number }>(VIEWS_KEPT);
   private readonly tag = Math.floor(Math.random() * 2 ** 20);
   private counter = 0;
   private lastReport = 0;
@@ -58,7 +59,6 @@ export class CachedFileHandles {
     if (known && known.size === file.size && known.mtimeMs === file.mtimeMs) return known.view;
     const view = this.reader.openManifest(loadManifest(), file.size, file.mtimeMs);
     if (!view) return null;
-    if (this.views.size >= VIEWS_KEPT) this.views.delete(this.views.keys().next().value!);
     this.views.set(file.fileId, { view, size: file.size, mtimeMs: file.mtimeMs });
     return view;
   }

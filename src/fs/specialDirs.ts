@@ -1,4 +1,5 @@
 import { existsSync, statSync } from "node:fs";
+import { Lru } from "../core/lru.ts";
 import { S_IFLNK, Errno, type Attr, type DirEntry, type Entry } from "../fuse/filesystem.ts";
 import type { NodeReader } from "../db/nodeReader.ts";
 import { CollectionCatalog } from "../search/collectionCatalog.ts";
@@ -38,7 +39,7 @@ export class SpecialDirs {
   private readonly registry: NameRegistry;
   private readonly search: SearchIndex;
   private catalog: CollectionCatalog | null = null;
-  private readonly cache = new Map<string, Resolved>();
+  private readonly cache = new Lru<string, Resolved>(RESULT_CACHE_ENTRIES);
 
   constructor(
     private readonly nodes: NodeReader,
@@ -148,7 +149,6 @@ export class SpecialDirs {
       return -Errno[errno];
     }
     const entries = symlinkEntries(this.nodes.tracks(ids));
-    if (this.cache.size >= RESULT_CACHE_ENTRIES) this.cache.delete(this.cache.keys().next().value!);
     this.cache.set(cacheKey, { at: now, entries });
     return entries;
   }

@@ -8,7 +8,7 @@ import { chunkHex, hashChunk } from "../../src/cas/chunkHash.ts";
 import { ChunkLedger } from "../../src/cas/chunkLedger.ts";
 import { ChunkStore } from "../../src/cas/chunkStore.ts";
 import { ChunkPins, Evictor } from "../../src/cas/eviction.ts";
-import { Fetcher } from "../../src/cas/fetcher.ts";
+import { Fetcher } from "../../src/cas/fetch/index.ts";
 import { decodeManifest, manifestChunkHexes } from "../../src/cas/manifestCodec.ts";
 import { fileRef, makeOrigin, removeDir, tempDir } from "./helpers.ts";
 import { pseudoRandomBytes } from "./testData.ts";

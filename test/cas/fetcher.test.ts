@@ -6,7 +6,7 @@ import { chunkMatches } from "../../src/cas/chunkHash.ts";
 import { chunkPath } from "../../src/cas/chunkPaths.ts";
 import { ChunkReader } from "../../src/cas/chunkReader.ts";
 import { fsChunkFileWriter, type ChunkFileWriter } from "../../src/cas/chunkStore.ts";
-import { FetchError } from "../../src/cas/fetcher.ts";
+import { FetchError } from "../../src/cas/fetch/index.ts";
 import { decodeManifest, manifestChunkHex, manifestChunkId, readChecksum } from "../../src/cas/manifestCodec.ts";
 import { LocalOrigin } from "../../src/origins/localOrigin.ts";
 import { FaultyOrigin } from "../../src/origins/faultyOrigin.ts";

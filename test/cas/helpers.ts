@@ -3,7 +3,7 @@ import { readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { EventBus } from "../../src/core/eventBus.ts";
 import { openChunkCache, type ChunkCacheOptions } from "../../src/cas/chunkCache.ts";
-import type { CachedFileRef } from "../../src/cas/fetcher.ts";
+import type { CachedFileRef } from "../../src/cas/fetch/index.ts";
 import { FaultyOrigin } from "../../src/origins/faultyOrigin.ts";
 import { LocalOrigin } from "../../src/origins/localOrigin.ts";
 

@@ -7,7 +7,7 @@ import type { FileId } from "../../core/types.ts";
 import { imageIdOfContent } from "../../core/contentIds.ts";
 import { openChunkCache, type ChunkCache } from "../../cas/chunkCache.ts";
 import { decodeManifest, manifestChunkHexes } from "../../cas/manifestCodec.ts";
-import { FetchError, type CachedFileRef } from "../../cas/fetcher.ts";
+import { FetchError, type CachedFileRef } from "../../cas/fetch/index.ts";
 import type { CacheStatsSnapshot } from "../../cas/cacheStats.ts";
 import { Errno } from "../../fuse/filesystem.ts";
 import type { DeferredReply, DeferredRequest } from "../../fuse/session.ts";

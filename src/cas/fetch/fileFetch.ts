@@ -1,0 +1,111 @@
+/**
+ * The state of one file being read without a manifest (`FileFetch`), shared by the parts that read and fetch it,
+ * and the small lookups over it.
+ */
+import type { ChunkHex, ChunkId } from "../chunkHash.ts";
+import type { StreamingChunker } from "../fastCdc.ts";
+import type { RangeBlock } from "../rangeIndex.ts";
+import type { CachedFileRef } from "./options.ts";
+import type { PlaybackRanges } from "./playbackDetector.ts";
+import type { Waiter } from "./waiters.ts";
+
+export interface FetchedChunk {
+  offset: number;
+  length: number;
+  id: ChunkId;
+  hex: ChunkHex;
+  /** Fast read checksum for the manifest: workers verify chunks with it instead of re-hashing SHA-256. */
+  checksum: bigint;
+  /** "storing": bytes kept in memory until the put settles; "unstored": the put failed (disk full). */
+  state: "storing" | "stored" | "unstored";
+  bytes?: Uint8Array;
+}
+
+/** Bytes [at, at + bytes.length) of a file, as one ranged read of its sequential fetch brought them. */
+export interface RetainedPiece {
+  at: number;
+  bytes: Uint8Array;
+}
+
+export type PrimaryState = "idle" | "queued" | "running" | "failed" | "done";
+
+export interface Deferred {
+  promise: Promise<void>;
+  resolve: () => void;
+}
+
+/** Everything about one file being read without a manifest. */
+export interface FileFetch {
+  file: CachedFileRef;
+  pinOwner: string;
+  chunks: FetchedChunk[];
+  /** End of the last chunk cut: where a resumed primary starts. */
+  cutEnd: number;
+  /** chunks[0, persisted) are recorded in FetchProgress (the stored prefix a restart resumes from). */
+  persisted: number;
+  /** This file's pieces in the retained pool, in file order. */
+  recent: RetainedPiece[];
+  chunker: StreamingChunker | null;
+  /** The file's one sequential ("primary") fetch: the whole file, chunked, in order. */
+  primary: PrimaryState;
+  waiters: Set<Waiter>;
+  done: Deferred;
+  /** Reading looks like playback (or a prefetch asked): the file is fetched whole. Sticky. */
+  playback: boolean;
+  /** Byte ranges read so far (playback detection). */
+  readRanges: PlaybackRanges;
+  /** Range blocks of this file in the store, by block index (loaded from the RangeIndex on first use). */
+  stored: Map<number, RangeBlock> | null;
+  /** The origin still has the library's size and mtime (checked once per file; see checkVersion). */
+  versionCheck: Promise<void> | null;
+}
+
+export function newFileFetch(file: CachedFileRef): FileFetch {
+  return {
+    file, pinOwner: `fetch:${file.fileId}`, chunks: [], cutEnd: 0, persisted: 0, recent: [], chunker: null, primary: "idle",
+    waiters: new Set(), done: deferred(), playback: false, readRanges: [],
+    stored: null, versionCheck: null,
+  };
+}
+
+export function deferred(): Deferred {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => (resolve = r));
+  return { promise, resolve };
+}
+
+/** Where the sequential fetch has got to: the end of what it has streamed (cut or not). */
+export function streamPosition(ff: FileFetch): number {
+  return ff.chunker ? ff.chunker.pendingEnd : ff.cutEnd;
+}
+
+/** The retained piece holding byte `pos`, if any (a few dozen pieces at most). */
+export function findPiece(pieces: readonly RetainedPiece[], pos: number): RetainedPiece | undefined {
+  for (const p of pieces) if (pos >= p.at && pos < p.at + p.bytes.length) return p;
+  return undefined;
+}
+
+/** Binary search for the fetched chunk containing `pos`. */
+export function findChunk(chunks: FetchedChunk[], pos: number): FetchedChunk | undefined {
+  let lo = 0;
+  let hi = chunks.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    const c = chunks[mid];
+    if (pos < c.offset) hi = mid - 1;
+    else if (pos >= c.offset + c.length) lo = mid + 1;
+    else return c;
+  }
+  return undefined;
+}
+
+/**
+ * Copies the part of `src` (which holds file bytes from `srcOffset`) that falls in [from, to) into `out` (which
+ * holds file bytes from `outOffset`). `from` defaults to the start of `out`.
+ */
+export function copyOverlap(src: Uint8Array, srcOffset: number, out: Uint8Array, outOffset: number, to: number, from = outOffset): void {
+  const a = Math.max(from, srcOffset);
+  const b = Math.min(to, srcOffset + src.length, outOffset + out.length);
+  if (a >= b) return;
+  out.set(src.subarray(a - srcOffset, b - srcOffset), a - outOffset);
+}

@@ -1,0 +1,216 @@
+/**
+ * The fetcher (main thread): answers reads of cached origins, fetching from the origin what the store lacks. This
+ * module is its facade — the public API, the files being read, and the queue of whole-file fetches; each concern is
+ * a module of this folder:
+ *
+ * - `readContext.ts` — a read's deadline (`readTimeoutMs`) and cancellation (FUSE INTERRUPT): whatever the read
+ *   waits for, it rejects with FetchError (EIO) at once when either fires.
+ * - `originReads.ts` — every origin call time-bounded (`originTimeoutMs`, so a hung origin never holds a fetch slot),
+ *   short answers completed, and the version check (size + mtime) before any byte of a file is used.
+ * - `manifestReads.ts` — a file with a current manifest is read chunk by chunk from the store; a missing or corrupt
+ *   chunk is re-fetched alone (checked against its SHA-256 id), with a few following ones for a player reading on.
+ * - `rangeBlocks.ts` — a file without one is read in aligned 128 KiB range blocks, contiguous missing blocks in one
+ *   ranged read, stored and recorded in the RangeIndex (a tag reader's head and tail reads are fetched once, ever).
+ * - `playbackDetector.ts` (pure) — reads that cover `playbackThresholdBytes` from offset 0 look like playback; only
+ *   those (or a prefetch) start the file's one sequential fetch.
+ * - `sequentialFetch.ts` — that fetch: ranged reads ahead of the reader, in file order through FastCDC, chunks
+ *   stored as cut, progress recorded so a failure or restart resumes from the last cut; at EOF the manifest and
+ *   `ManifestCached`.
+ * - `seekWindow.ts` (pure) — a read at most `seekWindowBytes` ahead of the stream waits for it (`waiters.ts`); a
+ *   read further on is a seek, served by range blocks meanwhile.
+ * - `retained.ts` — the stream's latest pieces kept in memory for readers just behind it.
+ * - `streamReads.ts` — for a file without a manifest, which of those sources serves each part of a read.
+ * - `fileFetch.ts` — the per-file state they share; `fetchError.ts` — FetchError and how failures are described;
+ *   `options.ts` — the tuning and its defaults.
+ *
+ * Disk full: a chunk is not stored (StoreFullError, warned once by the store), the read is still answered from the
+ * fetched bytes, later reads of that range go to the origin, and no ManifestCached is emitted.
+ */
+import { Lru } from "../../core/lru.ts";
+import type { FileId } from "../../core/types.ts";
+import { log } from "../../core/logger.ts";
+import { describe, FetchError } from "./fetchError.ts";
+import { deferred, newFileFetch, type FileFetch } from "./fileFetch.ts";
+import { ManifestReads } from "./manifestReads.ts";
+import { resolveOptions, type CachedFileRef, type FetchEnv, type FetcherOptions, type ResolvedOptions } from "./options.ts";
+import { observeRead } from "./playbackDetector.ts";
+import { RangeBlocks } from "./rangeBlocks.ts";
+import { withReadContext, type ReadContext } from "./readContext.ts";
+import { RetainedPieces } from "./retained.ts";
+import { SequentialFetch } from "./sequentialFetch.ts";
+import { StreamReads } from "./streamReads.ts";
+import { rejectAll } from "./waiters.ts";
+
+export { FetchError, type FetchFailure } from "./fetchError.ts";
+export type { CachedFileRef, FetcherOptions } from "./options.ts";
+
+/** Files without a manifest whose read state is kept while they are not being fetched (a scan touches thousands). */
+const MAX_TRACKED_FILES = 256;
+
+export class Fetcher {
+  private readonly o: ResolvedOptions;
+  /** Files being read without a manifest, least recently read first; idle ones beyond the bound are forgotten. */
+  private readonly fetches = new Lru<FileId, FileFetch>(MAX_TRACKED_FILES, {
+    canEvict: (ff) => ff.primary === "idle" && ff.waiters.size === 0,
+    onEvict: (ff) => this.dropFetch(ff),
+  });
+  private runningPrimaries = 0;
+  private readonly primaryQueue: FileFetch[] = [];
+  private closed = false;
+  private readonly background = new Set<Promise<unknown>>();
+  private readonly manifests: ManifestReads;
+  private readonly retained: RetainedPieces;
+  private readonly sequential: SequentialFetch;
+  private readonly stream: StreamReads;
+
+  constructor(private readonly deps: FetcherOptions) {
+    this.o = resolveOptions(deps);
+    const env: FetchEnv = { deps, o: this.o, closed: () => this.closed, track: (p) => this.track(p) };
+    this.manifests = new ManifestReads(env);
+    const blocks = new RangeBlocks(env, (id) => this.manifests.known(id));
+    this.retained = new RetainedPieces(this.o.retainedBytes);
+    this.sequential = new SequentialFetch(env, {
+      blocks, manifests: this.manifests, retained: this.retained,
+      isCurrent: (ff) => this.isTracked(ff), drop: (ff) => this.dropFetch(ff),
+    });
+    this.stream = new StreamReads(env, blocks, this.manifests);
+  }
+
+  /** Reads [offset, offset+size) of a cached file (clamped to its size). Rejects with FetchError. */
+  read(file: CachedFileRef, offset: number, size: number, signal?: AbortSignal): Promise<Uint8Array> {
+    const end = Math.min(offset + size, file.size);
+    if (offset >= end) return Promise.resolve(new Uint8Array(0));
+    if (this.closed) return Promise.reject(new FetchError("closed", "the cache is shutting down"));
+    return withReadContext(file, this.o.readTimeoutMs, signal, (ctx) => this.readRange(file, offset, end, ctx));
+  }
+
+  /** Fetches the whole file into the store (prefetch). Resolves when it is cached or the attempt ended. */
+  async prefetch(file: CachedFileRef): Promise<void> {
+    if (this.manifests.current(file)) return;
+    const ff = this.fetchFor(file);
+    ff.playback = true;
+    this.ensurePrimary(ff);
+    await ff.done.promise;
+  }
+
+  /** True when a current manifest is known for the file (its chunks may still need repair). */
+  hasManifest(file: CachedFileRef): boolean {
+    return this.manifests.current(file) !== undefined;
+  }
+
+  /**
+   * Stops: pending reads fail at once, background fetches stop at their next step, and the returned promise waits
+   * (at most `waitMs`) for the chunk writes already started, so nothing writes into the store after shutdown.
+   */
+  async close(waitMs = 5000): Promise<void> {
+    this.closed = true;
+    for (const ff of this.fetches.values()) rejectAll(ff.waiters, new FetchError("closed", "the cache is shutting down"));
+    this.fetches.clear();
+    this.primaryQueue.length = 0;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      Promise.allSettled([...this.background]),
+      new Promise<void>((r) => (timer = setTimeout(r, waitMs))),
+    ]);
+    clearTimeout(timer);
+  }
+
+  /** Keeps track of work that outlives the read that started it, for `close`. */
+  private track<T>(p: Promise<T>): Promise<T> {
+    this.background.add(p);
+    const forget = () => this.background.delete(p);
+    p.then(forget, forget);
+    return p;
+  }
+
+  private async readRange(file: CachedFileRef, offset: number, end: number, ctx: ReadContext): Promise<Uint8Array> {
+    const m = this.manifests.current(file);
+    if (m) {
+      const out = await this.manifests.read(file, m, offset, end, ctx);
+      if (out) return out;
+      // The origin no longer matches the manifest (content changed under the same size and mtime): start over.
+      this.manifests.forget(file.fileId);
+      this.deps.ledger?.forgetManifest(file.fileId);
+      file = { ...file, manifest: null };
+      log.warn(`${describe(file)} changed on the origin without a new mtime: its cached copy was dropped`);
+    }
+    this.deps.stats?.countMiss();
+    const ff = this.fetchFor(file);
+    const bytes = await this.stream.read(ff, offset, end, ctx);
+    this.notePlayback(ff, offset, end);
+    return bytes;
+  }
+
+  /** The file's read state: the one being kept, or a new one (resuming a whole-file fetch a restart cut off). */
+  private fetchFor(file: CachedFileRef): FileFetch {
+    let ff = this.fetches.get(file.fileId);
+    if (ff && (ff.file.size !== file.size || ff.file.mtimeMs !== file.mtimeMs)) {
+      this.dropFetch(ff);
+      ff = undefined;
+    }
+    if (ff) return ff;
+    ff = newFileFetch(file);
+    this.sequential.resumeFromProgress(ff);
+    this.fetches.set(file.fileId, ff);
+    return ff;
+  }
+
+  private isTracked(ff: FileFetch): boolean {
+    return this.fetches.peek(ff.file.fileId) === ff;
+  }
+
+  /**
+   * Decided after the read was answered, so that the sequential fetch finds the blocks this read fetched and
+   * reuses them instead of fetching them again.
+   */
+  private notePlayback(ff: FileFetch, offset: number, end: number): void {
+    if (!ff.playback) {
+      const seen = observeRead(ff.readRanges, offset, end, this.o.playbackThresholdBytes, ff.file.size);
+      ff.readRanges = seen.ranges;
+      ff.playback = seen.playback;
+    }
+    if (ff.playback && this.isTracked(ff)) this.ensurePrimary(ff);
+  }
+
+  // ---- the queue of whole-file fetches: at most maxConcurrentFileFetches at once, the others wait in order ----
+
+  private ensurePrimary(ff: FileFetch): void {
+    if (ff.primary === "running" || ff.primary === "queued" || ff.primary === "done" || this.closed) return;
+    if (ff.primary === "failed") ff.done = deferred(); // a retry: prefetch() callers wait for this attempt
+    if (this.runningPrimaries < this.o.maxConcurrentFileFetches) this.startPrimary(ff);
+    else {
+      ff.primary = "queued";
+      this.primaryQueue.push(ff);
+    }
+  }
+
+  private startPrimary(ff: FileFetch): void {
+    this.runningPrimaries++;
+    ff.primary = "running";
+    this.track(
+      this.sequential
+        .run(ff)
+        .catch((e) => this.sequential.fail(ff, e))
+        .finally(() => {
+          this.runningPrimaries--;
+          this.startQueued();
+        }),
+    );
+  }
+
+  private startQueued(): void {
+    while (this.runningPrimaries < this.o.maxConcurrentFileFetches && this.primaryQueue.length > 0) {
+      const next = this.primaryQueue.shift()!;
+      if (next.primary === "queued" && this.isTracked(next)) this.startPrimary(next);
+    }
+  }
+
+  /** Forgets a file's read state: its waiting reads fail, its pins and retained pieces go. */
+  private dropFetch(ff: FileFetch): void {
+    if (this.isTracked(ff)) this.fetches.delete(ff.file.fileId);
+    this.retained.release(ff);
+    this.deps.pins?.unpin(ff.pinOwner);
+    rejectAll(ff.waiters, new FetchError("changed", `${describe(ff.file)}: fetch abandoned`));
+    ff.done.resolve();
+  }
+}

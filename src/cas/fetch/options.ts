@@ -1,0 +1,113 @@
+/** What the fetcher is given: the file to read, its collaborators and its tuning, with the defaults resolved once. */
+import type { EventBus } from "../../core/eventBus.ts";
+import type { FileId } from "../../core/types.ts";
+import type { Origin } from "../../origins/origin.ts";
+import type { CacheStats } from "../cacheStats.ts";
+import type { ChunkLedger } from "../chunkLedger.ts";
+import type { ChunkStore } from "../chunkStore.ts";
+import type { ChunkPins } from "../eviction.ts";
+import { DEFAULT_CDC, type CdcParams } from "../fastCdc.ts";
+import type { FetchProgress } from "../fetchProgress.ts";
+import type { Manifest } from "../manifestCodec.ts";
+import type { RangeIndex } from "../rangeIndex.ts";
+import { defaultSeekWindow } from "./seekWindow.ts";
+
+/** A file of a cached origin, as the integrator knows it from the database. */
+export interface CachedFileRef {
+  fileId: FileId;
+  origin: Origin;
+  realPath: string;
+  /** Origin size and mtime as recorded: a manifest built for other values is not used. */
+  size: number;
+  mtimeMs: number;
+  /** The persisted manifest (files.chunk_manifest), if at hand; otherwise `loadManifest` is asked. */
+  manifest?: Uint8Array | Manifest | null;
+}
+
+export interface FetcherOptions {
+  store: ChunkStore;
+  /** ManifestCached goes here; a listener persists it (Database.updateManifest). */
+  bus?: EventBus;
+  /** Looks up a persisted manifest by file id (e.g. SELECT chunk_manifest FROM files WHERE id = ?). */
+  loadManifest?: (fileId: FileId) => Uint8Array | null | undefined;
+  pins?: ChunkPins;
+  ledger?: ChunkLedger;
+  stats?: CacheStats;
+  /** A read that cannot be answered within this time fails with EIO (default 30 s). */
+  readTimeoutMs?: number;
+  /** Bound on each origin call made by background fetches (default: readTimeoutMs). */
+  originTimeoutMs?: number;
+  /** Stored range blocks of files without a manifest (persisted); without it, range blocks live in memory only. */
+  rangeIndex?: RangeIndex;
+  /** Persisted progress of whole-file fetches, so that one killed halfway resumes after a restart (without it: in memory only). */
+  progress?: FetchProgress;
+  /** Contiguous bytes read from offset 0 after which the file is fetched whole, as playback (default 4 MiB). */
+  playbackThresholdBytes?: number;
+  /** Reads at most this far ahead of the primary fetch wait for it; further ones use range blocks (default: the playback threshold plus the primary's reads in flight). */
+  seekWindowBytes?: number;
+  /** Size of a range block: the unit of ranged reads for reads that are not playback, and of the RangeIndex (default 128 KiB). */
+  rangeBlockBytes?: number;
+  /** Range blocks kept in memory, all files together (default 64). */
+  maxMemoryBlocks?: number;
+  /** Files fetched at once; reads of queued files use range blocks meanwhile (default 4). */
+  maxConcurrentFileFetches?: number;
+  /**
+   * The primary fetch's ranged reads: size of each (default 1 MiB, a multiple of rangeBlockBytes) and how many in
+   * flight (default 8). Measured on RGW through a 20 ms RTT proxy (bench/s3/ceiling.ts): 1 MiB × 4 in flight 70 MB/s,
+   * × 8 101 MB/s; 4 MiB reads were slower than 1 MiB ones at every depth (RGW serves an object in 4 MiB stripes).
+   */
+  segmentBytes?: number;
+  parallelReads?: number;
+  /** Chunk puts in flight per file, so that fsync latency overlaps with the download (default 4). */
+  maxPendingStores?: number;
+  /** Bytes of the primaries' latest ranged reads kept in memory for readers behind them, all files together (default 32 MiB). */
+  retainedBytes?: number;
+  /** When a chunk of a cached file must be re-fetched, also re-fetch this many following missing chunks (default 4). */
+  repairAheadChunks?: number;
+  cdc?: CdcParams;
+}
+
+export type ResolvedOptions = Required<
+  Pick<
+    FetcherOptions,
+    | "readTimeoutMs" | "originTimeoutMs" | "seekWindowBytes" | "rangeBlockBytes"
+    | "maxMemoryBlocks" | "maxConcurrentFileFetches" | "segmentBytes" | "parallelReads" | "maxPendingStores" | "cdc"
+    | "repairAheadChunks" | "playbackThresholdBytes" | "retainedBytes"
+  >
+>;
+
+const MiB = 1024 * 1024;
+
+export function resolveOptions(deps: FetcherOptions): ResolvedOptions {
+  const readTimeoutMs = deps.readTimeoutMs ?? 30_000;
+  const rangeBlockBytes = deps.rangeBlockBytes ?? 128 * 1024;
+  // Segments are whole blocks, so that a segment can be assembled from blocks fetched before playback started.
+  const segmentBytes = Math.max(1, Math.round((deps.segmentBytes ?? 1 * MiB) / rangeBlockBytes)) * rangeBlockBytes;
+  const parallelReads = Math.max(1, deps.parallelReads ?? 8);
+  const playbackThresholdBytes = deps.playbackThresholdBytes ?? 4 * MiB;
+  return {
+    readTimeoutMs,
+    originTimeoutMs: deps.originTimeoutMs ?? readTimeoutMs,
+    seekWindowBytes: deps.seekWindowBytes ?? defaultSeekWindow(playbackThresholdBytes, parallelReads, segmentBytes),
+    rangeBlockBytes,
+    maxMemoryBlocks: deps.maxMemoryBlocks ?? 64,
+    maxConcurrentFileFetches: deps.maxConcurrentFileFetches ?? 4,
+    segmentBytes,
+    parallelReads,
+    playbackThresholdBytes,
+    maxPendingStores: deps.maxPendingStores ?? 4,
+    retainedBytes: deps.retainedBytes ?? 32 * MiB,
+    repairAheadChunks: deps.repairAheadChunks ?? 4,
+    cdc: deps.cdc ?? DEFAULT_CDC,
+  };
+}
+
+/** What every part of the fetcher shares: its collaborators, its tuning, whether it is closing, its background work. */
+export interface FetchEnv {
+  readonly deps: FetcherOptions;
+  readonly o: ResolvedOptions;
+  /** True once `close` began: nothing new starts. */
+  closed(): boolean;
+  /** Keeps track of work that outlives the read that started it, so that `close` can wait for it. */
+  track<T>(p: Promise<T>): Promise<T>;
+}

@@ -1,0 +1,174 @@
+/**
+ * Range blocks: a file without a manifest is read in aligned blocks (128 KiB) with ranged origin reads, contiguous
+ * missing blocks in one request (the kernel's readahead makes the READs of a sequential reader large). Unless the
+ * file is being fetched whole, each block is stored as a chunk and recorded in the RangeIndex, so a tag reader's
+ * head and tail reads are fetched once, ever (also across restarts), and never pull the whole file. Recently used
+ * blocks of all files are also kept in memory. When the file's manifest arrives, its blocks are dropped.
+ */
+import { errorMessage } from "../../core/errors.ts";
+import type { FileId } from "../../core/types.ts";
+import { Lru } from "../../core/lru.ts";
+import { log } from "../../core/logger.ts";
+import { chunkHex, hashChunk, hexToId, type ChunkHex } from "../chunkHash.ts";
+import { manifestChunkHexes, type Manifest } from "../manifestCodec.ts";
+import type { RangeBlock } from "../rangeIndex.ts";
+import { noteStoreFailure } from "./fetchError.ts";
+import { copyOverlap, type FileFetch } from "./fileFetch.ts";
+import type { FetchEnv } from "./options.ts";
+import { checkVersion, fetchExactly } from "./originReads.ts";
+import { bounded, type ReadContext } from "./readContext.ts";
+
+/** Blocks fetched for reads are kept in memory and stored; blocks fetched for the sequential fetch are neither. */
+export type BlockPurpose = "read" | "primary";
+
+export class RangeBlocks {
+  /** Recently used range blocks of all files, keyed by file version and block index. */
+  private readonly memory: Lru<string, Promise<Uint8Array>>;
+
+  constructor(
+    private readonly env: FetchEnv,
+    /** The decoded manifest of a file, if one is known (a block stored after it arrived is not recorded). */
+    private readonly knownManifest: (fileId: FileId) => Manifest | undefined,
+  ) {
+    this.memory = new Lru(env.o.maxMemoryBlocks);
+  }
+
+  /**
+   * Serves [pos, end) from range blocks: only the blocks the read covers. No read-ahead of our own: the kernel's
+   * readahead already asks ahead of a sequential reader (in READs up to 1 MiB), and anything more would be bytes a
+   * tag reader never wanted.
+   */
+  async read(ff: FileFetch, pos: number, end: number, out: Uint8Array, outBase: number, ctx: ReadContext): Promise<number> {
+    const B = this.env.o.rangeBlockBytes;
+    const first = Math.floor(pos / B);
+    const last = Math.floor((end - 1) / B);
+    const blocks = this.blocks(ff, first, last, "read");
+    for (const b of blocks) b.catch(() => {}); // a failure ends the loop below before the later blocks are awaited
+    for (let k = first; k <= last; k++) {
+      const bytes = await bounded(blocks[k - first], ctx);
+      copyOverlap(bytes, k * B, out, outBase, end, pos);
+    }
+    return end;
+  }
+
+  /**
+   * Blocks first..last of a file, each from memory, the store (a recorded range block) or the origin — contiguous
+   * missing blocks in one ranged read.
+   */
+  blocks(ff: FileFetch, first: number, last: number, purpose: BlockPurpose): Promise<Uint8Array>[] {
+    const out: Promise<Uint8Array>[] = [];
+    let missingFrom = -1;
+    const fetchMissing = (until: number) => {
+      if (missingFrom < 0) return;
+      out.push(...this.fetchBlocks(ff, missingFrom, until, purpose));
+      missingFrom = -1;
+    };
+    for (let k = first; k <= last; k++) {
+      const known = this.memory.get(memoryKey(ff, k)) ?? this.storedBlock(ff, k, purpose);
+      if (known) {
+        fetchMissing(k);
+        out.push(known);
+      } else if (missingFrom < 0) missingFrom = k;
+    }
+    fetchMissing(last + 1);
+    return out;
+  }
+
+  /**
+   * The manifest supersedes the file's range blocks: their records go, and so do their chunk files (unless the
+   * manifest or an open file uses the same bytes). Another file with identical bytes may share a block; it then
+   * finds it missing and fetches it again, which costs a request but is never wrong.
+   */
+  dropAll(ff: FileFetch, m: Manifest): void {
+    const index = this.env.deps.rangeIndex;
+    if (!index) return;
+    const blocks = ff.stored ?? index.blocksOf(ff.file.fileId, ff.file, this.env.o.rangeBlockBytes);
+    index.forget(ff.file.fileId);
+    if (blocks.size === 0) return;
+    const keep = manifestChunkHexes(m);
+    for (const b of blocks.values()) this.dropBlockChunk(b.hex, keep);
+  }
+
+  private remember(ff: FileFetch, k: number, p: Promise<Uint8Array>): void {
+    const key = memoryKey(ff, k);
+    this.memory.set(key, p);
+    p.catch(() => {
+      if (this.memory.peek(key) === p) this.memory.delete(key);
+    });
+  }
+
+  /** A recorded range block read back from the store (verified); fetched again if it went missing or bad. */
+  private storedBlock(ff: FileFetch, k: number, purpose: BlockPurpose): Promise<Uint8Array> | undefined {
+    const index = this.env.deps.rangeIndex;
+    if (!index) return undefined;
+    ff.stored ??= index.blocksOf(ff.file.fileId, ff.file, this.env.o.rangeBlockBytes);
+    const b = ff.stored.get(k);
+    if (!b) return undefined;
+    const p = this.env.deps.store.get(hexToId(b.hex), b.length).then((r) => {
+      if (r.kind === "ok") return r.bytes;
+      ff.stored?.delete(k);
+      return this.fetchBlocks(ff, k, k + 1, purpose)[0];
+    });
+    if (purpose === "read") this.remember(ff, k, p);
+    return p;
+  }
+
+  /** One ranged origin read of blocks [from, until), split into one promise per block. */
+  private fetchBlocks(ff: FileFetch, from: number, until: number, purpose: BlockPurpose): Promise<Uint8Array>[] {
+    const { o, deps } = this.env;
+    const B = o.rangeBlockBytes;
+    const start = from * B;
+    const run = Promise.all([
+      fetchExactly(ff.file, start, Math.min(ff.file.size, until * B) - start, o.originTimeoutMs, deps.stats),
+      checkVersion(ff, o.originTimeoutMs),
+    ]).then(([bytes]) => bytes);
+    const persist = purpose === "read" && !ff.playback && deps.rangeIndex !== undefined;
+    if (persist) this.env.track(run.then((bytes) => this.storeBlocks(ff, from, bytes))).catch(() => {});
+    const out: Promise<Uint8Array>[] = [];
+    for (let k = from; k < until; k++) {
+      const p = run.then((bytes) => bytes.subarray((k - from) * B, Math.min(bytes.length, (k - from + 1) * B)));
+      if (purpose === "read") this.remember(ff, k, p);
+      out.push(p);
+    }
+    return out;
+  }
+
+  /** Stores fetched range blocks as chunks and records them, so they are never fetched again. */
+  private async storeBlocks(ff: FileFetch, from: number, bytes: Uint8Array): Promise<void> {
+    const B = this.env.o.rangeBlockBytes;
+    const index = this.env.deps.rangeIndex!;
+    for (let k = from, at = 0; at < bytes.length; k++, at += B) {
+      const block = bytes.subarray(at, Math.min(bytes.length, at + B));
+      const id = hashChunk(block);
+      try {
+        await this.env.deps.store.put(block, id);
+      } catch (e) {
+        noteStoreFailure(ff.file, e);
+        return;
+      }
+      // Recorded even while closing (close waits for this): the bytes were fetched and stored, so keep them. But a
+      // file fetched whole meanwhile has no use for them: its manifest is the record now.
+      if (ff.primary === "done") {
+        const m = this.knownManifest(ff.file.fileId);
+        this.dropBlockChunk(chunkHex(id), m ? manifestChunkHexes(m) : new Set());
+        continue;
+      }
+      const b: RangeBlock = { block: k, hex: chunkHex(id), length: block.length };
+      index.record(ff.file.fileId, ff.file, B, b);
+      ff.stored?.set(k, b);
+    }
+  }
+
+  private dropBlockChunk(hex: ChunkHex, keep: Set<ChunkHex>): void {
+    if (keep.has(hex) || this.env.deps.pins?.isPinned(hex)) return;
+    try {
+      this.env.deps.store.deleteNow(hex);
+    } catch (e) {
+      log.debug(`cannot delete range block ${hex.slice(0, 16)}…: ${errorMessage(e)}`);
+    }
+  }
+}
+
+function memoryKey(ff: FileFetch, k: number): string {
+  return `${ff.file.fileId}/${ff.file.size}/${ff.file.mtimeMs}/${k}`;
+}

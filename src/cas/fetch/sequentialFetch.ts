@@ -1,0 +1,220 @@
+/**
+ * The sequential ("primary") fetch of a whole file: ranged reads of `segmentBytes` with `parallelReads` in flight
+ * ahead of the reader (blocks already fetched are reused, not fetched again), taken in file order and fed to
+ * FastCDC, chunks stored as they are cut; readers waiting just ahead are answered as the bytes go by. At EOF the
+ * manifest is built and `ManifestCached` is emitted. CDC boundaries depend on everything before them, so only this
+ * pass can produce the manifest.
+ *
+ * Its progress (the stored prefix of chunks) is recorded in FetchProgress as it goes: a fetch that fails (origin
+ * error, stall, offline) or is cut off by a restart resumes from its last cut — CDC restarts exactly at a chunk
+ * boundary, so the resumed stream yields the same chunks and nothing stored is fetched again.
+ */
+import { errorMessage } from "../../core/errors.ts";
+import { log } from "../../core/logger.ts";
+import { withTimeout } from "../../core/timeout.ts";
+import { chunkHex, hashChunk, hexToId } from "../chunkHash.ts";
+import { StreamingChunker, type CutChunk } from "../fastCdc.ts";
+import type { ProgressChunk } from "../fetchProgress.ts";
+import { buildManifest, encodeManifest, readChecksum } from "../manifestCodec.ts";
+import { asFetchError, describe, FetchError, noteStoreFailure } from "./fetchError.ts";
+import type { FetchedChunk, FileFetch } from "./fileFetch.ts";
+import type { ManifestReads } from "./manifestReads.ts";
+import type { FetchEnv } from "./options.ts";
+import { checkVersion, fetchExactly } from "./originReads.ts";
+import type { RangeBlocks } from "./rangeBlocks.ts";
+import type { RetainedPieces } from "./retained.ts";
+import { deliver, rejectAll } from "./waiters.ts";
+
+export class SequentialFetch {
+  constructor(
+    private readonly env: FetchEnv,
+    private readonly parts: {
+      blocks: RangeBlocks;
+      manifests: ManifestReads;
+      retained: RetainedPieces;
+      /** True while `ff` is still the file's fetch (not abandoned for a newer version, not closed). */
+      isCurrent: (ff: FileFetch) => boolean;
+      /** Forgets a finished fetch (its waiters, pins and retained pieces). */
+      drop: (ff: FileFetch) => void;
+    },
+  ) {}
+
+  /**
+   * A whole-file fetch interrupted before (kill -9, crash, unmount) left its stored prefix in FetchProgress: take it
+   * as already cut, so the fetch resumes at its end. The file was being played, so it counts as playback: the
+   * next read restarts the fetch. Its chunks are pinned like any chunk of a running fetch; one evicted since is
+   * found missing when read and served from the origin (the manifest is still right; the chunk is repaired later).
+   */
+  resumeFromProgress(ff: FileFetch): void {
+    const prefix = this.env.deps.progress?.prefixOf(ff.file.fileId, ff.file) ?? [];
+    if (prefix.length === 0) return;
+    for (const c of prefix)
+      ff.chunks.push({ offset: c.offset, length: c.length, id: hexToId(c.hex), hex: c.hex, checksum: c.checksum, state: "stored" });
+    ff.persisted = prefix.length;
+    ff.cutEnd = prefix[prefix.length - 1].offset + prefix[prefix.length - 1].length;
+    ff.playback = true;
+    this.env.deps.pins?.pin(ff.pinOwner, prefix.map((c) => c.hex));
+    log.debug(`resuming the fetch of ${describe(ff.file)} at ${ff.cutEnd} of ${ff.file.size} bytes`);
+  }
+
+  /** Streams the file from its last cut to EOF; resolves when done or abandoned, rejects when it failed. */
+  async run(ff: FileFetch): Promise<void> {
+    const { file } = ff;
+    const timeoutMs = this.env.o.originTimeoutMs;
+    const bound = <T>(p: Promise<T>) =>
+      withTimeout(p, timeoutMs, () => new FetchError("timeout", `${describe(file)}: origin stalled for ${timeoutMs} ms`));
+    await bound(checkVersion(ff, timeoutMs));
+    const chunker = new StreamingChunker(ff.cutEnd, this.env.o.cdc);
+    ff.chunker = chunker;
+    const stores: Promise<void>[] = [];
+    const segments: Promise<Uint8Array[]>[] = [];
+    try {
+      await this.pipeSegments(ff, chunker, segments, stores, bound);
+    } catch (e) {
+      await Promise.allSettled(stores); // no write may outlive the fetch (shutdown waits for fetches only)
+      this.persistProgress(ff);
+      throw e;
+    }
+    if (this.env.closed() || !this.parts.isCurrent(ff)) return;
+    if (chunker.pendingEnd !== file.size)
+      throw new FetchError("changed", `${describe(file)} is shorter on the origin than recorded`);
+    for (const cut of chunker.finish()) stores.push(this.storeCut(ff, cut));
+    await Promise.all(stores);
+    this.complete(ff);
+  }
+
+  /** The fetch stopped on an error: its waiting reads fail; a later read or prefetch retries from the last cut. */
+  fail(ff: FileFetch, e: unknown): void {
+    const err = asFetchError(e, ff.file);
+    if (ff.primary === "done") return;
+    ff.primary = "failed";
+    ff.chunker = null;
+    ff.versionCheck = null; // a retry checks the origin again
+    log.debug(`fetch of ${describe(ff.file)} stopped at ${ff.cutEnd}: ${err.message}`);
+    rejectAll(ff.waiters, err);
+    ff.done.resolve();
+  }
+
+  /**
+   * Keeps `parallelReads` segment reads in flight ahead of the chunker and takes their bytes in file order, feeding
+   * waiters, the chunker and the store, until EOF (or until the fetch is abandoned).
+   */
+  private async pipeSegments(
+    ff: FileFetch,
+    chunker: StreamingChunker,
+    segments: Promise<Uint8Array[]>[],
+    stores: Promise<void>[],
+    bound: <T>(p: Promise<T>) => Promise<T>,
+  ): Promise<void> {
+    const { file } = ff;
+    const { o } = this.env;
+    let next = ff.cutEnd;
+    for (;;) {
+      if (this.env.closed() || !this.parts.isCurrent(ff)) {
+        await Promise.allSettled(stores);
+        this.persistProgress(ff);
+        return;
+      }
+      while (segments.length < o.parallelReads && next < file.size) {
+        const to = Math.min(file.size, (Math.floor(next / o.segmentBytes) + 1) * o.segmentBytes);
+        const segment = bound(this.segment(ff, next, to));
+        segment.catch(() => {}); // it may fail while an earlier one is awaited; its turn rethrows
+        segments.push(segment);
+        next = to;
+      }
+      if (segments.length === 0) return;
+      const pieces = await segments.shift()!;
+      for (const piece of pieces) {
+        const at = chunker.pendingEnd;
+        this.parts.retained.retain(ff, at, piece);
+        deliver(ff.waiters, at, piece);
+        // Every cut is registered before anything is awaited: a cut chunk must be findable (in memory until
+        // stored) the moment it leaves the chunker's buffer, or a read of its range would fall through the gap.
+        for (const cut of chunker.push(piece)) stores.push(this.storeCut(ff, cut));
+      }
+      while (stores.length > o.maxPendingStores) await stores.shift();
+      this.persistProgress(ff);
+    }
+  }
+
+  /** Bytes [from, to): block-aligned segments reuse blocks already fetched; a resumed start reads directly. */
+  private async segment(ff: FileFetch, from: number, to: number): Promise<Uint8Array[]> {
+    const { o, deps } = this.env;
+    const B = o.rangeBlockBytes;
+    if (from % B !== 0) return [await fetchExactly(ff.file, from, to - from, o.originTimeoutMs, deps.stats)];
+    return joinAdjacent(await Promise.all(this.parts.blocks.blocks(ff, from / B, Math.floor((to - 1) / B), "primary")));
+  }
+
+  private async storeCut(ff: FileFetch, cut: CutChunk): Promise<void> {
+    const id = hashChunk(cut.bytes);
+    const c: FetchedChunk = {
+      offset: cut.offset, length: cut.bytes.length, id, hex: chunkHex(id), checksum: readChecksum(cut.bytes),
+      state: "storing", bytes: cut.bytes,
+    };
+    ff.chunks.push(c);
+    ff.cutEnd = c.offset + c.length;
+    this.env.deps.pins?.pin(ff.pinOwner, [c.hex]);
+    try {
+      await this.env.deps.store.put(cut.bytes, id);
+      c.state = "stored";
+    } catch (e) {
+      c.state = "unstored";
+      noteStoreFailure(ff.file, e);
+    } finally {
+      c.bytes = undefined;
+    }
+  }
+
+  /** Records the chunks stored since the last call that extend the persisted prefix (in file order, no gap). */
+  private persistProgress(ff: FileFetch): void {
+    // Also while closing (an unmount keeps the progress too). A file that changed meanwhile only leaves rows of the
+    // old version, which the next load drops.
+    const progress = this.env.deps.progress;
+    if (!progress) return;
+    const add: ProgressChunk[] = [];
+    while (ff.persisted < ff.chunks.length && ff.chunks[ff.persisted].state === "stored") {
+      const c = ff.chunks[ff.persisted++];
+      add.push({ offset: c.offset, length: c.length, hex: c.hex, checksum: c.checksum });
+    }
+    try {
+      progress.append(ff.file.fileId, ff.file, add);
+    } catch (e) {
+      log.debug(`cannot record the progress of ${describe(ff.file)}: ${errorMessage(e)}`);
+    }
+  }
+
+  private complete(ff: FileFetch): void {
+    const { file } = ff;
+    const { deps } = this.env;
+    const m = buildManifest(ff.chunks, file.size, file.mtimeMs);
+    const complete = ff.chunks.every((c) => c.state === "stored");
+    // Even with chunks missing (disk full) the manifest is right: reads repair missing chunks one by one.
+    this.parts.manifests.remember(file.fileId, m);
+    ff.primary = "done";
+    if (complete) {
+      deps.progress?.forget(file.fileId);
+      deps.ledger?.recordManifest(file.fileId, file.size);
+      this.parts.blocks.dropAll(ff, m);
+      deps.bus?.emit("ManifestCached", {
+        fileId: file.fileId, manifest: encodeManifest(m), originSize: file.size, originMtimeMs: file.mtimeMs,
+      });
+    }
+    this.parts.drop(ff);
+  }
+}
+
+/**
+ * Blocks fetched in one ranged read are views of one buffer: they are handed on as one piece, so that the chunker
+ * carries (copies) a chunk across piece boundaries once per segment instead of once per block, and a READ within
+ * the segment can be answered with a view of it.
+ */
+export function joinAdjacent(pieces: Uint8Array[]): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  for (const p of pieces) {
+    const last = out[out.length - 1];
+    if (last && last.buffer === p.buffer && last.byteOffset + last.length === p.byteOffset)
+      out[out.length - 1] = new Uint8Array(last.buffer, last.byteOffset, last.length + p.length);
+    else out.push(p);
+  }
+  return out;
+}

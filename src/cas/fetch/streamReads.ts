@@ -1,0 +1,96 @@
+/**
+ * Reads of a file without a manifest: each part of a read is served from the best source at hand, in this order —
+ * the sequential fetch's latest pieces in memory, a chunk it cut (in memory while being stored, else from the
+ * store), its chunker's uncut tail, the stream itself when the part is just ahead of it (within the seek window: the
+ * read waits), and range blocks otherwise (a seek, or a file nobody fetches whole).
+ */
+import { streamPosition, copyOverlap, findChunk, findPiece, type FileFetch } from "./fileFetch.ts";
+import type { ManifestReads } from "./manifestReads.ts";
+import type { FetchEnv } from "./options.ts";
+import type { RangeBlocks } from "./rangeBlocks.ts";
+import { bounded, type ReadContext } from "./readContext.ts";
+import { withinSeekWindow } from "./seekWindow.ts";
+import { waitFor } from "./waiters.ts";
+
+export class StreamReads {
+  constructor(
+    private readonly env: FetchEnv,
+    private readonly blocks: RangeBlocks,
+    private readonly manifests: ManifestReads,
+  ) {}
+
+  /** Bytes [offset, end) of the file. */
+  async read(ff: FileFetch, offset: number, end: number, ctx: ReadContext): Promise<Uint8Array> {
+    const piece = findPiece(ff.recent, offset);
+    if (piece && end <= piece.at + piece.bytes.length) {
+      // Behind the stream, within one of its latest reads: a view of it (pieces are never written after arrival).
+      return piece.bytes.subarray(offset - piece.at, end - piece.at);
+    }
+    if (this.aheadOfStream(ff, offset)) {
+      // The usual READ of a first play: all of it still to come from the stream (no buffer of our own needed).
+      return waitFor(ff.waiters, offset, end, null, offset, ctx);
+    }
+    const out = new Uint8Array(end - offset);
+    let pos = offset;
+    while (pos < end) {
+      ctx.check();
+      pos = await this.readPart(ff, pos, end, out, offset, ctx);
+    }
+    return out;
+  }
+
+  /**
+   * Serves the part of [pos, end) that starts at `pos` from the best source, returns where it stopped. The choice
+   * of source and any waiter registration happen synchronously, so the stream cannot move in between.
+   */
+  private async readPart(ff: FileFetch, pos: number, end: number, out: Uint8Array, outBase: number, ctx: ReadContext): Promise<number> {
+    const piece = findPiece(ff.recent, pos);
+    if (piece) {
+      const to = Math.min(end, piece.at + piece.bytes.length);
+      copyOverlap(piece.bytes, piece.at, out, outBase, to, pos);
+      return to;
+    }
+    const chunk = findChunk(ff.chunks, pos);
+    if (chunk) {
+      const chunkEnd = Math.min(end, chunk.offset + chunk.length);
+      if (chunk.state === "storing" && chunk.bytes) {
+        copyOverlap(chunk.bytes, chunk.offset, out, outBase, chunkEnd, pos);
+        return chunkEnd;
+      }
+      if (chunk.state === "stored") {
+        const r = await this.env.deps.store.get(chunk.id, chunk.length);
+        ctx.check();
+        if (r.kind === "ok") {
+          copyOverlap(r.bytes, chunk.offset, out, outBase, chunkEnd, pos);
+          return chunkEnd;
+        }
+        // Evicted or damaged since (e.g. the prefix of a fetch resumed after a restart): fetch that one chunk again,
+        // so that the file still completes with every chunk stored.
+        const repaired = await bounded(this.manifests.repairChunk(ff.file, chunk.offset, chunk.length, chunk.id), ctx);
+        if (repaired) {
+          copyOverlap(repaired, chunk.offset, out, outBase, chunkEnd, pos);
+          return chunkEnd;
+        }
+        chunk.state = "unstored"; // the origin no longer has these bytes: serve this range from it as it is now
+      }
+      return this.blocks.read(ff, pos, chunkEnd, out, outBase, ctx);
+    }
+    const chunker = ff.chunker;
+    if (chunker && pos >= chunker.pendingStart && pos < chunker.pendingEnd) {
+      const to = Math.min(end, chunker.pendingEnd);
+      chunker.copyPending(pos, to, out, pos - outBase);
+      return to;
+    }
+    if (this.aheadOfStream(ff, pos)) {
+      await waitFor(ff.waiters, pos, end, out, outBase, ctx);
+      return end;
+    }
+    return this.blocks.read(ff, pos, end, out, outBase, ctx);
+  }
+
+  /** Bytes at `pos` will arrive from the running stream soon (not cut yet, within the seek window ahead of it). */
+  private aheadOfStream(ff: FileFetch, pos: number): boolean {
+    if (ff.primary !== "running" || findChunk(ff.chunks, pos)) return false;
+    return withinSeekWindow(streamPosition(ff), pos, this.env.o.seekWindowBytes);
+  }
+}

@@ -1,0 +1,75 @@
+import { afterEach, expect, test } from "bun:test";
+import { RangeBlocks } from "../../../src/cas/fetch/rangeBlocks.ts";
+import { newFileFetch } from "../../../src/cas/fetch/fileFetch.ts";
+import { resolveOptions, type FetchEnv } from "../../../src/cas/fetch/options.ts";
+import { ReadContext } from "../../../src/cas/fetch/readContext.ts";
+import { fileRef, makeOrigin, ManifestDb, openTestCache, removeDir, tempDir } from "../helpers.ts";
+import { pseudoRandomBytes } from "../testData.ts";
+
+const KiB = 1024;
+let cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.reverse()) await c();
+  cleanups = [];
+});
+
+function setup(data: Uint8Array) {
+  const root = tempDir();
+  const cacheDir = tempDir();
+  cleanups.push(() => removeDir(root), () => removeDir(cacheDir));
+  const origin = makeOrigin(root, { "a.flac": data });
+  const file = fileRef(origin, root, "a.flac", 1);
+  const open = () => {
+    const cache = openTestCache(cacheDir, new ManifestDb());
+    cleanups.push(() => cache.close());
+    const deps = { store: cache.store, rangeIndex: cache.ranges, stats: cache.stats };
+    const background: Promise<unknown>[] = [];
+    const env: FetchEnv = { deps, o: resolveOptions(deps), closed: () => false, track: (p) => (background.push(p), p) };
+    return { blocks: new RangeBlocks(env, () => undefined), settled: () => Promise.allSettled(background) };
+  };
+  return { origin, file, open };
+}
+
+async function read(blocks: RangeBlocks, ff: ReturnType<typeof newFileFetch>, pos: number, end: number): Promise<Uint8Array> {
+  const out = new Uint8Array(end - pos);
+  await blocks.read(ff, pos, end, out, pos, new ReadContext());
+  return out;
+}
+
+test("a read fetches only the aligned blocks it covers, contiguous ones in one ranged read", async () => {
+  const data = pseudoRandomBytes(2048 * KiB, 11);
+  const { origin, file, open } = setup(data);
+  const { blocks } = open();
+  const ff = newFileFetch(file);
+  expect(await read(blocks, ff, 100 * KiB, 300 * KiB)).toEqual(data.subarray(100 * KiB, 300 * KiB));
+  expect(origin.counts.read).toBe(1);
+  expect(origin.counts.bytesRead).toBe(384 * KiB); // blocks 0, 1, 2 of 128 KiB
+  // Again, and a part of it: from memory, no origin read.
+  expect(await read(blocks, ff, 130 * KiB, 140 * KiB)).toEqual(data.subarray(130 * KiB, 140 * KiB));
+  expect(origin.counts.read).toBe(1);
+});
+
+test("blocks read for a tag reader are stored and recorded: after a restart they cost no origin read", async () => {
+  const data = pseudoRandomBytes(1024 * KiB, 12);
+  const { origin, file, open } = setup(data);
+  const first = open();
+  await read(first.blocks, newFileFetch(file), 900 * KiB, 1024 * KiB);
+  await first.settled();
+  const reads = origin.counts.read;
+  const again = open().blocks; // a new memory, the same cache dir
+  expect(await read(again, newFileFetch(file), 900 * KiB, 1024 * KiB)).toEqual(data.subarray(900 * KiB));
+  expect(origin.counts.read).toBe(reads);
+});
+
+test("a file read as playback does not record its blocks (its chunks will be the record)", async () => {
+  const data = pseudoRandomBytes(512 * KiB, 13);
+  const { origin, file, open } = setup(data);
+  const first = open();
+  const ff = newFileFetch(file);
+  ff.playback = true;
+  await read(first.blocks, ff, 0, 256 * KiB);
+  await first.settled();
+  const reads = origin.counts.read;
+  await read(open().blocks, newFileFetch(file), 0, 256 * KiB);
+  expect(origin.counts.read).toBe(reads + 1);
+});

@@ -1,0 +1,47 @@
+import { expect, test } from "bun:test";
+import { bounded, ReadContext, withReadContext } from "../../../src/cas/fetch/readContext.ts";
+import { FetchError } from "../../../src/cas/fetch/fetchError.ts";
+import { LocalOrigin } from "../../../src/origins/localOrigin.ts";
+import type { CachedFileRef } from "../../../src/cas/fetch/options.ts";
+
+const file: CachedFileRef = { fileId: 1, origin: new LocalOrigin("test", "/nonexistent"), realPath: "a.flac", size: 10, mtimeMs: 0 };
+const never = new Promise<Uint8Array>(() => {});
+
+test("a read that outlives its deadline rejects with FetchError (EIO) naming the file", async () => {
+  const err = await withReadContext(file, 20, undefined, () => never).catch((e) => e);
+  expect(err).toBeInstanceOf(FetchError);
+  expect((err as FetchError).reason).toBe("timeout");
+  expect((err as FetchError).errno).toBe("EIO");
+  expect((err as FetchError).message).toContain("a.flac");
+});
+
+test("an abort rejects at once, also when the signal was aborted before the read began", async () => {
+  const ac = new AbortController();
+  const p = withReadContext(file, 60_000, ac.signal, () => never).catch((e) => e);
+  ac.abort();
+  expect(((await p) as FetchError).reason).toBe("aborted");
+  const pre = await withReadContext(file, 60_000, ac.signal, async (ctx) => {
+    ctx.check();
+    return new Uint8Array(1);
+  }).catch((e) => e);
+  expect((pre as FetchError).reason).toBe("aborted");
+});
+
+test("errors of the read become FetchErrors of kind origin; answers pass through", async () => {
+  const err = await withReadContext(file, 60_000, undefined, async () => {
+    throw new Error("connection reset");
+  }).catch((e) => e);
+  expect((err as FetchError).reason).toBe("origin");
+  expect((err as FetchError).message).toContain("connection reset");
+  expect(await withReadContext(file, 60_000, undefined, async () => new Uint8Array([7]))).toEqual(new Uint8Array([7]));
+});
+
+test("bounded: a wait is cut off by cancellation, and forgets its cleanup when it settles", async () => {
+  const ctx = new ReadContext();
+  const waiting = bounded(never, ctx).catch((e) => e);
+  ctx.cancel(new FetchError("timeout", "too late"));
+  expect(((await waiting) as FetchError).message).toBe("too late");
+  const ok = new ReadContext();
+  expect(await bounded(Promise.resolve(3), ok)).toBe(3);
+  expect(() => bounded(Promise.resolve(1), ctx)).toThrow("too late"); // already cancelled: refuses at once
+});

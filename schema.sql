@@ -1,4 +1,4 @@
--- musicfs metadata.db, schema version 7.
+-- musicfs metadata.db, schema version 8.
 -- Applied by src/db/database.ts on a new database; later versions add numbered migrations in src/db/migrations.ts.
 -- Conventions: times are integer milliseconds since the epoch; paths are POSIX, relative, without a leading slash.
 
@@ -176,3 +176,22 @@ CREATE TABLE IF NOT EXISTS removed_nodes (
   parent  INTEGER NOT NULL,
   name    TEXT    NOT NULL
 );
+
+-- The cached state of files whose origin was removed from the configuration (docs/origins.md, "A mistyped or
+-- removed origin"): their rows left `files`, their manifests wait here, keyed by where the origin is (its identity:
+-- the folder, or URL + endpoint, never its id) and the file's path and version. When an origin of that identity is
+-- configured again, a file stored with the same path, size, mtime and ETag takes its manifest back (no refetch).
+-- The chunks themselves stay in the store until LRU eviction takes them.
+CREATE TABLE IF NOT EXISTS retired_manifests (
+  origin_key         TEXT    NOT NULL,
+  real_path          TEXT    NOT NULL,
+  size               INTEGER NOT NULL,
+  mtime_ms           INTEGER NOT NULL,
+  etag               TEXT,
+  content_hash       TEXT,
+  chunk_manifest     BLOB    NOT NULL,
+  manifest_size      INTEGER NOT NULL,
+  manifest_mtime_ms  INTEGER NOT NULL,
+  retired_at         INTEGER NOT NULL,
+  PRIMARY KEY (origin_key, real_path)
+) WITHOUT ROWID;

@@ -10,7 +10,7 @@ import { InstanceLock } from "../app/mount/instanceLock.ts";
 import { Library } from "../app/library/library.ts";
 import { openLibrary } from "../app/library/openLibrary.ts";
 import { readStatus } from "../app/mount/statusFile.ts";
-import { rememberedOrigins } from "../app/sync/rememberedOrigins.ts";
+import { chooseOrigins } from "../app/sync/rememberedOrigins.ts";
 import { cachePaths } from "../config/paths.ts";
 import { UserError } from "../core/errors.ts";
 import { log, tildify } from "../core/logger.ts";
@@ -42,7 +42,7 @@ function withLibrary<T>(args: Record<string, unknown>, rawArgs: string[], exclus
     }
   }
   const db = openLibrary(paths.metadataDb).db;
-  const library = new Library(db, { ...config, origins: rememberedOrigins(paths, db, config).origins });
+  const library = new Library(db, { ...config, origins: chooseOrigins(paths, db, config).origins });
   return Promise.resolve(body(library, paths, config)).finally(() => {
     library.close();
     lock?.release();

@@ -30,7 +30,7 @@ export const scanCommand = defineCommand({
       const lock = InstanceLock.acquire(paths.lockFile, `the cache dir ${tildify(paths.cacheDir)}`);
       const signals = new ShutdownSignals();
       const db = openLibrary(paths.metadataDb).db;
-      const library = libraryWithOrigins(paths, db, config);
+      const library = await libraryWithOrigins(paths, db, config, { acceptRemovals: args["accept-removals"] === true });
       try {
         await library.requireReachableOrigins();
         await library.openSearch();

@@ -342,6 +342,63 @@ export class Database {
     return out;
   }
 
+  /**
+   * Keeps the current manifests of an origin's files (before they leave the library) under the origin's identity,
+   * so that the same origin configured again finds its cached content (docs/origins.md). Returns how many.
+   */
+  retireManifests(originId: OriginId, originKey: string, nowMs = Date.now()): number {
+    return this.stmt(
+      `INSERT OR REPLACE INTO retired_manifests (origin_key, real_path, size, mtime_ms, etag, content_hash, chunk_manifest,
+         manifest_size, manifest_mtime_ms, retired_at)
+       SELECT ?, real_path, size, mtime_ms, etag, content_hash, chunk_manifest, manifest_size, manifest_mtime_ms, ?
+       FROM files WHERE origin_id = ? AND ${MANIFEST_IS_CURRENT}`,
+    ).run(originKey, nowMs, originId).changes;
+  }
+
+  /** Whether manifests of files of a removed origin with this identity are kept. */
+  hasRetiredManifests(originKey: string): boolean {
+    return this.stmt("SELECT 1 FROM retired_manifests WHERE origin_key = ? LIMIT 1").values(originKey).length > 0;
+  }
+
+  /**
+   * Files just stored of an origin that returned: each one that has no manifest and is the same version (path, size,
+   * mtime, ETag) as a retired one takes that manifest back; the retired row goes. Returns how many were adopted.
+   */
+  adoptRetiredManifests(originKey: string, ids: readonly FileId[]): number {
+    const adopt = this.stmt(
+      `UPDATE files SET content_hash = r.content_hash, chunk_manifest = r.chunk_manifest,
+         manifest_size = r.manifest_size, manifest_mtime_ms = r.manifest_mtime_ms
+       FROM retired_manifests r
+       WHERE files.id = ? AND files.chunk_manifest IS NULL AND r.origin_key = ? AND r.real_path = files.real_path
+         AND r.size = files.size AND r.mtime_ms = files.mtime_ms AND r.etag IS files.etag
+       RETURNING files.real_path`,
+    );
+    const drop = this.stmt("DELETE FROM retired_manifests WHERE origin_key = ? AND real_path = ?");
+    let n = 0;
+    this.transaction(() => {
+      for (const id of ids) {
+        const row = adopt.values(id, originKey)[0];
+        if (!row) continue;
+        drop.run(originKey, String(row[0]));
+        n++;
+      }
+    });
+    return n;
+  }
+
+  /** Forgets retired manifests: of one origin identity (it returned and was listed whole), or all (`cache clear`). */
+  dropRetiredManifests(originKey?: string): number {
+    return (originKey === undefined
+      ? this.stmt("DELETE FROM retired_manifests").run()
+      : this.stmt("DELETE FROM retired_manifests WHERE origin_key = ?").run(originKey)
+    ).changes;
+  }
+
+  /** Every retired manifest (their chunks are kept by `cache clear --origin`). */
+  listRetiredManifests(): Uint8Array[] {
+    return this.stmt("SELECT chunk_manifest FROM retired_manifests").values().map((r) => r[0] as Uint8Array);
+  }
+
   clearManifests(originId?: OriginId): number {
     const res = originId
       ? this.stmt("UPDATE files SET chunk_manifest = NULL WHERE origin_id = ? AND chunk_manifest IS NOT NULL").run(originId)

@@ -1,7 +1,7 @@
 import type { Database } from "bun:sqlite";
 
 /** The schema version schema.sql creates. Bump it together with a new entry in MIGRATIONS. */
-export const SCHEMA_VERSION = 7;
+export const SCHEMA_VERSION = 8;
 
 /**
  * MIGRATIONS[v] upgrades a database from version v to v + 1, inside a transaction. Version 0 means "empty": it gets
@@ -54,4 +54,10 @@ export const MIGRATIONS: Record<number, (db: Database) => void> = {
       view_id INTEGER NOT NULL, file_id INTEGER NOT NULL REFERENCES files (id) ON DELETE CASCADE,
       template_path TEXT NOT NULL, PRIMARY KEY (view_id, file_id)) WITHOUT ROWID`);
   },
+  // 7 → 8: manifests of files whose origin was removed from the configuration, kept for its return (issue 16).
+  7: (db) =>
+    db.exec(`CREATE TABLE retired_manifests (
+      origin_key TEXT NOT NULL, real_path TEXT NOT NULL, size INTEGER NOT NULL, mtime_ms INTEGER NOT NULL, etag TEXT,
+      content_hash TEXT, chunk_manifest BLOB NOT NULL, manifest_size INTEGER NOT NULL, manifest_mtime_ms INTEGER NOT NULL,
+      retired_at INTEGER NOT NULL, PRIMARY KEY (origin_key, real_path)) WITHOUT ROWID`),
 };

@@ -149,6 +149,7 @@ describe("schema upgrades", () => {
     db.close();
     const raw = new RawSqlite(path);
     raw.exec("DROP INDEX files_stat");
+    raw.exec("DROP TABLE retired_manifests"); // added in version 8 (kept manifests of removed origins)
     for (const added7 of ["DROP TABLE view_placements", "DROP TABLE views", "ALTER TABLE nodes DROP COLUMN view_id"]) {
       raw.exec(added7); // added in version 7 (views)
     }

@@ -27,6 +27,15 @@ function* chunkFiles(chunksDir: string): Generator<{ path: string; hex: string; 
   }
 }
 
+/** The chunks of a retired manifest (an unreadable one keeps nothing). */
+function retiredChunkHexes(encoded: Uint8Array): Iterable<string> {
+  try {
+    return manifestChunkHexes(decodeManifest(encoded));
+  } catch {
+    return [];
+  }
+}
+
 function manifests(library: Library): Map<FileId, Manifest> {
   const out = new Map<FileId, Manifest>();
   for (const [id, stored] of library.db.listAllManifests()) {
@@ -135,6 +144,8 @@ export function clearCache(paths: CachePaths, library: Library, originId?: strin
   // Chunk files go first, the database after: on a full disk the database cannot take a write (its journal needs
   // room), and deleting the chunks is what makes that room.
   const keep = new Set<string>();
+  // One origin's content only: what waits for a removed origin's return stays (docs/origins.md).
+  if (originId !== undefined) for (const m of library.db.listRetiredManifests()) for (const hex of retiredChunkHexes(m)) keep.add(hex);
   for (const [fileId, m] of manifests(library)) {
     const cleared = originId === undefined || library.db.getFile(fileId)?.originId === originId;
     if (!cleared) for (const hex of manifestChunkHexes(m)) keep.add(hex);
@@ -148,5 +159,6 @@ export function clearCache(paths: CachePaths, library: Library, originId?: strin
     bytes += c.size;
   }
   const files = library.db.clearManifests(originId);
+  if (originId === undefined) library.db.dropRetiredManifests();
   return { files, chunks, bytes };
 }

@@ -1,5 +1,5 @@
 import { existsSync, statSync } from "node:fs";
-import { isS3Origin, type MusicFsConfig, type OriginConfig } from "../../config/config.ts";
+import { isS3Origin, originIdentity, type MusicFsConfig, type OriginConfig } from "../../config/config.ts";
 import { UserError } from "../../core/errors.ts";
 import { log, tildify } from "../../core/logger.ts";
 import type { FileMeta, OriginId } from "../../core/types.ts";
@@ -69,6 +69,8 @@ export class Library {
   private contentCache: { forgetFile(id: FileId): void } | null = null;
   /** Files removed before the content cache was attached (origins no longer configured, at start): told to it then. */
   private forgottenBeforeCache: FileId[] = [];
+  /** Configured origins that were removed once and returned: origin id → identity whose retired manifests wait. */
+  private readonly returning = new Map<OriginId, string>();
 
   constructor(
     readonly db: Database,
@@ -76,6 +78,7 @@ export class Library {
   ) {
     this.origins = config.origins.map((o) => openOrigin(o));
     this.originOrder = [...config.origins].sort((a, b) => a.priority - b.priority).map((o) => o.id);
+    for (const o of config.origins) if (db.hasRetiredManifests(originIdentity(o))) this.returning.set(o.id, originIdentity(o));
     this.albums = new AlbumIndex(db);
     // The views' folders win over main-tree folders of the same name (docs/templates.md, "Views").
     const viewNames = new Set(config.views.map((v) => v.name));
@@ -142,13 +145,26 @@ export class Library {
     this.forgottenBeforeCache = [];
   }
 
-  /** Stores parsed files and indexes them, in one transaction; returns their ids in order. */
+  /**
+   * Stores parsed files and indexes them, in one transaction; returns their ids in order. Files of an origin that
+   * returned take back the cached content they had when it was removed (same path, size, mtime and ETag).
+   */
   storeFiles(files: readonly FileMeta[], nowMs = Date.now()): FileId[] {
     return this.db.transaction(() => {
       const ids = this.db.upsertFiles(files, nowMs);
       this.search.indexFiles(files.map((f, i) => ({ ...f, id: ids[i] })));
+      if (this.returning.size > 0) this.adoptRetired(files, ids);
       return ids;
     });
+  }
+
+  private adoptRetired(files: readonly FileMeta[], ids: readonly FileId[]): void {
+    for (const [originId, key] of this.returning) {
+      const mine = ids.filter((_, i) => files[i].originId === originId);
+      if (mine.length === 0) continue;
+      const adopted = this.db.adoptRetiredManifests(key, mine);
+      if (adopted > 0) log.debug(`Origin ${originId}: ${plural(adopted, "file")} took back the cached content kept since it was removed.`);
+    }
   }
 
   /**

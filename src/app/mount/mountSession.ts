@@ -75,7 +75,7 @@ export async function runMount(req: MountRequest): Promise<number> {
     const t0 = performance.now();
     const opened = openLibrary(paths.metadataDb);
     if (opened.recoveredFromCrash) log.warn("The previous musicfs run did not shut down cleanly; its state was checked and is being reused.");
-    library = libraryWithOrigins(paths, opened.db, config);
+    library = await libraryWithOrigins(paths, opened.db, config, { acceptRemovals: req.acceptRemovals });
     let searchRebuild = library.openSearch(signals.signal);
 
     if (!library.hasCompleteScan()) {

@@ -1,4 +1,5 @@
 import { describeOrigin, originIdentity, type OriginConfig } from "../../config/config.ts";
+import { UserError } from "../../core/errors.ts";
 import { log } from "../../core/logger.ts";
 import { plural } from "../../core/plural.ts";
 import type { OriginId } from "../../core/types.ts";
@@ -6,23 +7,99 @@ import type { MusicFsConfig } from "../../config/config.ts";
 import type { CachePaths } from "../../config/paths.ts";
 import type { Database } from "../../db/database.ts";
 import { Library } from "../library/library.ts";
-import { rememberedOrigins } from "./rememberedOrigins.ts";
+import { chooseOrigins, rememberOrigins } from "./rememberedOrigins.ts";
 import { renameMountFacts } from "./originMounts.ts";
+import { probeOrigin } from "./originCheck.ts";
 
 /**
  * The library of a cache dir for a mount or a scan: the origins given (or remembered), with the stored files brought
- * in line with them (renamed origins, origins no longer configured).
+ * in line with them (renamed origins, origins no longer configured). A changed origin list is applied only after
+ * every origin new to the cache dir was tried (it exists and lists); one that fails is an error that changes
+ * nothing: not metadata.db, not origins.json, not the cache (docs/origins.md, "A mistyped or removed origin").
  */
-export function libraryWithOrigins(paths: CachePaths, db: Database, config: MusicFsConfig): Library {
-  const { origins, previous } = rememberedOrigins(paths, db, config);
-  const library = new Library(db, { ...config, origins });
+export async function libraryWithOrigins(
+  paths: CachePaths,
+  db: Database,
+  config: MusicFsConfig,
+  opts: { acceptRemovals?: boolean } = {},
+): Promise<Library> {
+  const choice = chooseOrigins(paths, db, config);
+  const library = new Library(db, { ...config, origins: choice.origins });
   try {
-    reconcileOrigins(library, previous);
+    const stored = storedCounts(db);
+    const plan = planOriginChange(choice.origins, choice.previous, stored);
+    await checkOriginChange(library, plan, { acceptRemovals: opts.acceptRemovals === true, hasLibrary: stored.size > 0 || choice.previous !== null });
+    rememberOrigins(paths, choice);
+    reconcileOrigins(library, choice.previous);
   } catch (e) {
     library.close();
     throw e;
   }
   return library;
+}
+
+function storedCounts(db: Database): Map<OriginId, number> {
+  return new Map(db.listOriginIds().map((id) => [id, db.originFileCount(id)]));
+}
+
+/** What applying a configured origin list would do to a cache dir. */
+export interface OriginChangePlan {
+  /** Configured origins this cache dir does not know (not at the same place under any id): tried before anything. */
+  fresh: OriginConfig[];
+  /** Stored files that would leave the library (or be judged against another place), by origin. */
+  leaving: { id: OriginId; where: OriginConfig | undefined; files: number }[];
+}
+
+/**
+ * Pure: which configured origins are new, and whose stored files would go. An origin is known when the previous
+ * list had the same place (folder, or URL + endpoint) under any id, or — previous place unknown — its id has files.
+ */
+export function planOriginChange(
+  configured: readonly OriginConfig[],
+  previous: readonly OriginConfig[] | null,
+  stored: ReadonlyMap<OriginId, number>,
+): OriginChangePlan {
+  const identities = new Set(configured.map(originIdentity));
+  const previousById = new Map((previous ?? []).map((p) => [p.id, p]));
+  const known = (c: OriginConfig) =>
+    (previous ?? []).some((p) => originIdentity(p) === originIdentity(c)) || (stored.has(c.id) && !previousById.has(c.id));
+  const fresh = configured.filter((c) => !known(c));
+  const leaving: OriginChangePlan["leaving"] = [];
+  for (const [id, files] of stored) {
+    if (files === 0) continue;
+    const where = previousById.get(id);
+    const stays = configured.find((c) => c.id === id);
+    if (stays && (!where || originIdentity(where) === originIdentity(stays))) continue; // the same origin
+    if (!stays && where && identities.has(originIdentity(where))) continue; // renamed: its files stay
+    leaving.push({ id, where, files });
+  }
+  return { fresh, leaving };
+}
+
+/**
+ * Tries every new origin before the change is applied. Not usable (missing, not a folder, unreadable, a bucket that
+ * cannot be listed) → an error. Usable but without a single audio file while it would take the place of stored
+ * files → an error too, unless the user confirmed with --accept-removals (an emptied origin on purpose).
+ */
+async function checkOriginChange(library: Library, plan: OriginChangePlan, opts: { acceptRemovals: boolean; hasLibrary: boolean }): Promise<void> {
+  if (plan.fresh.length === 0) return;
+  const leavingFiles = plan.leaving.reduce((n, l) => n + l.files, 0);
+  const unchanged = opts.hasLibrary ? " Nothing was changed" : ""; // a new cache dir: there is nothing to change
+  const kept =
+    leavingFiles === 0
+      ? ""
+      : `: the library keeps its ${plan.leaving.map((l) => `${plural(l.files, "file")} of origin "${l.id}"${l.where ? ` (${describeOrigin(l.where)})` : ""}`).join(", ")}`;
+  for (const config of plan.fresh) {
+    const origin = library.origins.find((o) => o.id === config.id);
+    if (!origin) continue;
+    const probe = await probeOrigin(origin, config);
+    if (!probe.usable) throw new UserError(`${probe.problem.replace(/\.$/, "")}.${unchanged ? `${unchanged}${kept}.` : ""}`, probe.hint);
+    if (!probe.holdsAudio && leavingFiles > 0 && !opts.acceptRemovals)
+      throw new UserError(
+        `The origin ${describeOrigin(config)} holds no audio files.${unchanged}${kept}.`,
+        "Check the path (or the bucket and prefix). If it is right and those files are to go, confirm with --accept-removals.",
+      );
+  }
 }
 
 export interface OriginReconciliation {
@@ -38,8 +115,9 @@ export interface OriginReconciliation {
  * - an origin whose `id` changed but whose folder is the one the previous configuration gave under the old id is
  *   **renamed**: its files keep their rows, inodes, names and cached content (no duplicate of every row);
  * - files of origins that are **no longer configured** leave the tree, the search index and the database (one line
- *   says how many), so they are neither listed nor searchable nor pushing real files to "Title (2)"; their cached
- *   chunks are no longer used by any file and are evicted first-come under the size cap.
+ *   says how many), so they are neither listed nor searchable nor pushing real files to "Title (2)"; their manifests
+ *   are kept under the origin's identity (retired_manifests), so the same origin configured again finds its cached
+ *   content; the chunks stay until LRU eviction takes them.
  *
  * Cheap when nothing changed: the stored origin ids are read with one index seek each.
  */
@@ -68,12 +146,16 @@ export function reconcileOrigins(library: Library, previous: readonly OriginConf
   }
 
   for (const id of unconfigured()) {
+    const where = previous?.find((p) => p.id === id);
+    // Its cached content stays findable: the same origin configured again (under any id) takes it back.
+    const retired = where ? db.retireManifests(id, originIdentity(where)) : 0;
     const files = library.removeFiles(db.fileIdsOfOrigin(id));
     out.removed.push({ originId: id, files });
-    const where = previous?.find((p) => p.id === id);
     log.info(
-      `Origin "${id}"${where ? ` (${describeOrigin(where)})` : ""} is no longer configured: ${plural(files, "file")} of it removed from the library; ` +
-        "its cached content can be evicted.",
+      `Origin "${id}"${where ? ` (${describeOrigin(where)})` : ""} is no longer configured: ${plural(files, "file")} of it removed from the library` +
+        (retired > 0
+          ? `; the cached content of ${plural(retired, "file")} is kept until evicted and comes back if the origin is configured again.`
+          : "."),
     );
   }
   if (out.removed.length > 0) library.refreshFileCount();

@@ -10,28 +10,33 @@ export interface OriginChoice {
   origins: OriginConfig[];
   /** The origins of the previous mount or scan of this cache dir; null when none are known. */
   previous: OriginConfig[] | null;
+  /** The origins were given (--origin, [[origins]]) and differ from the remembered ones: remember them once applied. */
+  changed: boolean;
 }
 
 /** Where musicfs ≤ 0.1 kept the remembered origins (read once to migrate). */
 const LEGACY_META_KEY = "origins";
 
 /**
- * The origins to use: the ones given (then remembered for next time), or — when none are given — the ones of the
- * last mount of this cache dir, so `musicfs mount ~/MusicView` alone brings the library back.
+ * The origins to use: the ones given, or — when none are given — the ones of the last mount of this cache dir, so
+ * `musicfs mount ~/MusicView` alone brings the library back. Writes nothing: origins given are remembered
+ * (`rememberOrigins`) only once they were checked and applied, so a mistyped one never becomes the next default.
  *
  * They are remembered in `origins.json` in the cache dir, not in metadata.db: a damaged database is moved aside and
  * rebuilt by a fresh scan, and that scan needs the origins. A cache dir from before this file had them in the
  * database's meta table; they are copied over the first time.
  */
-export function rememberedOrigins(paths: CachePaths, db: Database, config: MusicFsConfig): OriginChoice {
+export function chooseOrigins(paths: CachePaths, db: Database | null, config: MusicFsConfig): OriginChoice {
   const previous = readRememberedOrigins(paths, db);
-  if (config.origins.length > 0) {
-    if (!sameOrigins(previous, config.origins)) writeRememberedOrigins(paths, config.origins);
-    return { origins: config.origins, previous };
-  }
-  if (!previous) return { origins: [], previous: null };
+  if (config.origins.length > 0) return { origins: config.origins, previous, changed: !sameOrigins(previous, config.origins) };
+  if (!previous) return { origins: [], previous: null, changed: false };
   log.info(`Using the origins of the last mount: ${previous.map(describeOrigin).join(", ")}.`);
-  return { origins: previous, previous };
+  return { origins: previous, previous, changed: false };
+}
+
+/** Remembers the origins of a choice once they are applied (origins.json), when they changed. */
+export function rememberOrigins(paths: CachePaths, choice: OriginChoice): void {
+  if (choice.changed) writeRememberedOrigins(paths, choice.origins);
 }
 
 /** The remembered origins (migrating them from an older database), or null when none are known. */

@@ -2,7 +2,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { readRememberedOrigins, rememberedOrigins } from "../../../src/app/sync/rememberedOrigins.ts";
+import { chooseOrigins, readRememberedOrigins, rememberOrigins } from "../../../src/app/sync/rememberedOrigins.ts";
 import { loadConfig } from "../../../src/config/config.ts";
 import { cachePaths } from "../../../src/config/paths.ts";
 import { Database } from "../../../src/db/database.ts";
@@ -23,12 +23,15 @@ describe("remembered origins (origins.json)", () => {
     const paths = cacheDir();
     const db = Database.open(paths.metadataDb);
     const config = loadConfig({ cacheDir: paths.cacheDir }, { XDG_CONFIG_HOME: paths.cacheDir }); // no config file
-    expect(rememberedOrigins(paths, db, { ...config, origins: [music] }).origins).toEqual([music]);
+    const given = chooseOrigins(paths, db, { ...config, origins: [music] });
+    expect(given.origins).toEqual([music]);
+    expect(existsSync(paths.originsFile)).toBe(false); // not before they are applied
+    rememberOrigins(paths, given);
     expect(statSync(paths.originsFile).mode & 0o777).toBe(0o600);
     db.close();
     rmSync(paths.metadataDb); // the database is gone, the origins are not
     const fresh = Database.open(paths.metadataDb);
-    const choice = rememberedOrigins(paths, fresh, { ...config, origins: [] });
+    const choice = chooseOrigins(paths, fresh, { ...config, origins: [] });
     expect(choice.origins).toEqual([music]);
     expect(choice.previous).toEqual([music]);
     fresh.close();

@@ -12,7 +12,8 @@ import type { FileId } from "../core/types.ts";
 import { ChunkLedger } from "./chunkLedger.ts";
 import { ChunkStore, type ChunkFileWriter } from "./chunkStore.ts";
 import { CacheStats } from "./cacheStats.ts";
-import { ChunkPins, DEFAULT_CACHE_CAP_BYTES, Evictor } from "./eviction.ts";
+import { ChunkPins, DEFAULT_CACHE_CAP_BYTES, Evictor, type FsSpace } from "./eviction.ts";
+import type { MinFree } from "./evictionPolicy.ts";
 import { Fetcher, type FetcherOptions } from "./fetch/index.ts";
 import { reconcileLedger, type ReconcileReport } from "./ledgerReconcile.ts";
 import { RangeIndex } from "./rangeIndex.ts";
@@ -23,6 +24,10 @@ export interface ChunkCacheOptions {
   /** The cache dir; chunks go to `<cacheDir>/chunks`, the ledger to `<cacheDir>/chunks/access.db`. */
   cacheDir: string;
   capBytes?: number;
+  /** Free space kept on the cache's file system (`[cache] min_free`; default 5 % or 1 GiB, the smaller). */
+  minFree?: MinFree | null;
+  /** Free/total bytes of the cache's file system (default: statfs); for tests. */
+  fsSpace?: () => FsSpace;
   bus?: EventBus;
   loadManifest?: FetcherOptions["loadManifest"];
   /** Fetcher tuning (timeouts, windows, concurrency). */
@@ -60,11 +65,12 @@ export function openChunkCache(o: ChunkCacheOptions): ChunkCache {
   const ledger = new ChunkLedger(join(chunksDir, "access.db"), { flushEvery: o.ledgerFlushEvery });
   const stats = new CacheStats(() => ledger.getTotals());
   const pins = new ChunkPins();
-  let evictor: Evictor | undefined;
-  const store = new ChunkStore(chunksDir, {
-    ledger, stats, fsync: o.fsync, writer: o.writer, onStored: () => evictor?.poke(),
+  const store = new ChunkStore(chunksDir, { ledger, stats, fsync: o.fsync, writer: o.writer });
+  const evictor = new Evictor({
+    store, ledger, pins, stats, bus: o.bus, capBytes: o.capBytes ?? DEFAULT_CACHE_CAP_BYTES, minFree: o.minFree, fsSpace: o.fsSpace,
   });
-  evictor = new Evictor({ store, ledger, pins, stats, bus: o.bus, capBytes: o.capBytes ?? DEFAULT_CACHE_CAP_BYTES });
+  // Every new chunk is admitted by the evictor first: the cap and the free-space reserve hold as writes happen.
+  store.admission = evictor;
   const ranges = new RangeIndex(join(chunksDir, "access.db"));
   const progress = new FetchProgress(join(chunksDir, "access.db"));
   const fetcher = new Fetcher({

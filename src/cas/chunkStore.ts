@@ -41,8 +41,18 @@ export interface ChunkStoreOptions {
   /** fsync each chunk before the rename (default true). Off only for benchmarks/tests on throwaway dirs. */
   fsync?: boolean;
   writer?: ChunkFileWriter;
-  /** Called after a new chunk file is in place (the evictor hooks in here). */
+  /** Called after a new chunk file is in place. */
   onStored?: (hex: ChunkHex, size: number) => void;
+  /**
+   * Asked before a new chunk file is written (the evictor: the cap and the free-space reserve hold as writes
+   * happen); false: the chunk is not written (StoreFullError). `settle` is told when an admitted write is over.
+   */
+  admission?: ChunkAdmission;
+}
+
+export interface ChunkAdmission {
+  admit(bytes: number): Promise<boolean>;
+  settle(bytes: number): void;
 }
 
 export type PutOutcome = "stored" | "duplicate";
@@ -53,7 +63,10 @@ export type ChunkRead =
   /** The file was there but its bytes did not hash to the id (or had the wrong length); it has been deleted. */
   | { kind: "corrupt" };
 
-/** The disk (or quota) is full: nothing was left behind; callers fall back to serving from the origin. */
+/**
+ * The disk (or quota) is full, or eviction could not make room for the chunk (code "NOROOM", warned by the evictor):
+ * nothing was left behind; callers fall back to serving from the origin.
+ */
 export class StoreFullError extends Error {
   override readonly name = "StoreFullError";
   constructor(readonly code: string, chunksDir: string) {
@@ -67,6 +80,8 @@ export class ChunkStore {
   private readonly fsync: boolean;
   private readonly writer: ChunkFileWriter;
   private readonly onStored?: (hex: ChunkHex, size: number) => void;
+  /** Set after construction by the cache's wiring (the evictor needs the store first). */
+  admission: ChunkAdmission | undefined;
   private readonly madeDirs = new Set<string>();
   /** Puts in progress by id: two files sharing a chunk, fetched at once, write it once. */
   private readonly inflight = new Map<ChunkHex, Promise<PutOutcome>>();
@@ -83,6 +98,7 @@ export class ChunkStore {
     this.fsync = options.fsync ?? true;
     this.writer = options.writer ?? fsChunkFileWriter;
     this.onStored = options.onStored;
+    this.admission = options.admission;
   }
 
   pathOf(hex: ChunkHex): string {
@@ -119,6 +135,16 @@ export class ChunkStore {
       this.ledger?.recordAccess([hex]);
       return "duplicate";
     }
+    const admission = this.admission;
+    if (admission && !(await admission.admit(bytes.length))) throw new StoreFullError("NOROOM", this.chunksDir);
+    try {
+      return await this.write(hex, bytes);
+    } finally {
+      admission?.settle(bytes.length);
+    }
+  }
+
+  private async write(hex: ChunkHex, bytes: Uint8Array): Promise<PutOutcome> {
     const dir = chunkDir(this.chunksDir, hex);
     const temp = chunkTempPath(this.chunksDir, hex, process.pid, this.tempSerial++);
     try {

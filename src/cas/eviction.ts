@@ -1,17 +1,21 @@
 /**
- * LRU eviction under a size cap, and the pins that protect chunks of open and in-flight files.
+ * LRU eviction of the chunk store, and the pins that protect chunks of open and in-flight files.
  *
- * When the store passes `highWater` × cap (0.9), the least recently used chunks that no pin holds are deleted
- * until it is below `lowWater` × cap (0.8): evicting in one sweep down to a target, instead of one chunk per put,
- * keeps the work batched and the ledger writes few. Main thread only.
+ * What to free and when is the policy's (evictionPolicy.ts: the cap holds, a free-space reserve is kept); this
+ * module applies it to the chunk files: before each new chunk is written (`admit`), the least recently used chunks
+ * are deleted in one sweep down to `lowWater` × cap (0.8) once the store passes `highWater` × cap (0.9): evicting in
+ * one sweep down to a target, instead of one chunk per put, keeps the work batched and the ledger writes few.
+ * Main thread only.
  */
+import { statfsSync } from "node:fs";
 import type { EventBus } from "../core/eventBus.ts";
-import { log } from "../core/logger.ts";
+import { log, tildify } from "../core/logger.ts";
 import type { ChunkHex } from "./chunkHash.ts";
 import type { ChunkLedger, LedgerEntry } from "./chunkLedger.ts";
 import type { ChunkStore } from "./chunkStore.ts";
 import type { CacheStats } from "./cacheStats.ts";
 import { plural } from "../core/plural.ts";
+import { DEFAULT_WATER, planEviction, type CacheSpace, type EvictionPlan, type EvictionWater, type MinFree } from "./evictionPolicy.ts";
 
 export const DEFAULT_CACHE_CAP_BYTES = 10 * 1024 ** 3;
 
@@ -62,8 +66,17 @@ export interface EvictorOptions {
   capBytes?: number;
   highWater?: number;
   lowWater?: number;
+  /** Free space to keep on the cache's file system (`[cache] min_free`; default: 5 % or 1 GiB, the smaller). */
+  minFree?: MinFree | null;
+  /** Free and total bytes of the cache's file system (default: statfs of the store's dir). Injectable for tests. */
+  fsSpace?: () => FsSpace;
   stats?: CacheStats;
   bus?: EventBus;
+}
+
+export interface FsSpace {
+  freeBytes: number;
+  totalBytes: number;
 }
 
 export interface EvictionResult {
@@ -71,69 +84,168 @@ export interface EvictionResult {
   bytesFreed: number;
 }
 
+/** statfs of a folder: free bytes for an unprivileged writer, and the size of its file system (unknown: Infinity). */
+export function statFsSpace(dir: string): FsSpace {
+  try {
+    const s = statfsSync(dir);
+    return { freeBytes: Number(s.bavail) * Number(s.bsize), totalBytes: Number(s.blocks) * Number(s.bsize) };
+  } catch {
+    return { freeBytes: Number.POSITIVE_INFINITY, totalBytes: Number.POSITIVE_INFINITY };
+  }
+}
+
+/**
+ * Applies the eviction policy (evictionPolicy.ts) to the chunk store: the store asks `admit` before it writes a new
+ * chunk file and calls `settle` when the write is over, so the cap and the free-space reserve are checked as writes
+ * happen, against the writes in flight too, not on a timer.
+ */
 export class Evictor {
   readonly capBytes: number;
-  private readonly highWater: number;
-  private readonly lowWater: number;
+  private readonly water: EvictionWater;
   private running: Promise<EvictionResult> | undefined;
   private timer: ReturnType<typeof setInterval> | undefined;
+  /** Bytes of admitted writes not settled yet. */
+  private inFlight = 0;
+  private readonly fsSpace: () => FsSpace;
+  /** Writes waiting for one in flight to settle (the room they need is taken by writes not yet stored). */
+  private readonly settleWaiters: (() => void)[] = [];
+  /** Warn once per episode of writes refused for lack of room, not once per chunk. */
+  private refusedWarned = false;
 
   constructor(private readonly o: EvictorOptions) {
     this.capBytes = o.capBytes ?? DEFAULT_CACHE_CAP_BYTES;
-    this.highWater = o.highWater ?? 0.9;
-    this.lowWater = o.lowWater ?? 0.8;
-    if (!(this.lowWater < this.highWater && this.highWater <= 1)) throw new RangeError("eviction: need lowWater < highWater ≤ 1");
+    this.water = { highWater: o.highWater ?? DEFAULT_WATER.highWater, lowWater: o.lowWater ?? DEFAULT_WATER.lowWater };
+    if (!(this.water.lowWater < this.water.highWater && this.water.highWater <= 1)) throw new RangeError("eviction: need lowWater < highWater ≤ 1");
+    this.fsSpace = o.fsSpace ?? (() => statFsSpace(o.store.chunksDir));
+  }
+
+  /** The cache's space as the policy sees it. */
+  space(): CacheSpace {
+    const fs = this.fsSpace();
+    return {
+      usedBytes: this.o.ledger.getTotals().storedBytes, inFlightBytes: this.inFlight, capBytes: this.capBytes,
+      fsFreeBytes: fs.freeBytes, fsTotalBytes: fs.totalBytes, minFree: this.o.minFree,
+    };
+  }
+
+  /** Bytes of admitted writes that have not finished. */
+  get inFlightBytes(): number {
+    return this.inFlight;
   }
 
   needsEviction(): boolean {
-    return this.o.ledger.getTotals().storedBytes > this.capBytes * this.highWater;
+    return planEviction(this.space(), 0, this.water).shouldFree > 0;
   }
 
-  /** Cheap check for the put path: starts an eviction in the background when over the high-water mark. */
+  /**
+   * Before a new chunk file of `bytes` is written: true when it may be written now (the caller then calls `settle`
+   * when the write is over, whatever its outcome); evicts first when the write would break the cap or the reserve;
+   * false when even eviction cannot make the room (everything left is in flight, or the disk is full of other
+   * files): the caller serves the bytes without caching them.
+   */
+  async admit(bytes: number): Promise<boolean> {
+    for (let swept = false; ; ) {
+      const plan = planEviction(this.space(), bytes, this.water);
+      if (plan.mustFree === 0) {
+        this.inFlight += bytes;
+        if (plan.shouldFree > 0) this.poke();
+        if (this.refusedWarned) log.info("chunk cache: there is room for new chunks again");
+        this.refusedWarned = false;
+        return true;
+      }
+      if (this.running) {
+        await this.running.catch(() => undefined);
+      } else if (!swept) {
+        swept = true;
+        await this.evictNow(plan).catch((e) => log.warn(`cache eviction failed: ${e instanceof Error ? e.message : String(e)}`));
+      } else if (this.inFlight > 0) {
+        // The room is taken by writes in flight: once stored, they can be evicted like any chunk.
+        await new Promise<void>((resolve) => this.settleWaiters.push(resolve));
+        swept = false;
+      } else {
+        // Nothing left to evict and nothing in flight (the disk is full of other files, or a cap below one chunk).
+        return this.refuse(plan.reason);
+      }
+    }
+  }
+
+  /** An admitted write is over (stored, failed or given up). */
+  settle(bytes: number): void {
+    this.inFlight = Math.max(0, this.inFlight - bytes);
+    const waiters = this.settleWaiters.splice(0);
+    for (const w of waiters) w();
+  }
+
+  private refuse(reason: EvictionPlan["reason"]): false {
+    if (!this.refusedWarned) {
+      const why = reason === "reserve"
+        ? `the disk holding it has less free space than the cache keeps free (min_free)`
+        : `it is at its cap (${(this.capBytes / 1024 ** 2).toFixed(1)} MiB) with nothing left to evict`;
+      log.warn(`chunk cache at ${tildify(this.o.store.chunksDir)}: ${why}; serving from the origin without caching`);
+    }
+    this.refusedWarned = true;
+    this.o.stats?.countWriteFailure();
+    return false;
+  }
+
+  /** Cheap check (periodic, or after a write): starts a sweep in the background when one is due. */
   poke(): void {
-    if (this.running || !this.needsEviction()) return;
-    this.evictNow().catch((e) => log.warn(`cache eviction failed: ${e instanceof Error ? e.message : String(e)}`));
+    if (this.running) return;
+    const plan = planEviction(this.space(), 0, this.water);
+    if (plan.shouldFree === 0) return;
+    this.evictNow(plan).catch((e) => log.warn(`cache eviction failed: ${e instanceof Error ? e.message : String(e)}`));
   }
 
-  /** Evicts down to the low-water mark if above the high-water mark (one sweep at a time). */
+  /** Evicts what the policy asks for now (one sweep at a time). */
   evictIfNeeded(): Promise<EvictionResult> {
     if (this.running) return this.running;
-    if (!this.needsEviction()) return Promise.resolve({ chunks: 0, bytesFreed: 0 });
-    return this.evictNow();
+    const plan = planEviction(this.space(), 0, this.water);
+    if (plan.shouldFree === 0) return Promise.resolve({ chunks: 0, bytesFreed: 0 });
+    return this.evictNow(plan);
   }
 
-  private evictNow(): Promise<EvictionResult> {
-    this.running = this.sweep().finally(() => (this.running = undefined));
+  private evictNow(plan: EvictionPlan): Promise<EvictionResult> {
+    this.running = this.sweep(plan).finally(() => (this.running = undefined));
     return this.running;
   }
 
-  private async sweep(): Promise<EvictionResult> {
-    const target = this.capBytes * this.lowWater;
+  /**
+   * Least recently used chunks first. Unpinned chunks go until `shouldFree` is freed; if that was not enough for
+   * `mustFree` (the cap or the reserve would break), chunks of open files go too, oldest first: a reader of an
+   * evicted chunk fetches it again (a request, never wrong bytes), while a cache over its cap fills disks.
+   */
+  private async sweep(plan: EvictionPlan): Promise<EvictionResult> {
     const result: EvictionResult = { chunks: 0, bytesFreed: 0 };
-    let cursor: LedgerEntry | undefined;
-    while (this.o.ledger.getTotals().storedBytes > target) {
-      const batch = this.o.ledger.oldest(256, cursor);
-      if (batch.length === 0) break;
-      cursor = batch[batch.length - 1];
-      for (const e of batch) {
-        if (this.o.ledger.getTotals().storedBytes <= target) break;
-        if (this.o.pins.isPinned(e.hex)) continue;
-        result.bytesFreed += await this.o.store.delete(e.hex);
-        result.chunks++;
+    let pinnedTaken = 0;
+    for (const takePinned of [false, true]) {
+      const goal = takePinned ? plan.mustFree : plan.shouldFree;
+      let cursor: LedgerEntry | undefined;
+      while (result.bytesFreed < goal) {
+        const batch = this.o.ledger.oldest(256, cursor);
+        if (batch.length === 0) break;
+        cursor = batch[batch.length - 1];
+        for (const e of batch) {
+          if (result.bytesFreed >= goal) break;
+          if (this.o.pins.isPinned(e.hex) !== takePinned) continue;
+          const freed = await this.o.store.delete(e.hex);
+          result.bytesFreed += freed;
+          result.chunks++;
+          if (takePinned) pinnedTaken++;
+        }
       }
     }
     if (result.chunks > 0) {
       this.o.ledger.flush();
       this.o.stats?.countEviction(result.chunks, result.bytesFreed);
       this.o.bus?.emit("CacheEviction", { bytesFreed: result.bytesFreed, chunks: result.chunks });
-      log.info(`chunk cache: evicted ${plural(result.chunks, "chunk")} (${(result.bytesFreed / 1024 ** 2).toFixed(1)} MiB)`);
+      const why = plan.reason === "reserve" ? " to keep the disk's free-space reserve" : "";
+      log.info(`chunk cache: evicted ${plural(result.chunks, "chunk")} (${(result.bytesFreed / 1024 ** 2).toFixed(1)} MiB)${why}`);
+      if (pinnedTaken > 0) log.debug(`chunk cache: ${plural(pinnedTaken, "chunk")} of open files evicted to hold the cap`);
     }
-    if (this.o.ledger.getTotals().storedBytes > this.capBytes)
-      log.warn("chunk cache is over its cap and everything left is pinned by open files");
     return result;
   }
 
-  /** Periodic check in addition to the put-triggered one (e.g. after the cap was lowered by a config reload). */
+  /** Periodic check in addition to the write-time one: the reserve can also shrink because other programs write. */
   start(intervalMs = 60_000): void {
     this.stop();
     this.timer = setInterval(() => this.poke(), intervalMs);

@@ -76,7 +76,8 @@ export interface MusicFsConfig {
   cover: string | null;
   /** Extra top-level folders, each laid out by its own template ([[view]]); none by default. */
   views: ViewConfig[];
-  cache: { maxBytes: number; readTimeoutMs: number };
+  /** minFree: the free space eviction keeps on the cache's file system (null: the default, 5 % or 1 GiB, the smaller). */
+  cache: { maxBytes: number; readTimeoutMs: number; minFree?: MinFreeSetting | null };
   sync: { watch: boolean; intervalS: number; offlineRetryS: number };
 }
 
@@ -211,6 +212,23 @@ const S3_KEYS = ["url", "endpoint", "region", "path_style", "credentials_file", 
 
 const SIZE_UNITS: Record<string, number> = { "": 1, b: 1, k: 1024, kb: 1024, kib: 1024, m: 1024 ** 2, mb: 1024 ** 2, mib: 1024 ** 2, g: 1024 ** 3, gb: 1024 ** 3, gib: 1024 ** 3, t: 1024 ** 4, tb: 1024 ** 4, tib: 1024 ** 4 };
 
+/** `[cache] min_free`: a size ("1GiB") or a share of the cache's file system ("5%"). */
+export type MinFreeSetting = { bytes: number } | { percent: number };
+
+export function parseMinFree(value: unknown, key: string): MinFreeSetting {
+  if (typeof value === "string" && /%\s*$/.test(value)) {
+    const m = /^\s*(\d+(?:\.\d+)?)\s*%\s*$/.exec(value);
+    const percent = m ? Number(m[1]) : Number.NaN;
+    if (percent >= 0 && percent < 100) return { percent };
+    throw new UserError(`Config key ${key} must be a size such as "1GiB" or a percentage below 100 such as "5%" (got ${JSON.stringify(value)}).`);
+  }
+  try {
+    return { bytes: parseSize(value, key) };
+  } catch {
+    throw new UserError(`Config key ${key} must be a size such as "1GiB" or a percentage below 100 such as "5%" (got ${JSON.stringify(value)}).`);
+  }
+}
+
 /** "10GiB", "500 MB", 1048576 → bytes. */
 export function parseSize(value: unknown, key: string): number {
   if (typeof value === "number" && Number.isFinite(value) && value >= 0) return Math.floor(value);
@@ -295,7 +313,7 @@ export function parseConfigText(text: string, source: string): Omit<MusicFsConfi
   }
   rejectUnknown(raw, ["mount_point", "cache_dir", "template", "allow_other", "special_dirs", "cover", "view", "origins", "cache", "sync"], "");
   const cache = expectTable(raw.cache, "cache");
-  rejectUnknown(cache, ["max_size", "read_timeout_ms"], "cache.");
+  rejectUnknown(cache, ["max_size", "read_timeout_ms", "min_free"], "cache.");
   const sync = expectTable(raw.sync, "sync");
   rejectUnknown(sync, ["watch", "interval_secs", "offline_retry_secs"], "sync.");
 
@@ -350,6 +368,7 @@ export function parseConfigText(text: string, source: string): Omit<MusicFsConfi
     cache: {
       maxBytes: cache.max_size === undefined ? DEFAULT_CACHE_MAX_BYTES : parseSize(cache.max_size, "cache.max_size"),
       readTimeoutMs: optNumber(cache, "read_timeout_ms", "cache.", 1) ?? DEFAULT_READ_TIMEOUT_MS,
+      minFree: cache.min_free === undefined ? null : parseMinFree(cache.min_free, "cache.min_free"),
     },
     sync: {
       watch: optBool(sync, "watch", "sync.") ?? false,
@@ -439,7 +458,7 @@ export function loadConfig(o: ConfigOverrides = {}, env = process.env): MusicFsC
     specialDirs: base?.specialDirs ?? DEFAULT_SPECIAL_DIRS,
     cover: o.cover !== undefined ? parseCoverName(o.cover, "--cover") : base ? base.cover : DEFAULT_COVER_NAME,
     views: base?.views ?? [],
-    cache: base?.cache ?? { maxBytes: DEFAULT_CACHE_MAX_BYTES, readTimeoutMs: DEFAULT_READ_TIMEOUT_MS },
+    cache: base?.cache ?? { maxBytes: DEFAULT_CACHE_MAX_BYTES, readTimeoutMs: DEFAULT_READ_TIMEOUT_MS, minFree: null },
     sync: {
       watch: o.watch ?? base?.sync.watch ?? false,
       intervalS: base?.sync.intervalS ?? DEFAULT_SYNC_INTERVAL_S,

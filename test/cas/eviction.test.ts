@@ -1,13 +1,13 @@
 import { afterEach, describe, expect, spyOn, test } from "bun:test";
-import { existsSync } from "node:fs";
+import { existsSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { EventBus } from "../../src/core/eventBus.ts";
 import { log } from "../../src/core/logger.ts";
 import { CacheStats } from "../../src/cas/cacheStats.ts";
 import { chunkHex, hashChunk } from "../../src/cas/chunkHash.ts";
 import { ChunkLedger } from "../../src/cas/chunkLedger.ts";
-import { ChunkStore } from "../../src/cas/chunkStore.ts";
-import { ChunkPins, Evictor } from "../../src/cas/eviction.ts";
+import { ChunkStore, fsChunkFileWriter, StoreFullError, type ChunkFileWriter } from "../../src/cas/chunkStore.ts";
+import { ChunkPins, Evictor, type FsSpace } from "../../src/cas/eviction.ts";
 import { Fetcher } from "../../src/cas/fetch/index.ts";
 import { decodeManifest, manifestChunkHexes } from "../../src/cas/manifestCodec.ts";
 import { fileRef, makeOrigin, removeDir, tempDir } from "./helpers.ts";
@@ -22,7 +22,7 @@ afterEach(() => {
 });
 
 /** The cache wired by hand, with a controllable clock so that LRU order is deterministic. */
-function setup(capBytes: number) {
+function setup(capBytes: number, opts: { admit?: boolean; fsSpace?: () => FsSpace; writer?: ChunkFileWriter } = {}) {
   const dir = tempDir();
   dirs.push(dir);
   let clock = 1_000_000;
@@ -32,8 +32,9 @@ function setup(capBytes: number) {
   const bus = new EventBus();
   const evictions: { bytesFreed: number; chunks: number }[] = [];
   bus.on("CacheEviction", (e) => evictions.push(e));
-  const store = new ChunkStore(dir, { ledger, stats, fsync: false });
-  const evictor = new Evictor({ store, ledger, pins, stats, bus, capBytes });
+  const store = new ChunkStore(dir, { ledger, stats, fsync: false, writer: opts.writer });
+  const evictor = new Evictor({ store, ledger, pins, stats, bus, capBytes, fsSpace: opts.fsSpace });
+  if (opts.admit) store.admission = evictor;
   return { dir, ledger, stats, pins, store, evictor, evictions, tick: (ms = 1000) => (clock += ms) };
 }
 
@@ -122,6 +123,96 @@ describe("eviction", () => {
     // "b" was the least recently used unpinned file: it went first.
     expect([...chunksOf(2)].filter((hex) => existsSync(store.pathOf(hex))).length).toBe(0);
     await fetcher.close();
+  });
+});
+
+/** Bytes of the files below `dir` but the ledger (chunk files and temp files being written). */
+function chunkBytesOnDisk(dir: string): number {
+  let n = 0;
+  for (const name of readdirSync(dir, { recursive: true }) as string[]) {
+    if (name.startsWith("access.db")) continue;
+    try {
+      const st = statSync(join(dir, name));
+      if (st.isFile()) n += st.size;
+    } catch {
+      /* deleted meanwhile */
+    }
+  }
+  return n;
+}
+
+describe("eviction as writes happen (the cap and the free-space reserve)", () => {
+  test("64 puts at once into a 1 MiB cap: the chunk files on disk never exceed the cap, measured at every write", async () => {
+    let worst = 0;
+    let dir = "";
+    // The writer measures the disk just before each chunk file is written (temp files of other puts included).
+    const writer: ChunkFileWriter = {
+      async write(path, bytes, fsync) {
+        worst = Math.max(worst, chunkBytesOnDisk(dir) + bytes.length);
+        await fsChunkFileWriter.write(path, bytes, fsync);
+      },
+    };
+    const c = setup(1 * MiB, { admit: true, writer, fsSpace: () => ({ freeBytes: Infinity, totalBytes: Infinity }) });
+    dir = c.dir;
+    const silenced = spyOn(log, "info").mockImplementation((() => {}) as never);
+    await Promise.all(Array.from({ length: 64 }, (_, i) => c.store.put(pseudoRandomBytes(100 * KiB, 1000 + i))));
+    await c.evictor.idle();
+    silenced.mockRestore();
+    expect(worst).toBeGreaterThan(800 * KiB); // the cache did fill up to its cap…
+    expect(worst).toBeLessThanOrEqual(1 * MiB); // …and never past it
+    expect(chunkBytesOnDisk(c.dir)).toBeLessThanOrEqual(1 * MiB);
+    expect(c.stats.snapshot().writeFailures).toBe(0); // every put was stored (others evicted), none refused
+    expect(c.evictor.inFlightBytes).toBe(0);
+  });
+
+  test("the disk's free-space reserve is kept whatever the cap; when other files take the room, chunks are not written (one warning)", async () => {
+    // A 20 MiB file system (reserve: 5 % = 1 MiB) on which 8 MiB are free before the cache writes anything.
+    let others = 12 * MiB;
+    let dir = "";
+    const fsSpace = () => ({ freeBytes: 20 * MiB - others - chunkBytesOnDisk(dir), totalBytes: 20 * MiB });
+    const c = setup(1024 * MiB, { admit: true, fsSpace });
+    dir = c.dir;
+    const info = spyOn(log, "info").mockImplementation((() => {}) as never);
+    const warn = spyOn(log, "warn").mockImplementation((() => {}) as never);
+    try {
+      for (let i = 0; i < 120; i++) {
+        await c.store.put(pseudoRandomBytes(100 * KiB, 2000 + i));
+        expect(fsSpace().freeBytes).toBeGreaterThanOrEqual(1 * MiB);
+      }
+      expect(c.stats.snapshot().evictions).toBeGreaterThan(0);
+      expect(c.stats.snapshot().writeFailures).toBe(0);
+      // Another program fills the disk: the cache gives its room back and stops writing, the disk is not filled.
+      others = 19.5 * MiB;
+      const refused = await c.store.put(pseudoRandomBytes(100 * KiB, 3000)).catch((e) => e);
+      expect(refused).toBeInstanceOf(StoreFullError);
+      expect(await c.store.put(pseudoRandomBytes(100 * KiB, 3001)).catch((e) => e)).toBeInstanceOf(StoreFullError);
+      expect(chunkBytesOnDisk(dir)).toBe(0);
+      expect(warn.mock.calls.filter((a) => String(a[0]).includes("min_free")).length).toBe(1);
+    } finally {
+      info.mockRestore();
+      warn.mockRestore();
+    }
+  });
+
+  test("chunks of open files give way when nothing else is left to hold the cap", async () => {
+    const c = setup(1 * MiB, { admit: true, fsSpace: () => ({ freeBytes: Infinity, totalBytes: Infinity }) });
+    const hexes: string[] = [];
+    for (let i = 0; i < 10; i++) {
+      const bytes = pseudoRandomBytes(100 * KiB, 4000 + i);
+      await c.store.put(bytes);
+      hexes.push(chunkHex(hashChunk(bytes)));
+      c.tick();
+    }
+    c.pins.pin("fh:1", hexes); // one open file holds everything stored
+    const silenced = spyOn(log, "info").mockImplementation((() => {}) as never);
+    await c.store.put(pseudoRandomBytes(200 * KiB, 4100));
+    await c.evictor.idle();
+    silenced.mockRestore();
+    expect(chunkBytesOnDisk(c.dir)).toBeLessThanOrEqual(1 * MiB);
+    // Only what the cap needed went, oldest first: the open file's two oldest chunks.
+    expect(existsSync(c.store.pathOf(hexes[0]))).toBe(false);
+    expect(existsSync(c.store.pathOf(hexes[1]))).toBe(false);
+    for (const hex of hexes.slice(2)) expect(existsSync(c.store.pathOf(hex))).toBe(true);
   });
 });
 

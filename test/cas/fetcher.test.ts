@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, spyOn, test } from "bun:test";
-import { readFileSync, unlinkSync, utimesSync, writeFileSync } from "node:fs";
+import { readFileSync, statfsSync, unlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { log } from "../../src/core/logger.ts";
 import { chunkMatches } from "../../src/cas/chunkHash.ts";
@@ -308,14 +308,18 @@ describe("Fetcher", () => {
     const cache = open(mountDir, db);
     const file = fileRef(origin, root, "f.flac", 12);
     const warn = spyOn(log, "warn").mockImplementation((() => {}) as never);
+    const info = spyOn(log, "info").mockImplementation((() => {}) as never);
     try {
       expect(await readAll((o, s) => cache.fetcher.read(file, o, s), file.size)).toEqual(data);
       await cache.fetcher.prefetch(file);
-      expect(warn.mock.calls.some((c) => /full \(ENOSPC\)/.test(String(c[0])))).toBe(true);
+      await cache.evictor.idle();
     } finally {
       warn.mockRestore();
+      info.mockRestore();
     }
-    expect(db.events).toBe(0);
+    // The 3 MiB file does not fit: eviction keeps the tmpfs's free-space reserve (5 %) instead of filling it.
+    const fs = statfsSync(mountDir);
+    expect(Number(fs.bavail) * Number(fs.bsize)).toBeGreaterThanOrEqual(0.05 * Number(fs.blocks) * Number(fs.bsize));
     expect(listFiles(cache.chunksDir).filter((f) => f.endsWith(".tmp"))).toEqual([]);
     // Whatever chunks made it are whole and verified.
     const r = await cache.fetcher.read(file, 0, file.size);

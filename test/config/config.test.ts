@@ -34,9 +34,20 @@ describe("config file", () => {
     );
     expect(c.mountPoint).toBe(join(process.env.HOME!, "MusicView"));
     expect(c.origins).toEqual([{ id: "nas", path: "/srv/music", cache: "full", priority: 0 }]);
-    expect(c.cache).toEqual({ maxBytes: 2 * 1024 ** 3, readTimeoutMs: 1500 });
+    expect(c.cache).toEqual({ maxBytes: 2 * 1024 ** 3, readTimeoutMs: 1500, minFree: null });
     expect(c.sync).toEqual({ watch: true, intervalS: 600, offlineRetryS: 60 });
     expect(c.template).toBe(DEFAULT_TEMPLATE);
+  });
+
+  test("[cache] min_free takes a size or a percentage; anything else names the key", () => {
+    expect(parseConfigText(`[cache]\nmin_free = "2GiB"\n`, "f").cache.minFree).toEqual({ bytes: 2 * 1024 ** 3 });
+    expect(parseConfigText(`[cache]\nmin_free = "2.5 %"\n`, "f").cache.minFree).toEqual({ percent: 2.5 });
+    expect(parseConfigText(`[cache]\nmin_free = 0\n`, "f").cache.minFree).toEqual({ bytes: 0 });
+    for (const bad of [`"150%"`, `"lots"`, `-1`, `"5 parsecs"`]) {
+      const m = messageOf(() => parseConfigText(`[cache]\nmin_free = ${bad}\n`, "f"));
+      expect(m).toContain("cache.min_free");
+      expect(m).toContain(`"5%"`);
+    }
   });
 
   test("mistakes are errors that name the key and what is expected", () => {

@@ -39,6 +39,7 @@ export class ContentCache {
     this.cache = openChunkCache({
       cacheDir: paths.cacheDir,
       capBytes: config.cache.maxBytes,
+      minFree: config.cache.minFree,
       bus: this.bus,
       loadManifest: (id) => {
         const imageId = imageIdOfContent(id);

@@ -1,10 +1,12 @@
 /**
- * The import arrows of docs/architecture.md, checked: every `import … from "../<area>/…"` in src/ must follow the
- * documented direction, so a shortcut that breaks the layering fails here instead of slowly tangling the code.
+ * The import arrows of docs/architecture.md, checked: every import in src/ (static, dynamic, and the worker entries
+ * a module starts) must follow the documented direction, so a shortcut that breaks the layering fails here instead
+ * of slowly tangling the code.
  */
 import { expect, test } from "bun:test";
-import { readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
+import { WORKER_ENTRIES } from "../build.ts";
 import { REPO } from "./support/paths.ts";
 
 const SRC = join(REPO, "src");
@@ -19,9 +21,9 @@ const ALLOWED: Record<string, readonly string[]> = {
   fuse: ["core"],
   sample: ["core"],
   cas: ["core", "origins"],
-  search: ["core", "db"],
+  search: ["core"],
   library: ["core", "origins"],
-  fs: ["core", "fuse", "db", "cas", "search", "origins"],
+  fs: ["core", "fuse", "db", "cas", "search"],
   "app/catalog": ["core", "config", "db", "origins", "library"],
   "app/sync": ["core", "config", "db", "origins", "library", "fs", "fuse", "app/catalog", "app/library", "app/mount"],
   "app/library": ["core", "config", "db", "origins", "library", "search", "fuse", "app/catalog", "app/sync"],
@@ -37,10 +39,43 @@ function sourceFiles(dir: string): string[] {
   );
 }
 
-/** Relative import specifiers of a module (static imports and re-exports, type-only ones included). */
-function relativeImports(file: string): string[] {
-  const text = readFileSync(file, "utf8");
-  return [...text.matchAll(/(?:^|\n)\s*(?:import|export)\b[^;]*?\bfrom\s+"(\.{1,2}\/[^"]+)"/g)].map((m) => m[1]!);
+/**
+ * The modules a module depends on, as absolute paths: static imports and re-exports (type-only ones included),
+ * side-effect imports, dynamic `import("./x.ts")`, worker entries named to `workerEntry("area/x.ts")` (a path in
+ * src/) and `new URL("./x.ts", import.meta.url)` (a worker started beside its module). Comment lines are skipped, so
+ * an example in a doc comment is not taken for an import.
+ */
+function dependencies(file: string, text = readFileSync(file, "utf8")): string[] {
+  const code = withoutCommentLines(text);
+  const near = (spec: string) => resolve(dirname(file), spec);
+  return [
+    ...staticImports(file, text),
+    ...[...code.matchAll(/\bimport\(\s*"(\.{1,2}\/[^"]+)"\s*\)/g)].map((m) => near(m[1]!)),
+    ...[...code.matchAll(/\bnew URL\(\s*"(\.{1,2}\/[^"]+)"\s*,\s*import\.meta\.url\s*\)/g)].map((m) => near(m[1]!)),
+    ...workerEntries(code).map((p) => join(SRC, p)),
+  ];
+}
+
+/** The modules loaded with a module (static imports, re-exports, side-effect imports), as absolute paths. */
+function staticImports(file: string, text = readFileSync(file, "utf8")): string[] {
+  const code = withoutCommentLines(text);
+  const near = (spec: string) => resolve(dirname(file), spec);
+  return [
+    ...[...code.matchAll(/(?:^|\n)\s*(?:import|export)\b[^;]*?\bfrom\s+"(\.{1,2}\/[^"]+)"/g)].map((m) => near(m[1]!)),
+    ...[...code.matchAll(/(?:^|\n)\s*import\s+"(\.{1,2}\/[^"]+)"/g)].map((m) => near(m[1]!)),
+  ];
+}
+
+function withoutCommentLines(text: string): string {
+  return text
+    .split("\n")
+    .filter((line) => !/^\s*(\*|\/\/|\/\*)/.test(line))
+    .join("\n");
+}
+
+/** The paths (in src/) given to `workerEntry("…")`: the workers a compiled binary must embed. */
+function workerEntries(code: string): string[] {
+  return [...code.matchAll(/\bworkerEntry\(\s*"([^"]+)"\s*\)/g)].map((m) => m[1]!);
 }
 
 /** The area of a module: its top-level folder of src/, or `app/<room>` inside src/app/ (a module lying loose in
@@ -62,10 +97,10 @@ test("every import in src/ follows the documented direction (docs/architecture.m
       broken.push(`${relative(REPO, file)}: area src/${from}/ is not in the documented layering`);
       continue;
     }
-    for (const spec of relativeImports(file)) {
-      const to = areaOf(resolve(dirname(file), spec));
+    for (const dep of dependencies(file)) {
+      const to = areaOf(dep);
       if (to === null || to === from) continue; // package.json, schema.sql, node_modules internals; same area
-      if (!ALLOWED[from]!.includes(to)) broken.push(`${relative(REPO, file)} imports src/${to}/ ("${spec}")`);
+      if (!ALLOWED[from]!.includes(to)) broken.push(`${relative(REPO, file)} imports src/${to}/ (${relative(SRC, dep)})`);
     }
   }
   expect(broken).toEqual([]);
@@ -80,10 +115,12 @@ test("src/app/ is rooms only: every folder in it is a documented room, no module
   expect(Object.keys(ALLOWED).filter((a) => !a.startsWith("app/")).sort()).toEqual(folders.sort());
 });
 
+// Static imports only: a dynamic import or a worker loads its module later (or in another thread), which is how a
+// lazy command table refers back to its commands without a load-order cycle.
 test("no module imports itself through others (no import cycles, type-only imports included)", () => {
   const graph = new Map<string, string[]>();
   for (const file of sourceFiles(SRC)) {
-    graph.set(file, relativeImports(file).map((spec) => resolve(dirname(file), spec)).filter((p) => areaOf(p) !== null));
+    graph.set(file, staticImports(file).filter((p) => areaOf(p) !== null));
   }
   const cycles: string[] = [];
   const state = new Map<string, "visiting" | "done">();
@@ -103,6 +140,29 @@ test("no module imports itself through others (no import cycles, type-only impor
 });
 
 test("the layering check sees imports (a module known to import core/ is found)", () => {
-  const imports = relativeImports(join(SRC, "fuse/ffi.ts"));
-  expect(imports).toContain("../core/libc.ts");
+  expect(dependencies(join(SRC, "fuse/ffi.ts"))).toContain(join(SRC, "core/libc.ts"));
+});
+
+test("dynamic imports, side-effect imports and worker entries count as imports; comment lines do not", () => {
+  const file = join(SRC, "fs/example.ts");
+  const text = [
+    'const m = await import("../app/mount/mountSession.ts");',
+    'import "../search/sideEffect.ts";',
+    'const url = workerEntry("library/scanWorker.ts");',
+    'new Worker(new URL("../cas/someWorker.ts", import.meta.url));',
+    ' * const session = await startSession({ workerUrl: new URL("../cli/inAComment.ts", import.meta.url).href });',
+    '// import("../cli/alsoAComment.ts")',
+  ].join("\n");
+  expect(dependencies(file, text).map((p) => relative(SRC, p)).sort()).toEqual([
+    "app/mount/mountSession.ts",
+    "cas/someWorker.ts",
+    "library/scanWorker.ts",
+    "search/sideEffect.ts",
+  ]);
+});
+
+test("every workerEntry(\"…\") names a module that exists and that build.ts embeds in the binary, and no other", () => {
+  const named = new Set(sourceFiles(SRC).flatMap((f) => workerEntries(readFileSync(f, "utf8")).map((p) => `src/${p}`)));
+  for (const p of named) expect(existsSync(join(REPO, p))).toBe(true);
+  expect([...named].sort()).toEqual([...WORKER_ENTRIES].sort());
 });

@@ -1,4 +1,3 @@
-import type { BackgroundWrites } from "../mount/backgroundWrites.ts";
 import type { FileId } from "../../core/types.ts";
 import { PatternStore } from "../../search/patternStore.ts";
 import { PlayDetector } from "../../search/playDetector.ts";
@@ -10,6 +9,12 @@ export interface PrefetchTarget {
   isCached(fileId: FileId): boolean;
   fetchWhole(fileId: FileId, signal: AbortSignal): Promise<void>;
   foregroundBusy(): boolean;
+}
+
+/** Where plays are saved without risking the mount (the mount's BackgroundWrites: a failing write costs one
+ *  warning, never the mount). Named here so that cache/ does not import mount/. */
+export interface PlaysWrites {
+  attempt(kind: "plays", write: () => void): boolean;
 }
 
 /**
@@ -29,7 +34,7 @@ export class Listening {
   constructor(
     patternsDb: string,
     target: PrefetchTarget | null,
-    private readonly writes: BackgroundWrites,
+    private readonly writes: PlaysWrites,
   ) {
     this.patterns = PatternStore.open(patternsDb);
     this.prefetcher = target

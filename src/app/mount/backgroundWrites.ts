@@ -1,6 +1,6 @@
 import { errnoCode, errorMessage } from "../../core/errors.ts";
 import { log, tildify } from "../../core/logger.ts";
-import { isDiskFull } from "./diskFull.ts";
+import { isDiskFull } from "../../core/diskFull.ts";
 
 /** The kinds of write a live mount makes on its own, each warned about once. */
 export type BackgroundWriteKind = "status" | "plays";

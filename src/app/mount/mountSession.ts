@@ -1,7 +1,7 @@
 import { cachePaths, type CachePaths, ensureCacheDir } from "../../config/paths.ts";
 import { isS3Origin, type MusicFsConfig } from "../../config/config.ts";
-import { libraryWithOrigins } from "../sync/originReconcile.ts";
-import { diskFullError, isDiskFull } from "./diskFull.ts";
+import { libraryWithOrigins } from "../library/libraryWithOrigins.ts";
+import { diskFullError, isDiskFull } from "../../core/diskFull.ts";
 import { UserError, errorMessage } from "../../core/errors.ts";
 import { log, tildify } from "../../core/logger.ts";
 import { startSession, type FuseSession } from "../../fuse/session.ts";

@@ -13,13 +13,16 @@ import { Errno } from "../../fuse/filesystem.ts";
 import type { DeferredReply, DeferredRequest } from "../../fuse/session.ts";
 import { LocalFileHandles } from "../../fs/localContent.ts";
 import type { DeferredOriginChange } from "../../fs/workerMessages.ts";
-import type { Library } from "../library/library.ts";
+import type { SyncedLibrary } from "./deltaSync.ts";
 
 /** How long an open waits for its file's refresh (a running full sync delays it) before it fails. */
 export const ORIGIN_REFRESH_TIMEOUT_MS = 15_000;
 
+/** What the refresh reads of the library (Library has it). */
+export type RefreshedLibrary = Pick<SyncedLibrary, "db" | "origins" | "inodesOfFiles">;
+
 export interface OriginChangeRefreshDeps {
-  library: Library;
+  library: RefreshedLibrary;
   /** Syncs one origin file (row, tree, kernel notifications); resolves when done. */
   refresh(originId: string, realPath: string): Promise<void>;
   timeoutMs?: number;
@@ -61,7 +64,7 @@ export async function answerOriginChange(deps: OriginChangeRefreshDeps, request:
 }
 
 /** null when the tree now describes the open file exactly; otherwise why not. */
-function consistency(library: Library, change: DeferredOriginChange): string | null {
+function consistency(library: RefreshedLibrary, change: DeferredOriginChange): string | null {
   // The open node may be the file's in the main tree or in a view.
   if (!library.inodesOfFiles([change.fileId]).includes(change.ino)) return "its tags changed and it moved in the tree";
   const row = library.db.getFile(change.fileId);

@@ -3,44 +3,10 @@ import { UserError } from "../../core/errors.ts";
 import { log } from "../../core/logger.ts";
 import { plural } from "../../core/plural.ts";
 import type { OriginId } from "../../core/types.ts";
-import type { MusicFsConfig } from "../../config/config.ts";
-import type { CachePaths } from "../../config/paths.ts";
-import type { Database } from "../../db/database.ts";
-import { Library } from "../library/library.ts";
-import { chooseOrigins, rememberOrigins } from "./rememberedOrigins.ts";
+import type { Origin } from "../../origins/origin.ts";
+import type { SyncedLibrary } from "./deltaSync.ts";
 import { renameMountFacts } from "./originMounts.ts";
 import { probeOrigin } from "./originCheck.ts";
-
-/**
- * The library of a cache dir for a mount or a scan: the origins given (or remembered), with the stored files brought
- * in line with them (renamed origins, origins no longer configured). A changed origin list is applied only after
- * every origin new to the cache dir was tried (it exists and lists); one that fails is an error that changes
- * nothing: not metadata.db, not origins.json, not the cache (docs/origins.md, "A mistyped or removed origin").
- */
-export async function libraryWithOrigins(
-  paths: CachePaths,
-  db: Database,
-  config: MusicFsConfig,
-  opts: { acceptRemovals?: boolean } = {},
-): Promise<Library> {
-  const choice = chooseOrigins(paths, db, config);
-  const library = new Library(db, { ...config, origins: choice.origins });
-  try {
-    const stored = storedCounts(db);
-    const plan = planOriginChange(choice.origins, choice.previous, stored);
-    await checkOriginChange(library, plan, { acceptRemovals: opts.acceptRemovals === true, hasLibrary: stored.size > 0 || choice.previous !== null });
-    rememberOrigins(paths, choice);
-    reconcileOrigins(library, choice.previous);
-  } catch (e) {
-    library.close();
-    throw e;
-  }
-  return library;
-}
-
-function storedCounts(db: Database): Map<OriginId, number> {
-  return new Map(db.listOriginIds().map((id) => [id, db.originFileCount(id)]));
-}
 
 /** What applying a configured origin list would do to a cache dir. */
 export interface OriginChangePlan {
@@ -81,7 +47,7 @@ export function planOriginChange(
  * cannot be listed) → an error. Usable but without a single audio file while it would take the place of stored
  * files → an error too, unless the user confirmed with --accept-removals (an emptied origin on purpose).
  */
-async function checkOriginChange(library: Library, plan: OriginChangePlan, opts: { acceptRemovals: boolean; hasLibrary: boolean }): Promise<void> {
+export async function checkOriginChange(library: { readonly origins: readonly Origin[] }, plan: OriginChangePlan, opts: { acceptRemovals: boolean; hasLibrary: boolean }): Promise<void> {
   if (plan.fresh.length === 0) return;
   const leavingFiles = plan.leaving.reduce((n, l) => n + l.files, 0);
   const unchanged = opts.hasLibrary ? " Nothing was changed" : ""; // a new cache dir: there is nothing to change
@@ -109,6 +75,11 @@ export interface OriginReconciliation {
   removed: { originId: OriginId; files: number }[];
 }
 
+/** What reconciling needs of a library (Library has it): its configured origins, and removal of files. */
+export type ReconciledLibrary = Pick<SyncedLibrary, "db" | "removeFiles" | "refreshFileCount"> & {
+  readonly config: { readonly origins: readonly OriginConfig[] };
+};
+
 /**
  * Brings the stored files in line with the configured origins, before anything is served or scanned:
  *
@@ -121,7 +92,7 @@ export interface OriginReconciliation {
  *
  * Cheap when nothing changed: the stored origin ids are read with one index seek each.
  */
-export function reconcileOrigins(library: Library, previous: readonly OriginConfig[] | null): OriginReconciliation {
+export function reconcileOrigins(library: ReconciledLibrary, previous: readonly OriginConfig[] | null): OriginReconciliation {
   const { db } = library;
   const out: OriginReconciliation = { renamed: [], removed: [] };
   if (library.config.origins.length === 0) return out; // no origins known at all: nothing to judge by

@@ -1,7 +1,7 @@
 import { dirname } from "node:path";
 import { errorMessage } from "../../core/errors.ts";
 import { log } from "../../core/logger.ts";
-import { diskFullError, isDiskFull } from "../mount/diskFull.ts";
+import { diskFullError, isDiskFull } from "../../core/diskFull.ts";
 import { LocalOrigin } from "../../origins/localOrigin.ts";
 import { deltaSync, type SyncedLibrary, type SyncOptions, type SyncSummary } from "./deltaSync.ts";
 import { OriginWatcher, type ChangedPaths } from "./originWatcher.ts";

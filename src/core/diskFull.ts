@@ -1,7 +1,7 @@
 import { readdirSync, statSync, statfsSync } from "node:fs";
 import { join } from "node:path";
-import { UserError, errnoCode } from "../../core/errors.ts";
-import { tildify } from "../../core/logger.ts";
+import { UserError, errnoCode } from "./errors.ts";
+import { tildify } from "./logger.ts";
 
 /**
  * SQLite's "database or disk is full" and the file system's ENOSPC / EDQUOT. With `dir`, also SQLite's "disk I/O

@@ -1,3 +1,4 @@
+import { Lru } from "../../core/lru.ts";
 import type { AlbumValues, FileId, OriginId } from "../../core/types.ts";
 import { AlbumStore, type AlbumId, type AlbumMemberRow } from "../../db/albumStore.ts";
 import type { Database } from "../../db/database.ts";
@@ -23,7 +24,7 @@ export interface OriginFolder {
 export class AlbumIndex {
   readonly store: AlbumStore;
   /** Values of recently placed albums (dropped whenever albums change). */
-  private readonly recent = new Map<AlbumId, AlbumValues>();
+  private readonly recent = new Lru<AlbumId, AlbumValues>(RECENT_ALBUMS);
 
   constructor(private readonly db: Database) {
     this.store = new AlbumStore(db);
@@ -45,7 +46,6 @@ export class AlbumIndex {
     if (!values) {
       values = this.store.album(id) ?? undefined;
       if (!values) return null;
-      if (this.recent.size >= RECENT_ALBUMS) this.recent.delete(this.recent.keys().next().value!);
       this.recent.set(id, values);
     }
     return { id, values };

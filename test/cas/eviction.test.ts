@@ -10,7 +10,10 @@ import { ChunkStore, fsChunkFileWriter, StoreFullError, type ChunkFileWriter } f
 import { ChunkPins, Evictor, type FsSpace } from "../../src/cas/eviction.ts";
 import { Fetcher } from "../../src/cas/fetch/index.ts";
 import { decodeManifest, manifestChunkHexes } from "../../src/cas/manifestCodec.ts";
+import { FaultyOrigin } from "../../src/origins/faultyOrigin.ts";
+import { LocalOrigin } from "../../src/origins/localOrigin.ts";
 import { fileRef, makeOrigin, removeDir, tempDir } from "./helpers.ts";
+import { eventually } from "../support/eventually.ts";
 import { pseudoRandomBytes } from "./testData.ts";
 
 const KiB = 1024;
@@ -36,6 +39,22 @@ function setup(capBytes: number, opts: { admit?: boolean; fsSpace?: () => FsSpac
   const evictor = new Evictor({ store, ledger, pins, stats, bus, capBytes, fsSpace: opts.fsSpace });
   if (opts.admit) store.admission = evictor;
   return { dir, ledger, stats, pins, store, evictor, evictions, tick: (ms = 1000) => (clock += ms) };
+}
+
+/** An origin whose reads pass until `holdAfter(n)` has let n more through; the next ones wait for `release()`. */
+class HeldOrigin extends FaultyOrigin {
+  private passes = Infinity;
+  private readonly released = Promise.withResolvers<void>();
+  holdAfter(n: number): void {
+    this.passes = n;
+  }
+  release(): void {
+    this.released.resolve();
+  }
+  override async read(realPath: string, offset: number, length: number): Promise<Uint8Array> {
+    if (this.passes-- <= 0) await this.released.promise;
+    return super.read(realPath, offset, length);
+  }
 }
 
 describe("eviction", () => {
@@ -87,11 +106,12 @@ describe("eviction", () => {
     const root = tempDir();
     dirs.push(root);
     const files = { "a.flac": pseudoRandomBytes(1 * MiB, 21), "b.flac": pseudoRandomBytes(1 * MiB, 22), "c.flac": pseudoRandomBytes(1 * MiB, 23), "d.flac": pseudoRandomBytes(1 * MiB, 24) };
-    const origin = makeOrigin(root, files);
+    makeOrigin(root, files);
+    const origin = new HeldOrigin(new LocalOrigin("test", root));
     const bus = new EventBus();
     const manifests = new Map<number, Uint8Array>();
     bus.on("ManifestCached", (e) => manifests.set(e.fileId, e.manifest));
-    // One read in flight: "d" must still be fetching (16 reads × 10 ms) when the pins are checked below.
+    // One read in flight, 64 KiB each: "d" is 16 reads, and its last one is held until the pins are checked below.
     const fetcher = new Fetcher({
       store, bus, pins, ledger, stats, loadManifest: (id) => manifests.get(id), segmentBytes: 64 * KiB, rangeBlockBytes: 64 * KiB, parallelReads: 1,
     });
@@ -107,12 +127,15 @@ describe("eviction", () => {
       await fetcher.prefetch(ref);
       tick();
     }
-    // While "d" is being fetched, its chunks so far are pinned by the fetch.
-    origin.setMode({ kind: "delay", ms: 10 });
+    // While "d" is being fetched, its chunks so far are pinned by the fetch. Its 16th read waits until released, so
+    // the fetch is surely still running however slow the machine (15 × 64 KiB read, chunks of at most 256 KiB cut).
+    origin.holdAfter(15);
     const fetching = fetcher.prefetch(refs[3]);
-    while (ledger.getTotals().storedBytes < 3.5 * MiB) await Bun.sleep(5);
+    await eventually(() => ledger.getTotals().storedBytes, (bytes) => bytes >= 3.5 * MiB);
+    expect(manifests.has(4)).toBe(false); // still in flight
     expect(pins.pinnedChunks).toBeGreaterThan(chunksOf(1).size);
     await evictor.evictIfNeeded();
+    origin.release();
     await fetching;
     expect(pins.pinnedChunks).toBe(chunksOf(1).size); // the fetch released its pins
     silenced.mockRestore();

@@ -11,6 +11,7 @@ import { chunkPath } from "../../src/cas/chunkPaths.ts";
 import { decodeManifest, manifestChunkHexes } from "../../src/cas/manifestCodec.ts";
 import { writeSampleLibrary } from "../../src/sample/sampleLibrary.ts";
 import { CLI, cleanupAll, run, startMount, tempDir } from "./harness.ts";
+import { eventually } from "../support/eventually.ts";
 
 const stopped: number[] = [];
 afterAll(async () => {
@@ -43,8 +44,7 @@ describe("musicfs cache verify", () => {
     const mnt = join(tempDir(), "mnt");
     const server = await startMount(mnt, ["--config", cfg, "--cache-dir", cache]);
     expect((await run(["sh", "-c", `find "${mnt}" -type f -name '*.flac' -exec cat {} + > /dev/null`])).code).toBe(0);
-    const deadline = Date.now() + 30_000;
-    while (manifests(cache).length === 0 && Date.now() < deadline) await Bun.sleep(100);
+    await eventually(() => manifests(cache).length, (n) => n > 0);
     expect(await server.stop()).toBe(0);
 
     const target = manifests(cache)[0];

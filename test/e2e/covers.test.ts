@@ -64,6 +64,17 @@ async function cat(path: string): Promise<Uint8Array> {
   return r.stdout;
 }
 
+/** The chunk manifest a cached folder image has in metadata.db (null until its fetch completed). */
+function folderImageManifest(cacheDir: string, realPath: string): Uint8Array | null {
+  const db = new Sqlite(join(cacheDir, "metadata.db"), { readonly: true });
+  try {
+    const row = db.query("SELECT chunk_manifest FROM folder_images WHERE real_path = ?").get(realPath) as { chunk_manifest: Uint8Array | null } | null;
+    return row?.chunk_manifest ?? null;
+  } finally {
+    db.close();
+  }
+}
+
 describe("cover files in album folders", () => {
   test.skipIf(!hasCorpus || !hasFfmpeg || !hasMetaflac)("cover.<real type>: the folder image, else the embedded picture; none without art", async () => {
     const origin = tempDir();
@@ -185,7 +196,8 @@ describe("cover files in album folders", () => {
       [`${BETA}/cover.jpg`]: Buffer.from(tinyJpeg().data), // embedded: range blocks of the track
     };
     for (const [path, bytes] of Object.entries(expected)) expect(Buffer.from(await cat(join(mnt, path))).equals(bytes)).toBe(true);
-    await Bun.sleep(500); // the folder image's manifest is recorded once its fetch completes
+    // The folder image's manifest is recorded once its fetch completes: wait for it, not for a time.
+    await eventually(() => folderImageManifest(cacheDir, "A/Folder.JPG"), (m) => m !== null);
     expect(await first.stop()).toBe(0);
     renameSync(origin, `${origin}.away`); // the origin is gone: only the chunk store can answer now
     await startMount(mnt, ["--config", config, "--cache-dir", cacheDir]);

@@ -9,13 +9,14 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { REPEAT_WINDOW_MS } from "../../src/app/mount/signals.ts";
 import { REPO, cleanupAll, lazyUnmount, run, tempDir } from "./harness.ts";
+import { holdOpen, type Holder } from "../support/holder.ts";
 
 const hasTmux = Bun.which("tmux") !== null;
 const sockets: string[] = [];
-const holders: Bun.Subprocess[] = [];
+const holders: Holder[] = [];
 
 afterAll(async () => {
-  for (const h of holders) h.kill("SIGKILL");
+  for (const h of holders) await h.stop();
   for (const s of sockets) await run(["tmux", "-L", s, "kill-server"]);
   await cleanupAll();
 });
@@ -64,15 +65,17 @@ describe.skipIf(!hasTmux)("Ctrl-C in `bun run demo`", () => {
     // A player holding a file open keeps the ordered shutdown waiting for the FUSE workers (about a second), long
     // enough for a deliberate second Ctrl-C to arrive during it.
     const file = (await run(["find", demo.mnt, "-name", "*.flac"])).stdout.split("\n")[0];
-    const holder = Bun.spawn(["sh", "-c", `exec 3< "${file}"; sleep 600`], { stdout: "ignore", stderr: "ignore" });
+    const holder = await holdOpen(file); // resolves once the holder has opened the file
     holders.push(holder);
-    await Bun.sleep(200); // the holder has opened the file
     await demo.ctrlC();
-    await demo.waitFor(/Ordered shutdown/, 10_000);
+    await demo.waitFor(/Ordered shutdown/, 30_000);
+    // Not a wait for a result: the second keypress must come after the repeat window (an echo of the first is
+    // ignored within it), so that much time has to pass. The shutdown waits up to about a second for the held
+    // file's worker, which leaves the keypress ~0.5 s: the one timing this test cannot do without.
     await Bun.sleep(REPEAT_WINDOW_MS + 100);
     await demo.ctrlC();
     expect(await demo.exitCode()).toBe(130);
     expect(demo.output()).toContain("SIGINT again: exiting at once.");
-    holder.kill("SIGKILL");
+    await holder.stop();
   }, 120_000);
 });

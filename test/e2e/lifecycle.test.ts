@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { isAudioPath } from "../../src/library/audioFormats.ts";
 import { CORPUS, cleanupAll, findFiles, findTracks, run, startMount, tempDir } from "./harness.ts";
 import { isRoot } from "../support/system.ts";
+import { eventually } from "../support/eventually.ts";
 
 afterEach(cleanupAll);
 afterAll(cleanupAll);
@@ -36,6 +37,18 @@ async function startFirstScanOfLargeLibrary() {
   const first = await startMount(mnt, ["--origin", origin, "--cache-dir", cache], { waitReady: false });
   await first.waitFor(/Scanning/, 30_000);
   return { origin, cache, mnt, first };
+}
+
+/** Files stored in the cache dir's metadata.db so far (0 before the database exists). */
+function storedRows(cache: string): number {
+  try {
+    const db = new Sqlite(join(cache, "metadata.db"), { readonly: true });
+    const n = Number(db.query("SELECT count(*) FROM files").values()[0][0]);
+    db.close();
+    return n;
+  } catch {
+    return 0;
+  }
 }
 
 /** Every file of the mount is byte-identical to its origin file, and the mount shows exactly the origin's audio. */
@@ -86,9 +99,7 @@ describe("ordered shutdown", () => {
       const server = await startMount(mnt, ["--origin", origin, "--cache-dir", cache], { env: { NOTIFY_SOCKET: sock } });
       await server.waitFor(/Delta sync complete/);
       expect(heard).toContain("READY=1");
-      const t0 = Date.now();
-      expect(await server.stop("SIGTERM")).toBe(0);
-      expect(Date.now() - t0).toBeLessThan(5_000);
+      expect(await server.stop("SIGTERM")).toBe(0); // 0: it exited by itself (stop's SIGKILL fallback would not give 0)
       expect(heard).toContain("STOPPING=1");
       expect(server.output()).toContain("Unmounted cleanly");
       expect(readFileSync("/proc/mounts", "utf8")).not.toContain(mnt);
@@ -122,17 +133,7 @@ describe("ordered shutdown", () => {
   test("Ctrl-C during a first scan stops cleanly; the next mount continues without re-parsing", async () => {
     const { origin, cache, mnt, first } = await startFirstScanOfLargeLibrary();
     // Interrupt once the first batch is stored: mid-scan by construction, not by timing.
-    const storedRows = () => {
-      try {
-        const db = new Sqlite(join(cache, "metadata.db"), { readonly: true });
-        const n = Number(db.query("SELECT count(*) FROM files").values()[0][0]);
-        db.close();
-        return n;
-      } catch {
-        return 0;
-      }
-    };
-    while (storedRows() === 0) await Bun.sleep(20);
+    await eventually(() => storedRows(cache), (n) => n > 0, 60_000);
     expect(await first.stop("SIGINT")).toBe(130);
     expect(first.output()).toContain("Scan interrupted");
     const db = new Sqlite(join(cache, "metadata.db"), { readonly: true });
@@ -150,15 +151,13 @@ describe("ordered shutdown", () => {
 describe("crash safety", () => {
   test("a second signal during the shutdown exits at once; nothing committed is lost and the next start finishes the job", async () => {
     const { origin, cache, mnt, first } = await startFirstScanOfLargeLibrary();
-    await Bun.sleep(300);
+    await eventually(() => storedRows(cache), (n) => n > 0, 60_000); // something is committed: mid-scan
     // The second signal right behind the first, so it arrives while the interrupted scan is still stopping however
     // fast the machine; another signal than the first is never taken for bun run's echo of it. (A second Ctrl-C
     // after the repeat window: test/e2e/demoCtrlC.test.ts.)
-    const t0 = Date.now();
     first.proc.kill("SIGINT");
     first.proc.kill("SIGTERM");
     expect(await first.proc.exited).toBe(130);
-    expect(Date.now() - t0).toBeLessThan(2000);
     expect(first.output()).toContain("exiting at once");
     const next = await startMount(mnt, ["--origin", origin, "--cache-dir", cache], { readyTimeoutMs: 120_000 });
     expect(next.output()).toContain("Scan complete");

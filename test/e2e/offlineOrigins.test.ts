@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { writeFlac } from "../../src/sample/flacWriter.ts";
 import { renderMelody } from "../../src/sample/tone.ts";
 import { CLI, cleanupAll, findFiles, run, startMount, tempDir } from "./harness.ts";
+import { eventually } from "../support/eventually.ts";
 
 afterEach(cleanupAll);
 afterAll(cleanupAll);
@@ -50,14 +51,13 @@ describe("an emptied cache = \"full\" origin is offline, not deleted", () => {
     const listed = await findFiles(mnt);
     expect(listed.length).toBe(4);
     for (const f of listed) expect((await run(["cat", join(mnt, f)])).code).toBe(0); // fetched into the cache
-    const deadline = Date.now() + 30_000;
     const manifests = () => {
       const db = new Sqlite(join(cache, "metadata.db"), { readonly: true });
       const n = Number(db.query("SELECT count(*) FROM files WHERE chunk_manifest IS NOT NULL").values()[0][0]);
       db.close();
       return n;
     };
-    while (manifests() < 4 && Date.now() < deadline) await Bun.sleep(100);
+    await eventually(manifests, (n) => n >= 4);
     expect(manifests()).toBe(4);
     expect(await first.stop()).toBe(0);
 
@@ -75,12 +75,7 @@ describe("an emptied cache = \"full\" origin is offline, not deleted", () => {
     }
     expect(storedCount(cache)).toBe(4);
     // `musicfs status` says so too (from the status file the mount rewrites every few seconds).
-    const statusDeadline = Date.now() + 20_000;
-    let status = "";
-    while (!status.includes("looks offline") && Date.now() < statusDeadline) {
-      status = (await run(["bun", CLI, "status", "--cache-dir", cache])).stdout;
-      if (!status.includes("looks offline")) await Bun.sleep(500);
-    }
+    const status = await eventually(async () => (await run(["bun", CLI, "status", "--cache-dir", cache])).stdout, (s) => s.includes("looks offline"));
     expect(status).toMatch(/offline +origin "[^"]+" looks offline: it lists no files \(4 stored\); nothing removed/);
     expect(await second.stop()).toBe(0);
 

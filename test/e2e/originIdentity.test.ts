@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { writeFlac } from "../../src/sample/flacWriter.ts";
 import { renderMelody } from "../../src/sample/tone.ts";
 import { CLI, cleanupAll, findFiles, run, startMount, tempDir } from "./harness.ts";
+import { eventually } from "../support/eventually.ts";
 
 afterEach(cleanupAll);
 afterAll(cleanupAll);
@@ -72,19 +73,14 @@ describe("a removed cached origin", () => {
       return (JSON.parse(r.stdout) as { cache?: { logicalBytes: number } | null }).cache ?? null;
     };
     const cachedBytes = statSync(join(old, "1.flac")).size + statSync(join(old, "2.flac")).size;
-    const deadline = Date.now() + 20_000;
-    while (((await liveCache())?.logicalBytes ?? 0) < cachedBytes && Date.now() < deadline) await Bun.sleep(500);
+    await eventually(liveCache, (c) => (c?.logicalBytes ?? 0) >= cachedBytes);
     expect((await liveCache())?.logicalBytes).toBe(cachedBytes);
     expect(await first.stop()).toBe(0);
 
     writeFileSync(configFile, `[[origins]]\nid = "new"\npath = "${replacement}"\ncache = "full"\n`);
     const second = await startMount(mnt, ["--config", configFile, "--cache-dir", cache]);
     expect(second.output()).toContain(`Origin "old" (${old}) is no longer configured: 2 files of it removed`);
-    let live = await liveCache();
-    while (live === null && Date.now() < deadline + 20_000) {
-      await Bun.sleep(500);
-      live = await liveCache();
-    }
+    const live = await eventually(liveCache, (c) => c !== null);
     expect(live?.logicalBytes).toBe(0); // nothing of the new origin is cached yet; the old files are forgotten
   }, 120_000);
 });

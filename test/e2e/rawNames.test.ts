@@ -11,6 +11,7 @@ import { writeFlac } from "../../src/sample/flacWriter.ts";
 import { writeMp3 } from "../../src/sample/mp3Writer.ts";
 import { silence } from "../../src/sample/tone.ts";
 import { cleanupAll, startMount, tempDir } from "./harness.ts";
+import { eventually } from "../support/eventually.ts";
 
 afterAll(cleanupAll);
 
@@ -82,8 +83,7 @@ describe("origin names that are not UTF-8", () => {
     const bytes = writeFlac({ title: "Late", artists: ["Raw"], album: "Bytes", track: 2 }, silence(0.25, 22050, 1));
     writeFileSync(rawPath(origin.dir, "dir", [0xff], "bad/late", [0x80], ".flac"), bytes);
     const target = join(mnt, "Raw/Bytes [FLAC]/02 - Late.flac");
-    const deadline = Date.now() + 20_000;
-    while (!(await Bun.file(target).exists()) && Date.now() < deadline) await Bun.sleep(200);
+    await eventually(() => Bun.file(target).exists(), (there) => there);
     const read = await output(["cat", target]);
     expect(Buffer.compare(read, Buffer.from(bytes))).toBe(0);
   }, 60_000);

@@ -131,8 +131,7 @@ describe.skipIf(skip)("S3 origin on Ceph RGW, mounted", () => {
       else expect([...objects.values()].some((o) => Buffer.from(o).includes(r.bytes))).toBe(true);
       coverBytes.set(cover, r.bytes);
     }
-    await Bun.sleep(300); // one status write
-    expect(await m.stop()).toBe(0);
+    expect(await m.stop()).toBe(0); // the daemon writes status.json once more as it stops
     // The secret is in no log line, no status file, no database.
     const status = readFileSync(join(cache, "status.json"), "utf8");
     expect(JSON.parse(status).originRequests["s3://music/lib"].get).toBeGreaterThan(0);
@@ -155,11 +154,10 @@ describe.skipIf(skip)("S3 origin on Ceph RGW, mounted", () => {
         const r = await readThroughMount(join(mnt, placed.get(key)!));
         expect(sha(r.bytes)).toBe(sha(bytes));
       }
-      const t0 = performance.now();
+      // read_timeout_ms ends the read with EIO (a read that hung instead would fail the test by its timeout).
       const uncached = await readThroughMount(join(mnt, placed.get(unreadKey)!));
       expect(uncached.code).not.toBe(0);
       expect(uncached.stderr).toContain("Input/output error");
-      expect(performance.now() - t0).toBeLessThan(3000 + 2000);
       await m.waitFor(/not reachable/);
       await m.waitFor(/try the unreachable origins again/);
       expect(tracksIn(await findFiles(mnt)).length).toBe(objects.size);
@@ -198,10 +196,11 @@ describe.skipIf(skip)("S3 origin on Ceph RGW, mounted", () => {
     const first = await startMount(mnt, ["--config", config("interval_secs = 1\n"), "--cache-dir", cache], { env: env() });
     const path = join(mnt, "Big/Long (2020) [FLAC]/01 - Long One.flac");
     await eventually(async () => (await findFiles(mnt)).includes("Big/Long (2020) [FLAC]/01 - Long One.flac"), (v) => v);
-    proxy.rateBytesPerS = 2 * 1024 * 1024; // ~1.7 s for the whole file: killed mid-fetch
+    // ~7 s for the whole file: the kill comes once the first 256 KiB have passed, long before the end.
+    proxy.rateBytesPerS = 512 * 1024;
     const fetchedBefore = proxy.bytesToClients;
     const reading = readThroughMount(path);
-    await Bun.sleep(700);
+    await eventually(() => proxy.bytesToClients - fetchedBefore, (n) => n >= 256 * 1024, 60_000);
     first.proc.kill("SIGKILL");
     await first.proc.exited;
     await reading;

@@ -9,6 +9,7 @@ import { NameRegistry } from "../../src/fs/nameRegistry.ts";
 import { writeFlac } from "../../src/sample/flacWriter.ts";
 import { silence } from "../../src/sample/tone.ts";
 import { CLI, CORPUS, cleanupAll, run, startMount, tempDir, type Running } from "./harness.ts";
+import { eventually } from "../support/eventually.ts";
 
 const SYNTHETIC = join(CORPUS, "synthetic-2600");
 let mnt: string;
@@ -94,8 +95,7 @@ describe("/.collections", () => {
   test("musicfs collection add/list/rm works while mounted and shows up on the mount", async () => {
     const add = await musicfs("collection", "add", "Rock Sixties", "genre:rock year:1960..1969");
     expect(add.code).toBe(0);
-    const deadline = Date.now() + 10_000;
-    while (!readdirSync(join(mnt, ".collections")).includes("Rock Sixties") && Date.now() < deadline) await Bun.sleep(200);
+    await eventually(() => readdirSync(join(mnt, ".collections")), (names) => names.includes("Rock Sixties"));
     expect(readdirSync(join(mnt, ".collections"))).toContain("Rock Sixties");
     expect(readdirSync(join(mnt, ".collections", "Rock Sixties")).length).toBeGreaterThan(0);
     const list = await musicfs("collection", "list", "--json");
@@ -140,14 +140,7 @@ describe("kept in step", () => {
     const m = join(tempDir(), "mnt");
     await startMount(m, ["--origin", origin, "--cache-dir", c, "--watch"]);
     writeFileSync(join(origin, "a", "2.flac"), writeFlac({ title: "Xylophonic Zebra", artists: ["Someone"], album: "X", track: 2 }, silence(0.2, 22050, 1)));
-    const deadline = Date.now() + 15_000;
-    let found: string[] = [];
-    while (Date.now() < deadline) {
-      const r = await run(["bun", CLI, "search", "xylophonic", "--cache-dir", c]);
-      found = r.stdout.split("\n").filter(Boolean);
-      if (found.length) break;
-      await Bun.sleep(300);
-    }
+    const found = await eventually(async () => (await run(["bun", CLI, "search", "xylophonic", "--cache-dir", c])).stdout.split("\n").filter(Boolean), (f) => f.length > 0);
     expect(found).toEqual(["Someone/X [FLAC]/02 - Xylophonic Zebra.flac"]);
     expect(readdirSync(join(m, ".search", "zebra"))).toEqual(["001. Someone - Xylophonic Zebra.flac"]);
   }, 60_000);

@@ -13,6 +13,7 @@ import { buildMp3File, encodeMp3Audio } from "../../src/sample/mp3Writer.ts";
 import { renderMelody } from "../../src/sample/tone.ts";
 import { hasFusePassthrough, hasProgram, isRoot } from "../support/system.ts";
 import { cleanupAll, findFiles, run, startMount, tempDir } from "./harness.ts";
+import { holdOpen } from "../support/holder.ts";
 
 afterEach(cleanupAll);
 afterAll(cleanupAll);
@@ -45,18 +46,6 @@ async function mount(origin: string, passthrough: boolean) {
   if (passthrough && hasFusePassthrough) expect(server.output()).toContain("passthrough on");
   if (!passthrough) expect(server.output()).toContain("passthrough off");
   return { mnt, server };
-}
-
-/** A "player": a process that holds `file` open until killed. Resolves once the open succeeded. */
-async function holdOpen(file: string) {
-  const proc = Bun.spawn(["sh", "-c", 'exec 3<"$0" && echo held && exec sleep 600', file], { stdout: "pipe", stderr: "pipe" });
-  const first = await new Response(proc.stdout).body!.getReader().read();
-  const said = new TextDecoder().decode(first.value ?? new Uint8Array());
-  if (said.trim() !== "held") {
-    proc.kill("SIGKILL");
-    throw new Error(`could not hold ${file} open: ${await new Response(proc.stderr).text()}`);
-  }
-  return { stop: async () => (proc.kill("SIGKILL"), await proc.exited) };
 }
 
 for (const passthrough of [true, false]) {

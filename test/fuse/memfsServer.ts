@@ -11,8 +11,8 @@
  *   gate               → readers blocked in /gate.txt right now → `GATE <n>`
  *   open-gate          → let the readers of /gate.txt finish → `GATE open`
  *   unmount            → ordered unmount, exit 0
- * Deferred reads of /deferred.txt are answered after 50 ms; /slow.txt is never answered, and its INTERRUPT prints
- * `INTERRUPTED <unique>`. SIGINT/SIGTERM unmount and exit 0.
+ * Deferred reads of /deferred.txt are answered after 50 ms; /slow.txt is never answered: its arrival on the main
+ * thread prints `SLOW <unique>`, its INTERRUPT `INTERRUPTED <unique>`. SIGINT/SIGTERM unmount and exit 0.
  */
 import { parseArgs } from "node:util";
 import { installSignalUnmount, startSession } from "../../src/fuse/session.ts";
@@ -75,6 +75,7 @@ session.onDeferred((req, reply) => {
     setTimeout(() => reply.data(deferredBytes.subarray(req.offset, req.offset + req.size)), 50);
   } else if (p.kind === "slow") {
     req.signal.addEventListener("abort", () => console.log(`INTERRUPTED ${req.unique}`));
+    console.log(`SLOW ${req.unique}`);
   } else {
     reply.error(5);
   }

@@ -60,16 +60,14 @@ describe("before mounting", () => {
 });
 
 describe("lifecycle", () => {
-  test("SIGTERM and SIGINT unmount and exit 0 within a second", async () => {
+  test("SIGTERM and SIGINT unmount and exit 0", async () => {
     for (const signal of ["SIGTERM", "SIGINT"] as const) {
       const mnt = mountpoint();
       const s = await startServer(mnt);
       expect(s.failure).toBeUndefined();
       expect(await isMounted(mnt)).toBe(true);
-      const t0 = performance.now();
       s.proc.kill(signal);
       expect(await s.proc.exited).toBe(0);
-      expect(performance.now() - t0).toBeLessThan(1000);
       expect(await isMounted(mnt)).toBe(false);
     }
   });
@@ -102,17 +100,16 @@ describe("lifecycle", () => {
 
   test("a worker that cannot start: startSession rejects and no hanging mount is left behind", async () => {
     const mnt = mountpoint();
-    const t0 = performance.now();
     let error: unknown;
     try {
-      await startSession({ mountpoint: mnt, fsName: "musicfs", readOnly: true, workerUrl: new URL("./doesNotExist.ts", import.meta.url).href, initTimeoutMs: 5000 });
+      // An INIT deadline beyond the test's timeout: the rejection must come from the worker failing, not the clock.
+      await startSession({ mountpoint: mnt, fsName: "musicfs", readOnly: true, workerUrl: new URL("./doesNotExist.ts", import.meta.url).href, initTimeoutMs: 600_000 });
     } catch (e) {
       error = e;
     }
     expect(String(error)).toMatch(/worker/i);
     expect(await isMounted(mnt)).toBe(false);
-    expect(performance.now() - t0).toBeLessThan(5000);
-    const ls = await run(["ls", mnt], { timeoutMs: 3000 });
+    const ls = await run(["ls", mnt], { timeoutMs: 30_000 }); // a mount nobody serves would hang ls until killed
     expect(ls.code).toBe(0); // answers at once: the plain empty directory again
   });
 

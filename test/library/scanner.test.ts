@@ -173,10 +173,8 @@ describe.skipIf(!HAVE_CORPUS)("misbehaving parsers", () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   test("a stuck worker is replaced, a crashing one too; the culprits fail, the rest parse", async () => {
-    const started = performance.now();
     const { run, files } = scan({ origins: [new LocalOrigin("bad", dir)], workerUrl: MISBEHAVING, batchTimeoutMs: 1500, jobsPerMessage: 8 });
-    const s = await run;
-    expect(performance.now() - started).toBeLessThan(30_000);
+    const s = await run; // a scan that never ended would fail by the test's timeout
     expect(files.length).toBe(42);
     expect(s.parsed).toBe(40);
     expect(s.failed).toBe(2);

@@ -129,11 +129,11 @@ describe.skipIf(skip)("S3Origin on Ceph RGW", () => {
   });
 
   test("a stalled request times out (and is retried); persistent throttling gives up with a clear error", async () => {
-    const o = origin({ timeoutMs: 300, attempts: 2 });
+    // A request timeout long enough that only the stalled request reaches it, however loaded the machine.
+    const o = origin({ timeoutMs: 2000, attempts: 2 });
     proxy.inject("stall", 1, /top\.flac/);
-    const t0 = performance.now();
     expect(await o.read("top.flac", 0, 10)).toEqual(bytes(1007, 7).subarray(0, 10));
-    expect(performance.now() - t0).toBeLessThan(3000);
+    expect(o.counts.retries).toBe(1); // the stalled request timed out and the retry brought the bytes
     proxy.inject("slowdown", 2, /top\.flac/);
     const e = await o.read("top.flac", 0, 10).catch((x) => x);
     expect(e).toBeInstanceOf(S3OriginError);

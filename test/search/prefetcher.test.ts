@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { Prefetcher, type PrefetcherDeps } from "../../src/search/prefetcher.ts";
+import { eventually } from "../support/eventually.ts";
 
 /** A fake fetch whose calls stay pending until the test settles them, recording concurrency as it goes. */
 function controllableFetch() {
@@ -34,6 +35,8 @@ function controllableFetch() {
 }
 
 const tick = (ms = 0) => new Promise((r) => setTimeout(r, ms));
+/** Waits (polling every 5 ms, not for a fixed time) until `n` fetches have started. */
+const startedCount = (f: { started: number[] }, n: number) => eventually(() => f.started.length, (len) => len >= n, 45_000, 5);
 
 function prefetcher(over: Partial<PrefetcherDeps> & Pick<PrefetcherDeps, "fetchWhole">) {
   return new Prefetcher({
@@ -79,14 +82,14 @@ describe("Prefetcher", () => {
     expect(f.started).toEqual([]);
     expect(p.stats().queued).toBe(3);
     busy = false;
-    await tick(20);
+    await startedCount(f, 2);
     expect(f.started).toEqual([2, 3]);
     busy = true; // a foreground read arrives: the third waits even though a slot frees up
     f.finish(2);
     await tick(30);
     expect(f.started).toEqual([2, 3]);
     busy = false;
-    await tick(20);
+    await startedCount(f, 3);
     expect(f.started).toEqual([2, 3, 4]);
     await p.stop();
   });
@@ -147,7 +150,8 @@ describe("Prefetcher", () => {
       },
     });
     p.onPlay(1);
-    await tick(10);
+    await eventually(() => calls, (n) => n >= 3, 45_000, 5);
+    await tick(30); // and no fourth: only three were predicted
     expect(calls).toBe(3);
     expect(p.stats()).toMatchObject({ inFlight: 0, failed: 3 });
   });

@@ -8,7 +8,7 @@
  * `musicfs --version` names it without a git checkout beside the executable.
  */
 import { existsSync, statSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { buildCommit } from "./src/cli/buildInfo.ts";
 
 const REPO = dirname(new URL(import.meta.url).pathname);
@@ -21,7 +21,7 @@ export interface BuildOptions {
   outfile: string;
   /** A `bun build --target` such as "bun-linux-arm64"; default: this machine. */
   target?: string;
-  /** The commit to embed (default: the checkout's, src/cli/buildInfo.ts). */
+  /** The commit to embed (default: $MUSICFS_COMMIT, else the checkout's, src/cli/buildInfo.ts; a source tarball has no checkout). */
   commit?: string;
   /** "syntax" (default, what releases ship) or "full" (--minify: also whitespace and identifiers). */
   minify?: "syntax" | "full";
@@ -46,11 +46,11 @@ export function buildCommand(o: BuildOptions & { commit: string }): string[] {
 export async function buildExecutable(o: BuildOptions): Promise<{ outfile: string; bytes: number; commit: string }> {
   const missing = [CLI_ENTRY, ...WORKER_ENTRIES].filter((p) => !existsSync(join(REPO, p)));
   if (missing.length > 0) throw new Error(`build: missing entry point(s): ${missing.join(", ")}`);
-  const commit = o.commit ?? buildCommit();
+  const commit = o.commit ?? (process.env.MUSICFS_COMMIT || buildCommit());
   const proc = Bun.spawn(buildCommand({ ...o, commit }), { cwd: REPO, stdout: "inherit", stderr: "inherit" });
   const code = await proc.exited;
   if (code !== 0) throw new Error(`build: bun build failed with exit code ${code}`);
-  const outfile = join(REPO, o.outfile);
+  const outfile = resolve(REPO, o.outfile);
   return { outfile, bytes: statSync(outfile).size, commit };
 }
 

@@ -8,6 +8,8 @@
 #   cmus, tmux → tests add the mount to a real cmus library (and drive `bun run demo` with a terminal's Ctrl-C)
 #   beets  → tests import the mount and the origin with beets and compare album counts
 #   ceph-mon ceph-osd radosgw curl → a real S3 server (Ceph RGW) for the S3 origin tests (~270 MB, no recommends)
+#   makepkg libarchive-tools → the AUR packages are built with a real makepkg in tests (bsdtar unpacks its sources)
+#   fish, zsh → the shell completions are tried in those shells; ruby → `ruby -c` of the Homebrew formula
 set -euo pipefail
 missing=()
 command -v fusermount3 >/dev/null 2>&1 || missing+=(fuse3)
@@ -19,12 +21,17 @@ command -v rsync >/dev/null 2>&1 || missing+=(rsync)
 command -v cmus >/dev/null 2>&1 || missing+=(cmus)
 command -v tmux >/dev/null 2>&1 || missing+=(tmux)
 command -v beet >/dev/null 2>&1 || missing+=(beets)
+command -v makepkg >/dev/null 2>&1 || missing+=(makepkg)
+command -v bsdtar >/dev/null 2>&1 || missing+=(libarchive-tools)
+command -v fish >/dev/null 2>&1 || missing+=(fish)
+command -v zsh >/dev/null 2>&1 || missing+=(zsh)
+command -v ruby >/dev/null 2>&1 || missing+=(ruby)
 s3_missing=()
 for p in ceph-mon ceph-osd radosgw curl; do
   command -v "$p" >/dev/null 2>&1 || PATH="$PATH:/usr/sbin:/sbin" command -v "$p" >/dev/null 2>&1 || s3_missing+=("$p")
 done
 if [ ${#missing[@]} -eq 0 ] && [ ${#s3_missing[@]} -eq 0 ]; then
-  echo "setup: fuse3, ffmpeg, flac, mpd, mpc, rsync, cmus, tmux, beets and Ceph RGW are present"
+  echo "setup: fuse3, ffmpeg, flac, mpd, mpc, rsync, cmus, tmux, beets, makepkg, bsdtar, fish, zsh, ruby and Ceph RGW are present"
   exit 0
 fi
 sudo=""

@@ -1,24 +1,44 @@
-# Homebrew formula (Linuxbrew): builds the single executable with Bun.
+# Homebrew formula (Homebrew on Linux): installs the release archive for the machine's architecture.
+# `bun run release` fills in the version and the checksums (scripts/releasePackaging.ts).
 class Musicfs < Formula
   desc "Mount your music libraries as a read-only folder organised by tags (FUSE)"
   homepage "https://github.com/musicfs/musicfs"
-  url "https://github.com/musicfs/musicfs/archive/refs/tags/v0.1.0.tar.gz"
-  sha256 "0000000000000000000000000000000000000000000000000000000000000000" # set at release
+  version "0.1.0"
   license "MIT"
 
-  depends_on "oven-sh/bun/bun" => :build
+  on_linux do
+    on_intel do
+      url "https://github.com/musicfs/musicfs/releases/download/v0.1.0/musicfs-0.1.0-linux-x64.tar.gz"
+      sha256 "0000000000000000000000000000000000000000000000000000000000000000" # linux-x64
+    end
+    on_arm do
+      url "https://github.com/musicfs/musicfs/releases/download/v0.1.0/musicfs-0.1.0-linux-arm64.tar.gz"
+      sha256 "0000000000000000000000000000000000000000000000000000000000000000" # linux-arm64
+    end
+  end
+
   depends_on :linux
-  depends_on "libfuse" # provides fusermount3 for mounts by a normal user
+  depends_on "libfuse" # fusermount3, for mounts by a normal user
 
   def install
-    system "bun", "install", "--frozen-lockfile"
-    system "bun", "run", "build"
-    bin.install "dist/musicfs"
-    (share/"musicfs").install "packaging/systemd/musicfs.service"
+    # The executable carries its program after the ELF sections: it must not be stripped or relinked.
+    bin.install "musicfs"
+    man1.install "musicfs.1"
+    bash_completion.install "completions/musicfs.bash" => "musicfs"
+    zsh_completion.install "completions/_musicfs"
+    fish_completion.install "completions/musicfs.fish"
+    pkgshare.install "musicfs.service"
+  end
+
+  def caveats
+    <<~EOS
+      To keep your library mounted while you are logged in (systemd user service):
+        musicfs install-service
+    EOS
   end
 
   test do
-    assert_match "musicfs", shell_output("#{bin}/musicfs --help")
-    assert_match "There is no musicfs library", shell_output("#{bin}/musicfs search x --cache-dir #{testpath}/c 2>&1", 1)
+    assert_match "musicfs #{version} (commit ", shell_output("#{bin}/musicfs --version")
+    assert_match "sample library", shell_output("#{bin}/musicfs demo --help")
   end
 end

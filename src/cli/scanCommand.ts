@@ -6,6 +6,8 @@ import { openLibrary } from "../app/library/openLibrary.ts";
 import { ShutdownSignals } from "../app/mount/signals.ts";
 import { deltaSync } from "../app/sync/deltaSync.ts";
 import { libraryWithOrigins } from "../app/library/libraryWithOrigins.ts";
+import { scanLibrary } from "../app/library/firstScan.ts";
+import { requireReachableOrigins } from "../app/library/originReachability.ts";
 import { diskFullError, isDiskFull } from "../core/diskFull.ts";
 import { tildify } from "../core/logger.ts";
 import { commonLibraryArgs, configFromArgs } from "./libraryArgs.ts";
@@ -32,7 +34,7 @@ export const scanCommand = defineCommand({
       const db = openLibrary(paths.metadataDb).db;
       const library = await libraryWithOrigins(paths, db, config, { acceptRemovals: args["accept-removals"] === true });
       try {
-        await library.requireReachableOrigins();
+        await requireReachableOrigins(library.origins, library.config.origins);
         await library.openSearch();
         let interrupted: boolean;
         if (library.hasCompleteScan()) {
@@ -40,7 +42,7 @@ export const scanCommand = defineCommand({
           library.applyTemplate();
           interrupted = (await deltaSync(library, { signal: signals.signal, acceptRemovals: args["accept-removals"] === true })).interrupted;
         } else {
-          interrupted = (await library.scan({ signal: signals.signal, interactive: true })).interrupted;
+          interrupted = (await scanLibrary(library, { signal: signals.signal, interactive: true })).interrupted;
           if (!interrupted) library.applyTemplate();
         }
         library.db.checkpoint();

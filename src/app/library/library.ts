@@ -1,41 +1,21 @@
-import { existsSync, statSync } from "node:fs";
-import { isS3Origin, originIdentity, type MusicFsConfig, type OriginConfig } from "../../config/config.ts";
-import { UserError } from "../../core/errors.ts";
-import { log, tildify } from "../../core/logger.ts";
+import { originIdentity, type MusicFsConfig, type OriginConfig } from "../../config/config.ts";
+import { log } from "../../core/logger.ts";
 import type { FileMeta, OriginId } from "../../core/types.ts";
 import type { Database } from "../../db/database.ts";
-import type { FuseSession } from "../../fuse/session.ts";
 import { withSuffix } from "../../library/pathAllocator.ts";
-import { scanOrigins, type ScanSummary } from "../../library/scanner.ts";
 import { compileTemplate, folderIsPerAlbum, renderPath, templateUses } from "../../library/template.ts";
 import { TreeBuilder, type PlacementResult, type RenderPath } from "../catalog/treeBuilder.ts";
 import { LibraryViews } from "../catalog/views.ts";
 import { announceChanges, type TreeNotifier } from "../catalog/treeNotifier.ts";
-import { S3Origin } from "../../origins/s3Origin.ts";
 import { openOrigin } from "./openOrigin.ts";
 import { AlbumIndex, foldersOf } from "../catalog/albumIndex.ts";
 import { CoverIndex } from "../catalog/coverIndex.ts";
 import type { OriginEntry } from "../../origins/origin.ts";
 import type { Origin } from "../../origins/origin.ts";
 import { applyTemplateChange } from "../catalog/templateChange.ts";
-import { mountFacts } from "../sync/originMounts.ts";
-import { SyncRunner } from "../sync/syncRunner.ts";
-import { foregroundPacer } from "../sync/foregroundPacer.ts";
-import { storedLookup } from "../sync/deltaSync.ts";
-import { DeltaClassifier } from "../../library/deltaClassify.ts";
-import type { SyncSummary } from "../sync/deltaSync.ts";
 import { SearchIndex } from "../../search/searchIndex.ts";
 import type { FileId, Ino } from "../../core/types.ts";
 import { plural } from "../../core/plural.ts";
-
-/** Background work of a live mount, stopped first at shutdown. */
-export interface BackgroundTasks {
-  stop(): Promise<void>;
-  /** The newest completed delta sync, if any. */
-  lastSync(): (SyncSummary & { at: number }) | null;
-  /** Syncs one origin file now (after any sync already running); resolves when it is done. */
-  refreshFile(originId: string, realPath: string): Promise<void>;
-}
 
 class RebuildAborted extends Error {}
 
@@ -64,7 +44,8 @@ export class Library {
   readonly covers: CoverIndex;
   /** The full-text index, written in the same transactions as the files it describes. */
   readonly search: SearchIndex;
-  private readonly originOrder: OriginId[];
+  /** Origin ids by priority: a path two origins both give goes to the first (placement order). */
+  readonly originOrder: OriginId[];
   /** The content cache of a live mount with cached origins (told when files leave the library). */
   private contentCache: { forgetFile(id: FileId): void } | null = null;
   /** Files removed before the content cache was attached (origins no longer configured, at start): told to it then. */
@@ -245,89 +226,6 @@ export class Library {
     return this.db.getMeta("scan_complete") === "1";
   }
 
-  /** A first scan needs every origin: refuse clearly rather than persist half a library. */
-  async requireReachableOrigins(): Promise<void> {
-    if (this.origins.length === 0) {
-      throw new UserError(
-        "No music folder to scan: give one with --origin DIR (repeatable), or list [[origins]] in the config file.",
-      );
-    }
-    for (const origin of this.origins) {
-      if (origin instanceof S3Origin) {
-        try {
-          await origin.checkAccess();
-        } catch (e) {
-          throw new UserError(`${(e as Error).message}.`);
-        }
-      }
-    }
-    for (const o of this.config.origins) {
-      if (isS3Origin(o)) continue;
-      if (!existsSync(o.path)) throw new UserError(`The origin ${tildify(o.path)} does not exist.`, "Check the path, or mount the disk or share it lives on.");
-      if (!statSync(o.path).isDirectory()) throw new UserError(`The origin ${tildify(o.path)} is not a directory.`);
-    }
-  }
-
-  /** Later mounts never wait for origins; an unreachable one only costs reads of its files. */
-  async warnAboutUnreachableOrigins(): Promise<void> {
-    for (const o of this.origins) {
-      if (o instanceof S3Origin) continue; // a request each: the background delta sync finds out and warns
-      if (!(await o.isAvailable()))
-        log.warn(`Origin ${o.displayName} is not reachable: its files stay listed, reading them fails until it is back.`);
-    }
-  }
-
-  /**
-   * Scans the origins into the database (files already stored with the same size and mtime are not parsed again,
-   * so an interrupted scan resumes), then places new files in the tree.
-   */
-  async scan(opts: { signal?: AbortSignal; interactive?: boolean }): Promise<ScanSummary> {
-    // Files stored by an interrupted earlier scan are not parsed again (compared folder by folder, see DeltaClassifier).
-    const known = this.db.fileCount();
-    for (const o of this.origins) mountFacts(this.db, o); // remembered from the first scan (removal guard)
-    const classifiers = new Map(this.origins.map((o) => [o.id, new DeltaClassifier(storedLookup(this.db, o.id))]));
-    const images = new Map<OriginId, OriginEntry[]>(this.origins.map((o) => [o.id, []]));
-    log.info(`Scanning ${this.origins.map((o) => o.displayName).join(", ")}${known ? ` (${plural(known, "file")} already known)` : ""}…`);
-    const summary = await scanOrigins({
-      origins: this.origins,
-      signal: opts.signal,
-      isUnchanged: (originId, realPath, size, mtimeMs, etag) => classifiers.get(originId)?.classify(realPath, size, mtimeMs, etag) === "unchanged",
-      onBatch: (files: FileMeta[]) => {
-        this.storeFiles(files);
-      },
-      onFolderImage: (originId, entry) => images.get(originId)?.push(entry),
-      progress: opts.interactive === false ? null : undefined,
-    });
-    if (summary.interrupted) return summary;
-    const t0 = performance.now();
-    for (const o of this.origins) {
-      const unreadable = summary.unreadable.some((u) => u.originId === o.id);
-      await this.recordFolderImages(o, images.get(o.id) ?? [], { allowRemovals: !unreadable });
-    }
-    const { albums } = this.albums.rebuildAll();
-    const tAlbums = performance.now() - t0;
-    const placed = this.tree.placeUnplaced(this.originOrder);
-    const tCovers = performance.now();
-    this.db.transaction(() => this.covers.refreshAll(Date.now()));
-    const coversMs = performance.now() - tCovers;
-    Bun.gc(true); // the scan's garbage (parsed tags of every file) should not stay with the mount for its lifetime
-    this.db.setMeta("scan_complete", "1");
-    this.refreshFileCount();
-    log.info(
-      `Scan complete: ${plural(summary.parsed + summary.failed, "file")} parsed (${summary.failed} without readable tags), ` +
-        `${summary.unchanged} unchanged, ${summary.skippedNonAudio} non-audio skipped, ${summary.unreadable.length} unreadable, ` +
-        `in ${(summary.ms / 1000).toFixed(1)} s (${Math.round(summary.filesPerSecond)} files/s); ` +
-        `${placed.placed} placed in the tree in ${Math.round(performance.now() - t0)} ms (${albums} albums, grouped in ${Math.round(tAlbums)} ms, ` +
-        `covers chosen in ${Math.round(coversMs)} ms).`,
-    );
-    for (const o of this.origins) {
-      if (summary.unreadable.some((u) => u.originId === o.id) || this.db.originFileCount(o.id) > 0) continue;
-      const where = o instanceof S3Origin ? "the bucket, the prefix (keys are listed below it) and the endpoint" : "the path";
-      log.warn(`Origin ${o.displayName} holds no audio files: the tree shows nothing from it. Check ${where}.`);
-    }
-    return summary;
-  }
-
   /**
    * Rebuilds the tree when the template changed since the tree was built, and lays out the views that are new or
    * changed in the config (each one alone; unchanged views cost nothing).
@@ -339,45 +237,6 @@ export class Library {
     // Album folders may be new, or the configured cover name another: every album folder gets its cover node again.
     if ((relaidOut || viewsChanged || this.covers.nameChanged()) && this.hasCompleteScan())
       this.db.transaction(() => this.covers.refreshAll(Date.now()));
-  }
-
-  /**
-   * Background work of a live mount: a delta sync right away (the mount was served from the database), then the
-   * watcher and the periodic re-sync if configured.
-   */
-  startBackground(session: FuseSession, searchRebuild: Promise<void> | null, opts: { acceptRemovals?: boolean } = {}): BackgroundTasks {
-    // The sync gives way to the mount's traffic: a first walk right after mounting is not slowed down by it.
-    const sync = new SyncRunner(this, { notifier: session, pace: foregroundPacer({ requests: () => session.answeredRequests() }) });
-    // A search rebuild and the delta sync both write: the sync waits for the rebuild, which reads every row.
-    const started = (searchRebuild ?? Promise.resolve())
-      .catch((e) => log.error(`Rebuilding the search index failed: ${(e as Error).message}. Search answers EIO until the next start.`))
-      .then(() => sync.start({ ...this.config.sync, acceptRemovals: opts.acceptRemovals }));
-    return {
-      stop: async () => {
-        await started;
-        await sync.stop();
-      },
-      lastSync: () => sync.history.at(-1) ?? null,
-      refreshFile: async (originId, realPath) => {
-        await started;
-        sync.requestScoped(new Map([[originId, [realPath]]]));
-        await sync.idle();
-      },
-    };
-  }
-
-  /** Requests made to each remote origin so far (by display name); undefined without remote origins. */
-  remoteRequestCounts(): Record<string, Record<string, number>> | undefined {
-    const remote = this.origins.filter((o) => o.requestCounts);
-    if (remote.length === 0) return undefined;
-    return Object.fromEntries(remote.map((o) => [o.displayName, o.requestCounts!()]));
-  }
-
-  /** All requests to remote origins so far (retries not counted twice), or null without remote origins. */
-  remoteRequestTotal(): number | null {
-    const counts = this.remoteRequestCounts();
-    if (!counts) return null;
-    return Object.values(counts).reduce((n, c) => n + Object.entries(c).reduce((m, [k, v]) => (k === "retries" ? m : m + v), 0), 0);
   }
 
   /** The number of files, kept in meta so a mount can report it without counting a million rows. */

@@ -12,7 +12,11 @@ import { LocalOrigin } from "../../origins/localOrigin.ts";
 import { InstanceLock } from "./instanceLock.ts";
 import { markClean, markOpen, openLibrary } from "../library/openLibrary.ts";
 import { ShutdownSignals } from "./signals.ts";
-import { Library, type BackgroundTasks } from "../library/library.ts";
+import { Library } from "../library/library.ts";
+import { scanLibrary } from "../library/firstScan.ts";
+import { requireReachableOrigins, warnAboutUnreachableOrigins } from "../library/originReachability.ts";
+import { startBackgroundSync, type BackgroundTasks } from "../sync/backgroundSync.ts";
+import { remoteRequestCounts, remoteRequestTotal } from "../../origins/requestCounts.ts";
 import { answerOriginChange, isOriginChange } from "../sync/originChangeRefresh.ts";
 import { sdNotify } from "./sdNotify.ts";
 import { workerEntry } from "../../core/workerEntry.ts";
@@ -83,14 +87,14 @@ export async function runMount(req: MountRequest): Promise<number> {
     if (!library.hasCompleteScan()) {
       await searchRebuild; // the scan indexes as it stores: the index must be usable first (cheap on a new library)
       searchRebuild = null;
-      await library.requireReachableOrigins();
-      const summary = await library.scan({ signal: signals.signal, interactive: true });
+      await requireReachableOrigins(library.origins, library.config.origins);
+      const summary = await scanLibrary(library, { signal: signals.signal, interactive: true });
       if (summary.interrupted) {
         log.info("Scan interrupted: what was parsed is saved, and the next mount continues from there.");
         return 130;
       }
     } else {
-      await library.warnAboutUnreachableOrigins();
+      await warnAboutUnreachableOrigins(library.origins);
     }
     library.applyTemplate();
     library.tree.store.forgetRemovedNodes();
@@ -109,14 +113,20 @@ export async function runMount(req: MountRequest): Promise<number> {
     );
     log.debug(`fuse: protocol 7.${session.init?.minor}, passthrough ${session.init?.passthrough ? "on" : "off"}`);
     const fileCount = library.storedFileCount();
-    const remote = library.remoteRequestTotal();
+    const remote = remoteRequestTotal(library.origins);
     log.success(
       `musicfs: ${plural(fileCount, "file")} mounted at ${req.mountPoint} (ready in ${Math.round(performance.now() - t0)} ms` +
         `${remote === null ? "" : `, ${plural(remote, "request")} to remote origins`}). Press Ctrl-C to unmount.`,
     );
     sdNotify("READY=1");
 
-    const background = library.startBackground(session, searchRebuild, { acceptRemovals: req.acceptRemovals });
+    const background = startBackgroundSync(library, {
+      notifier: session,
+      answeredRequests: () => session.answeredRequests(),
+      sync: library.config.sync,
+      searchRebuild,
+      acceptRemovals: req.acceptRemovals,
+    });
     backgroundTasks = background;
     const startedAt = Date.now();
     const report = (state: "running" | "stopped") => writes.attempt("status", () => {
@@ -128,7 +138,7 @@ export async function runMount(req: MountRequest): Promise<number> {
         lastSync: sync && { added: sync.added, modified: sync.modified, removed: sync.removed, unchanged: sync.unchanged, ms: sync.ms, at: sync.at, heldBack: sync.heldBack },
         prefetch: listening?.prefetchStats() ?? null,
         cache: content ? { ...content.stats() } : null,
-        originRequests: lib.remoteRequestCounts(),
+        originRequests: remoteRequestCounts(lib.origins),
       });
     });
     const statusTimer = setInterval(() => report("running"), statusIntervalMs());

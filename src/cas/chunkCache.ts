@@ -19,6 +19,8 @@ import { reconcileLedger, type ReconcileReport } from "./ledgerReconcile.ts";
 import { RangeIndex } from "./rangeIndex.ts";
 import { FetchProgress } from "./fetchProgress.ts";
 import { plural } from "../core/plural.ts";
+import { DataFileStore, type DataFileRef, type MaterializeOutcome } from "./dataFileStore.ts";
+import { manifestChunkHex, manifestChunkId, manifestChunkLength, type Manifest } from "./manifestCodec.ts";
 
 export interface ChunkCacheOptions {
   /** The cache dir; chunks go to `<cacheDir>/chunks`, the ledger to `<cacheDir>/chunks/access.db`. */
@@ -31,12 +33,14 @@ export interface ChunkCacheOptions {
   bus?: EventBus;
   loadManifest?: FetcherOptions["loadManifest"];
   /** Fetcher tuning (timeouts, windows, concurrency). */
-  fetcher?: Omit<FetcherOptions, "store" | "bus" | "loadManifest" | "pins" | "ledger" | "stats" | "rangeIndex" | "progress">;
+  fetcher?: Omit<FetcherOptions, "store" | "bus" | "loadManifest" | "pins" | "ledger" | "stats" | "rangeIndex" | "progress" | "dataFiles">;
   fsync?: boolean;
   writer?: ChunkFileWriter;
   /** Ledger batch flush interval (default 10 s) and size (default 1000 changes). */
   ledgerFlushMs?: number;
   ledgerFlushEvery?: number;
+  /** Files whose data file eviction must leave alone (open files; the fetcher's own are added here). */
+  isFileKept?: (fileId: FileId) => boolean;
 }
 
 export interface ChunkCache {
@@ -51,6 +55,14 @@ export interface ChunkCache {
   readonly ranges: RangeIndex;
   /** Stored prefixes of whole-file fetches not finished yet (resumed after a restart), persisted in access.db. */
   readonly progress: FetchProgress;
+  /** Complete files as one data file each, in `<cacheDir>/data` (served by the FUSE workers). */
+  readonly dataFiles: DataFileStore;
+  /**
+   * Writes a complete file's data file from its chunks (each verified by SHA-256 as it is read), checks it against
+   * the manifest, then deletes those chunks (the data file serves the file now) unless something else pins them.
+   * With `keepChunks`, the chunks stay (the upgrade deletes them once every file is converted).
+   */
+  toDataFile(ref: DataFileRef, m: Manifest, options?: { keepChunks?: boolean; owners?: ReadonlySet<string> }): Promise<MaterializeOutcome>;
   /** Starts batched ledger flushing, periodic eviction checks and (in the background) ledger reconciliation. */
   start(): Promise<ReconcileReport | undefined>;
   /** Ordered shutdown: fail pending reads, finish a running eviction, flush and close the ledger. */
@@ -63,25 +75,62 @@ export function openChunkCache(o: ChunkCacheOptions): ChunkCache {
   const chunksDir = join(o.cacheDir, "chunks");
   mkdirSync(chunksDir, { recursive: true });
   const ledger = new ChunkLedger(join(chunksDir, "access.db"), { flushEvery: o.ledgerFlushEvery });
-  const stats = new CacheStats(() => ledger.getTotals());
+  const dataFiles = new DataFileStore(join(o.cacheDir, "data"), join(chunksDir, "access.db"));
+  // Stored bytes are the chunks' and the data files' together (what the cap bounds).
+  const stats = new CacheStats(() => {
+    const t = ledger.getTotals();
+    return { ...t, storedBytes: t.storedBytes + dataFiles.totals().bytes };
+  });
   const pins = new ChunkPins();
   const store = new ChunkStore(chunksDir, { ledger, stats, fsync: o.fsync, writer: o.writer });
   const evictor = new Evictor({
     store, ledger, pins, stats, bus: o.bus, capBytes: o.capBytes ?? DEFAULT_CACHE_CAP_BYTES, minFree: o.minFree, fsSpace: o.fsSpace,
+    dataFiles, isFileKept: (fileId) => o.isFileKept?.(fileId) === true,
   });
   // Every new chunk is admitted by the evictor first: the cap and the free-space reserve hold as writes happen.
   store.admission = evictor;
   const ranges = new RangeIndex(join(chunksDir, "access.db"));
   const progress = new FetchProgress(join(chunksDir, "access.db"));
   const fetcher = new Fetcher({
-    ...o.fetcher, store, bus: o.bus, loadManifest: o.loadManifest, pins, ledger, stats, rangeIndex: ranges, progress,
+    ...o.fetcher, store, bus: o.bus, loadManifest: o.loadManifest, pins, ledger, stats, rangeIndex: ranges, progress, dataFiles,
   });
   const ev = evictor;
   return {
-    chunksDir, store, ledger, pins, evictor: ev, stats, fetcher, ranges, progress,
+    chunksDir, store, ledger, pins, evictor: ev, stats, fetcher, ranges, progress, dataFiles,
+    async toDataFile(ref, m, options) {
+      // The data file is a write like any other: the cap and the reserve admit it first (its chunks go after it).
+      const admitted = !dataFiles.has(ref);
+      if (admitted && !(await ev.admit(m.originSize))) return "disk-full";
+      let outcome: MaterializeOutcome;
+      try {
+        outcome = await dataFiles.materialize(ref, m, async (i) => {
+          const r = await store.get(manifestChunkId(m, i), manifestChunkLength(m, i));
+          return r.kind === "ok" ? r.bytes : null;
+        });
+      } finally {
+        if (admitted) ev.settle(m.originSize);
+      }
+      if ((outcome === "written" || outcome === "present") && !options?.keepChunks) {
+        // Pins of the file's own opens and fetch do not keep its chunks: its reads go to the data file now.
+        const owners = new Set([...(options?.owners ?? []), `fetch:${ref.fileId}`]);
+        for (let i = 0; i < m.chunkCount; i++) {
+          const hex = manifestChunkHex(m, i);
+          if (!pins.isPinnedExcept(hex, owners)) await store.delete(hex).catch(() => 0);
+        }
+      }
+      ev.poke();
+      return outcome;
+    },
     async start() {
       ledger.startAutoFlush(o.ledgerFlushMs ?? 10_000);
       ev.start();
+      try {
+        const r = dataFiles.reconcile();
+        if (r.added || r.removed || r.staleTempFiles)
+          log.info(`content cache: data files repaired (+${r.added} / -${r.removed}, ${plural(r.staleTempFiles, "stale temp file")} removed)`);
+      } catch (e) {
+        log.warn(`content cache: data file reconciliation failed: ${errorMessage(e)}`);
+      }
       try {
         const report = await reconcileLedger(chunksDir, ledger);
         if (report.added || report.removed || report.staleTempFiles)
@@ -99,9 +148,11 @@ export function openChunkCache(o: ChunkCacheOptions): ChunkCache {
       await ev.idle();
       ranges.close();
       progress.close();
+      dataFiles.close();
       ledger.close();
     },
     forgetFile(fileId) {
+      dataFiles.delete(fileId);
       ledger.forgetManifest(fileId);
       ranges.forget(fileId);
       progress.forget(fileId);

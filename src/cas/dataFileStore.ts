@@ -52,6 +52,7 @@ export class DataFileStore {
   private files: number;
   private readonly q: {
     upsert: Statement; remove: Statement; byId: Statement; oldest: Statement; oldestAfter: Statement; touch: Statement; all: Statement;
+    leastVerified: Statement; verified: Statement;
   };
   /** Writes under way, by file id: one materialization per file at a time. */
   private readonly writing = new Map<number, Promise<MaterializeOutcome>>();
@@ -69,12 +70,16 @@ export class DataFileStore {
         file_id INTEGER PRIMARY KEY,
         name TEXT NOT NULL,
         bytes INTEGER NOT NULL,
-        last_access INTEGER NOT NULL
+        last_access INTEGER NOT NULL,
+        verified_at INTEGER NOT NULL DEFAULT 0
       );
       CREATE INDEX IF NOT EXISTS data_files_by_access ON data_files (last_access, file_id);
+      CREATE INDEX IF NOT EXISTS data_files_by_check ON data_files (verified_at, file_id);
     `);
     this.q = {
-      upsert: this.db.query("INSERT OR REPLACE INTO data_files (file_id, name, bytes, last_access) VALUES (?, ?, ?, ?)"),
+      upsert: this.db.query("INSERT OR REPLACE INTO data_files (file_id, name, bytes, last_access, verified_at) VALUES (?, ?, ?, ?, ?)"),
+      leastVerified: this.db.query("SELECT file_id AS fileId, name, bytes, last_access AS lastAccessMs FROM data_files ORDER BY verified_at, file_id LIMIT 1"),
+      verified: this.db.query("UPDATE data_files SET verified_at = ? WHERE file_id = ? AND name = ?"),
       remove: this.db.query("DELETE FROM data_files WHERE file_id = ?"),
       byId: this.db.query("SELECT file_id AS fileId, name, bytes, last_access AS lastAccessMs FROM data_files WHERE file_id = ?"),
       oldest: this.db.query("SELECT file_id AS fileId, name, bytes, last_access AS lastAccessMs FROM data_files ORDER BY last_access, file_id LIMIT ?"),
@@ -191,7 +196,7 @@ export class DataFileStore {
       this.bytes -= row.bytes;
       this.files--;
     }
-    this.q.upsert.run(ref.fileId, name, bytes, this.now());
+    this.q.upsert.run(ref.fileId, name, bytes, this.now(), this.now());
     this.touched.delete(ref.fileId);
     this.bytes += bytes;
     this.files++;
@@ -215,6 +220,20 @@ export class DataFileStore {
   /** Least recently used first (after `flush`), `limit` at a time; `after` continues a walk. */
   oldest(limit: number, after?: DataFileEntry): DataFileEntry[] {
     return (after ? this.q.oldestAfter.all(after.lastAccessMs, after.fileId, limit) : this.q.oldest.all(limit)) as DataFileEntry[];
+  }
+
+  /** The data file checked longest ago (the scrub's next one), or null when there is none. */
+  leastRecentlyVerified(): DataFileEntry | null {
+    return (this.q.leastVerified.get() as DataFileEntry | null) ?? null;
+  }
+
+  markVerified(entry: DataFileEntry): void {
+    this.q.verified.run(this.now(), entry.fileId, entry.name);
+  }
+
+  /** The file's current data file as recorded: its path and the version it holds. */
+  pathOfEntry(entry: DataFileEntry): string {
+    return join(dataFileDir(this.dataDir, entry.fileId), entry.name);
   }
 
   entry(fileId: number): DataFileEntry | null {
@@ -287,7 +306,7 @@ export class DataFileStore {
         report.removed++;
       }
       for (const [fileId, f] of onDisk) {
-        this.q.upsert.run(fileId, f.name, f.bytes, Math.floor(f.mtimeMs));
+        this.q.upsert.run(fileId, f.name, f.bytes, Math.floor(f.mtimeMs), 0);
         this.bytes += f.bytes;
         this.files++;
         report.added++;

@@ -15,6 +15,7 @@ import type { ChunkLedger, LedgerEntry } from "./chunkLedger.ts";
 import type { ChunkStore } from "./chunkStore.ts";
 import type { CacheStats } from "./cacheStats.ts";
 import { plural } from "../core/plural.ts";
+import type { DataFileEntry, DataFileStore } from "./dataFileStore.ts";
 import { DEFAULT_WATER, planEviction, type CacheSpace, type EvictionPlan, type EvictionWater, type MinFree } from "./evictionPolicy.ts";
 
 export const DEFAULT_CACHE_CAP_BYTES = 10 * 1024 ** 3;
@@ -54,6 +55,13 @@ export class ChunkPins {
     return this.counts.has(hex);
   }
 
+  /** Pinned by an owner other than `owners` (the file's own opens and fetch, when its data file replaces its chunks). */
+  isPinnedExcept(hex: ChunkHex, owners: ReadonlySet<string>): boolean {
+    let n = this.counts.get(hex) ?? 0;
+    for (const o of owners) if (this.byOwner.get(o)?.has(hex)) n--;
+    return n > 0;
+  }
+
   get pinnedChunks(): number {
     return this.counts.size;
   }
@@ -66,6 +74,10 @@ export interface EvictorOptions {
   capBytes?: number;
   highWater?: number;
   lowWater?: number;
+  /** Complete files' data files: evicted whole, in one LRU order with the chunks; the cap counts both. */
+  dataFiles?: DataFileStore;
+  /** Files that must keep their data file (open; deleting an open file's data file would not even free its room). */
+  isFileKept?: (fileId: number) => boolean;
   /** Free space to keep on the cache's file system (`[cache] min_free`; default: 5 % or 1 GiB, the smaller). */
   minFree?: MinFree | null;
   /** Free and total bytes of the cache's file system (default: statfs of the store's dir). Injectable for tests. */
@@ -123,7 +135,7 @@ export class Evictor {
   space(): CacheSpace {
     const fs = this.fsSpace();
     return {
-      usedBytes: this.o.ledger.getTotals().storedBytes, inFlightBytes: this.inFlight, capBytes: this.capBytes,
+      usedBytes: this.o.ledger.getTotals().storedBytes + (this.o.dataFiles?.totals().bytes ?? 0), inFlightBytes: this.inFlight, capBytes: this.capBytes,
       fsFreeBytes: fs.freeBytes, fsTotalBytes: fs.totalBytes, minFree: this.o.minFree,
     };
   }
@@ -210,36 +222,58 @@ export class Evictor {
   }
 
   /**
-   * Least recently used chunks first. Unpinned chunks go until `shouldFree` is freed; if that was not enough for
-   * `mustFree` (the cap or the reserve would break), chunks of open files go too, oldest first: a reader of an
-   * evicted chunk fetches it again (a request, never wrong bytes), while a cache over its cap fills disks.
+   * Least recently used first, chunks and data files in one order. Unpinned chunks and data files of files not kept
+   * go until `shouldFree` is freed; if that was not enough for `mustFree` (the cap or the reserve would break),
+   * chunks of open files go too, oldest first: a reader of an evicted chunk fetches it again (a request, never wrong
+   * bytes), while a cache over its cap fills disks. A kept file's data file never goes (unlinking a file that is
+   * open frees nothing until it is closed).
    */
   private async sweep(plan: EvictionPlan): Promise<EvictionResult> {
     const result: EvictionResult = { chunks: 0, bytesFreed: 0 };
+    const data = this.o.dataFiles;
+    data?.flush();
     let pinnedTaken = 0;
+    let files = 0;
     for (const takePinned of [false, true]) {
       const goal = takePinned ? plan.mustFree : plan.shouldFree;
-      let cursor: LedgerEntry | undefined;
+      let chunkCursor: LedgerEntry | undefined;
+      let dataCursor: DataFileEntry | undefined;
+      let chunks: LedgerEntry[] = [];
+      let dataBatch: DataFileEntry[] = [];
+      let chunksDone = false;
+      let dataDone = !data || takePinned;
       while (result.bytesFreed < goal) {
-        const batch = this.o.ledger.oldest(256, cursor);
-        if (batch.length === 0) break;
-        cursor = batch[batch.length - 1];
-        for (const e of batch) {
-          if (result.bytesFreed >= goal) break;
-          if (this.o.pins.isPinned(e.hex) !== takePinned) continue;
-          const freed = await this.o.store.delete(e.hex);
-          result.bytesFreed += freed;
-          result.chunks++;
-          if (takePinned) pinnedTaken++;
+        if (chunks.length === 0 && !chunksDone) {
+          chunks = this.o.ledger.oldest(256, chunkCursor);
+          chunksDone = chunks.length === 0;
+          chunkCursor = chunks[chunks.length - 1] ?? chunkCursor;
         }
+        if (dataBatch.length === 0 && !dataDone) {
+          dataBatch = data!.oldest(64, dataCursor);
+          dataDone = dataBatch.length === 0;
+          dataCursor = dataBatch[dataBatch.length - 1] ?? dataCursor;
+        }
+        if (chunks.length === 0 && dataBatch.length === 0) break;
+        if (dataBatch.length > 0 && (chunks.length === 0 || dataBatch[0].lastAccessMs <= chunks[0].lastAccessMs)) {
+          const e = dataBatch.shift()!;
+          if (this.o.isFileKept?.(e.fileId)) continue;
+          result.bytesFreed += data!.delete(e.fileId);
+          files++;
+          continue;
+        }
+        const e = chunks.shift()!;
+        if (this.o.pins.isPinned(e.hex) !== takePinned) continue;
+        result.bytesFreed += await this.o.store.delete(e.hex);
+        result.chunks++;
+        if (takePinned) pinnedTaken++;
       }
     }
-    if (result.chunks > 0) {
+    if (result.chunks > 0 || files > 0) {
       this.o.ledger.flush();
-      this.o.stats?.countEviction(result.chunks, result.bytesFreed);
+      this.o.stats?.countEviction(result.chunks + files, result.bytesFreed);
       this.o.bus?.emit("CacheEviction", { bytesFreed: result.bytesFreed, chunks: result.chunks });
       const why = plan.reason === "reserve" ? " to keep the disk's free-space reserve" : "";
-      log.info(`chunk cache: evicted ${plural(result.chunks, "chunk")} (${(result.bytesFreed / 1024 ** 2).toFixed(1)} MiB)${why}`);
+      log.info(`content cache: evicted ${plural(files, "file")} and ${plural(result.chunks, "chunk")} (${(result.bytesFreed / 1024 ** 2).toFixed(1)} MiB)${why}`);
       if (pinnedTaken > 0) log.debug(`chunk cache: ${plural(pinnedTaken, "chunk")} of open files evicted to hold the cap`);
     }
     return result;

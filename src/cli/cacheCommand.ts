@@ -61,7 +61,7 @@ const stats = defineCommand({
         const out = { ...disk, ...(running ? { hits: running.hits, misses: running.misses, evictions: running.evictions, evictedBytes: running.evictedBytes, originBytes: running.originBytes } : {}) };
         if (args.json) return console.log(JSON.stringify(out, null, 2));
         console.log(`cached files  ${out.cachedFiles}`);
-        console.log(`chunks        ${out.storedChunks} (${mib(out.storedBytes)})`);
+        console.log(`stored        ${mib(out.storedBytes)}: ${out.dataFiles} complete files as data files, ${out.storedChunks} chunks`);
         console.log(`dedup ratio   ${out.dedupRatio.toFixed(2)} (${mib(out.logicalBytes)} of files in ${mib(out.storedBytes)})`);
         if (running) console.log(`since mount   ${running.hits} hits, ${running.misses} misses, ${running.evictions} evictions, ${mib(running.originBytes)} fetched`);
       }),
@@ -70,14 +70,14 @@ const stats = defineCommand({
 });
 
 const verify = defineCommand({
-  meta: { name: "verify", description: "Re-hash every cached chunk, remove damaged ones and repair the files that used them from their origins (not while mounted)" },
+  meta: { name: "verify", description: "Check every cached file's data file against its manifest and re-hash every chunk, remove damaged ones and repair those files from their origins (not while mounted)" },
   args: { json: { type: "boolean", description: "Print JSON" }, ...commonLibraryArgs },
   async run({ args, rawArgs }) {
     await runCommand(() =>
       withLibrary(args, rawArgs, true, async (library, paths, config) => {
         const r = await verifyCache(paths, library, config);
         if (args.json) return console.log(JSON.stringify(r, null, 2));
-        log.info(`${plural(r.chunksChecked, "chunk")} checked, ${r.corruptRemoved} damaged removed, ${r.chunksMissing} missing; ${plural(r.filesDamaged, "file")} affected, ${r.filesRepaired} repaired.`);
+        log.info(`${plural(r.dataFilesChecked, "data file")} checked, ${r.dataFilesDamaged} damaged removed; ${plural(r.chunksChecked, "chunk")} checked, ${r.corruptRemoved} damaged removed, ${r.chunksMissing} missing; ${plural(r.filesDamaged, "file")} affected, ${r.filesRepaired} repaired.`);
         for (const u of r.filesUnrepaired) log.warn(`File ${u.fileId} could not be repaired now (${u.reason}); it is fetched again when read.`);
         if (r.filesUnrepaired.length) process.exitCode = 1;
       }),

@@ -36,6 +36,8 @@ export function cachePaths(cacheDir: string) {
     patternsDb: join(cacheDir, "patterns.db"),
     collectionsDb: join(cacheDir, "collections.db"),
     chunksDir: join(cacheDir, "chunks"),
+    /** Complete cached files, one data file per file version (src/cas/dataFileStore.ts). */
+    dataDir: join(cacheDir, "data"),
     lockFile: join(cacheDir, "musicfs.lock"),
     /** The origins of the last mount or scan, kept out of metadata.db so that a damaged database cannot take them. */
     originsFile: join(cacheDir, "origins.json"),

@@ -332,6 +332,13 @@ export class Database {
     return { manifest: row[0] as Uint8Array, size: Number(row[1]), mtimeMs: Number(row[2]) };
   }
 
+  /** Files whose stored manifest is current, without the manifests themselves (the data file upgrade walks them). */
+  listCachedVersions(): { fileId: FileId; size: number; mtimeMs: number }[] {
+    return this.stmt(`SELECT id, size, mtime_ms FROM files WHERE ${MANIFEST_IS_CURRENT}`)
+      .values()
+      .map((r) => ({ fileId: Number(r[0]), size: Number(r[1]), mtimeMs: Number(r[2]) }));
+  }
+
   listAllManifests(): Map<FileId, StoredManifest> {
     const rows = this.stmt(
       `SELECT id, chunk_manifest, manifest_size, manifest_mtime_ms FROM files

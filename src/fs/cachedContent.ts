@@ -13,6 +13,45 @@ import type { ChunkAccessMessage } from "./workerMessages.ts";
 
 /** Handles of cached files start here, far above any fd a local-origin handle can be. */
 const CACHED_FH_BASE = 2 ** 40;
+/**
+ * Handles of data files opened WITHOUT passthrough (see `OpenModes`): the fd plus this. Above every cached handle
+ * (2^40 + 2^44 at most) and below the passthrough slots (2^52).
+ */
+export const DATA_FD_BASE = 2 ** 50;
+const OPEN_MODE_SLOTS = 4096;
+
+/** The shared counters of `OpenModes`, created once per session and handed to every worker. */
+export function createOpenModes(): SharedArrayBuffer {
+  return new SharedArrayBuffer(OPEN_MODE_SLOTS * 4);
+}
+
+/**
+ * How many opens of each cached inode are NOT served by passthrough, shared by all workers (OPEN and RELEASE of one
+ * file may reach different workers). The kernel keeps an inode in one io mode (fs/fuse/iomode.c): while an open of
+ * it reads through the page cache (an open made while the file was still being fetched), an open with passthrough
+ * fails (EIO), and the other way round. So a complete file is opened with passthrough only when no such open of its
+ * inode is held; otherwise its data file is read by the worker (pread). Counters are per slot (inode modulo the
+ * table size): a collision only means a pread open where passthrough was possible.
+ */
+export class OpenModes {
+  private readonly counts: Int32Array;
+  constructor(shared: SharedArrayBuffer) {
+    this.counts = new Int32Array(shared);
+  }
+  private slot(ino: number): number {
+    return ino % this.counts.length;
+  }
+  nonPassthroughOpen(ino: number): boolean {
+    return Atomics.load(this.counts, this.slot(ino)) > 0;
+  }
+  opened(ino: number): void {
+    Atomics.add(this.counts, this.slot(ino), 1);
+  }
+  released(ino: number): void {
+    const slot = this.slot(ino);
+    if (Atomics.sub(this.counts, slot, 1) <= 0) Atomics.store(this.counts, slot, 0);
+  }
+}
 const COUNTER_SPAN = 2 ** 24;
 /** How often a worker reports the chunks it read (LRU access times) to the main thread. */
 const ACCESS_REPORT_MS = 2000;
@@ -39,7 +78,7 @@ export class CachedFileHandles {
   }
 
   static owns(fh: number): boolean {
-    return fh >= CACHED_FH_BASE;
+    return fh >= CACHED_FH_BASE && fh < DATA_FD_BASE;
   }
 
   open(loc: FileLocation, ctx: RequestContext): number {

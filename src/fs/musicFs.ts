@@ -15,7 +15,8 @@ import type { OriginId } from "../core/types.ts";
 import { originFsPath, type FsPath } from "../core/originPaths.ts";
 import { entryOf, negativeEntry, nodeAttr, type Owner } from "./attributes.ts";
 import { LocalFileHandles, openErrno } from "./localContent.ts";
-import { CachedFileHandles } from "./cachedContent.ts";
+import { CachedFileHandles, DATA_FD_BASE, OpenModes } from "./cachedContent.ts";
+import { DataFileReader } from "../cas/dataFileReader.ts";
 import { SpecialDirs, SPECIAL_ROOT_ENTRIES } from "./specialDirs.ts";
 import type { MusicFsWorkerConfig } from "./workerConfig.ts";
 import type { AccessMessage, DeferredCachedRead, DeferredOriginChange } from "./workerMessages.ts";
@@ -35,6 +36,8 @@ export class MusicFs implements FuseFilesystem {
   private readonly originRoots: Map<OriginId, { root: string; cached: boolean }>;
   private readonly handles = new LocalFileHandles();
   private readonly cached: CachedFileHandles;
+  private readonly dataFiles: DataFileReader;
+  private readonly openModes: OpenModes;
   private statfsCache: { at: number; value: StatFs } | null = null;
   private readonly special: SpecialDirs;
 
@@ -43,6 +46,8 @@ export class MusicFs implements FuseFilesystem {
     this.owner = { uid: config.uid, gid: config.gid };
     this.originRoots = new Map(config.origins.map((o) => [o.id, { root: o.root, cached: o.cache === "full" }]));
     this.cached = new CachedFileHandles(config.chunksDir);
+    this.dataFiles = new DataFileReader(config.dataDir);
+    this.openModes = new OpenModes(config.cachedOpenModes);
     this.special = new SpecialDirs(this.nodes, config.nameRegistry, config.collectionsDb, this.owner, config.startedAtMs);
   }
 
@@ -130,7 +135,7 @@ export class MusicFs implements FuseFilesystem {
     const where = this.locate(ino);
     if (typeof where === "number") return where;
     ctx.post({ type: "access", fileId: where.fileId, offset: 0, size: 0, atMs: Date.now() } satisfies AccessMessage);
-    if (where.cached) return { fh: this.cached.open(where.loc, ctx), keepCache: true };
+    if (where.cached) return this.openCached(ino, where.loc, ctx);
     let fd: number;
     try {
       fd = this.handles.openFile(where.abs);
@@ -151,8 +156,31 @@ export class MusicFs implements FuseFilesystem {
     return LocalFileHandles.openReply(fd);
   }
 
+  /**
+   * A file of a cached origin. Complete (its data file exists): served like a local file, by passthrough (the
+   * kernel reads the data file; we never see a READ) or, where an open of the inode already reads through the page
+   * cache or passthrough is unavailable, by pread of the data file in this worker. Not complete: a cached handle,
+   * whose READs come from the data file once it appears, else the chunk store, else the main thread's fetcher.
+   */
+  private openCached(ino: number, loc: FileLocation, ctx: RequestContext): OpenReply {
+    const ref = { fileId: loc.fileId, size: loc.size, mtimeMs: loc.mtimeMs };
+    const fd = this.dataFiles.open(ref);
+    if (fd === null) {
+      this.openModes.opened(ino);
+      return { fh: this.cached.open(loc, ctx), keepCache: true };
+    }
+    ctx.post({ type: "open", owner: dataFileOwner(ino, fd), fileId: loc.fileId });
+    if (this.openModes.nonPassthroughOpen(ino)) {
+      this.openModes.opened(ino);
+      return { fh: DATA_FD_BASE + fd, keepCache: true };
+    }
+    return { fh: fd, keepCache: true, passthroughFd: fd };
+  }
+
   read(ino: number, fh: number, offset: number, size: number, out: Uint8Array, ctx: RequestContext): number | Deferred {
-    // A local-origin handle is an fd of this process, valid in every worker (they share the fd table).
+    // A local-origin handle is an fd of this process, valid in every worker (they share the fd table); so is a data
+    // file's (with or without DATA_FD_BASE added).
+    if (fh >= DATA_FD_BASE) return this.handles.read(fh - DATA_FD_BASE, offset, size, out);
     if (fh !== 0 && !CachedFileHandles.owns(fh)) return this.handles.read(fh, offset, size, out);
     // Hot path for cached files: one tree-row lookup; the manifest is loaded only when this worker has no view.
     const n = this.nodes.node(ino);
@@ -165,6 +193,8 @@ export class MusicFs implements FuseFilesystem {
       return typeof where === "number" ? where : LocalFileHandles.readOnce(where.abs, offset, size, out);
     }
     const fileId = n.fileId;
+    const whole = this.dataFiles.read({ fileId, size: n.size, mtimeMs: n.mtimeMs }, offset, size, out);
+    if (whole !== null) return whole;
     const got = this.cached.read({ fileId, size: n.size, mtimeMs: n.mtimeMs }, () => this.nodes.currentManifest(fileId), offset, size, out, ctx);
     return got ?? { defer: { fileId, offset, size } satisfies DeferredCachedRead };
   }
@@ -183,13 +213,26 @@ export class MusicFs implements FuseFilesystem {
     if (!origin) return -Errno.EIO;
     if (!origin.cached) return LocalFileHandles.readOnce(originFsPath(origin.root, loc.realPath), loc.offset + offset, length, out, loc);
     const source = { fileId: loc.contentId, size: loc.size, mtimeMs: loc.mtimeMs };
+    const whole = this.dataFiles.read(source, loc.offset + offset, length, out);
+    if (whole !== null) return whole;
     const got = this.cached.read(source, () => this.nodes.contentManifest(loc.contentId), loc.offset + offset, length, out, ctx);
     return got ?? { defer: { fileId: loc.contentId, offset: loc.offset + offset, size: length } satisfies DeferredCachedRead };
   }
 
-  release(_ino: number, fh: number, ctx: RequestContext): void {
-    if (CachedFileHandles.owns(fh)) this.cached.release(fh, ctx);
-    else if (fh !== 0) this.handles.close(fh);
+  release(ino: number, fh: number, ctx: RequestContext): void {
+    if (CachedFileHandles.owns(fh)) {
+      this.openModes.released(ino);
+      this.cached.release(fh, ctx);
+    } else if (fh >= DATA_FD_BASE) {
+      this.openModes.released(ino);
+      this.handles.close(fh - DATA_FD_BASE);
+      ctx.post({ type: "release", owner: dataFileOwner(ino, fh - DATA_FD_BASE) });
+    } else if (fh !== 0) {
+      this.handles.close(fh);
+      // A data file's fd (a cached origin's file) was pinned against eviction at open: unpin it.
+      const n = this.nodes.node(ino);
+      if (n?.originId && this.originRoots.get(n.originId)?.cached) ctx.post({ type: "release", owner: dataFileOwner(ino, fh) });
+    }
   }
 
   statfs(): StatFs {
@@ -206,3 +249,8 @@ export class MusicFs implements FuseFilesystem {
   }
 }
 
+
+/** The owner of an open data file's eviction pin (unique while the fd is open). */
+function dataFileOwner(ino: number, fd: number): string {
+  return `data:${ino}:${fd}`;
+}

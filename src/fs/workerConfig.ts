@@ -4,6 +4,10 @@ import type { CacheMode, OriginId, SpecialDirsVisibility } from "../core/types.t
 export interface MusicFsWorkerConfig {
   dbPath: string;
   chunksDir: string;
+  /** Complete cached files (src/cas/dataFileStore.ts): opened by the workers, with passthrough where possible. */
+  dataDir: string;
+  /** Shared by all workers: opens of cached inodes not served by passthrough (`createOpenModes`, cachedContent.ts). */
+  cachedOpenModes: SharedArrayBuffer;
   origins: { id: OriginId; root: string; cache: CacheMode }[];
   /** Owner shown for every file and directory: the user who mounted. */
   uid: number;

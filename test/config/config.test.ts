@@ -29,12 +29,12 @@ function messageOf(fn: () => unknown): string {
 describe("config file", () => {
   test("a full file is read, with ~ expanded and defaults filled in", () => {
     const c = parseConfigText(
-      `mount_point = "~/MusicView"\n[[origins]]\nid = "nas"\npath = "/srv/music"\ncache = "full"\n[cache]\nmax_size = "2GiB"\nread_timeout_ms = 1500\n[sync]\nwatch = true\ninterval_secs = 600\n`,
+      `mount_point = "~/MusicView"\n[[origins]]\nid = "nas"\npath = "/srv/music"\ncache = "full"\n[cache]\nmax_size = "2GiB"\nread_timeout_ms = 1500\nscrub_rate = "1MiB"\n[sync]\nwatch = true\ninterval_secs = 600\n`,
       "x.toml",
     );
     expect(c.mountPoint).toBe(join(process.env.HOME!, "MusicView"));
     expect(c.origins).toEqual([{ id: "nas", path: "/srv/music", cache: "full", priority: 0 }]);
-    expect(c.cache).toEqual({ maxBytes: 2 * 1024 ** 3, readTimeoutMs: 1500, minFree: null });
+    expect(c.cache).toEqual({ maxBytes: 2 * 1024 ** 3, readTimeoutMs: 1500, minFree: null, scrubBytesPerSec: 1024 ** 2 });
     expect(c.sync).toEqual({ watch: true, intervalS: 600, offlineRetryS: 60 });
     expect(c.template).toBe(DEFAULT_TEMPLATE);
   });

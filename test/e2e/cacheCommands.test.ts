@@ -1,5 +1,5 @@
 /**
- * Issue 9 item 13 (CLI parts): `cache verify` reports chunks a manifest names but that are gone; cache commands on a
+ * Issue 9 item 13 (CLI parts): `cache verify` reports a cached file whose data is gone (data file and chunks); cache commands on a
  * cache dir that does not exist say so instead of creating it; `musicfs status` does not call a library "mounted"
  * once its mount was removed while the server was stopped.
  */
@@ -7,7 +7,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { Database as Sqlite } from "bun:sqlite";
 import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { chunkPath } from "../../src/cas/chunkPaths.ts";
+import { dataFilePath } from "../../src/cas/dataFilePaths.ts";
 import { decodeManifest, manifestChunkHexes } from "../../src/cas/manifestCodec.ts";
 import { writeSampleLibrary } from "../../src/sample/sampleLibrary.ts";
 import { CLI, cleanupAll, run, startMount, tempDir } from "./harness.ts";
@@ -27,15 +27,15 @@ afterAll(async () => {
 
 const sha = (b: Uint8Array) => new Bun.CryptoHasher("sha256").update(b).digest("hex");
 
-function manifests(cache: string): { real: string; manifest: Uint8Array }[] {
+function manifests(cache: string): { id: number; real: string; manifest: Uint8Array }[] {
   const db = new Sqlite(join(cache, "metadata.db"), { readonly: true });
-  const rows = db.query("SELECT real_path, chunk_manifest FROM files WHERE chunk_manifest IS NOT NULL").values() as [string, Uint8Array][];
+  const rows = db.query("SELECT id, real_path, chunk_manifest FROM files WHERE chunk_manifest IS NOT NULL").values() as [number, string, Uint8Array][];
   db.close();
-  return rows.map(([real, manifest]) => ({ real, manifest }));
+  return rows.map(([id, real, manifest]) => ({ id, real, manifest }));
 }
 
 describe("musicfs cache verify", () => {
-  test("a chunk file deleted behind musicfs' back is reported missing and fetched again from the origin", async () => {
+  test("a data file deleted behind musicfs' back is reported (its chunks missing) and fetched again from the origin", async () => {
     const origin = tempDir();
     await writeSampleLibrary(origin);
     const cache = tempDir();
@@ -49,24 +49,24 @@ describe("musicfs cache verify", () => {
 
     const target = manifests(cache)[0];
     expect(target).toBeDefined();
-    const hex = [...manifestChunkHexes(decodeManifest(target.manifest))][0];
-    const chunkFile = chunkPath(join(cache, "chunks"), hex);
-    const good = readFileSync(chunkFile);
-    rmSync(chunkFile);
+    const m = decodeManifest(target.manifest);
+    // A complete file is one data file (its chunks were deleted once it was written and checked).
+    const dataFile = dataFilePath(join(cache, "data"), target.id, m.originSize, m.originMtimeMs);
+    const good = readFileSync(dataFile);
+    rmSync(dataFile);
 
     const verify = await run(["bun", CLI, "cache", "verify", "--json", "--config", cfg, "--cache-dir", cache]);
     expect(verify.code).toBe(0);
     const report = JSON.parse(verify.stdout);
-    expect(report.chunksMissing).toBe(1);
+    expect(report.chunksMissing).toBe(m.chunkCount);
     expect(report.corruptRemoved).toBe(0);
-    expect(report.filesDamaged).toBeGreaterThanOrEqual(1);
-    expect(report.filesRepaired).toBe(report.filesDamaged);
-    expect(sha(readFileSync(chunkFile))).toBe(sha(good));
+    expect(report.filesDamaged).toBe(1);
+    expect(report.filesRepaired).toBe(1);
+    expect(sha(readFileSync(dataFile))).toBe(sha(good));
 
-    rmSync(chunkFile);
+    rmSync(dataFile);
     const text = await run(["bun", CLI, "cache", "verify", "--config", cfg, "--cache-dir", cache]);
-    expect(text.stderr).toContain("1 chunk named by cached files was missing");
-    expect(text.stderr).toContain("1 missing");
+    expect(text.stderr).toContain(`${m.chunkCount} chunks named by cached files were missing`);
   }, 120_000);
 });
 

@@ -1,6 +1,7 @@
 /**
- * Issue 4 on real mounts: origins with cache = "full" are served from the chunk store, fetched at most once (even
- * across kill -9), keep playing with the origin gone, survive damaged chunks, and respect the size cap.
+ * Issue 4 on real mounts: origins with cache = "full" are served from the cache (complete files from their data
+ * files), fetched at most once (even across kill -9), keep playing with the origin gone, survive damaged data, and
+ * respect the size cap.
  */
 import { afterAll, afterEach, describe, expect, test } from "bun:test";
 import { Database as Sqlite } from "bun:sqlite";
@@ -8,6 +9,7 @@ import { closeSync, cpSync, existsSync, mkdirSync, openSync, readFileSync, readS
 import { join } from "node:path";
 import { decodeManifest, manifestChunkHexes } from "../../src/cas/manifestCodec.ts";
 import { chunkPath } from "../../src/cas/chunkPaths.ts";
+import { dataFilePath } from "../../src/cas/dataFilePaths.ts";
 import { writeFlac } from "../../src/sample/flacWriter.ts";
 import { CLI, CORPUS, cleanupAll, run, startMount, tempDir } from "./harness.ts";
 import { eventually } from "../support/eventually.ts";
@@ -112,41 +114,50 @@ describe("cache = full", () => {
     expect(sha(readFileSync(join(mnt, cached.virtual)))).toBe(sha(readFileSync(join(`${origin}-offline`, cached.real))));
   }, 60_000);
 
-  test("a damaged chunk is never served: it is detected, fetched again and repaired", async () => {
+  test("a damaged data file is found by the background scrub and by cache verify, removed, and fetched again", async () => {
     const origin = library();
     const cache = tempDir();
     const mnt = join(tempDir(), "mnt");
-    const cfg = config(origin);
+    // A fast scrub, so that the test does not wait for the default rate.
+    const cfg = config(origin, '[cache]\nscrub_rate = "1GiB"\n');
     let server = await startMount(mnt, ["--config", cfg, "--cache-dir", cache]);
     const target = placements(cache).find((f) => f.real.endsWith(".flac") && statSync(join(origin, f.real)).size > 200_000)!;
     const expected = sha(readFileSync(join(origin, target.real)));
     readFileSync(join(mnt, target.virtual));
     await waitForManifests(cache, 1);
-    expect(await server.stop()).toBe(0);
-
     const m = decodeManifest(placements(cache).find((f) => f.id === target.id)!.manifest!);
-    const hex = [...manifestChunkHexes(m)][0];
-    const chunkFile = chunkPath(join(cache, "chunks"), hex);
-    const good = readFileSync(chunkFile);
-    const bad = Buffer.from(good);
-    bad[100] ^= 0xff;
-    writeFileSync(chunkFile, bad);
-
-    server = await startMount(mnt, ["--config", cfg, "--cache-dir", cache]);
-    expect(sha(readFileSync(join(mnt, target.virtual)))).toBe(expected);
-    expect(Buffer.compare(readFileSync(chunkFile), good)).toBe(0);
+    const dataFile = dataFilePath(join(cache, "data"), target.id, m.originSize, m.originMtimeMs);
+    await eventually(() => existsSync(dataFile), (x) => x);
+    // Its chunks went once the data file was written and checked: one copy of the bytes on disk.
+    expect([...manifestChunkHexes(m)].some((h) => existsSync(chunkPath(join(cache, "chunks"), h)))).toBe(false);
     expect(await server.stop()).toBe(0);
 
-    // `musicfs cache verify` finds and repairs damage without a mount.
-    writeFileSync(chunkFile, bad);
+    const damage = () => {
+      const bad = readFileSync(dataFile);
+      bad[150_000] ^= 0xff;
+      writeFileSync(dataFile, bad);
+    };
+    damage();
+    server = await startMount(mnt, ["--config", cfg, "--cache-dir", cache]);
+    await eventually(() => existsSync(dataFile), (x) => !x, 60_000);
+    expect(server.output()).toContain("failed its check");
+    // Read again: from the origin (chunk by chunk, against the manifest), byte-exact.
+    expect(sha(readFileSync(join(mnt, target.virtual)))).toBe(expected);
+    expect(await server.stop()).toBe(0);
+
+    // The next start writes the data file again from the repaired chunks; then `musicfs cache verify` finds damage.
+    server = await startMount(mnt, ["--config", cfg, "--cache-dir", cache]);
+    await eventually(() => existsSync(dataFile), (x) => x);
+    expect(await server.stop()).toBe(0);
+    damage();
     const verify = await run(["bun", CLI, "cache", "verify", "--json", "--config", cfg, "--cache-dir", cache]);
     const report = JSON.parse(verify.stdout);
-    expect(report.corruptRemoved).toBe(1);
+    expect(report.dataFilesDamaged).toBe(1);
     expect(report.filesRepaired).toBeGreaterThanOrEqual(1);
-    expect(Buffer.compare(readFileSync(chunkFile), good)).toBe(0);
-  }, 120_000);
+    expect(sha(readFileSync(dataFile))).toBe(expected);
+  }, 180_000);
 
-  test("under a small cap, least recently used chunks go, but never those of an open file", async () => {
+  test("under a small cap, least recently used files go, but never the data of an open file", async () => {
     const origin = tempDir();
     mkdirSync(join(origin, "big"));
     // Six ~1 MiB FLAC files of noise (noise does not compress, so each is about its PCM size).
@@ -176,12 +187,14 @@ describe("cache = full", () => {
       throw new Error(`${e.message}\n${server.output()}`);
     });
     // Eviction runs in the background after the puts: wait until the store is back under the cap (the held file's
-    // chunks may stay above it), then check that none of the held file's chunks went.
+    // data may stay above it), then check that the held file's data did not go: its data file, or every chunk.
     const bound = 2.5 * 1024 * 1024 + statSync(join(origin, held.real)).size;
     const storedBytes = async () => JSON.parse((await run(["bun", CLI, "cache", "stats", "--json", "--config", cfg, "--cache-dir", cache])).stdout).storedBytes as number;
     await eventually(storedBytes, (bytes) => bytes <= bound);
-    const heldHexes = [...manifestChunkHexes(decodeManifest(placements(cache)[0].manifest!))];
-    expect(heldHexes.every((h) => existsSync(chunkPath(join(cache, "chunks"), h)))).toBe(true);
+    const heldManifest = decodeManifest(placements(cache)[0].manifest!);
+    const heldHexes = [...manifestChunkHexes(heldManifest)];
+    const heldData = dataFilePath(join(cache, "data"), held.id, heldManifest.originSize, heldManifest.originMtimeMs);
+    expect(existsSync(heldData) || heldHexes.every((h) => existsSync(chunkPath(join(cache, "chunks"), h)))).toBe(true);
     await holder.stop();
     // Everything still reads correctly: evicted chunks come back from the origin.
     for (const f of files) expect(sha(readFileSync(join(mnt, f.virtual)))).toBe(sha(readFileSync(join(origin, f.real))));

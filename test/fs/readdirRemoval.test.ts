@@ -1,3 +1,4 @@
+import { createOpenModes } from "../../src/fs/cachedContent.ts";
 /**
  * Issue 9 item 13: READDIR pages by the name of the node its cookie names. When a live sync removed that node
  * between two READDIRs (a listing in progress while files vanish from the origin), the next page used to be empty:
@@ -20,7 +21,7 @@ afterAll(cleanupAll);
 test("a listing continues past the entry its cookie names when a live sync removed it between two READDIRs", async () => {
   const { origin, originId, paths } = await scannedSampleLibrary();
   const fs = new MusicFs({
-    dbPath: paths.metadataDb, chunksDir: paths.chunksDir, origins: [{ id: originId, root: origin, cache: "off" }],
+    dbPath: paths.metadataDb, chunksDir: paths.chunksDir, dataDir: paths.dataDir, cachedOpenModes: createOpenModes(), origins: [{ id: originId, root: origin, cache: "off" }],
     uid: 0, gid: 0, entryTtlMs: 1000, attrTtlMs: 1000, negativeTtlMs: 1000, mountPoint: join(paths.cacheDir, "mnt"),
     collectionsDb: paths.collectionsDb, nameRegistry: createNameRegistryBuffer(), specialDirs: "hidden", startedAtMs: Date.now(),
   });

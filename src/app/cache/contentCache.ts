@@ -15,6 +15,10 @@ import type { DeferredCachedRead, WorkerMessage } from "../../fs/workerMessages.
 import type { Origin } from "../../origins/origin.ts";
 import type { Library } from "../library/library.ts";
 import type { PrefetchTarget } from "./listening.ts";
+import type { DataFileRef } from "../../cas/dataFileStore.ts";
+import { plural } from "../../core/plural.ts";
+import { DataFileScrub } from "../../cas/dataFileScrub.ts";
+import { DEFAULT_SCRUB_BYTES_PER_SEC } from "../../config/config.ts";
 
 
 /**
@@ -29,6 +33,10 @@ export class ContentCache {
   private foregroundReads = 0;
   /** Open handles (owner → file): their chunks stay pinned, also when the file becomes complete while open. */
   private readonly openOwners = new Map<string, FileId>();
+  /** Data file writes and the upgrade, waited for (briefly) at close. */
+  private readonly pending = new Set<Promise<unknown>>();
+  private closing = false;
+  private readonly scrub: DataFileScrub;
 
   constructor(
     private readonly library: Library,
@@ -50,6 +58,21 @@ export class ContentCache {
       // A fsync per 64 KiB chunk cut first reads from a local origin to ~90 MB/s.
       fsync: false,
       fetcher: { readTimeoutMs: config.cache.readTimeoutMs },
+      // Open files keep their data file (a file is opened far more often than it is evicted: a scan is fine).
+      isFileKept: (id) => [...this.openOwners.values()].includes(id),
+    });
+    this.scrub = new DataFileScrub({
+      store: this.cache.dataFiles,
+      bytesPerSec: config.cache.scrubBytesPerSec ?? DEFAULT_SCRUB_BYTES_PER_SEC,
+      manifestOf: (id) => {
+        const imageId = imageIdOfContent(id);
+        const stored = imageId === null ? (library.db.getManifest(id)?.manifest ?? null) : library.covers.store.imageManifest(imageId);
+        try {
+          return stored ? decodeManifest(stored) : null;
+        } catch {
+          return null;
+        }
+      },
     });
     // The one place manifests are persisted: a file fetched completely is never fetched again, even after kill -9.
     this.bus.on("ManifestCached", (e) => {
@@ -59,11 +82,58 @@ export class ContentCache {
       if (!row || row.size !== e.originSize || row.mtimeMs !== e.originMtimeMs) return; // the file changed meanwhile
       library.db.updateManifest(e.fileId, e.manifest, e.originSize, e.originMtimeMs);
       for (const [owner, fileId] of this.openOwners) if (fileId === e.fileId) this.pin(owner, e.manifest, fileId);
+      this.background(this.toDataFile({ fileId: e.fileId, size: e.originSize, mtimeMs: e.originMtimeMs }, e.manifest));
     });
   }
 
   start(): void {
-    void this.cache.start();
+    this.background(this.cache.start().then(() => this.upgradeToDataFiles()));
+    this.scrub.start();
+  }
+
+  private background(p: Promise<unknown>): void {
+    const tracked = p.catch((e) => log.warn(`content cache: ${errorMessage(e)}`)).finally(() => this.pending.delete(tracked));
+    this.pending.add(tracked);
+  }
+
+  /** A complete file's bytes go into its data file (served by the workers from then on); its chunks are deleted. */
+  private async toDataFile(ref: DataFileRef, manifest: Uint8Array, keepChunks = false): Promise<boolean> {
+    if (this.closing) return false;
+    const owners = new Set([...this.openOwners].filter(([, id]) => id === ref.fileId).map(([owner]) => owner));
+    const outcome = await this.cache.toDataFile(ref, decodeManifest(manifest), { keepChunks, owners });
+    if (outcome === "written" || outcome === "present") return true;
+    if (outcome === "disk-full") log.warn(`content cache: no room to write the data file of file ${ref.fileId}; it is served from its chunks`);
+    else if (outcome !== "source-missing") log.warn(`content cache: the data file of file ${ref.fileId} did not verify (${outcome.damaged.ok ? "?" : outcome.damaged.reason}); its chunks serve it`);
+    return false;
+  }
+
+  /**
+   * A cache dir of the chunk layout (before data files): every completely cached file gets its data file from the
+   * chunks already on disk, so nothing is fetched again; the chunks are deleted once all files are converted (a
+   * chunk shared by two files must stay until both have their data file). Runs at every start; only files without
+   * a data file cost anything.
+   */
+  private async upgradeToDataFiles(): Promise<void> {
+    const todo = this.library.db.listCachedVersions().filter((v) => !this.cache.dataFiles.has(v));
+    if (todo.length === 0) return;
+    log.info(`content cache: writing data files for ${plural(todo.length, "cached file")} (from their chunks)`);
+    const converted: DataFileRef[] = [];
+    const failed = new Set<string>();
+    for (const ref of todo) {
+      if (this.closing) return;
+      const stored = this.library.db.getManifest(ref.fileId);
+      if (!stored) continue;
+      if (await this.toDataFile(ref, stored.manifest, true)) converted.push(ref);
+      else for (const hex of manifestChunkHexes(decodeManifest(stored.manifest))) failed.add(hex);
+    }
+    for (const ref of converted) {
+      if (this.closing) return;
+      const stored = this.library.db.getManifest(ref.fileId);
+      if (!stored) continue;
+      for (const hex of manifestChunkHexes(decodeManifest(stored.manifest)))
+        if (!failed.has(hex) && !this.cache.pins.isPinned(hex)) await this.cache.store.delete(hex).catch(() => 0);
+    }
+    log.info(`content cache: ${plural(converted.length, "file")} now served from data files`);
   }
 
   /** What the fetcher needs of a file, or of a folder image (an album cover: its content id is negative). */
@@ -98,9 +168,11 @@ export class ContentCache {
     switch (message.type) {
       case "open": {
         this.openOwners.set(message.owner, message.fileId);
+        this.cache.dataFiles.touch(message.fileId);
         const stored = this.library.db.getManifest(message.fileId);
         // Not complete yet: the fetcher pins what it fetches, and ManifestCached pins the whole file for us.
-        if (stored) this.pin(message.owner, stored.manifest, message.fileId);
+        // A data file's open is kept by `isFileKept`; its chunks are gone.
+        if (stored && !message.owner.startsWith("data:")) this.pin(message.owner, stored.manifest, message.fileId);
         return;
       }
       case "release":
@@ -149,6 +221,9 @@ export class ContentCache {
   }
 
   async close(): Promise<void> {
+    this.closing = true;
+    await this.scrub.stop();
+    await Promise.race([Promise.allSettled([...this.pending]), Bun.sleep(5000)]);
     await this.cache.close();
   }
 }

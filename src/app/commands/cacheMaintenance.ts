@@ -10,6 +10,8 @@ import { chunkPath, isChunkFileName } from "../../cas/chunkPaths.ts";
 import { decodeManifest, manifestChunkHexes, type Manifest } from "../../cas/manifestCodec.ts";
 import { ContentCache } from "../cache/contentCache.ts";
 import type { Library } from "../library/library.ts";
+import { checkDataFile } from "../../cas/dataFileCheck.ts";
+import { dataFilePath, parseDataFileName } from "../../cas/dataFilePaths.ts";
 
 /** Every chunk file in the store (path and name), walking the two shard levels. */
 function* chunkFiles(chunksDir: string): Generator<{ path: string; hex: string; size: number }> {
@@ -48,8 +50,25 @@ function manifests(library: Library): Map<FileId, Manifest> {
   return out;
 }
 
+/** Every complete data file (path, name, size). */
+function* dataFiles(dataDir: string): Generator<{ path: string; fileId: number; size: number }> {
+  if (!existsSync(dataDir)) return;
+  for (const shard of readdirSync(dataDir)) {
+    const dir = join(dataDir, shard);
+    for (const name of readdirSync(dir)) {
+      const parsed = parseDataFileName(name);
+      if (!parsed) continue;
+      const path = join(dir, name);
+      yield { path, fileId: parsed.fileId, size: statSync(path).size };
+    }
+  }
+}
+
 export interface OfflineCacheStats {
   storedChunks: number;
+  /** Complete files kept as one data file each. */
+  dataFiles: number;
+  /** Chunks and data files together. */
   storedBytes: number;
   cachedFiles: number;
   /** Bytes of the cached files as the library sees them; over storedBytes it is the dedup ratio. */
@@ -65,15 +84,23 @@ export function cacheStatsFromDisk(paths: CachePaths, library: Library): Offline
     storedChunks++;
     storedBytes += c.size;
   }
+  let files = 0;
+  for (const d of dataFiles(paths.dataDir)) {
+    files++;
+    storedBytes += d.size;
+  }
   let logicalBytes = 0;
   const ms = manifests(library);
   for (const m of ms.values()) logicalBytes += m.originSize;
-  return { storedChunks, storedBytes, cachedFiles: ms.size, logicalBytes, dedupRatio: storedBytes ? logicalBytes / storedBytes : 0 };
+  return { storedChunks, dataFiles: files, storedBytes, cachedFiles: ms.size, logicalBytes, dedupRatio: storedBytes ? logicalBytes / storedBytes : 0 };
 }
 
 export interface VerifyReport {
   chunksChecked: number;
   corruptRemoved: number;
+  /** Complete data files checked against their manifests, and those that did not match (removed, then repaired). */
+  dataFilesChecked: number;
+  dataFilesDamaged: number;
   /** Chunks a manifest names whose file is absent (deleted behind musicfs' back), not counting corruptRemoved. */
   chunksMissing: number;
   filesDamaged: number;
@@ -87,7 +114,7 @@ export interface VerifyReport {
  * lost a chunk by fetching just those chunks from its origin again.
  */
 export async function verifyCache(paths: CachePaths, library: Library, config: MusicFsConfig): Promise<VerifyReport> {
-  const report: VerifyReport = { chunksChecked: 0, corruptRemoved: 0, chunksMissing: 0, filesDamaged: 0, filesRepaired: 0, filesUnrepaired: [] };
+  const report: VerifyReport = { chunksChecked: 0, corruptRemoved: 0, dataFilesChecked: 0, dataFilesDamaged: 0, chunksMissing: 0, filesDamaged: 0, filesRepaired: 0, filesUnrepaired: [] };
   const removed = new Set<string>();
   for (const c of chunkFiles(paths.chunksDir)) {
     report.chunksChecked++;
@@ -98,8 +125,25 @@ export async function verifyCache(paths: CachePaths, library: Library, config: M
       log.warn(`Chunk ${c.hex.slice(0, 16)}… was damaged and has been removed.`);
     }
   }
+  // A data file is checked against the manifest it was written from: its length, and every chunk's read checksum.
+  const all = manifests(library);
+  const served = new Set<FileId>();
+  for (const [fileId, m] of all) {
+    const path = dataFilePath(paths.dataDir, fileId, m.originSize, m.originMtimeMs);
+    if (!existsSync(path)) continue;
+    report.dataFilesChecked++;
+    const check = checkDataFile(path, m);
+    if (check.ok) {
+      served.add(fileId);
+      continue;
+    }
+    rmSync(path, { force: true });
+    report.dataFilesDamaged++;
+    log.warn(`The data file of file ${fileId} was damaged (${check.reason}) and has been removed.`);
+  }
   const absent = new Set<string>();
-  const damaged = [...manifests(library)].filter(([, m]) => {
+  // A file served by its data file needs none of its chunks (they are deleted once the data file is written).
+  const damaged = [...all].filter(([fileId]) => !served.has(fileId)).filter(([, m]) => {
     let hit = false;
     for (const hex of manifestChunkHexes(m)) {
       if (absent.has(hex) || !existsSync(chunkPath(paths.chunksDir, hex))) {
@@ -125,6 +169,7 @@ export async function verifyCache(paths: CachePaths, library: Library, config: M
       try {
         const ref = { fileId, origin, realPath: file.realPath, size: file.size, mtimeMs: file.mtimeMs };
         for (let off = 0; off < m.originSize; off += 1 << 20) await content.cache.fetcher.read(ref, off, Math.min(1 << 20, m.originSize - off));
+        await content.cache.toDataFile(ref, m);
         report.filesRepaired++;
       } catch (e) {
         report.filesUnrepaired.push({ fileId, reason: errorMessage(e) });
@@ -157,6 +202,12 @@ export function clearCache(paths: CachePaths, library: Library, originId?: strin
     rmSync(c.path, { force: true });
     chunks++;
     bytes += c.size;
+  }
+  for (const d of dataFiles(paths.dataDir)) {
+    const cleared = originId === undefined || library.db.getFile(d.fileId)?.originId === originId;
+    if (!cleared) continue;
+    rmSync(d.path, { force: true });
+    bytes += d.size;
   }
   const files = library.db.clearManifests(originId);
   if (originId === undefined) library.db.dropRetiredManifests();

@@ -6,6 +6,7 @@ import { UserError, errorMessage } from "../../core/errors.ts";
 import { log, tildify } from "../../core/logger.ts";
 import { startSession, type FuseSession } from "../../fuse/session.ts";
 import { prepareMountpoint } from "../../fuse/mount.ts";
+import { createOpenModes } from "../../fs/cachedContent.ts";
 import { FS_NAME } from "./fsName.ts";
 import type { MusicFsWorkerConfig } from "../../fs/workerConfig.ts";
 import { LocalOrigin } from "../../origins/localOrigin.ts";
@@ -195,6 +196,8 @@ async function startFuse(
   const fsConfig: MusicFsWorkerConfig = {
     dbPath: paths.metadataDb,
     chunksDir: paths.chunksDir,
+    dataDir: paths.dataDir,
+    cachedOpenModes: createOpenModes(),
     // Remote origins have no local root: their files are always cached (the workers defer what is missing).
     origins: library.config.origins.map((o) => ({ id: o.id, root: isS3Origin(o) ? "" : o.path, cache: o.cache })),
     uid: process.getuid?.() ?? 0,

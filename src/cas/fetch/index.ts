@@ -124,6 +124,11 @@ export class Fetcher {
   }
 
   private async readRange(file: CachedFileRef, offset: number, end: number, ctx: ReadContext): Promise<Uint8Array> {
+    const whole = this.deps.dataFiles?.read(file, offset, end);
+    if (whole) {
+      this.deps.stats?.countHit();
+      return whole;
+    }
     const m = this.manifests.current(file);
     if (m) {
       const out = await this.manifests.read(file, m, offset, end, ctx);

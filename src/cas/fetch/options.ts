@@ -65,6 +65,8 @@ export interface FetcherOptions {
   /** When a chunk of a cached file must be re-fetched, also re-fetch this many following missing chunks (default 4). */
   repairAheadChunks?: number;
   cdc?: CdcParams;
+  /** Complete files as data files: read from there first (the chunks of such a file are gone). */
+  dataFiles?: { read(ref: { fileId: FileId; size: number; mtimeMs: number }, offset: number, end: number): Uint8Array | null };
 }
 
 export type ResolvedOptions = Required<

@@ -28,8 +28,11 @@ function resolveOriginId(given: string, known: string[]): string {
 
 const mib = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MiB`;
 
-/** Opens the library of the cache dir; `exclusive` also takes the instance lock (no mount may run meanwhile). */
-function withLibrary<T>(args: Record<string, unknown>, rawArgs: string[], exclusive: boolean, body: (lib: Library, paths: ReturnType<typeof cachePaths>, config: ReturnType<typeof configFromArgs>) => Promise<T> | T) {
+/**
+ * Opens the library of the cache dir; `exclusive` also takes the instance lock (no mount may run meanwhile). Only
+ * `readsOrigins` opens the origins: stats and clear read the cache dir alone, so they need no S3 credentials.
+ */
+function withLibrary<T>(args: Record<string, unknown>, rawArgs: string[], { exclusive, readsOrigins }: { exclusive: boolean; readsOrigins: boolean }, body: (lib: Library, paths: ReturnType<typeof cachePaths>, config: ReturnType<typeof configFromArgs>) => Promise<T> | T) {
   const config = configFromArgs(args, rawArgs);
   const paths = existingLibraryPaths(config.cacheDir); // never creates a cache dir to inspect it
   let lock: InstanceLock | null = null;
@@ -42,7 +45,7 @@ function withLibrary<T>(args: Record<string, unknown>, rawArgs: string[], exclus
     }
   }
   const db = openLibrary(paths.metadataDb).db;
-  const library = new Library(db, { ...config, origins: chooseOrigins(paths, db, config).origins });
+  const library = new Library(db, { ...config, origins: readsOrigins ? chooseOrigins(paths, db, config).origins : [] });
   return Promise.resolve(body(library, paths, config)).finally(() => {
     library.close();
     lock?.release();
@@ -54,7 +57,7 @@ const stats = defineCommand({
   args: { json: { type: "boolean", description: "Print JSON" }, ...commonLibraryArgs },
   async run({ args, rawArgs }) {
     await runCommand(() =>
-      withLibrary(args, rawArgs, false, (library, paths) => {
+      withLibrary(args, rawArgs, { exclusive: false, readsOrigins: false }, (library, paths) => {
         const disk = cacheStatsFromDisk(paths, library);
         const live = readStatus(paths.cacheDir);
         const running = live?.state === "running" && InstanceLock.isHeld(paths.lockFile) ? live.cache : null;
@@ -74,7 +77,7 @@ const verify = defineCommand({
   args: { json: { type: "boolean", description: "Print JSON" }, ...commonLibraryArgs },
   async run({ args, rawArgs }) {
     await runCommand(() =>
-      withLibrary(args, rawArgs, true, async (library, paths, config) => {
+      withLibrary(args, rawArgs, { exclusive: true, readsOrigins: true }, async (library, paths, config) => {
         const r = await verifyCache(paths, library, config);
         if (args.json) return console.log(JSON.stringify(r, null, 2));
         log.info(`${plural(r.dataFilesChecked, "data file")} checked, ${r.dataFilesDamaged} damaged removed; ${plural(r.chunksChecked, "chunk")} checked, ${r.corruptRemoved} damaged removed, ${r.chunksMissing} missing; ${plural(r.filesDamaged, "file")} affected, ${r.filesRepaired} repaired.`);
@@ -94,7 +97,7 @@ const clear = defineCommand({
   },
   async run({ args }) {
     await runCommand(() =>
-      withLibrary({ config: args.config, "cache-dir": args["cache-dir"] }, [], true, (library, paths) => {
+      withLibrary({ config: args.config, "cache-dir": args["cache-dir"] }, [], { exclusive: true, readsOrigins: false }, (library, paths) => {
         const originId = args.origin === undefined ? undefined : resolveOriginId(String(args.origin), library.db.listOriginIds());
         const r = clearCache(paths, library, originId);
         log.success(`Cleared ${plural(r.files, "cached file")}: ${plural(r.chunks, "chunk")}, ${mib(r.bytes)} freed.`);

@@ -1,9 +1,8 @@
 import { defineCommand } from "citty";
 import { readLibraryStatus } from "../app/commands/libraryStatus.ts";
 import { loadConfig } from "../config/config.ts";
-import { cachePaths } from "../config/paths.ts";
 import { tildify } from "../core/logger.ts";
-import { cacheDirArgs } from "./libraryPaths.ts";
+import { cacheDirArgs, existingLibraryPaths } from "./libraryPaths.ts";
 import { logLevelArg, runCommand } from "./run.ts";
 import { plural } from "../core/plural.ts";
 
@@ -13,7 +12,7 @@ export const statusCommand = defineCommand({
   async run({ args }) {
     await runCommand(() => {
       const config = loadConfig({ configPath: args.config as string | undefined, cacheDir: args["cache-dir"] as string | undefined });
-      const paths = cachePaths(config.cacheDir);
+      const paths = existingLibraryPaths(config.cacheDir); // a mistyped cache dir is an error (exit 1), as for `cache`
       const report = readLibraryStatus(paths);
       if (args.json) {
         console.log(JSON.stringify(report, null, 2));

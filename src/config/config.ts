@@ -345,6 +345,8 @@ export function parseConfigText(text: string, source: string): Omit<MusicFsConfi
     rejectUnknown(t, ["id", "path", "cache", "priority", "accept_removals"], where);
     const path = optString(t, "path", where);
     if (!path) throw new UserError(`Config key ${where}path is missing: every origin needs the folder it reads (or url = "s3://BUCKET/PREFIX").`);
+    if (isS3Url(path))
+      throw new UserError(`Config key ${where}path is an s3:// URL ("${path}"): S3 origins use \`url =\`, not \`path =\`.`, `Write url = "${path}" in that [[origins]] table.`);
     const abs = resolve(expandHome(path));
     const id = optString(t, "id", where) ?? originIdForPath(abs);
     if (!isValidOriginId(id))

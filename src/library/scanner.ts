@@ -92,6 +92,8 @@ export interface ScanSummary {
   /** Folders and files that could not be listed or opened (not stored; retried next scan). */
   unreadable: ScanFailure[];
   symlinkLoops: number;
+  /** Listed objects with data that cannot be shown as files (an S3 key ending in "/"): skipped, and said so. */
+  notFiles: ScanFailure[];
   interrupted: boolean;
   ms: number;
   /** (parsed + failed) per second of the whole scan. */
@@ -155,7 +157,7 @@ class Scan {
 
   private readonly summary: ScanSummary = {
     audioFiles: 0, parsed: 0, failed: 0, failures: [], unchanged: 0, skippedNonAudio: 0, unreadable: [],
-    symlinkLoops: 0, interrupted: false, ms: 0, filesPerSecond: 0,
+    symlinkLoops: 0, notFiles: [], interrupted: false, ms: 0, filesPerSecond: 0,
   };
   private readonly queue: ScanJob[] = [];
   /** Retries go first, so a stuck worker's batch is settled before new work. */
@@ -295,6 +297,12 @@ class Scan {
       }
       for (const u of report.unreadable) this.recordUnreadable({ originId: origin.id, realPath: u.path, reason: u.reason });
       this.summary.symlinkLoops += report.symlinkLoops;
+      for (const n of report.notFiles ?? []) {
+        const reason = `its key ends in "/" (a folder's name) but it holds ${plural(n.size, "byte")}`;
+        this.summary.notFiles.push({ originId: origin.id, realPath: n.path, reason });
+        if (this.summary.notFiles.length <= FAILURES_LOGGED)
+          this.say(() => this.log.warn(`Object "${n.path}" of ${origin.displayName} skipped: ${reason}; no file can have that name. Rename it in the bucket (a key not ending in "/") to see it.`));
+      }
     }
   }
 
@@ -561,6 +569,7 @@ class Scan {
       s.skippedNonAudio > 0 ? `${s.skippedNonAudio} non-audio skipped` : "",
       s.unreadable.length > 0 ? `${s.unreadable.length} unreadable` : "",
       s.symlinkLoops > 0 ? `${plural(s.symlinkLoops, "symlink loop")} skipped` : "",
+      s.notFiles.length > 0 ? `${plural(s.notFiles.length, "object")} with a key ending in "/" skipped` : "",
     ].filter(Boolean);
     if (s.interrupted) this.log.warn(`scan interrupted: ${parts.join(", ")}; the next mount continues where it stopped`);
     else if (s.parsed + s.failed + s.unreadable.length > 0) this.log.info(`scan: ${parts.join(", ")}`);

@@ -19,6 +19,11 @@ export interface WalkReport {
   unreadable: { path: string; reason: string }[];
   /** Symlinks not followed because they lead back into a directory already walked (loops). */
   symlinkLoops: number;
+  /**
+   * Listed objects that hold data but cannot be shown as files: an S3 key ending in "/" (a folder's name) with bytes
+   * in it. Empty ones are the "folder" placeholders consoles make, and are not reported.
+   */
+  notFiles?: { path: string; size: number }[];
 }
 
 /**

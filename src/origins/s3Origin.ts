@@ -191,21 +191,21 @@ export class S3Origin implements Origin {
    * those folders into up to `listRanges` ranges listed side by side — about as many requests as one chain, a
    * fraction of the time. Folders never span two ranges, so each range groups its own (FolderGrouper).
    */
-  async *walk(_report?: WalkReport): AsyncIterable<OriginEntry[]> {
+  async *walk(report?: WalkReport): AsyncIterable<OriginEntry[]> {
     const top = await this.listPage({ delimiter: "/", maxKeys: 1000 });
     const folders = (top.commonPrefixes ?? []).map((p) => p.prefix);
     if (top.isTruncated || folders.length < 2) {
-      yield* this.walkRange(undefined, null); // few or very many top-level entries: one chain
+      yield* this.walkRange(undefined, null, report); // few or very many top-level entries: one chain
       return;
     }
-    const rootFiles = this.entriesOf(top.contents ?? []);
+    const rootFiles = this.entriesOf(top.contents ?? [], report);
     if (rootFiles.length > 0) yield rootFiles;
     const ranges = cutRanges(folders, Math.min(this.options.listRanges ?? this.limiter.limit, folders.length));
-    yield* merge(ranges.map(([from, to]) => this.walkRange(from, to)));
+    yield* merge(ranges.map(([from, to]) => this.walkRange(from, to, report)));
   }
 
   /** The folders of keys in [from, to) (null: to the end), grouped; `from` undefined: from the start, root files included. */
-  private async *walkRange(from: string | undefined, to: string | null): AsyncIterable<OriginEntry[]> {
+  private async *walkRange(from: string | undefined, to: string | null, report?: WalkReport): AsyncIterable<OriginEntry[]> {
     const grouper = new FolderGrouper();
     let token: string | undefined;
     // startAfter the folder name without its "/": the first key listed is at or before the folder's first key.
@@ -224,7 +224,7 @@ export class S3Origin implements Origin {
         if (from !== undefined && (o.key < from || !o.key.slice(this.prefix.length).includes("/"))) continue;
         inRange.push(o);
       }
-      for (const entry of this.entriesOf(inRange)) for (const folder of grouper.add(entry)) yield* batches(folder);
+      for (const entry of this.entriesOf(inRange, report)) for (const folder of grouper.add(entry)) yield* batches(folder);
       if (done) break;
       token = page.nextContinuationToken;
     }
@@ -237,11 +237,16 @@ export class S3Origin implements Origin {
     );
   }
 
-  private entriesOf(contents: readonly { key: string; size?: number; eTag?: string; lastModified?: string | Date }[]): OriginEntry[] {
+  private entriesOf(contents: readonly { key: string; size?: number; eTag?: string; lastModified?: string | Date }[], report?: WalkReport): OriginEntry[] {
     const out: OriginEntry[] = [];
     for (const o of contents) {
       const realPath = pathOfKey(this.prefix, o.key);
-      if (realPath === null) continue;
+      if (realPath === null) {
+        // A key ending in "/" that holds data: not a placeholder, but no file name can show it. Said, not hidden.
+        if ((o.size ?? 0) > 0 && o.key.startsWith(this.prefix) && o.key.length > this.prefix.length)
+          (report ? (report.notFiles ??= []) : []).push({ path: o.key.slice(this.prefix.length), size: o.size ?? 0 });
+        continue;
+      }
       const lastModified = o.lastModified ? Date.parse(String(o.lastModified)) : 0;
       out.push({ realPath, size: o.size ?? 0, mtimeMs: secondsOf(lastModified), etag: stripQuotes(o.eTag) });
     }

@@ -49,6 +49,7 @@ export async function scanLibrary(library: Library, opts: { signal?: AbortSignal
   log.info(
     `Scan complete: ${plural(summary.parsed + summary.failed, "file")} parsed (${summary.failed} without readable tags), ` +
       `${summary.unchanged} unchanged, ${summary.skippedNonAudio} non-audio skipped, ${summary.unreadable.length} unreadable, ` +
+      (summary.notFiles.length > 0 ? `${plural(summary.notFiles.length, "object")} with a key ending in "/" skipped (see above), ` : "") +
       `in ${(summary.ms / 1000).toFixed(1)} s (${Math.round(summary.filesPerSecond)} files/s); ` +
       `${placed.placed} placed in the tree in ${Math.round(performance.now() - t0)} ms (${albums} albums, grouped in ${Math.round(tAlbums)} ms, ` +
       `covers chosen in ${Math.round(coversMs)} ms).`,

@@ -11,8 +11,35 @@ import { readRememberedOrigins } from "../sync/rememberedOrigins.ts";
 import { cachePaths, ensureCacheDir } from "../../config/paths.ts";
 import { isS3Origin, type MusicFsConfig } from "../../config/config.ts";
 import { UserError, errorMessage } from "../../core/errors.ts";
+import { log } from "../../core/logger.ts";
 
 const APPLIED = "MUSICFS_CA_BUNDLE";
+/** The PID of the first process, given to the relaunched one so it can tell when that process is gone. */
+const PARENT = "MUSICFS_CA_PARENT";
+/** How often the relaunched process checks that the first one still runs. */
+const PARENT_CHECK_MS = 500;
+
+/**
+ * In the relaunched process: shut down in order (SIGTERM to itself: the mount is removed, the database closed) when
+ * the first process is gone — `kill -9` of it cannot pass anything on, and a mount nobody can stop with the PID the
+ * user knows must not keep running. A process whose parent dies is given another one (init or a subreaper), so a
+ * changed parent PID is the sign; the check is a getppid every half second, unref'd (it keeps nothing alive).
+ */
+function watchFirstProcess(): void {
+  const parent = Number(process.env[PARENT]);
+  if (!Number.isInteger(parent) || parent <= 0) return;
+  const gone = () => process.ppid !== parent;
+  const stop = () => {
+    clearInterval(timer);
+    log.warn(`The musicfs process that started this one (PID ${parent}, to trust a ca_file) is gone: shutting down.`);
+    process.kill(process.pid, "SIGTERM");
+  };
+  const timer = setInterval(() => {
+    if (gone()) stop();
+  }, PARENT_CHECK_MS);
+  timer.unref();
+  if (gone()) stop(); // it died before this process got here
+}
 
 /** The arguments to start this same command again (source run or compiled binary). */
 function ownCommand(): string[] {
@@ -26,7 +53,10 @@ function ownCommand(): string[] {
  * or null when nothing is needed (no ca_file nor AWS_CA_BUNDLE, or this is the relaunched process).
  */
 export async function relaunchTrustingCaFiles(config: MusicFsConfig): Promise<number | null> {
-  if (process.env[APPLIED]) return null;
+  if (process.env[APPLIED]) {
+    watchFirstProcess();
+    return null;
+  }
   const paths = cachePaths(config.cacheDir);
   // A later mount without --origin uses the remembered origins: their ca_file counts too.
   const origins = config.origins.length > 0 ? config.origins : (readRememberedOrigins(paths, null) ?? []);
@@ -64,7 +94,7 @@ export async function relaunchTrustingCaFiles(config: MusicFsConfig): Promise<nu
   writeFileSync(bundle, parts.join("\n"), { mode: 0o600 });
   const child = Bun.spawn(ownCommand(), {
     stdio: ["inherit", "inherit", "inherit"],
-    env: { ...process.env, NODE_EXTRA_CA_CERTS: bundle, [APPLIED]: bundle },
+    env: { ...process.env, NODE_EXTRA_CA_CERTS: bundle, [APPLIED]: bundle, [PARENT]: String(process.pid) },
   });
   const forward = (signal: NodeJS.Signals) => () => child.kill(signal);
   const handlers = [["SIGINT", () => {}], ["SIGTERM", forward("SIGTERM")], ["SIGHUP", forward("SIGHUP")]] as const;

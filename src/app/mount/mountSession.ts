@@ -5,8 +5,9 @@ import { diskFullError, isDiskFull } from "../../core/diskFull.ts";
 import { UserError, errorMessage } from "../../core/errors.ts";
 import { log, tildify } from "../../core/logger.ts";
 import { startSession, type FuseSession } from "../../fuse/session.ts";
-import { prepareMountpoint } from "../../fuse/mount.ts";
+import { canonicalMountpoint, prepareMountpoint } from "../../fuse/mount.ts";
 import { createOpenModes } from "../../fs/cachedContent.ts";
+import { takeUnmountRequest } from "./unmountRequest.ts";
 import { FS_NAME } from "./fsName.ts";
 import type { MusicFsWorkerConfig } from "../../fs/workerConfig.ts";
 import { LocalOrigin } from "../../origins/localOrigin.ts";
@@ -64,6 +65,7 @@ export async function runMount(req: MountRequest): Promise<number> {
   // The mountpoint is checked first: a mountpoint that cannot take the mount (not empty, a file, in use) is refused
   // before the cache dir is created and long before a first scan. startSession checks it again when it mounts.
   await prepareMountpoint(req.mountPoint, { fsName: FS_NAME, createMountpoint: req.createMountpoint });
+  const mountKey = canonicalMountpoint(req.mountPoint); // what `musicfs unmount` names in its note (unmountRequest.ts)
   const paths = cachePaths(config.cacheDir);
   try {
     ensureCacheDir(paths.cacheDir);
@@ -144,7 +146,12 @@ export async function runMount(req: MountRequest): Promise<number> {
     });
     const statusTimer = setInterval(() => report("running"), statusIntervalMs());
     report("running");
-    const reason = await Promise.race([signals.requested, session.closed.then((end) => `mount ended (${end.reason})`)]);
+    const reason = await Promise.race([
+      signals.requested,
+      session.closed.then((end) =>
+        end.reason === "unmounted-externally" && takeUnmountRequest(mountKey) ? "unmount requested by `musicfs unmount`" : `mount ended (${end.reason})`,
+      ),
+    ]);
     log.info(`Ordered shutdown (${reason}).`);
     sdNotify("STOPPING=1");
     clearInterval(statusTimer);

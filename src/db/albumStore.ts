@@ -32,17 +32,16 @@ function toValues(r: Row): AlbumValues {
 
 /**
  * The `albums` table and files' membership in it (`album_tracks`). SQL only: who belongs to which album is
- * decided by src/library/albumIndex.ts. Main thread, inside the caller's transactions.
+ * decided by src/library/albums.ts (the rule) and kept in step by src/app/catalog/albumIndex.ts. Main thread,
+ * inside the caller's transactions.
  */
 export class AlbumStore {
   constructor(private readonly db: Database) {}
 
-  /** How many files each origin folder holds, keyed "origin\0dir" (from the folder index alone: no row is read). */
-  folderSizes(): Map<string, number> {
-    const out = new Map<string, number>();
+  /** How many files each origin folder holds (from the folder index alone: no row is read). */
+  folderSizes(): { originId: OriginId; dir: string; files: number }[] {
     const rows = this.db.sqlite.prepare("SELECT origin_id, real_dir, count(*) FROM files GROUP BY origin_id, real_dir").values();
-    for (const r of rows) out.set(`${r[0]}\0${r[1]}`, Number(r[2]));
-    return out;
+    return rows.map((r) => ({ originId: String(r[0]), dir: String(r[1]), files: Number(r[2]) }));
   }
 
   /**

@@ -7,14 +7,46 @@
  * same origin folder that has one; when no track of the folder with that title has one, the folder's tracks that
  * share the title are one album (a compilation when their artists differ, as Picard and beets infer). A file without
  * an album tag belongs to no album: its album-level values are its own.
+ *
+ * Identity is judged one origin folder at a time (albumKeysInFolder): when files of a folder are added, retagged or
+ * removed, that folder is judged again (foldersOf), with the albums its files were in. This module is the rule;
+ * src/app/catalog/albumIndex.ts keeps the stored albums in step with it and src/db/albumStore.ts stores them.
  */
-import type { AlbumMemberTags, AlbumValues } from "../core/types.ts";
+import type { AlbumMemberTags, AlbumValues, OriginId } from "../core/types.ts";
 import { dirOf } from "./deltaClassify.ts";
 import { nameOr } from "../core/names.ts";
 
 export type { AlbumMemberTags, AlbumValues };
 
 export const VARIOUS_ARTISTS = "Various Artists";
+
+/**
+ * The version of these rules. Bump it when the identity rule or the album-level values change: stored albums are
+ * then rebuilt once, at the next mount (and the tree re-laid out where a value moved a folder).
+ */
+export const ALBUM_RULES_VERSION = "1";
+
+/** One origin folder: the unit album identity is judged in. */
+export interface OriginFolder {
+  originId: OriginId;
+  /** "" = origin root, else ending in "/". */
+  dir: string;
+}
+
+/** A folder as a map key (one spelling for everyone who groups files by folder). */
+export function folderKey(folder: OriginFolder): string {
+  return `${folder.originId}\0${folder.dir}`;
+}
+
+/** The distinct origin folders of some files: the folders whose albums must be judged again when they change. */
+export function foldersOf(files: readonly { originId: OriginId; realPath: string }[]): OriginFolder[] {
+  const out = new Map<string, OriginFolder>();
+  for (const f of files) {
+    const folder = { originId: f.originId, dir: dirOf(f.realPath) };
+    out.set(folderKey(folder), folder);
+  }
+  return [...out.values()];
+}
 
 /** A tag value that counts as present (the template's rule: blank or name-less values are missing). */
 export function presentTag(value: string | null | undefined): string {

@@ -1,20 +1,21 @@
 import { Lru } from "../../core/lru.ts";
-import type { AlbumValues, FileId, OriginId } from "../../core/types.ts";
+import type { AlbumValues, FileId } from "../../core/types.ts";
 import { AlbumStore, type AlbumId, type AlbumMemberRow } from "../../db/albumStore.ts";
 import type { Database } from "../../db/database.ts";
 import { dirOf } from "../../library/deltaClassify.ts";
-import { AlbumAccumulator, albumKeysInFolder, albumValuesOf, sameAlbumValues } from "../../library/albums.ts";
+import {
+  ALBUM_RULES_VERSION,
+  AlbumAccumulator,
+  albumKeysInFolder,
+  albumValuesOf,
+  folderKey,
+  sameAlbumValues,
+  type OriginFolder,
+} from "../../library/albums.ts";
 
-/** Bump when the identity rule or the album-level values change: stored albums are then rebuilt once. */
-export const ALBUM_RULES_VERSION = "1";
+/** Where the version of the rules the stored albums were built by is kept (meta). */
 const META_KEY = "album_rules";
 const RECENT_ALBUMS = 64;
-
-export interface OriginFolder {
-  originId: OriginId;
-  /** "" = origin root, else ending in "/". */
-  dir: string;
-}
 
 /**
  * Keeps `albums` and files' membership true to src/library/albums.ts: all at once after a first scan (or an
@@ -81,17 +82,17 @@ export class AlbumIndex {
     };
     // Rows come in storage order; a folder is judged once all its files have arrived (only folders still
     // incomplete are held in memory).
-    const remaining = this.store.folderSizes();
+    const remaining = new Map(this.store.folderSizes().map((f) => [folderKey(f), f.files]));
     const open = new Map<string, AlbumMemberRow[]>();
     for (const row of this.store.iterateAll()) {
-      const folderKey = `${row.originId}\0${dirOf(row.realPath)}`;
-      let folder = open.get(folderKey);
-      if (!folder) open.set(folderKey, (folder = []));
+      const key = folderKey({ originId: row.originId, dir: dirOf(row.realPath) });
+      let folder = open.get(key);
+      if (!folder) open.set(key, (folder = []));
       folder.push(row);
-      const left = (remaining.get(folderKey) ?? 1) - 1;
-      remaining.set(folderKey, left);
+      const left = (remaining.get(key) ?? 1) - 1;
+      remaining.set(key, left);
       if (left <= 0) {
-        open.delete(folderKey);
+        open.delete(key);
         flush(folder);
       }
     }
@@ -145,14 +146,4 @@ export class AlbumIndex {
     }
     return [...replace];
   }
-}
-
-/** The distinct origin folders of some files. */
-export function foldersOf(files: readonly { originId: OriginId; realPath: string }[]): OriginFolder[] {
-  const out = new Map<string, OriginFolder>();
-  for (const f of files) {
-    const dir = dirOf(f.realPath);
-    out.set(`${f.originId}\0${dir}`, { originId: f.originId, dir });
-  }
-  return [...out.values()];
 }

@@ -11,7 +11,7 @@ import { chooseCover } from "../../library/coverChoice.ts";
 import { imageExtension, sniffImageType, SNIFF_BYTES, type ImageType } from "../../library/coverLocator.ts";
 import { dirOf, sameContent } from "../../library/deltaClassify.ts";
 import type { Origin, OriginEntry } from "../../origins/origin.ts";
-import type { OriginFolder } from "./albumIndex.ts";
+import type { OriginFolder } from "../../library/albums.ts";
 
 /** Entry changes of cover nodes, for the kernel (same shape as a placement's). */
 export interface CoverChanges {

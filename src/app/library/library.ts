@@ -8,7 +8,8 @@ import { TreeBuilder, type PlacementResult, type RenderPath } from "../catalog/t
 import { LibraryViews } from "../catalog/views.ts";
 import { announceChanges, type TreeNotifier } from "../catalog/treeNotifier.ts";
 import { openOrigin } from "./openOrigin.ts";
-import { AlbumIndex, foldersOf } from "../catalog/albumIndex.ts";
+import { AlbumIndex } from "../catalog/albumIndex.ts";
+import { foldersOf } from "../../library/albums.ts";
 import { CoverIndex } from "../catalog/coverIndex.ts";
 import type { OriginEntry } from "../../origins/origin.ts";
 import type { Origin } from "../../origins/origin.ts";

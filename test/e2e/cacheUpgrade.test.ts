@@ -1,0 +1,147 @@
+/**
+ * Issue 17 item 6 on a real S3 server (Ceph RGW, through the fault proxy that counts requests): a cache dir of the
+ * chunk layout (complete files as chunk files + manifests, before data files) keeps serving after the upgrade —
+ * every completely cached file gets its data file from the chunks on disk and not one GET is sent for it — and a
+ * complete file is then served by the kernel (FUSE passthrough: no READ reaches musicfs) where it can be.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { Database as Sqlite } from "bun:sqlite";
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, statSync, writeFileSync } from "node:fs";
+import { dirname, join, relative } from "node:path";
+import { writeSampleLibrary } from "../../src/sample/sampleLibrary.ts";
+import { chunkPath } from "../../src/cas/chunkPaths.ts";
+import { dataFilePath } from "../../src/cas/dataFilePaths.ts";
+import { decodeManifest, manifestChunkHex } from "../../src/cas/manifestCodec.ts";
+import { cleanupAll, run, startMount, tempDir } from "./harness.ts";
+import { putObjects, rgwSkipReason, startRgw, type RgwCluster } from "../support/cephRgw.ts";
+import { startFaultProxy, type FaultProxy } from "../support/faultProxy.ts";
+import { eventually } from "../support/eventually.ts";
+
+const skip = rgwSkipReason !== null;
+const BUCKET = "upgrade";
+let rgw: RgwCluster;
+let proxy: FaultProxy;
+const objects = new Map<string, Uint8Array>();
+const sha = (b: Uint8Array) => new Bun.CryptoHasher("sha256").update(b).digest("hex");
+
+function listFiles(dir: string): string[] {
+  return readdirSync(dir).flatMap((n) => (statSync(join(dir, n)).isDirectory() ? listFiles(join(dir, n)) : [join(dir, n)]));
+}
+
+beforeAll(async () => {
+  if (skip) return;
+  rgw = await startRgw();
+  proxy = startFaultProxy({ port: rgw.port });
+  await rgw.createBucket(BUCKET);
+  const dir = tempDir();
+  await writeSampleLibrary(dir);
+  for (const file of listFiles(dir)) objects.set(relative(dir, file), new Uint8Array(readFileSync(file)));
+  await putObjects(rgw.client(BUCKET), [...objects].map(([k, b]): [string, Uint8Array] => [`lib/${k}`, b]));
+}, 60_000);
+
+afterAll(async () => {
+  await cleanupAll();
+  proxy?.stop();
+  await rgw?.stop();
+});
+
+function env(): Record<string, string> {
+  return { AWS_ACCESS_KEY_ID: rgw.accessKeyId, AWS_SECRET_ACCESS_KEY: rgw.secretAccessKey, AWS_REGION: rgw.region, AWS_PROFILE: "", AWS_ENDPOINT_URL: "" };
+}
+
+interface CachedRow { id: number; real: string; virtual: string; manifest: Uint8Array | null }
+
+function rows(cache: string): CachedRow[] {
+  const db = new Sqlite(join(cache, "metadata.db"), { readonly: true });
+  const out = db.query("SELECT id, real_path, virtual_path, chunk_manifest FROM files").values() as [number, string, string, Uint8Array | null][];
+  db.close();
+  return out.map(([id, real, virtual, manifest]) => ({ id, real, virtual, manifest }));
+}
+
+function dataFileOf(cache: string, r: CachedRow): string {
+  const m = decodeManifest(r.manifest!);
+  return dataFilePath(join(cache, "data"), r.id, m.originSize, m.originMtimeMs);
+}
+
+/**
+ * Turns a cache dir into the layout musicfs wrote before data files: each complete file's bytes as chunk files
+ * (`chunks/<hh>/<hh>/<sha256>`, cut where its manifest says), no data files, no data_files table. Exactly what
+ * that version left on disk (the ledger rows of the chunks are rebuilt from the files at start, as they were then).
+ */
+function toChunkLayout(cache: string): number {
+  let chunks = 0;
+  for (const r of rows(cache).filter((x) => x.manifest)) {
+    const m = decodeManifest(r.manifest!);
+    const bytes = readFileSync(dataFileOf(cache, r));
+    for (let i = 0; i < m.chunkCount; i++) {
+      const path = chunkPath(join(cache, "chunks"), manifestChunkHex(m, i));
+      mkdirSync(dirname(path), { recursive: true });
+      writeFileSync(path, bytes.subarray(m.offsets[i], m.offsets[i + 1]));
+      chunks++;
+    }
+  }
+  renameSync(join(cache, "data"), join(cache, "data-removed"));
+  const access = new Sqlite(join(cache, "chunks", "access.db"));
+  access.exec("DROP TABLE IF EXISTS data_files");
+  access.close();
+  return chunks;
+}
+
+async function cat(path: string): Promise<Uint8Array> {
+  const proc = Bun.spawn(["cat", path], { stdout: "pipe", stderr: "pipe" });
+  const [out, code] = await Promise.all([new Response(proc.stdout).arrayBuffer(), proc.exited]);
+  expect(code).toBe(0);
+  return new Uint8Array(out);
+}
+
+describe.skipIf(skip)("upgrade of a chunk-layout cache dir", () => {
+  test("every completely cached file gets its data file from the chunks: zero GETs, byte-exact, then served by the kernel", async () => {
+    const cache = tempDir();
+    const cfgPath = join(tempDir(), "config.toml");
+    writeFileSync(cfgPath, `[[origins]]\nid = "cloud"\nurl = "s3://${BUCKET}/lib"\nendpoint = "${proxy.endpoint}"\nrequest_timeout_ms = 2000\n`);
+    const mnt = join(tempDir(), "mnt");
+    let m = await startMount(mnt, ["--config", cfgPath, "--cache-dir", cache], { env: env() });
+    const placed = new Map(rows(cache).map((r) => [r.real, r.virtual]));
+    for (const [key, bytes] of objects) expect(sha(await cat(join(mnt, placed.get(key)!)))).toBe(sha(bytes));
+    await eventually(() => rows(cache).filter((r) => r.manifest && existsSync(dataFileOf(cache, r))).length, (n) => n === objects.size, 60_000);
+    expect(await m.stop()).toBe(0);
+
+    const chunks = toChunkLayout(cache);
+    expect(chunks).toBeGreaterThan(objects.size);
+
+    const gets = () => proxy.requests.filter((r) => r.method === "GET" && !r.path.includes("list-type")).length;
+    const before = gets();
+    m = await startMount(mnt, ["--config", cfgPath, "--cache-dir", cache], { env: { ...env(), MUSICFS_LOG_LEVEL: "debug" } });
+    // Served during the upgrade as after it: the chunks answer until the data file is there.
+    for (const [key, bytes] of objects) expect(sha(await cat(join(mnt, placed.get(key)!)))).toBe(sha(bytes));
+    await eventually(() => rows(cache).filter((r) => r.manifest && existsSync(dataFileOf(cache, r))).length, (n) => n === objects.size, 60_000);
+    await eventually(() => m.output(), (o) => o.includes("now served from data files"), 60_000);
+    // The chunks went once every file had its data file.
+    const left = rows(cache).filter((r) => r.manifest).flatMap((r) => {
+      const man = decodeManifest(r.manifest!);
+      return Array.from({ length: man.chunkCount }, (_, i) => chunkPath(join(cache, "chunks"), manifestChunkHex(man, i)));
+    }).filter((p) => existsSync(p));
+    expect(left).toEqual([]);
+    expect(gets() - before).toBe(0);
+    expect(await m.stop()).toBe(0);
+
+    // A mount of the upgraded cache dir, page cache dropped: every file is read from its data file on disk, by the
+    // kernel itself where FUSE passthrough works (root, Linux ≥ 6.9): then no READ reaches musicfs at all.
+    m = await startMount(mnt, ["--config", cfgPath, "--cache-dir", cache], { env: { ...env(), MUSICFS_LOG_LEVEL: "debug" } });
+    if (existsSync("/proc/sys/vm/drop_caches")) await run(["sh", "-c", "sync; echo 3 > /proc/sys/vm/drop_caches"]);
+    for (const [key, bytes] of objects) expect(sha(await cat(join(mnt, placed.get(key)!)))).toBe(sha(bytes));
+    expect(gets() - before).toBe(0);
+    expect(await m.stop()).toBe(0);
+    const served = /FUSE requests served: (\{.*\})/.exec(m.output());
+    expect(served).not.toBeNull();
+    const counts = JSON.parse(served![1]) as Record<string, number>;
+    expect(counts.OPEN).toBeGreaterThanOrEqual(objects.size);
+    if (process.getuid?.() === 0 && passthroughKernel()) expect(counts.READ ?? 0).toBe(0);
+  }, 240_000);
+});
+
+/** Linux ≥ 6.9 has FUSE passthrough. */
+function passthroughKernel(): boolean {
+  const [major, minor] = readFileSync("/proc/sys/kernel/osrelease", "utf8").split(".").map(Number);
+  return major > 6 || (major === 6 && minor >= 9);
+}

@@ -39,6 +39,8 @@ export interface ChunkCacheOptions {
   /** Ledger batch flush interval (default 10 s) and size (default 1000 changes). */
   ledgerFlushMs?: number;
   ledgerFlushEvery?: number;
+  /** Whether a pin owner still reads chunks (default: every owner does); see `dropChunksOf`. */
+  ownerNeedsChunks?: (owner: string) => boolean;
   /** Files whose data file eviction must leave alone (open files; the fetcher's own are added here). */
   isFileKept?: (fileId: FileId) => boolean;
 }
@@ -62,7 +64,12 @@ export interface ChunkCache {
    * the manifest, then deletes those chunks (the data file serves the file now) unless something else pins them.
    * With `keepChunks`, the chunks stay (the upgrade deletes them once every file is converted).
    */
-  toDataFile(ref: DataFileRef, m: Manifest, options?: { keepChunks?: boolean; owners?: ReadonlySet<string> }): Promise<MaterializeOutcome>;
+  toDataFile(ref: DataFileRef, m: Manifest, options?: { keepChunks?: boolean }): Promise<MaterializeOutcome>;
+  /**
+   * Deletes a file's chunks (its data file serves it), except those pinned by an owner that still reads chunks
+   * (`ownerNeedsChunks`: an open or a fetch of a file without a data file).
+   */
+  dropChunksOf(m: Manifest): Promise<void>;
   /** Starts batched ledger flushing, periodic eviction checks and (in the background) ledger reconciliation. */
   start(): Promise<ReconcileReport | undefined>;
   /** Ordered shutdown: fail pending reads, finish a running eviction, flush and close the ledger. */
@@ -95,6 +102,13 @@ export function openChunkCache(o: ChunkCacheOptions): ChunkCache {
     ...o.fetcher, store, bus: o.bus, loadManifest: o.loadManifest, pins, ledger, stats, rangeIndex: ranges, progress, dataFiles,
   });
   const ev = evictor;
+  const dropChunksOf = async (m: Manifest): Promise<void> => {
+    const needs = o.ownerNeedsChunks ?? (() => true);
+    for (let i = 0; i < m.chunkCount; i++) {
+      const hex = manifestChunkHex(m, i);
+      if (!pins.isPinnedBy(hex, needs)) await store.delete(hex).catch(() => 0);
+    }
+  };
   return {
     chunksDir, store, ledger, pins, evictor: ev, stats, fetcher, ranges, progress, dataFiles,
     async toDataFile(ref, m, options) {
@@ -110,17 +124,11 @@ export function openChunkCache(o: ChunkCacheOptions): ChunkCache {
       } finally {
         if (admitted) ev.settle(m.originSize);
       }
-      if ((outcome === "written" || outcome === "present") && !options?.keepChunks) {
-        // Pins of the file's own opens and fetch do not keep its chunks: its reads go to the data file now.
-        const owners = new Set([...(options?.owners ?? []), `fetch:${ref.fileId}`]);
-        for (let i = 0; i < m.chunkCount; i++) {
-          const hex = manifestChunkHex(m, i);
-          if (!pins.isPinnedExcept(hex, owners)) await store.delete(hex).catch(() => 0);
-        }
-      }
+      if ((outcome === "written" || outcome === "present") && !options?.keepChunks) await dropChunksOf(m);
       ev.poke();
       return outcome;
     },
+    dropChunksOf,
     async start() {
       ledger.startAutoFlush(o.ledgerFlushMs ?? 10_000);
       ev.start();

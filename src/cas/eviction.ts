@@ -55,11 +55,11 @@ export class ChunkPins {
     return this.counts.has(hex);
   }
 
-  /** Pinned by an owner other than `owners` (the file's own opens and fetch, when its data file replaces its chunks). */
-  isPinnedExcept(hex: ChunkHex, owners: ReadonlySet<string>): boolean {
-    let n = this.counts.get(hex) ?? 0;
-    for (const o of owners) if (this.byOwner.get(o)?.has(hex)) n--;
-    return n > 0;
+  /** Pinned by an owner that `needs` says still reads chunks (not one whose file is served by its data file now). */
+  isPinnedBy(hex: ChunkHex, needs: (owner: string) => boolean): boolean {
+    if (!this.counts.has(hex)) return false;
+    for (const [owner, set] of this.byOwner) if (set.has(hex) && needs(owner)) return true;
+    return false;
   }
 
   get pinnedChunks(): number {

@@ -60,6 +60,12 @@ export class ContentCache {
       fetcher: { readTimeoutMs: config.cache.readTimeoutMs },
       // Open files keep their data file (a file is opened far more often than it is evicted: a scan is fine).
       isFileKept: (id) => [...this.openOwners.values()].includes(id),
+      // A pin keeps a chunk only for a file still read from chunks: one whose data file exists reads that instead.
+      ownerNeedsChunks: (owner) => {
+        const fileId = this.openOwners.get(owner) ?? (owner.startsWith("fetch:") ? Number(owner.slice("fetch:".length)) : undefined);
+        const ref = fileId === undefined ? null : this.ref(fileId);
+        return !ref || !this.cache.dataFiles.has(ref);
+      },
     });
     this.scrub = new DataFileScrub({
       store: this.cache.dataFiles,
@@ -99,8 +105,7 @@ export class ContentCache {
   /** A complete file's bytes go into its data file (served by the workers from then on); its chunks are deleted. */
   private async toDataFile(ref: DataFileRef, manifest: Uint8Array, keepChunks = false): Promise<boolean> {
     if (this.closing) return false;
-    const owners = new Set([...this.openOwners].filter(([, id]) => id === ref.fileId).map(([owner]) => owner));
-    const outcome = await this.cache.toDataFile(ref, decodeManifest(manifest), { keepChunks, owners });
+    const outcome = await this.cache.toDataFile(ref, decodeManifest(manifest), { keepChunks });
     if (outcome === "written" || outcome === "present") return true;
     if (outcome === "disk-full") log.warn(`content cache: no room to write the data file of file ${ref.fileId}; it is served from its chunks`);
     else if (outcome !== "source-missing") log.warn(`content cache: the data file of file ${ref.fileId} did not verify (${outcome.damaged.ok ? "?" : outcome.damaged.reason}); its chunks serve it`);
@@ -130,8 +135,9 @@ export class ContentCache {
       if (this.closing) return;
       const stored = this.library.db.getManifest(ref.fileId);
       if (!stored) continue;
-      for (const hex of manifestChunkHexes(decodeManifest(stored.manifest)))
-        if (!failed.has(hex) && !this.cache.pins.isPinned(hex)) await this.cache.store.delete(hex).catch(() => 0);
+      const m = decodeManifest(stored.manifest);
+      if ([...manifestChunkHexes(m)].some((hex) => failed.has(hex))) continue; // shared with a file still read from chunks
+      await this.cache.dropChunksOf(m);
     }
     log.info(`content cache: ${plural(converted.length, "file")} now served from data files`);
   }

@@ -22,5 +22,6 @@ export const rootCommand = defineCommand({
     status: () => import("./statusCommand.ts").then((m) => m.statusCommand),
     cache: () => import("./cacheCommand.ts").then((m) => m.cacheCommand),
     completions: () => import("./completionsCommand.ts").then((m) => m.completionsCommand),
+    "install-service": () => import("./installServiceCommand.ts").then((m) => m.installServiceCommand),
   },
 });

@@ -6,15 +6,10 @@ import { log, tildify } from "../core/logger.ts";
 import { defaultCacheDir, defaultConfigPath, expandHome } from "./paths.ts";
 import { formatS3Url, isS3Url, parseS3Url, rejectCredentialsInUrl } from "../core/s3Url.ts";
 import { RESERVED_ROOT_NAMES, sanitizeComponent } from "../core/names.ts";
+import { CACHE_KEYS, LOCAL_ORIGIN_KEYS, ROOT_KEYS, S3_ORIGIN_KEYS, SYNC_KEYS, VIEW_KEYS, keyNames, type KeySpec, type Section } from "./configKeys.ts";
 
-export const DEFAULT_TEMPLATE = "$albumartist/$album ($albumyear) [$albumformat]/$disctrack - $title.$format";
-export const DEFAULT_CACHE_MAX_BYTES = 10 * 1024 ** 3;
-export const DEFAULT_READ_TIMEOUT_MS = 30_000;
-export const DEFAULT_SYNC_INTERVAL_S = 0;
-/** A sync that found an origin unreachable tries again after this long. */
-export const DEFAULT_OFFLINE_RETRY_S = 60;
-
-export const DEFAULT_SPECIAL_DIRS: SpecialDirsVisibility = "hidden";
+// Defaults live in the key table (configKeys.ts); these names are for the code that needs one outside parsing.
+export const DEFAULT_TEMPLATE: string = ROOT_KEYS.template.default;
 
 interface OriginCommon {
   id: OriginId;
@@ -31,9 +26,6 @@ export interface LocalOriginConfig extends OriginCommon {
   /** Absolute path of a local folder. */
   path: string;
 }
-
-export const DEFAULT_S3_MAX_REQUESTS = 32;
-export const DEFAULT_S3_REQUEST_TIMEOUT_MS = 15_000;
 
 /**
  * A bucket (and key prefix) of an S3-compatible object store. Holds no secret: credentials are looked up when the
@@ -111,8 +103,8 @@ export function parseViews(v: unknown): ViewConfig[] {
   return v.map((entry, i) => {
     const where = `view[${i}].`;
     const t = expectTable(entry, `view[${i}]`);
-    rejectUnknown(t, ["name", "template"], where);
-    const name = optString(t, "name", where);
+    rejectUnknown(t, keyNames(VIEW_KEYS), where);
+    const name = read(t, VIEW_KEYS, "name", where);
     if (name === undefined) throw new UserError(`Config key ${where}name is missing: every view needs the folder name it appears under.`);
     if (RESERVED_ROOT_NAMES.includes(name))
       throw new UserError(`Config key ${where}name "${name}" is the mount's special directory ${name}.`, "Choose another name for the view.");
@@ -124,7 +116,7 @@ export function parseViews(v: unknown): ViewConfig[] {
       );
     if (seen.has(name)) throw new UserError(`Config key ${where}name: two views are named "${name}"; view names must be unique.`);
     seen.add(name);
-    const template = optString(t, "template", where) ?? BUILT_IN_VIEWS[name];
+    const template = read(t, VIEW_KEYS, "template", where) ?? BUILT_IN_VIEWS[name];
     if (template === undefined)
       throw new UserError(
         `Config key ${where}template is missing: the view "${name}" needs a path template.`,
@@ -185,33 +177,30 @@ export function s3OriginConfig(
       `The S3 origin ${canonical} cannot use cache = "off": S3 origins are always read through the content cache.`,
       'Leave cache out (or set it to "full") for S3 origins.',
     );
-  const endpoint = optString(t, "endpoint", where);
+  const endpoint = read(t, S3_ORIGIN_KEYS, "endpoint", where);
   if (endpoint !== undefined) rejectCredentialsInUrl(endpoint, `Config key ${where}endpoint`);
   if (endpoint !== undefined && !/^https?:\/\/[^/\s]+/i.test(endpoint))
     throw new UserError(`Config key ${where}endpoint must be an http:// or https:// URL (got "${endpoint}").`);
-  const caFile = optString(t, "ca_file", where);
-  const credentialsFile = optString(t, "credentials_file", where);
+  const caFile = read(t, S3_ORIGIN_KEYS, "ca_file", where);
+  const credentialsFile = read(t, S3_ORIGIN_KEYS, "credentials_file", where);
   return {
     kind: "s3",
-    id: optString(t, "id", where) ?? originIdForS3(canonical, endpoint),
+    id: read(t, S3_ORIGIN_KEYS, "id", where) ?? originIdForS3(canonical, endpoint),
     url: canonical,
     bucket: loc.bucket,
     prefix: loc.prefix,
     endpoint: endpoint?.replace(/\/+$/, ""),
-    region: optString(t, "region", where),
-    pathStyle: optBool(t, "path_style", where),
+    region: read(t, S3_ORIGIN_KEYS, "region", where),
+    pathStyle: read(t, S3_ORIGIN_KEYS, "path_style", where),
     credentialsFile: credentialsFile && resolve(expandHome(credentialsFile)),
-    profile: optString(t, "profile", where),
+    profile: read(t, S3_ORIGIN_KEYS, "profile", where),
     caFile: caFile && resolve(expandHome(caFile)),
-    maxRequests: optNumber(t, "max_requests", where, 1) ?? DEFAULT_S3_MAX_REQUESTS,
-    requestTimeoutMs: optNumber(t, "request_timeout_ms", where, 1) ?? DEFAULT_S3_REQUEST_TIMEOUT_MS,
+    maxRequests: setting(t, S3_ORIGIN_KEYS, "max_requests", where),
+    requestTimeoutMs: setting(t, S3_ORIGIN_KEYS, "request_timeout_ms", where),
     cache: "full",
     priority,
   };
 }
-
-/** Keys only S3 origins have. */
-const S3_KEYS = ["url", "endpoint", "region", "path_style", "credentials_file", "profile", "ca_file", "max_requests", "request_timeout_ms"];
 
 const SIZE_UNITS: Record<string, number> = { "": 1, b: 1, k: 1024, kb: 1024, kib: 1024, m: 1024 ** 2, mb: 1024 ** 2, mib: 1024 ** 2, g: 1024 ** 3, gb: 1024 ** 3, gib: 1024 ** 3, t: 1024 ** 4, tb: 1024 ** 4, tib: 1024 ** 4 };
 
@@ -232,13 +221,13 @@ export function parseMinFree(value: unknown, key: string): MinFreeSetting {
   }
 }
 
-/** "10GiB", "500 MB", 1048576 → bytes. */
 /**
  * Background re-check of complete data files (per second): 2 MiB/s reads a 10 GiB cache through in ~85 minutes, a
  * small fraction of any disk's bandwidth.
  */
-export const DEFAULT_SCRUB_BYTES_PER_SEC = 2 * 1024 * 1024;
+export const DEFAULT_SCRUB_BYTES_PER_SEC: number = CACHE_KEYS.scrub_rate.default;
 
+/** "10GiB", "500 MB", 1048576 → bytes. */
 export function parseSize(value: unknown, key: string): number {
   if (typeof value === "number" && Number.isFinite(value) && value >= 0) return Math.floor(value);
   if (typeof value === "string") {
@@ -286,11 +275,71 @@ function rejectUnknown(t: Table, known: string[], where: string): void {
     throw new UserError(`Unknown config key ${where}${k}.`, `Known keys here: ${known.join(", ")}.`);
   }
 }
-function parseSpecialDirs(v: unknown): SpecialDirsVisibility | undefined {
-  if (v === undefined || v === "hidden" || v === "visible") return v;
-  throw new UserError(`Config key special_dirs must be "hidden" or "visible" (got ${JSON.stringify(v)}).`);
+function parseEnum(v: unknown, values: readonly string[], key: string): string {
+  if (typeof v === "string" && values.includes(v)) return v;
+  throw new UserError(`Config key ${key} must be ${values.map((x) => `"${x}"`).join(" or ")} (got ${JSON.stringify(v)}).`);
 }
-export const DEFAULT_COVER_NAME = "cover";
+
+/** The value type of a key of the table (configKeys.ts). */
+type Value<K> = K extends { type: "bool" }
+  ? boolean
+  : K extends { type: "number" | "size" }
+    ? number
+    : K extends { type: "sizeOrPercent" }
+      ? MinFreeSetting
+      : K extends { type: "fileStem" }
+        ? string | null
+        : K extends { type: "enum"; values: readonly (infer V)[] }
+          ? V
+          : K extends { type: "string" | "path" }
+            ? string
+            : never;
+type DefaultOf<K> = K extends { default: infer D } ? D : never;
+
+/** A key of `section` read from `t` and checked as the table says; undefined when it is not set. */
+function read<S extends Section, N extends keyof S & string>(t: Table, section: S, name: N, where: string): Value<S[N]> | undefined {
+  const spec: KeySpec = section[name]!;
+  const v = t[name];
+  if (v === undefined) return undefined;
+  let out: unknown;
+  switch (spec.type) {
+    case "string":
+    case "path":
+      out = optString(t, name, where);
+      break;
+    case "bool":
+      out = optBool(t, name, where);
+      break;
+    case "number":
+      out = optNumber(t, name, where, spec.min);
+      break;
+    case "size":
+      out = parseSize(v, `${where}${name}`);
+      break;
+    case "sizeOrPercent":
+      out = parseMinFree(v, `${where}${name}`);
+      break;
+    case "enum":
+      out = parseEnum(v, spec.values, `${where}${name}`);
+      break;
+    case "fileStem":
+      out = parseCoverName(v, `Config key ${where}${name}`);
+      break;
+    case "table":
+    case "tables":
+      throw new Error(`config key ${where}${name} is a ${spec.type}: read it as one`);
+  }
+  return out as Value<S[N]>;
+}
+
+/** A key's value, or the table's default when it is not set. */
+function setting<S extends Section, N extends keyof S & string>(t: Table, section: S, name: N, where: string): Value<S[N]> | DefaultOf<S[N]> {
+  const v = read(t, section, name, where);
+  if (v !== undefined) return v;
+  const spec: KeySpec = section[name]!;
+  return ("default" in spec ? spec.default : undefined) as DefaultOf<S[N]>;
+}
+
 
 /**
  * The `cover` key (or --cover): a file name without extension ("folder" gives folder.jpg, the extension follows the
@@ -307,11 +356,6 @@ export function parseCoverName(v: unknown, where: string): string | null {
   return v;
 }
 
-function parseCacheMode(v: unknown, key: string): CacheMode {
-  if (v === "off" || v === "full") return v;
-  throw new UserError(`Config key ${key} must be "off" or "full" (got ${JSON.stringify(v)}).`);
-}
-
 /** Parses and validates a config file's text. Pure apart from resolving "~". */
 export function parseConfigText(text: string, source: string): Omit<MusicFsConfig, "source"> & { cacheDirSet: boolean } {
   let raw: Table;
@@ -320,43 +364,43 @@ export function parseConfigText(text: string, source: string): Omit<MusicFsConfi
   } catch (e) {
     throw new UserError(`The config file ${source} is not valid TOML: ${errorMessage(e)}.`, "Fix the file or move it away.");
   }
-  rejectUnknown(raw, ["mount_point", "cache_dir", "template", "allow_other", "special_dirs", "cover", "view", "origins", "cache", "sync"], "");
+  rejectUnknown(raw, keyNames(ROOT_KEYS), "");
   const cache = expectTable(raw.cache, "cache");
-  rejectUnknown(cache, ["max_size", "read_timeout_ms", "min_free", "scrub_rate"], "cache.");
+  rejectUnknown(cache, keyNames(CACHE_KEYS), "cache.");
   const sync = expectTable(raw.sync, "sync");
-  rejectUnknown(sync, ["watch", "interval_secs", "offline_retry_secs"], "sync.");
+  rejectUnknown(sync, keyNames(SYNC_KEYS), "sync.");
 
   const originsRaw = raw.origins ?? [];
   if (!Array.isArray(originsRaw)) throw new UserError("Config key origins must be an array of tables ([[origins]]).");
   const origins: OriginConfig[] = originsRaw.map((o, i) => {
     const where = `origins[${i}].`;
     const t = expectTable(o, `origins[${i}]`);
-    const url = optString(t, "url", where);
+    const url = read(t, S3_ORIGIN_KEYS, "url", where);
     if (url !== undefined) {
-      rejectUnknown(t, ["id", "cache", "priority", "accept_removals", ...S3_KEYS], where);
+      rejectUnknown(t, keyNames(S3_ORIGIN_KEYS), where);
       rejectCredentialsInUrl(url, `Config key ${where}url`);
       if (!isS3Url(url)) throw new UserError(`Config key ${where}url must be an s3:// URL (got "${url}").`, "For a local folder, use path instead.");
-      const cache = t.cache === undefined ? undefined : parseCacheMode(t.cache, `${where}cache`);
-      const o = s3OriginConfig(url, t, where, optNumber(t, "priority", where, 0) ?? i, cache);
+      const cache = read(t, S3_ORIGIN_KEYS, "cache", where);
+      const o = s3OriginConfig(url, t, where, read(t, S3_ORIGIN_KEYS, "priority", where) ?? i, cache);
       if (!isValidOriginId(o.id))
         throw new UserError(`Config key ${where}id may only use letters, digits, ".", "_" and "-", and may not be "." or ".." (got "${o.id}").`);
-      return optBool(t, "accept_removals", where) ? { ...o, acceptRemovals: true } : o;
+      return read(t, S3_ORIGIN_KEYS, "accept_removals", where) ? { ...o, acceptRemovals: true } : o;
     }
-    rejectUnknown(t, ["id", "path", "cache", "priority", "accept_removals"], where);
-    const path = optString(t, "path", where);
+    rejectUnknown(t, keyNames(LOCAL_ORIGIN_KEYS), where);
+    const path = read(t, LOCAL_ORIGIN_KEYS, "path", where);
     if (!path) throw new UserError(`Config key ${where}path is missing: every origin needs the folder it reads (or url = "s3://BUCKET/PREFIX").`);
     if (isS3Url(path))
       throw new UserError(`Config key ${where}path is an s3:// URL ("${path}"): S3 origins use \`url =\`, not \`path =\`.`, `Write url = "${path}" in that [[origins]] table.`);
     const abs = resolve(expandHome(path));
-    const id = optString(t, "id", where) ?? originIdForPath(abs);
+    const id = read(t, LOCAL_ORIGIN_KEYS, "id", where) ?? originIdForPath(abs);
     if (!isValidOriginId(id))
       throw new UserError(`Config key ${where}id may only use letters, digits, ".", "_" and "-", and may not be "." or ".." (got "${id}").`);
     return {
       id,
       path: abs,
-      cache: t.cache === undefined ? "off" : parseCacheMode(t.cache, `${where}cache`),
-      priority: optNumber(t, "priority", where, 0) ?? i,
-      ...(optBool(t, "accept_removals", where) ? { acceptRemovals: true } : {}),
+      cache: setting(t, LOCAL_ORIGIN_KEYS, "cache", where),
+      priority: read(t, LOCAL_ORIGIN_KEYS, "priority", where) ?? i,
+      ...(read(t, LOCAL_ORIGIN_KEYS, "accept_removals", where) ? { acceptRemovals: true } : {}),
     };
   });
   const ids = new Set<string>();
@@ -364,28 +408,28 @@ export function parseConfigText(text: string, source: string): Omit<MusicFsConfi
     if (ids.has(o.id)) throw new UserError(`Two origins have the id "${o.id}" in ${source}; ids must be unique.`);
     ids.add(o.id);
   }
-  const cacheDir = optString(raw, "cache_dir", "");
-  const mountPoint = optString(raw, "mount_point", "");
+  const cacheDir = read(raw, ROOT_KEYS, "cache_dir", "");
+  const mountPoint = read(raw, ROOT_KEYS, "mount_point", "");
   return {
     mountPoint: mountPoint ? resolve(expandHome(mountPoint)) : null,
     cacheDir: cacheDir ? resolve(expandHome(cacheDir)) : defaultCacheDir(),
     cacheDirSet: cacheDir !== undefined,
-    template: optString(raw, "template", "") ?? DEFAULT_TEMPLATE,
+    template: setting(raw, ROOT_KEYS, "template", ""),
     origins,
-    allowOther: optBool(raw, "allow_other", "") ?? false,
-    specialDirs: parseSpecialDirs(raw.special_dirs) ?? DEFAULT_SPECIAL_DIRS,
-    cover: raw.cover === undefined ? DEFAULT_COVER_NAME : parseCoverName(raw.cover, "Config key cover"),
+    allowOther: setting(raw, ROOT_KEYS, "allow_other", ""),
+    specialDirs: setting(raw, ROOT_KEYS, "special_dirs", ""),
+    cover: setting(raw, ROOT_KEYS, "cover", ""),
     views: parseViews(raw.view),
     cache: {
-      maxBytes: cache.max_size === undefined ? DEFAULT_CACHE_MAX_BYTES : parseSize(cache.max_size, "cache.max_size"),
-      readTimeoutMs: optNumber(cache, "read_timeout_ms", "cache.", 1) ?? DEFAULT_READ_TIMEOUT_MS,
-      minFree: cache.min_free === undefined ? null : parseMinFree(cache.min_free, "cache.min_free"),
-      scrubBytesPerSec: cache.scrub_rate === undefined ? DEFAULT_SCRUB_BYTES_PER_SEC : parseSize(cache.scrub_rate, "cache.scrub_rate"),
+      maxBytes: setting(cache, CACHE_KEYS, "max_size", "cache."),
+      readTimeoutMs: setting(cache, CACHE_KEYS, "read_timeout_ms", "cache."),
+      minFree: setting(cache, CACHE_KEYS, "min_free", "cache."),
+      scrubBytesPerSec: setting(cache, CACHE_KEYS, "scrub_rate", "cache."),
     },
     sync: {
-      watch: optBool(sync, "watch", "sync.") ?? false,
-      intervalS: optNumber(sync, "interval_secs", "sync.", 0) ?? DEFAULT_SYNC_INTERVAL_S,
-      offlineRetryS: optNumber(sync, "offline_retry_secs", "sync.", 0.1) ?? DEFAULT_OFFLINE_RETRY_S,
+      watch: setting(sync, SYNC_KEYS, "watch", "sync."),
+      intervalS: setting(sync, SYNC_KEYS, "interval_secs", "sync."),
+      offlineRetryS: setting(sync, SYNC_KEYS, "offline_retry_secs", "sync."),
     },
   };
 }
@@ -458,23 +502,20 @@ export function loadConfig(o: ConfigOverrides = {}, env = process.env): MusicFsC
       })
     : (base?.origins ?? []).map((x) => (o.cacheMode && !isS3Origin(x) ? { ...x, cache: o.cacheMode } : x));
   const envCache = env.MUSICFS_CACHE_DIR ? resolve(expandHome(env.MUSICFS_CACHE_DIR)) : undefined;
+  const file = base ?? parseConfigText("", "(defaults)"); // no config file: every key at its default, from the table
   return {
     source: base ? path : null,
-    mountPoint: o.mountPoint ? resolve(expandHome(o.mountPoint)) : (base?.mountPoint ?? null),
+    mountPoint: o.mountPoint ? resolve(expandHome(o.mountPoint)) : file.mountPoint,
     cacheDir: o.cacheDir
       ? resolve(expandHome(o.cacheDir))
       : envCache ?? (base?.cacheDirSet ? base.cacheDir : defaultCacheDir(env)),
-    template: o.template ?? base?.template ?? DEFAULT_TEMPLATE,
+    template: o.template ?? file.template,
     origins: distinctOrigins(origins),
-    allowOther: o.allowOther ?? base?.allowOther ?? false,
-    specialDirs: base?.specialDirs ?? DEFAULT_SPECIAL_DIRS,
-    cover: o.cover !== undefined ? parseCoverName(o.cover, "--cover") : base ? base.cover : DEFAULT_COVER_NAME,
-    views: base?.views ?? [],
-    cache: base?.cache ?? { maxBytes: DEFAULT_CACHE_MAX_BYTES, readTimeoutMs: DEFAULT_READ_TIMEOUT_MS, minFree: null, scrubBytesPerSec: DEFAULT_SCRUB_BYTES_PER_SEC },
-    sync: {
-      watch: o.watch ?? base?.sync.watch ?? false,
-      intervalS: base?.sync.intervalS ?? DEFAULT_SYNC_INTERVAL_S,
-      offlineRetryS: base?.sync.offlineRetryS ?? DEFAULT_OFFLINE_RETRY_S,
-    },
+    allowOther: o.allowOther ?? file.allowOther,
+    specialDirs: file.specialDirs,
+    cover: o.cover !== undefined ? parseCoverName(o.cover, "--cover") : file.cover,
+    views: file.views,
+    cache: file.cache,
+    sync: { ...file.sync, watch: o.watch ?? file.sync.watch },
   };
 }

@@ -21,9 +21,6 @@ import { UserError } from "../core/errors.ts";
 import { sanitizeComponent, sanitizeFileName } from "../core/names.ts";
 import { albumValuesOf, presentTag, trackArtist, type AlbumMemberTags, type AlbumValues } from "./albums.ts";
 
-/** One folder per album: album-level year and formats, so tracks of one album never split over two folders. */
-export const DEFAULT_TEMPLATE = "$albumartist/$album ($albumyear) [$albumformat]/$disctrack - $title.$format";
-
 /** The variables, in the order they are documented; descriptions feed error messages and `docs/templates.md`. */
 export const TEMPLATE_VARIABLES = {
   artist: "track artist(s)",

@@ -1,7 +1,8 @@
 import { describe, expect, test } from "bun:test";
 import type { AlbumMemberTags } from "../../src/core/types.ts";
 import { albumKeysInFolder, albumValuesOf } from "../../src/library/albums.ts";
-import { compileTemplate, DEFAULT_TEMPLATE, renderPath } from "../../src/library/template.ts";
+import { compileTemplate, renderPath } from "../../src/library/template.ts";
+import { DEFAULT_TEMPLATE } from "../../src/config/config.ts";
 import { emptyTags, type FileMeta } from "../../src/core/types.ts";
 
 function track(realPath: string, t: Partial<FileMeta> = {}): FileMeta {

@@ -4,7 +4,8 @@ import type { FileMeta } from "../../src/core/types.ts";
 import { extensionOf } from "../../src/library/audioFormats.ts";
 import { openFileBytes } from "../../src/library/headTailReader.ts";
 import { readTags } from "../../src/library/tagReader.ts";
-import { compileTemplate, DEFAULT_TEMPLATE, renderPath } from "../../src/library/template.ts";
+import { compileTemplate, renderPath } from "../../src/library/template.ts";
+import { DEFAULT_TEMPLATE } from "../../src/config/config.ts";
 import { HAVE_CORPUS, loadManifest, SYNTHETIC, type ManifestRow } from "./corpus.ts";
 
 /**

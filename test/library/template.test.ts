@@ -1,7 +1,8 @@
 import { describe, expect, test } from "bun:test";
 import { emptyTags, type FileMeta } from "../../src/core/types.ts";
 import { isUserError } from "../../src/core/errors.ts";
-import { compileTemplate, DEFAULT_TEMPLATE, renderPath, TEMPLATE_VARIABLES } from "../../src/library/template.ts";
+import { compileTemplate, renderPath, TEMPLATE_VARIABLES } from "../../src/library/template.ts";
+import { DEFAULT_TEMPLATE } from "../../src/config/config.ts";
 import { utf8Length } from "../../src/core/names.ts";
 
 function file(overrides: Partial<FileMeta> = {}): FileMeta {

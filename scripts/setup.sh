@@ -6,6 +6,7 @@
 #   mpd, mpc → tests scan the mount with a real MPD (test/support/mpd.ts)
 #   rsync  → tests copy album folders out of a mount while a track is held open
 #   cmus, tmux → tests add the mount to a real cmus library (and drive `bun run demo` with a terminal's Ctrl-C)
+#   mpv    → tests play a track through an S3 outage with a real player (test/e2e/s3Outage.test.ts)
 #   beets  → tests import the mount and the origin with beets and compare album counts
 #   ceph-mon ceph-osd radosgw curl → a real S3 server (Ceph RGW) for the S3 origin tests (~270 MB, no recommends)
 #   makepkg libarchive-tools → the AUR packages are built with a real makepkg in tests (bsdtar unpacks its sources)
@@ -26,12 +27,13 @@ command -v bsdtar >/dev/null 2>&1 || missing+=(libarchive-tools)
 command -v fish >/dev/null 2>&1 || missing+=(fish)
 command -v zsh >/dev/null 2>&1 || missing+=(zsh)
 command -v ruby >/dev/null 2>&1 || missing+=(ruby)
+command -v mpv >/dev/null 2>&1 || missing+=(mpv)
 s3_missing=()
 for p in ceph-mon ceph-osd radosgw curl; do
   command -v "$p" >/dev/null 2>&1 || PATH="$PATH:/usr/sbin:/sbin" command -v "$p" >/dev/null 2>&1 || s3_missing+=("$p")
 done
 if [ ${#missing[@]} -eq 0 ] && [ ${#s3_missing[@]} -eq 0 ]; then
-  echo "setup: fuse3, ffmpeg, flac, mpd, mpc, rsync, cmus, tmux, beets, makepkg, bsdtar, fish, zsh, ruby and Ceph RGW are present"
+  echo "setup: fuse3, ffmpeg, flac, mpd, mpc, rsync, cmus, tmux, beets, mpv, makepkg, bsdtar, fish, zsh, ruby and Ceph RGW are present"
   exit 0
 fi
 sudo=""

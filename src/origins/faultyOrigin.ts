@@ -6,7 +6,7 @@
  * An "operation" is one call of stat/read/isAvailable/walk, or one piece yielded by stream (each piece of a stream
  * stands for one network round trip of a remote origin).
  */
-import type { Origin, OriginEntry, WalkReport } from "./origin.ts";
+import type { Origin, OriginCallOptions, OriginEntry, WalkReport } from "./origin.ts";
 
 export type FaultMode =
   | { kind: "healthy" }
@@ -37,7 +37,13 @@ export interface FaultCounts {
 
 export class InjectedFaultError extends Error {
   override readonly name = "InjectedFaultError";
-  readonly code = "EIO";
+  constructor(
+    message: string,
+    /** "EIO" for injected failures; an origin "offline" refuses connections, as an unreachable server does. */
+    readonly code = "EIO",
+  ) {
+    super(message);
+  }
 }
 
 function zeroCounts(): FaultCounts {
@@ -81,17 +87,17 @@ export class FaultyOrigin implements Origin {
     return c.stat + c.read + c.streamPieces + c.walk + c.isAvailable;
   }
 
-  async stat(realPath: string): Promise<{ size: number; mtimeMs: number }> {
+  async stat(realPath: string, opts?: OriginCallOptions): Promise<{ size: number; mtimeMs: number }> {
     this.counts.stat++;
     await this.fault();
-    return this.inner.stat(realPath);
+    return this.inner.stat(realPath, opts);
   }
 
-  async read(realPath: string, offset: number, length: number): Promise<Uint8Array> {
+  async read(realPath: string, offset: number, length: number, opts?: OriginCallOptions): Promise<Uint8Array> {
     this.counts.read++;
     await this.fault();
     const limit = this.mode.kind === "partial" ? Math.min(length, this.mode.maxBytes) : length;
-    const bytes = await this.inner.read(realPath, offset, limit);
+    const bytes = await this.inner.read(realPath, offset, limit, opts);
     this.counts.bytesRead += bytes.length;
     return bytes;
   }
@@ -139,7 +145,7 @@ export class FaultyOrigin implements Origin {
         if (n > m.n) this.fail(`injected failure (operation ${n}, after ${m.n})`);
         return;
       case "offline":
-        if (m.behaviour === "fail") this.fail("origin offline (injected)");
+        if (m.behaviour === "fail") this.fail("origin offline (injected)", "ECONNREFUSED");
         await new Promise<void>((resolve) => this.hanging.push(resolve));
         // Switched back: behave as the new mode says.
         this.operations--;
@@ -147,8 +153,8 @@ export class FaultyOrigin implements Origin {
     }
   }
 
-  private fail(message: string): never {
+  private fail(message: string, code?: string): never {
     this.counts.injectedFailures++;
-    throw new InjectedFaultError(message);
+    throw new InjectedFaultError(message, code);
   }
 }

@@ -26,6 +26,16 @@ export interface WalkReport {
   notFiles?: { path: string; size: number }[];
 }
 
+/** How long a caller waits for one origin call. */
+export interface OriginCallOptions {
+  /**
+   * Keep trying until this moment (performance.now() clock; see origins/retryPolicy.ts): transient failures —
+   * refused or reset connections, timeouts, 5xx — are retried with backoff until then, however many tries it takes.
+   * Without it, a network origin makes its usual few tries.
+   */
+  deadline?: number;
+}
+
 /**
  * A source of music files. All methods are async and may be slow or fail (network origins); callers bound them
  * with timeouts where a user is waiting. `realPath` arguments are the ones `walk` produced.
@@ -40,9 +50,9 @@ export interface Origin {
    * was most of the time of a delta sync of unchanged files.
    */
   walk(report?: WalkReport): AsyncIterable<OriginEntry[]>;
-  stat(realPath: string): Promise<{ size: number; mtimeMs: number; etag?: string }>;
+  stat(realPath: string, opts?: OriginCallOptions): Promise<{ size: number; mtimeMs: number; etag?: string }>;
   /** Reads up to `length` bytes at `offset` (short only at EOF). */
-  read(realPath: string, offset: number, length: number): Promise<Uint8Array>;
+  read(realPath: string, offset: number, length: number, opts?: OriginCallOptions): Promise<Uint8Array>;
   /** Streams the file from `offset` to EOF in chunks of roughly `chunkSize` bytes. */
   stream(realPath: string, offset: number, chunkSize?: number): AsyncIterable<Uint8Array>;
   /** True when the origin answers at all (root reachable). */

@@ -1,7 +1,12 @@
 /**
  * When to try an object-store request again, and how long to wait first. Throttling (503 SlowDown), server errors
- * and broken connections are worth another try; a 4xx answer (no such key, access denied, bad signature) is not:
- * it will be the same next time.
+ * and broken connections (refused, reset, timed out) are worth another try; a 4xx answer (no such key, access
+ * denied, bad signature) is not: it will be the same next time.
+ *
+ * Two ways to stop trying: a count (listings and scans: a few tries, then the caller reports the origin unreachable)
+ * or a **deadline** (reads someone waits for: a network drop lasts seconds — a Wi-Fi hand-over, a NAS or gateway
+ * restarting — not a number of tries; five quick tries against refused connections used to end in ~1.5 s, so a
+ * drop of two seconds stopped playback although the read's deadline was 30 s away).
  */
 
 export interface RetryPolicy {
@@ -13,6 +18,15 @@ export interface RetryPolicy {
 }
 
 export const DEFAULT_RETRY_POLICY: RetryPolicy = { attempts: 5, baseDelayMs: 100, maxDelayMs: 5_000 };
+
+/**
+ * The longest wait between two tries of a read with a deadline: a read goes on at most ~1 s (0.5 s on average) after
+ * the store is back, and a store that is down sees about one try per second per request in flight.
+ */
+export const DEADLINE_MAX_DELAY_MS = 1_000;
+
+/** Monotonic milliseconds: the clock of deadlines (performance.now(); the wall clock may jump). */
+export const monotonicNow = (): number => performance.now();
 
 /** Error codes (S3 error codes and Bun's connection errors) that a later try may not get. */
 const RETRYABLE_CODES = new Set([
@@ -41,23 +55,46 @@ export function backoffMs(retry: number, policy: RetryPolicy, random: () => numb
   return Math.floor(random() * cap);
 }
 
+export interface RetryOptions {
+  sleep?: (ms: number) => Promise<void>;
+  onRetry?: (e: unknown, retry: number) => void;
+  random?: () => number;
+  /**
+   * Try until this moment (monotonicNow() clock) instead of `policy.attempts` times: a retryable failure is tried
+   * again as long as the deadline has not passed, waiting at most DEADLINE_MAX_DELAY_MS between tries.
+   */
+  deadline?: number;
+  now?: () => number;
+}
+
 /**
- * Runs `attempt` until it succeeds, fails with an error that is not retryable, or runs out of tries. `onRetry` is
- * told before each wait (for counting and debug logs).
+ * The wait before retry `retry`, or null when there is to be no retry: out of tries (count), or past the deadline
+ * (the wait is cut at the deadline; a try is never started after it).
  */
-export async function withRetry<T>(
-  attempt: () => Promise<T>,
-  policy: RetryPolicy,
-  opts: { sleep?: (ms: number) => Promise<void>; onRetry?: (e: unknown, retry: number) => void; random?: () => number } = {},
-): Promise<T> {
+export function nextWaitMs(retry: number, policy: RetryPolicy, opts: RetryOptions = {}): number | null {
+  if (opts.deadline === undefined) return retry >= policy.attempts ? null : backoffMs(retry, policy, opts.random);
+  const left = opts.deadline - (opts.now ?? monotonicNow)();
+  if (left <= 0) return null;
+  const wait = backoffMs(retry, { ...policy, maxDelayMs: Math.min(policy.maxDelayMs, DEADLINE_MAX_DELAY_MS) }, opts.random);
+  return Math.min(wait, left);
+}
+
+/**
+ * Runs `attempt` until it succeeds, fails with an error that is not retryable, or runs out of tries (or of time,
+ * with `opts.deadline`). `onRetry` is told before each wait (for counting and debug logs).
+ */
+export async function withRetry<T>(attempt: () => Promise<T>, policy: RetryPolicy, opts: RetryOptions = {}): Promise<T> {
   const sleep = opts.sleep ?? ((ms: number) => Bun.sleep(ms));
+  const now = opts.now ?? monotonicNow;
   for (let tried = 1; ; tried++) {
     try {
       return await attempt();
     } catch (e) {
-      if (tried >= policy.attempts || !isRetryable(e)) throw e;
+      const wait = isRetryable(e) ? nextWaitMs(tried, policy, opts) : null;
+      if (wait === null) throw e;
       opts.onRetry?.(e, tried);
-      await sleep(backoffMs(tried, policy, opts.random));
+      await sleep(wait);
+      if (opts.deadline !== undefined && now() >= opts.deadline) throw e;
     }
   }
 }

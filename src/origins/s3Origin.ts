@@ -15,9 +15,9 @@
 import type { OriginId } from "../core/types.ts";
 import { withTimeout } from "../core/timeout.ts";
 import { FolderGrouper } from "./folderGrouper.ts";
-import type { Origin, OriginEntry, WalkReport } from "./origin.ts";
+import type { Origin, OriginCallOptions, OriginEntry, WalkReport } from "./origin.ts";
 import { RequestLimiter } from "./requestLimiter.ts";
-import { DEFAULT_RETRY_POLICY, backoffMs, errorCode, isRetryable, withRetry, type RetryPolicy } from "./retryPolicy.ts";
+import { DEFAULT_RETRY_POLICY, backoffMs, errorCode, isRetryable, monotonicNow, withRetry, type RetryPolicy } from "./retryPolicy.ts";
 import type { ResolvedS3Settings } from "./s3Credentials.ts";
 import { keyOfPath, pathOfKey } from "./s3Keys.ts";
 import { formatS3Url, type S3Location } from "../core/s3Url.ts";
@@ -109,16 +109,21 @@ export class S3Origin implements Origin {
     return keyOfPath(this.prefix, realPath);
   }
 
-  /** One request: a slot, a timeout, retries; errors come out as S3OriginError naming the bucket. */
-  private request<T>(kind: keyof S3RequestCounts, what: string, call: () => Promise<T>, retry = this.retry): Promise<T> {
+  /**
+   * One request: a slot, a timeout, retries; errors come out as S3OriginError naming the bucket. With a `deadline`
+   * (reads someone waits for) a broken connection, a refused one or a 5xx is tried again until the deadline, however
+   * many tries that takes; without one, `retry.attempts` tries. The slot is held only while a try is in flight.
+   */
+  private request<T>(kind: keyof S3RequestCounts, what: string, call: () => Promise<T>, retry = this.retry, deadline?: number): Promise<T> {
     return withRetry(
       () =>
         this.limiter.run(() => {
           this.counts[kind]++;
-          return withTimeout(call(), this.timeoutMs, () => Object.assign(new Error(`no answer within ${this.timeoutMs} ms`), { code: "Timeout" }));
+          const ms = deadline === undefined ? this.timeoutMs : Math.max(1, Math.min(this.timeoutMs, deadline - monotonicNow()));
+          return withTimeout(call(), ms, () => Object.assign(new Error(`no answer within ${ms} ms`), { code: "Timeout" }));
         }),
       retry,
-      { onRetry: () => this.counts.retries++ },
+      { onRetry: () => this.counts.retries++, deadline },
     ).catch((e) => {
       throw this.describe(e, what);
     });
@@ -253,16 +258,17 @@ export class S3Origin implements Origin {
     return out;
   }
 
-  async stat(realPath: string): Promise<{ size: number; mtimeMs: number; etag?: string }> {
-    const s = await this.request("head", `Reading "${realPath}"`, () => this.client.file(this.key(realPath)).stat());
+  async stat(realPath: string, opts?: OriginCallOptions): Promise<{ size: number; mtimeMs: number; etag?: string }> {
+    const s = await this.request("head", `Reading "${realPath}"`, () => this.client.file(this.key(realPath)).stat(), this.retry, opts?.deadline);
     return { size: s.size, mtimeMs: secondsOf(s.lastModified.getTime()), etag: stripQuotes(s.etag) };
   }
 
-  async read(realPath: string, offset: number, length: number): Promise<Uint8Array> {
+  async read(realPath: string, offset: number, length: number, opts?: OriginCallOptions): Promise<Uint8Array> {
     if (length <= 0) return new Uint8Array(0);
     try {
-      const buf = await this.request("get", `Reading "${realPath}"`, () =>
-        this.client.file(this.key(realPath)).slice(offset, offset + length).arrayBuffer(),
+      const buf = await this.request(
+        "get", `Reading "${realPath}"`, () => this.client.file(this.key(realPath)).slice(offset, offset + length).arrayBuffer(),
+        this.retry, opts?.deadline,
       );
       return new Uint8Array(buf);
     } catch (e) {

@@ -27,6 +27,7 @@ export class ScopedOrigin implements Origin {
   isAvailable(): Promise<boolean> {
     return this.origin.isAvailable();
   }
+  // A local folder has no retries to bound: deadlines (OriginCallOptions) do not apply.
   stat(realPath: string) {
     return this.origin.stat(realPath);
   }

@@ -135,14 +135,14 @@ describe("Fetcher", () => {
     expect(origin.counts.bytesRead).toBeLessThanOrEqual(data.length + 1 * MiB);
   });
 
-  test("origin offline: cached files play in full, uncached reads fail with EIO within the timeout, nothing stalls", async () => {
+  test("origin offline: cached files play in full, uncached reads wait for the origin until their deadline, nothing stalls", async () => {
     const root = dir();
     const cachedData = pseudoRandomBytes(2 * MiB, 7);
-    const origin = makeOrigin(root, { "cached.flac": cachedData, "uncached.flac": pseudoRandomBytes(1 * MiB, 8) });
+    const uncachedData = pseudoRandomBytes(1 * MiB, 8);
+    const origin = makeOrigin(root, { "cached.flac": cachedData, "uncached.flac": uncachedData });
     const db = new ManifestDb();
-    // No clock decides these outcomes. With a deadline far beyond the test's own timeout, a hanging read can only
-    // settle if something is wrong, and a failing origin's read must fail by itself (waiting for the deadline would
-    // time the test out). The deadline itself is checked below with a short one.
+    // No clock decides these outcomes. With a deadline far beyond the test's own timeout, a waiting read can only
+    // settle if something is wrong (or the origin is back). The deadline itself is checked below with a short one.
     const NEVER_MS = 3_600_000;
     const cache = open(dir(), db, { fetcher: { readTimeoutMs: NEVER_MS } });
     const cached = fileRef(origin, root, "cached.flac", 1);
@@ -150,37 +150,56 @@ describe("Fetcher", () => {
     await cache.fetcher.prefetch(cached);
     expect(db.events).toBe(1);
 
+    const waiting: { at: number; read: Promise<unknown> }[] = [];
     for (const behaviour of ["hang", "fail"] as const) {
       origin.setMode({ kind: "offline", behaviour });
       let settled = false;
-      const failing = cache.fetcher.read(uncached, 0, 65536).then(
-        () => "resolved",
+      const at = behaviour === "hang" ? 0 : 512 * 1024;
+      const read = cache.fetcher.read(uncached, at, 65536).then(
+        (bytes) => bytes,
         (e) => e,
       ).finally(() => (settled = true));
-      // While the uncached read is stuck, the cached file is served in full.
+      // While the uncached read waits, the cached file is served in full.
       expect(await readAll((o, s) => cache.fetcher.read(cached, o, s), cached.size)).toEqual(cachedData);
-      if (behaviour === "hang") {
-        expect(settled).toBe(false);
-        continue; // released below, when the origin is back
-      }
-      const err = await failing; // an unreachable origin fails fast, long before the deadline
-      expect(err).toBeInstanceOf(FetchError);
-      expect((err as FetchError).errno).toBe("EIO");
+      // A hung origin and an unreachable one (connections refused) alike: the read waits for the origin. An
+      // unreachable origin used to fail the read at once, which turned every network drop into an error.
+      expect(settled).toBe(false);
+      waiting.push({ at, read });
     }
 
-    // The deadline: a read of a hanging origin is answered with EIO once readTimeoutMs passed, not before.
+    // The deadline: the read is answered with EIO once readTimeoutMs passed, not before — hung or refused alike.
     const DEADLINE_MS = 500;
     const timed = open(dir(), new ManifestDb(), { fetcher: { readTimeoutMs: DEADLINE_MS } });
-    origin.setMode({ kind: "offline", behaviour: "hang" });
-    const t0 = performance.now();
-    const err = await timed.fetcher.read(uncached, 0, 65536).catch((e) => e);
-    expect(err).toBeInstanceOf(FetchError);
-    expect((err as FetchError).errno).toBe("EIO");
-    expect(performance.now() - t0).toBeGreaterThanOrEqual(DEADLINE_MS - 10); // it did wait for the deadline (a lower bound: load only adds)
+    for (const behaviour of ["hang", "fail"] as const) {
+      origin.setMode({ kind: "offline", behaviour });
+      const t0 = performance.now();
+      const err = await timed.fetcher.read(uncached, behaviour === "hang" ? 0 : 256 * 1024, 65536).catch((e) => e);
+      expect(err).toBeInstanceOf(FetchError);
+      expect((err as FetchError).errno).toBe("EIO");
+      expect(performance.now() - t0).toBeGreaterThanOrEqual(DEADLINE_MS - 10); // it did wait for the deadline (a lower bound: load only adds)
+    }
 
-    // Back online: the uncached file is fetched.
+    // Back online: the reads that waited are answered with the right bytes, and the file is fetched.
     origin.setMode({ kind: "healthy" });
+    for (const w of waiting) expect(await w.read).toEqual(uncachedData.subarray(w.at, w.at + 65536));
     expect((await cache.fetcher.read(uncached, 0, 10)).length).toBe(10);
+  });
+
+  test("the kernel's retry of pages whose read just failed at its deadline fails at once (EIO at one deadline, not two)", async () => {
+    const root = dir();
+    const origin = makeOrigin(root, { "u.flac": pseudoRandomBytes(1 * MiB, 81) });
+    const cache = open(dir(), new ManifestDb(), { fetcher: { readTimeoutMs: 300 } });
+    const file = fileRef(origin, root, "u.flac", 81);
+    origin.setMode({ kind: "offline", behaviour: "hang" });
+    const first = await cache.fetcher.read(file, 0, 131072).catch((e) => e);
+    expect((first as FetchError).reason).toBe("timeout");
+    // The same pages asked again (the kernel's one-page retry after a failed readahead): the same failure, at once.
+    expect(await cache.fetcher.read(file, 0, 4096).catch((e) => e)).toBe(first);
+    // Other pages are another read, with a deadline of their own.
+    const other = await cache.fetcher.read(file, 512 * 1024, 4096).catch((e) => e);
+    expect(other).toBeInstanceOf(FetchError);
+    expect(other).not.toBe(first);
+    origin.setMode({ kind: "healthy" });
   });
 
   test("a corrupt chunk is detected and re-fetched alone; wrong bytes are never returned", async () => {

@@ -3,7 +3,7 @@ import { formatS3Url, parseS3Url, rejectCredentialsInUrl } from "../../src/core/
 import { UserError } from "../../src/core/errors.ts";
 import { FolderGrouper } from "../../src/origins/folderGrouper.ts";
 import { RequestLimiter } from "../../src/origins/requestLimiter.ts";
-import { backoffMs, isRetryable, withRetry } from "../../src/origins/retryPolicy.ts";
+import { DEADLINE_MAX_DELAY_MS, backoffMs, isRetryable, nextWaitMs, withRetry } from "../../src/origins/retryPolicy.ts";
 import { keyOfPath, pathOfKey } from "../../src/origins/s3Keys.ts";
 
 describe("s3:// URLs", () => {
@@ -96,6 +96,39 @@ describe("retry policy", () => {
     const down = () => (calls++, Promise.reject(Object.assign(new Error("down"), { code: "ServiceUnavailable" })));
     await expect(withRetry(down, { attempts: 3, baseDelayMs: 10, maxDelayMs: 100 }, { sleep })).rejects.toThrow("down");
     expect(calls).toBe(3);
+  });
+  test("with a deadline, refused connections are tried again until the deadline, however many tries that takes", async () => {
+    // A fake clock: each sleep advances it. The store refuses connections for 4 s, then answers.
+    let clock = 0;
+    const sleep = async (ms: number) => void (clock += ms);
+    const now = () => clock;
+    let calls = 0;
+    const refusedFor4s = () => (++calls, clock < 4000 ? Promise.reject(Object.assign(new Error("refused"), { code: "ConnectionRefused" })) : Promise.resolve("ok"));
+    const policy = { attempts: 5, baseDelayMs: 100, maxDelayMs: 5000 };
+    expect(await withRetry(refusedFor4s, policy, { sleep, now, deadline: 20_000 })).toBe("ok");
+    expect(calls).toBeGreaterThan(5); // the count of tries no longer ends it
+    expect(clock).toBeGreaterThanOrEqual(4000);
+    expect(clock).toBeLessThan(4000 + DEADLINE_MAX_DELAY_MS + 1); // back within the longest wait after the store is
+    // Past the deadline the last error comes out — not before it.
+    clock = 0;
+    calls = 0;
+    const down = () => (++calls, Promise.reject(Object.assign(new Error("reset"), { code: "ECONNRESET" })));
+    await expect(withRetry(down, policy, { sleep, now, deadline: 20_000 })).rejects.toThrow("reset");
+    expect(clock).toBe(20_000);
+    // A 4xx still ends it at once, deadline or not.
+    clock = 0;
+    calls = 0;
+    const denied = () => (calls++, Promise.reject(Object.assign(new Error("no"), { code: "AccessDenied" })));
+    await expect(withRetry(denied, policy, { sleep, now, deadline: 20_000 })).rejects.toThrow("no");
+    expect(calls).toBe(1);
+    expect(clock).toBe(0);
+  });
+  test("waits with a deadline stay under a second and end at the deadline", () => {
+    const p = { attempts: 5, baseDelayMs: 100, maxDelayMs: 5000 };
+    expect(nextWaitMs(10, p, { deadline: 100_000, now: () => 0, random: () => 0.999 })).toBe(999);
+    expect(nextWaitMs(10, p, { deadline: 300, now: () => 0, random: () => 0.999 })).toBe(300);
+    expect(nextWaitMs(1, p, { deadline: 300, now: () => 300 })).toBeNull();
+    expect(nextWaitMs(5, p)).toBeNull(); // no deadline: out of tries
   });
 });
 

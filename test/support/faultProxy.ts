@@ -2,7 +2,8 @@
  * A TCP proxy between musicfs and an HTTP server (RGW) on loopback, for fault tests and latency benchmarks:
  * - added delay per direction (sch_netem is not available on these machines), and a bandwidth cap;
  * - a count and log of HTTP requests (method + path), so tests can assert "zero requests";
- * - injected faults for the next N requests: 503 SlowDown answers, connection resets, or stalls (no answer).
+ * - injected faults for the next N requests: 503 SlowDown answers, connection resets, or stalls (no answer);
+ * - outages: connections refused (nothing listens on the port) or every connection reset, until ended.
  *
  * Requests are recognised by their request line at the start of a client write; musicfs sends GETs/HEADs without
  * bodies, so one request per write is the common case and the count is exact for it.
@@ -30,9 +31,15 @@ export interface FaultProxy {
   inject(fault: Fault, count: number, pathPattern?: RegExp): void;
   /** Drops the injected faults not used yet. */
   clearFaults(): void;
-  /** Refuse every new connection and drop open ones (the server looks down) until `up()`. */
+  /** Refuse every new connection and drop open ones (the server looks down) until `up()`. Same as outage("reset"). */
   down(): void;
   up(): void;
+  /**
+   * An outage until `outage(null)`, open connections dropped either way: "refuse" — the port is closed, so connecting
+   * fails with ECONNREFUSED (a server or NAS that is down, a Wi-Fi hand-over); "reset" — every connection is accepted
+   * and reset at once (a gateway restarting behind a load balancer).
+   */
+  outage(kind: "refuse" | "reset" | null): void;
   stop(): void;
 }
 
@@ -108,93 +115,93 @@ export function startFaultProxy(target: { host?: string; port: number }, opts: {
     } else c.upstream.pending.push(data);
   };
 
-  const server = Bun.listen<Conn>({
-    hostname: "127.0.0.1",
-    port: 0,
-    ...(opts.tls ? { tls: opts.tls } : {}),
-    socket: {
-      open(client) {
-        const c: Conn = { client, upstream: { socket: null, pending: [] }, toClient: [], stalled: false, closed: false };
-        client.data = c;
-        if (isDown) {
-          c.closed = true;
-          client.terminate();
+  const handlers: Bun.SocketHandler<Conn> = {
+    open(client) {
+      const c: Conn = { client, upstream: { socket: null, pending: [] }, toClient: [], stalled: false, closed: false };
+      client.data = c;
+      if (isDown) {
+        c.closed = true;
+        client.terminate();
+        return;
+      }
+      conns.add(c);
+      Bun.connect<Conn>({
+        hostname: host,
+        port: target.port,
+        socket: {
+          open(up) {
+            up.data = c;
+            c.upstream.socket = up;
+            if (c.closed) return void up.end();
+            flush(up, c.upstream.pending);
+          },
+          data(_up, bytes) {
+            const copy = new Uint8Array(bytes);
+            towardClient(copy.length, () => {
+              if (c.closed || c.stalled) return;
+              c.toClient.push(copy);
+              flush(c.client, c.toClient);
+            });
+          },
+          drain(up) {
+            flush(up, c.upstream.pending);
+          },
+          close() {
+            later(() => closeConn(c, false));
+          },
+          error() {
+            closeConn(c, true);
+          },
+        },
+      }).catch(() => closeConn(c, true));
+    },
+    data(client, bytes) {
+      const c = client.data;
+      if (c.closed || c.stalled) return;
+      const copy = new Uint8Array(bytes);
+      const head = new TextDecoder().decode(copy.subarray(0, Math.min(copy.length, 2048)));
+      const m = REQUEST_LINE.exec(head);
+      if (m) {
+        requests.push({ method: m[1], path: m[2] });
+        const i = faults.findIndex((f) => !f.pattern || f.pattern.test(m[2]));
+        if (i >= 0) {
+          const { fault } = faults.splice(i, 1)[0];
+          if (fault === "reset") return void closeConn(c, true);
+          if (fault === "stall") return void (c.stalled = true);
+          const body = `<?xml version="1.0" encoding="UTF-8"?><Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>`;
+          const reply = `HTTP/1.1 503 Slow Down\r\nContent-Type: application/xml\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`;
+          later(() => {
+            if (c.closed) return;
+            c.toClient.push(new TextEncoder().encode(reply));
+            flush(c.client, c.toClient);
+            setTimeout(() => closeConn(c, false), 10);
+          });
           return;
         }
-        conns.add(c);
-        Bun.connect<Conn>({
-          hostname: host,
-          port: target.port,
-          socket: {
-            open(up) {
-              up.data = c;
-              c.upstream.socket = up;
-              if (c.closed) return void up.end();
-              flush(up, c.upstream.pending);
-            },
-            data(_up, bytes) {
-              const copy = new Uint8Array(bytes);
-              towardClient(copy.length, () => {
-                if (c.closed || c.stalled) return;
-                c.toClient.push(copy);
-                flush(c.client, c.toClient);
-              });
-            },
-            drain(up) {
-              flush(up, c.upstream.pending);
-            },
-            close() {
-              later(() => closeConn(c, false));
-            },
-            error() {
-              closeConn(c, true);
-            },
-          },
-        }).catch(() => closeConn(c, true));
-      },
-      data(client, bytes) {
-        const c = client.data;
-        if (c.closed || c.stalled) return;
-        const copy = new Uint8Array(bytes);
-        const head = new TextDecoder().decode(copy.subarray(0, Math.min(copy.length, 2048)));
-        const m = REQUEST_LINE.exec(head);
-        if (m) {
-          requests.push({ method: m[1], path: m[2] });
-          const i = faults.findIndex((f) => !f.pattern || f.pattern.test(m[2]));
-          if (i >= 0) {
-            const { fault } = faults.splice(i, 1)[0];
-            if (fault === "reset") return void closeConn(c, true);
-            if (fault === "stall") return void (c.stalled = true);
-            const body = `<?xml version="1.0" encoding="UTF-8"?><Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>`;
-            const reply = `HTTP/1.1 503 Slow Down\r\nContent-Type: application/xml\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`;
-            later(() => {
-              if (c.closed) return;
-              c.toClient.push(new TextEncoder().encode(reply));
-              flush(c.client, c.toClient);
-              setTimeout(() => closeConn(c, false), 10);
-            });
-            return;
-          }
-        }
-        later(() => {
-          if (!c.closed) sendUpstream(c, copy);
-        });
-      },
-      drain(client) {
-        flush(client, client.data.toClient);
-      },
-      close(client) {
-        if (client.data) closeConn(client.data, false);
-      },
-      error(client) {
-        if (client.data) closeConn(client.data, true);
-      },
+      }
+      later(() => {
+        if (!c.closed) sendUpstream(c, copy);
+      });
     },
-  });
-
+    drain(client) {
+      flush(client, client.data.toClient);
+    },
+    close(client) {
+      if (client.data) closeConn(client.data, false);
+    },
+    error(client) {
+      if (client.data) closeConn(client.data, true);
+    },
+  };
+  const listen = (port: number) => Bun.listen<Conn>({ hostname: "127.0.0.1", port, ...(opts.tls ? { tls: opts.tls } : {}), socket: handlers });
+  let server: ReturnType<typeof listen> | null = listen(0);
+  const port = server.port;
+  const dropAll = () => {
+    for (const c of [...conns]) closeConn(c, true);
+  };
   return {
-    port: server.port,
-    endpoint: `${opts.tls ? "https" : "http"}://127.0.0.1:${server.port}`,
+    port,
+    endpoint: `${opts.tls ? "https" : "http"}://127.0.0.1:${port}`,
     requests,
     get delayMs() {
       return state.delayMs;
@@ -219,15 +226,23 @@ export function startFaultProxy(target: { host?: string; port: number }, opts: {
       for (let i = 0; i < count; i++) faults.push({ fault, pattern: pathPattern });
     },
     down() {
-      isDown = true;
-      for (const c of [...conns]) closeConn(c, true);
+      this.outage("reset");
     },
     up() {
-      isDown = false;
+      this.outage(null);
+    },
+    outage(kind) {
+      isDown = kind === "reset";
+      if (kind === "refuse") {
+        server?.stop(true);
+        server = null;
+      } else if (server === null) server = listen(port);
+      if (kind !== null) dropAll();
     },
     stop() {
-      for (const c of [...conns]) closeConn(c, true);
-      server.stop(true);
+      dropAll();
+      server?.stop(true);
+      server = null;
     },
   };
 }

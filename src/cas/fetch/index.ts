@@ -4,8 +4,10 @@
  * a module of this folder:
  *
  * - `readContext.ts` — a read's deadline (`readTimeoutMs`) and cancellation (FUSE INTERRUPT): whatever the read
- *   waits for, it rejects with FetchError (EIO) at once when either fires.
- * - `originReads.ts` — every origin call time-bounded (`originTimeoutMs`, so a hung origin never holds a fetch slot),
+ *   waits for, it rejects with FetchError (EIO) at once when either fires; until then a network drop is ridden out
+ *   (a transient failure is tried again).
+ * - `originReads.ts` — every origin call time-bounded (`originTimeoutMs`, so a hung origin never holds a fetch slot)
+ *   and given that bound as its retry deadline,
  *   short answers completed, and the version check (size + mtime) before any byte of a file is used.
  * - `manifestReads.ts` — a file with a current manifest is read chunk by chunk from the store; a missing or corrupt
  *   chunk is re-fetched alone (checked against its SHA-256 id), with a few following ones for a player reading on.
@@ -44,6 +46,8 @@ import { rejectAll } from "./waiters.ts";
 export { FetchError, type FetchFailure } from "./fetchError.ts";
 export type { CachedFileRef, FetcherOptions } from "./options.ts";
 
+/** How long after a read failed at its deadline an overlapping read of the same file fails at once (see expiredRead). */
+const EXPIRED_READ_WINDOW_MS = 1_000;
 /** Files without a manifest whose read state is kept while they are not being fetched (a scan touches thousands). */
 const MAX_TRACKED_FILES = 256;
 
@@ -54,6 +58,8 @@ export class Fetcher {
     canEvict: (ff) => ff.primary === "idle" && ff.waiters.size === 0,
     onEvict: (ff) => this.dropFetch(ff),
   });
+  /** The latest read of each file that failed at its deadline (see expiredRead); a few entries at most. */
+  private readonly expired = new Lru<FileId, { at: number; from: number; to: number; error: FetchError }>(64);
   private runningPrimaries = 0;
   private readonly primaryQueue: FileFetch[] = [];
   private closed = false;
@@ -81,7 +87,29 @@ export class Fetcher {
     const end = Math.min(offset + size, file.size);
     if (offset >= end) return Promise.resolve(new Uint8Array(0));
     if (this.closed) return Promise.reject(new FetchError("closed", "the cache is shutting down"));
-    return withReadContext(file, this.o.readTimeoutMs, signal, (ctx) => this.readRange(file, offset, end, ctx));
+    const expired = this.expiredRead(file, offset, end);
+    if (expired) return Promise.reject(expired);
+    const read = withReadContext(file, this.o.readTimeoutMs, signal, (ctx) => this.readRange(file, offset, end, ctx));
+    read.catch((e) => {
+      if (e instanceof FetchError && e.reason === "timeout")
+        this.expired.set(file.fileId, { at: performance.now(), from: offset, to: end, error: e });
+    });
+    return read;
+  }
+
+  /**
+   * The kernel asks again for pages whose readahead READ failed (one page, at once): that is still the read that
+   * just waited out its deadline, so it fails at once instead of waiting a second deadline (a reader would see EIO
+   * at twice read_timeout_ms). Only overlapping reads of that file, within a second of the failure.
+   */
+  private expiredRead(file: CachedFileRef, from: number, to: number): FetchError | undefined {
+    const e = this.expired.get(file.fileId);
+    if (!e) return undefined;
+    if (performance.now() - e.at > EXPIRED_READ_WINDOW_MS) {
+      this.expired.delete(file.fileId);
+      return undefined;
+    }
+    return from < e.to && e.from < to ? e.error : undefined;
   }
 
   /** Fetches the whole file into the store (prefetch). Resolves when it is cached or the attempt ended. */

@@ -1,8 +1,11 @@
 /**
  * Reads from the origin: every call is bounded by `originTimeoutMs` (a hung origin never holds a fetch slot
- * forever), short answers are completed, and a file's version (size + mtime) is checked before its bytes are used.
+ * forever) and is given that bound as its deadline, so that a network origin rides out a drop (refused or reset
+ * connections are tried again with backoff) until then instead of giving up after a few quick tries; short answers
+ * are completed, and a file's version (size + mtime) is checked before its bytes are used.
  */
 import { withTimeout } from "../../core/timeout.ts";
+import { monotonicNow } from "../../origins/retryPolicy.ts";
 import type { CacheStats } from "../cacheStats.ts";
 import { describe, FetchError } from "./fetchError.ts";
 import type { CachedFileRef } from "./options.ts";
@@ -17,9 +20,10 @@ export async function fetchExactly(
 ): Promise<Uint8Array> {
   let out: Uint8Array | undefined;
   let got = 0;
+  const deadline = monotonicNow() + timeoutMs;
   while (got < length) {
     const piece = await withTimeout(
-      file.origin.read(file.realPath, offset + got, length - got),
+      file.origin.read(file.realPath, offset + got, length - got, { deadline }),
       timeoutMs,
       () => new FetchError("timeout", `${describe(file)}: origin did not answer within ${timeoutMs} ms`),
     );
@@ -49,7 +53,7 @@ export interface VersionChecked {
 export function checkVersion(state: VersionChecked, timeoutMs: number): Promise<void> {
   if (!state.versionCheck) {
     const { file } = state;
-    const check = withTimeout(file.origin.stat(file.realPath), timeoutMs, () =>
+    const check = withTimeout(file.origin.stat(file.realPath, { deadline: monotonicNow() + timeoutMs }), timeoutMs, () =>
       new FetchError("timeout", `${describe(file)}: origin did not answer within ${timeoutMs} ms`),
     ).then((now) => {
       if (now.size !== file.size || now.mtimeMs !== file.mtimeMs)

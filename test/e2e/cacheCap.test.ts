@@ -1,0 +1,85 @@
+/**
+ * Issue 16 item 5: the cache's cap holds under load. 16 parallel readers through a real mount pull 16 uncached
+ * tracks (~70 MB) through a cache capped at 20 MiB; the bytes of the chunk files are sampled every 100 ms for the
+ * whole run (the sampling is the measurement, not a wait) and no sample may exceed the cap plus what is in flight.
+ *
+ * The bound: cap + 1 MiB. Every new chunk is admitted by the evictor before it is written, counting the writes in
+ * flight, so the chunk files should never exceed the cap itself; the 1 MiB is for the measurement: a walk that races
+ * a rename (temp file → chunk file, each ≤ 256 KiB) can count a chunk twice, with up to 4 puts in flight per file.
+ * Before the write-time check, the same load took the chunks to ~20× the cap (394 MB) for ~20 s.
+ */
+import { afterAll, expect, test } from "bun:test";
+import { readdirSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { writeFlac } from "../../src/sample/flacWriter.ts";
+import { silence } from "../../src/sample/tone.ts";
+import { cleanupAll, findFiles, run, startMount, tempDir } from "./harness.ts";
+
+afterAll(cleanupAll);
+
+const MiB = 1024 * 1024;
+const CAP = 20 * MiB;
+const IN_FLIGHT_BOUND = 1 * MiB;
+
+/** Bytes of the chunk files (and temp files of chunks being written) below `chunks/`, the ledger left out. */
+function chunkBytes(chunksDir: string): number {
+  let n = 0;
+  let names: string[];
+  try {
+    names = readdirSync(chunksDir, { recursive: true }) as string[];
+  } catch {
+    return 0;
+  }
+  for (const name of names) {
+    if (name.startsWith("access.db")) continue;
+    try {
+      const st = statSync(join(chunksDir, name));
+      if (st.isFile()) n += st.size;
+    } catch {
+      /* evicted or renamed meanwhile */
+    }
+  }
+  return n;
+}
+
+test("16 parallel readers through a 20 MiB cache: every 100 ms sample of the chunk files stays within cap + 1 MiB", async () => {
+  const origin = tempDir();
+  const sha = (b: Uint8Array) => new Bun.CryptoHasher("sha256").update(b).digest("hex");
+  const expected = new Map<string, string>();
+  for (let t = 1; t <= 16; t++) {
+    const pcm = silence(25, 44100, 2);
+    let x = t * 7919;
+    for (const ch of pcm.channels) for (let i = 0; i < ch.length; i++) ch[i] = ((x = (x * 1103515245 + 12345) >>> 0) >>> 16) - 32768;
+    const bytes = writeFlac({ artists: ["Cap"], album: "Pressure", year: 2024, title: `Track ${t}`, track: t }, pcm); // noise: ~4.4 MB
+    writeFileSync(join(origin, `${t}.flac`), bytes);
+    expected.set(`Track ${t}`, sha(bytes));
+  }
+  const cache = tempDir();
+  const cfg = join(tempDir(), "config.toml");
+  writeFileSync(cfg, `[[origins]]\nid = "lib"\npath = "${origin}"\ncache = "full"\n[cache]\nmax_size = "20MiB"\n`);
+  const mnt = join(tempDir(), "mnt");
+  const m = await startMount(mnt, ["--config", cfg, "--cache-dir", cache]);
+  const tracks = (await findFiles(mnt)).filter((f) => f.endsWith(".flac"));
+  expect(tracks.length).toBe(16);
+
+  const samples: number[] = [];
+  const sampler = setInterval(() => samples.push(chunkBytes(join(cache, "chunks"))), 100);
+  try {
+    const reads = await Promise.all(tracks.map((t) => run(["sh", "-c", 'sha256sum < "$1"', "_", join(mnt, t)], { timeoutMs: 300_000 })));
+    for (const [i, r] of reads.entries()) {
+      expect(r.code).toBe(0);
+      const title = /- (Track \d+)\.flac$/.exec(tracks[i])![1];
+      expect(r.stdout.split(" ")[0]).toBe(expected.get(title)!);
+    }
+  } finally {
+    clearInterval(sampler);
+  }
+  samples.push(chunkBytes(join(cache, "chunks")));
+  const worst = Math.max(...samples);
+  console.log(`cache cap ${CAP / MiB} MiB, 16 readers: ${samples.length} samples, largest ${(worst / MiB).toFixed(1)} MiB`);
+  expect(samples.length).toBeGreaterThan(3);
+  expect(worst).toBeGreaterThan(0.8 * CAP); // the cache did fill up to its cap…
+  expect(worst).toBeLessThanOrEqual(CAP + IN_FLIGHT_BOUND); // …and never went past it by more than what is in flight
+  expect(m.output()).not.toMatch(/\n\s+at /);
+  expect(await m.stop()).toBe(0);
+}, 300_000);

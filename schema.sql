@@ -1,4 +1,4 @@
--- musicfs metadata.db, schema version 8.
+-- musicfs metadata.db, schema version 9.
 -- Applied by src/db/database.ts on a new database; later versions add numbered migrations in src/db/migrations.ts.
 -- Conventions: times are integer milliseconds since the epoch; paths are POSIX, relative, without a leading slash.
 
@@ -193,5 +193,19 @@ CREATE TABLE IF NOT EXISTS retired_manifests (
   manifest_size      INTEGER NOT NULL,
   manifest_mtime_ms  INTEGER NOT NULL,
   retired_at         INTEGER NOT NULL,
+  -- The id its complete data file (<cache>/data) was moved to while it waits: a reserved range above any file id
+  -- (2^44 + n), so no new file can take it. NULL: none was recorded.
+  data_key           INTEGER,
   PRIMARY KEY (origin_key, real_path)
 ) WITHOUT ROWID;
+
+-- Data files to give another id (a file retired with its origin, or taken back by it): written in the transaction
+-- that retires or adopts the manifest, carried out by the content cache of the next (or the running) mount, which
+-- owns <cache>/data. A move whose data file is gone (evicted, never complete) does nothing.
+CREATE TABLE IF NOT EXISTS data_file_moves (
+  id        INTEGER PRIMARY KEY,
+  from_id   INTEGER NOT NULL,
+  to_id     INTEGER NOT NULL,
+  size      INTEGER NOT NULL,
+  mtime_ms  INTEGER NOT NULL
+);

@@ -10,7 +10,7 @@
  * access) serves eviction (LRU) and the size of the cache. Like the chunk ledger it can lag the files (access times
  * are batched); `reconcile` repairs it from the directory at start.
  */
-import { existsSync, mkdirSync, openSync, closeSync, readdirSync, statSync, unlinkSync } from "node:fs";
+import { existsSync, mkdirSync, openSync, closeSync, readdirSync, renameSync, statSync, unlinkSync } from "node:fs";
 import { open, rename, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import type { Database, Statement } from "bun:sqlite";
@@ -254,6 +254,26 @@ export class DataFileStore {
     this.bytes -= row.bytes;
     this.files--;
     return row.bytes;
+  }
+
+  /**
+   * Gives a complete data file another file id (a file retired with its origin, or taken back when the origin
+   * returns: docs/origins.md), keeping its place in the LRU. Only the version named (size, mtime) moves; a stale one
+   * at the target id is deleted first. Returns false when there is nothing to move (evicted, never complete).
+   */
+  rekey(fromId: number, toId: number, size: number, mtimeMs: number): boolean {
+    this.flush(); // access times still in memory go with the row
+    const row = this.q.byId.get(fromId) as DataFileEntry | null;
+    if (!row || row.name !== dataFileName(fromId, size, mtimeMs)) return false;
+    const verifiedAt = Number(this.db.query("SELECT verified_at FROM data_files WHERE file_id = ?").values(fromId)[0]?.[0] ?? 0);
+    this.delete(toId);
+    mkdirSync(dataFileDir(this.dataDir, toId), { recursive: true });
+    renameSync(join(dataFileDir(this.dataDir, fromId), row.name), dataFilePath(this.dataDir, toId, size, mtimeMs));
+    this.db.transaction(() => {
+      this.q.remove.run(fromId);
+      this.q.upsert.run(toId, dataFileName(toId, size, mtimeMs), row.bytes, row.lastAccessMs, verifiedAt);
+    })();
+    return true;
   }
 
   private deleteFile(fileId: number, name: string): void {

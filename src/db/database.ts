@@ -31,6 +31,12 @@ export class DatabaseTooNewError extends Error {
   }
 }
 
+/**
+ * Data files of retired files wait under ids from here up (retired_manifests.data_key): above any file id SQLite
+ * hands out in practice, below 2^53, so no file can take one.
+ */
+export const RETIRED_DATA_KEYS = 2 ** 44;
+
 export interface StoredManifest {
   manifest: Uint8Array;
   /** Origin size and mtime when the manifest was made: a manifest is only valid while they still match. */
@@ -351,15 +357,29 @@ export class Database {
 
   /**
    * Keeps the current manifests of an origin's files (before they leave the library) under the origin's identity,
-   * so that the same origin configured again finds its cached content (docs/origins.md). Returns how many.
+   * so that the same origin configured again finds its cached content (docs/origins.md); each one's data file is to
+   * move to a reserved id (data_file_moves). Returns the ids of the files whose content is kept.
    */
-  retireManifests(originId: OriginId, originKey: string, nowMs = Date.now()): number {
-    return this.stmt(
-      `INSERT OR REPLACE INTO retired_manifests (origin_key, real_path, size, mtime_ms, etag, content_hash, chunk_manifest,
-         manifest_size, manifest_mtime_ms, retired_at)
-       SELECT ?, real_path, size, mtime_ms, etag, content_hash, chunk_manifest, manifest_size, manifest_mtime_ms, ?
-       FROM files WHERE origin_id = ? AND ${MANIFEST_IS_CURRENT}`,
-    ).run(originKey, nowMs, originId).changes;
+  retireManifests(originId: OriginId, originKey: string, nowMs = Date.now()): FileId[] {
+    return this.transaction(() => {
+      const top = Number(this.stmt("SELECT coalesce(max(data_key), 0) FROM retired_manifests").values()[0][0]);
+      const base = Math.max(RETIRED_DATA_KEYS, top);
+      const rows = this.stmt(
+        `SELECT id, real_path, size, mtime_ms, etag, content_hash, chunk_manifest, manifest_size, manifest_mtime_ms
+         FROM files WHERE origin_id = ? AND ${MANIFEST_IS_CURRENT} ORDER BY id`,
+      ).values(originId);
+      const keep = this.stmt(
+        `INSERT OR REPLACE INTO retired_manifests (origin_key, real_path, size, mtime_ms, etag, content_hash, chunk_manifest,
+           manifest_size, manifest_mtime_ms, retired_at, data_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      );
+      const move = this.stmt("INSERT INTO data_file_moves (from_id, to_id, size, mtime_ms) VALUES (?, ?, ?, ?)");
+      return rows.map((r, i) => {
+        const [id, realPath, size, mtimeMs, etag, hash, manifest, mSize, mMtime] = r;
+        keep.run(originKey, realPath, size, mtimeMs, etag, hash, manifest, mSize, mMtime, nowMs, base + i + 1);
+        move.run(id, base + i + 1, size, mtimeMs);
+        return Number(id);
+      });
+    });
   }
 
   /** Whether manifests of files of a removed origin with this identity are kept. */
@@ -369,28 +389,43 @@ export class Database {
 
   /**
    * Files just stored of an origin that returned: each one that has no manifest and is the same version (path, size,
-   * mtime, ETag) as a retired one takes that manifest back; the retired row goes. Returns how many were adopted.
+   * mtime, ETag) as a retired one takes that manifest back (and its data file is to move back to it); the retired
+   * row goes. Returns how many were adopted.
    */
   adoptRetiredManifests(originKey: string, ids: readonly FileId[]): number {
-    const adopt = this.stmt(
-      `UPDATE files SET content_hash = r.content_hash, chunk_manifest = r.chunk_manifest,
-         manifest_size = r.manifest_size, manifest_mtime_ms = r.manifest_mtime_ms
-       FROM retired_manifests r
-       WHERE files.id = ? AND files.chunk_manifest IS NULL AND r.origin_key = ? AND r.real_path = files.real_path
-         AND r.size = files.size AND r.mtime_ms = files.mtime_ms AND r.etag IS files.etag
-       RETURNING files.real_path`,
+    const find = this.stmt(
+      `SELECT r.real_path, r.content_hash, r.chunk_manifest, r.manifest_size, r.manifest_mtime_ms, r.data_key, f.size, f.mtime_ms
+       FROM files f JOIN retired_manifests r ON r.origin_key = ? AND r.real_path = f.real_path AND r.size = f.size
+         AND r.mtime_ms = f.mtime_ms AND r.etag IS f.etag
+       WHERE f.id = ? AND f.chunk_manifest IS NULL`,
     );
+    const adopt = this.stmt("UPDATE files SET content_hash = ?, chunk_manifest = ?, manifest_size = ?, manifest_mtime_ms = ? WHERE id = ?");
     const drop = this.stmt("DELETE FROM retired_manifests WHERE origin_key = ? AND real_path = ?");
+    const move = this.stmt("INSERT INTO data_file_moves (from_id, to_id, size, mtime_ms) VALUES (?, ?, ?, ?)");
     let n = 0;
     this.transaction(() => {
       for (const id of ids) {
-        const row = adopt.values(id, originKey)[0];
+        const row = find.values(originKey, id)[0];
         if (!row) continue;
-        drop.run(originKey, String(row[0]));
+        const [realPath, hash, manifest, mSize, mMtime, dataKey, size, mtimeMs] = row;
+        adopt.run(hash, manifest, mSize, mMtime, id);
+        drop.run(originKey, realPath);
+        if (dataKey !== null) move.run(dataKey, id, size, mtimeMs);
         n++;
       }
     });
     return n;
+  }
+
+  /** Data files to give another id, oldest first (carried out by the content cache). */
+  pendingDataFileMoves(): { id: number; fromId: number; toId: number; size: number; mtimeMs: number }[] {
+    return this.stmt("SELECT id, from_id, to_id, size, mtime_ms FROM data_file_moves ORDER BY id")
+      .values()
+      .map(([id, fromId, toId, size, mtimeMs]) => ({ id: Number(id), fromId: Number(fromId), toId: Number(toId), size: Number(size), mtimeMs: Number(mtimeMs) }));
+  }
+
+  dataFileMoveDone(id: number): void {
+    this.stmt("DELETE FROM data_file_moves WHERE id = ?").run(id);
   }
 
   /** Forgets retired manifests: of one origin identity (it returned and was listed whole), or all (`cache clear`). */

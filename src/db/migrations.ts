@@ -1,7 +1,7 @@
 import type { Database } from "bun:sqlite";
 
 /** The schema version schema.sql creates. Bump it together with a new entry in MIGRATIONS. */
-export const SCHEMA_VERSION = 8;
+export const SCHEMA_VERSION = 9;
 
 /**
  * MIGRATIONS[v] upgrades a database from version v to v + 1, inside a transaction. Version 0 means "empty": it gets
@@ -60,4 +60,11 @@ export const MIGRATIONS: Record<number, (db: Database) => void> = {
       origin_key TEXT NOT NULL, real_path TEXT NOT NULL, size INTEGER NOT NULL, mtime_ms INTEGER NOT NULL, etag TEXT,
       content_hash TEXT, chunk_manifest BLOB NOT NULL, manifest_size INTEGER NOT NULL, manifest_mtime_ms INTEGER NOT NULL,
       retired_at INTEGER NOT NULL, PRIMARY KEY (origin_key, real_path)) WITHOUT ROWID`),
+  // 8 → 9: complete cached files are data files named by file id (issue 17): a retired file's data file moves to a
+  // reserved id while it waits, and back to the returning file's id (issue 16).
+  8: (db) => {
+    db.exec("ALTER TABLE retired_manifests ADD COLUMN data_key INTEGER");
+    db.exec(`CREATE TABLE data_file_moves (
+      id INTEGER PRIMARY KEY, from_id INTEGER NOT NULL, to_id INTEGER NOT NULL, size INTEGER NOT NULL, mtime_ms INTEGER NOT NULL)`);
+  },
 };

@@ -61,6 +61,23 @@ describe("DataFileStore", () => {
     expect(listFiles(store.dataDir).filter((n) => n.includes(".part"))).toEqual([]);
   });
 
+  test("rekey moves a complete data file to another id (a retired origin's file, then its return), bytes and LRU row kept", async () => {
+    const { store } = openStore();
+    const f = fileOf(400_000, 9);
+    await store.materialize(ref(4, f.data.length), f.m, async (i) => f.pieces[i]);
+    const retired = 2 ** 44 + 1;
+    expect(store.rekey(4, retired, f.data.length, 1000)).toBe(true);
+    expect(store.has(ref(4, f.data.length))).toBe(false);
+    expect(store.totals()).toEqual({ bytes: f.data.length, files: 1 });
+    expect(store.rekey(retired, 12, f.data.length, 1000)).toBe(true);
+    expect(readFileSync(store.pathOf(ref(12, f.data.length)))).toEqual(Buffer.from(f.data));
+    expect(store.entry(12)?.bytes).toBe(f.data.length);
+    // Another version named, or nothing there: nothing moves.
+    expect(store.rekey(12, 13, f.data.length, 2000)).toBe(false);
+    expect(store.rekey(99, 13, f.data.length, 1000)).toBe(false);
+    expect(store.totals()).toEqual({ bytes: f.data.length, files: 1 });
+  });
+
   test("another version of the file is not found under the new size/mtime, and replaces the old one", async () => {
     const { store } = openStore();
     const a = fileOf(500_000, 1);

@@ -150,6 +150,7 @@ describe("schema upgrades", () => {
     const raw = new RawSqlite(path);
     raw.exec("DROP INDEX files_stat");
     raw.exec("DROP TABLE retired_manifests"); // added in version 8 (kept manifests of removed origins)
+    raw.exec("DROP TABLE data_file_moves"); // added in version 9
     for (const added7 of ["DROP TABLE view_placements", "DROP TABLE views", "ALTER TABLE nodes DROP COLUMN view_id"]) {
       raw.exec(added7); // added in version 7 (views)
     }

@@ -205,6 +205,21 @@ export class ContentCache {
     this.cache.forgetFile(fileId);
   }
 
+  /**
+   * Gives data files the ids metadata.db recorded for them (a retired origin's files to reserved ids, a returning
+   * origin's back to its files: docs/origins.md). One that is gone meanwhile (evicted) is skipped.
+   */
+  applyDataFileMoves(): void {
+    for (const m of this.library.db.pendingDataFileMoves()) {
+      try {
+        this.cache.dataFiles.rekey(m.fromId, m.toId, m.size, m.mtimeMs);
+      } catch (e) {
+        log.warn(`Could not keep the cached copy of file ${m.fromId} (${errorMessage(e)}); it is fetched again when read.`);
+      }
+      this.library.db.dataFileMoveDone(m.id);
+    }
+  }
+
   prefetchTarget(): PrefetchTarget {
     return {
       isCached: (id) => !this.isCachedOrigin(id) || this.library.db.getManifest(id) !== null,

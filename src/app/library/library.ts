@@ -20,6 +20,14 @@ import { plural } from "../../core/plural.ts";
 
 class RebuildAborted extends Error {}
 
+/** What the library tells the content cache of a live mount. */
+export interface LibraryContentCache {
+  /** A file left the library: its cached figures and content go. */
+  forgetFile(id: FileId): void;
+  /** Carries out the data file moves recorded in metadata.db (retired and returning files: docs/origins.md). */
+  applyDataFileMoves(): void;
+}
+
 const REMOVE_BATCH = 2000;
 
 /** The first free spelling of `wanted`: "Title.flac", then "Title (2).flac", "Title (3).flac", … */
@@ -48,7 +56,7 @@ export class Library {
   /** Origin ids by priority: a path two origins both give goes to the first (placement order). */
   readonly originOrder: OriginId[];
   /** The content cache of a live mount with cached origins (told when files leave the library). */
-  private contentCache: { forgetFile(id: FileId): void } | null = null;
+  private contentCache: LibraryContentCache | null = null;
   /** Files removed before the content cache was attached (origins no longer configured, at start): told to it then. */
   private forgottenBeforeCache: FileId[] = [];
   /** Configured origins that were removed once and returned: origin id → identity whose retired manifests wait. */
@@ -113,16 +121,19 @@ export class Library {
       });
       const inodes = this.inodesOfFiles(replaced);
       announceChanges(notifier, [...result.removed, ...result.added], inodes);
-      if (this.contentCache) for (const id of batch) this.contentCache.forgetFile(id);
-      else this.forgottenBeforeCache.push(...batch);
+      if (this.contentCache) {
+        this.contentCache.applyDataFileMoves(); // kept content (a retired origin's files) moves away before the rest goes
+        for (const id of batch) this.contentCache.forgetFile(id);
+      } else this.forgottenBeforeCache.push(...batch);
       onRemoved?.(batch);
     }
     return ids.length;
   }
 
   /** The content cache of a live mount: told about every file that leaves the library (its cached figures). */
-  attachContentCache(cache: { forgetFile(id: FileId): void }): void {
+  attachContentCache(cache: LibraryContentCache): void {
     this.contentCache = cache;
+    cache.applyDataFileMoves(); // recorded before this mount (or by a scan): carried out before anything is forgotten
     for (const id of this.forgottenBeforeCache) cache.forgetFile(id);
     this.forgottenBeforeCache = [];
   }
@@ -145,6 +156,7 @@ export class Library {
       const mine = ids.filter((_, i) => files[i].originId === originId);
       if (mine.length === 0) continue;
       const adopted = this.db.adoptRetiredManifests(key, mine);
+      if (adopted > 0) this.contentCache?.applyDataFileMoves(); // the data files come back under the new ids
       if (adopted > 0) log.debug(`Origin ${originId}: ${plural(adopted, "file")} took back the cached content kept since it was removed.`);
     }
   }

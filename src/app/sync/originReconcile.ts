@@ -119,7 +119,7 @@ export function reconcileOrigins(library: ReconciledLibrary, previous: readonly 
   for (const id of unconfigured()) {
     const where = previous?.find((p) => p.id === id);
     // Its cached content stays findable: the same origin configured again (under any id) takes it back.
-    const retired = where ? db.retireManifests(id, originIdentity(where)) : 0;
+    const retired = where ? db.retireManifests(id, originIdentity(where)).length : 0;
     const files = library.removeFiles(db.fileIdsOfOrigin(id));
     out.removed.push({ originId: id, files });
     log.info(

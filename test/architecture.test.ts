@@ -28,10 +28,11 @@ const ALLOWED: Record<string, readonly string[]> = {
   "app/catalog": ["core", "config", "db", "origins", "library"],
   "app/sync": ["core", "config", "db", "origins", "library", "fs", "fuse", "app/catalog"],
   "app/library": ["core", "config", "db", "origins", "library", "search", "app/catalog", "app/sync"],
-  "app/cache": ["core", "config", "cas", "origins", "search", "fs", "fuse", "app/library"],
-  "app/mount": ["core", "config", "origins", "search", "fs", "fuse", "app/cache", "app/library", "app/sync"],
-  "app/commands": ["core", "config", "db", "cas", "search", "fuse", "sample", "app/cache", "app/library", "app/mount"],
-  cli: ["core", "config", "app/catalog", "app/sync", "app/library", "app/cache", "app/mount", "app/commands"],
+  "app/cache": ["core", "config", "db", "cas", "origins", "search", "fs", "fuse", "app/library"],
+  "app/control": ["core", "config"],
+  "app/mount": ["core", "config", "origins", "search", "fs", "fuse", "app/cache", "app/control", "app/library", "app/sync"],
+  "app/commands": ["core", "config", "db", "cas", "search", "fuse", "sample", "app/cache", "app/control", "app/library", "app/mount"],
+  cli: ["core", "config", "app/catalog", "app/sync", "app/library", "app/cache", "app/control", "app/mount", "app/commands"],
 };
 
 function sourceFiles(dir: string): string[] {

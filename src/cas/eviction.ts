@@ -21,36 +21,43 @@ import { DEFAULT_WATER, planEviction, type CacheSpace, type EvictionPlan, type E
 export const DEFAULT_CACHE_CAP_BYTES = 10 * 1024 ** 3;
 
 /**
- * Reference-counted pins by owner: an owner (an open file handle, an in-flight fetch) pins a set of chunks, and a
- * chunk is evictable only when no owner holds it.
+ * Reference-counted pins by owner: an owner pins a set of chunks, and a chunk is evictable only when no owner holds
+ * it. The one notion of "kept" that eviction and `cache clear` ask, in two strengths:
+ * - "held" (an open file handle, an in-flight fetch): kept while unpinned chunks can make the room; taken, oldest
+ *   first, only when the cap or the disk's reserve would break otherwise (the reader fetches them again);
+ * - "kept" (a file the user pinned with `musicfs pin`): never evicted. `musicfs pin` refuses what would not fit.
  */
-export class ChunkPins {
-  private readonly byOwner = new Map<string, Set<ChunkHex>>();
-  private readonly counts = new Map<ChunkHex, number>();
+export type PinStrength = "held" | "kept";
 
-  /** Adds chunks to an owner's pin set (idempotent per owner and chunk). */
-  pin(owner: string, hexes: Iterable<ChunkHex>): void {
-    let set = this.byOwner.get(owner);
-    if (!set) this.byOwner.set(owner, (set = new Set()));
+export class ChunkPins {
+  private readonly byOwner = new Map<string, { strength: PinStrength; hexes: Set<ChunkHex> }>();
+  private readonly counts = new Map<ChunkHex, number>();
+  private readonly keptCounts = new Map<ChunkHex, number>();
+
+  /** Adds chunks to an owner's pin set (idempotent per owner and chunk); an owner has one strength, its first. */
+  pin(owner: string, hexes: Iterable<ChunkHex>, strength: PinStrength = "held"): void {
+    let entry = this.byOwner.get(owner);
+    if (!entry) this.byOwner.set(owner, (entry = { strength, hexes: new Set() }));
     for (const hex of hexes) {
-      if (set.has(hex)) continue;
-      set.add(hex);
+      if (entry.hexes.has(hex)) continue;
+      entry.hexes.add(hex);
       this.counts.set(hex, (this.counts.get(hex) ?? 0) + 1);
+      if (entry.strength === "kept") this.keptCounts.set(hex, (this.keptCounts.get(hex) ?? 0) + 1);
     }
   }
 
   /** Releases everything an owner pinned. */
   unpin(owner: string): void {
-    const set = this.byOwner.get(owner);
-    if (!set) return;
+    const entry = this.byOwner.get(owner);
+    if (!entry) return;
     this.byOwner.delete(owner);
-    for (const hex of set) {
-      const n = (this.counts.get(hex) ?? 1) - 1;
-      if (n <= 0) this.counts.delete(hex);
-      else this.counts.set(hex, n);
+    for (const hex of entry.hexes) {
+      decrement(this.counts, hex);
+      if (entry.strength === "kept") decrement(this.keptCounts, hex);
     }
   }
 
+  /** Held or kept by anyone. */
   isPinned(hex: ChunkHex): boolean {
     return this.counts.has(hex);
   }
@@ -58,13 +65,24 @@ export class ChunkPins {
   /** Pinned by an owner that `needs` says still reads chunks (not one whose file is served by its data file now). */
   isPinnedBy(hex: ChunkHex, needs: (owner: string) => boolean): boolean {
     if (!this.counts.has(hex)) return false;
-    for (const [owner, set] of this.byOwner) if (set.has(hex) && needs(owner)) return true;
+    for (const [owner, entry] of this.byOwner) if (entry.hexes.has(hex) && needs(owner)) return true;
     return false;
+  }
+
+  /** Kept by a user's pin: never evicted, whatever the cap needs. */
+  isKept(hex: ChunkHex): boolean {
+    return this.keptCounts.has(hex);
   }
 
   get pinnedChunks(): number {
     return this.counts.size;
   }
+}
+
+function decrement(counts: Map<ChunkHex, number>, hex: ChunkHex): void {
+  const n = (counts.get(hex) ?? 1) - 1;
+  if (n <= 0) counts.delete(hex);
+  else counts.set(hex, n);
 }
 
 export interface EvictorOptions {
@@ -143,6 +161,11 @@ export class Evictor {
   /** Bytes of admitted writes that have not finished. */
   get inFlightBytes(): number {
     return this.inFlight;
+  }
+
+  /** Where a sweep stops: what is kept (pinned) must fit under it, or every sweep finds nothing else to evict. */
+  get lowWaterBytes(): number {
+    return this.capBytes * this.water.lowWater;
   }
 
   needsEviction(): boolean {
@@ -226,7 +249,8 @@ export class Evictor {
    * go until `shouldFree` is freed; if that was not enough for `mustFree` (the cap or the reserve would break),
    * chunks of open files go too, oldest first: a reader of an evicted chunk fetches it again (a request, never wrong
    * bytes), while a cache over its cap fills disks. A kept file's data file never goes (unlinking a file that is
-   * open frees nothing until it is closed).
+   * open frees nothing until it is closed). Chunks
+   * of pinned files (`musicfs pin`) never go, nor do their data files (`isFileKept`).
    */
   private async sweep(plan: EvictionPlan): Promise<EvictionResult> {
     const result: EvictionResult = { chunks: 0, bytesFreed: 0 };
@@ -262,7 +286,7 @@ export class Evictor {
           continue;
         }
         const e = chunks.shift()!;
-        if (this.o.pins.isPinned(e.hex) !== takePinned) continue;
+        if (this.o.pins.isKept(e.hex) || this.o.pins.isPinned(e.hex) !== takePinned) continue;
         result.bytesFreed += await this.o.store.delete(e.hex);
         result.chunks++;
         if (takePinned) pinnedTaken++;

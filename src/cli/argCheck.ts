@@ -12,7 +12,9 @@ export function argProblem(argsDef: ArgsDef, tokens: readonly string[]): string 
     byName.set(name, def);
     for (const alias of aliasesOf(def)) byName.set(alias, def);
   }
-  const positionals = defs.filter(([, def]) => def.type === "positional").length;
+  // A positional whose valueHint ends in "..." (`musicfs pin PATH...`) takes any number of values.
+  const variadic = defs.some(([, def]) => def.type === "positional" && String((def as { valueHint?: string }).valueHint ?? "").endsWith("..."));
+  const positionals = variadic ? Number.POSITIVE_INFINITY : defs.filter(([, def]) => def.type === "positional").length;
   let given = 0;
   for (let i = 0; i < tokens.length; i++) {
     const token = tokens[i];

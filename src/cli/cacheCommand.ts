@@ -1,30 +1,19 @@
 import { defineCommand } from "citty";
-import { existsSync } from "node:fs";
-import { resolve } from "node:path";
-import { originIdForPath } from "../config/config.ts";
-import { expandHome } from "../config/paths.ts";
 import { cacheDirArgs, existingLibraryPaths } from "./libraryPaths.ts";
 import { logLevelArg } from "./run.ts";
-import { clearCache, cacheStatsFromDisk, verifyCache } from "../app/commands/cacheMaintenance.ts";
+import { clearCache, cacheStatsFromDisk, resolveOriginId, verifyCache, type VerifyReport } from "../app/commands/cacheMaintenance.ts";
+import { callMount } from "../app/control/controlClient.ts";
 import { InstanceLock } from "../app/mount/instanceLock.ts";
 import { Library } from "../app/library/library.ts";
 import { openLibrary } from "../app/library/openLibrary.ts";
 import { readStatus } from "../app/mount/statusFile.ts";
 import { chooseOrigins } from "../app/sync/rememberedOrigins.ts";
-import { cachePaths } from "../config/paths.ts";
+import { cachePaths, type CachePaths } from "../config/paths.ts";
 import { UserError } from "../core/errors.ts";
 import { log, tildify } from "../core/logger.ts";
 import { commonLibraryArgs, configFromArgs } from "./libraryArgs.ts";
 import { runCommand } from "./run.ts";
 import { plural } from "../core/plural.ts";
-
-/** An origin named by folder or by id, checked against the origins the library has files of. */
-function resolveOriginId(given: string, known: string[]): string {
-  const abs = resolve(expandHome(given));
-  const id = existsSync(abs) ? originIdForPath(abs) : given;
-  if (!known.includes(id)) throw new UserError(`No cached library files come from origin "${given}".`, `Origins in this library: ${known.join(", ") || "none"}.`);
-  return id;
-}
 
 const mib = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MiB`;
 
@@ -72,37 +61,54 @@ const stats = defineCommand({
   },
 });
 
+/** The running mount of the cache dir the arguments name, if one runs (then the command goes through it). */
+function liveMount(args: Record<string, unknown>, rawArgs: string[]): CachePaths | null {
+  const paths = existingLibraryPaths(configFromArgs(args, rawArgs).cacheDir);
+  return InstanceLock.isHeld(paths.lockFile) ? paths : null;
+}
+
+function printVerify(r: VerifyReport, json: unknown): void {
+  if (json) return console.log(JSON.stringify(r, null, 2));
+  log.info(`${plural(r.dataFilesChecked, "data file")} checked, ${r.dataFilesDamaged} damaged removed; ${plural(r.chunksChecked, "chunk")} checked, ${r.corruptRemoved} damaged removed, ${r.chunksMissing} missing; ${plural(r.filesDamaged, "file")} affected, ${r.filesRepaired} repaired.`);
+  for (const u of r.filesUnrepaired) log.warn(`File ${u.fileId} could not be repaired now (${u.reason}); it is fetched again when read.`);
+  if (r.filesUnrepaired.length) process.exitCode = 1;
+}
+
 const verify = defineCommand({
-  meta: { name: "verify", description: "Check every cached file's data file against its manifest and re-hash every chunk, remove damaged ones and repair those files from their origins (not while mounted)" },
+  meta: { name: "verify", description: "Check every cached file's data file against its manifest and re-hash every chunk, remove damaged ones and repair those files from their origins (through the mount when one runs)" },
   args: { json: { type: "boolean", description: "Print JSON" }, ...commonLibraryArgs },
   async run({ args, rawArgs }) {
-    await runCommand(() =>
-      withLibrary(args, rawArgs, { exclusive: true, readsOrigins: true }, async (library, paths, config) => {
-        const r = await verifyCache(paths, library, config);
-        if (args.json) return console.log(JSON.stringify(r, null, 2));
-        log.info(`${plural(r.dataFilesChecked, "data file")} checked, ${r.dataFilesDamaged} damaged removed; ${plural(r.chunksChecked, "chunk")} checked, ${r.corruptRemoved} damaged removed, ${r.chunksMissing} missing; ${plural(r.filesDamaged, "file")} affected, ${r.filesRepaired} repaired.`);
-        for (const u of r.filesUnrepaired) log.warn(`File ${u.fileId} could not be repaired now (${u.reason}); it is fetched again when read.`);
-        if (r.filesUnrepaired.length) process.exitCode = 1;
-      }),
-    );
+    await runCommand(async () => {
+      const live = liveMount(args, rawArgs);
+      if (live) return printVerify((await callMount(live, "cache.verify")) as VerifyReport, args.json);
+      await withLibrary(args, rawArgs, { exclusive: true, readsOrigins: true }, async (library, paths, config) => {
+        printVerify(await verifyCache(paths, library, config), args.json);
+      });
+    });
   },
 });
 
 const clear = defineCommand({
-  meta: { name: "clear", description: "Delete cached content (of one origin with --origin), keeping chunks other files still use (not while mounted)" },
+  meta: { name: "clear", description: "Delete cached content (of one origin with --origin), keeping chunks other files still use; a running mount keeps its open and pinned files" },
   args: {
     origin: { type: "string", alias: "o", description: "Only this origin's files: its folder, or its id from the config file" },
     ...cacheDirArgs,
     ...logLevelArg,
   },
   async run({ args }) {
-    await runCommand(() =>
-      withLibrary({ config: args.config, "cache-dir": args["cache-dir"] }, [], { exclusive: true, readsOrigins: false }, (library, paths) => {
+    await runCommand(async () => {
+      const live = liveMount({ config: args.config, "cache-dir": args["cache-dir"] }, []);
+      if (live) {
+        const r = (await callMount(live, "cache.clear", args.origin === undefined ? {} : { origin: String(args.origin) })) as { files: number; chunks: number; bytes: number; keptFiles: number; storedBytes: number; capBytes: number };
+        log.success(`Cleared ${plural(r.files, "cached file")}: ${plural(r.chunks, "chunk")}, ${mib(r.bytes)} freed; kept ${plural(r.keptFiles, "open or pinned file")}. The cache now holds ${mib(r.storedBytes)} of its ${mib(r.capBytes)} cap.`);
+        return;
+      }
+      await withLibrary({ config: args.config, "cache-dir": args["cache-dir"] }, [], { exclusive: true, readsOrigins: false }, (library, paths) => {
         const originId = args.origin === undefined ? undefined : resolveOriginId(String(args.origin), library.db.listOriginIds());
         const r = clearCache(paths, library, originId);
         log.success(`Cleared ${plural(r.files, "cached file")}: ${plural(r.chunks, "chunk")}, ${mib(r.bytes)} freed.`);
-      }),
-    );
+      });
+    });
   },
 });
 

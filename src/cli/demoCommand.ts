@@ -2,6 +2,7 @@ import { defineCommand } from "citty";
 import { resolve } from "node:path";
 import { loadConfig } from "../config/config.ts";
 import { log, tildify } from "../core/logger.ts";
+import { controlHandlers } from "../app/commands/controlHandlers.ts";
 import { runMount } from "../app/mount/mountSession.ts";
 import { prepareDemoLibrary } from "../app/commands/demo.ts";
 import { logLevelArg, runCommand } from "./run.ts";
@@ -26,7 +27,7 @@ export const demoCommand = defineCommand({
       const mountPoint = resolve((args.mountpoint as string | undefined) ?? "mnt");
       const config = loadConfig({ origins: [libraryDir], cacheDir, mountPoint });
       log.info(`Try: ls -R ${tildify(mountPoint)}   ffprobe "${tildify(mountPoint)}/…"   (Ctrl-C to stop)`);
-      process.exit(await runMount({ config, mountPoint, createMountpoint: true }));
+      process.exit(await runMount({ config, mountPoint, createMountpoint: true, controlHandlers }));
     });
   },
 });

@@ -2,6 +2,7 @@ import { relaunchTrustingCaFiles } from "../app/mount/caRelaunch.ts";
 import { defineCommand } from "citty";
 import { UserError } from "../core/errors.ts";
 import { runMount } from "../app/mount/mountSession.ts";
+import { controlHandlers } from "../app/commands/controlHandlers.ts";
 import { commonLibraryArgs, configFromArgs } from "./libraryArgs.ts";
 import { runCommand } from "./run.ts";
 
@@ -29,6 +30,7 @@ export const mountCommand = defineCommand({
         throw new UserError("Where should musicfs mount? Give a MOUNTPOINT, or set mount_point in the config file.");
       const code = await runMount({
         config, mountPoint: config.mountPoint, createMountpoint: args.mkdir !== false, acceptRemovals: args["accept-removals"] === true,
+        controlHandlers,
       });
       process.exit(code);
     });

@@ -1,5 +1,6 @@
 import { defineCommand } from "citty";
-import { readLibraryStatus } from "../app/commands/libraryStatus.ts";
+import { liveLibraryStatus } from "../app/commands/libraryStatus.ts";
+import { formatProgress } from "../app/cache/pinPolicy.ts";
 import { loadConfig } from "../config/config.ts";
 import { tildify } from "../core/logger.ts";
 import { cacheDirArgs, existingLibraryPaths } from "./libraryPaths.ts";
@@ -10,10 +11,10 @@ export const statusCommand = defineCommand({
   meta: { name: "status", description: "Show the library: whether it is mounted, files, search index, listening patterns, prefetch and cache figures" },
   args: { json: { type: "boolean", description: "Print JSON" }, ...cacheDirArgs, ...logLevelArg },
   async run({ args }) {
-    await runCommand(() => {
+    await runCommand(async () => {
       const config = loadConfig({ configPath: args.config as string | undefined, cacheDir: args["cache-dir"] as string | undefined });
       const paths = existingLibraryPaths(config.cacheDir); // a mistyped cache dir is an error (exit 1), as for `cache`
-      const report = readLibraryStatus(paths);
+      const report = await liveLibraryStatus(paths);
       if (args.json) {
         console.log(JSON.stringify(report, null, 2));
         return;
@@ -34,6 +35,7 @@ export const statusCommand = defineCommand({
       for (const h of heldBack) console.log(`offline     origin "${h.originId}" looks offline: ${h.reason}; nothing removed (musicfs scan --accept-removals confirms)`);
       const c = report.cache as Record<string, number> | null | undefined;
       if (c) console.log(`cache       ${Object.entries(c).map(([k, v]) => `${k} ${v}`).join(", ")}`);
+      if (report.pins && report.pins.files > 0) console.log(`pins        ${formatProgress(report.pins)}`);
       const r = report.originRequests as Record<string, Record<string, number>> | undefined;
       for (const [origin, counts] of Object.entries(r ?? {}))
         console.log(`requests    ${origin}: ${Object.entries(counts).map(([k, v]) => `${k} ${v}`).join(", ")}`);

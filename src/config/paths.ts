@@ -35,6 +35,8 @@ export function cachePaths(cacheDir: string) {
     metadataDb: join(cacheDir, "metadata.db"),
     patternsDb: join(cacheDir, "patterns.db"),
     collectionsDb: join(cacheDir, "collections.db"),
+    /** What `musicfs pin` keeps offline (its own file: a rebuilt metadata.db keeps the pins). */
+    pinsDb: join(cacheDir, "pins.db"),
     chunksDir: join(cacheDir, "chunks"),
     /** Complete cached files, one data file per file version (src/cas/dataFileStore.ts). */
     dataDir: join(cacheDir, "data"),

@@ -1,5 +1,5 @@
 /**
- * The one binding to libc for the calls Bun has no API for (mount, ioctl, socketpair, recvmsg, fcntl, flock,
+ * The one binding to libc for the calls Bun has no API for (mount, ioctl, socketpair, recvmsg, fcntl, flock, getsockopt,
  * socket/sendto for sd_notify), through bun:ffi. Opened lazily on first use, so importing it costs nothing where it
  * is never called, and opened once per thread (a worker has its own JS heap, so it loads its own handle).
  */
@@ -17,6 +17,7 @@ function openLibc() {
     recvmsg: { args: [FFIType.i32, FFIType.ptr, FFIType.i32], returns: FFIType.i64 },
     fcntl: { args: [FFIType.i32, FFIType.i32, FFIType.u64], returns: FFIType.i32 },
     flock: { args: [FFIType.i32, FFIType.i32], returns: FFIType.i32 },
+    getsockopt: { args: [FFIType.i32, FFIType.i32, FFIType.i32, FFIType.ptr, FFIType.ptr], returns: FFIType.i32 },
     close: { args: [FFIType.i32], returns: FFIType.i32 },
     __errno_location: { args: [], returns: FFIType.ptr },
   }).symbols;

@@ -448,6 +448,12 @@ export class Database {
     return res.changes;
   }
 
+  /** Drops the manifests of these files only (a live `cache clear` keeps those of open and pinned files). */
+  clearManifestsOf(ids: readonly FileId[]): number {
+    const stmt = this.stmt("UPDATE files SET chunk_manifest = NULL WHERE id = ? AND chunk_manifest IS NOT NULL");
+    return this.transaction(() => ids.reduce((n, id) => n + stmt.run(id).changes, 0));
+  }
+
   // ---- lifecycle -----------------------------------------------------------------------------------------------
 
   /** Folds the WAL into the main file and truncates it: after this the .db file alone is the whole state. */

@@ -237,6 +237,34 @@ describe("eviction as writes happen (the cap and the free-space reserve)", () =>
     expect(existsSync(c.store.pathOf(hexes[1]))).toBe(false);
     for (const hex of hexes.slice(2)) expect(existsSync(c.store.pathOf(hex))).toBe(true);
   });
+
+  test("chunks of pinned files (musicfs pin) never go, not even to hold the cap: open files' chunks give way instead", async () => {
+    const c = setup(1 * MiB, { admit: true, fsSpace: () => ({ freeBytes: Infinity, totalBytes: Infinity }) });
+    const hexes: string[] = [];
+    for (let i = 0; i < 8; i++) {
+      const bytes = pseudoRandomBytes(100 * KiB, 5000 + i);
+      await c.store.put(bytes);
+      hexes.push(chunkHex(hashChunk(bytes)));
+      c.tick();
+    }
+    await c.evictor.idle(); // 800 KiB: under the high-water mark, nothing was evicted
+    expect(hexes.every((h) => existsSync(c.store.pathOf(h)))).toBe(true);
+    c.pins.pin("pin:7", hexes.slice(0, 4), "kept"); // the four oldest: a pinned album
+    c.pins.pin("fh:1", hexes.slice(4)); // the rest: an open file
+    expect(c.pins.isKept(hexes[0]!)).toBe(true);
+    expect(c.pins.isKept(hexes[4]!)).toBe(false);
+    const silenced = spyOn(log, "info").mockImplementation((() => {}) as never);
+    await c.store.put(pseudoRandomBytes(300 * KiB, 5100)); // 1100 KiB: over the cap
+    await c.evictor.idle();
+    silenced.mockRestore();
+    expect(chunkBytesOnDisk(c.dir)).toBeLessThanOrEqual(1 * MiB);
+    for (const hex of hexes.slice(0, 4)) expect(existsSync(c.store.pathOf(hex))).toBe(true);
+    // What the cap needed came from the open file, oldest first.
+    expect(existsSync(c.store.pathOf(hexes[4]!))).toBe(false);
+    // Unpinned, they are ordinary chunks again.
+    c.pins.unpin("pin:7");
+    expect(c.pins.isPinned(hexes[0]!)).toBe(false);
+  });
 });
 
 describe("statistics", () => {

@@ -87,7 +87,7 @@ describe.skipIf(!hasProgram("bash"))("bash", () => {
     return r.stdout.split("\n").filter(Boolean).sort();
   }
   test("commands, subcommands, options, values after an option", async () => {
-    expect(await complete(["musicfs", ""])).toEqual(["cache", "collection", "completions", "demo", "install-service", "mount", "scan", "search", "status", "unmount"]);
+    expect(await complete(["musicfs", ""])).toEqual(["cache", "collection", "completions", "demo", "install-service", "mount", "pin", "pins", "scan", "search", "status", "sync", "unmount", "unpin"]);
     expect(await complete(["musicfs", "ca"])).toEqual(["cache"]);
     expect(await complete(["musicfs", "cache", ""])).toEqual(["clear", "stats", "verify"]);
     expect(await complete(["musicfs", "mount", "--cache-d"])).toEqual(["--cache-dir"]);

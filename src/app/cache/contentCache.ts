@@ -6,6 +6,9 @@ import { log } from "../../core/logger.ts";
 import type { FileId } from "../../core/types.ts";
 import { imageIdOfContent } from "../../core/contentIds.ts";
 import { openChunkCache, type ChunkCache } from "../../cas/chunkCache.ts";
+import { existsSync } from "node:fs";
+import { chunkPath } from "../../cas/chunkPaths.ts";
+import type { PinStrength } from "../../cas/eviction.ts";
 import { decodeManifest, manifestChunkHexes } from "../../cas/manifestCodec.ts";
 import { FetchError, type CachedFileRef } from "../../cas/fetch/index.ts";
 import type { CacheStatsSnapshot } from "../../cas/cacheStats.ts";
@@ -20,6 +23,13 @@ import { plural } from "../../core/plural.ts";
 import { DataFileScrub } from "../../cas/dataFileScrub.ts";
 import { DEFAULT_SCRUB_BYTES_PER_SEC } from "../../config/config.ts";
 
+const pinOwner = (fileId: FileId) => `pin:${fileId}`;
+
+/** The file a fetch's or a user pin's owner name stands for (`fetch:<id>`, `pin:<id>`). */
+function fileOfOwner(owner: string): FileId | undefined {
+  const m = /^(?:fetch|pin):(-?\d+)$/.exec(owner);
+  return m ? Number(m[1]) : undefined;
+}
 
 /**
  * The content cache of a live mount (origins with cache = "full"): the chunk store with its fetcher, eviction and
@@ -37,6 +47,8 @@ export class ContentCache {
   private readonly pending = new Set<Promise<unknown>>();
   private closing = false;
   private readonly scrub: DataFileScrub;
+  /** Files the user pinned (`musicfs pin`): their chunks are held under `pin:<id>` once the file is cached whole. */
+  private pinnedFiles = new Set<FileId>();
 
   constructor(
     private readonly library: Library,
@@ -58,11 +70,12 @@ export class ContentCache {
       // A fsync per 64 KiB chunk cut first reads from a local origin to ~90 MB/s.
       fsync: false,
       fetcher: { readTimeoutMs: config.cache.readTimeoutMs },
-      // Open files keep their data file (a file is opened far more often than it is evicted: a scan is fine).
-      isFileKept: (id) => [...this.openOwners.values()].includes(id),
-      // A pin keeps a chunk only for a file still read from chunks: one whose data file exists reads that instead.
+      // Open and pinned files keep their data file (a file is opened far more often than it is evicted: a scan is fine).
+      isFileKept: (id) => this.isKept(id),
+      // A pin keeps a chunk only for a file still read from chunks: one whose data file exists reads that instead
+      // (opens, fetches and user pins alike).
       ownerNeedsChunks: (owner) => {
-        const fileId = this.openOwners.get(owner) ?? (owner.startsWith("fetch:") ? Number(owner.slice("fetch:".length)) : undefined);
+        const fileId = this.openOwners.get(owner) ?? fileOfOwner(owner);
         const ref = fileId === undefined ? null : this.ref(fileId);
         return !ref || !this.cache.dataFiles.has(ref);
       },
@@ -88,6 +101,9 @@ export class ContentCache {
       if (!row || row.size !== e.originSize || row.mtimeMs !== e.originMtimeMs) return; // the file changed meanwhile
       library.db.updateManifest(e.fileId, e.manifest, e.originSize, e.originMtimeMs);
       for (const [owner, fileId] of this.openOwners) if (fileId === e.fileId) this.pin(owner, e.manifest, fileId);
+      // Synchronously, before the fetcher releases its own hold on the chunks: a pinned file is never evictable
+      // (its chunks until its data file exists, then its data file: isFileKept).
+      if (this.pinnedFiles.has(e.fileId)) this.pin(pinOwner(e.fileId), e.manifest, e.fileId, "kept");
       this.background(this.toDataFile({ fileId: e.fileId, size: e.originSize, mtimeMs: e.originMtimeMs }, e.manifest));
     });
   }
@@ -192,12 +208,80 @@ export class ContentCache {
     }
   }
 
-  private pin(owner: string, manifest: Uint8Array, fileId: FileId): void {
+  private pin(owner: string, manifest: Uint8Array, fileId: FileId, strength: PinStrength = "held"): void {
     try {
-      this.cache.pins.pin(owner, manifestChunkHexes(decodeManifest(manifest)));
+      this.cache.pins.pin(owner, manifestChunkHexes(decodeManifest(manifest)), strength);
     } catch (e) {
       log.warn(`Stored manifest of file ${fileId} is unreadable (${errorMessage(e)}); it will be fetched again.`);
     }
+  }
+
+  /**
+   * The files kept whatever the cap does: the one notion of "kept" that eviction and `cache clear` ask, besides
+   * open files and in-flight fetches (all of them hold their chunks in `cache.pins`).
+   */
+  setPinnedFiles(ids: ReadonlySet<FileId>): void {
+    for (const id of this.pinnedFiles) if (!ids.has(id)) this.cache.pins.unpin(pinOwner(id));
+    for (const id of ids) {
+      if (this.pinnedFiles.has(id)) continue;
+      const stored = this.library.db.getManifest(id);
+      // A file in chunks is kept by its chunks; one in its data file by isFileKept.
+      if (stored && !this.cache.dataFiles.has({ fileId: id, size: stored.size, mtimeMs: stored.mtimeMs })) this.pin(pinOwner(id), stored.manifest, id, "kept");
+    }
+    this.pinnedFiles = new Set(ids);
+  }
+
+  /** Open or pinned: `cache clear` keeps its content. */
+  isKept(fileId: FileId): boolean {
+    if (this.pinnedFiles.has(fileId)) return true;
+    for (const id of this.openOwners.values()) if (id === fileId) return true;
+    return false;
+  }
+
+  /**
+   * Whether a file's content is in the cache whole: its manifest is stored and current, and its data file is there or
+   * every chunk it names is (eviction takes chunks and data files, not manifests: a file once cached may have lost
+   * them).
+   */
+  isCachedWhole(fileId: FileId): boolean {
+    const stored = this.library.db.getManifest(fileId);
+    if (!stored) return false;
+    if (this.cache.dataFiles.has({ fileId, size: stored.size, mtimeMs: stored.mtimeMs })) return true;
+    try {
+      for (const hex of manifestChunkHexes(decodeManifest(stored.manifest))) if (!existsSync(chunkPath(this.cache.chunksDir, hex))) return false;
+    } catch {
+      return false;
+    }
+    return true;
+  }
+
+  /**
+   * Fetches a file whole into the cache (a pin). A file cached once and evicted since keeps its manifest but lost its
+   * bytes: the manifest goes, so that the file is fetched in one sequential GET (and gets its data file) instead of
+   * chunk by chunk. Resolves with whether it is now cached whole; a failure of the origin shows as false.
+   */
+  async fetchWhole(fileId: FileId): Promise<boolean> {
+    const ref = this.ref(fileId);
+    if (!ref) return false;
+    if (this.isCachedWhole(fileId)) return true;
+    if (this.library.db.getManifest(fileId)) {
+      this.library.db.clearManifestsOf([fileId]);
+      this.forgetContent(fileId);
+    }
+    await this.cache.fetcher.prefetch({ ...ref, manifest: null });
+    return this.isCachedWhole(fileId);
+  }
+
+  /** Whether this file's origin is cached (cache = "full"); other files are always read from their origin. */
+  isCachedOrigin(fileId: FileId): boolean {
+    const f = this.library.db.fileLocation(fileId);
+    return !!f && this.library.config.origins.some((o) => o.id === f.originId && o.cache === "full");
+  }
+
+  /** `cache clear` dropped this file's content: the next read starts from the origin. */
+  forgetContent(fileId: FileId): void {
+    this.cache.fetcher.forgetManifest(fileId);
+    this.cache.forgetFile(fileId);
   }
 
   /** A file left the library. */
@@ -232,13 +316,8 @@ export class ContentCache {
     };
   }
 
-  private isCachedOrigin(fileId: FileId): boolean {
-    const f = this.library.db.fileLocation(fileId);
-    return !!f && this.library.config.origins.some((o) => o.id === f.originId && o.cache === "full");
-  }
-
-  stats(): CacheStatsSnapshot {
-    return this.cache.stats.snapshot();
+  stats(): CacheStatsSnapshot & { openFiles: number } {
+    return { ...this.cache.stats.snapshot(), openFiles: this.openOwners.size };
   }
 
   async close(): Promise<void> {

@@ -1,5 +1,8 @@
 import { existsSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
+import { originIdForPath } from "../../config/config.ts";
+import { expandHome } from "../../config/paths.ts";
+import { UserError } from "../../core/errors.ts";
 import type { MusicFsConfig } from "../../config/config.ts";
 import type { CachePaths } from "../../config/paths.ts";
 import { errorMessage } from "../../core/errors.ts";
@@ -12,6 +15,14 @@ import { ContentCache } from "../cache/contentCache.ts";
 import type { Library } from "../library/library.ts";
 import { checkDataFile } from "../../cas/dataFileCheck.ts";
 import { dataFilePath, parseDataFileName } from "../../cas/dataFilePaths.ts";
+
+/** An origin named by folder or by id (`cache clear --origin`), checked against the origins the library has files of. */
+export function resolveOriginId(given: string, known: string[]): string {
+  const abs = resolve(expandHome(given));
+  const id = existsSync(abs) ? originIdForPath(abs) : given;
+  if (!known.includes(id)) throw new UserError(`No cached library files come from origin "${given}".`, `Origins in this library: ${known.join(", ") || "none"}.`);
+  return id;
+}
 
 /** Every chunk file in the store (path and name), walking the two shard levels. */
 function* chunkFiles(chunksDir: string): Generator<{ path: string; hex: string; size: number }> {
@@ -113,13 +124,14 @@ export interface VerifyReport {
  * Re-hashes every chunk, removes the ones whose bytes do not match their name, then repairs every cached file that
  * lost a chunk by fetching just those chunks from its origin again.
  */
-export async function verifyCache(paths: CachePaths, library: Library, config: MusicFsConfig): Promise<VerifyReport> {
+export async function verifyCache(paths: CachePaths, library: Library, config: MusicFsConfig, live?: ContentCache): Promise<VerifyReport> {
   const report: VerifyReport = { chunksChecked: 0, corruptRemoved: 0, dataFilesChecked: 0, dataFilesDamaged: 0, chunksMissing: 0, filesDamaged: 0, filesRepaired: 0, filesUnrepaired: [] };
   const removed = new Set<string>();
   for (const c of chunkFiles(paths.chunksDir)) {
     report.chunksChecked++;
     if (chunkHex(hashChunk(readFileSync(c.path))) !== c.hex) {
-      rmSync(c.path, { force: true });
+      if (live) live.cache.store.deleteNow(c.hex); // the running mount's ledger learns it too
+      else rmSync(c.path, { force: true });
       removed.add(c.hex);
       report.corruptRemoved++;
       log.warn(`Chunk ${c.hex.slice(0, 16)}… was damaged and has been removed.`);
@@ -137,7 +149,8 @@ export async function verifyCache(paths: CachePaths, library: Library, config: M
       served.add(fileId);
       continue;
     }
-    rmSync(path, { force: true });
+    if (live) live.cache.dataFiles.delete(fileId); // the running mount's index of data files learns it too
+    else rmSync(path, { force: true });
     report.dataFilesDamaged++;
     log.warn(`The data file of file ${fileId} was damaged (${check.reason}) and has been removed.`);
   }
@@ -157,7 +170,8 @@ export async function verifyCache(paths: CachePaths, library: Library, config: M
   if (report.chunksMissing > 0) log.warn(`${report.chunksMissing} chunk${report.chunksMissing === 1 ? "" : "s"} named by cached files ${report.chunksMissing === 1 ? "was" : "were"} missing from ${paths.chunksDir}.`);
   report.filesDamaged = damaged.length;
   if (damaged.length === 0) return report;
-  const content = new ContentCache(library, paths, config);
+  // A running mount repairs through its own cache (one ledger, one fetcher); otherwise a cache of our own.
+  const content = live ?? new ContentCache(library, paths, config);
   try {
     for (const [fileId, m] of damaged) {
       const file = library.db.fileLocation(fileId);
@@ -176,7 +190,7 @@ export async function verifyCache(paths: CachePaths, library: Library, config: M
       }
     }
   } finally {
-    await content.close();
+    if (!live) await content.close();
   }
   return report;
 }
@@ -212,4 +226,44 @@ export function clearCache(paths: CachePaths, library: Library, originId?: strin
   const files = library.db.clearManifests(originId);
   if (originId === undefined) library.db.dropRetiredManifests();
   return { files, chunks, bytes };
+}
+
+/**
+ * `cache clear` on a running mount: what the mount keeps (open files, in-flight fetches, pinned files: one notion
+ * of "kept", the content cache's) stays, everything else of the cleared origin goes, through the mount's own store
+ * so its ledger (the cap figures) drops with it. Readers of a cleared file fetch it again.
+ */
+export async function clearLiveCache(paths: CachePaths, library: Library, content: ContentCache, originId?: string): Promise<{ files: number; chunks: number; bytes: number; keptFiles: number }> {
+  const keep = new Set<string>();
+  const cleared: FileId[] = [];
+  let keptFiles = 0;
+  // One origin's content only: what waits for a removed origin's return stays (docs/origins.md).
+  if (originId !== undefined) for (const m of library.db.listRetiredManifests()) for (const hex of retiredChunkHexes(m)) keep.add(hex);
+  for (const [fileId, m] of manifests(library)) {
+    const inScope = originId === undefined || library.db.getFile(fileId)?.originId === originId;
+    if (inScope && !content.isKept(fileId)) {
+      cleared.push(fileId);
+      continue;
+    }
+    if (inScope) keptFiles++;
+    for (const hex of manifestChunkHexes(m)) keep.add(hex);
+  }
+  // The database first here: a worker that sees no manifest defers to the fetcher instead of reading a chunk that
+  // is about to go (a worker holding a stale view finds the chunk missing and defers as well).
+  const files = library.db.clearManifestsOf(cleared);
+  if (originId === undefined) library.db.dropRetiredManifests();
+  let chunks = 0;
+  let bytes = 0;
+  for (const id of cleared) {
+    content.forgetContent(id);
+    bytes += content.cache.dataFiles.delete(id);
+  }
+  for (const c of chunkFiles(paths.chunksDir)) {
+    if (keep.has(c.hex) || content.cache.pins.isPinned(c.hex)) continue;
+    bytes += await content.cache.store.delete(c.hex);
+    chunks++;
+  }
+  content.cache.ledger.flush();
+  content.cache.dataFiles.flush();
+  return { files, chunks, bytes, keptFiles };
 }

@@ -6,7 +6,9 @@ import { SearchIndex } from "../../search/searchIndex.ts";
 import { isMountedAs } from "../../fuse/mount.ts";
 import { FS_NAME } from "../mount/fsName.ts";
 import { InstanceLock } from "../mount/instanceLock.ts";
-import { readStatus } from "../mount/statusFile.ts";
+import { readStatus, type MountStatus } from "../mount/statusFile.ts";
+import { callMount } from "../control/controlClient.ts";
+import type { PinProgress } from "../cache/pinPolicy.ts";
 
 /** What `musicfs status` reports about one cache dir, mounted or not. */
 export interface LibraryStatus {
@@ -22,6 +24,25 @@ export interface LibraryStatus {
   cache?: unknown;
   /** Requests the running mount made to each remote origin. */
   originRequests?: Record<string, Record<string, number>>;
+  /** Fetch progress of the pinned files. */
+  pins?: PinProgress | null;
+  /** Whether the figures are the mount's own, asked over its control socket now (else status.json's). */
+  live?: boolean;
+}
+
+/**
+ * The status with the running mount's figures of this moment (asked over the control socket); the figures of
+ * status.json (up to a few seconds old) when the mount does not answer.
+ */
+export async function liveLibraryStatus(paths: CachePaths): Promise<LibraryStatus> {
+  const report = readLibraryStatus(paths);
+  if (!report.mounted) return report;
+  const live = (await callMount(paths, "status").catch(() => null)) as MountStatus | null;
+  if (!live) return report;
+  return {
+    ...report, lastSync: live.lastSync, prefetch: live.prefetch, cache: live.cache, originRequests: live.originRequests,
+    pins: live.pins ?? null, live: true, files: live.files,
+  };
 }
 
 /**
@@ -62,6 +83,7 @@ export function readLibraryStatus(paths: CachePaths): LibraryStatus {
     report.prefetch = live.prefetch;
     report.cache = live.cache;
     report.originRequests = live.originRequests;
+    report.pins = live.pins;
   }
   return report;
 }

@@ -28,7 +28,9 @@ import type { WorkerMessage } from "../../fs/workerMessages.ts";
 import { Listening } from "../cache/listening.ts";
 import { ContentCache } from "../cache/contentCache.ts";
 import { Errno } from "../../fuse/filesystem.ts";
-import { writeStatus } from "./statusFile.ts";
+import { writeStatus, type MountStatus } from "./statusFile.ts";
+import { PinManager } from "../cache/pinManager.ts";
+import { ControlServer, type ControlHandler } from "../control/controlServer.ts";
 import { BackgroundWrites, cacheDirWriteProblem } from "./backgroundWrites.ts";
 import { plural } from "../../core/plural.ts";
 import { restoreDiskReserve } from "../cache/diskReserve.ts";
@@ -42,6 +44,22 @@ export interface MountRequest {
   acceptRemovals?: boolean;
   /** FUSE worker threads (default 2). */
   workers?: number;
+  /**
+   * The commands the mount answers on its control socket (app/commands/controlHandlers.ts: what they do lives with
+   * the other commands); none: no control socket.
+   */
+  controlHandlers?: (live: LiveMount) => Record<string, ControlHandler>;
+}
+
+/** What the control commands reach of a running mount. */
+export interface LiveMount {
+  paths: CachePaths;
+  config: MusicFsConfig;
+  library: Library;
+  content: ContentCache | null;
+  pins: PinManager | null;
+  background: BackgroundTasks;
+  status(): MountStatus;
 }
 
 /** Long kernel caching: the library changes only through us, and we invalidate what changes (delta sync). */
@@ -77,6 +95,8 @@ export async function runMount(req: MountRequest): Promise<number> {
   let library: Library | null = null;
   let listening: Listening | null = null;
   let content: ContentCache | null = null;
+  let pins: PinManager | null = null;
+  let control: ControlServer | null = null;
   /** Set once the background syncs run; OPENs of changed origin files refresh through it. */
   let backgroundTasks: BackgroundTasks | null = null;
   try {
@@ -106,6 +126,7 @@ export async function runMount(req: MountRequest): Promise<number> {
       content = new ContentCache(library, paths, config);
       content.start();
       library.attachContentCache(content);
+      pins = new PinManager(library, content, paths);
     }
     const writes = new BackgroundWrites(paths.cacheDir);
     listening = new Listening(paths.patternsDb, content?.prefetchTarget() ?? null, writes);
@@ -115,13 +136,6 @@ export async function runMount(req: MountRequest): Promise<number> {
       backgroundTasks ? backgroundTasks.refreshFile(originId, realPath) : Promise.reject(new Error("the mount is still starting")),
     );
     log.debug(`fuse: protocol 7.${session.init?.minor}, passthrough ${session.init?.passthrough ? "on" : "off"}`);
-    const fileCount = library.storedFileCount();
-    const remote = remoteRequestTotal(library.origins);
-    log.success(
-      `musicfs: ${plural(fileCount, "file")} mounted at ${req.mountPoint} (ready in ${Math.round(performance.now() - t0)} ms` +
-        `${remote === null ? "" : `, ${plural(remote, "request")} to remote origins`}). Press Ctrl-C to unmount.`,
-    );
-    sdNotify("READY=1");
 
     const background = startBackgroundSync(library, {
       notifier: session,
@@ -129,21 +143,34 @@ export async function runMount(req: MountRequest): Promise<number> {
       sync: library.config.sync,
       searchRebuild,
       acceptRemovals: req.acceptRemovals,
+      afterSync: () => pins?.refresh(),
     });
     backgroundTasks = background;
     const startedAt = Date.now();
-    const report = (state: "running" | "stopped") => writes.attempt("status", () => {
+    const status = (state: "running" | "stopped"): MountStatus => {
       const lib = library!;
       const sync = background.lastSync();
-      writeStatus(paths.cacheDir, {
+      return {
         pid: process.pid, mountPoint: req.mountPoint, startedAt, updatedAt: Date.now(), state,
         files: lib.storedFileCount(),
         lastSync: sync && { added: sync.added, modified: sync.modified, removed: sync.removed, unchanged: sync.unchanged, ms: sync.ms, at: sync.at, heldBack: sync.heldBack },
         prefetch: listening?.prefetchStats() ?? null,
-        cache: content ? { ...content.stats() } : null,
+        cache: content ? { ...content.stats(), capBytes: content.cache.evictor.capBytes } : null,
         originRequests: remoteRequestCounts(lib.origins),
-      });
-    });
+        pins: pins?.progress() ?? null,
+      };
+    };
+    const report = (state: "running" | "stopped") => writes.attempt("status", () => writeStatus(paths.cacheDir, status(state)));
+    if (req.controlHandlers) control = startControl(paths, req.controlHandlers({ paths, config, library, content, pins, background, status: () => status("running") }));
+    // Ready once everything a user may ask of the mount answers, the control socket included.
+    const fileCount = library.storedFileCount();
+    const remote = remoteRequestTotal(library.origins);
+    log.success(
+      `musicfs: ${plural(fileCount, "file")} mounted at ${req.mountPoint} (ready in ${Math.round(performance.now() - t0)} ms` +
+        `${remote === null ? "" : `, ${plural(remote, "request")} to remote origins`}). Press Ctrl-C to unmount.`,
+    );
+    sdNotify("READY=1");
+    pins?.refresh(); // after the ready line: resolving many pins takes a while, and the mount serves meanwhile
     const statusTimer = setInterval(() => report("running"), statusIntervalMs());
     report("running");
     const reason = await Promise.race([
@@ -155,7 +182,11 @@ export async function runMount(req: MountRequest): Promise<number> {
     log.info(`Ordered shutdown (${reason}).`);
     sdNotify("STOPPING=1");
     clearInterval(statusTimer);
+    control?.stop();
+    control = null;
     await background.stop();
+    pins?.close();
+    pins = null;
     report("stopped");
     await listening.close();
     listening = null;
@@ -171,11 +202,23 @@ export async function runMount(req: MountRequest): Promise<number> {
     if (isDiskFull(e, paths.cacheDir)) throw diskFullError(paths.cacheDir);
     throw e;
   } finally {
+    control?.stop();
+    pins?.close();
     await listening?.close();
     await content?.close();
     library?.close();
     lock.release();
     signals.dispose();
+  }
+}
+
+/** The control socket; a mount that cannot listen (a cache dir path too long for a socket) still serves. */
+function startControl(paths: CachePaths, handlers: Record<string, ControlHandler>): ControlServer | null {
+  try {
+    return ControlServer.listen(paths.controlSocket, handlers);
+  } catch (e) {
+    log.warn(`The control socket ${tildify(paths.controlSocket)} could not be opened (${errorMessage(e)}): pin, status and cache commands cannot reach this mount.`);
+    return null;
   }
 }
 

@@ -1,5 +1,6 @@
 import { readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import type { PinProgress } from "../cache/pinPolicy.ts";
 
 /**
  * What a running mount reports about itself, rewritten every few seconds as `status.json` in the cache dir (and
@@ -21,6 +22,8 @@ export interface MountStatus {
   cache: Record<string, number> | null;
   /** Requests made to each remote origin by this mount (by kind: list, get, head, retries). */
   originRequests?: Record<string, Record<string, number>>;
+  /** Fetch progress of the pinned files (null without cached origins). */
+  pins?: PinProgress | null;
 }
 
 export function statusPath(cacheDir: string): string {

@@ -12,6 +12,8 @@ export interface BackgroundTasks {
   lastSync(): (SyncSummary & { at: number }) | null;
   /** Syncs one origin file now (after any sync already running); resolves when it is done. */
   refreshFile(originId: string, realPath: string): Promise<void>;
+  /** A delta sync of every origin now (`musicfs sync`), after any running one; resolves with its summary. */
+  syncNow(): Promise<(SyncSummary & { at: number }) | null>;
 }
 
 export interface BackgroundSyncOptions {
@@ -24,6 +26,8 @@ export interface BackgroundSyncOptions {
   searchRebuild: Promise<void> | null;
   /** `mount --accept-removals`: applies to the first sync only. */
   acceptRemovals?: boolean;
+  /** Told after every completed sync (pins resolve their queries again: later matches are pinned too). */
+  afterSync?: (summary: SyncSummary) => void;
 }
 
 /**
@@ -32,7 +36,7 @@ export interface BackgroundSyncOptions {
  */
 export function startBackgroundSync(library: SyncedLibrary, opts: BackgroundSyncOptions): BackgroundTasks {
   // The sync gives way to the mount's traffic: a first walk right after mounting is not slowed down by it.
-  const sync = new SyncRunner(library, { notifier: opts.notifier, pace: foregroundPacer({ requests: opts.answeredRequests }) });
+  const sync = new SyncRunner(library, { notifier: opts.notifier, pace: foregroundPacer({ requests: opts.answeredRequests }) }, opts.afterSync);
   // A search rebuild and the delta sync both write: the sync waits for the rebuild, which reads every row.
   const started = (opts.searchRebuild ?? Promise.resolve())
     .catch((e) => log.error(`Rebuilding the search index failed: ${(e as Error).message}. Search answers EIO until the next start.`))
@@ -47,6 +51,14 @@ export function startBackgroundSync(library: SyncedLibrary, opts: BackgroundSync
       await started;
       sync.requestScoped(new Map([[originId, [realPath]]]));
       await sync.idle();
+    },
+    syncNow: async () => {
+      await started;
+      const before = sync.history.at(-1);
+      sync.requestFull();
+      await sync.idle();
+      const last = sync.history.at(-1) ?? null;
+      return last === before ? null : last;
     },
   };
 }

@@ -26,6 +26,8 @@ export class SyncRunner {
   constructor(
     private readonly library: SyncedLibrary,
     private readonly options: Omit<SyncOptions, "signal" | "scopes">,
+    /** Told after every completed sync (pins resolve their queries again: later matches are pinned too). */
+    private readonly afterSync: (summary: SyncSummary) => void = () => {},
   ) {}
 
   /** `acceptRemovals` applies to the first sync only (`mount --accept-removals`): later outages are still guarded. */
@@ -74,6 +76,11 @@ export class SyncRunner {
       try {
         const summary = await deltaSync(this.library, { ...this.options, signal: this.controller.signal, scopes, acceptRemovals });
         this.history.push({ ...summary, at: Date.now() });
+        try {
+          this.afterSync(summary);
+        } catch (e) {
+          log.error(`After the delta sync: ${errorMessage(e)}`);
+        }
         if (summary.skippedOrigins.length > 0) this.retryWhenOffline();
         if (this.history.length > 20) this.history.shift();
         // A sync of a large library leaves its garbage behind (~200 MB at 1M files) long after it is done; a daemon

@@ -121,6 +121,11 @@ export class Fetcher {
     await ff.done.promise;
   }
 
+  /** The file's cached content was dropped (`cache clear`): its next read starts from the origin. */
+  forgetManifest(fileId: FileId): void {
+    this.manifests.forget(fileId);
+  }
+
   /** True when a current manifest is known for the file (its chunks may still need repair). */
   hasManifest(file: CachedFileRef): boolean {
     return this.manifests.current(file) !== undefined;

@@ -1,0 +1,80 @@
+import { Database } from "bun:sqlite";
+
+/**
+ * pins.db: what the user pinned, stored by what it names so that it outlives the tree it was made in:
+ * - a folder or track pin keeps its files by origin and origin path (a retag or a re-placement moves the file in the
+ *   tree but not on the origin; a rebuilt metadata.db finds the same files again);
+ * - a search pin keeps its query and a collection pin its collection's name: tracks that match later are pinned too.
+ * Its own file, like collections.db, so a damaged metadata.db that is moved aside and rebuilt loses no pin.
+ */
+export type PinKind = "files" | "search" | "collection";
+
+export interface StoredPin {
+  id: number;
+  kind: PinKind;
+  /** The mount-relative path the user pinned (how `unpin` and `pins` name it). */
+  label: string;
+  /** The search query, or the collection name; null for a files pin. */
+  key: string | null;
+  createdAt: number;
+}
+
+export interface PinnedFileRef {
+  originId: string;
+  realPath: string;
+}
+
+const SCHEMA = `
+  CREATE TABLE IF NOT EXISTS pins (
+    id INTEGER PRIMARY KEY, kind TEXT NOT NULL CHECK (kind IN ('files', 'search', 'collection')),
+    label TEXT NOT NULL UNIQUE, key TEXT, created_at INTEGER NOT NULL);
+  CREATE TABLE IF NOT EXISTS pin_files (
+    pin_id INTEGER NOT NULL REFERENCES pins (id) ON DELETE CASCADE, origin_id TEXT NOT NULL, real_path TEXT NOT NULL,
+    PRIMARY KEY (pin_id, origin_id, real_path)) WITHOUT ROWID;
+`;
+
+export class PinStore {
+  private constructor(private readonly db: Database) {}
+
+  static open(path: string): PinStore {
+    const db = new Database(path, { create: true });
+    db.run("PRAGMA journal_mode = WAL");
+    db.run("PRAGMA synchronous = NORMAL"); // WAL + NORMAL: a committed pin survives kill -9
+    db.run("PRAGMA foreign_keys = ON");
+    db.exec(SCHEMA);
+    return new PinStore(db);
+  }
+
+  list(): StoredPin[] {
+    return this.db.query("SELECT id, kind, label, key, created_at AS createdAt FROM pins ORDER BY label").all() as StoredPin[];
+  }
+
+  byLabel(label: string): StoredPin | null {
+    return this.db.query("SELECT id, kind, label, key, created_at AS createdAt FROM pins WHERE label = ?").get(label) as StoredPin | null;
+  }
+
+  files(pinId: number): PinnedFileRef[] {
+    return this.db.query("SELECT origin_id AS originId, real_path AS realPath FROM pin_files WHERE pin_id = ?").all(pinId) as PinnedFileRef[];
+  }
+
+  /** Adds (or replaces: pinning a folder again takes its current files) a pin. */
+  put(pin: { kind: PinKind; label: string; key: string | null; files?: readonly PinnedFileRef[] }, nowMs = Date.now()): StoredPin {
+    return this.db.transaction(() => {
+      this.db.run("DELETE FROM pins WHERE label = ?", [pin.label]);
+      this.db.run("INSERT INTO pins (kind, label, key, created_at) VALUES (?, ?, ?, ?)", [pin.kind, pin.label, pin.key, nowMs]);
+      const stored = this.byLabel(pin.label)!;
+      const insert = this.db.prepare("INSERT OR IGNORE INTO pin_files (pin_id, origin_id, real_path) VALUES (?, ?, ?)");
+      for (const f of pin.files ?? []) insert.run(stored.id, f.originId, f.realPath);
+      return stored;
+    })();
+  }
+
+  /** Removes a pin by its label; false when there was none. */
+  remove(label: string): boolean {
+    return this.db.run("DELETE FROM pins WHERE label = ?", [label]).changes > 0;
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}

@@ -102,6 +102,11 @@ export class CachedFileHandles {
     return view;
   }
 
+  /** True when the file's content is all cached (a current manifest): its reads need no origin. */
+  isComplete(file: CachedFileRef, loadManifest: () => Uint8Array | null): boolean {
+    return this.viewOf(file, loadManifest) !== null;
+  }
+
   /** Bytes read into `out`, or null when the range must be fetched by the main thread. */
   read(
     file: CachedFileRef,

@@ -45,6 +45,8 @@ export const InitFlag = {
   INIT_EXT: 1 << 30,
 } as const;
 export const InitFlag2 = {
+  /** FUSE_DIRECT_IO_ALLOW_MMAP = 1 << 36 (Linux 6.6): files opened with FOPEN_DIRECT_IO may still be mmapped shared. */
+  DIRECT_IO_ALLOW_MMAP: 1 << 4,
   /** FUSE_PASSTHROUGH = 1 << 37. */
   PASSTHROUGH: 1 << 5,
 } as const;

@@ -292,6 +292,8 @@ export interface InitNegotiation {
   reply: InitOut;
   /** Both sides agreed on FUSE_PASSTHROUGH. */
   passthrough: boolean;
+  /** Both sides agreed on FUSE_DIRECT_IO_ALLOW_MMAP: a FOPEN_DIRECT_IO file can still be mmapped (MAP_SHARED). */
+  directIoMmap: boolean;
   /** The kernel would accept "zero-message" open (it advertised NO_OPEN_SUPPORT). */
   zeroMessageOpen: boolean;
   /** The kernel accepts ENOSYS to OPENDIR (NO_OPENDIR_SUPPORT): it then opens directories itself, with
@@ -307,14 +309,20 @@ export function negotiateInit(k: InitIn, wantPassthrough: boolean): InitNegotiat
   const passthrough =
     wantPassthrough && k.minor >= FUSE_MINOR_PASSTHROUGH && (k.flags & InitFlag.INIT_EXT) !== 0 &&
     (k.flags2 & InitFlag2.PASSTHROUGH) !== 0;
+  const directIoMmap = (k.flags & InitFlag.INIT_EXT) !== 0 && (k.flags2 & InitFlag2.DIRECT_IO_ALLOW_MMAP) !== 0;
   let flags = WANTED_INIT_FLAGS & k.flags;
   let flags2 = 0;
   if (passthrough) {
     flags |= InitFlag.INIT_EXT;
     flags2 |= InitFlag2.PASSTHROUGH;
   }
+  if (directIoMmap) {
+    flags |= InitFlag.INIT_EXT;
+    flags2 |= InitFlag2.DIRECT_IO_ALLOW_MMAP;
+  }
   return {
     passthrough,
+    directIoMmap,
     zeroMessageOpen: (k.flags & InitFlag.NO_OPEN_SUPPORT) !== 0,
     zeroMessageOpendir: (k.flags & InitFlag.NO_OPENDIR_SUPPORT) !== 0,
     reply: {

@@ -205,7 +205,7 @@ export class RequestDispatcher {
       return -EPROTO;
     }
     const n = negotiateInit(k, this.opts.wantPassthrough === true);
-    this.shared.recordKernelFlags(k.flags);
+    this.shared.recordKernelFlags(k.flags, n.directIoMmap);
     if (!n.passthrough) this.opts.passthrough?.disable();
     const len = writeInitOut(this.view, this.dataOffset, n.reply);
     this.fs.init?.({ passthroughAvailable: n.passthrough });
@@ -234,7 +234,9 @@ export class RequestDispatcher {
       this.post({ type: "defer", request: { unique, opcode: Opcode.OPEN, nodeid: ino, offset: 0, size: 0, fh: 0, payload: r.defer } });
       return NO_REPLY;
     }
-    const out = openOut(ino, r, this.opts.passthrough);
+    // Direct I/O only where mmap keeps working with it (FUSE_DIRECT_IO_ALLOW_MMAP); otherwise the page cache.
+    const reply = r.directIoIfMmap && this.shared.directIoMmap() ? { ...r, directIo: true } : r;
+    const out = openOut(ino, reply, this.opts.passthrough);
     return writeOpenOut(this.view, this.dataOffset, out.fh, out.openFlags, out.backingId);
   }
 

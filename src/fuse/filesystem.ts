@@ -73,6 +73,11 @@ export interface OpenReply {
   /** FOPEN_DIRECT_IO. */
   directIo?: boolean;
   /**
+   * FOPEN_DIRECT_IO if the kernel agreed to FUSE_DIRECT_IO_ALLOW_MMAP (Linux ≥ 6.6), so that mmap still works;
+   * otherwise a normal open. Direct I/O turns the kernel's readahead off for this open: READs are the program's own.
+   */
+  directIoIfMmap?: boolean;
+  /**
    * Serve this open with FUSE passthrough from the given backing file (its bytes when the name is not UTF-8;
    * root + kernel ≥ 6.9 only). The session
    * falls back to normal READs (and never asks again) when passthrough is unavailable. Every open of one inode

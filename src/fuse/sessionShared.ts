@@ -12,13 +12,15 @@ const NO_REPLY_OPCODES: ReadonlySet<number> = new Set([Opcode.FORGET, Opcode.BAT
 /** Opcodes are below 64 today (STATX = 52); larger ones share the last counter. */
 const COUNTERS = 64;
 /** Int32 layout: [0] INIT seen (0/1), [1] the kernel's INIT flags (bits 0–31), [2] answered requests (all opcodes
- *  but NO_REPLY_OPCODES), [3] calls for a standby worker, [4] standby workers in read(2), [5…] a counter per opcode. */
+ *  but NO_REPLY_OPCODES), [3] calls for a standby worker, [4] standby workers in read(2), [5] direct-I/O files may be
+ *  mmapped (0/1, agreed in INIT), [6…] a counter per opcode. */
 const INIT_SEEN = 0;
 const KERNEL_FLAGS = 1;
 const ANSWERED = 2;
 const STANDBY_CALLS = 3;
 const STANDBY_READING = 4;
-const FIRST_COUNTER = 5;
+const DIRECT_IO_MMAP = 5;
+const FIRST_COUNTER = 6;
 /** STANDBY_CALLS after releaseStandby(): standby workers never sleep again. */
 const RELEASED = -1;
 
@@ -34,14 +36,20 @@ export class SessionShared {
   }
 
   /** Called by the worker answering INIT, before its reply is written (so before any other request arrives). */
-  recordKernelFlags(flags: number): void {
+  recordKernelFlags(flags: number, directIoMmap = false): void {
     Atomics.store(this.words, KERNEL_FLAGS, flags | 0);
+    Atomics.store(this.words, DIRECT_IO_MMAP, directIoMmap ? 1 : 0);
     Atomics.store(this.words, INIT_SEEN, 1);
   }
 
   /** Whether the kernel offered `flag` (an InitFlag bit of the low word); false before INIT. */
   kernelOffers(flag: number): boolean {
     return Atomics.load(this.words, INIT_SEEN) === 1 && (Atomics.load(this.words, KERNEL_FLAGS) & flag) !== 0;
+  }
+
+  /** Whether FUSE_DIRECT_IO_ALLOW_MMAP was agreed: FOPEN_DIRECT_IO then keeps mmap working. */
+  directIoMmap(): boolean {
+    return Atomics.load(this.words, DIRECT_IO_MMAP) === 1;
   }
 
   /** Wake one standby worker to read the next request (worker 0 calls this before a request that may block). */

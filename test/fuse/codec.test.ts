@@ -133,6 +133,45 @@ describe("codec", () => {
     expect(v.getUint32(36, true)).toBe(1); // max_stack_depth
   });
 
+  test("INIT: FUSE_DIRECT_IO_ALLOW_MMAP is taken when offered (direct-I/O files stay mmappable), never otherwise", () => {
+    const offered = InitFlag.ASYNC_READ | InitFlag.INIT_EXT;
+    const yes = negotiateInit({ major: 7, minor: 45, maxReadahead: 131072, flags: offered, flags2: InitFlag2.DIRECT_IO_ALLOW_MMAP }, false);
+    expect(yes.directIoMmap).toBe(true);
+    expect(yes.reply.flags & InitFlag.INIT_EXT).toBe(InitFlag.INIT_EXT); // flags2 is read only with INIT_EXT
+    expect(yes.reply.flags2).toBe(InitFlag2.DIRECT_IO_ALLOW_MMAP);
+    const both = negotiateInit(
+      { major: 7, minor: 45, maxReadahead: 131072, flags: offered, flags2: InitFlag2.DIRECT_IO_ALLOW_MMAP | InitFlag2.PASSTHROUGH },
+      true,
+    );
+    expect(both.reply.flags2).toBe(InitFlag2.DIRECT_IO_ALLOW_MMAP | InitFlag2.PASSTHROUGH);
+    const no = negotiateInit({ major: 7, minor: 38, maxReadahead: 131072, flags: offered, flags2: 0 }, false);
+    expect(no.directIoMmap).toBe(false);
+    expect(no.reply.flags2).toBe(0);
+    expect(no.reply.flags & InitFlag.INIT_EXT).toBe(0);
+  });
+
+  test("an open asking for direct I/O only if mmap keeps working gets it, in every worker, exactly when INIT agreed to that", () => {
+    const fs: FuseFilesystem = {
+      lookup: () => -Errno.ENOENT,
+      getattr: () => -Errno.ENOENT,
+      readdir: () => [],
+      open: () => ({ fh: 5, keepCache: true, directIoIfMmap: true }),
+      read: () => 0,
+    };
+    for (const offered of [InitFlag2.DIRECT_IO_ALLOW_MMAP, 0]) {
+      const shared = new SessionShared(createSessionShared());
+      const initWorker = new RequestDispatcher({ fs, post: () => {}, owner, shared });
+      const otherWorker = new RequestDispatcher({ fs, post: () => {}, owner, shared });
+      const init = request(Opcode.INIT, 0, u32(7, 45, 131072, InitFlag.ASYNC_READ | InitFlag.INIT_EXT, offered, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0));
+      initWorker.handle(init, init.length);
+      const open = request(Opcode.OPEN, 10, u32(0, 0));
+      const len = otherWorker.handle(open, open.length);
+      const flags = new DataView(otherWorker.reply.buffer, otherWorker.replyOffset, len).getUint32(16 + 8, true);
+      expect(flags & OpenFlag.DIRECT_IO).toBe(offered ? OpenFlag.DIRECT_IO : 0);
+      expect(flags & OpenFlag.KEEP_CACHE).toBe(OpenFlag.KEEP_CACHE);
+    }
+  });
+
   test("directory records are padded to 8 bytes and stop before overflowing the kernel's buffer", () => {
     expect(direntSize(1, false)).toBe(32);
     expect(direntSize(8, false)).toBe(32);

@@ -7,6 +7,7 @@ import type { StreamingChunker } from "../fastCdc.ts";
 import type { RangeBlock } from "../rangeIndex.ts";
 import type { CachedFileRef } from "./options.ts";
 import type { PlaybackRanges } from "./playbackDetector.ts";
+import { NO_READ_AHEAD, type ReadAheadState } from "./readAheadWindow.ts";
 import type { Waiter } from "./waiters.ts";
 
 export interface FetchedChunk {
@@ -54,6 +55,8 @@ export interface FileFetch {
   playback: boolean;
   /** Byte ranges read so far (playback detection). */
   readRanges: PlaybackRanges;
+  /** The read-ahead window of reads served by range blocks. */
+  readAhead: ReadAheadState;
   /** Range blocks of this file in the store, by block index (loaded from the RangeIndex on first use). */
   stored: Map<number, RangeBlock> | null;
   /** The origin still has the library's size and mtime (checked once per file; see checkVersion). */
@@ -63,7 +66,7 @@ export interface FileFetch {
 export function newFileFetch(file: CachedFileRef): FileFetch {
   return {
     file, pinOwner: `fetch:${file.fileId}`, chunks: [], cutEnd: 0, persisted: 0, recent: [], chunker: null, primary: "idle",
-    waiters: new Set(), done: deferred(), playback: false, readRanges: [],
+    waiters: new Set(), done: deferred(), playback: false, readRanges: [], readAhead: NO_READ_AHEAD,
     stored: null, versionCheck: null,
   };
 }

@@ -11,8 +11,10 @@
  *   short answers completed, and the version check (size + mtime) before any byte of a file is used.
  * - `manifestReads.ts` — a file with a current manifest is read chunk by chunk from the store; a missing or corrupt
  *   chunk is re-fetched alone (checked against its SHA-256 id), with a few following ones for a player reading on.
- * - `rangeBlocks.ts` — a file without one is read in aligned 128 KiB range blocks, contiguous missing blocks in one
+ * - `rangeBlocks.ts` — a file without one is read in aligned 32 KiB range blocks, contiguous missing blocks in one
  *   ranged read, stored and recorded in the RangeIndex (a tag reader's head and tail reads are fetched once, ever).
+ * - `readAheadWindow.ts` (pure) — such files are opened without kernel readahead (direct I/O); a reader that reads
+ *   on gets a window ahead of it that starts small and doubles, and stops when the reader stops or jumps.
  * - `playbackDetector.ts` (pure) — reads that cover `playbackThresholdBytes` from offset 0 look like playback; only
  *   those (or a prefetch) start the file's one sequential fetch.
  * - `sequentialFetch.ts` — that fetch: ranged reads ahead of the reader, in file order through FastCDC, chunks
@@ -37,6 +39,7 @@ import { ManifestReads } from "./manifestReads.ts";
 import { resolveOptions, type CachedFileRef, type FetchEnv, type FetcherOptions, type ResolvedOptions } from "./options.ts";
 import { observeRead } from "./playbackDetector.ts";
 import { RangeBlocks } from "./rangeBlocks.ts";
+import { nextReadAhead } from "./readAheadWindow.ts";
 import { withReadContext, type ReadContext } from "./readContext.ts";
 import { RetainedPieces } from "./retained.ts";
 import { SequentialFetch } from "./sequentialFetch.ts";
@@ -174,7 +177,11 @@ export class Fetcher {
     }
     this.deps.stats?.countMiss();
     const ff = this.fetchFor(file);
-    const bytes = await this.stream.read(ff, offset, end, ctx);
+    const ahead = nextReadAhead(ff.readAhead, offset, end, file.size, {
+      initialBytes: this.o.readAheadInitialBytes, maxBytes: this.o.readAheadMaxBytes,
+    });
+    ff.readAhead = ahead.state;
+    const bytes = await this.stream.read(ff, offset, end, ctx, ff.playback ? end : ahead.fetchTo);
     this.notePlayback(ff, offset, end);
     return bytes;
   }

@@ -1,5 +1,5 @@
 /**
- * Range blocks: a file without a manifest is read in aligned blocks (128 KiB) with ranged origin reads, contiguous
+ * Range blocks: a file without a manifest is read in aligned blocks (32 KiB) with ranged origin reads, contiguous
  * missing blocks in one request (the kernel's readahead makes the READs of a sequential reader large). Unless the
  * file is being fetched whole, each block is stored as a chunk and recorded in the RangeIndex, so a tag reader's
  * head and tail reads are fetched once, ever (also across restarts), and never pull the whole file. Recently used
@@ -34,15 +34,14 @@ export class RangeBlocks {
   }
 
   /**
-   * Serves [pos, end) from range blocks: only the blocks the read covers. No read-ahead of our own: the kernel's
-   * readahead already asks ahead of a sequential reader (in READs up to 1 MiB), and anything more would be bytes a
-   * tag reader never wanted.
+   * Serves [pos, end) from range blocks: the blocks the read covers, and those up to `aheadTo` (the read-ahead
+   * window, readAheadWindow.ts) in the same ranged request, not waited for.
    */
-  async read(ff: FileFetch, pos: number, end: number, out: Uint8Array, outBase: number, ctx: ReadContext): Promise<number> {
+  async read(ff: FileFetch, pos: number, end: number, out: Uint8Array, outBase: number, ctx: ReadContext, aheadTo = end): Promise<number> {
     const B = this.env.o.rangeBlockBytes;
     const first = Math.floor(pos / B);
     const last = Math.floor((end - 1) / B);
-    const blocks = this.blocks(ff, first, last, "read");
+    const blocks = this.blocks(ff, first, Math.max(last, Math.floor((aheadTo - 1) / B)), "read");
     for (const b of blocks) b.catch(() => {}); // a failure ends the loop below before the later blocks are awaited
     for (let k = first; k <= last; k++) {
       const bytes = await bounded(blocks[k - first], ctx);

@@ -19,8 +19,8 @@ export class StreamReads {
     private readonly manifests: ManifestReads,
   ) {}
 
-  /** Bytes [offset, end) of the file. */
-  async read(ff: FileFetch, offset: number, end: number, ctx: ReadContext): Promise<Uint8Array> {
+  /** Bytes [offset, end) of the file; range blocks up to `aheadTo` are fetched ahead (read-ahead window). */
+  async read(ff: FileFetch, offset: number, end: number, ctx: ReadContext, aheadTo = end): Promise<Uint8Array> {
     const piece = findPiece(ff.recent, offset);
     if (piece && end <= piece.at + piece.bytes.length) {
       // Behind the stream, within one of its latest reads: a view of it (pieces are never written after arrival).
@@ -34,7 +34,7 @@ export class StreamReads {
     let pos = offset;
     while (pos < end) {
       ctx.check();
-      pos = await this.readPart(ff, pos, end, out, offset, ctx);
+      pos = await this.readPart(ff, pos, end, out, offset, ctx, aheadTo);
     }
     return out;
   }
@@ -43,7 +43,15 @@ export class StreamReads {
    * Serves the part of [pos, end) that starts at `pos` from the best source, returns where it stopped. The choice
    * of source and any waiter registration happen synchronously, so the stream cannot move in between.
    */
-  private async readPart(ff: FileFetch, pos: number, end: number, out: Uint8Array, outBase: number, ctx: ReadContext): Promise<number> {
+  private async readPart(
+    ff: FileFetch,
+    pos: number,
+    end: number,
+    out: Uint8Array,
+    outBase: number,
+    ctx: ReadContext,
+    aheadTo: number,
+  ): Promise<number> {
     const piece = findPiece(ff.recent, pos);
     if (piece) {
       const to = Math.min(end, piece.at + piece.bytes.length);
@@ -85,7 +93,7 @@ export class StreamReads {
       await waitFor(ff.waiters, pos, end, out, outBase, ctx);
       return end;
     }
-    return this.blocks.read(ff, pos, end, out, outBase, ctx);
+    return this.blocks.read(ff, pos, end, out, outBase, ctx, aheadTo);
   }
 
   /** Bytes at `pos` will arrive from the running stream soon (not cut yet, within the seek window ahead of it). */

@@ -1,0 +1,45 @@
+/**
+ * The read-ahead window for reads served by range blocks (files not fetched whole: before playback is detected, or
+ * never — a scanner). Pure. Files not yet cached are opened with direct I/O, so the kernel does no readahead of its
+ * own: this window is the only read-ahead they get, and it is shaped like mountpoint-s3's prefetcher's —
+ *
+ * - nothing for a first read, or for any read that does not continue the previous one (a tag reader's head, its
+ *   seek to the tail: only the blocks the program asked for are fetched);
+ * - a read that continues the previous one opens a small window (`initialBytes`) ahead of it;
+ * - each time the reader has used up half of what was fetched ahead, the window doubles (up to `maxBytes`) and is
+ *   refilled from the read's end, in one ranged request;
+ * - it stops when the reader stops: nothing is fetched ahead without a read asking, and a jump resets it.
+ */
+
+export interface ReadAheadState {
+  /** Where the next read must start to count as sequential (-1: no read yet). */
+  nextOffset: number;
+  /** The current window (0: none open). */
+  windowBytes: number;
+  /** End of what was fetched (or asked for) ahead so far. */
+  aheadEnd: number;
+}
+
+export interface ReadAheadParams {
+  initialBytes: number;
+  maxBytes: number;
+}
+
+export const NO_READ_AHEAD: ReadAheadState = { nextOffset: -1, windowBytes: 0, aheadEnd: 0 };
+
+/** After a read of [offset, end) of a file of `size` bytes: the new state, and up to where to fetch (≥ end). */
+export function nextReadAhead(
+  s: ReadAheadState,
+  offset: number,
+  end: number,
+  size: number,
+  p: ReadAheadParams,
+): { state: ReadAheadState; fetchTo: number } {
+  if (offset !== s.nextOffset) return { state: { nextOffset: end, windowBytes: 0, aheadEnd: end }, fetchTo: end };
+  const ahead = Math.max(s.aheadEnd, end);
+  if (s.windowBytes > 0 && ahead - end >= s.windowBytes / 2)
+    return { state: { nextOffset: end, windowBytes: s.windowBytes, aheadEnd: ahead }, fetchTo: end };
+  const windowBytes = s.windowBytes === 0 ? p.initialBytes : Math.min(p.maxBytes, s.windowBytes * 2);
+  const fetchTo = Math.min(size, Math.max(ahead, end + windowBytes));
+  return { state: { nextOffset: end, windowBytes, aheadEnd: fetchTo }, fetchTo };
+}

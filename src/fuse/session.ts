@@ -97,6 +97,9 @@ export class FuseSession {
   private readonly ended = new Set<number>();
   private state: "starting" | "running" | "closing" | "closed" = "starting";
   private initResolvers: { resolve: (i: NegotiatedInit) => void; reject: (e: Error) => void } | undefined;
+  /** Workers that announced themselves (their filesystem is set up: database open, caches ready). */
+  private readyWorkers = 0;
+  private readyWaiter: { count: number; resolve: () => void; reject: (e: Error) => void } | undefined;
   /** The negotiated protocol, set once INIT was answered. */
   init: NegotiatedInit | undefined;
 
@@ -190,9 +193,33 @@ export class FuseSession {
     });
   }
 
+  /**
+   * @internal Resolves once `count` workers are set up. INIT is answered by whichever worker reads it first, so a
+   * mount answering INIT is not yet a mount whose every worker can answer: a worker still opening its database
+   * when the caller declares the mount ready (and, say, the cache dir then disappears) would fail later, and the
+   * whole mount with it.
+   */
+  waitForWorkers(count: number, timeoutMs: number): Promise<void> {
+    if (this.readyWorkers >= count) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`only ${this.readyWorkers} of ${count} FUSE workers started within ${timeoutMs} ms`)), timeoutMs);
+      this.readyWaiter = {
+        count,
+        resolve: () => (clearTimeout(timer), resolve()),
+        reject: (e) => (clearTimeout(timer), reject(e)),
+      };
+    });
+  }
+
+  private workerReady(): void {
+    this.readyWorkers++;
+    if (this.readyWaiter && this.readyWorkers >= this.readyWaiter.count) this.readyWaiter.resolve();
+  }
+
   /** @internal */
   startWorker(entry: string | URL, index: number, data: SessionWorkerData): SessionWorker {
     return new WorkerThread<never, WorkerMessage>(entry, {
+      onReady: () => this.workerReady(),
       onMessage: (m) => this.onMessage(m),
       onFailedToStart: (e) => this.fail(new Error(`FUSE worker ${index} could not start: ${errorMessage(e)}`, { cause: e })),
       onCrash: (e) => this.fail(new Error(`FUSE worker ${index} failed: ${errorMessage(e)}`, { cause: e })),
@@ -310,6 +337,7 @@ export class FuseSession {
     log.error(`fuse: ${error.message}; unmounting ${this.handle.mountpoint}`);
     this.state = "closing";
     this.initResolvers?.reject(error);
+    this.readyWaiter?.reject(error);
     void unmountLazy(this.handle.mountpoint, this.handle.viaFusermount)
       .catch((e) => log.error(`fuse: emergency unmount of ${this.handle.mountpoint} failed: ${errorMessage(e)}`))
       .then(() => this.shared.releaseStandby())
@@ -369,6 +397,7 @@ export async function startSession(opts: SessionOptions): Promise<FuseSession> {
       workers.push(session.startWorker(opts.workerUrl, i, data));
     }
     await initDone;
+    await session.waitForWorkers(count, opts.initTimeoutMs ?? 10_000);
     const readAhead = opts.readAheadKb === undefined ? 1024 : opts.readAheadKb;
     if (readAhead !== null && isRoot() && !setReadAhead(mountpoint, readAhead, opts.fsName)) {
       log.debug(`fuse: could not set read_ahead_kb on ${mountpoint}`);

@@ -1,7 +1,8 @@
 /**
  * Issue 19 item 3: the packages build. Both PKGBUILDs pass `makepkg --printsrcinfo` and a real `makepkg` run, as an
  * unprivileged user made for the test (makepkg refuses root) and removed after it, with local files standing in for
- * the downloads: the x64 release archive for musicfs-bin, `git archive` of HEAD for the source package. The built
+ * the downloads: the x64 release archive for musicfs-bin, `git archive` of HEAD for the source package (built with
+ * no network at all: its `bun install` works from bun.lock and a copy of the machine's package cache). The built
  * packages get the checks namcap would make, as far as Debian allows (no namcap there): pacman's own `testpkg`
  * validity check, file layout, owners, the unit's ExecStart, no build paths left in files, the licence installed,
  * and the packaged executable runs. The Homebrew formula: `ruby -c`, and every file its install block names is in
@@ -55,12 +56,29 @@ async function buildDir(files: Record<string, { copy: string } | { text: string 
   return dir;
 }
 
+/**
+ * A copy of this machine's Bun package cache (the packages of bun.lock, which `bun install` put there; not the Bun
+ * runtimes kept beside them) for the build user: the source package's `bun install --frozen-lockfile` then needs no
+ * network, as in a clean chroot with a warm cache.
+ */
+async function bunCacheCopy(home: string): Promise<string> {
+  const cache = (await run(["bun", "pm", "cache"], { cwd: REPO })).stdout.trim().split("\n").at(-1)!;
+  const copy = join(home, "bun-cache");
+  mkdirSync(copy);
+  const entries = readdirSync(cache).filter((e) => !e.startsWith("bun-linux-"));
+  expect((await run(["cp", "-a", ...entries.map((e) => join(cache, e)), copy])).code).toBe(0);
+  const { uid, gid } = await buildUser();
+  await run(["chown", "-R", `${uid}:${gid}`, copy]);
+  return copy;
+}
+
 /** Runs a command in `dir` as the build user, HOME in the build dir's parent; uncompressed packages (faster). */
-async function asBuilder(dir: string, cmd: string[], timeoutMs = 120_000) {
+async function asBuilder(dir: string, cmd: string[], timeoutMs = 120_000, extraEnv: Record<string, string> = {}, offline = false) {
   const { uid, gid } = await buildUser();
   // Debian's makepkg looks for pacman even when told not to check dependencies (--nodeps): PACMAN=true.
-  const env = { HOME: join(dir, ".."), PATH: process.env.PATH!, PKGEXT: ".pkg.tar", LANG: "C.UTF-8", PACMAN: "true" };
-  return run(["setpriv", `--reuid=${uid}`, `--regid=${gid}`, "--clear-groups", "--", "env", "-i", ...Object.entries(env).map(([k, v]) => `${k}=${v}`), ...cmd], {
+  const env = { HOME: join(dir, ".."), PATH: process.env.PATH!, PKGEXT: ".pkg.tar", LANG: "C.UTF-8", PACMAN: "true", ...extraEnv };
+  // offline: a network namespace of its own with no interfaces (made as root, before dropping to the build user).
+  return run([...(offline ? ["unshare", "--net", "--"] : []), "setpriv", `--reuid=${uid}`, `--regid=${gid}`, "--clear-groups", "--", "env", "-i", ...Object.entries(env).map(([k, v]) => `${k}=${v}`), ...cmd], {
     cwd: dir,
     timeoutMs,
   });
@@ -128,7 +146,7 @@ describe.skipIf(!canMakepkg)("makepkg (needs root to make the build user, an x86
     await namcapStyleChecks(join(dir, pkg), "musicfs-bin", dir);
   }, 600_000);
 
-  test("musicfs (from source): --printsrcinfo; makepkg builds it from `git archive` of HEAD (bun install, build, check)", async () => {
+  test("musicfs (from source): --printsrcinfo; makepkg builds it offline from `git archive` of HEAD (bun install from the lockfile and a warm cache, build, check)", async () => {
     const dir = await buildDir({ PKGBUILD: { copy: join(REPO, "packaging/aur/PKGBUILD") } });
     const tarball = join(dir, `musicfs-${VERSION}.tar.gz`);
     const archived = await run(["git", "archive", "--format=tar.gz", `--prefix=musicfs-${VERSION}/`, "-o", tarball, "HEAD"], { cwd: REPO });
@@ -137,7 +155,9 @@ describe.skipIf(!canMakepkg)("makepkg (needs root to make the build user, an x86
     const srcinfo = await asBuilder(dir, ["makepkg", "--printsrcinfo"]);
     expect(srcinfo.code).toBe(0);
     for (const line of ["pkgbase = musicfs", "arch = x86_64", "arch = aarch64", "makedepends = bun", "depends = fuse3"]) expect(srcinfo.stdout).toContain(line);
-    const made = await asBuilder(dir, ["makepkg", "--nodeps", "--noconfirm"], 600_000);
+    // No network: bun install must come from the lockfile and the package cache alone.
+    const cache = await bunCacheCopy(join(dir, ".."));
+    const made = await asBuilder(dir, ["makepkg", "--nodeps", "--noconfirm"], 600_000, { BUN_INSTALL_CACHE_DIR: cache }, true);
     expect({ code: made.code, out: made.code === 0 ? "" : made.stdout + made.stderr }).toEqual({ code: 0, out: "" });
     const pkg = readdirSync(dir).find((f) => f.endsWith(".pkg.tar"))!;
     expect(pkg).toBe(`musicfs-${VERSION}-1-x86_64.pkg.tar`);

@@ -14,7 +14,8 @@ import { existsSync, mkdirSync, openSync, closeSync, readdirSync, renameSync, st
 import { open, rename, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import type { Database, Statement } from "bun:sqlite";
-import { errnoCode } from "../core/errors.ts";
+import { errnoCode, errorMessage } from "../core/errors.ts";
+import { log } from "../core/logger.ts";
 import { readFullySync } from "../core/readFully.ts";
 import { openAccessDb } from "./accessDb.ts";
 import { checkDataFileAsync, type DataFileCheck } from "./dataFileCheck.ts";
@@ -48,6 +49,9 @@ export class DataFileStore {
   private readonly db: Database;
   private readonly now: () => number;
   private readonly touched = new Map<number, number>();
+  /** Data files deleted whose row could not be removed yet (full disk); removed by the next flush. */
+  private readonly unrecordedRemovals = new Set<number>();
+  private flushFailing = false;
   private bytes: number;
   private files: number;
   private readonly q: {
@@ -208,13 +212,27 @@ export class DataFileStore {
     if (this.touched.size >= 1000) this.flush();
   }
 
+  /**
+   * Writes the batched access times, and the rows of deletions that could not be written at once. On a full disk
+   * (SQLite cannot grow its WAL) nothing is lost but bookkeeping: the batch is kept for the next flush, one warning
+   * is logged, and eviction goes on (it must: that is what makes room).
+   */
   flush(): void {
-    if (this.touched.size === 0) return;
+    if (this.touched.size === 0 && this.unrecordedRemovals.size === 0) return;
     const entries = [...this.touched];
-    this.touched.clear();
-    this.db.transaction(() => {
-      for (const [fileId, at] of entries) this.q.touch.run(at, fileId);
-    })();
+    const removals = [...this.unrecordedRemovals];
+    try {
+      this.db.transaction(() => {
+        for (const [fileId, at] of entries) this.q.touch.run(at, fileId);
+        for (const fileId of removals) this.q.remove.run(fileId);
+      })();
+      this.touched.clear();
+      this.unrecordedRemovals.clear();
+      this.flushFailing = false;
+    } catch (e) {
+      if (!this.flushFailing) log.warn(`content cache: cannot save data file bookkeeping (${errorMessage(e)}); will retry`);
+      this.flushFailing = true;
+    }
   }
 
   /** Least recently used first (after `flush`), `limit` at a time; `after` continues a walk. */
@@ -247,9 +265,14 @@ export class DataFileStore {
    */
   delete(fileId: number): number {
     const row = this.q.byId.get(fileId) as DataFileEntry | null;
-    if (!row) return 0;
+    if (!row || this.unrecordedRemovals.has(fileId)) return 0;
     this.deleteFile(fileId, row.name);
-    this.q.remove.run(fileId);
+    try {
+      this.q.remove.run(fileId);
+    } catch {
+      // A full disk: the file is gone (its room is free), its row goes at the next flush that can write.
+      this.unrecordedRemovals.add(fileId);
+    }
     this.touched.delete(fileId);
     this.bytes -= row.bytes;
     this.files--;

@@ -11,6 +11,7 @@
 #   ceph-mon ceph-osd radosgw curl → a real S3 server (Ceph RGW) for the S3 origin tests (~270 MB, no recommends)
 #   makepkg libarchive-tools → the AUR packages are built with a real makepkg in tests (bsdtar unpacks its sources)
 #   fish, zsh → the shell completions are tried in those shells; ruby → `ruby -c` of the Homebrew formula
+#   stress-ng → `bun run test:stress` loads the machine with it while the suite runs (scripts/test-stress.sh)
 set -euo pipefail
 missing=()
 command -v fusermount3 >/dev/null 2>&1 || missing+=(fuse3)
@@ -28,12 +29,13 @@ command -v fish >/dev/null 2>&1 || missing+=(fish)
 command -v zsh >/dev/null 2>&1 || missing+=(zsh)
 command -v ruby >/dev/null 2>&1 || missing+=(ruby)
 command -v mpv >/dev/null 2>&1 || missing+=(mpv)
+command -v stress-ng >/dev/null 2>&1 || missing+=(stress-ng)
 s3_missing=()
 for p in ceph-mon ceph-osd radosgw curl; do
   command -v "$p" >/dev/null 2>&1 || PATH="$PATH:/usr/sbin:/sbin" command -v "$p" >/dev/null 2>&1 || s3_missing+=("$p")
 done
 if [ ${#missing[@]} -eq 0 ] && [ ${#s3_missing[@]} -eq 0 ]; then
-  echo "setup: fuse3, ffmpeg, flac, mpd, mpc, rsync, cmus, tmux, beets, mpv, makepkg, bsdtar, fish, zsh, ruby and Ceph RGW are present"
+  echo "setup: fuse3, ffmpeg, flac, mpd, mpc, rsync, cmus, tmux, beets, mpv, makepkg, bsdtar, fish, zsh, ruby, stress-ng and Ceph RGW are present"
   exit 0
 fi
 sudo=""

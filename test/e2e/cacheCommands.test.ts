@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { dataFilePath } from "../../src/cas/dataFilePaths.ts";
 import { decodeManifest, manifestChunkHexes } from "../../src/cas/manifestCodec.ts";
 import { writeSampleLibrary } from "../../src/sample/sampleLibrary.ts";
+import { scannedSampleLibrary } from "../support/scannedLibrary.ts";
 import { CLI, cleanupAll, run, startMount, tempDir } from "./harness.ts";
 import { eventually } from "../support/eventually.ts";
 
@@ -85,9 +86,8 @@ describe("cache commands on a cache dir that does not exist", () => {
 
 describe("musicfs status", () => {
   test("after `musicfs unmount` of a stopped server it does not say mounted", async () => {
-    const origin = tempDir();
-    await writeSampleLibrary(origin);
-    const cache = tempDir();
+    const { origin, paths } = await scannedSampleLibrary(); // scanned already: this mount needs no first scan
+    const cache = paths.cacheDir;
     const mnt = join(tempDir(), "mnt");
     const server = await startMount(mnt, ["--origin", origin, "--cache-dir", cache]);
     const status = async () => JSON.parse((await run(["bun", CLI, "status", "--json", "--cache-dir", cache])).stdout);

@@ -10,6 +10,7 @@ import { existsSync, readFileSync, readdirSync, renameSync, writeFileSync } from
 import { join } from "node:path";
 import { writeSampleLibrary } from "../../src/sample/sampleLibrary.ts";
 import { CLI, cleanupAll, run, startMount, tempDir, type Running } from "./harness.ts";
+import { scannedSampleLibrary } from "../support/scannedLibrary.ts";
 import { eventually } from "../support/eventually.ts";
 
 const isRoot = process.getuid?.() === 0;
@@ -142,8 +143,8 @@ describe.skipIf(!isRoot)("the cache dir on a full tmpfs (root: mount -t tmpfs)",
 
 describe("the cache dir removed while mounted", () => {
   test("rm -rf of the cache dir: ls and cat keep working, one warning, ordered shutdown", async () => {
-    const origin = await sampleOrigin();
-    const cache = tempDir();
+    const { origin, paths } = await scannedSampleLibrary(); // scanned already: this mount needs no first scan
+    const cache = paths.cacheDir;
     const mnt = join(tempDir(), "mnt");
     const server = await startMount(mnt, ["--origin", origin, "--cache-dir", cache], { env });
     // Renamed away first, then removed: the daemon keeps writing status.json temps into the cache dir, and a plain

@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import { writeSampleLibrary } from "../../src/sample/sampleLibrary.ts";
+import { scannedSampleLibrary } from "../support/scannedLibrary.ts";
 import { CLI, cleanupAll, run, tempDir } from "./harness.ts";
 
 afterAll(cleanupAll);
@@ -27,12 +27,11 @@ async function cli(args: string[], env: Record<string, string> = {}) {
 let origin: string;
 let cache: string;
 beforeAll(async () => {
-  origin = tempDir("musicfs-cli-origin-");
-  cache = tempDir("musicfs-cli-cache-");
-  await writeSampleLibrary(origin);
-  const scan = await cli(["scan", "--origin", origin, "--cache-dir", cache]);
-  expect(scan.code).toBe(0);
-}, 60_000);
+  // The sample library, scanned by the CLI (once per test process; this file gets its own copy of the cache dir).
+  const lib = await scannedSampleLibrary();
+  origin = lib.origin;
+  cache = lib.paths.cacheDir;
+}, 180_000);
 
 /** Every command, with the arguments it needs to get past parsing. */
 const COMMANDS: string[][] = [

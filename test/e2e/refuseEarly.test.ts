@@ -5,16 +5,19 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { writeSampleLibrary } from "../../src/sample/sampleLibrary.ts";
+import { scannedSampleLibrary } from "../support/scannedLibrary.ts";
 import { CLI, cleanupAll, run, startMount, tempDir } from "./harness.ts";
 
 afterAll(cleanupAll);
 
 let origin: string;
+/** A cache dir of that library, scanned already: the running mount of the last test needs no first scan. */
+let scannedCache: string;
 beforeAll(async () => {
-  origin = tempDir("musicfs-refuse-origin-");
-  await writeSampleLibrary(origin);
-});
+  const lib = await scannedSampleLibrary();
+  origin = lib.origin;
+  scannedCache = lib.paths.cacheDir;
+}, 180_000);
 
 /** Mounts with a cache dir that does not exist yet; the refusal must leave it uncreated and start no scan. */
 async function mountRefused(mountPoint: string) {
@@ -48,7 +51,7 @@ describe("the mountpoint is checked before the cache dir and the first scan", ()
 
   test("a mountpoint served by another running musicfs is refused at once; that mount keeps serving", async () => {
     const mnt = join(tempDir(), "mnt");
-    const first = await startMount(mnt, ["--origin", origin, "--cache-dir", tempDir()]);
+    const first = await startMount(mnt, ["--origin", origin, "--cache-dir", scannedCache]);
     const text = await mountRefused(mnt);
     expect(text).toContain(`${mnt} is already served by a running musicfs`);
     expect(first.proc.exitCode).toBeNull();

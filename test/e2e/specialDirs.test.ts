@@ -1,15 +1,18 @@
 /**
  * Issue 9 item 8: `/.search` and `/.collections` are hidden from the root listing by default (like ZFS's `.zfs` with
  * snapdir=hidden), so a scanner that walks the mount and follows symlinks (MPD) sees each song once; they stay
- * reachable by name, and `special_dirs = "visible"` lists them.
+ * reachable by name, and `special_dirs = "visible"` lists them. The read-only rules (test/support/readOnlyRules.ts)
+ * run through the same mount.
  */
-import { afterAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdirSync, readdirSync, readlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { writeFlac } from "../../src/sample/flacWriter.ts";
 import { silence } from "../../src/sample/tone.ts";
 import { hasMpd, startMpd } from "../support/mpd.ts";
 import { cleanupAll, run, startMount, tempDir } from "./harness.ts";
+import { libraryFacts, READ_ONLY_RULES } from "../support/readOnlyRules.ts";
+import { mountFs } from "../support/mountFs.ts";
 
 afterAll(cleanupAll);
 
@@ -28,12 +31,23 @@ function smallOrigin(): { dir: string; songs: number } {
   return { dir, songs };
 }
 
+/** One mount with the defaults (special folders hidden), shared by the tests that only read it. */
+let origin: { dir: string; songs: number };
+let mnt: string;
+beforeAll(async () => {
+  origin = smallOrigin();
+  mnt = join(tempDir(), "mnt");
+  await startMount(mnt, ["--origin", origin.dir, "--cache-dir", tempDir()]);
+}, 120_000);
+
+// The read-only rules of test/support/readOnlyRules.ts, checked at the request level in test/fs/musicFs.test.ts,
+// here once through the kernel: what programs see agrees with what the dispatcher answers.
+describe("read-only rules through a real mount", () => {
+  for (const rule of READ_ONLY_RULES) test(rule.name, () => rule.check(mountFs(mnt), libraryFacts(origin.dir)));
+});
+
 describe("special folders", () => {
   test("hidden by default: the root lists only the tree, yet /.search and /.collections answer by name", async () => {
-    const origin = smallOrigin();
-    const mnt = join(tempDir(), "mnt");
-    await startMount(mnt, ["--origin", origin.dir, "--cache-dir", tempDir()]);
-
     const root = readdirSync(mnt);
     expect(root).not.toContain(".search");
     expect(root).not.toContain(".collections");
@@ -54,18 +68,14 @@ describe("special folders", () => {
   });
 
   test('special_dirs = "visible" lists them in the root', async () => {
-    const origin = smallOrigin();
     const conf = join(tempDir(), "config.toml");
     writeFileSync(conf, `special_dirs = "visible"\n`);
-    const mnt = join(tempDir(), "mnt");
-    await startMount(mnt, ["--config", conf, "--origin", origin.dir, "--cache-dir", tempDir()]);
-    expect(readdirSync(mnt).sort()).toEqual([".collections", ".search", "Alpha", "Beta", "Gamma"]);
+    const visible = join(tempDir(), "mnt");
+    await startMount(visible, ["--config", conf, "--origin", origin.dir, "--cache-dir", tempDir()]);
+    expect(readdirSync(visible).sort()).toEqual([".collections", ".search", "Alpha", "Beta", "Gamma"]);
   });
 
   test.skipIf(!hasMpd)("MPD following symlinks indexes exactly the origin's songs (skipped without mpd and mpc)", async () => {
-    const origin = smallOrigin();
-    const mnt = join(tempDir(), "mnt");
-    await startMount(mnt, ["--origin", origin.dir, "--cache-dir", tempDir()]);
     const mpd = await startMpd({ musicDir: mnt, followSymlinks: true });
     try {
       await mpd.update();

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
 import { join, posix } from "node:path";
-import { Errno, S_IFDIR, S_IFLNK, S_IFREG } from "../../src/fuse/filesystem.ts";
+import { S_IFDIR, S_IFLNK, S_IFREG } from "../../src/fuse/filesystem.ts";
 import { RequestDispatcher } from "../../src/fuse/dispatcher.ts";
 import { createNameRegistryBuffer, NameRegistry } from "../../src/fs/nameRegistry.ts";
 import { MusicFs } from "../../src/fs/musicFs.ts";
@@ -19,8 +19,9 @@ import { cleanupAll } from "../support/cleanup.ts";
 import { isCoverFile } from "../support/process.ts";
 import { WireClient, type WireAttr, type WireDirent } from "../support/fuseWire.ts";
 import { scannedSampleLibrary } from "../support/scannedLibrary.ts";
+import { libraryFacts, READ_ONLY_RULES } from "../support/readOnlyRules.ts";
+import { wireFs } from "../support/wireFs.ts";
 
-const O_WRONLY = 1;
 const ROOT = 1;
 let origin: string;
 let client: WireClient;
@@ -128,17 +129,6 @@ describe("MusicFs through the dispatcher", () => {
     expect(new Set(small).size).toBe(small.length);
   });
 
-  test("/.search and /.collections are not listed in the root but are reachable by name", () => {
-    const names = client.list(ROOT).map((e) => e.name);
-    expect(names).not.toContain(".search");
-    expect(names).not.toContain(".collections");
-    for (const special of [".search", ".collections"]) {
-      const a = client.lookup(ROOT, special);
-      if (typeof a === "number") throw new Error(`LOOKUP ${special}: ${a}`);
-      expect(a.mode & 0o170000).toBe(S_IFDIR);
-    }
-  });
-
   test("a /.search/<query> folder holds symlinks whose targets are tree files", () => {
     const first = walk(ROOT)[0]!;
     const word = posix.basename(first.path).replace(/\.[^.]+$/, "").split(/[^\p{L}\p{N}]+/u).filter((w) => w.length > 2).pop()!;
@@ -173,11 +163,11 @@ describe("MusicFs through the dispatcher", () => {
     expect(again.generation).not.toBe(b.generation);
     expect(client.list(again.ino).length).toBeGreaterThan(0);
   });
+});
 
-  test("errors a program relies on: ENOENT, ENOTDIR, EROFS for writing", () => {
-    expect(client.lookup(ROOT, "No Such Artist")).toBe(-Errno.ENOENT);
-    const file = walk(ROOT)[0]!;
-    expect(client.lookup(file.ent.ino, "x")).toBe(-Errno.ENOTDIR);
-    expect(client.open(file.ent.ino, O_WRONLY)).toBe(-Errno.EROFS);
-  });
+// The read-only rules every program relies on (ENOENT, ENOTDIR, EROFS for every write, listings and lookups that
+// agree, hidden special folders, stable inodes…): the same list runs through a real mount in
+// test/e2e/specialDirs.test.ts.
+describe("read-only rules through the dispatcher", () => {
+  for (const rule of READ_ONLY_RULES) test(rule.name, () => rule.check(wireFs(client), libraryFacts(origin)));
 });

@@ -26,6 +26,24 @@ export function tempDir(prefix = "musicfs-test-"): string {
   return dir;
 }
 
+const processDirs: string[] = [];
+
+/**
+ * A fresh temp dir for something built once and shared by every test file of this process (e.g. the scanned sample
+ * library): cleanupAll() leaves it alone; it is removed when all test files have run (test/support/afterAllFiles.ts,
+ * preloaded by bunfig.toml).
+ */
+export function processTempDir(prefix = "musicfs-shared-"): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  processDirs.push(dir);
+  return dir;
+}
+
+/** Removes the process-wide temp dirs (once, after the last test file). */
+export function removeProcessTempDirs(): void {
+  for (const d of processDirs.splice(0)) rmSync(d, { recursive: true, force: true });
+}
+
 export function trackProcess(proc: Killable): void {
   processes.add(proc);
 }

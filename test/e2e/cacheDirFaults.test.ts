@@ -23,14 +23,18 @@ afterAll(async () => {
 const sha = (b: Uint8Array) => new Bun.CryptoHasher("sha256").update(b).digest("hex");
 /**
  * Fast status writes, and plays counted per file read, so the background writes happen within the test. Debug
- * output shows each retried write that failed again ("status: still failing"), so a test can wait for several.
+ * output shows a retried write that failed again ("status: still failing"), so a test can wait for one.
  */
 const env = { MUSICFS_STATUS_INTERVAL_MS: "100", MUSICFS_PLAY_GAP_MS: "50", MUSICFS_NO_PASSTHROUGH: "1", MUSICFS_LOG_LEVEL: "debug" };
 const count = (text: string, pattern: RegExp) => (text.match(new RegExp(pattern, "g")) ?? []).length;
 
-/** Waits until the daemon has retried its status write `n` times after the first failure (each one quietly). */
-async function statusWritesFailedAgain(server: Running, n: number): Promise<void> {
-  await eventually(() => count(server.output(), /status: still failing/), (c) => c >= n, 60_000);
+/**
+ * Waits until the daemon has retried its status write after the first failure, quietly: the first warning and then
+ * a debug line per failed retry. Only the first retry line is certain to appear: the logger folds identical lines
+ * that follow each other into one "(repeated N times)", printed only when another line comes.
+ */
+async function statusWriteFailedAgain(server: Running): Promise<void> {
+  await eventually(() => count(server.output(), /status: still failing/), (c) => c >= 1, 60_000);
 }
 
 /** Waits until every file of the library has its chunk manifest recorded (the whole library is in the cache). */
@@ -91,7 +95,7 @@ describe.skipIf(!isRoot)("the cache dir on a full tmpfs (root: mount -t tmpfs)",
     await run(["dd", "if=/dev/zero", `of=${join(disk, "filler")}`, "bs=64k"]);
     expect((await run(["df", "--output=avail", "-B1", disk])).stdout.trim().split(/\s+/).at(-1)).toBe("0");
     await catAll(server); // plays and access times to record, on a full disk
-    await statusWritesFailedAgain(server, 5); // warned once, then five more status writes failed quietly
+    await statusWriteFailedAgain(server); // warned once, then another status write failed quietly
     await expectServing(server, origin);
     const out = server.output();
     expect(count(out, /Cannot save live figures \(status\.json/)).toBe(1);
@@ -154,7 +158,7 @@ describe("the cache dir removed while mounted", () => {
     expect((await run(["rm", "-rf", `${cache}.removed`])).code).toBe(0);
     expect(existsSync(cache)).toBe(false);
     await catAll(server);
-    await statusWritesFailedAgain(server, 5); // status writes into a folder that is gone: warned once, then quiet
+    await statusWriteFailedAgain(server); // status writes into a folder that is gone: warned once, then quiet
     await expectServing(server, origin);
     const out = server.output();
     expect(count(out, /Cannot save live figures \(status\.json/)).toBe(1);

@@ -9,6 +9,7 @@ import { randomBytes } from "node:crypto";
 import { isUserError, UserError } from "../../src/core/errors.ts";
 import { prepareMountpoint } from "../../src/fuse/mount.ts";
 import { startSession } from "../../src/fuse/session.ts";
+import { eventually } from "../support/eventually.ts";
 import { HELLO } from "./memfs.ts";
 import { hasFusePassthrough, isRoot } from "../support/system.ts";
 import { cleanupAll, isMounted, mountpoint, run, SERVER, startServer, tempDir, trackMountpoint } from "./helpers.ts";
@@ -111,6 +112,27 @@ describe("lifecycle", () => {
     expect(await isMounted(mnt)).toBe(false);
     const ls = await run(["ls", mnt], { timeoutMs: 30_000 }); // a mount nobody serves would hang ls until killed
     expect(ls.code).toBe(0); // answers at once: the plain empty directory again
+  });
+
+  test("startSession resolves only once every worker has set up its filesystem, not at INIT alone", async () => {
+    const mnt = mountpoint();
+    const startGate = new SharedArrayBuffer(8);
+    const gate = new Int32Array(startGate);
+    const fsData = { ttlMs: 1000, stats: new SharedArrayBuffer(16), dynamic: new SharedArrayBuffer(1 << 16), gate: new SharedArrayBuffer(8), startGate };
+    let worker1SetUpAtResolve = -1;
+    const starting = startSession({
+      mountpoint: mnt, fsName: "musicfs", readOnly: true, workerUrl: new URL("./gatedStartWorker.ts", import.meta.url).href,
+      workerData: fsData, workers: 2, initTimeoutMs: 600_000,
+    }).then((session) => ((worker1SetUpAtResolve = Atomics.load(gate, 1)), session));
+    // Worker 0 answers INIT: the mount answers (from another process: this thread must not touch its own mount).
+    await eventually(async () => (await run(["stat", "-c", "%F", mnt])).stdout.trim(), (t) => t === "directory");
+    expect(worker1SetUpAtResolve).toBe(-1); // worker 1 is still held: not ready yet
+    Atomics.store(gate, 0, 1);
+    Atomics.notify(gate, 0);
+    const session = await starting;
+    expect(worker1SetUpAtResolve).toBe(1); // resolved after worker 1 had set itself up
+    expect((await run(["cat", join(mnt, "hello.txt")])).stdout).toBe(HELLO);
+    await session.unmount();
   });
 
   test("zero-message open: after the first OPEN is declined the kernel sends no more, and content is unchanged", async () => {

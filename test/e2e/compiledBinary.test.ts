@@ -11,10 +11,14 @@ import { hasProgram, isRoot } from "../support/system.ts";
 afterEach(cleanupAll);
 afterAll(cleanupAll);
 
+/** `bun run build`, once for this file: both tests run the same dist/musicfs (each checks the build's result). */
+let building: ReturnType<typeof run> | null = null;
+const build = () => (building ??= run(["bun", "run", "build"], { cwd: REPO, timeoutMs: 120_000 }));
+
 test("dist/musicfs demo: scans with its embedded scan workers and serves with its embedded FUSE workers", async () => {
-  const build = await run(["bun", "run", "build"], { cwd: REPO, timeoutMs: 120_000 });
-  expect(build.code).toBe(0);
-  expect(build.stdout).toContain("dist/musicfs");
+  const built = await build();
+  expect(built.code).toBe(0);
+  expect(built.stdout).toContain("dist/musicfs");
   const cwd = tempDir();
   const binary = join(REPO, "dist/musicfs");
   const mnt = join(cwd, "mnt");
@@ -33,8 +37,8 @@ test("dist/musicfs demo: scans with its embedded scan workers and serves with it
 }, 180_000);
 
 test.skipIf(!isRoot || !hasProgram("fusermount3"))("as a normal user: dist/musicfs mounts through fusermount3 and serves without passthrough (needs root to set up the user, and fusermount3)", async () => {
-  const build = await run(["bun", "run", "build"], { cwd: REPO, timeoutMs: 120_000 });
-  expect(build.code).toBe(0);
+  const built = await build();
+  expect(built.code).toBe(0);
   const home = tempDir();
   chmodSync(home, 0o755);
   chownSync(home, 65534, 65534);

@@ -5,6 +5,7 @@
  * Which files: every test file, except those that mount or start Ceph RGW, found by what they import (so a new test
  * is sorted by what it does, with no list to keep):
  *   - test/e2e/**            real mounts through the CLI (harness.ts)
+ *   - test/release/**        the release archives and packages, built and mounted (demo) as users get them
  *   - files importing test/fuse/helpers.ts (memfs mounts), src/fuse/session.ts (startSession mounts),
  *     test/support/cephRgw.ts (a private RGW) or test/support/mpd.ts (MPD through a mount)
  *
@@ -28,7 +29,7 @@ function testFiles(dir: string): string[] {
 
 /** Is `file` a unit test (see above)? */
 export function isUnitTest(file: string): boolean {
-  if (relative(TEST, file).startsWith("e2e/")) return false;
+  if (/^(e2e|release)\//.test(relative(TEST, file))) return false;
   for (const m of readFileSync(file, "utf8").matchAll(IMPORT)) {
     const spec = m[1] ?? m[2]!;
     if (spec.startsWith(".") && NEEDS_MOUNT_OR_S3.includes(resolve(dirname(file), spec))) return false;

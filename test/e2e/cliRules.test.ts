@@ -109,9 +109,10 @@ describe("--json is JSON alone on stdout; logs go to stderr", () => {
     });
   }
 
-  test("cache stats --json: the 'origins of the last mount' line is on stderr, not before the JSON", async () => {
-    const r = await cli(["cache", "stats", "--json", "--cache-dir", cache]);
-    expect(JSON.parse(r.stdout).storedChunks).toBe(0);
+  // cache verify opens the origins (it repairs from them); cache stats no longer does, so it logs no such line.
+  test("cache verify --json: the 'origins of the last mount' line is on stderr, not before the JSON", async () => {
+    const r = await cli(["cache", "verify", "--json", "--cache-dir", cache]);
+    expect(JSON.parse(r.stdout).corruptRemoved).toBe(0);
     expect(r.stderr).toContain("Using the origins of the last mount");
   });
 });
@@ -126,7 +127,7 @@ describe("no colour codes off a terminal or with NO_COLOR", () => {
       expect(r.stdout).toContain("USAGE");
       expect(r.stdout + r.stderr).not.toContain(ESC);
     }
-    const logs = await cli(["cache", "stats", "--cache-dir", cache]);
+    const logs = await cli(["cache", "verify", "--cache-dir", cache]);
     expect(logs.stderr).toContain("Using the origins");
     expect(logs.stderr).not.toContain(ESC);
   });
@@ -146,7 +147,7 @@ describe("no colour codes off a terminal or with NO_COLOR", () => {
     const plainHelp = await onTerminal(["mount", "--help"], { NO_COLOR: "1" });
     expect(plainHelp.out).toContain("USAGE");
     expect(plainHelp.out).not.toContain(ESC);
-    const plainLog = await onTerminal(["cache", "stats", "--cache-dir", cache], { NO_COLOR: "" });
+    const plainLog = await onTerminal(["cache", "verify", "--cache-dir", cache], { NO_COLOR: "" });
     expect(plainLog.out).toContain("Using the origins");
     expect(plainLog.out).not.toContain(ESC);
   });

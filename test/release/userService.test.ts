@@ -48,9 +48,9 @@ describe.skipIf(!canRun)("the user service under a systemd stand-in (needs root 
     mkdirSync(join(home, ".config/musicfs"), { recursive: true });
     writeFileSync(
       join(home, ".config/musicfs/config.toml"),
-      `mount_point = "~/Tunes"\ncache_dir = "~/.cache/musicfs"\n\n[[origins]]\npath = "${libraryDir}"\n`,
+      `mount_point = "~/Music View"\ncache_dir = "~/.cache/musicfs"\n\n[[origins]]\npath = "${libraryDir}"\n`,
     );
-    const mnt = join(home, "Tunes");
+    const mnt = join(home, "Music View");
     trackMountpoint(mnt);
     const env = { HOME: home, PATH: process.env.PATH!, NO_COLOR: "1", LANG: "C.UTF-8" };
     return { home, mnt, env, exe: join(home, ".local/bin/musicfs") };
@@ -60,7 +60,7 @@ describe.skipIf(!canRun)("the user service under a systemd stand-in (needs root 
     const { home, mnt, env, exe } = await userHome();
     const installed = await run([exe, "install-service"], { env });
     const unitPath = join(home, ".config/systemd/user/musicfs.service");
-    expect(installed.stderr).toContain(`Wrote ${"~/.config/systemd/user/musicfs.service"}: mounts at ~/Tunes.`);
+    expect(installed.stderr).toContain(`Wrote ${"~/.config/systemd/user/musicfs.service"}: mounts at ~/Music View.`);
     if (systemdProblem()) {
       // This machine: a clear message, exit 1, the unit written all the same.
       expect(installed.stderr).toContain("systemd is not running on this machine (no /run/systemd/system): nothing will start the unit here.");

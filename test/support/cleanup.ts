@@ -56,10 +56,14 @@ export function trackMountpoint(path: string): void {
   mountpoints.add(path);
 }
 
+/** A mount point as mountinfo writes it: space, tab, newline and backslash as octal escapes (\040 …). */
+const mountinfoPath = (path: string) => path.replace(/[ \t\n\\]/g, (c) => `\\${c.charCodeAt(0).toString(8).padStart(3, "0")}`);
+
 /** Is anything (FUSE or not) mounted exactly at `path`? */
 export async function isMountedAt(path: string): Promise<boolean> {
   const text = await Bun.file("/proc/self/mountinfo").text();
-  return text.split("\n").some((l) => l.split(" ")[4] === path);
+  const escaped = mountinfoPath(path);
+  return text.split("\n").some((l) => l.split(" ")[4] === escaped);
 }
 
 export async function lazyUnmount(path: string): Promise<void> {

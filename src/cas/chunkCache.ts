@@ -39,6 +39,11 @@ export interface ChunkCacheOptions {
   /** Ledger batch flush interval (default 10 s) and size (default 1000 changes). */
   ledgerFlushMs?: number;
   ledgerFlushEvery?: number;
+  /**
+   * Whole-file fetches write into the file's data file (default). False: one chunk file per chunk, as before data
+   * files; what files repaired chunk by chunk and cache dirs of that layout still use (tests of that path).
+   */
+  fetchIntoDataFiles?: boolean;
   /** Whether a pin owner still reads chunks (default: every owner does); see `dropChunksOf`. */
   ownerNeedsChunks?: (owner: string) => boolean;
   /** Files whose data file eviction must leave alone (open files; the fetcher's own are added here). */
@@ -92,14 +97,27 @@ export function openChunkCache(o: ChunkCacheOptions): ChunkCache {
   const store = new ChunkStore(chunksDir, { ledger, stats, fsync: o.fsync, writer: o.writer });
   const evictor = new Evictor({
     store, ledger, pins, stats, bus: o.bus, capBytes: o.capBytes ?? DEFAULT_CACHE_CAP_BYTES, minFree: o.minFree, fsSpace: o.fsSpace,
-    dataFiles, isFileKept: (fileId) => o.isFileKept?.(fileId) === true,
+    // Kept: open files (the integrator's), and files being fetched (their partial data file).
+    dataFiles, isFileKept: (fileId) => o.isFileKept?.(fileId) === true || fetcher.isFetching(fileId),
   });
   // Every new chunk is admitted by the evictor first: the cap and the free-space reserve hold as writes happen.
   store.admission = evictor;
+  dataFiles.admission = evictor;
   const ranges = new RangeIndex(join(chunksDir, "access.db"));
   const progress = new FetchProgress(join(chunksDir, "access.db"));
   const fetcher = new Fetcher({
-    ...o.fetcher, store, bus: o.bus, loadManifest: o.loadManifest, pins, ledger, stats, rangeIndex: ranges, progress, dataFiles,
+    ...o.fetcher, store, bus: o.bus, loadManifest: o.loadManifest, pins, ledger, stats, rangeIndex: ranges, progress,
+    dataFiles,
+    partials: o.fetchIntoDataFiles === false ? undefined : {
+      writePartial: (ref, offset, bytes) => dataFiles.writePartial(ref, offset, bytes),
+      readPartial: (ref, offset, length, check) => dataFiles.readPartial(ref, offset, length, check),
+      completePartial: (ref, m) => dataFiles.completePartial(ref, m),
+      // A fetch that stopped short leaves its partial data file evictable now: the cap and the reserve are checked.
+      closePartial: (fileId) => {
+        dataFiles.closePartial(fileId);
+        evictor.poke();
+      },
+    },
   });
   const ev = evictor;
   const dropChunksOf = async (m: Manifest): Promise<void> => {

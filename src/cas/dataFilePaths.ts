@@ -34,6 +34,22 @@ export function dataFileTempPath(dataDir: string, fileId: number, size: number, 
   return join(dataFileDir(dataDir, fileId), `.${dataFileName(fileId, size, mtimeMs)}.${pid}.part`);
 }
 
+/**
+ * A data file being fetched (bytes written at their offsets as the whole-file fetch brings them, in file order). No
+ * pid in the name: a fetch cut off by a restart resumes into the same file (its prefix is in fetch_progress).
+ */
+export function partialDataFileName(fileId: number, size: number, mtimeMs: number): string {
+  return `.${dataFileName(fileId, size, mtimeMs)}.partial`;
+}
+
+const PARTIAL_NAME = /^\.(-?\d+)-([0-9a-f]{16})\.partial$/;
+
+/** File id of a partial data file's name, or undefined. */
+export function parsePartialName(name: string): { fileId: number; version: string } | undefined {
+  const m = PARTIAL_NAME.exec(name);
+  return m ? { fileId: Number(m[1]), version: m[2] } : undefined;
+}
+
 const TEMP_NAME = /^\.-?\d+-[0-9a-f]{16}\.(\d+)\.part$/;
 const FINAL_NAME = /^(-?\d+)-([0-9a-f]{16})$/;
 

@@ -10,7 +10,7 @@
  * access) serves eviction (LRU) and the size of the cache. Like the chunk ledger it can lag the files (access times
  * are batched); `reconcile` repairs it from the directory at start.
  */
-import { existsSync, mkdirSync, openSync, closeSync, readdirSync, renameSync, statSync, unlinkSync } from "node:fs";
+import { existsSync, mkdirSync, openSync, closeSync, readdirSync, renameSync, statSync, unlinkSync, writeSync } from "node:fs";
 import { open, rename, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import type { Database, Statement } from "bun:sqlite";
@@ -20,8 +20,13 @@ import { readFullySync } from "../core/readFully.ts";
 import { openAccessDb } from "./accessDb.ts";
 import { checkDataFileAsync, type DataFileCheck } from "./dataFileCheck.ts";
 import {
-  dataFileDir, dataFileName, dataFilePath, dataFileTempPath, dataTempWriterPid, parseDataFileName,
+  dataFileDir, dataFileName, dataFilePath, dataFileTempPath, dataTempWriterPid, parseDataFileName, parsePartialName,
+  partialDataFileName,
 } from "./dataFilePaths.ts";
+import { StoreFullError, type ChunkAdmission } from "./chunkStore.ts";
+import { chunkMatches, type ChunkId } from "./chunkHash.ts";
+import { checkDataFileFd } from "./dataFileCheck.ts";
+import { readChecksum } from "./manifestCodec.ts";
 import type { Manifest } from "./manifestCodec.ts";
 
 /** A file version as the library records it. */
@@ -60,6 +65,10 @@ export class DataFileStore {
   };
   /** Writes under way, by file id: one materialization per file at a time. */
   private readonly writing = new Map<number, Promise<MaterializeOutcome>>();
+  /** Partial data files being written by a whole-file fetch: fd and the bytes they hold (their end). */
+  private readonly partials = new Map<number, { fd: number; name: string; end: number }>();
+  /** Asked before each write into a partial data file: the cap and the free-space reserve (set by the wiring). */
+  admission: ChunkAdmission | undefined;
 
   constructor(
     readonly dataDir: string,
@@ -187,6 +196,110 @@ export class DataFileStore {
     }
   }
 
+  // ---- partial data files: the bytes of a whole-file fetch, written where they belong as they arrive ----------------
+
+  private partialOf(ref: DataFileRef): { fd: number; name: string; end: number } {
+    const name = partialDataFileName(ref.fileId, ref.size, ref.mtimeMs);
+    let p = this.partials.get(ref.fileId);
+    if (p && p.name !== name) {
+      this.closePartial(ref.fileId);
+      p = undefined;
+    }
+    if (!p) {
+      mkdirSync(dataFileDir(this.dataDir, ref.fileId), { recursive: true });
+      const path = join(dataFileDir(this.dataDir, ref.fileId), name);
+      const fd = openSync(path, "a+"); // created if missing; kept if a fetch cut off by a restart left it
+      closeSync(fd);
+      const rw = openSync(path, "r+");
+      const row = this.q.byId.get(ref.fileId) as DataFileEntry | null;
+      if (row && row.name !== name) this.delete(ref.fileId); // another version's file, or a complete one being replaced
+      const size = statSync(path).size;
+      if (!this.q.byId.get(ref.fileId)) {
+        this.q.upsert.run(ref.fileId, name, size, this.now(), this.now());
+        this.bytes += size;
+        this.files++;
+      }
+      p = { fd: rw, name, end: size };
+      this.partials.set(ref.fileId, p);
+    }
+    return p;
+  }
+
+  /**
+   * Writes bytes of a whole-file fetch at their offset in the file's partial data file (created on first use). The
+   * write is admitted first (cap, free-space reserve): StoreFullError when there is no room (the bytes are then
+   * served without being cached, and the file does not complete).
+   */
+  async writePartial(ref: DataFileRef, offset: number, bytes: Uint8Array): Promise<void> {
+    const admission = this.admission;
+    if (admission && !(await admission.admit(bytes.length))) throw new StoreFullError("NOROOM", this.dataDir);
+    try {
+      const p = this.partialOf(ref);
+      let done = 0;
+      while (done < bytes.length) done += writeSync(p.fd, bytes, done, bytes.length - done, offset + done);
+      const end = offset + bytes.length;
+      if (end > p.end) {
+        this.bytes += end - p.end;
+        p.end = end;
+      }
+    } catch (e) {
+      const code = errnoCode(e);
+      if (code === "ENOSPC" || code === "EDQUOT") throw new StoreFullError(code, this.dataDir);
+      throw e;
+    } finally {
+      admission?.settle(bytes.length);
+    }
+  }
+
+  /**
+   * `length` bytes at `offset` of the partial data file, checked against the chunk's read checksum (or, without
+   * one, its SHA-256 id); null when they are not there or do not match (the caller fetches them again).
+   */
+  readPartial(ref: DataFileRef, offset: number, length: number, check: { checksum?: bigint; id: ChunkId }): Uint8Array | null {
+    const p = this.partials.get(ref.fileId) ?? (existsSync(this.partialPathOf(ref)) ? this.partialOf(ref) : undefined);
+    if (!p) return null;
+    const out = new Uint8Array(length);
+    if (readFullySync(p.fd, out, offset) !== length) return null;
+    const ok = check.checksum !== undefined ? readChecksum(out) === check.checksum : chunkMatches(out, check.id);
+    return ok ? out : null;
+  }
+
+  partialPathOf(ref: DataFileRef): string {
+    return join(dataFileDir(this.dataDir, ref.fileId), partialDataFileName(ref.fileId, ref.size, ref.mtimeMs));
+  }
+
+  /**
+   * The fetch reached the end: the partial data file is checked against the manifest and renamed to its final name.
+   * False (and the partial file deleted) when it does not match: the file is then fetched again.
+   */
+  completePartial(ref: DataFileRef, m: Manifest): DataFileCheck {
+    const p = this.partialOf(ref);
+    const check = checkDataFileFd(p.fd, m);
+    this.closePartial(ref.fileId);
+    const partialPath = this.partialPathOf(ref);
+    if (!check.ok) {
+      this.delete(ref.fileId);
+      return check;
+    }
+    renameSync(partialPath, this.pathOf(ref));
+    this.record(ref, m.originSize);
+    return check;
+  }
+
+  /** A fetch ended without completing: its fd is closed (the partial file stays for a later resume). */
+  closePartial(fileId: number): void {
+    const p = this.partials.get(fileId);
+    if (!p) return;
+    this.partials.delete(fileId);
+    try {
+      closeSync(p.fd);
+    } catch {
+      /* already closed */
+    }
+    this.q.touch.run(this.now(), fileId);
+    this.db.query("UPDATE data_files SET bytes = ? WHERE file_id = ? AND name = ?").run(p.end, fileId, p.name);
+  }
+
   /** Another version's data file of the same file id is useless now (the row names only the current one). */
   private dropOtherVersions(ref: DataFileRef): void {
     const row = this.q.byId.get(ref.fileId) as DataFileEntry | null;
@@ -266,6 +379,17 @@ export class DataFileStore {
   delete(fileId: number): number {
     const row = this.q.byId.get(fileId) as DataFileEntry | null;
     if (!row || this.unrecordedRemovals.has(fileId)) return 0;
+    // A partial file being written: its bytes so far are counted in memory, not yet in its row.
+    const live = this.partials.get(fileId);
+    const bytes = live && live.name === row.name ? live.end : row.bytes;
+    if (live) {
+      this.partials.delete(fileId);
+      try {
+        closeSync(live.fd);
+      } catch {
+        /* already closed */
+      }
+    }
     this.deleteFile(fileId, row.name);
     try {
       this.q.remove.run(fileId);
@@ -274,9 +398,9 @@ export class DataFileStore {
       this.unrecordedRemovals.add(fileId);
     }
     this.touched.delete(fileId);
-    this.bytes -= row.bytes;
+    this.bytes -= bytes;
     this.files--;
-    return row.bytes;
+    return bytes;
   }
 
   /**
@@ -329,7 +453,7 @@ export class DataFileStore {
           }
           continue;
         }
-        const parsed = parseDataFileName(name);
+        const parsed = parseDataFileName(name) ?? parsePartialName(name);
         if (!parsed) continue;
         const st = statSync(join(dir, name));
         onDisk.set(parsed.fileId, { name, bytes: st.size, mtimeMs: st.mtimeMs });

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { log } from "../../src/core/logger.ts";
 import { chunkMatches } from "../../src/cas/chunkHash.ts";
 import { chunkPath } from "../../src/cas/chunkPaths.ts";
+import { DataFileReader } from "../../src/cas/dataFileReader.ts";
 import { ChunkReader } from "../../src/cas/chunkReader.ts";
 import { fsChunkFileWriter, type ChunkFileWriter } from "../../src/cas/chunkStore.ts";
 import { FetchError } from "../../src/cas/fetch/index.ts";
@@ -25,6 +26,9 @@ afterEach(async () => {
   for (const c of cleanups.reverse()) await c();
   cleanups = [];
 });
+
+/** The chunk layout (files repaired chunk by chunk, cache dirs from before data files): fetches store chunk files. */
+const CHUNKS = { fetchIntoDataFiles: false } as const;
 
 function dir(): string {
   const d = tempDir();
@@ -79,12 +83,11 @@ describe("Fetcher", () => {
     const second = open(cacheDir, db);
     const expected = new Uint8Array(readFileSync(join(FLAC_DIR, FLAC)));
     expect(await readAll((o, s) => second.fetcher.read(file, o, s), file.size)).toEqual(expected);
-    // The worker path: the synchronous reader with the persisted manifest.
-    const reader = new ChunkReader(second.chunksDir);
-    const m = decodeManifest(db.manifests.get(1)!);
-    const r = reader.read(m, 0, file.size, reader.openFile(m));
-    expect(r.kind).toBe("ok");
-    if (r.kind === "ok") expect(r.bytes).toEqual(expected);
+    // The worker path: the file is one data file (no chunk files), read synchronously by its name.
+    const out = new Uint8Array(file.size);
+    expect(new DataFileReader(second.dataFiles.dataDir).read(file, 0, file.size, out)).toBe(file.size);
+    expect(out).toEqual(expected);
+    expect(second.ledger.getTotals().storedChunks).toBe(0);
     expect(origin.totalOperations).toBe(0);
     expect(origin.counts.bytesRead).toBe(0);
     expect(second.stats.snapshot().hits).toBeGreaterThan(0);
@@ -208,7 +211,7 @@ describe("Fetcher", () => {
     const origin = makeOrigin(root, { "f.flac": data });
     const db = new ManifestDb();
     const cacheDir = dir();
-    const cache = open(cacheDir, db);
+    const cache = open(cacheDir, db, CHUNKS);
     const file = fileRef(origin, root, "f.flac", 3);
     await cache.fetcher.prefetch(file);
     const m = decodeManifest(db.manifests.get(3)!);
@@ -238,7 +241,7 @@ describe("Fetcher", () => {
     const origin = makeOrigin(root, { "f.flac": data });
     const db = new ManifestDb();
     const cacheDir = dir();
-    const cache = open(cacheDir, db);
+    const cache = open(cacheDir, db, CHUNKS);
     const file = fileRef(origin, root, "f.flac", 22);
     await cache.fetcher.prefetch(file);
     const m = decodeManifest(db.manifests.get(22)!);
@@ -264,7 +267,7 @@ describe("Fetcher", () => {
     const data = pseudoRandomBytes(1 * MiB, 10);
     const origin = makeOrigin(root, { "f.flac": data });
     const db = new ManifestDb();
-    const cache = open(dir(), db);
+    const cache = open(dir(), db, CHUNKS);
     const file = fileRef(origin, root, "f.flac", 4);
     await cache.fetcher.prefetch(file);
     const m = decodeManifest(db.manifests.get(4)!);
@@ -281,7 +284,7 @@ describe("Fetcher", () => {
     const data = pseudoRandomBytes(2 * MiB, 17);
     const origin = makeOrigin(root, { "f.flac": data });
     const db = new ManifestDb();
-    const cache = open(dir(), db, { fetcher: { repairAheadChunks: 3 } });
+    const cache = open(dir(), db, { ...CHUNKS, fetcher: { repairAheadChunks: 3 } });
     const file = fileRef(origin, root, "f.flac", 13);
     await cache.fetcher.prefetch(file);
     const m = decodeManifest(db.manifests.get(13)!);
@@ -311,7 +314,7 @@ describe("Fetcher", () => {
         throw Object.assign(new Error("ENOSPC: no space left on device"), { code: "ENOSPC" });
       },
     };
-    const cache = open(dir(), db, { writer });
+    const cache = open(dir(), db, { ...CHUNKS, writer });
     const file = fileRef(origin, root, "f.flac", 5);
     const warn = spyOn(log, "warn").mockImplementation((() => {}) as never);
     try {

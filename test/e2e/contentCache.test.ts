@@ -92,7 +92,9 @@ describe("cache = full", () => {
     const s = JSON.parse(stats.stdout);
     expect(s.cachedFiles).toBe(files.length);
     expect(s.storedBytes).toBeGreaterThan(0);
-    expect(s.dedupRatio).toBeGreaterThanOrEqual(1);
+    // One copy of each file: its data file (chunk copies beside it are deleted; album covers add a little).
+    expect(s.dataFiles).toBeGreaterThanOrEqual(files.length);
+    expect(s.storedBytes).toBeLessThanOrEqual(s.logicalBytes * 1.1);
   }, 180_000);
 
   test("an uncached read with the origin offline is EIO; cached files, ls and stat keep answering", async () => {

@@ -200,6 +200,12 @@ export class Fetcher {
     return ff;
   }
 
+  /** A whole-file fetch of this file is running or queued (its partial data file must not be evicted). */
+  isFetching(fileId: FileId): boolean {
+    const ff = this.fetches.peek(fileId);
+    return ff !== undefined && (ff.primary === "running" || ff.primary === "queued");
+  }
+
   private isTracked(ff: FileFetch): boolean {
     return this.fetches.peek(ff.file.fileId) === ff;
   }

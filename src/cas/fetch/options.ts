@@ -1,4 +1,5 @@
 /** What the fetcher is given: the file to read, its collaborators and its tuning, with the defaults resolved once. */
+import type { DataFileStore } from "../dataFileStore.ts";
 import type { EventBus } from "../../core/eventBus.ts";
 import type { FileId } from "../../core/types.ts";
 import type { Origin } from "../../origins/origin.ts";
@@ -71,8 +72,12 @@ export interface FetcherOptions {
   /** When a chunk of a cached file must be re-fetched, also re-fetch this many following missing chunks (default 4). */
   repairAheadChunks?: number;
   cdc?: CdcParams;
-  /** Complete files as data files: read from there first (the chunks of such a file are gone). */
-  dataFiles?: { read(ref: { fileId: FileId; size: number; mtimeMs: number }, offset: number, end: number): Uint8Array | null };
+  /**
+   * Complete files as data files: read from there first (their chunks are gone).
+   */
+  dataFiles?: Pick<DataFileStore, "read">;
+  /** Where a whole-file fetch writes its bytes: the file's partial data file (without it: one chunk file per chunk). */
+  partials?: Pick<DataFileStore, "writePartial" | "readPartial" | "completePartial" | "closePartial">;
 }
 
 export type ResolvedOptions = Required<

@@ -53,7 +53,8 @@ export class SequentialFetch {
     ff.persisted = prefix.length;
     ff.cutEnd = prefix[prefix.length - 1].offset + prefix[prefix.length - 1].length;
     ff.playback = true;
-    this.env.deps.pins?.pin(ff.pinOwner, prefix.map((c) => c.hex));
+    // With data files the prefix is in the file's partial data file, not in chunk files: nothing to pin.
+    if (!this.env.deps.partials) this.env.deps.pins?.pin(ff.pinOwner, prefix.map((c) => c.hex));
     log.debug(`resuming the fetch of ${describe(ff.file)} at ${ff.cutEnd} of ${ff.file.size} bytes`);
   }
 
@@ -80,7 +81,7 @@ export class SequentialFetch {
       throw new FetchError("changed", `${describe(file)} is shorter on the origin than recorded`);
     for (const cut of chunker.finish()) stores.push(this.storeCut(ff, cut));
     await Promise.all(stores);
-    this.complete(ff);
+    await this.complete(ff);
   }
 
   /** The fetch stopped on an error: its waiting reads fail; a later read or prefetch retries from the last cut. */
@@ -90,6 +91,7 @@ export class SequentialFetch {
     ff.primary = "failed";
     ff.chunker = null;
     ff.versionCheck = null; // a retry checks the origin again
+    this.env.deps.partials?.closePartial(ff.file.fileId);
     log.debug(`fetch of ${describe(ff.file)} stopped at ${ff.cutEnd}: ${err.message}`);
     rejectAll(ff.waiters, err);
     ff.done.resolve();
@@ -113,6 +115,7 @@ export class SequentialFetch {
       if (this.env.closed() || !this.parts.isCurrent(ff)) {
         await Promise.allSettled(stores);
         this.persistProgress(ff);
+        this.env.deps.partials?.closePartial(file.fileId);
         return;
       }
       while (segments.length < o.parallelReads && next < file.size) {
@@ -153,9 +156,13 @@ export class SequentialFetch {
     };
     ff.chunks.push(c);
     ff.cutEnd = c.offset + c.length;
-    this.env.deps.pins?.pin(ff.pinOwner, [c.hex]);
+    const dataFiles = this.env.deps.partials;
+    if (!dataFiles) this.env.deps.pins?.pin(ff.pinOwner, [c.hex]);
     try {
-      await this.env.deps.store.put(cut.bytes, id);
+      // With data files, the bytes go where they belong in the file's one data file (no chunk file); the chunk is
+      // still cut and hashed: the manifest is what says the data file is right.
+      if (dataFiles) await dataFiles.writePartial(ff.file, cut.offset, cut.bytes);
+      else await this.env.deps.store.put(cut.bytes, id);
       c.state = "stored";
     } catch (e) {
       c.state = "unstored";
@@ -183,14 +190,26 @@ export class SequentialFetch {
     }
   }
 
-  private complete(ff: FileFetch): void {
+  private async complete(ff: FileFetch): Promise<void> {
     const { file } = ff;
     const { deps } = this.env;
     const m = buildManifest(ff.chunks, file.size, file.mtimeMs);
     const complete = ff.chunks.every((c) => c.state === "stored");
+    if (complete && deps.partials) {
+      // The data file becomes complete only when every chunk in it matches the manifest (as read back from it).
+      const check = deps.partials.completePartial(file, m);
+      if (!check.ok) {
+        log.warn(`${describe(file)}: its data file did not match the fetched chunks (${check.reason}); it is fetched again when read`);
+        deps.progress?.forget(file.fileId);
+        this.parts.drop(ff);
+        return;
+      }
+    }
     // Even with chunks missing (disk full) the manifest is right: reads repair missing chunks one by one.
     this.parts.manifests.remember(file.fileId, m);
     ff.primary = "done";
+    // Not complete (no room): the partial data file is no longer being fetched, so eviction may take it now.
+    if (!complete) deps.partials?.closePartial(file.fileId);
     if (complete) {
       deps.progress?.forget(file.fileId);
       deps.ledger?.recordManifest(file.fileId, file.size);

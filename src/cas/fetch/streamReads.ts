@@ -4,7 +4,10 @@
  * store), its chunker's uncut tail, the stream itself when the part is just ahead of it (within the seek window: the
  * read waits), and range blocks otherwise (a seek, or a file nobody fetches whole).
  */
-import { streamPosition, copyOverlap, findChunk, findPiece, type FileFetch } from "./fileFetch.ts";
+import { streamPosition, copyOverlap, findChunk, findPiece, type FetchedChunk, type FileFetch } from "./fileFetch.ts";
+import { chunkMatches } from "../chunkHash.ts";
+import { noteStoreFailure } from "./fetchError.ts";
+import { fetchExactly } from "./originReads.ts";
 import type { ManifestReads } from "./manifestReads.ts";
 import type { FetchEnv } from "./options.ts";
 import type { RangeBlocks } from "./rangeBlocks.ts";
@@ -66,6 +69,18 @@ export class StreamReads {
         return chunkEnd;
       }
       if (chunk.state === "stored") {
+        const dataFiles = this.env.deps.partials;
+        if (dataFiles) {
+          // In the partial data file, checked against the chunk's checksum; fetched again (into it) when not right.
+          const bytes = dataFiles.readPartial(ff.file, chunk.offset, chunk.length, chunk)
+            ?? (await bounded(this.refetchIntoDataFile(ff, chunk), ctx));
+          if (bytes) {
+            copyOverlap(bytes, chunk.offset, out, outBase, chunkEnd, pos);
+            return chunkEnd;
+          }
+          chunk.state = "unstored";
+          return this.blocks.read(ff, pos, chunkEnd, out, outBase, ctx);
+        }
         const r = await this.env.deps.store.get(chunk.id, chunk.length);
         ctx.check();
         if (r.kind === "ok") {
@@ -101,4 +116,17 @@ export class StreamReads {
     if (ff.primary !== "running" || findChunk(ff.chunks, pos)) return false;
     return withinSeekWindow(streamPosition(ff), pos, this.env.o.seekWindowBytes);
   }
+
+  /**
+   * A chunk of a fetch that is missing or damaged in the partial data file (e.g. the prefix of a fetch resumed after a
+   * restart): fetched again, checked against its SHA-256 id, written back; null when the origin has other bytes now.
+   */
+  private async refetchIntoDataFile(ff: FileFetch, chunk: FetchedChunk): Promise<Uint8Array | null> {
+    const { o, deps } = this.env;
+    const bytes = await fetchExactly(ff.file, chunk.offset, chunk.length, o.originTimeoutMs, deps.stats);
+    if (!chunkMatches(bytes, chunk.id)) return null;
+    await deps.partials!.writePartial(ff.file, chunk.offset, bytes).catch((e) => noteStoreFailure(ff.file, e));
+    return bytes;
+  }
+
 }

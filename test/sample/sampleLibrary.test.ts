@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseFile } from "music-metadata";
 import { sampleLibraryPlan, writeSampleLibrary, type SampleLibraryResult } from "../../src/sample/sampleLibrary.ts";
-import { decodeToPcm, ffprobe, flacTest, hasFfmpeg, hasFlacTool, rms, tag, SLOW_TEST_MS } from "./tools.ts";
+import { decodeToPcm, ffprobe, flacTest, hasFfmpeg, hasFlacTool, inParallel, rms, tag, SLOW_TEST_MS } from "./tools.ts";
 
 const plan = sampleLibraryPlan();
 let dir = "";
@@ -71,8 +71,9 @@ describe("every demo file is valid", () => {
   }, SLOW_TEST_MS);
 
   test.skipIf(!hasFfmpeg)("ffprobe: no errors, right tags and duration", async () => {
-    for (const file of plan) {
-      const probe = await ffprobe(join(dir, file.path));
+    const probes = await inParallel(plan, (file) => ffprobe(join(dir, file.path)));
+    for (const [i, file] of plan.entries()) {
+      const probe = probes[i]!;
       expect({ path: file.path, errors: probe.errors }).toEqual({ path: file.path, errors: "" });
       expect(tag(probe, "title")).toBe(file.tags.title);
       expect(tag(probe, "album")).toBe(file.tags.album);
@@ -84,16 +85,18 @@ describe("every demo file is valid", () => {
   }, SLOW_TEST_MS);
 
   test.skipIf(!hasFlacTool)("flac -t passes on every FLAC", async () => {
-    for (const file of plan.filter((f) => f.format === "flac")) {
-      const check = await flacTest(join(dir, file.path));
+    const flacs = plan.filter((f) => f.format === "flac");
+    const checks = await inParallel(flacs, (file) => flacTest(join(dir, file.path)));
+    for (const [i, file] of flacs.entries()) {
+      const check = checks[i]!;
       expect({ path: file.path, exitCode: check.exitCode, stderr: check.stderr }).toEqual({ path: file.path, exitCode: 0, stderr: "" });
     }
   }, SLOW_TEST_MS);
 
   test.skipIf(!hasFfmpeg)("every track is audible and each sounds different", async () => {
     const fingerprints = new Set<string>();
-    for (const file of plan) {
-      const { samples, errors } = await decodeToPcm(join(dir, file.path));
+    const decoded = await inParallel(plan, (file) => decodeToPcm(join(dir, file.path)));
+    for (const { samples, errors } of decoded) {
       expect(errors).toBe("");
       expect(rms(samples)).toBeGreaterThan(1000);
       fingerprints.add(new Bun.CryptoHasher("sha1").update(samples.subarray(0, 44100 * 2)).digest("hex"));

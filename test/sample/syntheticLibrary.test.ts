@@ -6,7 +6,7 @@ import { generateLibrary, MANIFEST_NAME, type GenerateResult, type ManifestEntry
 import { makeAudioBank } from "../../src/sample/syntheticAudio.ts";
 import { ALBUMS_PER_BUCKET, planAlbum, planShape, type PlannedFile } from "../../src/sample/syntheticPlan.ts";
 import { expectedProbeTags, manifestFields, probeTags, readWithMusicMetadata } from "./manifestCheck.ts";
-import { decodeToPcm, ffprobe, flacTest, hasFfmpeg, hasFlacTool, rms, run, SLOW_TEST_MS } from "./tools.ts";
+import { decodeToPcm, ffprobe, flacTest, hasFfmpeg, hasFlacTool, inParallel, rms, run, SLOW_TEST_MS } from "./tools.ts";
 
 let root = "";
 beforeAll(async () => {
@@ -172,8 +172,9 @@ describe("a generated tiny library", () => {
   test.skipIf(!hasFfmpeg)("ffprobe reads a sample of files without errors, with the manifest's tags and duration", async () => {
     const sample = manifest.filter((e, i) => i % 10 === 0 || e.duplicateOf || e.title === null || e.album === null || e.artists.length === 0);
     expect(sample.some((e) => e.kind === "flac") && sample.some((e) => e.kind !== "flac")).toBe(true);
-    for (const entry of sample) {
-      const probe = await ffprobe(join(dir, entry.path));
+    const probes = await inParallel(sample, (entry) => ffprobe(join(dir, entry.path)));
+    for (const [i, entry] of sample.entries()) {
+      const probe = probes[i]!;
       expect({ path: entry.path, errors: probe.errors }).toEqual({ path: entry.path, errors: "" });
       const expected = expectedProbeTags(entry);
       expect({ path: entry.path, ...probeTags(probe, Object.keys(expected)) }).toEqual({ path: entry.path, ...expected });

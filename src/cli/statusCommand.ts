@@ -28,7 +28,7 @@ export const statusCommand = defineCommand({
       const p = report.patterns;
       if (p) console.log(`patterns    ${plural(p.plays, "play")} of ${plural(p.distinctFiles, "file")}, ${plural(p.transitions, "transition")}${p.lastPlayAt ? `, last ${new Date(p.lastPlayAt).toISOString()}` : ""}`);
       const f = report.prefetch as Record<string, number> | null | undefined;
-      if (f) console.log(`prefetch    ${f.completed} done, ${f.inFlight} running, ${f.queued} queued, ${f.failed} failed; ${f.hits} of ${f.predicted} predictions played`);
+      if (f) console.log(`prefetch    ${f.completed} done, ${f.inFlight} running, ${f.queued} queued, ${f.failed} failed; ${f.hits} of ${f.predicted} predictions played; ${f.gapless ?? 0} next tracks fetched ahead`);
       const s = report.lastSync as Record<string, number> | null | undefined;
       if (s) console.log(`last sync   ${s.added} added, ${s.modified} modified, ${s.removed} removed, ${s.unchanged} unchanged (${new Date(s.at).toISOString()})`);
       const heldBack = (report.lastSync as { heldBack?: { originId: string; reason: string }[] } | null | undefined)?.heldBack ?? [];

@@ -120,6 +120,19 @@ export class TreeStore {
   }
 
   /**
+   * The file placed after this one in its folder, in the tree's order (by name, as READDIR lists it): the next track
+   * of an album folder. Null for the last one, or a file not placed.
+   */
+  nextFileInFolder(fileId: FileId): FileId | null {
+    const node = this.nodeOfFile(fileId);
+    if (!node) return null;
+    const row = this.db
+      .stmt("SELECT file_id FROM nodes WHERE parent = ? AND name > ? AND kind = 2 AND file_id IS NOT NULL AND view_id IS ? ORDER BY name LIMIT 1")
+      .values(node.parent, node.name, this.scope.viewId)[0];
+    return row ? Number(row[0]) : null;
+  }
+
+  /**
    * Removes the node of a file and every directory that becomes empty because of it (never the tree's root: a view's
    * folder stays while the view is configured, even empty).
    * Returns the removed entries, deepest first, for invalidation.

@@ -19,7 +19,7 @@ import { CachedFileHandles, DATA_FD_BASE, OpenModes } from "./cachedContent.ts";
 import { DataFileReader } from "../cas/dataFileReader.ts";
 import { SpecialDirs, SPECIAL_ROOT_ENTRIES } from "./specialDirs.ts";
 import type { MusicFsWorkerConfig } from "./workerConfig.ts";
-import type { AccessMessage, DeferredCachedRead, DeferredOriginChange } from "./workerMessages.ts";
+import type { AccessMessage, DeferredCachedRead, DeferredOriginChange, HalfwayMessage } from "./workerMessages.ts";
 import { sameOriginVersion } from "../core/originVersion.ts";
 
 /** Tree children fetched per readdir page; the session stops earlier when the kernel's buffer is full. */
@@ -197,6 +197,8 @@ export class MusicFs implements FuseFilesystem {
       return typeof where === "number" ? where : LocalFileHandles.readOnce(where.abs, offset, size, out);
     }
     const fileId = n.fileId;
+    const half = Math.floor(n.size / 2);
+    if (offset <= half && offset + size > half) ctx.post({ type: "halfway", fileId } satisfies HalfwayMessage);
     const whole = this.dataFiles.read({ fileId, size: n.size, mtimeMs: n.mtimeMs }, offset, size, out);
     if (whole !== null) return whole;
     const got = this.cached.read({ fileId, size: n.size, mtimeMs: n.mtimeMs }, () => this.nodes.currentManifest(fileId), offset, size, out, ctx);

@@ -10,6 +10,12 @@ export interface AccessMessage {
   atMs: number;
 }
 
+/** A READ of a cached origin's file crossed the middle of the file: a player is halfway through it (gapless starts). */
+export interface HalfwayMessage {
+  type: "halfway";
+  fileId: number;
+}
+
 /** A cached file was opened: pin its chunks against eviction until the matching release. */
 export interface OpenMessage {
   type: "open";
@@ -30,7 +36,7 @@ export interface ChunkAccessMessage {
   misses: number;
 }
 
-export type WorkerMessage = AccessMessage | OpenMessage | ReleaseMessage | ChunkAccessMessage;
+export type WorkerMessage = AccessMessage | HalfwayMessage | OpenMessage | ReleaseMessage | ChunkAccessMessage;
 
 /**
  * An OPEN a FUSE worker defers: the local origin file changed since the tree recorded it (size or mtime differ). The

@@ -1,5 +1,6 @@
 import { log } from "../core/logger.ts";
 import { errorMessage } from "../core/errors.ts";
+import { Lru } from "../core/lru.ts";
 import type { FileId } from "../core/types.ts";
 
 /**
@@ -9,12 +10,20 @@ import type { FileId } from "../core/types.ts";
  *
  * Only uncached files of cached origins are worth fetching: the caller's isCached() says which are not needed
  * (already complete, or an origin that is read directly).
+ *
+ * Gapless starts: when a track is read past half of it, the next track of its album folder is fetched ahead (first
+ * in the queue), unless the listening patterns predict another track after this one (their prediction was queued
+ * when the track started). A track fetched ahead this way that is then opened continues the album in order: its own
+ * next track is fetched at once — a complete file may be read by the kernel (FUSE passthrough), so its halfway
+ * READ is never seen.
  */
 
 export interface PrefetcherDeps {
   predictNext: (fileId: FileId, n: number) => FileId[];
   /** True when there is nothing to fetch for this file (content complete, or origin not cached). */
   isCached: (fileId: FileId) => boolean;
+  /** The next track of the file's album folder, in the tree's order (null: the last one). */
+  nextInFolder?: (fileId: FileId) => FileId | null;
   /** Fetch the whole file into the chunk store; should stop early when `signal` aborts. */
   fetchWhole: (fileId: FileId, signal: AbortSignal) => Promise<void>;
   /** True while foreground (FUSE) reads are waiting on the network. */
@@ -36,6 +45,8 @@ export interface PrefetchStats {
   predicted: number;
   /** Predicted files that were then played. */
   hits: number;
+  /** Next tracks of album folders fetched ahead because a track was read past half (gapless starts). */
+  gapless: number;
 }
 
 /** Predicted ids remembered for hit counting. */
@@ -44,11 +55,13 @@ const MAX_REMEMBERED_PREDICTIONS = 1000;
 export class Prefetcher {
   private readonly queue: FileId[] = [];
   private readonly inFlight = new Map<FileId, Promise<void>>();
-  private readonly remembered = new Set<FileId>();
+  private readonly remembered = new Lru<FileId, true>(MAX_REMEMBERED_PREDICTIONS);
+  /** Next tracks fetched ahead (or found cached) for gapless starts: their open continues the chain. */
+  private readonly nextTracks = new Lru<FileId, true>(64);
   private readonly abort = new AbortController();
   private timer: ReturnType<typeof setTimeout> | null = null;
   private stopped = false;
-  private counts = { completed: 0, failed: 0, predicted: 0, hits: 0 };
+  private counts = { completed: 0, failed: 0, predicted: 0, hits: 0, gapless: 0 };
   private readonly maxConcurrent: number;
   private readonly lookahead: number;
   private readonly maxQueued: number;
@@ -76,6 +89,28 @@ export class Prefetcher {
     this.pump();
   }
 
+  /** A file was opened: if it is a next track fetched ahead, the album plays on in order — fetch the one after it. */
+  onOpen(fileId: FileId): void {
+    if (this.nextTracks.delete(fileId)) this.onHalfway(fileId);
+  }
+
+  /** A track was read past half: fetch the next track of its album folder ahead, unless the patterns know better. */
+  onHalfway(fileId: FileId): void {
+    if (this.stopped) return;
+    const next = this.deps.nextInFolder?.(fileId) ?? null;
+    if (next === null) return;
+    const predicted = this.deps.predictNext(fileId, 1)[0];
+    if (predicted !== undefined && predicted !== next) return;
+    this.nextTracks.set(next, true);
+    if (this.inFlight.has(next) || this.deps.isCached(next)) return;
+    const queued = this.queue.indexOf(next);
+    if (queued >= 0) this.queue.splice(queued, 1);
+    else this.counts.gapless++;
+    this.queue.unshift(next); // the most urgent: it plays when this track ends
+    if (this.queue.length > this.maxQueued) this.queue.pop();
+    this.pump();
+  }
+
   stats(): PrefetchStats {
     return { queued: this.queue.length, inFlight: this.inFlight.size, ...this.counts };
   }
@@ -91,11 +126,7 @@ export class Prefetcher {
   }
 
   private remember(id: FileId): void {
-    this.remembered.delete(id);
-    this.remembered.add(id);
-    if (this.remembered.size > MAX_REMEMBERED_PREDICTIONS) {
-      this.remembered.delete(this.remembered.values().next().value!);
-    }
+    this.remembered.set(id, true);
   }
 
   private pump(): void {

@@ -155,4 +155,62 @@ describe("Prefetcher", () => {
     expect(calls).toBe(3);
     expect(p.stats()).toMatchObject({ inFlight: 0, failed: 3 });
   });
+
+  test("gapless: a track read past half fetches the next track of its folder first, unless the patterns predict another", async () => {
+    const f = controllableFetch();
+    const nextInFolder = (id: number) => (id < 5 ? id + 1 : null);
+    // No patterns yet: the folder's next track is fetched.
+    const fresh = prefetcher({ fetchWhole: f.fetchWhole, predictNext: () => [], nextInFolder, maxConcurrent: 1 });
+    fresh.onHalfway(3);
+    await tick();
+    expect(f.started).toEqual([4]);
+    expect(fresh.stats().gapless).toBe(1);
+    fresh.onHalfway(3); // again (another READ across the middle): nothing more
+    fresh.onHalfway(5); // the last track of its folder: nothing to fetch
+    await tick();
+    expect(f.started).toEqual([4]);
+    await fresh.stop();
+
+    // Patterns predict track 9 after 3 (a shuffle, a playlist): their prediction stands, the folder's next is not fetched.
+    const g = controllableFetch();
+    const other = prefetcher({ fetchWhole: g.fetchWhole, predictNext: (id) => (id === 3 ? [9] : []), nextInFolder, maxConcurrent: 1 });
+    other.onHalfway(3);
+    await tick();
+    expect(g.started).toEqual([]);
+    await other.stop();
+
+    // Patterns agree with the folder, or a fetch is queued behind others: the next track jumps the queue; cached: nothing.
+    const h = controllableFetch();
+    const cached = new Set([2]);
+    const busy = prefetcher({ fetchWhole: h.fetchWhole, predictNext: (id, n) => [id + 1, 40, 41].slice(0, n), nextInFolder, isCached: (id) => cached.has(id), maxConcurrent: 1 });
+    busy.onPlay(30); // 31 starts, 40 and 41 queue
+    busy.onHalfway(3); // 4 goes before 40 and 41
+    busy.onHalfway(1); // 2 is cached
+    await tick();
+    h.finish(31);
+    await tick();
+    expect(h.started).toEqual([31, 4]);
+    await busy.stop();
+  });
+
+  test("gapless chain: opening a next track fetched ahead fetches the one after it; other opens do not", async () => {
+    const f = controllableFetch();
+    const cached = new Set<number>();
+    const p = prefetcher({ fetchWhole: f.fetchWhole, predictNext: () => [], nextInFolder: (id) => (id < 5 ? id + 1 : null), isCached: (id) => cached.has(id) });
+    p.onOpen(1); // a plain open: nothing
+    await tick();
+    expect(f.started).toEqual([]);
+    p.onHalfway(1);
+    await tick();
+    expect(f.started).toEqual([2]);
+    f.finish(2);
+    cached.add(2);
+    p.onOpen(2); // track 2 starts (read by the kernel, its halfway READ unseen): track 3 is fetched now
+    await tick();
+    expect(f.started).toEqual([2, 3]);
+    p.onOpen(2); // once per chain link
+    await tick();
+    expect(f.started).toEqual([2, 3]);
+    await p.stop();
+  });
 });

@@ -41,6 +41,7 @@ export class ContentCache {
   readonly bus = new EventBus((event, e) => log.error(`Listener of ${event} failed: ${errorMessage(e)}`));
   private readonly originsById: Map<string, Origin>;
   private foregroundReads = 0;
+  private readonly capBytes: number;
   /** Open handles (owner → file): their chunks stay pinned, also when the file becomes complete while open. */
   private readonly openOwners = new Map<string, FileId>();
   /** Data file writes and the upgrade, waited for (briefly) at close. */
@@ -56,6 +57,7 @@ export class ContentCache {
     config: MusicFsConfig,
   ) {
     this.originsById = new Map(library.origins.map((o) => [o.id, o]));
+    this.capBytes = config.cache.maxBytes;
     this.cache = openChunkCache({
       cacheDir: paths.cacheDir,
       capBytes: config.cache.maxBytes,
@@ -307,9 +309,12 @@ export class ContentCache {
   prefetchTarget(): PrefetchTarget {
     return {
       isCached: (id) => !this.isCachedOrigin(id) || this.library.db.getManifest(id) !== null,
+      nextInFolder: (id) => this.library.tree.store.nextFileInFolder(id),
       fetchWhole: async (id, signal) => {
         const ref = this.ref(id);
         if (!ref || signal.aborted) return;
+        // Within the cap: a file that would take more than a quarter of it is not worth evicting others for.
+        if (ref.size > this.capBytes / 4) return;
         await this.cache.fetcher.prefetch(ref);
       },
       foregroundBusy: () => this.foregroundReads > 0,

@@ -7,6 +7,8 @@ import type { WorkerMessage } from "../../fs/workerMessages.ts";
 /** How the prefetcher reaches the content cache (absent while no origin is cached). */
 export interface PrefetchTarget {
   isCached(fileId: FileId): boolean;
+  /** The next track of the file's album folder in the tree's order (gapless starts). */
+  nextInFolder(fileId: FileId): FileId | null;
   fetchWhole(fileId: FileId, signal: AbortSignal): Promise<void>;
   foregroundBusy(): boolean;
 }
@@ -41,6 +43,7 @@ export class Listening {
       ? new Prefetcher({
           predictNext: (id, n) => this.patterns.predictNext(id, n, Date.now()),
           isCached: (id) => target.isCached(id),
+          nextInFolder: (id) => target.nextInFolder(id),
           fetchWhole: (id, signal) => target.fetchWhole(id, signal),
           foregroundBusy: () => target.foregroundBusy(),
         })
@@ -48,7 +51,9 @@ export class Listening {
   }
 
   onWorkerMessage(message: WorkerMessage): void {
+    if (message.type === "halfway") return this.prefetcher?.onHalfway(message.fileId);
     if (message.type !== "access") return;
+    this.prefetcher?.onOpen(message.fileId); // workers report accesses at OPEN
     const play = this.detector.observe(message);
     if (!play) return;
     this.writes.attempt("plays", () => this.patterns.recordPlay(play.fileId, play.atMs));

@@ -18,7 +18,7 @@ export interface MountStatus {
     /** Origins that looked offline in that sync: none of their files was removed (docs/sync.md). */
     heldBack?: { originId: string; reason: string }[];
   } | null;
-  prefetch: { queued: number; inFlight: number; completed: number; failed: number; predicted: number; hits: number } | null;
+  prefetch: { queued: number; inFlight: number; completed: number; failed: number; predicted: number; hits: number; gapless: number } | null;
   cache: Record<string, number> | null;
   /** Requests made to each remote origin by this mount (by kind: list, get, head, retries). */
   originRequests?: Record<string, Record<string, number>>;

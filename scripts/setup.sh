@@ -10,6 +10,8 @@
 #   beets  → tests import the mount and the origin with beets and compare album counts
 #   ceph-mon ceph-osd radosgw curl → a real S3 server (Ceph RGW) for the S3 origin tests (~270 MB, no recommends)
 #   makepkg libarchive-tools → the AUR packages are built with a real makepkg in tests (bsdtar unpacks its sources)
+#   prometheus → `promtool check metrics` checks what `--metrics` serves (test/e2e/metrics.test.ts; no recommends, no
+#                daemon is started)
 #   fish, zsh → the shell completions are tried in those shells; ruby → `ruby -c` of the Homebrew formula
 #   stress-ng → `bun run test:stress` loads the machine with it while the suite runs (scripts/test-stress.sh)
 set -euo pipefail
@@ -34,8 +36,9 @@ s3_missing=()
 for p in ceph-mon ceph-osd radosgw curl; do
   command -v "$p" >/dev/null 2>&1 || PATH="$PATH:/usr/sbin:/sbin" command -v "$p" >/dev/null 2>&1 || s3_missing+=("$p")
 done
+command -v promtool >/dev/null 2>&1 || s3_missing+=(prometheus)
 if [ ${#missing[@]} -eq 0 ] && [ ${#s3_missing[@]} -eq 0 ]; then
-  echo "setup: fuse3, ffmpeg, flac, mpd, mpc, rsync, cmus, tmux, beets, mpv, makepkg, bsdtar, fish, zsh, ruby, stress-ng and Ceph RGW are present"
+  echo "setup: fuse3, ffmpeg, flac, mpd, mpc, rsync, cmus, tmux, beets, mpv, makepkg, bsdtar, fish, zsh, ruby, stress-ng, promtool and Ceph RGW are present"
   exit 0
 fi
 sudo=""
@@ -49,6 +52,6 @@ echo "setup: installing ${missing[*]} ${s3_missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update -q >/dev/null
 [ ${#missing[@]} -eq 0 ] || $sudo apt-get install -y -q "${missing[@]}" >/dev/null
-# Ceph's recommended packages (python tools, dashboards…) are not needed for a test cluster.
+# Ceph's recommended packages (python tools, dashboards…) are not needed for a test cluster, nor Prometheus's for promtool.
 [ ${#s3_missing[@]} -eq 0 ] || $sudo apt-get install -y -q --no-install-recommends "${s3_missing[@]}" >/dev/null
 echo "setup: done"

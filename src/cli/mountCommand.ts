@@ -17,6 +17,7 @@ export const mountCommand = defineCommand({
     ...commonLibraryArgs,
     "cache-mode": { type: "string", description: 'Content cache for the --origin folders: "off" (read directly, default) or "full" (through the chunk store)' },
     "allow-other": { type: "boolean", description: "Let other users see the mount (non-root needs user_allow_other in /etc/fuse.conf)" },
+    metrics: { type: "string", description: 'Serve Prometheus metrics at this loopback ADDR, e.g. "127.0.0.1:9464" (config: metrics)' },
     watch: { type: "boolean", description: "Apply changes on the origins within seconds (inotify), not only at mount" },
     mkdir: { type: "boolean", description: "Create the mountpoint if it does not exist", default: true },
     "accept-removals": { type: "boolean", description: "The sync at mount also removes files of origins that look offline (emptied, no longer mounted): you confirm they are really gone" },

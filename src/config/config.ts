@@ -63,6 +63,8 @@ export interface MusicFsConfig {
   template: string;
   origins: OriginConfig[];
   allowOther: boolean;
+  /** Where Prometheus metrics are served (loopback only), or null: off. */
+  metrics?: MetricsAddress | null;
   specialDirs: SpecialDirsVisibility;
   /** The name (without extension) of every album folder's cover file, "cover" → cover.jpg; null: no cover files. */
   cover: string | null;
@@ -135,6 +137,8 @@ export interface ConfigOverrides {
   origins?: string[];
   cacheMode?: CacheMode;
   allowOther?: boolean;
+  /** --metrics ADDR */
+  metrics?: string;
   watch?: boolean;
   /** --cover NAME ("none" turns cover files off). */
   cover?: string;
@@ -417,6 +421,7 @@ export function parseConfigText(text: string, source: string): Omit<MusicFsConfi
     template: setting(raw, ROOT_KEYS, "template", ""),
     origins,
     allowOther: setting(raw, ROOT_KEYS, "allow_other", ""),
+    metrics: parseMetricsAddress(read(raw, ROOT_KEYS, "metrics", "") ?? null, "metrics"),
     specialDirs: setting(raw, ROOT_KEYS, "special_dirs", ""),
     cover: setting(raw, ROOT_KEYS, "cover", ""),
     views: parseViews(raw.view),
@@ -512,10 +517,35 @@ export function loadConfig(o: ConfigOverrides = {}, env = process.env): MusicFsC
     template: o.template ?? file.template,
     origins: distinctOrigins(origins),
     allowOther: o.allowOther ?? file.allowOther,
+    metrics: o.metrics !== undefined ? parseMetricsAddress(o.metrics, "--metrics") : file.metrics,
     specialDirs: file.specialDirs,
     cover: o.cover !== undefined ? parseCoverName(o.cover, "--cover") : file.cover,
     views: file.views,
     cache: file.cache,
     sync: { ...file.sync, watch: o.watch ?? file.sync.watch },
   };
+}
+
+export interface MetricsAddress {
+  hostname: string;
+  port: number;
+}
+
+/** Loopback hosts: metrics tell what a library holds and what is played, and are never served to a network. */
+const LOOPBACK = /^(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|localhost|\[?::1\]?)$/;
+
+/** `HOST:PORT` (or `[::1]:PORT`) on loopback → where to serve metrics; anything else is refused naming `where`. */
+export function parseMetricsAddress(text: string | null, where: string): MetricsAddress | null {
+  if (text === null) return null;
+  const m = /^(\[[^\]]+\]|[^:]+):(\d{1,5})$/.exec(text.trim());
+  const port = m ? Number(m[2]) : NaN;
+  if (!m || !(port >= 1 && port <= 65535))
+    throw new UserError(`${where} must be HOST:PORT, e.g. "127.0.0.1:9464" (got "${text}").`);
+  const host = m[1]!;
+  if (!LOOPBACK.test(host))
+    throw new UserError(
+      `${where} = "${text}" would serve metrics to the network: musicfs serves them on loopback only.`,
+      'Use 127.0.0.1 (or ::1, localhost), e.g. "127.0.0.1:9464"; let a local Prometheus or agent forward them if needed.',
+    );
+  return { hostname: host.replace(/^\[|\]$/g, ""), port };
 }

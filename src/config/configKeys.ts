@@ -36,6 +36,12 @@ export const ROOT_KEYS = {
     doc: "The library's database, content cache and state.",
   },
   template: { type: "string", default: DEFAULT_TEMPLATE_TEXT, doc: "The path template of the main tree (docs/templates.md)." },
+  metrics: {
+    type: "string",
+    default: null,
+    defaultText: "off",
+    doc: 'Serve Prometheus metrics at this loopback address, e.g. `"127.0.0.1:9464"` (GET /metrics; docs/metrics.md lists them).',
+  },
   allow_other: { type: "bool", default: false, doc: "Let other users read the mount (needs `user_allow_other` in /etc/fuse.conf)." },
   special_dirs: {
     type: "enum",

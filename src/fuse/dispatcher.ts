@@ -90,12 +90,14 @@ export class RequestDispatcher {
     this.ctx.gid = h.gid;
     this.ctx.pid = h.pid;
     let result: number;
+    const t0 = performance.now();
     try {
       result = this.dispatch(h.opcode, h.nodeid, h.unique, req, request, length);
     } catch (e) {
       log.error(`fuse: ${opcodeName(h.opcode)} on inode ${h.nodeid} threw; answering EIO:`, e);
       result = -Errno.EIO;
     }
+    this.shared.recordLatency(h.opcode, (performance.now() - t0) / 1000);
     if (result === NO_REPLY) return 0;
     if (result < 0) {
       writeOutHeader(this.view, this.replyOffset, Size.OUT_HEADER, result, h.unique);

@@ -20,7 +20,7 @@ import type { DeferredRequestData, NegotiatedInit, SessionWorkerData, WorkerMess
 import { isRoot, mountFuse, type MountHandle, prepareMountpoint, setReadAhead, unmountLazy } from "./mount.ts";
 import { notifyInvalidateEntry, notifyInvalidateInode, type NotifyResult } from "./notify.ts";
 import { createPassthroughTable, PassthroughTable } from "./passthrough.ts";
-import { createSessionShared, SessionShared } from "./sessionShared.ts";
+import { createSessionShared, SessionShared, type OpcodeLatency } from "./sessionShared.ts";
 
 /** A session worker thread: it sends WorkerMessages and receives nothing after its workerData. */
 type SessionWorker = WorkerThread<never, WorkerMessage>;
@@ -139,6 +139,11 @@ export class FuseSession {
   }
 
   /** Requests some caller waited for, so far (for background work that should give way to traffic). */
+  /** Answer times by opcode name, as the workers measured them (a deferred request: until it was handed on). */
+  requestLatency(): Record<string, OpcodeLatency> {
+    return this.shared.requestLatency();
+  }
+
   answeredRequests(): number {
     return this.shared.answeredRequests();
   }

@@ -24,15 +24,35 @@ const FIRST_COUNTER = 6;
 /** STANDBY_CALLS after releaseStandby(): standby workers never sleep again. */
 const RELEASED = -1;
 
+/**
+ * Upper bounds (seconds) of the answer-time histogram per opcode (`FuseSession.requestLatency()`, the metrics'
+ * musicfs_fuse_request_duration_seconds); a last bucket takes the rest.
+ */
+export const LATENCY_BUCKETS_S = [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5] as const;
+const BUCKETS = LATENCY_BUCKETS_S.length + 1;
+const FIRST_BUCKET = FIRST_COUNTER + COUNTERS;
+const INT_WORDS = FIRST_BUCKET + COUNTERS * BUCKETS;
+/** Sums of answer times per opcode, in microseconds (BigInt64, after the Int32 words, 8-aligned). */
+const SUMS_BYTE_OFFSET = Math.ceil((4 * INT_WORDS) / 8) * 8;
+
+export interface OpcodeLatency {
+  /** Requests per bucket of LATENCY_BUCKETS_S (not cumulative), the last one above the last bound. */
+  buckets: number[];
+  sumSeconds: number;
+  count: number;
+}
+
 export function createSessionShared(): SharedArrayBuffer {
-  return new SharedArrayBuffer(4 * (FIRST_COUNTER + COUNTERS));
+  return new SharedArrayBuffer(SUMS_BYTE_OFFSET + 8 * COUNTERS);
 }
 
 export class SessionShared {
   private readonly words: Int32Array;
+  private readonly sums: BigInt64Array;
 
   constructor(sab: SharedArrayBuffer) {
-    this.words = new Int32Array(sab);
+    this.words = new Int32Array(sab, 0, INT_WORDS);
+    this.sums = new BigInt64Array(sab, SUMS_BYTE_OFFSET, COUNTERS);
   }
 
   /** Called by the worker answering INIT, before its reply is written (so before any other request arrives). */
@@ -99,6 +119,26 @@ export class SessionShared {
   countRequest(opcode: number): void {
     Atomics.add(this.words, FIRST_COUNTER + Math.min(opcode, COUNTERS - 1), 1);
     if (!NO_REPLY_OPCODES.has(opcode)) Atomics.add(this.words, ANSWERED, 1);
+  }
+
+  /** How long the worker took to answer (or hand on) a request of `opcode`. */
+  recordLatency(opcode: number, seconds: number): void {
+    const op = Math.min(opcode, COUNTERS - 1);
+    let b = 0;
+    while (b < LATENCY_BUCKETS_S.length && seconds > LATENCY_BUCKETS_S[b]!) b++;
+    Atomics.add(this.words, FIRST_BUCKET + op * BUCKETS + b, 1);
+    Atomics.add(this.sums, op, BigInt(Math.round(seconds * 1e6)));
+  }
+
+  /** Answer times by opcode name (only opcodes seen at least once). */
+  requestLatency(): Record<string, OpcodeLatency> {
+    const out: Record<string, OpcodeLatency> = {};
+    for (let op = 0; op < COUNTERS; op++) {
+      const buckets = Array.from({ length: BUCKETS }, (_, b) => Atomics.load(this.words, FIRST_BUCKET + op * BUCKETS + b));
+      const count = buckets.reduce((n, c) => n + c, 0);
+      if (count > 0) out[opcodeName(op)] = { buckets, count, sumSeconds: Number(Atomics.load(this.sums, op)) / 1e6 };
+    }
+    return out;
   }
 
   /** Requests some caller waited for (all but FORGET, BATCH_FORGET and INTERRUPT), so far. */

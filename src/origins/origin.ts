@@ -64,4 +64,6 @@ export interface Origin {
   localPath?(realPath: string): FsPath;
   /** For remote origins: the requests made so far (each one costs time, and money on a paid store). */
   requestCounts?(): Record<string, number>;
+  /** For remote origins: content bytes received so far (GET bodies). */
+  bytesReceived?(): number;
 }

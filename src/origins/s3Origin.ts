@@ -67,6 +67,8 @@ function stripQuotes(etag: string | undefined): string | undefined {
 export class S3Origin implements Origin {
   readonly displayName: string;
   readonly counts: S3RequestCounts = { list: 0, get: 0, head: 0, retries: 0 };
+  /** GET body bytes received (metrics). */
+  private received = 0;
   private readonly client: Bun.S3Client;
   private readonly limiter: RequestLimiter;
   private readonly timeoutMs: number;
@@ -98,6 +100,10 @@ export class S3Origin implements Origin {
 
   requestCounts(): Record<string, number> {
     return { ...this.counts };
+  }
+
+  bytesReceived(): number {
+    return this.received;
   }
 
   /** Requests in flight now. */
@@ -270,6 +276,7 @@ export class S3Origin implements Origin {
         "get", `Reading "${realPath}"`, () => this.client.file(this.key(realPath)).slice(offset, offset + length).arrayBuffer(),
         this.retry, opts?.deadline,
       );
+      this.received += buf.byteLength;
       return new Uint8Array(buf);
     } catch (e) {
       if (e instanceof S3OriginError && e.code === "InvalidRange") return new Uint8Array(0); // at or past EOF
@@ -296,6 +303,7 @@ export class S3Origin implements Origin {
         for (;;) {
           const { done, value } = await withTimeout(reader.read(), this.timeoutMs, pieceTimeout);
           if (done) break;
+          this.received += value.length;
           pending.push(value);
           pendingBytes += value.length;
           if (pendingBytes >= chunkSize) {

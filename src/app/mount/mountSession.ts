@@ -31,6 +31,7 @@ import { Errno } from "../../fuse/filesystem.ts";
 import { writeStatus, type MountStatus } from "./statusFile.ts";
 import { PinManager } from "../cache/pinManager.ts";
 import { ControlServer, type ControlHandler } from "../control/controlServer.ts";
+import { serveMetrics } from "./metrics.ts";
 import { BackgroundWrites, cacheDirWriteProblem } from "./backgroundWrites.ts";
 import { plural } from "../../core/plural.ts";
 import { restoreDiskReserve } from "../cache/diskReserve.ts";
@@ -97,6 +98,7 @@ export async function runMount(req: MountRequest): Promise<number> {
   let content: ContentCache | null = null;
   let pins: PinManager | null = null;
   let control: ControlServer | null = null;
+  let metrics: { stop(): void } | null = null;
   /** Set once the background syncs run; OPENs of changed origin files refresh through it. */
   let backgroundTasks: BackgroundTasks | null = null;
   try {
@@ -147,6 +149,10 @@ export async function runMount(req: MountRequest): Promise<number> {
     });
     backgroundTasks = background;
     const startedAt = Date.now();
+    if (config.metrics)
+      metrics = serveMetrics(config.metrics, {
+        origins: library.origins, files: () => library!.storedFileCount(), content, pins, session, background, startedAtMs: startedAt,
+      });
     const status = (state: "running" | "stopped"): MountStatus => {
       const lib = library!;
       const sync = background.lastSync();
@@ -184,6 +190,8 @@ export async function runMount(req: MountRequest): Promise<number> {
     clearInterval(statusTimer);
     control?.stop();
     control = null;
+    metrics?.stop();
+    metrics = null;
     await background.stop();
     pins?.close();
     pins = null;
@@ -203,6 +211,7 @@ export async function runMount(req: MountRequest): Promise<number> {
     throw e;
   } finally {
     control?.stop();
+    metrics?.stop();
     pins?.close();
     await listening?.close();
     await content?.close();

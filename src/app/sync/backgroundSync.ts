@@ -14,6 +14,9 @@ export interface BackgroundTasks {
   refreshFile(originId: string, realPath: string): Promise<void>;
   /** A delta sync of every origin now (`musicfs sync`), after any running one; resolves with its summary. */
   syncNow(): Promise<(SyncSummary & { at: number }) | null>;
+  /** Whether a sync runs now, and how many completed (metrics). */
+  syncing(): boolean;
+  completedSyncs(): number;
 }
 
 export interface BackgroundSyncOptions {
@@ -47,6 +50,8 @@ export function startBackgroundSync(library: SyncedLibrary, opts: BackgroundSync
       await sync.stop();
     },
     lastSync: () => sync.history.at(-1) ?? null,
+    syncing: () => sync.isRunning(),
+    completedSyncs: () => sync.completed,
     refreshFile: async (originId, realPath) => {
       await started;
       sync.requestScoped(new Map([[originId, [realPath]]]));

@@ -20,6 +20,8 @@ export class SyncRunner {
   private interval: Timer | null = null;
   private offlineRetry: Timer | null = null;
   private offlineRetryMs = 60_000;
+  /** Syncs completed so far. */
+  completed = 0;
   /** Completed syncs, newest last (for status and tests). */
   readonly history: (SyncSummary & { at: number })[] = [];
 
@@ -53,6 +55,10 @@ export class SyncRunner {
     this.kick();
   }
 
+  isRunning(): boolean {
+    return this.running !== null;
+  }
+
   /** Resolves when no sync is running or queued. */
   async idle(): Promise<void> {
     while (this.running) await this.running;
@@ -76,6 +82,7 @@ export class SyncRunner {
       try {
         const summary = await deltaSync(this.library, { ...this.options, signal: this.controller.signal, scopes, acceptRemovals });
         this.history.push({ ...summary, at: Date.now() });
+        this.completed++;
         try {
           this.afterSync(summary);
         } catch (e) {

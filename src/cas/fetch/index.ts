@@ -124,6 +124,11 @@ export class Fetcher {
     await ff.done.promise;
   }
 
+  /** Whole-file fetches running now, and waiting for a turn (metrics). */
+  fetchesInFlight(): { running: number; queued: number } {
+    return { running: this.runningPrimaries, queued: this.primaryQueue.length };
+  }
+
   /** The file's cached content was dropped (`cache clear`): its next read starts from the origin. */
   forgetManifest(fileId: FileId): void {
     this.manifests.forget(fileId);

@@ -57,6 +57,8 @@ export interface Origin {
   stream(realPath: string, offset: number, chunkSize?: number): AsyncIterable<Uint8Array>;
   /** True when the origin answers at all (root reachable). */
   isAvailable(): Promise<boolean>;
+  /** Why it does not answer (null: it does), in words a user can act on; origins without it only say "not reachable". */
+  unavailableReason?(): Promise<string | null>;
   /**
    * For local origins: the absolute path of the file on this machine, so that FUSE workers can read it with
    * readSync (or passthrough) without going through the main thread. Undefined for remote origins.

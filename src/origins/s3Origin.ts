@@ -21,6 +21,7 @@ import { DEFAULT_RETRY_POLICY, backoffMs, errorCode, isRetryable, monotonicNow, 
 import type { ResolvedS3Settings } from "./s3Credentials.ts";
 import { keyOfPath, pathOfKey } from "./s3Keys.ts";
 import { formatS3Url, type S3Location } from "../core/s3Url.ts";
+import { s3ProblemKind, type OriginProblemKind } from "./originProblem.ts";
 
 export interface S3OriginOptions {
   location: S3Location;
@@ -47,13 +48,19 @@ export interface S3RequestCounts {
 /** An S3 request error, with the store's error code and a message that names the bucket and what to check. */
 export class S3OriginError extends Error {
   override readonly name = "S3OriginError";
+  /** The kind of problem (one mount-log line per origin and kind). */
+  readonly kind: OriginProblemKind;
   constructor(
     message: string,
     readonly code: string | undefined,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; reason?: string },
   ) {
     super(message, options);
+    this.kind = s3ProblemKind(code);
+    this.reason = options?.reason ?? message;
   }
+  /** What went wrong and what to check, without the request it happened to ("the secret key was rejected by …"). */
+  readonly reason: string;
 }
 
 function secondsOf(ms: number): number {
@@ -169,6 +176,12 @@ export class S3Origin implements Origin {
           return `the TLS certificate of ${where} is not trusted (${code}); if it is signed by a private CA, set the origin's ca_file (or AWS_CA_BUNDLE) to that CA's certificate (PEM)`;
         case "Timeout":
           return `${where} did not answer within ${this.timeoutMs} ms`;
+        case "SlowDown":
+        case "Throttling":
+        case "ThrottlingException":
+        case "TooManyRequests":
+        case "RequestLimitExceeded":
+          return `${where} is throttling requests (${code}); they are retried with backoff, and a lower max_requests on the origin sends fewer at once`;
         default: {
           const m = e instanceof Error ? e.message : String(e);
           // S3 error bodies are XML: keep the code, drop the rest.
@@ -176,15 +189,20 @@ export class S3Origin implements Origin {
         }
       }
     })();
-    return new S3OriginError(`${what}: ${reason}`, code, { cause: e });
+    return new S3OriginError(`${what}: ${reason}`, code, { cause: e, reason });
   }
 
   async isAvailable(): Promise<boolean> {
+    return (await this.unavailableReason()) === null;
+  }
+
+  /** Null when a one-key listing succeeds, else why it failed, in the words `scan` uses (S3OriginError.reason). */
+  async unavailableReason(): Promise<string | null> {
     try {
       await this.request("list", "listing", () => this.client.list({ prefix: this.prefix, maxKeys: 1 }), { ...this.retry, attempts: 1 });
-      return true;
-    } catch {
-      return false;
+      return null;
+    } catch (e) {
+      return e instanceof S3OriginError ? e.reason : String(e);
     }
   }
 
@@ -265,8 +283,31 @@ export class S3Origin implements Origin {
   }
 
   async stat(realPath: string, opts?: OriginCallOptions): Promise<{ size: number; mtimeMs: number; etag?: string }> {
-    const s = await this.request("head", `Reading "${realPath}"`, () => this.client.file(this.key(realPath)).stat(), this.retry, opts?.deadline);
+    const what = `Reading "${realPath}"`;
+    let s;
+    try {
+      s = await this.request("head", what, () => this.client.file(this.key(realPath)).stat(), this.retry, opts?.deadline);
+    } catch (e) {
+      throw await this.diagnoseHead(realPath, what, e);
+    }
     return { size: s.size, mtimeMs: secondsOf(s.lastModified.getTime()), etag: stripQuotes(s.etag) };
+  }
+
+  /**
+   * A HEAD answer has no body, so a failed one reaches us without the store's error code ("UnknownError" for a
+   * rejected key, throttling, a 5xx alike; "NoSuchKey" for a missing key or bucket). One ranged GET of a byte asks again and gets the code (its error body
+   * names it): the failure is then described — and retried or not — for what it is. Only on such a failure.
+   */
+  private async diagnoseHead(realPath: string, what: string, e: unknown): Promise<unknown> {
+    // A 404 HEAD reads as NoSuchKey whether the key or the whole bucket is missing: the GET tells them apart too.
+    if (!(e instanceof S3OriginError) || (e.code !== "UnknownError" && e.code !== "NoSuchKey")) return e;
+    this.counts.get++;
+    try {
+      await withTimeout(this.client.file(this.key(realPath)).slice(0, 1).arrayBuffer(), this.timeoutMs, () => new Error("no answer"));
+      return e;
+    } catch (g) {
+      return errorCode(g) === undefined ? e : this.describe(g, what);
+    }
   }
 
   async read(realPath: string, offset: number, length: number, opts?: OriginCallOptions): Promise<Uint8Array> {

@@ -17,6 +17,7 @@ import type { DeferredReply, DeferredRequest } from "../../fuse/session.ts";
 import type { DeferredCachedRead, WorkerMessage } from "../../fs/workerMessages.ts";
 import type { Origin } from "../../origins/origin.ts";
 import type { Library } from "../library/library.ts";
+import { ReadFailureLog } from "./readFailureLog.ts";
 import type { PrefetchTarget } from "./listening.ts";
 import type { DataFileRef } from "../../cas/dataFileStore.ts";
 import { plural } from "../../core/plural.ts";
@@ -42,6 +43,8 @@ export class ContentCache {
   private readonly originsById: Map<string, Origin>;
   private foregroundReads = 0;
   private readonly capBytes: number;
+  /** Failed reads: the reason once per origin and kind (readFailureLog.ts). */
+  private readonly readFailures = new ReadFailureLog();
   /** Open handles (owner → file): their chunks stay pinned, also when the file becomes complete while open. */
   private readonly openOwners = new Map<string, FileId>();
   /** Data file writes and the upgrade, waited for (briefly) at close. */
@@ -181,7 +184,7 @@ export class ContentCache {
         (bytes) => reply.data(bytes),
         (e) => {
           if (!(e instanceof FetchError)) log.error(`Reading ${ref.realPath} through the cache failed: ${errorMessage(e)}`);
-          else if (e.reason !== "aborted") log.warn(`Read of ${ref.realPath} failed (${e.reason}): answered EIO.`);
+          else this.readFailures.failed(ref, e);
           reply.error(Errno.EIO);
         },
       )

@@ -104,9 +104,10 @@ export async function deltaSync(library: SyncedLibrary, opts: SyncOptions = {}):
   for (const o of library.origins) {
     const scope = opts.scopes ? opts.scopes.get(o.id) : undefined;
     if (opts.scopes && !scope) continue;
-    if (!(await o.isAvailable())) {
+    const unavailable = o.unavailableReason ? await o.unavailableReason() : (await o.isAvailable()) ? null : `${o.displayName} is not reachable`;
+    if (unavailable !== null) {
       summary.skippedOrigins.push(o.id);
-      log.warn(`Delta sync: origin ${o.displayName} is not reachable; its files are kept as they are.`);
+      log.warn(`Delta sync: origin ${o.displayName} cannot be listed: ${unavailable}; its files are kept as they are.`);
       continue;
     }
     const guard = { ...mountFacts(db, o), accepted: opts.acceptRemovals === true || library.originConfig(o.id)?.acceptRemovals === true };

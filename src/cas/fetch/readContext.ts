@@ -47,7 +47,8 @@ export function withReadContext(
   return new Promise<Uint8Array>((resolve, reject) => {
     const timer = setTimeout(() => {
       const why = ctx.lastFailure === undefined ? "" : ` (last error: ${errorMessage(ctx.lastFailure)})`;
-      ctx.cancel(new FetchError("timeout", `reading ${describe(file)} timed out after ${timeoutMs} ms${why}`));
+      // The last failure is the cause: the mount log names it (throttling, a rejected key…), not only "timed out".
+      ctx.cancel(new FetchError("timeout", `reading ${describe(file)} timed out after ${timeoutMs} ms${why}`, { cause: ctx.lastFailure }));
     }, timeoutMs);
     const onAbort = () => ctx.cancel(new FetchError("aborted", `read of ${describe(file)} was interrupted`));
     if (signal?.aborted) onAbort();

@@ -1,6 +1,7 @@
 /**
  * A full disk does not stop a mount: before anything else writes to the cache dir (SQLite needs room for its WAL),
- * cached content — chunk files (`chunks/`) and data files (`data/`) in one order, least recently written first — is
+ * cached content — chunk files (`chunks/`) and data files (`data/`, complete or partial: a fetch whose partial file
+ * is gone starts that file again) in one order, least recently written first — is
  * deleted until the free-space reserve of the eviction policy is back, or nothing is left. It works on the files
  * alone (no database: on a full disk the ledger may not open), so the order is the files' mtime, not the ledger's
  * access times; the ledger and the data file rows drop what is gone when they are reconciled at start. Cached music
@@ -10,7 +11,7 @@ import { readdirSync, statSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import { planEviction, type MinFree } from "./evictionPolicy.ts";
 import { statFsSpace, type FsSpace } from "./eviction.ts";
-import { parseDataFileName } from "./dataFilePaths.ts";
+import { parseDataFileName, parsePartialName } from "./dataFilePaths.ts";
 
 export interface ReserveReport {
   /** Files deleted (chunk files and data files), and their bytes. */
@@ -33,7 +34,7 @@ export function restoreReserveAtStart(cacheDir: string, minFree?: MinFree | null
   };
   const first = plan();
   if (first.mustFree === 0) return report;
-  const files = [...contentFiles(join(cacheDir, "chunks"), 2, (n) => CHUNK_NAME.test(n)), ...contentFiles(join(cacheDir, "data"), 1, (n) => parseDataFileName(n) !== undefined)];
+  const files = [...contentFiles(join(cacheDir, "chunks"), 2, (n) => CHUNK_NAME.test(n)), ...contentFiles(join(cacheDir, "data"), 1, (n) => parseDataFileName(n) !== undefined || parsePartialName(n) !== undefined)];
   files.sort((x, y) => x.mtimeMs - y.mtimeMs);
   for (const c of files) {
     if (report.bytesFreed >= first.shouldFree) break;

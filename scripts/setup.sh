@@ -13,6 +13,7 @@
 #   prometheus → `promtool check metrics` checks what `--metrics` serves (test/e2e/metrics.test.ts; no recommends, no
 #                daemon is started)
 #   fish, zsh → the shell completions are tried in those shells; ruby → `ruby -c` of the Homebrew formula
+#   rclone → bench/s3/mount.ts mounts the same bucket with `rclone mount --vfs-cache-mode full` beside musicfs
 #   stress-ng → `bun run test:stress` loads the machine with it while the suite runs (scripts/test-stress.sh)
 set -euo pipefail
 missing=()
@@ -32,13 +33,14 @@ command -v zsh >/dev/null 2>&1 || missing+=(zsh)
 command -v ruby >/dev/null 2>&1 || missing+=(ruby)
 command -v mpv >/dev/null 2>&1 || missing+=(mpv)
 command -v stress-ng >/dev/null 2>&1 || missing+=(stress-ng)
+command -v rclone >/dev/null 2>&1 || missing+=(rclone)
 s3_missing=()
 for p in ceph-mon ceph-osd radosgw curl; do
   command -v "$p" >/dev/null 2>&1 || PATH="$PATH:/usr/sbin:/sbin" command -v "$p" >/dev/null 2>&1 || s3_missing+=("$p")
 done
 command -v promtool >/dev/null 2>&1 || s3_missing+=(prometheus)
 if [ ${#missing[@]} -eq 0 ] && [ ${#s3_missing[@]} -eq 0 ]; then
-  echo "setup: fuse3, ffmpeg, flac, mpd, mpc, rsync, cmus, tmux, beets, mpv, makepkg, bsdtar, fish, zsh, ruby, stress-ng, promtool and Ceph RGW are present"
+  echo "setup: fuse3, ffmpeg, flac, mpd, mpc, rsync, cmus, tmux, beets, mpv, makepkg, bsdtar, fish, zsh, ruby, stress-ng, rclone, promtool and Ceph RGW are present"
   exit 0
 fi
 sudo=""

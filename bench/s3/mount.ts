@@ -3,8 +3,9 @@
  * in the same run, through our TCP proxy (added round-trip time; it also counts requests and bytes):
  *   first mount (musicfs: scan until ready; rclone: mount + the first full `find`), `find` of the whole tree,
  *   time to first byte (open + read 4 KiB of an uncached 64 MiB file), a far seek (64 KiB at 3/4 of another
- *   uncached file), cold sequential read (`dd bs=1M`), warm read (again, the file's pages dropped: from each one's
- *   cache), bytes fetched by an MPD scan, later mount → first `ls`, and a replay of the cached file after the restart
+ *   uncached file), cold sequential read (`dd bs=1M`; CPU of the mount's process per MiB, from /proc), cached read
+ *   with the page cache dropped (`echo 3 > drop_caches`: from each one's cache on disk) and with the pages kept, the
+ *   same two reads of a plain copy of the file on the cache disk, bytes fetched by an MPD scan, later mount → first `ls`, and a replay of the cached file after the restart
  *   (requests made).
  *
  *   bun run bench/s3/mount.ts [--rtt 0,20] [--mib 64]
@@ -13,7 +14,7 @@
  * synchronously: the proxy runs in it, and a blocked event loop would stall the mount's requests.
  */
 import { Database } from "bun:sqlite";
-import { mkdirSync, rmSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { open, readdir } from "node:fs/promises";
 import { loadavg } from "node:os";
 import { join } from "node:path";
@@ -75,7 +76,21 @@ async function ddMBps(file: string): Promise<number> {
   return Number(m[1]) / Number(m[2]) / MB;
 }
 
-const dropPages = (file: string) => sh(["dd", `if=${file}`, "iflag=nocache", "count=0", "status=none"]);
+/**
+ * Drops the page cache (root): every page, so that a read comes from the disk whatever layer (FUSE file, passthrough
+ * backing file, rclone's cache file) held it. Without root, only the file's own pages (`dd iflag=nocache`).
+ */
+const dropPages = (file: string) =>
+  process.getuid?.() === 0
+    ? sh(["sh", "-c", "sync; echo 3 > /proc/sys/vm/drop_caches"])
+    : sh(["dd", `if=${file}`, "iflag=nocache", "count=0", "status=none"]);
+
+/** CPU seconds (user + system, all threads) a process has used, from /proc/<pid>/stat. */
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+}
 
 async function timedRead(file: string, offset: number, length: number): Promise<number> {
   const t = performance.now();
@@ -114,7 +129,10 @@ interface Side {
   ttfbMs: number;
   farSeekMs: number;
   coldMBps: number;
+  /** CPU seconds of the mount's process per MiB of the cold read. */
+  coldCpuPerMiB: number;
   warmMBps: number;
+  keptMBps: number;
   mpdBytes: number;
   laterMountLsMs: number;
   replayRequests: number;
@@ -155,7 +173,7 @@ try {
   delete rcloneEnv.AWS_CA_BUNDLE; // rclone cannot load the bundle some machines point it at
 
   console.log(`# S3 mounts side by side: ${objects.length} objects (${(libraryBytes / MB).toFixed(0)} MB), load ${loadavg()[0].toFixed(2)}`);
-  const results: { rtt: number; musicfs: Side; rclone: Side; getMs: number }[] = [];
+  const results: { rtt: number; musicfs: Side; rclone: Side; getMs: number; plainDropped: number; plainKept: number }[] = [];
   /** One GET's latency on the same path (ranged GET of 64 KiB through the proxy, a warm connection): the unit of the TTFB and seek targets. */
   const oneGetMs = async () => {
     const client = new Bun.S3Client({ endpoint: proxy.endpoint, bucket: "bench", accessKeyId: rgw.accessKeyId, secretAccessKey: rgw.secretAccessKey, region: rgw.region });
@@ -194,10 +212,13 @@ try {
     db.close();
     m.farSeekMs = await timedRead(mB, Math.floor((BIG_MIB * 1024 * 1024 * 3) / 4), 64 * 1024);
     m.ttfbMs = await timedRead(mA, 0, 4096);
+    let cpu0 = cpuSeconds(child.pid);
     m.coldMBps = await ddMBps(mA);
-    await Bun.sleep(1000); // the last chunks reach the store, the manifest the database
+    m.coldCpuPerMiB = (cpuSeconds(child.pid) - cpu0) / BIG_MIB;
+    await Bun.sleep(3000); // the data file is checked and renamed, the manifest reaches the database
     await dropPages(mA);
     m.warmMBps = await ddMBps(mA);
+    m.keptMBps = await ddMBps(mA);
     m.mpdBytes = await mpdScanBytes(mMnt);
     await child.stop();
     let reqs = requests();
@@ -221,6 +242,7 @@ try {
         env: rcloneEnv, stdout: "ignore", stderr: "pipe",
       });
       const c = {
+        pid: p.pid,
         async stop() {
           p.kill("SIGTERM");
           await p.exited;
@@ -241,10 +263,13 @@ try {
     const [rA, rB] = [join(rMnt, "Big/A/01 a.flac"), join(rMnt, "Big/B/01 b.flac")];
     r.farSeekMs = await timedRead(rB, Math.floor((BIG_MIB * 1024 * 1024 * 3) / 4), 64 * 1024);
     r.ttfbMs = await timedRead(rA, 0, 4096);
+    cpu0 = cpuSeconds(rc.pid);
     r.coldMBps = await ddMBps(rA);
-    await Bun.sleep(1000);
+    r.coldCpuPerMiB = (cpuSeconds(rc.pid) - cpu0) / BIG_MIB;
+    await Bun.sleep(3000);
     await dropPages(rA);
     r.warmMBps = await ddMBps(rA);
+    r.keptMBps = await ddMBps(rA);
     r.mpdBytes = await mpdScanBytes(rMnt);
     await rc.stop();
     reqs = requests();
@@ -256,15 +281,23 @@ try {
     r.replayRequests = requests() - rReplayFrom;
     r.restartRequests = requests() - reqs;
     await rc.stop();
-    results.push({ rtt, musicfs: m, rclone: r, getMs });
+    // The same bytes as a plain file on the cache disk (the bound for cached reads).
+    const plain = join(work, `plain-${rtt}.bin`);
+    writeFileSync(plain, objects.find(([k]) => k === "Big/A/01 a.flac")![1]);
+    await dropPages(plain);
+    const plainDropped = await ddMBps(plain);
+    const plainKept = await ddMBps(plain);
+    rmSync(plain);
+    results.push({ rtt, musicfs: m, rclone: r, getMs, plainDropped, plainKept });
     console.error(JSON.stringify({ rtt, getMs, m, r }));
   }
 
   const ms = (x: number) => `${x.toFixed(x < 10 ? 1 : 0)} ms`;
   const pct = (x: number) => `${((100 * x) / trackBytes).toFixed(1)} % (${(x / MB).toFixed(1)} MB)`;
+  console.log(`\nload average at the end: ${loadavg().map((x) => x.toFixed(2)).join(" ")}`);
   console.log(`\n| added RTT | figure | musicfs | rclone 1.60 \`--vfs-cache-mode full\` | musicfs vs rclone (> 1: musicfs better) |`);
   console.log(`|---|---|---:|---:|---:|`);
-  for (const { rtt, musicfs: a, rclone: b, getMs } of results) {
+  for (const { rtt, musicfs: a, rclone: b, getMs, plainDropped, plainKept } of results) {
     const row = (name: string, x: string, y: string, ratio: string) => console.log(`| ${rtt} ms | ${name} | ${x} | ${y} | ${ratio} |`);
     const times = (x: number, y: number) => `${(y / x).toFixed(2)}×`;
     row(`first mount (musicfs: scan until ready, ${objects.length} files; rclone: mount + first find)`, ms(a.firstMountMs), ms(b.firstMountMs), times(a.firstMountMs, b.firstMountMs));
@@ -273,7 +306,9 @@ try {
     row("time to first byte (open + read 4 KiB, uncached)", `${ms(a.ttfbMs)} (${(a.ttfbMs / getMs).toFixed(1)} GETs)`, ms(b.ttfbMs), times(a.ttfbMs, b.ttfbMs));
     row("far seek (64 KiB at 3/4 of an uncached file)", `${ms(a.farSeekMs)} (${(a.farSeekMs / getMs).toFixed(1)} GETs)`, ms(b.farSeekMs), times(a.farSeekMs, b.farSeekMs));
     row(`cold sequential read (${BIG_MIB} MiB, dd bs=1M)`, `${a.coldMBps.toFixed(0)} MB/s`, `${b.coldMBps.toFixed(0)} MB/s`, `${(a.coldMBps / b.coldMBps).toFixed(2)}×`);
-    row("warm read (same file, its pages dropped)", `${a.warmMBps.toFixed(0)} MB/s`, `${b.warmMBps.toFixed(0)} MB/s`, `${(a.warmMBps / b.warmMBps).toFixed(2)}×`);
+    row("CPU of the mount's process per cold MiB (user + system, all threads)", `${(a.coldCpuPerMiB * 1000).toFixed(1)} ms`, `${(b.coldCpuPerMiB * 1000).toFixed(1)} ms`, `${(b.coldCpuPerMiB / a.coldCpuPerMiB).toFixed(2)}×`);
+    row(`cached read, page cache dropped (plain file on the cache disk: ${plainDropped.toFixed(0)} MB/s)`, `${a.warmMBps.toFixed(0)} MB/s (${(a.warmMBps / plainDropped).toFixed(2)}× plain)`, `${b.warmMBps.toFixed(0)} MB/s`, `${(a.warmMBps / b.warmMBps).toFixed(2)}×`);
+    row(`cached read, pages kept (plain file: ${plainKept.toFixed(0)} MB/s)`, `${a.keptMBps.toFixed(0)} MB/s (${(a.keptMBps / plainKept).toFixed(2)}× plain)`, `${b.keptMBps.toFixed(0)} MB/s`, `${(a.keptMBps / b.keptMBps).toFixed(2)}×`);
     row("bytes fetched by an MPD scan (of the 8 tracks' bytes)", pct(a.mpdBytes), pct(b.mpdBytes), "");
     row("later mount → first `ls`", ms(a.laterMountLsMs), ms(b.laterMountLsMs), times(a.laterMountLsMs, b.laterMountLsMs));
     row("replay of the cached file after a restart: requests (since restart)", `${a.replayRequests} (${a.restartRequests})`, `${b.replayRequests} (${b.restartRequests})`, "");

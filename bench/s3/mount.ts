@@ -14,7 +14,7 @@
  * synchronously: the proxy runs in it, and a blocked event loop would stall the mount's requests.
  */
 import { Database } from "bun:sqlite";
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { open, readdir } from "node:fs/promises";
 import { loadavg } from "node:os";
 import { join } from "node:path";
@@ -209,13 +209,19 @@ try {
     const db = new Database(join(mCache, "metadata.db"), { readonly: true });
     const vpath = (real: string) => join(mMnt, (db.query("SELECT virtual_path FROM files WHERE real_path = ?").get(real) as { virtual_path: string }).virtual_path);
     const [mA, mB] = [vpath("Big/A/01 a.flac"), vpath("Big/B/01 b.flac")];
+    const aId = (db.query("SELECT id FROM files WHERE real_path = ?").get("Big/A/01 a.flac") as { id: number }).id;
     db.close();
     m.farSeekMs = await timedRead(mB, Math.floor((BIG_MIB * 1024 * 1024 * 3) / 4), 64 * 1024);
     m.ttfbMs = await timedRead(mA, 0, 4096);
     let cpu0 = cpuSeconds(child.pid);
     m.coldMBps = await ddMBps(mA);
     m.coldCpuPerMiB = (cpuSeconds(child.pid) - cpu0) / BIG_MIB;
-    await Bun.sleep(3000); // the data file is checked and renamed, the manifest reaches the database
+    // The data file is checked against the manifest and renamed: from then on the kernel serves the file.
+    const dataDir = join(mCache, "data", (aId % 256).toString(16).padStart(2, "0"));
+    for (const t0 = performance.now(); !readdirSync(dataDir).some((n) => n.startsWith(`${aId}-`)); ) {
+      if (performance.now() - t0 > 120_000) throw new Error("the data file of the cold-read file did not appear");
+      await Bun.sleep(100);
+    }
     await dropPages(mA);
     m.warmMBps = await ddMBps(mA);
     m.keptMBps = await ddMBps(mA);

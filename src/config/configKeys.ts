@@ -61,7 +61,7 @@ export const ROOT_KEYS = {
 } as const satisfies Section;
 
 export const CACHE_KEYS = {
-  max_size: { type: "size", default: 10 * 1024 ** 3, defaultText: '"10GiB"', doc: "Cap of the chunk store (least recently used content is evicted)." },
+  max_size: { type: "size", default: 10 * 1024 ** 3, defaultText: '"10GiB"', doc: "Cap of the content cache (least recently used content is evicted)." },
   read_timeout_ms: {
     type: "number",
     min: 1,

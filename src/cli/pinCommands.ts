@@ -56,16 +56,18 @@ export const pinCommand = defineCommand({
 
 /** Polls the mount until every pinned file is cached; fails when what is left keeps failing. */
 async function waitForPins(paths: Paths): Promise<void> {
-  let shown = "";
+  let shownAt = 0;
   for (;;) {
     const { progress } = (await callMount(paths, "pins")) as { progress: PinProgress };
-    const line = formatProgress(progress);
-    if (line !== shown) log.info(line);
-    shown = line;
+    // Asked often (the wait ends soon after the last file), shown once a second.
+    if (Date.now() - shownAt >= 1000) {
+      log.info(formatProgress(progress));
+      shownAt = Date.now();
+    }
     if (progress.cachedFiles >= progress.files) return log.success("Everything pinned is cached: it plays without the network.");
     if (progress.failedFiles > 0 && progress.cachedFiles + progress.failedFiles >= progress.files)
       throw new UserError(`${plural(progress.failedFiles, "pinned file")} could not be fetched: ${progress.lastError ?? "origin unreachable"}.`, "The mount tries again by itself every 30 s; `musicfs pins` shows how far it got.");
-    await Bun.sleep(1000);
+    await Bun.sleep(200);
   }
 }
 

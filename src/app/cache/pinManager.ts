@@ -12,8 +12,8 @@ import type { Library } from "../library/library.ts";
 import { checkPinBudget, progressOf, type PinProgress } from "./pinPolicy.ts";
 import { filesOfPin, pinLabel, targetOfPath, type PinLookup } from "./pinTargets.ts";
 
-/** Pin fetches running at once (each is one whole-file fetch; the fetcher has its own limits below this). */
-const PIN_FETCHES = 2;
+/** Pin fetches running at once: as many whole-file fetches as the fetcher runs at once (its maxConcurrentFileFetches). */
+const PIN_FETCHES = 4;
 /** After a round with failures (origin unreachable), the next try. */
 const RETRY_MS = 30_000;
 

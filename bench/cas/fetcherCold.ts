@@ -3,7 +3,10 @@
  * 1 MiB reads, as `dd bs=1M` through the mount asks. Measures the store side of a first play: ranged reads, FastCDC,
  * SHA-256, chunk writes.
  *
- *   bun run bench/cas/fetcherCold.ts [--mib 64] [--runs 5]
+ *   bun run bench/cas/fetcherCold.ts [--mib 64] [--runs 5] [--chunks]
+ *
+ * Default: the fetch writes into the file's data file (the mount's layout); `--chunks`: one chunk file per chunk
+ * (the layout before data files), for an A/B in the same run conditions.
  */
 import { mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -26,7 +29,7 @@ const results: number[] = [];
 try {
   for (let r = 0; r < RUNS; r++) {
     const cacheDir = mkdtempSync(join(tmpdir(), "musicfs-fcold-cache-"));
-    const cache = openChunkCache({ cacheDir, fsync: false });
+    const cache = openChunkCache({ cacheDir, fsync: false, fetchIntoDataFiles: !process.argv.includes("--chunks") });
     const file = { fileId: 1, origin, realPath: "f.flac", size: st.size, mtimeMs: Math.floor(st.mtimeMs) };
     const t = performance.now();
     for (let off = 0; off < st.size; off += 1024 * 1024) await cache.fetcher.read(file, off, 1024 * 1024);
@@ -40,4 +43,4 @@ try {
   rmSync(root, { recursive: true, force: true });
 }
 results.sort((a, b) => a - b);
-console.log(`fetcher cold sequential read, ${MIB} MiB, 1 MiB reads: median ${results[results.length >> 1].toFixed(0)} MB/s (runs ${results.map((x) => x.toFixed(0)).join(", ")})`);
+console.log(`fetcher cold sequential read (${process.argv.includes("--chunks") ? "chunk files" : "data file"}), ${MIB} MiB, 1 MiB reads: median ${results[results.length >> 1].toFixed(0)} MB/s (runs ${results.map((x) => x.toFixed(0)).join(", ")})`);

@@ -13,6 +13,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { atEndOfProcess, processEndHookActive } from "./cleanup.ts";
 
 export const RGW_ACCESS_KEY = "musicfstestaccess";
 export const RGW_SECRET_KEY = "musicfs-test-secret-0123456789";
@@ -148,7 +149,42 @@ async function waitForHttp(url: string, timeoutMs: number, logFile: string): Pro
 }
 
 /** Starts the cluster (about 1–2 s). Call `stop()` in afterAll. */
+/**
+ * A Ceph RGW cluster for a test file. Starting one costs seconds and stopping it more (the OSD is slow to go), so
+ * when the end-of-process hook is preloaded (bunfig.toml) every test file of the process gets the same cluster:
+ * its `stop()` then hands it back emptied — every bucket removed with its objects, the gateway running — so the
+ * next file sees a cluster as fresh as a new one; the daemons are stopped by PID after the last file. Without the
+ * hook (bun test run from elsewhere) each call starts a cluster of its own, stopped by `stop()` as before.
+ */
 export async function startRgw(): Promise<RgwCluster> {
+  if (!processEndHookActive()) return startCluster();
+  if (!shared) {
+    shared = startCluster();
+    shared.catch(() => (shared = null)); // a failed start is tried again by the next file
+    atEndOfProcess(async () => {
+      const cluster = await shared?.catch(() => null);
+      shared = null;
+      await cluster?.stop();
+    });
+  }
+  const cluster = await shared;
+  // A file before may have left the gateway stopped (a test that failed between stopGateway and startGateway).
+  const up = await fetch(cluster.endpoint, { signal: AbortSignal.timeout(5000) }).then(() => true, () => false);
+  if (!up) await cluster.startGateway();
+  await emptyCluster(cluster); // also when a file before did not get to its stop()
+  return { ...cluster, stop: () => emptyCluster(cluster) };
+}
+
+let shared: Promise<RgwCluster> | null = null;
+
+/** Removes every bucket with its objects: what a test file leaves behind, gone before the next file. */
+async function emptyCluster(cluster: RgwCluster): Promise<void> {
+  const env = { CEPH_CONF: join(cluster.dir, "ceph.conf") };
+  const buckets = JSON.parse(await exec(["radosgw-admin", "bucket", "list"], env, "radosgw-admin bucket list")) as string[];
+  for (const bucket of buckets) await exec(["radosgw-admin", "bucket", "rm", `--bucket=${bucket}`, "--purge-objects"], env, `radosgw-admin bucket rm ${bucket}`);
+}
+
+async function startCluster(): Promise<RgwCluster> {
   const dir = mkdtempSync(join(tmpdir(), "musicfs-rgw-"));
   for (const d of ["mon", "osd", "run", "log", "rgw"]) mkdirSync(join(dir, d));
   const monPort = freePort();

@@ -27,6 +27,26 @@ export function tempDir(prefix = "musicfs-test-"): string {
 }
 
 const processDirs: string[] = [];
+const atProcessEnd: (() => Promise<void> | void)[] = [];
+const PRELOADED = Symbol.for("musicfs.test.afterAllFiles");
+
+/**
+ * Is test/support/afterAllFiles.ts preloaded (bunfig.toml), so that what is registered with `atEndOfProcess` really
+ * runs after the last test file? Without it (bun test run from elsewhere), things must not be shared across files.
+ */
+export function processEndHookActive(): boolean {
+  return (globalThis as Record<symbol, unknown>)[PRELOADED] === true;
+}
+
+/** Marks the end-of-process hook as installed (afterAllFiles.ts only). */
+export function markProcessEndHook(): void {
+  (globalThis as Record<symbol, unknown>)[PRELOADED] = true;
+}
+
+/** Runs `fn` once after the last test file (only when processEndHookActive()). */
+export function atEndOfProcess(fn: () => Promise<void> | void): void {
+  atProcessEnd.push(fn);
+}
 
 /**
  * A fresh temp dir for something built once and shared by every test file of this process (e.g. the scanned sample
@@ -39,7 +59,12 @@ export function processTempDir(prefix = "musicfs-shared-"): string {
   return dir;
 }
 
-/** Removes the process-wide temp dirs (once, after the last test file). */
+/** After the last test file: what was registered with atEndOfProcess (shared daemons), then the shared temp dirs. */
+export async function endOfProcess(): Promise<void> {
+  for (const fn of atProcessEnd.splice(0)) await fn();
+  removeProcessTempDirs();
+}
+
 export function removeProcessTempDirs(): void {
   for (const d of processDirs.splice(0)) rmSync(d, { recursive: true, force: true });
 }

@@ -130,6 +130,9 @@ export class MusicFs implements FuseFilesystem {
   }
 
   open(ino: number, _flags: number, ctx: RequestContext): OpenReply | number | Deferred {
+    // A playlist file (`/.collections/<name>.m3u8`): direct I/O, so a reader gets the bytes of the read's moment
+    // whatever size the kernel remembers.
+    if (SpecialDirs.owns(ino)) return this.special.isFile(ino) ? { fh: 0 } : -Errno.EISDIR;
     // A cover file holds no handle: each READ finds its bytes from the album's cover row (a few per cover).
     if (this.nodes.node(ino)?.kind === NodeKind.Cover) return { fh: 0, keepCache: true };
     const where = this.locate(ino);
@@ -186,6 +189,7 @@ export class MusicFs implements FuseFilesystem {
     // file's (with or without DATA_FD_BASE added).
     if (fh >= DATA_FD_BASE) return this.handles.read(fh - DATA_FD_BASE, offset, size, out);
     if (fh !== 0 && !CachedFileHandles.owns(fh)) return this.handles.read(fh, offset, size, out);
+    if (SpecialDirs.owns(ino)) return this.special.read(ino, offset, size, out);
     // Hot path for cached files: one tree-row lookup; the manifest is loaded only when this worker has no view.
     const n = this.nodes.node(ino);
     if (!n) return -Errno.ENOENT;

@@ -4,10 +4,10 @@ import { S_IFLNK, Errno, type Attr, type DirEntry, type Entry } from "../fuse/fi
 import type { NodeReader } from "../db/nodeReader.ts";
 import { CollectionCatalog } from "../search/collectionCatalog.ts";
 import { CollectionStore } from "../search/collectionStore.ts";
-import { SEARCH_DIR_MAX_RESULTS, searchLookupErrno, symlinkEntries, type SymlinkEntry } from "../search/searchDirEntries.ts";
+import { PLAYLIST_SUFFIX, playlistText, SEARCH_DIR_MAX_RESULTS, searchLookupErrno, symlinkEntries, type SymlinkEntry } from "../search/searchDirEntries.ts";
 import { SearchIndex } from "../search/searchIndex.ts";
 import { MAX_QUERY_BYTES } from "../search/queryParser.ts";
-import { dirAttr, entryOf, type Owner } from "./attributes.ts";
+import { dirAttr, entryOf, FILE_MODE, type Owner } from "./attributes.ts";
 import { COLLECTIONS_DIR_INO, SEARCH_DIR_INO, SPECIAL_BASE } from "./inodes.ts";
 import { NameRegistry, SLOTS } from "./nameRegistry.ts";
 
@@ -17,12 +17,16 @@ export const SPECIAL_TTL_MS = 60_000;
 const RANK_SPAN = 1024;
 const QUERY_DIRS = SPECIAL_BASE + 2 ** 40;
 const COLLECTION_DIRS = SPECIAL_BASE + 2 ** 41;
+/** `/.collections/<name>.m3u8`: one inode per registry slot (rank 0 only). */
+const PLAYLIST_FILES = SPECIAL_BASE + 2 ** 42;
 const RESULT_CACHE_ENTRIES = 256;
 
 type Kind = "search" | "collection";
 interface Resolved {
   at: number;
   entries: SymlinkEntry[];
+  /** The same tracks as an .m3u8 playlist (collections only). */
+  playlist: Uint8Array | null;
 }
 
 export const SPECIAL_ROOT_ENTRIES = [
@@ -115,6 +119,51 @@ export class SpecialDirs {
     return { ino: (kind === "search" ? QUERY_DIRS : COLLECTION_DIRS) + slot * RANK_SPAN, generation };
   }
 
+  /** Inode and generation of a collection's playlist file (the collection's own slot: one registration for both). */
+  private playlistIno(name: string): { ino: number; generation: number } {
+    const { slot, generation } = this.registry.register(`collection:${name}`);
+    return { ino: PLAYLIST_FILES + slot * RANK_SPAN, generation };
+  }
+
+  private playlistEntry(name: string, playlist: Uint8Array): Entry {
+    const f = this.playlistIno(name);
+    return { ...entryOf(this.playlistAttr(f.ino, playlist), SPECIAL_TTL_MS), generation: f.generation };
+  }
+
+  private playlistAttr(ino: number, playlist: Uint8Array): Attr {
+    return { ino, size: playlist.length, mode: FILE_MODE, nlink: 1, mtimeMs: Math.floor(Date.now() / SPECIAL_TTL_MS) * SPECIAL_TTL_MS, uid: this.owner.uid, gid: this.owner.gid };
+  }
+
+  /** The collection whose playlist file `ino` is, as its slot holds it now. */
+  private playlistOf(ino: number): string | null {
+    const off = ino - PLAYLIST_FILES;
+    if (off < 0 || off >= SLOTS * RANK_SPAN || off % RANK_SPAN !== 0) return null;
+    const stored = this.registry.lookup(off / RANK_SPAN);
+    return stored?.key.startsWith("collection:") ? stored.key.slice("collection:".length) : null;
+  }
+
+  /** The bytes of a playlist file, or an errno. */
+  private playlistBytes(ino: number): Uint8Array | number {
+    const name = this.playlistOf(ino);
+    if (name === null) return -Errno.ENOENT;
+    const r = this.resolveAll("collection", name);
+    return typeof r === "number" ? r : r.playlist!;
+  }
+
+  /** A playlist file is read whole from its snapshot (the same one its size came from, within SPECIAL_TTL_MS). */
+  read(ino: number, offset: number, size: number, out: Uint8Array): number {
+    const bytes = this.playlistBytes(ino);
+    if (typeof bytes === "number") return bytes;
+    const piece = bytes.subarray(Math.min(offset, bytes.length), Math.min(offset + size, bytes.length));
+    out.set(piece);
+    return piece.length;
+  }
+
+  /** Whether `ino` is a special regular file (a playlist) that may be opened for reading. */
+  isFile(ino: number): boolean {
+    return this.playlistOf(ino) !== null;
+  }
+
   /** Which directory (and which result in it) an inode is, as its slot holds it now. */
   private decode(ino: number): { kind: Kind; key: string; dir: number; rank: number; generation: number } | null {
     for (const [kind, base] of [["search", QUERY_DIRS], ["collection", COLLECTION_DIRS]] as const) {
@@ -131,10 +180,15 @@ export class SpecialDirs {
 
   /** The result symlinks of a directory, or an errno (EINVAL for a bad query, ENOENT for an unknown collection). */
   private resolve(kind: Kind, key: string): SymlinkEntry[] | number {
+    const r = this.resolveAll(kind, key);
+    return typeof r === "number" ? r : r.entries;
+  }
+
+  private resolveAll(kind: Kind, key: string): Resolved | number {
     const cacheKey = `${kind}:${key}`;
     const hit = this.cache.get(cacheKey);
     const now = Date.now();
-    if (hit && now - hit.at < SPECIAL_TTL_MS) return hit.entries;
+    if (hit && now - hit.at < SPECIAL_TTL_MS) return hit;
     let ids: number[];
     try {
       if (kind === "search") ids = this.search.search(key, { limit: SEARCH_DIR_MAX_RESULTS }).results.map((r) => r.fileId);
@@ -148,9 +202,10 @@ export class SpecialDirs {
       if (errno === null) throw e;
       return -Errno[errno];
     }
-    const entries = symlinkEntries(this.nodes.tracks(ids));
-    this.cache.set(cacheKey, { at: now, entries });
-    return entries;
+    const tracks = this.nodes.tracks(ids);
+    const resolved = { at: now, entries: symlinkEntries(tracks), playlist: kind === "collection" ? new TextEncoder().encode(playlistText(tracks)) : null };
+    this.cache.set(cacheKey, resolved);
+    return resolved;
   }
 
   lookup(parent: number, name: string): Entry | number {
@@ -158,6 +213,11 @@ export class SpecialDirs {
       const kind: Kind = parent === SEARCH_DIR_INO ? "search" : "collection";
       if (Buffer.byteLength(name) > MAX_QUERY_BYTES) return -Errno.ENAMETOOLONG;
       const entries = this.resolve(kind, name);
+      if (entries === -Errno.ENOENT && kind === "collection" && name.endsWith(PLAYLIST_SUFFIX)) {
+        const collection = name.slice(0, -PLAYLIST_SUFFIX.length);
+        const r = this.resolveAll("collection", collection);
+        return typeof r === "number" ? r : this.playlistEntry(collection, r.playlist!);
+      }
       if (typeof entries === "number") return entries;
       return this.dirEntry(this.dirIno(kind, name));
     }
@@ -172,6 +232,10 @@ export class SpecialDirs {
 
   getattr(ino: number): Attr | number {
     if (ino === SEARCH_DIR_INO || ino === COLLECTIONS_DIR_INO) return this.specialDirAttr(ino);
+    if (this.isFile(ino)) {
+      const bytes = this.playlistBytes(ino);
+      return typeof bytes === "number" ? bytes : this.playlistAttr(ino, bytes);
+    }
     const d = this.decode(ino);
     if (!d) return -Errno.ENOENT;
     if (d.rank === 0) return this.specialDirAttr(ino);
@@ -183,12 +247,21 @@ export class SpecialDirs {
 
   readdir(ino: number, afterCookie: number, maxEntries: number): DirEntry[] | number {
     if (ino === SEARCH_DIR_INO) return []; // any query can be looked up; none is listed
+    if (this.isFile(ino)) return -Errno.ENOTDIR;
     if (ino === COLLECTIONS_DIR_INO) {
+      // Each collection's folder, then its playlist file (cookies 2i+1, 2i+2). A playlist is listed by name only
+      // (its size comes with the LOOKUP that opens it): a listing resolves no collection.
       const names = this.collections()?.list().map((c) => c.name) ?? [];
-      return names
-        .map((name, i) => ({ name, cookie: i + 1, entry: this.dirEntry(this.dirIno("collection", name)) }))
-        .filter((e) => e.cookie > afterCookie)
-        .slice(0, maxEntries);
+      const out: DirEntry[] = [];
+      for (let i = 0; i < names.length && out.length < maxEntries; i++) {
+        const name = names[i]!;
+        if (2 * i + 1 > afterCookie) out.push({ name, cookie: 2 * i + 1, entry: this.dirEntry(this.dirIno("collection", name)) });
+        if (2 * i + 2 > afterCookie && out.length < maxEntries) {
+          const f = this.playlistIno(name);
+          out.push({ name: `${name}${PLAYLIST_SUFFIX}`, cookie: 2 * i + 2, entry: { ...entryOf(this.playlistAttr(f.ino, new Uint8Array(0)), 0), generation: f.generation } });
+        }
+      }
+      return out;
     }
     const d = this.decode(ino);
     if (!d || d.rank !== 0) return -Errno.ENOENT;

@@ -76,3 +76,23 @@ export function searchLookupErrno(e: unknown): "EINVAL" | "EIO" | null {
   if (e instanceof SearchIndexError) return "EIO";
   return null;
 }
+
+/** A collection's playlist file in `/.collections`: `<name>.m3u8`. */
+export const PLAYLIST_SUFFIX = ".m3u8";
+
+/**
+ * An extended M3U playlist (UTF-8) of ranked tracks for a playlist file `depth` folders below the mount's root,
+ * each path relative to the playlist's own folder and staying inside the mount (`../Artist/Album/Track.flac` from
+ * `/.collections`): how MPD (`mpc load .collections/NAME.m3u8`), Navidrome and file managers resolve a relative
+ * entry, wherever the mount is. Tracks with an unusable path are left out.
+ */
+export function playlistText(tracks: readonly DirTrack[], depth = 1): string {
+  const lines = ["#EXTM3U"];
+  for (const t of tracks) {
+    const target = relativeTarget(t.virtualPath, depth);
+    if (target === null) continue;
+    const label = `${nameOr(t.artist, "Unknown Artist")} - ${nameOr(t.title, "Unknown Title")}`.replace(/[\r\n]+/g, " ");
+    lines.push(`#EXTINF:-1,${label}`, target);
+  }
+  return `${lines.join("\n")}\n`;
+}

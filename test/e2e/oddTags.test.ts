@@ -31,7 +31,7 @@ describe.skipIf(!hasFfmpeg)("odd dates (needs ffmpeg)", () => {
     const mnt = join(tempDir(), "mnt");
     const server = await startMount(mnt, ["--origin", origin, "--cache-dir", cache]);
     const collections = readdirSync(join(mnt, ".collections")).sort();
-    expect(collections).toEqual(["1980s", "Recently Added"]);
+    expect(collections).toEqual(["1980s", "1980s.m3u8", "Recently Added", "Recently Added.m3u8"]); // each with its playlist file
     // The tree shows no invented year either: the undated tracks fall back as templates.md promises.
     expect(readdirSync(join(mnt, "Odd")).some((d) => /9999|6427|\(1\)/.test(d))).toBe(false);
     expect(await server.stop()).toBe(0);

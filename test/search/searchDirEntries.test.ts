@@ -7,6 +7,7 @@ import {
   searchLookupErrno,
   symlinkEntries,
 } from "../../src/search/searchDirEntries.ts";
+import { playlistText } from "../../src/search/searchDirEntries.ts";
 import { truncateUtf8 } from "../../src/core/names.ts";
 import { SearchIndexError } from "../../src/search/searchIndex.ts";
 
@@ -72,5 +73,18 @@ describe("search directory entries", () => {
     expect(searchLookupErrno(new QueryError("empty", "x"))).toBe("EINVAL");
     expect(searchLookupErrno(new SearchIndexError("damaged", "x"))).toBe("EIO");
     expect(searchLookupErrno(new Error("bug"))).toBeNull();
+  });
+});
+
+describe("playlistText", () => {
+  test("extended M3U, entries relative to the playlist's folder, unusable paths left out", () => {
+    const text = playlistText([
+      { fileId: 1, artist: "Sólveig Ørn", title: "Norðurljós", format: "flac", virtualPath: "Sólveig Ørn/Sketches (2016) [FLAC]/01 - Norðurljós.flac" },
+      { fileId: 2, artist: null, title: "Bad\nTitle", format: "mp3", virtualPath: "../escape.mp3" },
+      { fileId: 3, artist: "A", title: "Line\nBreak", format: "mp3", virtualPath: "A/B/02 - x.mp3" },
+    ]);
+    expect(text).toBe(
+      "#EXTM3U\n#EXTINF:-1,Sólveig Ørn - Norðurljós\n../Sólveig Ørn/Sketches (2016) [FLAC]/01 - Norðurljós.flac\n#EXTINF:-1,A - Line Break\n../A/B/02 - x.mp3\n",
+    );
   });
 });

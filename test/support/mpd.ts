@@ -40,6 +40,8 @@ export interface MpdOptions {
   musicDir: string;
   /** Follow symlinks that leave or stay inside the music directory (both "yes" by default, as a user might set). */
   followSymlinks?: boolean;
+  /** MPD's stored playlists (default: a private dir); e.g. the mount's /.collections for `mpc load NAME`. */
+  playlistDir?: string;
   readyTimeoutMs?: number;
 }
 
@@ -51,7 +53,7 @@ function freePort(): number {
   return port;
 }
 
-function configText(dir: string, musicDir: string, port: number, follow: boolean): string {
+function configText(dir: string, musicDir: string, port: number, follow: boolean, playlistDir?: string): string {
   const yes = follow ? "yes" : "no";
   const q = (s: string) => JSON.stringify(s); // MPD's config quoting is the same as JSON's for paths
   return [
@@ -59,7 +61,7 @@ function configText(dir: string, musicDir: string, port: number, follow: boolean
     `db_file ${q(join(dir, "database"))}`,
     `state_file ${q(join(dir, "state"))}`,
     `sticker_file ${q(join(dir, "sticker.sql"))}`,
-    `playlist_directory ${q(join(dir, "playlists"))}`,
+    `playlist_directory ${q(playlistDir ?? join(dir, "playlists"))}`,
     `log_file ${q(join(dir, "log"))}`,
     `bind_to_address "127.0.0.1"`,
     `port "${port}"`,
@@ -87,7 +89,7 @@ export async function startMpd(opts: MpdOptions): Promise<RunningMpd> {
   const dir = mkdtempSync(join(tmpdir(), "musicfs-mpd-"));
   const port = freePort();
   const confPath = join(dir, "mpd.conf");
-  writeFileSync(confPath, configText(dir, opts.musicDir, port, opts.followSymlinks ?? true));
+  writeFileSync(confPath, configText(dir, opts.musicDir, port, opts.followSymlinks ?? true, opts.playlistDir));
   const proc = Bun.spawn(["mpd", "--no-daemon", confPath], { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
   let out = "";
   const pump = async (s: ReadableStream<Uint8Array>) => {

@@ -199,8 +199,12 @@ export const READ_ONLY_RULES: Rule[] = [
     async check(fs) {
       const [track] = await tracks(fs);
       await expectLinksToTreeFiles(fs, `.search/${searchWord(track!)}`);
-      const collections = await list(fs, ".collections");
-      expect(collections.map((c) => c.name)).toContain("Recently Added");
+      const listed = await list(fs, ".collections");
+      const names = listed.map((c) => c.name);
+      expect(names).toContain("Recently Added");
+      // Each collection's folder comes with its playlist file, `<name>.m3u8` (a regular file).
+      const collections = listed.filter((c) => !c.name.endsWith(".m3u8"));
+      for (const c of collections) expect(names).toContain(`${c.name}.m3u8`);
       for (const c of collections) if (((await fs.list(`.collections/${c.name}`)) as FsEntry[]).length) await expectLinksToTreeFiles(fs, `.collections/${c.name}`, 3);
     },
   },

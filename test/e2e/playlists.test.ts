@@ -1,0 +1,64 @@
+/**
+ * Issue 18 item 4: every collection is also a playlist file, `/.collections/<name>.m3u8`, whose entries resolve
+ * inside the mount from the playlist's own folder — checked by a real MPD (`mpc load`) and by resolving each entry
+ * as a file manager or Navidrome would.
+ */
+import { afterAll, describe, expect, test } from "bun:test";
+import { existsSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { writeSampleLibrary } from "../../src/sample/sampleLibrary.ts";
+import { hasMpd, startMpd } from "../support/mpd.ts";
+import { CLI, cleanupAll, run, startMount, tempDir } from "./harness.ts";
+
+afterAll(cleanupAll);
+
+describe("playlists as files", () => {
+  test.skipIf(!hasMpd)("every collection has an .m3u8 that mpc load resolves entry by entry, and whose entries are files of the mount", async () => {
+    const origin = tempDir();
+    await writeSampleLibrary(origin);
+    const cache = tempDir();
+    const cfg = join(tempDir(), "config.toml");
+    writeFileSync(cfg, `[[origins]]\nid = "lib"\npath = "${origin}"\n`);
+    const mnt = join(tempDir(), "mnt");
+    const m = await startMount(mnt, ["--config", cfg, "--cache-dir", cache]);
+    expect((await run(["bun", CLI, "collection", "add", "Lanterns", "lanterns", "--config", cfg, "--cache-dir", cache])).code).toBe(0);
+
+    const listed = readdirSync(join(mnt, ".collections"));
+    expect(listed).toContain("Lanterns");
+    expect(listed).toContain("Lanterns.m3u8");
+    expect(listed).toContain("Recently Added.m3u8");
+    const found = JSON.parse((await run(["bun", CLI, "search", "lanterns", "--json", "--config", cfg, "--cache-dir", cache])).stdout) as { results: { path: string }[] };
+
+    for (const name of ["Lanterns", "Recently Added"]) {
+      const file = join(mnt, ".collections", `${name}.m3u8`);
+      const text = readFileSync(file, "utf8");
+      expect(text.startsWith("#EXTM3U\n")).toBe(true);
+      const entries = text.split("\n").filter((l) => l !== "" && !l.startsWith("#"));
+      expect(entries.length).toBeGreaterThan(0);
+      // Relative to the playlist's folder, inside the mount, each a file that is there.
+      for (const e of entries) {
+        expect(e.startsWith("../")).toBe(true);
+        const abs = resolve(dirname(file), e);
+        expect(abs.startsWith(`${mnt}/`)).toBe(true);
+        expect(existsSync(abs)).toBe(true);
+      }
+      if (name === "Lanterns") expect(entries.map((e) => e.slice(3))).toEqual(found.results.map((r) => r.path));
+    }
+
+    const mpd = await startMpd({ musicDir: mnt });
+    try {
+      await mpd.update(120_000);
+      const load = await mpd.mpc(["load", ".collections/Lanterns.m3u8"]);
+      expect(load.stderr).toBe("");
+      expect(load.code).toBe(0);
+      const queue = (await mpd.mpc(["playlist", "-f", "%file%"])).stdout.split("\n").filter(Boolean);
+      expect(queue).toEqual(found.results.map((r) => r.path));
+      // Each queued entry is a song of MPD's database (resolved, not a dangling path).
+      const songs = new Set((await mpd.mpc(["listall"])).stdout.split("\n").filter(Boolean));
+      for (const f of queue) expect(songs.has(f)).toBe(true);
+    } finally {
+      await mpd.stop();
+    }
+    expect(await m.stop()).toBe(0);
+  }, 180_000);
+});

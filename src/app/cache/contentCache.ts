@@ -202,10 +202,14 @@ export class ContentCache {
         if (stored && !message.owner.startsWith("data:")) this.pin(message.owner, stored.manifest, message.fileId);
         return;
       }
-      case "release":
+      case "release": {
+        const fileId = this.openOwners.get(message.owner);
         this.openOwners.delete(message.owner);
         this.cache.pins.unpin(message.owner);
+        // The reader stopped: a whole-file fetch its playback started stops too (not a prefetch's).
+        if (fileId !== undefined && ![...this.openOwners.values()].includes(fileId)) this.cache.fetcher.readerClosed(fileId);
         return;
+      }
       case "chunkAccess":
         this.cache.ledger.recordAccess(message.hexes);
         this.cache.stats.addWorkerCounts({ hits: message.hits, misses: message.misses });

@@ -19,7 +19,7 @@
  *   those (or a prefetch) start the file's one sequential fetch.
  * - `sequentialFetch.ts` — that fetch: ranged reads ahead of the reader, in file order through FastCDC, chunks
  *   stored as cut, progress recorded so a failure or restart resumes from the last cut; at EOF the manifest and
- *   `ManifestCached`.
+ *   `ManifestCached`. One that playback started stops when the file's last reader closes it (`readerClosed`).
  * - `seekWindow.ts` (pure) — a read at most `seekWindowBytes` ahead of the stream waits for it (`waiters.ts`); a
  *   read further on is a seek, served by range blocks meanwhile.
  * - `retained.ts` — the stream's latest pieces kept in memory for readers just behind it.
@@ -120,6 +120,7 @@ export class Fetcher {
     if (this.manifests.current(file)) return;
     const ff = this.fetchFor(file);
     ff.playback = true;
+    ff.wholeFile = true;
     this.ensurePrimary(ff);
     await ff.done.promise;
   }
@@ -127,6 +128,24 @@ export class Fetcher {
   /** Whole-file fetches running now, and waiting for a turn (metrics). */
   fetchesInFlight(): { running: number; queued: number } {
     return { running: this.runningPrimaries, queued: this.primaryQueue.length };
+  }
+
+  /**
+   * The last open of the file was closed. A whole-file fetch that playback started stops here (the reader stopped:
+   * a skipped track is not downloaded to its end); what it stored is kept and recorded, and the next read resumes
+   * it. A prefetch's fetch runs on.
+   */
+  readerClosed(fileId: FileId): void {
+    const ff = this.fetches.peek(fileId);
+    if (!ff || ff.wholeFile || (ff.primary !== "running" && ff.primary !== "queued")) return;
+    log.debug(`fetch of ${describe(ff.file)} stopped at ${ff.cutEnd} of ${ff.file.size} bytes: no reader left`);
+    this.dropFetch(ff);
+  }
+
+  /** True while a whole-file fetch of the file runs or waits for its turn. */
+  fetching(fileId: FileId): boolean {
+    const ff = this.fetches.peek(fileId);
+    return ff !== undefined && (ff.primary === "running" || ff.primary === "queued");
   }
 
   /** The file's cached content was dropped (`cache clear`): its next read starts from the origin. */

@@ -40,3 +40,37 @@ test("a prefetch streams the file once in segment-sized ranged reads and emits i
   expect(await fetcher.read(file, 5 * MiB, 12345)).toEqual(data.subarray(5 * MiB));
   expect(origin.counts.read).toBe(6); // served from the store
 });
+
+test("a whole-file fetch started by playback stops when its last reader closes the file; a prefetch's runs on", async () => {
+  const root = tempDir();
+  const cacheDir = tempDir();
+  cleanups.push(() => removeDir(root), () => removeDir(cacheDir));
+  const played = pseudoRandomBytes(24 * MiB, 31);
+  const prefetched = pseudoRandomBytes(6 * MiB, 32);
+  const origin = makeOrigin(root, { "played.flac": played, "next.flac": prefetched });
+  origin.setMode({ kind: "delay", ms: 20 });
+  const db = new ManifestDb();
+  const cache = openTestCache(cacheDir, db);
+  cleanups.push(() => cache.close());
+  const a = fileRef(origin, root, "played.flac", 1);
+  const b = fileRef(origin, root, "next.flac", 2);
+  for (let o = 0; o < 4 * MiB; o += 128 * 1024) await cache.fetcher.read(a, o, 128 * 1024); // playback: fetched whole
+  expect(cache.fetcher.fetching(1)).toBe(true);
+  cache.fetcher.readerClosed(1); // the player skipped the track
+  expect(cache.fetcher.fetching(1)).toBe(false);
+
+  const whole = cache.fetcher.prefetch(b);
+  cache.fetcher.readerClosed(2); // nobody reads a prefetched file: it is fetched to the end anyway
+  expect(cache.fetcher.fetching(2)).toBe(true);
+  await whole;
+  expect(db.manifests.has(2)).toBe(true);
+  expect(db.manifests.has(1)).toBe(false);
+
+  // Reading on is served right, and the file can still be completed (from what was stored, plus the rest).
+  origin.setMode({ kind: "healthy" });
+  const rest = await cache.fetcher.read(a, 4 * MiB, 128 * 1024);
+  expect(rest).toEqual(played.subarray(4 * MiB, 4 * MiB + 128 * 1024));
+  await cache.fetcher.prefetch(a);
+  expect(db.manifests.has(1)).toBe(true);
+  expect(await cache.fetcher.read(a, 20 * MiB, 4096)).toEqual(played.subarray(20 * MiB, 20 * MiB + 4096));
+});

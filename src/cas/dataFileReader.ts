@@ -3,13 +3,26 @@
  * version's data file follows from the tree row a worker already has (file id, size, mtime), and a data file exists
  * under that name only once it is complete and was verified, so "is it cached?" is one open(2).
  */
+import { Database, type Statement } from "bun:sqlite";
 import { closeSync, openSync } from "node:fs";
+import { join } from "node:path";
 import { readFullySync } from "../core/readFully.ts";
-import { dataFilePath } from "./dataFilePaths.ts";
+import { dataFileDir, dataFilePath, partialDataFileName } from "./dataFilePaths.ts";
 import type { DataFileRef } from "./dataFileStore.ts";
+import { readChecksum } from "./manifestCodec.ts";
+
+/** The largest chunk FastCDC cuts (its max size): a chunk covering `offset` starts at most this far before it. */
+const MAX_CHUNK_BYTES = 256 * 1024;
 
 export class DataFileReader {
-  constructor(readonly dataDir: string) {}
+  private progress: Statement | null | undefined;
+  private scratch = new Uint8Array(0);
+
+  /** `accessDbPath`: where fetch progress is recorded (for reads of what a running fetch already wrote). */
+  constructor(
+    readonly dataDir: string,
+    private readonly accessDbPath?: string,
+  ) {}
 
   /** A new fd of the file version's complete data file (the caller closes it), or null when there is none. */
   open(ref: DataFileRef): number | null {
@@ -36,4 +49,61 @@ export class DataFileReader {
       closeSync(fd);
     }
   }
+
+  /**
+   * Reads [offset, offset+size) from the partial data file of a file being fetched (or whose fetch was cut off),
+   * when the fetch has already written and recorded every chunk the range touches (table `fetch_progress`, one
+   * indexed query). Each of those chunks is read whole and checked against its recorded XXH3 before any byte of it
+   * is returned; null (the READ goes to the main thread) when the range is not all there or a check fails.
+   */
+  readPresent(ref: DataFileRef, offset: number, size: number, out: Uint8Array): number | null {
+    const end = Math.min(ref.size, offset + size);
+    if (offset >= end) return 0;
+    const query = this.progressQuery();
+    if (!query) return null;
+    const rows = query.values(ref.fileId, end, offset, offset - MAX_CHUNK_BYTES) as [number, number, string, number, number][];
+    if (rows.length === 0 || rows[0][0] > offset) return null;
+    let covered = rows[0][0];
+    for (const [at, length, , originSize, originMtime] of rows) {
+      if (at !== covered || originSize !== ref.size || originMtime !== ref.mtimeMs) return null;
+      covered = at + length;
+    }
+    if (covered < end) return null;
+    const spanStart = rows[0][0];
+    const span = covered - spanStart;
+    if (this.scratch.length < span) this.scratch = new Uint8Array(span);
+    let fd: number;
+    try {
+      fd = openSync(join(dataFileDir(this.dataDir, ref.fileId), partialDataFileName(ref.fileId, ref.size, ref.mtimeMs)), "r");
+    } catch {
+      return null;
+    }
+    try {
+      if (readFullySync(fd, this.scratch.subarray(0, span), spanStart) !== span) return null;
+    } catch {
+      return null;
+    } finally {
+      closeSync(fd);
+    }
+    for (const [at, length, checksum] of rows)
+      if (readChecksum(this.scratch.subarray(at - spanStart, at - spanStart + length)) !== BigInt(`0x${checksum}`)) return null;
+    out.set(this.scratch.subarray(offset - spanStart, end - spanStart));
+    return end - offset;
+  }
+
+  /** A read-only connection to access.db, opened on first use (null when there is none yet). */
+  private progressQuery(): Statement | null {
+    if (this.progress !== undefined) return this.progress;
+    if (!this.accessDbPath) return (this.progress = null);
+    try {
+      const db = new Database(this.accessDbPath, { readonly: true });
+      this.progress = db.query(
+        "SELECT offset, length, checksum, origin_size, origin_mtime FROM fetch_progress WHERE file_id = ? AND offset < ? AND offset + length > ? AND offset > ? ORDER BY offset",
+      );
+    } catch {
+      return null; // not created yet (no fetch ever ran): asked again at the next READ
+    }
+    return this.progress;
+  }
+
 }

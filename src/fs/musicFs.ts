@@ -1,3 +1,4 @@
+import { join } from "node:path";
 import { NodeReader, type FileLocation, type NodeRow } from "../db/nodeReader.ts";
 import { NodeKind, ROOT_INO } from "../db/treeStore.ts";
 import {
@@ -46,7 +47,7 @@ export class MusicFs implements FuseFilesystem {
     this.owner = { uid: config.uid, gid: config.gid };
     this.originRoots = new Map(config.origins.map((o) => [o.id, { root: o.root, cached: o.cache === "full" }]));
     this.cached = new CachedFileHandles(config.chunksDir);
-    this.dataFiles = new DataFileReader(config.dataDir);
+    this.dataFiles = new DataFileReader(config.dataDir, join(config.chunksDir, "access.db"));
     this.openModes = new OpenModes(config.cachedOpenModes);
     this.special = new SpecialDirs(this.nodes, config.nameRegistry, config.collectionsDb, this.owner, config.startedAtMs);
   }
@@ -205,7 +206,9 @@ export class MusicFs implements FuseFilesystem {
     if (offset <= half && offset + size > half) ctx.post({ type: "halfway", fileId } satisfies HalfwayMessage);
     const whole = this.dataFiles.read({ fileId, size: n.size, mtimeMs: n.mtimeMs }, offset, size, out);
     if (whole !== null) return whole;
-    const got = this.cached.read({ fileId, size: n.size, mtimeMs: n.mtimeMs }, () => this.nodes.currentManifest(fileId), offset, size, out, ctx);
+    const got = this.cached.read({ fileId, size: n.size, mtimeMs: n.mtimeMs }, () => this.nodes.currentManifest(fileId), offset, size, out, ctx)
+      // Not complete: what a fetch already wrote into the partial data file is answered here too.
+      ?? this.dataFiles.readPresent({ fileId, size: n.size, mtimeMs: n.mtimeMs }, offset, size, out);
     return got ?? { defer: { fileId, offset, size } satisfies DeferredCachedRead };
   }
 

@@ -1,9 +1,10 @@
 import { afterEach, describe, expect, test } from "bun:test";
-import { existsSync, readFileSync, writeFileSync, mkdirSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync, writeSync } from "node:fs";
+import { FetchProgress } from "../../src/cas/fetchProgress.ts";
 import { join } from "node:path";
 import { hashChunk } from "../../src/cas/chunkHash.ts";
 import { chunkLengths } from "../../src/cas/fastCdc.ts";
-import { buildManifest, readChecksum, type Manifest } from "../../src/cas/manifestCodec.ts";
+import { buildManifest, manifestChunkHex, readChecksum, type Manifest } from "../../src/cas/manifestCodec.ts";
 import { DataFileStore, type DataFileRef } from "../../src/cas/dataFileStore.ts";
 import { DataFileReader } from "../../src/cas/dataFileReader.ts";
 import { checkDataFile } from "../../src/cas/dataFileCheck.ts";
@@ -161,6 +162,36 @@ describe("DataFileStore", () => {
     expect(again.reconcile((pid) => pid === process.pid)).toEqual({ added: 1, removed: 1, staleTempFiles: 1 });
     expect(existsSync(stale)).toBe(false);
     expect(again.totals()).toEqual({ bytes: 100_000 + 3, files: 2 });
+  });
+
+  test("a worker reads what a fetch already wrote into the partial file (recorded, checked), and nothing else", async () => {
+    const { store, dir } = openStore();
+    const f = fileOf(2_000_000, 21);
+    const r = ref(30, f.data.length);
+    const progress = new FetchProgress(join(dir, "access.db"));
+    // The first half of the chunks written and recorded, as the whole-file fetch does.
+    const half = Math.floor(f.m.chunkCount / 2);
+    const recorded = [];
+    for (let i = 0; i < half; i++) {
+      await store.writePartial(r, f.m.offsets[i], f.pieces[i]);
+      recorded.push({ offset: f.m.offsets[i], length: f.pieces[i].length, hex: manifestChunkHex(f.m, i), checksum: f.m.checksums![i] });
+    }
+    progress.append(r.fileId, r, recorded);
+    // A chunk written but not recorded yet (the fetch records after each ranged read): not served.
+    await store.writePartial(r, f.m.offsets[half], f.pieces[half]);
+    const reader = new DataFileReader(store.dataDir, join(dir, "access.db"));
+    const out = new Uint8Array(300_000);
+    const within = f.m.offsets[half] - 300_000;
+    expect(reader.readPresent(r, within, 300_000, out)).toBe(300_000);
+    expect(out).toEqual(f.data.subarray(within, within + 300_000));
+    expect(reader.readPresent(r, f.m.offsets[half] - 1000, 2000, out)).toBeNull();
+    expect(reader.readPresent({ ...r, mtimeMs: 999 }, 0, 1000, out)).toBeNull();
+    // A damaged byte inside a recorded chunk: never served.
+    const fd = openSync(store.partialPathOf(r), "r+");
+    writeSync(fd, new Uint8Array([f.data[within + 10] ^ 0xff]), 0, 1, within + 10);
+    closeSync(fd);
+    expect(reader.readPresent(r, within, 300_000, out)).toBeNull();
+    progress.close();
   });
 
   test("names: the version is in the name, temp names carry the writer's pid", () => {

@@ -126,8 +126,9 @@ describe("cache = full", () => {
     const target = placements(cache).find((f) => f.real.endsWith(".flac") && statSync(join(origin, f.real)).size > 200_000)!;
     const expected = sha(readFileSync(join(origin, target.real)));
     readFileSync(join(mnt, target.virtual));
-    await waitForManifests(cache, 1);
-    const m = decodeManifest(placements(cache).find((f) => f.id === target.id)!.manifest!);
+    // Its own manifest (the next track of its album may be fetched ahead and complete first).
+    const stored = await eventually(() => placements(cache).find((f) => f.id === target.id)!.manifest, (x) => x !== null, 30_000);
+    const m = decodeManifest(stored!);
     const dataFile = dataFilePath(join(cache, "data"), target.id, m.originSize, m.originMtimeMs);
     await eventually(() => existsSync(dataFile), (x) => x);
     // Its chunks went once the data file was written and checked: one copy of the bytes on disk.

@@ -1,3 +1,4 @@
+import { Lru } from "../core/lru.ts";
 import type { FileId } from "../core/types.ts";
 
 /**
@@ -37,20 +38,20 @@ interface Session {
 }
 
 export class PlayDetector {
-  private readonly sessions = new Map<FileId, Session>();
+  /** Least recently started first: the oldest closed sessions are forgotten first. */
+  private readonly sessions: Lru<FileId, Session>;
   private readonly sessionGapMs: number;
   private readonly replayAfterMs: number;
-  private readonly maxTracked: number;
 
   constructor(opts: PlayDetectorOptions = {}) {
     this.sessionGapMs = opts.sessionGapMs ?? 30_000;
     this.replayAfterMs = opts.replayAfterMs ?? 60_000;
-    this.maxTracked = opts.maxTracked ?? 10_000;
+    this.sessions = new Lru(opts.maxTracked ?? 10_000);
   }
 
   /** The play this access starts, or null when it continues one. */
   observe(e: AccessEvent): Play | null {
-    const s = this.sessions.get(e.fileId);
+    const s = this.sessions.peek(e.fileId);
     const startsPlay =
       !s ||
       e.atMs - s.lastAccessMs >= this.sessionGapMs ||
@@ -59,23 +60,13 @@ export class PlayDetector {
       s.lastAccessMs = Math.max(s.lastAccessMs, e.atMs);
       return null;
     }
-    // Re-insert so that Map order is least-recently-started first, for forgetting.
-    this.sessions.delete(e.fileId);
+    // Forgetting the least recently started beyond maxTracked: bounded memory matters more than a rare double-counted play.
     this.sessions.set(e.fileId, { lastAccessMs: e.atMs, playStartMs: e.atMs });
-    if (this.sessions.size > this.maxTracked) this.forgetOldest();
     return { fileId: e.fileId, atMs: e.atMs };
   }
 
   /** Sessions currently remembered (for tests and status). */
   get tracked(): number {
     return this.sessions.size;
-  }
-
-  /** Forget the least recently started sessions: bounded memory matters more than a rare double-counted play. */
-  private forgetOldest(): void {
-    for (const id of this.sessions.keys()) {
-      if (this.sessions.size <= this.maxTracked) return;
-      this.sessions.delete(id);
-    }
   }
 }

@@ -18,6 +18,7 @@ import type { DeferredCachedRead, WorkerMessage } from "../../fs/workerMessages.
 import type { Origin } from "../../origins/origin.ts";
 import type { Library } from "../library/library.ts";
 import { ReadFailureLog } from "./readFailureLog.ts";
+import type { RemoteChangeWatch } from "./remoteChangeWatch.ts";
 import type { PrefetchTarget } from "./listening.ts";
 import type { DataFileRef } from "../../cas/dataFileStore.ts";
 import { plural } from "../../core/plural.ts";
@@ -45,6 +46,8 @@ export class ContentCache {
   private readonly capBytes: number;
   /** Failed reads: the reason once per origin and kind (readFailureLog.ts). */
   private readonly readFailures = new ReadFailureLog();
+  /** Remote files replaced or deleted on the store: noticed at open or by a failed read, then synced (set by the mount). */
+  changes: RemoteChangeWatch | null = null;
   /** Open handles (owner → file): their chunks stay pinned, also when the file becomes complete while open. */
   private readonly openOwners = new Map<string, FileId>();
   /** Data file writes and the upgrade, waited for (briefly) at close. */
@@ -184,7 +187,10 @@ export class ContentCache {
         (bytes) => reply.data(bytes),
         (e) => {
           if (!(e instanceof FetchError)) log.error(`Reading ${ref.realPath} through the cache failed: ${errorMessage(e)}`);
-          else this.readFailures.failed(ref, e);
+          else {
+            this.readFailures.failed(ref, e);
+            this.changes?.readFailed(ref, e);
+          }
           reply.error(Errno.EIO);
         },
       )
@@ -196,6 +202,10 @@ export class ContentCache {
       case "open": {
         this.openOwners.set(message.owner, message.fileId);
         this.cache.dataFiles.touch(message.fileId);
+        if (this.changes) {
+          const ref = this.ref(message.fileId);
+          if (ref) this.changes.opened(ref);
+        }
         const stored = this.library.db.getManifest(message.fileId);
         // Not complete yet: the fetcher pins what it fetches, and ManifestCached pins the whole file for us.
         // A data file's open is kept by `isFileKept`; its chunks are gone.

@@ -15,7 +15,7 @@ interface FailedRead {
 }
 
 /** The store's error behind a failed read, if it came from one. */
-function originCause(e: unknown): S3OriginError | null {
+export function originCause(e: unknown): S3OriginError | null {
   for (let c: unknown = e, depth = 0; c instanceof Error && depth < 8; c = c.cause, depth++) if (c instanceof S3OriginError) return c;
   return null;
 }

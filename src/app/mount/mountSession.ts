@@ -8,6 +8,7 @@ import { startSession, type FuseSession } from "../../fuse/session.ts";
 import { canonicalMountpoint, prepareMountpoint } from "../../fuse/mount.ts";
 import { createOpenModes } from "../../fs/cachedContent.ts";
 import { takeUnmountRequest } from "./unmountRequest.ts";
+import { RemoteChangeWatch } from "../cache/remoteChangeWatch.ts";
 import { FS_NAME } from "./fsName.ts";
 import type { MusicFsWorkerConfig } from "../../fs/workerConfig.ts";
 import { LocalOrigin } from "../../origins/localOrigin.ts";
@@ -128,6 +129,10 @@ export async function runMount(req: MountRequest): Promise<number> {
       content = new ContentCache(library, paths, config);
       content.start();
       library.attachContentCache(content);
+      // A remote file replaced or deleted on the store while mounted is synced when an open or a read notices it.
+      content.changes = new RemoteChangeWatch((originId, realPath) =>
+        backgroundTasks ? backgroundTasks.refreshFile(originId, realPath) : Promise.reject(new Error("the mount is still starting")),
+      );
       pins = new PinManager(library, content, paths);
     }
     const writes = new BackgroundWrites(paths.cacheDir);

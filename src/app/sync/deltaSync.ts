@@ -6,7 +6,6 @@ import type { Database } from "../../db/database.ts";
 import { scanOrigins } from "../../library/scanner.ts";
 import type { PlacementResult, TreeBuilder } from "../catalog/treeBuilder.ts";
 import type { Origin, OriginEntry } from "../../origins/origin.ts";
-import { LocalOrigin } from "../../origins/localOrigin.ts";
 import { ScopedOrigin, coveringPaths } from "../../origins/scopedOrigin.ts";
 import { announceChanges, type TreeNotifier } from "../catalog/treeNotifier.ts";
 import { judgeRemovals, type RemovalFacts } from "../../library/removalGuard.ts";
@@ -121,9 +120,10 @@ export async function deltaSync(library: SyncedLibrary, opts: SyncOptions = {}):
     if (guard.isMountPoint !== null && guard.wasMountPoint !== null && guard.isMountPoint !== guard.wasMountPoint)
       recordMountPoint(db, o.id, guard.isMountPoint); // mounted since, or an unmount the user accepted
     guards.set(o.id, guard);
-    const paths = scope && o instanceof LocalOrigin ? coveringPaths(scope) : [""];
+    // Local folders and remote stores alike sync just the paths asked for (a remote one: a HEAD per path).
+    const paths = scope ? coveringPaths(scope) : [""];
     const whole = paths.includes("");
-    origins.push(whole ? o : new ScopedOrigin(o as LocalOrigin, paths));
+    origins.push(whole ? o : new ScopedOrigin(o, paths));
     scopes.set(o.id, whole ? undefined : paths);
     images.set(o.id, []);
     classifiers.set(o.id, new DeltaClassifier(storedLookup(db, o.id, whole ? undefined : paths), whole ? undefined : paths));

@@ -31,6 +31,7 @@ const SCHEMA = `
   CREATE TABLE IF NOT EXISTS pin_files (
     pin_id INTEGER NOT NULL REFERENCES pins (id) ON DELETE CASCADE, origin_id TEXT NOT NULL, real_path TEXT NOT NULL,
     PRIMARY KEY (pin_id, origin_id, real_path)) WITHOUT ROWID;
+  CREATE TABLE IF NOT EXISTS pinned_files (position INTEGER PRIMARY KEY, file_id INTEGER NOT NULL);
 `;
 
 export class PinStore {
@@ -72,6 +73,37 @@ export class PinStore {
   /** Removes a pin by its label; false when there was none. */
   remove(label: string): boolean {
     return this.db.run("DELETE FROM pins WHERE label = ?", [label]).changes > 0;
+  }
+
+  /**
+   * The files every pin names now, in order (written by the mount at each refresh), for `/.collections/Pinned.m3u8`
+   * in the FUSE workers. Only written when it changed.
+   */
+  setPinnedFiles(ids: readonly number[]): void {
+    const current = (this.db.query("SELECT file_id FROM pinned_files ORDER BY position").values() as [number][]).map(([id]) => id);
+    if (current.length === ids.length && current.every((id, i) => id === ids[i])) return;
+    this.db.transaction(() => {
+      this.db.run("DELETE FROM pinned_files");
+      const insert = this.db.prepare("INSERT INTO pinned_files (position, file_id) VALUES (?, ?)");
+      ids.forEach((id, i) => insert.run(i, id));
+    })();
+  }
+
+  /** Read-only: the pinned files as the mount last wrote them; none when there is no pins.db yet. */
+  static readPinnedFiles(path: string): number[] {
+    let db: Database;
+    try {
+      db = new Database(path, { readonly: true });
+    } catch {
+      return [];
+    }
+    try {
+      return (db.query("SELECT file_id FROM pinned_files ORDER BY position").values() as [number][]).map(([id]) => id);
+    } catch {
+      return []; // a pins.db from before pinned_files: the mount adds it at its next refresh
+    } finally {
+      db.close();
+    }
   }
 
   close(): void {

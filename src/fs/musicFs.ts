@@ -49,7 +49,7 @@ export class MusicFs implements FuseFilesystem {
     this.cached = new CachedFileHandles(config.chunksDir);
     this.dataFiles = new DataFileReader(config.dataDir, join(config.chunksDir, "access.db"));
     this.openModes = new OpenModes(config.cachedOpenModes);
-    this.special = new SpecialDirs(this.nodes, config.nameRegistry, config.collectionsDb, this.owner, config.startedAtMs);
+    this.special = new SpecialDirs(this.nodes, config.nameRegistry, config.collectionsDb, this.owner, config.startedAtMs, config.pinsDb ?? null);
   }
 
   private entry(n: NodeRow): Entry {

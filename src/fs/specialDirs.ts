@@ -10,6 +10,11 @@ import { MAX_QUERY_BYTES } from "../search/queryParser.ts";
 import { dirAttr, entryOf, FILE_MODE, type Owner } from "./attributes.ts";
 import { COLLECTIONS_DIR_INO, SEARCH_DIR_INO, SPECIAL_BASE } from "./inodes.ts";
 import { NameRegistry, SLOTS } from "./nameRegistry.ts";
+import { PinStore } from "../db/pinStore.ts";
+
+/** The pin set's playlist in `/.collections` (a saved collection named "Pinned" takes its place). */
+const PINNED = "Pinned";
+const PINNED_KEY = "pins:";
 
 /** How long the kernel and each worker keep a query's results: a search dir is a snapshot, refreshed after this. */
 export const SPECIAL_TTL_MS = 60_000;
@@ -44,6 +49,8 @@ export class SpecialDirs {
   private readonly search: SearchIndex;
   private catalog: CollectionCatalog | null = null;
   private readonly cache = new Lru<string, Resolved>(RESULT_CACHE_ENTRIES);
+  /** The pin set's playlist as last read, with the pins.db state it was read from. */
+  private pinned: { at: number; version: number; bytes: Uint8Array | null } | null = null;
 
   constructor(
     private readonly nodes: NodeReader,
@@ -51,6 +58,8 @@ export class SpecialDirs {
     private readonly collectionsDb: string,
     private readonly owner: Owner,
     private readonly startedAt: number,
+    /** pins.db: `/.collections/Pinned.m3u8` lists every pinned file (optional: tests without pins). */
+    private readonly pinsDb: string | null = null,
   ) {
     this.registry = new NameRegistry(registryBuffer);
     this.search = new SearchIndex(nodes.connection);
@@ -92,14 +101,8 @@ export class SpecialDirs {
   private specialDirAttr(ino: number): Attr {
     let mtime = this.startedAt;
     if (ino === COLLECTIONS_DIR_INO) {
-      // In WAL mode a change lands in the -wal file first; the main file changes only at a checkpoint.
-      for (const f of [this.collectionsDb, `${this.collectionsDb}-wal`]) {
-        try {
-          mtime = Math.max(mtime, statSync(f).mtimeMs);
-        } catch {
-          /* not created yet */
-        }
-      }
+      // Collections and the pin set's playlist are listed here: either changing drops the kernel's listing.
+      mtime = Math.max(mtime, dbFilesMtime(this.collectionsDb), this.pinsDb ? dbFilesMtime(this.pinsDb) : 0);
     } else if (ino !== SEARCH_DIR_INO) mtime = Math.floor(Date.now() / SPECIAL_TTL_MS) * SPECIAL_TTL_MS;
     return dirAttr(ino, mtime, this.owner);
   }
@@ -134,11 +137,12 @@ export class SpecialDirs {
     return { ino, size: playlist.length, mode: FILE_MODE, nlink: 1, mtimeMs: Math.floor(Date.now() / SPECIAL_TTL_MS) * SPECIAL_TTL_MS, uid: this.owner.uid, gid: this.owner.gid };
   }
 
-  /** The collection whose playlist file `ino` is, as its slot holds it now. */
+  /** The collection whose playlist file `ino` is (PINNED_KEY: the pin set's), as its slot holds it now. */
   private playlistOf(ino: number): string | null {
     const off = ino - PLAYLIST_FILES;
     if (off < 0 || off >= SLOTS * RANK_SPAN || off % RANK_SPAN !== 0) return null;
     const stored = this.registry.lookup(off / RANK_SPAN);
+    if (stored?.key === PINNED_KEY) return PINNED_KEY;
     return stored?.key.startsWith("collection:") ? stored.key.slice("collection:".length) : null;
   }
 
@@ -146,8 +150,31 @@ export class SpecialDirs {
   private playlistBytes(ino: number): Uint8Array | number {
     const name = this.playlistOf(ino);
     if (name === null) return -Errno.ENOENT;
+    if (name === PINNED_KEY) return this.pinnedPlaylist() ?? -Errno.ENOENT;
     const r = this.resolveAll("collection", name);
     return typeof r === "number" ? r : r.playlist!;
+  }
+
+  /**
+   * Every pinned file as a playlist (null: nothing pinned), read again whenever pins.db changed (a pin or unpin shows
+   * at once) and at least every SPECIAL_TTL_MS (tree paths change with syncs).
+   */
+  private pinnedPlaylist(): Uint8Array | null {
+    if (!this.pinsDb) return null;
+    const version = dbFilesMtime(this.pinsDb);
+    const hit = this.pinned;
+    const now = Date.now();
+    if (hit && hit.version === version && now - hit.at < SPECIAL_TTL_MS) return hit.bytes;
+    const ids = PinStore.readPinnedFiles(this.pinsDb);
+    const bytes = ids.length === 0 ? null : new TextEncoder().encode(playlistText(this.nodes.tracks(ids)));
+    this.pinned = { at: now, version, bytes };
+    return bytes;
+  }
+
+  private pinnedEntry(bytes: Uint8Array): Entry {
+    const { slot, generation } = this.registry.register(PINNED_KEY);
+    const ino = PLAYLIST_FILES + slot * RANK_SPAN;
+    return { ...entryOf(this.playlistAttr(ino, bytes), SPECIAL_TTL_MS), generation };
   }
 
   /** A playlist file is read whole from its snapshot (the same one its size came from, within SPECIAL_TTL_MS). */
@@ -216,6 +243,10 @@ export class SpecialDirs {
       if (entries === -Errno.ENOENT && kind === "collection" && name.endsWith(PLAYLIST_SUFFIX)) {
         const collection = name.slice(0, -PLAYLIST_SUFFIX.length);
         const r = this.resolveAll("collection", collection);
+        if (r === -Errno.ENOENT && collection === PINNED) {
+          const pinned = this.pinnedPlaylist();
+          return pinned ? this.pinnedEntry(pinned) : -Errno.ENOENT;
+        }
         return typeof r === "number" ? r : this.playlistEntry(collection, r.playlist!);
       }
       if (typeof entries === "number") return entries;
@@ -261,6 +292,12 @@ export class SpecialDirs {
           out.push({ name: `${name}${PLAYLIST_SUFFIX}`, cookie: 2 * i + 2, entry: { ...entryOf(this.playlistAttr(f.ino, new Uint8Array(0)), 0), generation: f.generation } });
         }
       }
+      // Then the pin set's playlist, when something is pinned and no collection is named so.
+      const pinnedCookie = 2 * names.length + 1;
+      if (pinnedCookie > afterCookie && out.length < maxEntries && !names.includes(PINNED)) {
+        const pinned = this.pinnedPlaylist();
+        if (pinned) out.push({ name: `${PINNED}${PLAYLIST_SUFFIX}`, cookie: pinnedCookie, entry: { ...this.pinnedEntry(pinned), entryTtlMs: 0, attrTtlMs: 0 } });
+      }
       return out;
     }
     const d = this.decode(ino);
@@ -281,4 +318,17 @@ export class SpecialDirs {
     if (typeof entries === "number") return entries;
     return entries[d.rank - 1]?.target ?? -Errno.ENOENT;
   }
+}
+
+/** The newest mtime of an SQLite database in WAL mode (a change lands in -wal first, in the main file at a checkpoint); 0 when absent. */
+function dbFilesMtime(path: string): number {
+  let mtime = 0;
+  for (const f of [path, `${path}-wal`]) {
+    try {
+      mtime = Math.max(mtime, statSync(f).mtimeMs);
+    } catch {
+      /* not created yet */
+    }
+  }
+  return mtime;
 }

@@ -19,6 +19,8 @@ export interface MusicFsWorkerConfig {
   mountPoint: string;
   /** collections.db, read by /.collections (created by the main thread before mounting). */
   collectionsDb: string;
+  /** pins.db, read by /.collections/Pinned.m3u8 (may not exist: nothing pinned yet). */
+  pinsDb?: string;
   /** Shared by all workers: which query or collection a synthetic directory inode stands for (nameRegistry.ts). */
   nameRegistry: SharedArrayBuffer;
   /** Whether the root listing shows `/.search` and `/.collections` (always reachable by name). */

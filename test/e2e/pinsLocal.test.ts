@@ -5,8 +5,8 @@
  */
 import { afterAll, describe, expect, test } from "bun:test";
 import { Database as Sqlite } from "bun:sqlite";
-import { renameSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
 import { writeSampleLibrary } from "../../src/sample/sampleLibrary.ts";
 import { eventually } from "../support/eventually.ts";
 import { CLI, cleanupAll, run, startMount, tempDir } from "./harness.ts";
@@ -54,6 +54,10 @@ describe("pins on a local origin with cache = \"full\"", () => {
     const before = virtualPathOf(cache, trackReal);
     const pinned = await run(["bun", CLI, "pin", join(mnt, before), "--wait", ...args]);
     expect(pinned.stderr).toContain("Everything pinned is cached");
+    // The pin set as a playlist beside the collections' (issue 18 item 4).
+    const playlist = readFileSync(join(mnt, ".collections", "Pinned.m3u8"), "utf8");
+    expect(playlist.split("\n").filter((l) => l && !l.startsWith("#"))).toEqual([`../${before}`]);
+    expect(existsSync(resolve(join(mnt, ".collections"), `../${before}`))).toBe(true);
     const retagged = join(tempDir(), "retagged.flac");
     expect((await run(["ffmpeg", "-v", "error", "-i", join(origin, trackReal), "-map", "0", "-c", "copy", "-metadata", "title=Renamed By Retag", retagged])).code).toBe(0);
     renameSync(retagged, join(origin, trackReal));

@@ -142,8 +142,13 @@ export class PinManager {
   refresh(): void {
     if (this.closed) return;
     const now = new Set<FileId>();
+    const everything = new Set<FileId>(); // uncached origins' files too: the pin set's playlist lists them all
     for (const pin of this.store.list())
-      for (const id of filesOfPin(pin, this.store.files(pin.id), this.lookup)) if (this.content.isCachedOrigin(id)) now.add(id);
+      for (const id of filesOfPin(pin, this.store.files(pin.id), this.lookup)) {
+        everything.add(id);
+        if (this.content.isCachedOrigin(id)) now.add(id);
+      }
+    this.store.setPinnedFiles([...everything]);
     this.content.setPinnedFiles(now); // held from here on: what is cached now cannot be evicted meanwhile
     this.pinned = now;
     for (const id of [...this.whole]) if (!now.has(id)) this.whole.delete(id);

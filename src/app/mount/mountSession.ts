@@ -271,6 +271,7 @@ async function startFuse(
     negativeTtlMs: NEGATIVE_TTL_MS,
     mountPoint: req.mountPoint,
     collectionsDb: paths.collectionsDb,
+    pinsDb: paths.pinsDb,
     nameRegistry: createNameRegistryBuffer(),
     startedAtMs: Date.now(),
     specialDirs: req.config.specialDirs,

@@ -10,7 +10,7 @@
  * Before the write-time check, the same load took the chunks to ~20× the cap (394 MB) for ~20 s.
  */
 import { afterAll, expect, test } from "bun:test";
-import { readdirSync, statSync, writeFileSync } from "node:fs";
+import { readdirSync, statSync, statfsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { writeFlac } from "../../src/sample/flacWriter.ts";
 import { silence } from "../../src/sample/tone.ts";
@@ -50,7 +50,8 @@ function filesBelow(dir: string): number {
   return n;
 }
 
-test("16 parallel readers through a 20 MiB cache: every 100 ms sample of the cached content stays within cap + 1 MiB", async () => {
+/** 16 noise tracks of ~4.4 MB in a folder, and each title's SHA-256. */
+function noiseLibrary(): { origin: string; expected: Map<string, string> } {
   const origin = tempDir();
   const sha = (b: Uint8Array) => new Bun.CryptoHasher("sha256").update(b).digest("hex");
   const expected = new Map<string, string>();
@@ -62,6 +63,22 @@ test("16 parallel readers through a 20 MiB cache: every 100 ms sample of the cac
     writeFileSync(join(origin, `${t}.flac`), bytes);
     expected.set(`Track ${t}`, sha(bytes));
   }
+  return { origin, expected };
+}
+
+/** Plays every track at once, each with its own paced reader, and checks every byte. */
+async function playAll(mnt: string, tracks: string[], expected: Map<string, string>): Promise<void> {
+  const reader = join(import.meta.dir, "../support/pacedReader.ts");
+  const reads = await Promise.all(tracks.map((t) => run(["bun", reader, join(mnt, t), "65536", "20"], { timeoutMs: 300_000 })));
+  for (const [i, r] of reads.entries()) {
+    if (r.code !== 0) throw new Error(`reader of ${tracks[i]} failed: ${r.stderr}`);
+    const title = /- (Track \d+)\.flac$/.exec(tracks[i])![1];
+    expect(r.stdout.split(" ")[0]).toBe(expected.get(title)!);
+  }
+}
+
+test("16 parallel readers through a 20 MiB cache: every 100 ms sample of the cached content stays within cap + 1 MiB", async () => {
+  const { origin, expected } = noiseLibrary();
   const cache = tempDir();
   const cfg = join(tempDir(), "config.toml");
   writeFileSync(cfg, `[[origins]]\nid = "lib"\npath = "${origin}"\ncache = "full"\n[cache]\nmax_size = "20MiB"\n`);
@@ -75,13 +92,7 @@ test("16 parallel readers through a 20 MiB cache: every 100 ms sample of the cac
   try {
     // Players: each reads its track at its own pace, so the tracks stay open while their fetches complete (an open
     // file's chunks are pinned: before, pins let 16 open files hold the cache far over its cap).
-    const reader = join(import.meta.dir, "../support/pacedReader.ts");
-    const reads = await Promise.all(tracks.map((t) => run(["bun", reader, join(mnt, t), "65536", "20"], { timeoutMs: 300_000 })));
-    for (const [i, r] of reads.entries()) {
-      if (r.code !== 0) throw new Error(`reader of ${tracks[i]} failed: ${r.stderr}`);
-      const title = /- (Track \d+)\.flac$/.exec(tracks[i])![1];
-      expect(r.stdout.split(" ")[0]).toBe(expected.get(title)!);
-    }
+    await playAll(mnt, tracks, expected);
   } finally {
     clearInterval(sampler);
   }
@@ -93,4 +104,46 @@ test("16 parallel readers through a 20 MiB cache: every 100 ms sample of the cac
   expect(worst).toBeLessThanOrEqual(CAP + IN_FLIGHT_BOUND); // …and never went past it by more than what is in flight
   expect(m.output()).not.toMatch(/\n\s+at /);
   expect(await m.stop()).toBe(0);
+}, 300_000);
+
+const isRoot = process.getuid?.() === 0;
+const tmpfsMounts: string[] = [];
+afterAll(async () => {
+  for (const dir of tmpfsMounts) await run(["umount", "-l", dir]);
+});
+
+test.skipIf(!isRoot)("the default 10 GiB cap on a 40 MiB disk: 16 players never take the disk below its 5 % reserve (root: tmpfs)", async () => {
+  const { origin, expected } = noiseLibrary();
+  const disk = tempDir("musicfs-tmpfs-");
+  expect((await run(["mount", "-t", "tmpfs", "-o", "size=40m", "tmpfs", disk])).code).toBe(0);
+  tmpfsMounts.push(disk);
+  const cache = join(disk, "cache");
+  const cfg = join(tempDir(), "config.toml");
+  writeFileSync(cfg, `[[origins]]\nid = "lib"\npath = "${origin}"\ncache = "full"\n`); // no max_size: the default 10 GiB
+  const mnt = join(tempDir(), "mnt");
+  const m = await startMount(mnt, ["--config", cfg, "--cache-dir", cache]);
+  const tracks = (await findFiles(mnt)).filter((f) => f.endsWith(".flac"));
+  expect(tracks.length).toBe(16);
+  const free = () => {
+    const s = statfsSync(disk);
+    return { free: Number(s.bavail) * Number(s.bsize), total: Number(s.blocks) * Number(s.bsize) };
+  };
+  const samples: number[] = [];
+  const sampler = setInterval(() => samples.push(free().free), 100);
+  try {
+    await playAll(mnt, tracks, expected); // ~70 MB through a 40 MiB disk
+  } finally {
+    clearInterval(sampler);
+  }
+  samples.push(free().free);
+  const least = Math.min(...samples);
+  const reserve = 0.05 * free().total;
+  console.log(`40 MiB tmpfs, default cap, 16 players: ${samples.length} samples, least free ${(least / MiB).toFixed(2)} MiB (reserve ${(reserve / MiB).toFixed(2)} MiB)`);
+  expect(samples.length).toBeGreaterThan(3);
+  // The reserve, less what is in flight (the bound of the first test): never a full disk.
+  expect(least).toBeGreaterThanOrEqual(reserve - IN_FLIGHT_BOUND);
+  expect(least).toBeGreaterThan(0);
+  expect(m.output()).not.toContain("is full (ENOSPC)");
+  expect(await m.stop()).toBe(0);
+  await cleanupAll(); // before the tmpfs goes
 }, 300_000);

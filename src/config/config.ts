@@ -65,6 +65,8 @@ export interface MusicFsConfig {
   allowOther: boolean;
   /** Where Prometheus metrics are served (loopback only), or null: off. */
   metrics?: MetricsAddress | null;
+  /** Show `/Playlists` with the collections' .m3u8 files. */
+  playlistsFolder?: boolean;
   specialDirs: SpecialDirsVisibility;
   /** The name (without extension) of every album folder's cover file, "cover" → cover.jpg; null: no cover files. */
   cover: string | null;
@@ -422,6 +424,7 @@ export function parseConfigText(text: string, source: string): Omit<MusicFsConfi
     origins,
     allowOther: setting(raw, ROOT_KEYS, "allow_other", ""),
     metrics: parseMetricsAddress(read(raw, ROOT_KEYS, "metrics", "") ?? null, "metrics"),
+    playlistsFolder: setting(raw, ROOT_KEYS, "playlists_folder", ""),
     specialDirs: setting(raw, ROOT_KEYS, "special_dirs", ""),
     cover: setting(raw, ROOT_KEYS, "cover", ""),
     views: parseViews(raw.view),
@@ -518,6 +521,7 @@ export function loadConfig(o: ConfigOverrides = {}, env = process.env): MusicFsC
     origins: distinctOrigins(origins),
     allowOther: o.allowOther ?? file.allowOther,
     metrics: o.metrics !== undefined ? parseMetricsAddress(o.metrics, "--metrics") : file.metrics,
+    playlistsFolder: file.playlistsFolder,
     specialDirs: file.specialDirs,
     cover: o.cover !== undefined ? parseCoverName(o.cover, "--cover") : file.cover,
     views: file.views,

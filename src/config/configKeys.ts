@@ -36,6 +36,11 @@ export const ROOT_KEYS = {
     doc: "The library's database, content cache and state.",
   },
   template: { type: "string", default: DEFAULT_TEMPLATE_TEXT, doc: "The path template of the main tree (docs/templates.md)." },
+  playlists_folder: {
+    type: "bool",
+    default: false,
+    doc: "Show a `Playlists` folder at the root with every collection's `.m3u8` (and `Pinned.m3u8`), for players that look for playlists in the library.",
+  },
   metrics: {
     type: "string",
     default: null,

@@ -6,3 +6,5 @@
 export const SPECIAL_BASE = 2 ** 48;
 export const SEARCH_DIR_INO = SPECIAL_BASE + 1;
 export const COLLECTIONS_DIR_INO = SPECIAL_BASE + 2;
+/** `/Playlists`, when the config asks for it (`playlists_folder = true`): the .m3u8 files of /.collections. */
+export const PLAYLISTS_DIR_INO = SPECIAL_BASE + 3;

@@ -18,7 +18,7 @@ import { entryOf, negativeEntry, nodeAttr, type Owner } from "./attributes.ts";
 import { LocalFileHandles, openErrno } from "./localContent.ts";
 import { CachedFileHandles, DATA_FD_BASE, OpenModes } from "./cachedContent.ts";
 import { DataFileReader } from "../cas/dataFileReader.ts";
-import { SpecialDirs, SPECIAL_ROOT_ENTRIES } from "./specialDirs.ts";
+import { PLAYLISTS_ROOT_ENTRY, SpecialDirs, SPECIAL_ROOT_ENTRIES } from "./specialDirs.ts";
 import type { MusicFsWorkerConfig } from "./workerConfig.ts";
 import type { AccessMessage, DeferredCachedRead, DeferredOriginChange, HalfwayMessage } from "./workerMessages.ts";
 import { sameOriginVersion } from "../core/originVersion.ts";
@@ -61,6 +61,7 @@ export class MusicFs implements FuseFilesystem {
     if (parent === ROOT_INO) {
       const special = SPECIAL_ROOT_ENTRIES.find((e) => e.name === name);
       if (special) return this.specialRootEntry(special.ino);
+      if (this.config.playlistsFolder && name === PLAYLISTS_ROOT_ENTRY.name) return this.specialRootEntry(PLAYLISTS_ROOT_ENTRY.ino);
     }
     const n = this.nodes.child(parent, name);
     if (!n) {
@@ -91,18 +92,23 @@ export class MusicFs implements FuseFilesystem {
     if (SpecialDirs.owns(ino)) return this.special.readdir(ino, afterCookie, maxEntries);
     const out: DirEntry[] = [];
     let after = afterCookie;
-    if (ino === ROOT_INO && this.config.specialDirs === "visible") {
+    const listed = [...(this.config.specialDirs === "visible" ? SPECIAL_ROOT_ENTRIES : []), ...(this.config.playlistsFolder ? [PLAYLISTS_ROOT_ENTRY] : [])];
+    if (ino === ROOT_INO && listed.length > 0) {
       // The special directories come first; their cookies are their (synthetic) inodes, above every tree inode.
       // Hidden (the default), they are only reachable by name (lookup above), like ZFS's `.zfs` with snapdir=hidden.
       const treeResumed = afterCookie !== 0 && !SpecialDirs.owns(afterCookie);
-      for (const s of SPECIAL_ROOT_ENTRIES) {
+      for (const s of listed) {
         if (treeResumed || afterCookie >= s.ino) continue;
         if (out.length < maxEntries) out.push({ name: s.name, cookie: s.ino, entry: this.specialRootEntry(s.ino) });
       }
       if (SpecialDirs.owns(afterCookie)) after = 0;
     }
     const rows = this.nodes.children(ino, after, Math.min(maxEntries - out.length, READDIR_PAGE));
-    for (const n of rows) out.push({ name: n.name, cookie: n.ino, entry: this.entry(n) });
+    for (const n of rows) {
+      // `/Playlists` (when asked for) stands in for a tree folder of that name, which lookup no longer reaches.
+      if (ino === ROOT_INO && this.config.playlistsFolder && n.name === PLAYLISTS_ROOT_ENTRY.name) continue;
+      out.push({ name: n.name, cookie: n.ino, entry: this.entry(n) });
+    }
     // One statement per READDIR in a walk: every statement is its own read transaction, whose locking costs more
     // than the lookup itself (~10 µs of CPU). So the directory is looked up only when it lists nothing from its
     // start; an empty page further on is the end of the listing (also when it was removed meanwhile).

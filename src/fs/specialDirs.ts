@@ -8,7 +8,7 @@ import { PLAYLIST_SUFFIX, playlistText, SEARCH_DIR_MAX_RESULTS, searchLookupErrn
 import { SearchIndex } from "../search/searchIndex.ts";
 import { MAX_QUERY_BYTES } from "../search/queryParser.ts";
 import { dirAttr, entryOf, FILE_MODE, type Owner } from "./attributes.ts";
-import { COLLECTIONS_DIR_INO, SEARCH_DIR_INO, SPECIAL_BASE } from "./inodes.ts";
+import { COLLECTIONS_DIR_INO, PLAYLISTS_DIR_INO, SEARCH_DIR_INO, SPECIAL_BASE } from "./inodes.ts";
 import { NameRegistry, SLOTS } from "./nameRegistry.ts";
 import { PinStore } from "../db/pinStore.ts";
 
@@ -38,6 +38,9 @@ export const SPECIAL_ROOT_ENTRIES = [
   { name: ".search", ino: SEARCH_DIR_INO },
   { name: ".collections", ino: COLLECTIONS_DIR_INO },
 ] as const;
+
+/** The visible playlists folder at the root (only with `playlists_folder = true`). */
+export const PLAYLISTS_ROOT_ENTRY = { name: "Playlists", ino: PLAYLISTS_DIR_INO } as const;
 
 /**
  * `/.search/<query>/` and `/.collections/<name>/`: directories of relative symlinks to tracks in the tree, in rank
@@ -100,7 +103,7 @@ export class SpecialDirs {
    */
   private specialDirAttr(ino: number): Attr {
     let mtime = this.startedAt;
-    if (ino === COLLECTIONS_DIR_INO) {
+    if (ino === COLLECTIONS_DIR_INO || ino === PLAYLISTS_DIR_INO) {
       // Collections and the pin set's playlist are listed here: either changing drops the kernel's listing.
       mtime = Math.max(mtime, dbFilesMtime(this.collectionsDb), this.pinsDb ? dbFilesMtime(this.pinsDb) : 0);
     } else if (ino !== SEARCH_DIR_INO) mtime = Math.floor(Date.now() / SPECIAL_TTL_MS) * SPECIAL_TTL_MS;
@@ -109,7 +112,7 @@ export class SpecialDirs {
 
   /** How long the kernel may keep the attributes of a special inode. */
   static attrTtlMs(ino: number): number {
-    return ino === COLLECTIONS_DIR_INO ? 1000 : SPECIAL_TTL_MS;
+    return ino === COLLECTIONS_DIR_INO || ino === PLAYLISTS_DIR_INO ? 1000 : SPECIAL_TTL_MS;
   }
 
   private linkAttr(ino: number, target: string): Attr {
@@ -186,6 +189,11 @@ export class SpecialDirs {
     return piece.length;
   }
 
+  /** A collection whose own name ends in .m3u8 is a folder, not a playlist. */
+  private isCollectionDirName(name: string): boolean {
+    return this.collections()?.get(name) != null;
+  }
+
   /** Whether `ino` is a special regular file (a playlist) that may be opened for reading. */
   isFile(ino: number): boolean {
     return this.playlistOf(ino) !== null;
@@ -236,6 +244,8 @@ export class SpecialDirs {
   }
 
   lookup(parent: number, name: string): Entry | number {
+    // `/Playlists` holds the playlist files of /.collections, and nothing else.
+    if (parent === PLAYLISTS_DIR_INO) return name.endsWith(PLAYLIST_SUFFIX) && !this.isCollectionDirName(name) ? this.lookup(COLLECTIONS_DIR_INO, name) : -Errno.ENOENT;
     if (parent === SEARCH_DIR_INO || parent === COLLECTIONS_DIR_INO) {
       const kind: Kind = parent === SEARCH_DIR_INO ? "search" : "collection";
       if (Buffer.byteLength(name) > MAX_QUERY_BYTES) return -Errno.ENAMETOOLONG;
@@ -262,7 +272,7 @@ export class SpecialDirs {
   }
 
   getattr(ino: number): Attr | number {
-    if (ino === SEARCH_DIR_INO || ino === COLLECTIONS_DIR_INO) return this.specialDirAttr(ino);
+    if (ino === SEARCH_DIR_INO || ino === COLLECTIONS_DIR_INO || ino === PLAYLISTS_DIR_INO) return this.specialDirAttr(ino);
     if (this.isFile(ino)) {
       const bytes = this.playlistBytes(ino);
       return typeof bytes === "number" ? bytes : this.playlistAttr(ino, bytes);
@@ -279,6 +289,12 @@ export class SpecialDirs {
   readdir(ino: number, afterCookie: number, maxEntries: number): DirEntry[] | number {
     if (ino === SEARCH_DIR_INO) return []; // any query can be looked up; none is listed
     if (this.isFile(ino)) return -Errno.ENOTDIR;
+    if (ino === PLAYLISTS_DIR_INO) {
+      // The playlist files of /.collections (its even cookies, and the pin set's last), under the same cookies.
+      const all = this.readdir(COLLECTIONS_DIR_INO, afterCookie, Number.MAX_SAFE_INTEGER);
+      if (typeof all === "number") return all;
+      return all.filter((e) => e.name.endsWith(PLAYLIST_SUFFIX) && !this.isCollectionDirName(e.name)).slice(0, maxEntries);
+    }
     if (ino === COLLECTIONS_DIR_INO) {
       // Each collection's folder, then its playlist file (cookies 2i+1, 2i+2). A playlist is listed by name only
       // (its size comes with the LOOKUP that opens it): a listing resolves no collection.

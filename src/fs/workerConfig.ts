@@ -21,6 +21,8 @@ export interface MusicFsWorkerConfig {
   collectionsDb: string;
   /** pins.db, read by /.collections/Pinned.m3u8 (may not exist: nothing pinned yet). */
   pinsDb?: string;
+  /** Show `/Playlists` (the .m3u8 files of /.collections) in the root (`playlists_folder = true`). */
+  playlistsFolder?: boolean;
   /** Shared by all workers: which query or collection a synthetic directory inode stands for (nameRegistry.ts). */
   nameRegistry: SharedArrayBuffer;
   /** Whether the root listing shows `/.search` and `/.collections` (always reachable by name). */

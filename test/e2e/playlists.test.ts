@@ -18,7 +18,7 @@ describe("playlists as files", () => {
     await writeSampleLibrary(origin);
     const cache = tempDir();
     const cfg = join(tempDir(), "config.toml");
-    writeFileSync(cfg, `[[origins]]\nid = "lib"\npath = "${origin}"\n`);
+    writeFileSync(cfg, `playlists_folder = true\n[[origins]]\nid = "lib"\npath = "${origin}"\n`);
     const mnt = join(tempDir(), "mnt");
     const m = await startMount(mnt, ["--config", cfg, "--cache-dir", cache]);
     expect((await run(["bun", CLI, "collection", "add", "Lanterns", "lanterns", "--config", cfg, "--cache-dir", cache])).code).toBe(0);
@@ -27,6 +27,10 @@ describe("playlists as files", () => {
     expect(listed).toContain("Lanterns");
     expect(listed).toContain("Lanterns.m3u8");
     expect(listed).toContain("Recently Added.m3u8");
+    // playlists_folder = true: a visible /Playlists holds the same playlist files, and nothing else.
+    expect(readdirSync(mnt)).toContain("Playlists");
+    expect(readdirSync(join(mnt, "Playlists")).sort()).toEqual(listed.filter((n) => n.endsWith(".m3u8")).sort());
+    expect(readFileSync(join(mnt, "Playlists", "Lanterns.m3u8"), "utf8")).toBe(readFileSync(join(mnt, ".collections", "Lanterns.m3u8"), "utf8"));
     const found = JSON.parse((await run(["bun", CLI, "search", "lanterns", "--json", "--config", cfg, "--cache-dir", cache])).stdout) as { results: { path: string }[] };
 
     for (const name of ["Lanterns", "Recently Added"]) {
@@ -48,14 +52,18 @@ describe("playlists as files", () => {
     const mpd = await startMpd({ musicDir: mnt });
     try {
       await mpd.update(120_000);
-      const load = await mpd.mpc(["load", ".collections/Lanterns.m3u8"]);
-      expect(load.stderr).toBe("");
-      expect(load.code).toBe(0);
-      const queue = (await mpd.mpc(["playlist", "-f", "%file%"])).stdout.split("\n").filter(Boolean);
-      expect(queue).toEqual(found.results.map((r) => r.path));
-      // Each queued entry is a song of MPD's database (resolved, not a dangling path).
-      const songs = new Set((await mpd.mpc(["listall"])).stdout.split("\n").filter(Boolean));
-      for (const f of queue) expect(songs.has(f)).toBe(true);
+      const songs = (await mpd.mpc(["listall"])).stdout.split("\n").filter(Boolean);
+      expect(songs.length).toBe(20); // the visible /Playlists adds playlists to MPD's scan, never songs
+      for (const playlist of [".collections/Lanterns.m3u8", "Playlists/Lanterns.m3u8"]) {
+        expect((await mpd.mpc(["clear"])).code).toBe(0);
+        const load = await mpd.mpc(["load", playlist]);
+        expect(load.stderr).toBe("");
+        expect(load.code).toBe(0);
+        const queue = (await mpd.mpc(["playlist", "-f", "%file%"])).stdout.split("\n").filter(Boolean);
+        expect(queue).toEqual(found.results.map((r) => r.path));
+        // Each queued entry is a song of MPD's database (resolved, not a dangling path).
+        for (const f of queue) expect(songs).toContain(f);
+      }
     } finally {
       await mpd.stop();
     }

@@ -272,6 +272,7 @@ async function startFuse(
     mountPoint: req.mountPoint,
     collectionsDb: paths.collectionsDb,
     pinsDb: paths.pinsDb,
+    playlistsFolder: req.config.playlistsFolder === true,
     nameRegistry: createNameRegistryBuffer(),
     startedAtMs: Date.now(),
     specialDirs: req.config.specialDirs,

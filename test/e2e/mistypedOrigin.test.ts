@@ -181,7 +181,8 @@ describe.skipIf(skip)("an origin removed on purpose", () => {
     expect(await first.stop()).toBe(0);
 
     const replaced = await startMount(mnt, ["-o", "s3://other/lib", "--cache-dir", cache], { env: env() });
-    expect(replaced.output()).toMatch(/is no longer configured: \d+ files of it removed from the library; the cached content of 1 file is kept until evicted/);
+    // The played file, and any the prefetcher fetched after it.
+    expect(replaced.output()).toMatch(/is no longer configured: \d+ files of it removed from the library; the cached content of \d+ files? (is|are) kept until evicted/);
     expect(await replaced.stop()).toBe(0);
     expect(cachedFiles(cache)).toEqual([]);
 
@@ -190,7 +191,7 @@ describe.skipIf(skip)("an origin removed on purpose", () => {
     const back = await startMount(mnt, ["--config", configFile, "--cache-dir", cache], { env: env() });
     await back.waitFor(/Delta sync complete/);
     expect(back.output()).not.toMatch(/Delta sync complete: 0 added/);
-    expect(cachedFiles(cache).map((r) => r.realPath)).toEqual([row.realPath]);
+    expect(cachedFiles(cache).map((r) => r.realPath)).toContain(row.realPath);
     expect(await back.stop()).toBe(0);
 
     await rgw.stopGateway();

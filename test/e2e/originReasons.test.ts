@@ -4,6 +4,7 @@
  * (503 SlowDown) from our proxy between musicfs and RGW.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { Database as Sqlite } from "bun:sqlite";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { writeSampleLibrary } from "../../src/sample/sampleLibrary.ts";
@@ -41,17 +42,17 @@ function env(extra: Record<string, string> = {}): Record<string, string> {
   return { AWS_ACCESS_KEY_ID: rgw.accessKeyId, AWS_SECRET_ACCESS_KEY: rgw.secretAccessKey, AWS_REGION: rgw.region, AWS_PROFILE: "", AWS_ENDPOINT_URL: "", ...extra };
 }
 
-function config(bucket: string): string {
+function config(bucket: string, endpoint = proxy.endpoint): string {
   const path = join(tempDir(), "config.toml");
-  writeFileSync(path, `[cache]\nread_timeout_ms = 3000\n\n[[origins]]\nid = "cloud"\nurl = "s3://${bucket}/lib"\nendpoint = "${proxy.endpoint}"\nrequest_timeout_ms = 2000\n`);
+  writeFileSync(path, `[cache]\nread_timeout_ms = 3000\n\n[[origins]]\nid = "cloud"\nurl = "s3://${bucket}/lib"\nendpoint = "${endpoint}"\nrequest_timeout_ms = 2000\n`);
   return path;
 }
 
 /** A first mount (scan), stopped: the library is stored, no track is cached whole. */
-async function library(bucket: string): Promise<{ cache: string; configFile: string }> {
+async function library(bucket: string, endpoint?: string, firstEnv: Record<string, string> = {}): Promise<{ cache: string; configFile: string }> {
   const cache = tempDir();
-  const configFile = config(bucket);
-  const m = await startMount(join(tempDir(), "mnt"), ["--config", configFile, "--cache-dir", cache], { env: env() });
+  const configFile = config(bucket, endpoint);
+  const m = await startMount(join(tempDir(), "mnt"), ["--config", configFile, "--cache-dir", cache], { env: env(firstEnv) });
   expect(await m.stop()).toBe(0);
   return { cache, configFile };
 }
@@ -119,5 +120,32 @@ describe.skipIf(skip)("the mount log names why an S3 origin fails, once per orig
     expect(count(out, /Reads from s3:\/\/doomed\/lib fail: /)).toBe(1);
     expect(out).not.toMatch(/Read of [^\n]* failed/);
     expect(await m.stop()).toBe(0);
+  }, 180_000);
+
+  test.skipIf(!Bun.which("openssl"))("a certificate no longer trusted (the CA bundle gone after a good first mount): the sync and the reads name TLS, the reads once", async () => {
+    const pki = tempDir();
+    const caFile = join(pki, "ca.pem");
+    const made = await run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", join(pki, "key.pem"), "-out", caFile,
+      "-days", "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"]);
+    expect(made.code).toBe(0);
+    const tls = startFaultProxy({ port: rgw.port }, { tls: { cert: readFileSync(caFile, "utf8"), key: readFileSync(join(pki, "key.pem"), "utf8") } });
+    try {
+      const { cache, configFile } = await library("reasons", tls.endpoint, { AWS_CA_BUNDLE: caFile });
+      const db = new Sqlite(join(cache, "metadata.db"), { readonly: true });
+      expect(Number(db.query("SELECT count(*) FROM files").values()[0][0])).toBeGreaterThan(3); // the first mount worked over TLS
+      db.close();
+      const m = await startMount(join(tempDir(), "mnt"), ["--config", configFile, "--cache-dir", cache], { env: env() });
+      await m.waitFor(/Delta sync: origin s3:\/\/reasons\/lib cannot be listed/);
+      await readThreeFailing(m);
+      await m.waitFor(/Reads from s3:\/\/reasons\/lib fail/);
+      const out = m.output();
+      expect(out).toContain(`Delta sync: origin s3://reasons/lib cannot be listed: the TLS certificate of s3://reasons/lib at ${tls.endpoint} is not trusted`);
+      expect(count(out, /Reads from s3:\/\/reasons\/lib fail: /)).toBe(1);
+      expect(out).toMatch(/Reads from s3:\/\/reasons\/lib fail: the TLS certificate of [^\n]* is not trusted/);
+      expect(out).not.toMatch(/Read of [^\n]* failed/);
+      expect(await m.stop()).toBe(0);
+    } finally {
+      tls.stop();
+    }
   }, 180_000);
 });

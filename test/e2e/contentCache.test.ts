@@ -6,7 +6,7 @@
 import { afterAll, afterEach, describe, expect, test } from "bun:test";
 import { Database as Sqlite } from "bun:sqlite";
 import { closeSync, cpSync, existsSync, mkdirSync, openSync, readFileSync, readSync, renameSync, statSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { decodeManifest, manifestChunkHexes } from "../../src/cas/manifestCodec.ts";
 import { chunkPath } from "../../src/cas/chunkPaths.ts";
 import { dataFilePath } from "../../src/cas/dataFilePaths.ts";
@@ -103,7 +103,10 @@ describe("cache = full", () => {
     const mnt = join(tempDir(), "mnt");
     const cfg = config(origin, "[cache]\nread_timeout_ms = 2000\n");
     await startMount(mnt, ["--config", cfg, "--cache-dir", cache]);
-    const [cached, uncached] = placements(cache);
+    // Two files of different folders: reading one whole fetches the next track of its folder ahead (gapless starts).
+    const rows = placements(cache);
+    const cached = rows[0];
+    const uncached = rows.find((r) => dirname(r.virtual) !== dirname(cached.virtual))!;
     readFileSync(join(mnt, cached.virtual));
     await waitForManifests(cache, 1);
     renameSync(origin, `${origin}-offline`);

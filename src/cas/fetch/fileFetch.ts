@@ -55,6 +55,8 @@ export interface FileFetch {
   playback: boolean;
   /** A prefetch asked for the whole file: its fetch runs to the end even when no reader has the file open. */
   wholeFile: boolean;
+  /** The end of the furthest read so far. */
+  furthestRead: number;
   /** Byte ranges read so far (playback detection). */
   readRanges: PlaybackRanges;
   /** The read-ahead window of reads served by range blocks. */
@@ -68,7 +70,7 @@ export interface FileFetch {
 export function newFileFetch(file: CachedFileRef): FileFetch {
   return {
     file, pinOwner: `fetch:${file.fileId}`, chunks: [], cutEnd: 0, persisted: 0, recent: [], chunker: null, primary: "idle",
-    waiters: new Set(), done: deferred(), playback: false, wholeFile: false, readRanges: [], readAhead: NO_READ_AHEAD,
+    waiters: new Set(), done: deferred(), playback: false, wholeFile: false, furthestRead: 0, readRanges: [], readAhead: NO_READ_AHEAD,
     stored: null, versionCheck: null,
   };
 }

@@ -34,7 +34,7 @@ import { Lru } from "../../core/lru.ts";
 import type { FileId } from "../../core/types.ts";
 import { log } from "../../core/logger.ts";
 import { describe, FetchError } from "./fetchError.ts";
-import { deferred, newFileFetch, type FileFetch } from "./fileFetch.ts";
+import { deferred, newFileFetch, streamPosition, type FileFetch } from "./fileFetch.ts";
 import { ManifestReads } from "./manifestReads.ts";
 import { resolveOptions, type CachedFileRef, type FetchEnv, type FetcherOptions, type ResolvedOptions } from "./options.ts";
 import { observeRead } from "./playbackDetector.ts";
@@ -138,6 +138,10 @@ export class Fetcher {
   readerClosed(fileId: FileId): void {
     const ff = this.fetches.peek(fileId);
     if (!ff || ff.wholeFile || (ff.primary !== "running" && ff.primary !== "queued")) return;
+    // A rest no larger than the reads in flight ahead of a reader is finished anyway: a file read (nearly) to its
+    // end, whose bytes the reads already brought, still becomes cached whole.
+    const reached = Math.max(streamPosition(ff), ff.furthestRead);
+    if (ff.file.size - reached <= this.o.parallelReads * this.o.segmentBytes) return;
     log.debug(`fetch of ${describe(ff.file)} stopped at ${ff.cutEnd} of ${ff.file.size} bytes: no reader left`);
     this.dropFetch(ff);
   }
@@ -201,6 +205,7 @@ export class Fetcher {
     }
     this.deps.stats?.countMiss();
     const ff = this.fetchFor(file);
+    ff.furthestRead = Math.max(ff.furthestRead, end);
     const ahead = nextReadAhead(ff.readAhead, offset, end, file.size, {
       initialBytes: this.o.readAheadInitialBytes, maxBytes: this.o.readAheadMaxBytes,
     });

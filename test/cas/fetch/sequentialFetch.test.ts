@@ -1,4 +1,6 @@
 import { afterEach, expect, test } from "bun:test";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { joinAdjacent } from "../../../src/cas/fetch/sequentialFetch.ts";
 import { Fetcher } from "../../../src/cas/fetch/index.ts";
 import { decodeManifest } from "../../../src/cas/manifestCodec.ts";
@@ -58,6 +60,14 @@ test("a whole-file fetch started by playback stops when its last reader closes t
   expect(cache.fetcher.fetching(1)).toBe(true);
   cache.fetcher.readerClosed(1); // the player skipped the track
   expect(cache.fetcher.fetching(1)).toBe(false);
+
+  // A file read to its end: what is left is finished anyway, the reader closing changes nothing.
+  const short = pseudoRandomBytes(3 * MiB, 33);
+  writeFileSync(join(root, "short.flac"), short);
+  const c = fileRef(origin, root, "short.flac", 3);
+  for (let o = 0; o < short.length; o += 128 * 1024) await cache.fetcher.read(c, o, 128 * 1024);
+  cache.fetcher.readerClosed(3);
+  expect(cache.fetcher.fetching(3) || db.manifests.has(3)).toBe(true);
 
   const whole = cache.fetcher.prefetch(b);
   cache.fetcher.readerClosed(2); // nobody reads a prefetched file: it is fetched to the end anyway

@@ -215,6 +215,12 @@ describe("control socket", () => {
     }
     expect(await player.exited).toBe(0);
     expect(tail.trim()).toBe(sha(readFileSync(join(lib.origin, realPath))));
+    // `cache verify` runs inside the running mount too (it used to be refused while mounted).
+    const verify = await run(["bun", CLI, "cache", "verify", "--json", ...lib.args]);
+    expect(verify.code).toBe(0);
+    const report = JSON.parse(verify.stdout) as { dataFilesChecked: number; chunksChecked: number; filesUnrepaired: unknown[] };
+    expect(report.dataFilesChecked + report.chunksChecked).toBeGreaterThan(0);
+    expect(report.filesUnrepaired).toEqual([]);
     await stillServes(lib);
     expect(await server.stop()).toBe(0);
   }, 180_000);

@@ -25,7 +25,6 @@ import {
 } from "./dataFilePaths.ts";
 import { StoreFullError, type ChunkAdmission } from "./chunkStore.ts";
 import { chunkMatches, type ChunkId } from "./chunkHash.ts";
-import { checkDataFileFd } from "./dataFileCheck.ts";
 import { readChecksum } from "./manifestCodec.ts";
 import type { Manifest } from "./manifestCodec.ts";
 
@@ -256,10 +255,24 @@ export class DataFileStore {
    * one, its SHA-256 id); null when they are not there or do not match (the caller fetches them again).
    */
   readPartial(ref: DataFileRef, offset: number, length: number, check: { checksum?: bigint; id: ChunkId }): Uint8Array | null {
-    const p = this.partials.get(ref.fileId) ?? (existsSync(this.partialPathOf(ref)) ? this.partialOf(ref) : undefined);
-    if (!p) return null;
+    const live = this.partials.get(ref.fileId);
+    let fd = live && live.name === partialDataFileName(ref.fileId, ref.size, ref.mtimeMs) ? live.fd : undefined;
+    const own = fd === undefined;
+    if (own) {
+      try {
+        fd = openSync(this.partialPathOf(ref), "r");
+      } catch {
+        return null;
+      }
+    }
     const out = new Uint8Array(length);
-    if (readFullySync(p.fd, out, offset) !== length) return null;
+    let got: number;
+    try {
+      got = readFullySync(fd!, out, offset);
+    } finally {
+      if (own) closeSync(fd!);
+    }
+    if (got !== length) return null;
     const ok = check.checksum !== undefined ? readChecksum(out) === check.checksum : chunkMatches(out, check.id);
     return ok ? out : null;
   }
@@ -272,11 +285,18 @@ export class DataFileStore {
    * The fetch reached the end: the partial data file is checked against the manifest and renamed to its final name.
    * False (and the partial file deleted) when it does not match: the file is then fetched again.
    */
-  completePartial(ref: DataFileRef, m: Manifest): DataFileCheck {
-    const p = this.partialOf(ref);
-    const check = checkDataFileFd(p.fd, m);
+  async completePartial(ref: DataFileRef, m: Manifest): Promise<DataFileCheck> {
+    this.partialOf(ref); // its row exists (a file of zero bytes has had no write)
     this.closePartial(ref.fileId);
     const partialPath = this.partialPathOf(ref);
+    // Read back through the thread pool in 1 MiB reads: a long file does not hold the main thread for the whole check.
+    const handle = await open(partialPath, "r");
+    let check: DataFileCheck;
+    try {
+      check = await checkDataFileAsync(handle, m);
+    } finally {
+      await handle.close();
+    }
     if (!check.ok) {
       this.delete(ref.fileId);
       return check;

@@ -197,7 +197,7 @@ export class SequentialFetch {
     const complete = ff.chunks.every((c) => c.state === "stored");
     if (complete && deps.partials) {
       // The data file becomes complete only when every chunk in it matches the manifest (as read back from it).
-      const check = deps.partials.completePartial(file, m);
+      const check = await deps.partials.completePartial(file, m);
       if (!check.ok) {
         log.warn(`${describe(file)}: its data file did not match the fetched chunks (${check.reason}); it is fetched again when read`);
         deps.progress?.forget(file.fileId);

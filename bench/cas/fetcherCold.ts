@@ -14,6 +14,7 @@ import { join } from "node:path";
 import { openChunkCache } from "../../src/cas/chunkCache.ts";
 import { LocalOrigin } from "../../src/origins/localOrigin.ts";
 import { pseudoRandomBytes } from "../../test/cas/testData.ts";
+import { asContentId, asOriginId } from "../../src/core/ids.ts";
 
 const arg = (name: string, d: number) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -24,13 +25,13 @@ const RUNS = arg("runs", 5);
 const root = mkdtempSync(join(tmpdir(), "musicfs-fcold-"));
 writeFileSync(join(root, "f.flac"), pseudoRandomBytes(MIB * 1024 * 1024, 7));
 const st = statSync(join(root, "f.flac"));
-const origin = new LocalOrigin("bench", root);
+const origin = new LocalOrigin(asOriginId("bench"), root);
 const results: number[] = [];
 try {
   for (let r = 0; r < RUNS; r++) {
     const cacheDir = mkdtempSync(join(tmpdir(), "musicfs-fcold-cache-"));
     const cache = openChunkCache({ cacheDir, fsync: false, fetchIntoDataFiles: !process.argv.includes("--chunks") });
-    const file = { fileId: 1, origin, realPath: "f.flac", size: st.size, mtimeMs: Math.floor(st.mtimeMs) };
+    const file = { fileId: asContentId(1), origin, realPath: "f.flac", size: st.size, mtimeMs: Math.floor(st.mtimeMs) };
     const t = performance.now();
     for (let off = 0; off < st.size; off += 1024 * 1024) await cache.fetcher.read(file, off, 1024 * 1024);
     await cache.fetcher.prefetch(file); // until every chunk is stored

@@ -29,6 +29,7 @@ import { putObjects, rgwSkipReason, startRgw } from "../../test/support/cephRgw.
 import { spawnFaultProxy } from "../../test/support/faultProxy.ts";
 import { LocalOrigin } from "../../src/origins/localOrigin.ts";
 import { readdirSync, statSync } from "node:fs";
+import { asOriginId } from "../../src/core/ids.ts";
 
 const args = process.argv.slice(2);
 const arg = (name: string, fallback: string) => {
@@ -72,7 +73,7 @@ async function useRtt(rtt: number): Promise<string> {
 }
 
 function origin(prefix: string, endpoint: string): S3Origin {
-  return new S3Origin("bench", {
+  return new S3Origin(asOriginId("bench"), {
     location: { bucket: "bench", prefix },
     settings: {
       endpoint, region: rgw.region, pathStyle: true, exposedFiles: [],
@@ -102,7 +103,7 @@ try {
   console.log(`uploaded ${files.length} files (${(bytes / 1e6).toFixed(0)} MB) in ${((performance.now() - t) / 1000).toFixed(1)} s`);
   const local: number[] = [];
   for (let r = 0; r < RUNS; r++) {
-    const s = await scanOrigins({ origins: [new LocalOrigin("local", lib)], onBatch: () => {}, progress: null, log: quiet });
+    const s = await scanOrigins({ origins: [new LocalOrigin(asOriginId("local"), lib)], onBatch: () => {}, progress: null, log: quiet });
     local.push(s.filesPerSecond);
   }
   console.log(`| first scan of the same files from a local folder (reference) | ${median(local)} files/s (runs ${local.join(", ")}) |`);

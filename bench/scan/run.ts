@@ -19,6 +19,7 @@ import { openFileBytes } from "../../src/library/headTailReader.ts";
 import { scanOrigins } from "../../src/library/scanner.ts";
 import { readTags } from "../../src/library/tagReader.ts";
 import { LocalOrigin } from "../../src/origins/localOrigin.ts";
+import { asOriginId } from "../../src/core/ids.ts";
 
 const args = process.argv.slice(2);
 const arg = (name: string, fallback: number) => {
@@ -73,7 +74,7 @@ interface Result {
 async function scanOnce(root: string): Promise<{ files: number; ms: number; filesPerSecond: number }> {
   let files = 0;
   const summary = await scanOrigins({
-    origins: [new LocalOrigin("bench", root)],
+    origins: [new LocalOrigin(asOriginId("bench"), root)],
     onBatch: (batch) => {
       files += batch.length;
     },

@@ -1,6 +1,7 @@
 import type { FileMeta } from "../../src/core/types.ts";
 import { emptyTags } from "../../src/core/types.ts";
 import { hashKeys, makeRandom } from "../../src/sample/random.ts";
+import { asFileId, asOriginId } from "../../src/core/ids.ts";
 
 /**
  * A reproducible synthetic music library with realistic word statistics, for the search benchmarks.
@@ -105,8 +106,8 @@ export function syntheticLibrary(count: number, seed = 42): SyntheticLibrary {
         const title = phrase(1, 5, 40_000);
         yield {
           ...emptyTags(),
-          id,
-          originId: "music",
+          id: asFileId(id),
+          originId: asOriginId("music"),
           realPath: `${artists[a]}/${album}/${String(t).padStart(2, "0")} ${title}.${format}`,
           size: 30_000_000,
           mtimeMs: 1_700_000_000_000,

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import type { EventBus } from "../core/eventBus.ts";
 import { errorMessage } from "../core/errors.ts";
 import { log } from "../core/logger.ts";
-import type { FileId } from "../core/types.ts";
+import type { ContentId } from "../core/types.ts";
 import { ChunkLedger } from "./chunkLedger.ts";
 import { ChunkStore, type ChunkFileWriter } from "./chunkStore.ts";
 import { CacheStats } from "./cacheStats.ts";
@@ -47,7 +47,7 @@ export interface ChunkCacheOptions {
   /** Whether a pin owner still reads chunks (default: every owner does); see `dropChunksOf`. */
   ownerNeedsChunks?: (owner: string) => boolean;
   /** Files whose data file eviction must leave alone (open files; the fetcher's own are added here). */
-  isFileKept?: (fileId: FileId) => boolean;
+  isFileKept?: (fileId: ContentId) => boolean;
 }
 
 export interface ChunkCache {
@@ -80,7 +80,7 @@ export interface ChunkCache {
   /** Ordered shutdown: fail pending reads, finish a running eviction, flush and close the ledger. */
   close(): Promise<void>;
   /** A file was removed from the library: its manifest no longer counts toward logical bytes. */
-  forgetFile(fileId: FileId): void;
+  forgetFile(fileId: ContentId): void;
 }
 
 export function openChunkCache(o: ChunkCacheOptions): ChunkCache {

@@ -6,6 +6,7 @@
  * is written in batches, so a kill -9 loses up to one batch) and `reconcileLedger` repairs it from a walk.
  * Main thread only; FUSE workers report their accesses to the main thread (ChunkReader.takeAccessedChunkHexes).
  */
+import type { ContentId } from "../core/ids.ts";
 import type { Database } from "bun:sqlite";
 import { openAccessDb } from "./accessDb.ts";
 import { errorMessage } from "../core/errors.ts";
@@ -111,14 +112,14 @@ export class ChunkLedger {
   }
 
   /** A file's manifest was built (or rebuilt): its size counts as logical bytes for the dedup ratio. */
-  recordManifest(fileId: number, bytes: number): void {
+  recordManifest(fileId: ContentId, bytes: number): void {
     const old = this.db.query("SELECT bytes FROM manifests WHERE file_id = ?").get(fileId) as { bytes: number } | null;
     this.db.query("INSERT OR REPLACE INTO manifests (file_id, bytes) VALUES (?, ?)").run(fileId, bytes);
     this.totals.logicalBytes += bytes - (old?.bytes ?? 0);
   }
 
   /** A file left the library (delta sync removed it, or its manifest was invalidated). */
-  forgetManifest(fileId: number): void {
+  forgetManifest(fileId: ContentId): void {
     const old = this.db.query("SELECT bytes FROM manifests WHERE file_id = ?").get(fileId) as { bytes: number } | null;
     if (!old) return;
     this.db.query("DELETE FROM manifests WHERE file_id = ?").run(fileId);

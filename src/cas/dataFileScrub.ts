@@ -8,6 +8,7 @@
  * checks anything; damage after the data file was written and verified (bit rot, a stray write, a write lost to a
  * power cut) is found here, by `musicfs cache verify`, or not at all.
  */
+import type { ContentId } from "../core/ids.ts";
 import { open } from "node:fs/promises";
 import { errorMessage } from "../core/errors.ts";
 import { log } from "../core/logger.ts";
@@ -19,10 +20,10 @@ import type { Manifest } from "./manifestCodec.ts";
 export interface DataFileScrubOptions {
   store: DataFileStore;
   /** The current manifest of a file, or null (then the data file describes nothing current and is deleted). */
-  manifestOf: (fileId: number) => Manifest | null;
+  manifestOf: (fileId: ContentId) => Manifest | null;
   bytesPerSec: number;
   /** Told of each data file removed as damaged. */
-  onDamaged?: (fileId: number, reason: string) => void;
+  onDamaged?: (fileId: ContentId, reason: string) => void;
 }
 
 export class DataFileScrub {

@@ -13,6 +13,7 @@
 import { existsSync, mkdirSync, openSync, closeSync, readdirSync, renameSync, statSync, unlinkSync, writeSync } from "node:fs";
 import { open, rename, unlink } from "node:fs/promises";
 import { join } from "node:path";
+import type { ContentId } from "../core/ids.ts";
 import type { Database, Statement } from "bun:sqlite";
 import { errnoCode, errorMessage } from "../core/errors.ts";
 import { log } from "../core/logger.ts";
@@ -30,13 +31,13 @@ import type { Manifest } from "./manifestCodec.ts";
 
 /** A file version as the library records it. */
 export interface DataFileRef {
-  fileId: number;
+  fileId: ContentId;
   size: number;
   mtimeMs: number;
 }
 
 export interface DataFileEntry {
-  fileId: number;
+  fileId: ContentId;
   name: string;
   bytes: number;
   lastAccessMs: number;
@@ -307,7 +308,7 @@ export class DataFileStore {
   }
 
   /** A fetch ended without completing: its fd is closed (the partial file stays for a later resume). */
-  closePartial(fileId: number): void {
+  closePartial(fileId: ContentId): void {
     const p = this.partials.get(fileId);
     if (!p) return;
     this.partials.delete(fileId);
@@ -340,7 +341,7 @@ export class DataFileStore {
   }
 
   /** A data file was read or opened: LRU order. Batched; written by `flush`. */
-  touch(fileId: number): void {
+  touch(fileId: ContentId): void {
     this.touched.set(fileId, this.now());
     if (this.touched.size >= 1000) this.flush();
   }
@@ -387,7 +388,7 @@ export class DataFileStore {
     return join(dataFileDir(this.dataDir, entry.fileId), entry.name);
   }
 
-  entry(fileId: number): DataFileEntry | null {
+  entry(fileId: ContentId): DataFileEntry | null {
     return (this.q.byId.get(fileId) as DataFileEntry | null) ?? null;
   }
 
@@ -396,7 +397,7 @@ export class DataFileStore {
    * freed. A worker that has it open keeps reading the unlinked file until it closes it (POSIX), so an open never
    * sees its bytes vanish; the next open finds no data file and is served from chunks or the origin.
    */
-  delete(fileId: number): number {
+  delete(fileId: ContentId): number {
     const row = this.q.byId.get(fileId) as DataFileEntry | null;
     if (!row || this.unrecordedRemovals.has(fileId)) return 0;
     // A partial file being written: its bytes so far are counted in memory, not yet in its row.
@@ -428,7 +429,7 @@ export class DataFileStore {
    * returns: docs/origins.md), keeping its place in the LRU. Only the version named (size, mtime) moves; a stale one
    * at the target id is deleted first. Returns false when there is nothing to move (evicted, never complete).
    */
-  rekey(fromId: number, toId: number, size: number, mtimeMs: number): boolean {
+  rekey(fromId: ContentId, toId: ContentId, size: number, mtimeMs: number): boolean {
     this.flush(); // access times still in memory go with the row
     const row = this.q.byId.get(fromId) as DataFileEntry | null;
     if (!row || row.name !== dataFileName(fromId, size, mtimeMs)) return false;
@@ -443,7 +444,7 @@ export class DataFileStore {
     return true;
   }
 
-  private deleteFile(fileId: number, name: string): void {
+  private deleteFile(fileId: ContentId, name: string): void {
     try {
       unlinkSync(join(dataFileDir(this.dataDir, fileId), name));
     } catch (e) {

@@ -7,6 +7,7 @@
  * one sweep down to a target, instead of one chunk per put, keeps the work batched and the ledger writes few.
  * Main thread only.
  */
+import type { ContentId } from "../core/ids.ts";
 import { statfsSync } from "node:fs";
 import type { EventBus } from "../core/eventBus.ts";
 import { log, tildify } from "../core/logger.ts";
@@ -95,7 +96,7 @@ export interface EvictorOptions {
   /** Complete files' data files: evicted whole, in one LRU order with the chunks; the cap counts both. */
   dataFiles?: DataFileStore;
   /** Files that must keep their data file (open; deleting an open file's data file would not even free its room). */
-  isFileKept?: (fileId: number) => boolean;
+  isFileKept?: (fileId: ContentId) => boolean;
   /** Free space to keep on the cache's file system (`[cache] min_free`; default: 5 % or 1 GiB, the smaller). */
   minFree?: MinFree | null;
   /** Free and total bytes of the cache's file system (default: statfs of the store's dir). Injectable for tests. */

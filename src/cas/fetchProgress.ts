@@ -12,6 +12,7 @@
  *
  * Main thread only (the fetcher).
  */
+import type { ContentId } from "../core/ids.ts";
 import type { Database } from "bun:sqlite";
 import { openAccessDb } from "./accessDb.ts";
 import type { ChunkHex } from "./chunkHash.ts";
@@ -57,7 +58,7 @@ export class FetchProgress {
    * The stored prefix of a file for this origin version: chunks contiguous from offset 0 (a gap ends it). Rows of
    * another version are dropped.
    */
-  prefixOf(fileId: number, version: OriginVersion): ProgressChunk[] {
+  prefixOf(fileId: ContentId, version: OriginVersion): ProgressChunk[] {
     const out: ProgressChunk[] = [];
     let stale = false;
     let end = 0;
@@ -78,7 +79,7 @@ export class FetchProgress {
   }
 
   /** Appends chunks that follow the persisted prefix (in one transaction). */
-  append(fileId: number, version: OriginVersion, chunks: readonly ProgressChunk[]): void {
+  append(fileId: ContentId, version: OriginVersion, chunks: readonly ProgressChunk[]): void {
     if (chunks.length === 0) return;
     this.db.transaction(() => {
       for (const c of chunks)
@@ -87,7 +88,7 @@ export class FetchProgress {
   }
 
   /** The file was fetched whole (its manifest supersedes the prefix) or left the library. */
-  forget(fileId: number): void {
+  forget(fileId: ContentId): void {
     this.remove.run(fileId);
   }
 

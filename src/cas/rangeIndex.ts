@@ -11,6 +11,7 @@
  *
  * Main thread only (the fetcher). FUSE workers never read ranges: a READ of a file without a manifest is deferred.
  */
+import type { ContentId } from "../core/ids.ts";
 import type { Database } from "bun:sqlite";
 import { openAccessDb } from "./accessDb.ts";
 import type { ChunkHex } from "./chunkHash.ts";
@@ -60,7 +61,7 @@ export class RangeIndex {
   }
 
   /** Stored blocks of a file for this origin version and block size, by block index. Stale rows are dropped. */
-  blocksOf(fileId: number, version: OriginVersion, blockBytes: number): Map<number, RangeBlock> {
+  blocksOf(fileId: ContentId, version: OriginVersion, blockBytes: number): Map<number, RangeBlock> {
     const out = new Map<number, RangeBlock>();
     let stale = false;
     for (const [block, bytes, size, mtime, hex, length] of this.select.values(fileId) as [number, number, number, number, string, number][]) {
@@ -71,12 +72,12 @@ export class RangeIndex {
     return out;
   }
 
-  record(fileId: number, version: OriginVersion, blockBytes: number, b: RangeBlock): void {
+  record(fileId: ContentId, version: OriginVersion, blockBytes: number, b: RangeBlock): void {
     this.insert.run(fileId, b.block, blockBytes, version.size, version.mtimeMs, b.hex, b.length);
   }
 
   /** The file was fetched whole (its manifest supersedes the blocks) or left the library. */
-  forget(fileId: number): void {
+  forget(fileId: ContentId): void {
     this.remove.run(fileId);
   }
 

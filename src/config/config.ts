@@ -1,6 +1,7 @@
 import { existsSync, readFileSync, realpathSync } from "node:fs";
 import { basename, resolve } from "node:path";
 import type { CacheMode, OriginId, SpecialDirsVisibility } from "../core/types.ts";
+import { asOriginId } from "../core/ids.ts";
 import { UserError, errorMessage } from "../core/errors.ts";
 import { log, tildify } from "../core/logger.ts";
 import { defaultCacheDir, defaultConfigPath, expandHome } from "./paths.ts";
@@ -153,8 +154,11 @@ export interface ConfigOverrides {
 export function originIdForPath(absPath: string): OriginId {
   const hash = Bun.hash.wyhash(absPath).toString(16).padStart(16, "0").slice(0, 8);
   const name = basename(absPath).replace(/[^A-Za-z0-9._-]+/g, "_").slice(0, 40) || "origin";
-  return `${name}-${hash}`;
+  return asOriginId(`${name}-${hash}`);
 }
+
+/** An id as written in the config (checked by isValidOriginId where it is used). */
+const idOf = (id: string | undefined): OriginId | undefined => (id === undefined ? undefined : asOriginId(id));
 
 /** An origin id names the origin in messages, the database and `cache clear --origin`: a plain, safe word. */
 export function isValidOriginId(id: string): boolean {
@@ -165,7 +169,7 @@ export function isValidOriginId(id: string): boolean {
 export function originIdForS3(url: string, endpoint: string | undefined): OriginId {
   const hash = Bun.hash.wyhash(`${url} ${endpoint ?? ""}`).toString(16).padStart(16, "0").slice(0, 8);
   const name = parseS3Url(url).bucket.replace(/[^A-Za-z0-9._-]+/g, "_").slice(0, 40);
-  return `${name}-${hash}`;
+  return asOriginId(`${name}-${hash}`);
 }
 
 /** An S3 origin from its URL (command line or config) and the optional settings of its config table. */
@@ -191,7 +195,7 @@ export function s3OriginConfig(
   const credentialsFile = read(t, S3_ORIGIN_KEYS, "credentials_file", where);
   return {
     kind: "s3",
-    id: read(t, S3_ORIGIN_KEYS, "id", where) ?? originIdForS3(canonical, endpoint),
+    id: idOf(read(t, S3_ORIGIN_KEYS, "id", where)) ?? originIdForS3(canonical, endpoint),
     url: canonical,
     bucket: loc.bucket,
     prefix: loc.prefix,
@@ -398,7 +402,7 @@ export function parseConfigText(text: string, source: string): Omit<MusicFsConfi
     if (isS3Url(path))
       throw new UserError(`Config key ${where}path is an s3:// URL ("${path}"): S3 origins use \`url =\`, not \`path =\`.`, `Write url = "${path}" in that [[origins]] table.`);
     const abs = resolve(expandHome(path));
-    const id = read(t, LOCAL_ORIGIN_KEYS, "id", where) ?? originIdForPath(abs);
+    const id = idOf(read(t, LOCAL_ORIGIN_KEYS, "id", where)) ?? originIdForPath(abs);
     if (!isValidOriginId(id))
       throw new UserError(`Config key ${where}id may only use letters, digits, ".", "_" and "-", and may not be "." or ".." (got "${id}").`);
     return {

@@ -1,5 +1,5 @@
 import { EventEmitter } from "node:events";
-import type { FileId } from "./types.ts";
+import type { ContentId } from "./ids.ts";
 
 /**
  * The typed event bus of the main thread. Producers (fetcher, sync, fs access reports) emit; listeners persist or
@@ -7,8 +7,8 @@ import type { FileId } from "./types.ts";
  * throws is logged by the bus owner and does not stop the others.
  */
 export interface MusicFsEvents {
-  /** A file's content is complete in the chunk store; `manifest` is the encoded manifest (manifestCodec). */
-  ManifestCached: { fileId: FileId; manifest: Uint8Array; originSize: number; originMtimeMs: number };
+  /** Content (a file's, or a folder image's: contentIds.ts) is complete in the chunk store; `manifest` is the encoded manifest. */
+  ManifestCached: { fileId: ContentId; manifest: Uint8Array; originSize: number; originMtimeMs: number };
   /** The chunk store evicted least recently used chunks to stay under its cap. */
   CacheEviction: { bytesFreed: number; chunks: number };
 }

@@ -2,12 +2,8 @@
  * Shared domain types. Everything that crosses a module boundary (scanner → db → tree → fs → search) speaks these.
  */
 
-/** An origin's id as configured (e.g. "music", "nas"). Stable across runs: it keys every stored row. */
-export type OriginId = string;
-/** Primary key of a row in `files`. Stable for the life of the row. */
-export type FileId = number;
-/** A virtual-tree inode number. Persisted in `nodes`, so stable across remounts. Root is 1. */
-export type Ino = number;
+import type { FileId, Ino, OriginId } from "./ids.ts";
+export type { ContentId, FileId, Ino, OriginId } from "./ids.ts";
 
 /** How an origin's content is served: read straight from the origin, or through the chunk store. */
 export type CacheMode = "off" | "full";

@@ -1,6 +1,7 @@
 import type { AlbumMemberTags, AlbumValues, FileId, OriginId } from "../core/types.ts";
 import type { Database } from "./database.ts";
 import { num, parseArtists, str } from "./fileColumns.ts";
+import { asFileId, asOriginId } from "../core/ids.ts";
 
 /** A file as album identity sees it, with the album it is stored in now. */
 export interface AlbumMemberRow extends AlbumMemberTags {
@@ -19,7 +20,7 @@ type Row = (string | number | null)[];
 
 function toMember(r: Row): AlbumMemberRow {
   return {
-    id: Number(r[0]), originId: String(r[1]), realPath: String(r[2]), format: String(r[3]), artist: str(r[4]),
+    id: asFileId(Number(r[0])), originId: asOriginId(String(r[1])), realPath: String(r[2]), format: String(r[3]), artist: str(r[4]),
     artists: r[5] === null ? [] : parseArtists(r[5]), album: str(r[6]), albumArtist: str(r[7]),
     compilation: Number(r[8]) === 1, mbAlbumId: str(r[9]), year: num(r[10]), originalYear: num(r[11]),
     disc: num(r[12]), discTotal: num(r[13]), albumId: num(r[14]),
@@ -41,7 +42,7 @@ export class AlbumStore {
   /** How many files each origin folder holds (from the folder index alone: no row is read). */
   folderSizes(): { originId: OriginId; dir: string; files: number }[] {
     const rows = this.db.sqlite.prepare("SELECT origin_id, real_dir, count(*) FROM files GROUP BY origin_id, real_dir").values();
-    return rows.map((r) => ({ originId: String(r[0]), dir: String(r[1]), files: Number(r[2]) }));
+    return rows.map((r) => ({ originId: asOriginId(String(r[0])), dir: String(r[1]), files: Number(r[2]) }));
   }
 
   /**
@@ -87,7 +88,7 @@ export class AlbumStore {
     for (const id of ids) {
       const r = q.values(id)[0];
       if (!r) continue;
-      const originId = String(r[0]);
+      const originId = asOriginId(String(r[0]));
       const dir = String(r[1]);
       folders.set(`${originId}\0${dir}`, { originId, dir });
       if (r[2] !== null) albumIds.add(Number(r[2]));

@@ -1,7 +1,8 @@
-import type { FileId, ImageType, OriginId } from "../core/types.ts";
+import type { FileId, ImageType, Ino, OriginId } from "../core/types.ts";
 import type { Database } from "./database.ts";
 import { MANIFEST_IS_CURRENT } from "./fileColumns.ts";
 import { NodeKind } from "./treeStore.ts";
+import { asFileId, asIno, asOriginId } from "../core/ids.ts";
 
 /** A folder image as stored (folder_images). */
 export interface StoredFolderImage {
@@ -37,7 +38,7 @@ export interface TrackPicture {
 const IMAGE_COLUMNS = "id, origin_id, real_path, size, mtime_ms, etag, type";
 type Row = (string | number | null)[];
 const toImage = (r: Row): StoredFolderImage => ({
-  id: Number(r[0]), originId: String(r[1]), realPath: String(r[2]), size: Number(r[3]), mtimeMs: Number(r[4]),
+  id: Number(r[0]), originId: asOriginId(String(r[1])), realPath: String(r[2]), size: Number(r[3]), mtimeMs: Number(r[4]),
   etag: r[5] === null ? null : String(r[5]), type: r[6] === null ? null : (String(r[6]) as ImageType),
 });
 
@@ -84,7 +85,7 @@ export class CoverStore {
     return this.db
       .stmt("SELECT DISTINCT f.origin_id, f.real_dir FROM album_tracks t JOIN files f ON f.id = t.file_id WHERE t.album_id = ?")
       .values(albumId)
-      .map((r) => ({ originId: String(r[0]), dir: String(r[1]) }));
+      .map((r) => ({ originId: asOriginId(String(r[0])), dir: String(r[1]) }));
   }
 
   /** Folder images directly in one origin folder ("" = root, else ending in "/"). */
@@ -135,20 +136,20 @@ export class CoverStore {
       .map((r) => [
         Number(r[0]),
         {
-          fileId: Number(r[1]), realPath: String(r[2]), offset: Number(r[3]), length: Number(r[4]),
+          fileId: asFileId(Number(r[1])), realPath: String(r[2]), offset: Number(r[3]), length: Number(r[4]),
           type: String(r[5]) as ImageType, front: Number(r[6]) === 1, mtimeMs: Number(r[7]),
         },
       ]);
   }
 
   /** Every album folder of the tree, by album. */
-  allAlbumDirs(): Map<number, number[]> {
-    const out = new Map<number, number[]>();
+  allAlbumDirs(): Map<number, Ino[]> {
+    const out = new Map<number, Ino[]>();
     for (const r of this.db.sqlite.prepare(`SELECT ino, album_id FROM nodes WHERE kind = ${NodeKind.Dir} AND album_id IS NOT NULL`).values()) {
       const albumId = Number(r[1]);
       const dirs = out.get(albumId);
-      if (dirs) dirs.push(Number(r[0]));
-      else out.set(albumId, [Number(r[0])]);
+      if (dirs) dirs.push(asIno(Number(r[0])));
+      else out.set(albumId, [asIno(Number(r[0]))]);
     }
     return out;
   }
@@ -165,7 +166,7 @@ export class CoverStore {
     const r = this.db.stmt("SELECT image_id, file_id, offset, length, type FROM album_covers WHERE album_id = ?").values(albumId)[0];
     if (!r) return null;
     return {
-      imageId: r[0] === null ? null : Number(r[0]), fileId: r[1] === null ? null : Number(r[1]),
+      imageId: r[0] === null ? null : Number(r[0]), fileId: r[1] === null ? null : asFileId(Number(r[1])),
       offset: Number(r[2]), length: Number(r[3]), type: String(r[4]) as ImageType,
     };
   }
@@ -190,7 +191,7 @@ export class CoverStore {
   /** Where a folder image is and which version of it the library knows (the content cache's need). */
   imageLocation(id: number): { originId: OriginId; realPath: string; size: number; mtimeMs: number } | null {
     const r = this.db.stmt("SELECT origin_id, real_path, size, mtime_ms FROM folder_images WHERE id = ?").values(id)[0];
-    return r ? { originId: String(r[0]), realPath: String(r[1]), size: Number(r[2]), mtimeMs: Number(r[3]) } : null;
+    return r ? { originId: asOriginId(String(r[0])), realPath: String(r[1]), size: Number(r[2]), mtimeMs: Number(r[3]) } : null;
   }
 
   /** A folder image's manifest, while it is current (the image has the size and mtime it was cached from). */

@@ -6,6 +6,7 @@ import type { FileId, FileMeta, OriginId } from "../core/types.ts";
 import { errorMessage } from "../core/errors.ts";
 import { FILE_COLUMN_LIST, FILE_COLUMNS, fileMetaToValues, MANIFEST_IS_CURRENT, rowToFileMeta } from "./fileColumns.ts";
 import { MIGRATIONS, SCHEMA_VERSION } from "./migrations.ts";
+import { asFileId, asOriginId } from "../core/ids.ts";
 
 /** metadata.db could not be used: damaged, not a database, or from a newer musicfs. */
 export class DatabaseCorruptError extends Error {
@@ -206,7 +207,7 @@ export class Database {
                                THEN files.chunk_manifest ELSE NULL END
        RETURNING id`,
     );
-    return this.transaction(() => files.map((f) => Number(upsert.values(...fileMetaToValues(f), nowMs, nowMs)[0][0])));
+    return this.transaction(() => files.map((f) => asFileId(Number(upsert.values(...fileMetaToValues(f), nowMs, nowMs)[0][0]))));
   }
 
   /** Deletes files (their tree nodes go with them through the foreign key). */
@@ -231,7 +232,7 @@ export class Database {
   /** Where a file's bytes are and which version of them the library knows: the content cache's per-request need. */
   fileLocation(id: FileId): { originId: OriginId; realPath: string; size: number; mtimeMs: number } | null {
     const r = this.stmt("SELECT origin_id, real_path, size, mtime_ms FROM files WHERE id = ?").values(id)[0];
-    return r ? { originId: String(r[0]), realPath: String(r[1]), size: Number(r[2]), mtimeMs: Number(r[3]) } : null;
+    return r ? { originId: asOriginId(String(r[0])), realPath: String(r[1]), size: Number(r[2]), mtimeMs: Number(r[3]) } : null;
   }
 
   getFileByVirtualPath(virtualPath: string): FileMeta | null {
@@ -260,7 +261,7 @@ export class Database {
   listSyncState(originId: OriginId): SyncStateRow[] {
     const rows = this.stmt("SELECT id, real_path, size, mtime_ms FROM files WHERE origin_id = ?").values(originId);
     return rows.map((r) => ({
-      id: Number(r[0]),
+      id: asFileId(Number(r[0])),
       originId,
       realPath: String(r[1]),
       size: Number(r[2]),
@@ -273,7 +274,7 @@ export class Database {
     return this.stmt("SELECT id, real_path, size, mtime_ms, etag, picture_length IS NULL FROM files WHERE origin_id = ? AND real_dir = ?")
       .values(originId, dir)
       .map((r) => ({
-        id: Number(r[0]), originId, realPath: String(r[1]), size: Number(r[2]), mtimeMs: Number(r[3]),
+        id: asFileId(Number(r[0])), originId, realPath: String(r[1]), size: Number(r[2]), mtimeMs: Number(r[3]),
         etag: r[4] === null ? null : String(r[4]), stale: Number(r[5]) === 1,
       }));
   }
@@ -286,7 +287,7 @@ export class Database {
         : this.sqlite
             .prepare("SELECT id, real_path FROM files WHERE origin_id = ?1 AND (real_path = ?2 OR (real_path >= ?2 || '/' AND real_path < ?2 || '0'))")
             .iterate(originId, prefix);
-    for (const r of rows as Iterable<{ id: number; real_path: string }>) yield { id: Number(r.id), realPath: String(r.real_path) };
+    for (const r of rows as Iterable<{ id: number; real_path: string }>) yield { id: asFileId(Number(r.id)), realPath: String(r.real_path) };
   }
 
   /** Stored files of one origin. */
@@ -301,7 +302,7 @@ export class Database {
   listOriginIds(): OriginId[] {
     const next = this.stmt("SELECT min(origin_id) FROM files WHERE origin_id > ?");
     const out: OriginId[] = [];
-    for (let v = next.values("")[0][0]; v !== null; v = next.values(String(v))[0][0]) out.push(String(v));
+    for (let v = next.values("")[0][0]; v !== null; v = next.values(String(v))[0][0]) out.push(asOriginId(String(v)));
     return out;
   }
 
@@ -312,7 +313,7 @@ export class Database {
 
   /** Ids of the files of one origin. */
   fileIdsOfOrigin(originId: OriginId): FileId[] {
-    return this.stmt("SELECT id FROM files WHERE origin_id = ?").values(originId).map((r) => Number(r[0]));
+    return this.stmt("SELECT id FROM files WHERE origin_id = ?").values(originId).map((r) => asFileId(Number(r[0])));
   }
 
   virtualPathOf(id: FileId): string | null {
@@ -342,7 +343,7 @@ export class Database {
   listCachedVersions(): { fileId: FileId; size: number; mtimeMs: number }[] {
     return this.stmt(`SELECT id, size, mtime_ms FROM files WHERE ${MANIFEST_IS_CURRENT}`)
       .values()
-      .map((r) => ({ fileId: Number(r[0]), size: Number(r[1]), mtimeMs: Number(r[2]) }));
+      .map((r) => ({ fileId: asFileId(Number(r[0])), size: Number(r[1]), mtimeMs: Number(r[2]) }));
   }
 
   listAllManifests(): Map<FileId, StoredManifest> {
@@ -351,7 +352,7 @@ export class Database {
        WHERE ${MANIFEST_IS_CURRENT}`,
     ).values();
     const out = new Map<FileId, StoredManifest>();
-    for (const r of rows) out.set(Number(r[0]), { manifest: r[1] as Uint8Array, size: Number(r[2]), mtimeMs: Number(r[3]) });
+    for (const r of rows) out.set(asFileId(Number(r[0])), { manifest: r[1] as Uint8Array, size: Number(r[2]), mtimeMs: Number(r[3]) });
     return out;
   }
 
@@ -377,7 +378,7 @@ export class Database {
         const [id, realPath, size, mtimeMs, etag, hash, manifest, mSize, mMtime] = r;
         keep.run(originKey, realPath, size, mtimeMs, etag, hash, manifest, mSize, mMtime, nowMs, base + i + 1);
         move.run(id, base + i + 1, size, mtimeMs);
-        return Number(id);
+        return asFileId(Number(id));
       });
     });
   }

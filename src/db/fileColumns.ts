@@ -1,4 +1,5 @@
 import type { EmbeddedPicture, FileMeta, ImageType } from "../core/types.ts";
+import { asFileId, asOriginId } from "../core/ids.ts";
 
 /**
  * The one mapping between `files` columns and FileMeta. Queries select FILE_COLUMNS in this order and decode rows
@@ -43,7 +44,7 @@ export const num = (v: unknown) => (v === null || v === undefined ? null : Numbe
 
 export function rowToFileMeta(r: SqlValue[]): FileMeta {
   return {
-    id: Number(r[0]), originId: String(r[1]), realPath: String(r[2]), size: Number(r[3]), mtimeMs: Number(r[4]),
+    id: asFileId(Number(r[0])), originId: asOriginId(String(r[1])), realPath: String(r[2]), size: Number(r[3]), mtimeMs: Number(r[4]),
     format: String(r[5]),
     title: str(r[6]), artists: parseArtists(r[7]), artist: str(r[8]), album: str(r[9]), albumArtist: str(r[10]),
     genre: str(r[11]), year: num(r[12]), date: str(r[13]), track: num(r[14]), trackTotal: num(r[15]),

@@ -2,7 +2,8 @@ import { Database as SqliteDatabase, type Statement } from "bun:sqlite";
 import type { FileId, Ino, OriginId } from "../core/types.ts";
 import { MANIFEST_IS_CURRENT } from "./fileColumns.ts";
 import { NodeKind } from "./treeStore.ts";
-import { imageContentId, imageIdOfContent } from "../core/contentIds.ts";
+import { fileContentId, fileIdOfContent, imageContentId, imageIdOfContent } from "../core/contentIds.ts";
+import { asFileId, asIno, asOriginId, type ContentId } from "../core/ids.ts";
 
 /** One node of the virtual tree with what getattr needs. Files carry their origin size and mtime. */
 export interface NodeRow {
@@ -16,7 +17,7 @@ export interface NodeRow {
   /** File: origin mtime; directory: last change of its listing. */
   mtimeMs: number;
   /** File: the origin it comes from; directory: null. */
-  originId: string | null;
+  originId: OriginId | null;
   /** Directory: the album it is the folder of; cover: the album it is the cover of; else null. */
   albumId: number | null;
 }
@@ -24,7 +25,7 @@ export interface NodeRow {
 /** Where an album cover's bytes are: `length` bytes at `offset` of an origin file (a track, or a folder image). */
 export interface CoverLocation {
   /** The content cache's id of the source (coreContentIds: a track's file id, or a folder image's id made negative). */
-  contentId: number;
+  contentId: ContentId;
   originId: OriginId;
   realPath: string;
   /** The source file's size and mtime as recorded (a changed source is not read). */
@@ -54,14 +55,14 @@ const NODE_SELECT = `SELECT n.ino, n.parent, n.name, n.kind, n.file_id,
 
 type Row = (string | number | null)[];
 const toNode = (r: Row): NodeRow => ({
-  ino: Number(r[0]),
-  parent: Number(r[1]),
+  ino: asIno(Number(r[0])),
+  parent: asIno(Number(r[1])),
   name: String(r[2]),
   kind: Number(r[3]),
-  fileId: r[4] === null ? null : Number(r[4]),
+  fileId: r[4] === null ? null : asFileId(Number(r[4])),
   size: Number(r[5]),
   mtimeMs: Number(r[6]),
-  originId: r[7] === null ? null : String(r[7]),
+  originId: r[7] === null ? null : asOriginId(String(r[7])),
   albumId: r[8] === null ? null : Number(r[8]),
 });
 
@@ -144,8 +145,8 @@ export class NodeReader {
     const r = this.location.values(fileId)[0];
     if (!r) return null;
     return {
-      fileId: Number(r[0]),
-      originId: String(r[1]),
+      fileId: asFileId(Number(r[0])),
+      originId: asOriginId(String(r[1])),
       realPath: String(r[2]),
       size: Number(r[3]),
       mtimeMs: Number(r[4]),
@@ -165,16 +166,16 @@ export class NodeReader {
     const r = this.coverOf.values(albumId)[0];
     if (!r || r[2] === null) return null;
     return {
-      contentId: r[0] !== null ? Number(r[0]) : imageContentId(Number(r[1])),
-      originId: String(r[2]), realPath: String(r[3]), size: Number(r[4]), mtimeMs: Number(r[5]),
+      contentId: r[0] !== null ? fileContentId(asFileId(Number(r[0]))) : imageContentId(Number(r[1])),
+      originId: asOriginId(String(r[2])), realPath: String(r[3]), size: Number(r[4]), mtimeMs: Number(r[5]),
       offset: Number(r[6]), length: Number(r[7]),
     };
   }
 
   /** The current chunk manifest of a cover's source: a track's, or a folder image's. */
-  contentManifest(contentId: number): Uint8Array | null {
+  contentManifest(contentId: ContentId): Uint8Array | null {
     const imageId = imageIdOfContent(contentId);
-    if (imageId === null) return this.currentManifest(contentId);
+    if (imageId === null) return this.currentManifest(fileIdOfContent(contentId)!);
     return (this.imageManifest.values(imageId)[0]?.[0] as Uint8Array | undefined) ?? null;
   }
 
@@ -203,7 +204,7 @@ export class NodeReader {
 
   /** Files added at or after `sinceMs`, newest first. */
   recentlyAdded(sinceMs: number, limit: number): FileId[] {
-    return this.recent.values(sinceMs, limit).map((r) => Number(r[0]));
+    return this.recent.values(sinceMs, limit).map((r) => asFileId(Number(r[0])));
   }
 
   /** Raw access for other read-only queries of the worker (search). */

@@ -1,4 +1,5 @@
 import { Database } from "bun:sqlite";
+import { asFileId, type FileId, type OriginId } from "../core/ids.ts";
 
 /**
  * pins.db: what the user pinned, stored by what it names so that it outlives the tree it was made in:
@@ -20,7 +21,7 @@ export interface StoredPin {
 }
 
 export interface PinnedFileRef {
-  originId: string;
+  originId: OriginId;
   realPath: string;
 }
 
@@ -90,7 +91,7 @@ export class PinStore {
   }
 
   /** Read-only: the pinned files as the mount last wrote them; none when there is no pins.db yet. */
-  static readPinnedFiles(path: string): number[] {
+  static readPinnedFiles(path: string): FileId[] {
     let db: Database;
     try {
       db = new Database(path, { readonly: true });
@@ -98,7 +99,7 @@ export class PinStore {
       return [];
     }
     try {
-      return (db.query("SELECT file_id FROM pinned_files ORDER BY position").values() as [number][]).map(([id]) => id);
+      return (db.query("SELECT file_id FROM pinned_files ORDER BY position").values() as [number][]).map(([id]) => asFileId(id));
     } catch {
       return []; // a pins.db from before pinned_files: the mount adds it at its next refresh
     } finally {

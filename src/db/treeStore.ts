@@ -1,7 +1,8 @@
 import type { FileId, Ino } from "../core/types.ts";
 import type { Database } from "./database.ts";
+import { asFileId, asIno } from "../core/ids.ts";
 
-export const ROOT_INO: Ino = 1;
+export const ROOT_INO: Ino = asIno(1);
 /** Cover: an album folder's cover file (app/catalog/coverIndex.ts), whose bytes are the album's cover (album_covers). */
 export const NodeKind = { Dir: 1, File: 2, Cover: 3 } as const;
 
@@ -46,7 +47,7 @@ export class TreeStore {
   childIno(parent: Ino, name: string): { ino: Ino; kind: number; fileId: FileId | null; viewId: number | null } | null {
     const row = this.db.stmt("SELECT ino, kind, file_id, view_id FROM nodes WHERE parent = ? AND name = ?").values(parent, name)[0];
     return row
-      ? { ino: Number(row[0]), kind: Number(row[1]), fileId: row[2] === null ? null : Number(row[2]), viewId: row[3] === null ? null : Number(row[3]) }
+      ? { ino: asIno(Number(row[0])), kind: Number(row[1]), fileId: row[2] === null ? null : asFileId(Number(row[2])), viewId: row[3] === null ? null : Number(row[3]) }
       : null;
   }
 
@@ -79,7 +80,7 @@ export class TreeStore {
           .values(parent, name, nowMs, this.scope.viewId)[0];
         created?.push({ parent, name });
         this.touchDir(parent, nowMs);
-        parent = Number(row[0]);
+        parent = asIno(Number(row[0]));
       }
       this.dirCache.set(path, parent);
     }
@@ -110,13 +111,13 @@ export class TreeStore {
     const row = this.db
       .stmt("INSERT OR IGNORE INTO nodes (parent, name, kind, file_id, mtime_ms, view_id) VALUES (?, ?, 2, ?, ?, ?) RETURNING ino")
       .values(parent, name, fileId, mtimeMs, this.scope.viewId)[0];
-    return row ? Number(row[0]) : null;
+    return row ? asIno(Number(row[0])) : null;
   }
 
   /** The file node of a file in this tree, if placed. */
   nodeOfFile(fileId: FileId): { ino: Ino; parent: Ino; name: string } | null {
     const row = this.db.stmt("SELECT ino, parent, name FROM nodes WHERE file_id = ? AND view_id IS ?").values(fileId, this.scope.viewId)[0];
-    return row ? { ino: Number(row[0]), parent: Number(row[1]), name: String(row[2]) } : null;
+    return row ? { ino: asIno(Number(row[0])), parent: asIno(Number(row[1])), name: String(row[2]) } : null;
   }
 
   /**
@@ -129,7 +130,7 @@ export class TreeStore {
     const row = this.db
       .stmt("SELECT file_id FROM nodes WHERE parent = ? AND name > ? AND kind = 2 AND file_id IS NOT NULL AND view_id IS ? ORDER BY name LIMIT 1")
       .values(node.parent, node.name, this.scope.viewId)[0];
-    return row ? Number(row[0]) : null;
+    return row ? asFileId(Number(row[0])) : null;
   }
 
   /**
@@ -159,7 +160,7 @@ export class TreeStore {
       }
       const row = this.db.stmt("SELECT parent, name FROM nodes WHERE ino = ?").values(ino)[0];
       if (!row) return;
-      const parent = Number(row[0]);
+      const parent = asIno(Number(row[0]));
       this.deleteNode(ino, parent, String(row[1]));
       this.forgetCachedDir(ino);
       removed.push({ parent, name: String(row[1]) });
@@ -173,12 +174,12 @@ export class TreeStore {
     return this.db
       .stmt(`SELECT ino, name, album_id, mtime_ms FROM nodes WHERE parent = ? AND kind = ${NodeKind.Cover}`)
       .values(dir)
-      .map((r) => ({ ino: Number(r[0]), name: String(r[1]), albumId: r[2] === null ? null : Number(r[2]), mtimeMs: Number(r[3]) }));
+      .map((r) => ({ ino: asIno(Number(r[0])), name: String(r[1]), albumId: r[2] === null ? null : Number(r[2]), mtimeMs: Number(r[3]) }));
   }
 
   /** The folders an album claimed (claimDir). */
   albumDirs(albumId: number): Ino[] {
-    return this.db.stmt(`SELECT ino FROM nodes WHERE album_id = ? AND kind = ${NodeKind.Dir}`).values(albumId).map((r) => Number(r[0]));
+    return this.db.stmt(`SELECT ino FROM nodes WHERE album_id = ? AND kind = ${NodeKind.Dir}`).values(albumId).map((r) => asIno(Number(r[0])));
   }
 
   /** Inserts the cover node of an album in its folder unless the name is taken there. */
@@ -188,7 +189,7 @@ export class TreeStore {
       .values(parent, name, mtimeMs, albumId)[0];
     if (!row) return null;
     this.touchDir(parent, nowMs);
-    return Number(row[0]);
+    return asIno(Number(row[0]));
   }
 
   /** Removes one node that is not a file's (a cover), its name kept for READDIR cookies like any other. */
@@ -234,7 +235,7 @@ export class TreeStore {
                (SELECT 1 FROM view_placements p WHERE p.view_id = ?2 AND p.file_id = f.id) ORDER BY real_path`,
           );
     const out: FileId[] = [];
-    for (const origin of order) for (const r of view === null ? q.values(origin) : q.values(origin, view)) out.push(Number(r[0]));
+    for (const origin of order) for (const r of view === null ? q.values(origin) : q.values(origin, view)) out.push(asFileId(Number(r[0])));
     return out;
   }
 
@@ -244,7 +245,7 @@ export class TreeStore {
       this.scope.viewId === null
         ? this.db.stmt("SELECT id FROM files WHERE virtual_path IS NOT NULL ORDER BY id").values()
         : this.db.stmt("SELECT file_id FROM view_placements WHERE view_id = ? ORDER BY file_id").values(this.scope.viewId);
-    return rows.map((r) => Number(r[0]));
+    return rows.map((r) => asFileId(Number(r[0])));
   }
 
   /**

@@ -1,6 +1,7 @@
 import type { FileId, Ino } from "../core/types.ts";
 import type { Database } from "./database.ts";
 import { NodeKind, ROOT_INO } from "./treeStore.ts";
+import { asFileId, asIno } from "../core/ids.ts";
 
 /** A view as stored: the template its placements were made with ("" while its first placement is under way). */
 export interface StoredView {
@@ -25,17 +26,17 @@ export class ViewStore {
     return this.db
       .stmt("SELECT id, name, template, ino FROM views ORDER BY id")
       .values()
-      .map((r) => ({ id: Number(r[0]), name: String(r[1]), template: String(r[2]), ino: Number(r[3]) }));
+      .map((r) => ({ id: Number(r[0]), name: String(r[1]), template: String(r[2]), ino: asIno(Number(r[3])) }));
   }
 
   /** Creates a view and its top-level folder (the root must have no entry of that name: see mainEntryNamed). */
   create(name: string, nowMs: number): StoredView {
     const id = Number(this.db.stmt("INSERT INTO views (name, template, ino) VALUES (?, '', 0) RETURNING id").values(name)[0][0]);
-    const ino = Number(
+    const ino = asIno(Number(
       this.db
         .stmt(`INSERT INTO nodes (parent, name, kind, file_id, mtime_ms, view_id) VALUES (${ROOT_INO}, ?, ${NodeKind.Dir}, NULL, ?, ?) RETURNING ino`)
         .values(name, nowMs, id)[0][0],
-    );
+    ));
     this.db.stmt("UPDATE views SET ino = ? WHERE id = ?").run(ino, id);
     this.db.stmt("UPDATE nodes SET mtime_ms = ? WHERE ino = ? AND mtime_ms < ?").run(nowMs, ROOT_INO, nowMs);
     return { id, name, template: "", ino };
@@ -56,7 +57,7 @@ export class ViewStore {
   /** The main tree's entry of this name at the root (an artist folder named like a new view), if any. */
   mainEntryNamed(name: string): Ino | null {
     const row = this.db.stmt(`SELECT ino FROM nodes WHERE parent = ${ROOT_INO} AND name = ? AND view_id IS NULL`).values(name)[0];
-    return row ? Number(row[0]) : null;
+    return row ? asIno(Number(row[0])) : null;
   }
 
   /** The files placed at or below node `ino`. */
@@ -64,7 +65,7 @@ export class ViewStore {
     return this.db
       .stmt(`${SUBTREE} SELECT n.file_id FROM nodes n JOIN sub ON n.ino = sub.ino WHERE n.file_id IS NOT NULL`)
       .values(ino)
-      .map((r) => Number(r[0]));
+      .map((r) => asFileId(Number(r[0])));
   }
 
   /**
@@ -75,6 +76,6 @@ export class ViewStore {
     return this.db
       .stmt("SELECT id FROM files WHERE template_path >= ? AND template_path < ? AND virtual_path IS NOT NULL")
       .values(`${name}/`, `${name}0`) // "/" + 1 = "0": every path below the folder `name`
-      .map((r) => Number(r[0]));
+      .map((r) => asFileId(Number(r[0])));
   }
 }

@@ -12,7 +12,9 @@ import {
   type RequestContext,
   type StatFs,
 } from "../fuse/filesystem.ts";
-import type { OriginId } from "../core/types.ts";
+import type { FileId, OriginId } from "../core/types.ts";
+import { asIno } from "../core/ids.ts";
+import { fileContentId } from "../core/contentIds.ts";
 import { originFsPath, type FsPath } from "../core/originPaths.ts";
 import { entryOf, negativeEntry, nodeAttr, type Owner } from "./attributes.ts";
 import { LocalFileHandles, openErrno } from "./localContent.ts";
@@ -63,9 +65,9 @@ export class MusicFs implements FuseFilesystem {
       if (special) return this.specialRootEntry(special.ino);
       if (this.config.playlistsFolder && name === PLAYLISTS_ROOT_ENTRY.name) return this.specialRootEntry(PLAYLISTS_ROOT_ENTRY.ino);
     }
-    const n = this.nodes.child(parent, name);
+    const n = this.nodes.child(asIno(parent), name);
     if (!n) {
-      const dir = this.nodes.node(parent);
+      const dir = this.nodes.node(asIno(parent));
       if (!dir) return -Errno.ENOENT;
       if (dir.kind !== NodeKind.Dir) return -Errno.ENOTDIR;
       return negativeEntry(this.config.negativeTtlMs);
@@ -83,7 +85,7 @@ export class MusicFs implements FuseFilesystem {
       const attr = this.special.getattr(ino);
       return typeof attr === "number" ? attr : { attr, attrTtlMs: SpecialDirs.attrTtlMs(ino) };
     }
-    const n = this.nodes.node(ino);
+    const n = this.nodes.node(asIno(ino));
     if (!n) return -Errno.ENOENT;
     return { attr: nodeAttr(n, this.owner), attrTtlMs: this.config.attrTtlMs };
   }
@@ -103,7 +105,7 @@ export class MusicFs implements FuseFilesystem {
       }
       if (SpecialDirs.owns(afterCookie)) after = 0;
     }
-    const rows = this.nodes.children(ino, after, Math.min(maxEntries - out.length, READDIR_PAGE));
+    const rows = this.nodes.children(asIno(ino), asIno(after), Math.min(maxEntries - out.length, READDIR_PAGE));
     for (const n of rows) {
       // `/Playlists` (when asked for) stands in for a tree folder of that name, which lookup no longer reaches.
       if (ino === ROOT_INO && this.config.playlistsFolder && n.name === PLAYLISTS_ROOT_ENTRY.name) continue;
@@ -113,7 +115,7 @@ export class MusicFs implements FuseFilesystem {
     // than the lookup itself (~10 µs of CPU). So the directory is looked up only when it lists nothing from its
     // start; an empty page further on is the end of the listing (also when it was removed meanwhile).
     if (out.length === 0 && afterCookie === 0) {
-      const dir = this.nodes.node(ino);
+      const dir = this.nodes.node(asIno(ino));
       if (!dir) return -Errno.ENOENT;
       if (dir.kind !== NodeKind.Dir) return -Errno.ENOTDIR;
     }
@@ -125,8 +127,8 @@ export class MusicFs implements FuseFilesystem {
   }
 
   /** Where a file node's bytes come from, or an errno. */
-  private locate(ino: number): { abs: FsPath; cached: boolean; fileId: number; loc: FileLocation } | number {
-    const n = this.nodes.node(ino);
+  private locate(ino: number): { abs: FsPath; cached: boolean; fileId: FileId; loc: FileLocation } | number {
+    const n = this.nodes.node(asIno(ino));
     if (!n) return -Errno.ENOENT;
     if (n.kind === NodeKind.Dir || n.fileId === null) return -Errno.EISDIR;
     const loc = this.nodes.fileLocation(n.fileId);
@@ -141,7 +143,7 @@ export class MusicFs implements FuseFilesystem {
     // whatever size the kernel remembers.
     if (SpecialDirs.owns(ino)) return this.special.isFile(ino) ? { fh: 0 } : -Errno.EISDIR;
     // A cover file holds no handle: each READ finds its bytes from the album's cover row (a few per cover).
-    if (this.nodes.node(ino)?.kind === NodeKind.Cover) return { fh: 0, keepCache: true };
+    if (this.nodes.node(asIno(ino))?.kind === NodeKind.Cover) return { fh: 0, keepCache: true };
     const where = this.locate(ino);
     if (typeof where === "number") return where;
     ctx.post({ type: "access", fileId: where.fileId, offset: 0, size: 0, atMs: Date.now() } satisfies AccessMessage);
@@ -161,7 +163,7 @@ export class MusicFs implements FuseFilesystem {
     }
     if (!sameOriginVersion(found, where.loc)) {
       const { fileId, originId, realPath } = where.loc;
-      return { defer: { type: "originChanged", ino, fileId, originId, realPath, fd, stored: { size: where.loc.size, mtimeMs: where.loc.mtimeMs }, found } satisfies DeferredOriginChange };
+      return { defer: { type: "originChanged", ino: asIno(ino), fileId, originId, realPath, fd, stored: { size: where.loc.size, mtimeMs: where.loc.mtimeMs }, found } satisfies DeferredOriginChange };
     }
     return LocalFileHandles.openReply(fd);
   }
@@ -173,7 +175,7 @@ export class MusicFs implements FuseFilesystem {
    * whose READs come from the data file once it appears, else the chunk store, else the main thread's fetcher.
    */
   private openCached(ino: number, loc: FileLocation, ctx: RequestContext): OpenReply {
-    const ref = { fileId: loc.fileId, size: loc.size, mtimeMs: loc.mtimeMs };
+    const ref = { fileId: fileContentId(loc.fileId), size: loc.size, mtimeMs: loc.mtimeMs };
     const fd = this.dataFiles.open(ref);
     if (fd === null) {
       this.openModes.opened(ino);
@@ -183,7 +185,7 @@ export class MusicFs implements FuseFilesystem {
       const complete = this.cached.isComplete(ref, () => this.nodes.currentManifest(loc.fileId));
       return { fh: this.cached.open(loc, ctx), keepCache: true, directIoIfMmap: !complete };
     }
-    ctx.post({ type: "open", owner: dataFileOwner(ino, fd), fileId: loc.fileId });
+    ctx.post({ type: "open", owner: dataFileOwner(ino, fd), fileId: fileContentId(loc.fileId) });
     if (this.openModes.nonPassthroughOpen(ino)) {
       this.openModes.opened(ino);
       return { fh: DATA_FD_BASE + fd, keepCache: true };
@@ -198,7 +200,7 @@ export class MusicFs implements FuseFilesystem {
     if (fh !== 0 && !CachedFileHandles.owns(fh)) return this.handles.read(fh, offset, size, out);
     if (SpecialDirs.owns(ino)) return this.special.read(ino, offset, size, out);
     // Hot path for cached files: one tree-row lookup; the manifest is loaded only when this worker has no view.
-    const n = this.nodes.node(ino);
+    const n = this.nodes.node(asIno(ino));
     if (!n) return -Errno.ENOENT;
     if (n.kind === NodeKind.Cover) return this.readCover(n, offset, size, out, ctx);
     if (n.kind === NodeKind.Dir || n.fileId === null) return -Errno.EISDIR;
@@ -207,12 +209,13 @@ export class MusicFs implements FuseFilesystem {
       const where = this.locate(ino);
       return typeof where === "number" ? where : LocalFileHandles.readOnce(where.abs, offset, size, out);
     }
-    const fileId = n.fileId;
+    const stored = n.fileId;
+    const fileId = fileContentId(stored);
     const half = Math.floor(n.size / 2);
-    if (offset <= half && offset + size > half) ctx.post({ type: "halfway", fileId } satisfies HalfwayMessage);
+    if (offset <= half && offset + size > half) ctx.post({ type: "halfway", fileId: stored } satisfies HalfwayMessage);
     const whole = this.dataFiles.read({ fileId, size: n.size, mtimeMs: n.mtimeMs }, offset, size, out);
     if (whole !== null) return whole;
-    const got = this.cached.read({ fileId, size: n.size, mtimeMs: n.mtimeMs }, () => this.nodes.currentManifest(fileId), offset, size, out, ctx)
+    const got = this.cached.read({ fileId, size: n.size, mtimeMs: n.mtimeMs }, () => this.nodes.currentManifest(stored), offset, size, out, ctx)
       // Not complete: what a fetch already wrote into the partial data file is answered here too.
       ?? this.dataFiles.readPresent({ fileId, size: n.size, mtimeMs: n.mtimeMs }, offset, size, out);
     return got ?? { defer: { fileId, offset, size } satisfies DeferredCachedRead };
@@ -249,7 +252,7 @@ export class MusicFs implements FuseFilesystem {
     } else if (fh !== 0) {
       this.handles.close(fh);
       // A data file's fd (a cached origin's file) was pinned against eviction at open: unpin it.
-      const n = this.nodes.node(ino);
+      const n = this.nodes.node(asIno(ino));
       if (n?.originId && this.originRoots.get(n.originId)?.cached) ctx.post({ type: "release", owner: dataFileOwner(ino, fh) });
     }
   }

@@ -1,5 +1,6 @@
 import { existsSync, statSync } from "node:fs";
 import { Lru } from "../core/lru.ts";
+import type { FileId } from "../core/ids.ts";
 import { S_IFLNK, Errno, type Attr, type DirEntry, type Entry } from "../fuse/filesystem.ts";
 import type { NodeReader } from "../db/nodeReader.ts";
 import { CollectionCatalog } from "../search/collectionCatalog.ts";
@@ -224,7 +225,7 @@ export class SpecialDirs {
     const hit = this.cache.get(cacheKey);
     const now = Date.now();
     if (hit && now - hit.at < SPECIAL_TTL_MS) return hit;
-    let ids: number[];
+    let ids: FileId[];
     try {
       if (kind === "search") ids = this.search.search(key, { limit: SEARCH_DIR_MAX_RESULTS }).results.map((r) => r.fileId);
       else {

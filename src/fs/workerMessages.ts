@@ -1,10 +1,11 @@
 /** Messages a FUSE worker posts to the main thread (ctx.post). Plain data: they cross postMessage. */
+import type { ContentId, FileId, Ino, OriginId } from "../core/ids.ts";
 import type { OriginVersion } from "../core/originVersion.ts";
 
 /** A file was opened or read from its start: listening patterns. */
 export interface AccessMessage {
   type: "access";
-  fileId: number;
+  fileId: FileId;
   offset: number;
   size: number;
   atMs: number;
@@ -13,14 +14,15 @@ export interface AccessMessage {
 /** A READ of a cached origin's file crossed the middle of the file: a player is halfway through it (gapless starts). */
 export interface HalfwayMessage {
   type: "halfway";
-  fileId: number;
+  fileId: FileId;
 }
 
 /** A cached file was opened: pin its chunks against eviction until the matching release. */
 export interface OpenMessage {
   type: "open";
   owner: string;
-  fileId: number;
+  /** A file's, or a cover's folder image (contentIds.ts). */
+  fileId: ContentId;
 }
 
 export interface ReleaseMessage {
@@ -45,9 +47,9 @@ export type WorkerMessage = AccessMessage | HalfwayMessage | OpenMessage | Relea
  */
 export interface DeferredOriginChange {
   type: "originChanged";
-  ino: number;
-  fileId: number;
-  originId: string;
+  ino: Ino;
+  fileId: FileId;
+  originId: OriginId;
   realPath: string;
   fd: number;
   stored: OriginVersion;
@@ -56,7 +58,7 @@ export interface DeferredOriginChange {
 
 /** What a FUSE worker defers for a cached file: the byte range it could not serve from the chunk store. */
 export interface DeferredCachedRead {
-  fileId: number;
+  fileId: ContentId;
   offset: number;
   size: number;
 }

@@ -33,7 +33,7 @@ export interface StoredLookup {
  * The identity rule: same size, and the same ETag where the origin has one (object stores: an overwrite changes
  * it, while times are only as precise as the store keeps them), else the same mtime.
  */
-export function sameContent(stored: StoredIdentity, size: number, mtimeMs: number, etag?: string): boolean {
+export function sameContent(stored: Pick<StoredIdentity, "size" | "mtimeMs" | "etag">, size: number, mtimeMs: number, etag?: string): boolean {
   if (etag !== undefined && stored.etag) return stored.size === size && stored.etag === etag;
   return sameOriginVersion(stored, { size, mtimeMs });
 }

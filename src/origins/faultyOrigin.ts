@@ -7,6 +7,7 @@
  * stands for one network round trip of a remote origin).
  */
 import type { Origin, OriginCallOptions, OriginEntry, WalkReport } from "./origin.ts";
+import type { OriginId } from "../core/ids.ts";
 
 export type FaultMode =
   | { kind: "healthy" }
@@ -51,7 +52,7 @@ function zeroCounts(): FaultCounts {
 }
 
 export class FaultyOrigin implements Origin {
-  readonly id: string;
+  readonly id: OriginId;
   readonly displayName: string;
   counts: FaultCounts = zeroCounts();
   private mode: FaultMode = { kind: "healthy" };

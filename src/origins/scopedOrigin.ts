@@ -1,6 +1,7 @@
 import { stat } from "node:fs/promises";
 import { errnoCode, errorMessage } from "../core/errors.ts";
 import type { FsPath } from "../core/originPaths.ts";
+import type { OriginId } from "../core/ids.ts";
 import type { LocalOrigin } from "./localOrigin.ts";
 import type { Origin, OriginEntry, WalkReport } from "./origin.ts";
 
@@ -11,7 +12,7 @@ import type { Origin, OriginEntry, WalkReport } from "./origin.ts";
  * says is gone (`kind: "gone"`, NoSuchKey) is not listed — the caller's classifier sees it as removed.
  */
 export class ScopedOrigin implements Origin {
-  readonly id: string;
+  readonly id: OriginId;
   readonly displayName: string;
 
   constructor(

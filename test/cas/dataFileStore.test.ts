@@ -11,6 +11,7 @@ import { checkDataFile } from "../../src/cas/dataFileCheck.ts";
 import { dataFileTempPath, dataFilePath, parseDataFileName, dataTempWriterPid } from "../../src/cas/dataFilePaths.ts";
 import { listFiles, removeDir, tempDir } from "./helpers.ts";
 import { pseudoRandomBytes } from "./testData.ts";
+import { asContentId } from "../../src/core/ids.ts";
 
 let dirs: string[] = [];
 let stores: DataFileStore[] = [];
@@ -43,7 +44,7 @@ function openStore(now?: () => number): { store: DataFileStore; dir: string } {
   return { store, dir };
 }
 
-const ref = (fileId: number, size: number): DataFileRef => ({ fileId, size, mtimeMs: 1000 });
+const ref = (fileId: number, size: number): DataFileRef => ({ fileId: asContentId(fileId), size, mtimeMs: 1000 });
 
 describe("DataFileStore", () => {
   test("a file written from its chunks is one file with the bytes in file order, readable by a worker", async () => {
@@ -67,15 +68,15 @@ describe("DataFileStore", () => {
     const f = fileOf(400_000, 9);
     await store.materialize(ref(4, f.data.length), f.m, async (i) => f.pieces[i]);
     const retired = 2 ** 44 + 1;
-    expect(store.rekey(4, retired, f.data.length, 1000)).toBe(true);
+    expect(store.rekey(asContentId(4), asContentId(retired), f.data.length, 1000)).toBe(true);
     expect(store.has(ref(4, f.data.length))).toBe(false);
     expect(store.totals()).toEqual({ bytes: f.data.length, files: 1 });
-    expect(store.rekey(retired, 12, f.data.length, 1000)).toBe(true);
+    expect(store.rekey(asContentId(retired), asContentId(12), f.data.length, 1000)).toBe(true);
     expect(readFileSync(store.pathOf(ref(12, f.data.length)))).toEqual(Buffer.from(f.data));
-    expect(store.entry(12)?.bytes).toBe(f.data.length);
+    expect(store.entry(asContentId(12))?.bytes).toBe(f.data.length);
     // Another version named, or nothing there: nothing moves.
-    expect(store.rekey(12, 13, f.data.length, 2000)).toBe(false);
-    expect(store.rekey(99, 13, f.data.length, 1000)).toBe(false);
+    expect(store.rekey(asContentId(12), asContentId(13), f.data.length, 2000)).toBe(false);
+    expect(store.rekey(asContentId(99), asContentId(13), f.data.length, 1000)).toBe(false);
     expect(store.totals()).toEqual({ bytes: f.data.length, files: 1 });
   });
 
@@ -84,7 +85,7 @@ describe("DataFileStore", () => {
     const a = fileOf(500_000, 1);
     await store.materialize(ref(3, a.data.length), a.m, async (i) => a.pieces[i]);
     const reader = new DataFileReader(store.dataDir);
-    expect(reader.open({ fileId: 3, size: a.data.length, mtimeMs: 2000 })).toBeNull();
+    expect(reader.open({ fileId: asContentId(3), size: a.data.length, mtimeMs: 2000 })).toBeNull();
     const b = fileOf(600_000, 2);
     await store.materialize(ref(3, b.data.length), b.m, async (i) => b.pieces[i]);
     expect(existsSync(store.pathOf(ref(3, a.data.length)))).toBe(false);
@@ -139,19 +140,19 @@ describe("DataFileStore", () => {
       await store.materialize(ref(i + 1, f.data.length), f.m, async (k) => f.pieces[k]);
     }
     clock += 10;
-    store.touch(1);
+    store.touch(asContentId(1));
     store.flush();
-    expect(store.oldest(10).map((e) => e.fileId)).toEqual([2, 3, 1]);
-    expect(store.oldest(1, store.oldest(1)[0]).map((e) => e.fileId)).toEqual([3]);
-    expect(store.delete(2)).toBe(200_000);
+    expect(store.oldest(10).map((e) => e.fileId)).toEqual([2, 3, 1].map(asContentId));
+    expect(store.oldest(1, store.oldest(1)[0]).map((e) => e.fileId)).toEqual([3].map(asContentId));
+    expect(store.delete(asContentId(2))).toBe(200_000);
     expect(store.has(ref(2, 200_000))).toBe(false);
     expect(store.totals()).toEqual({ bytes: 400_000, files: 2 });
 
     // A dead writer's temp file, a file deleted behind our back, a file without a row.
-    const stale = dataFileTempPath(store.dataDir, 40, 5, 1000, 999_999_999);
+    const stale = dataFileTempPath(store.dataDir, asContentId(40), 5, 1000, 999_999_999);
     mkdirSync(join(stale, ".."), { recursive: true });
     writeFileSync(stale, "x");
-    const orphan = dataFilePath(store.dataDir, 50, 3, 1000);
+    const orphan = dataFilePath(store.dataDir, asContentId(50), 3, 1000);
     mkdirSync(join(orphan, ".."), { recursive: true });
     writeFileSync(orphan, "abc");
     removeDir(store.pathOf(ref(3, 300_000)));
@@ -195,10 +196,10 @@ describe("DataFileStore", () => {
   });
 
   test("names: the version is in the name, temp names carry the writer's pid", () => {
-    const p = dataFilePath("/c/data", -12, 5, 1000);
+    const p = dataFilePath("/c/data", asContentId(-12), 5, 1000);
     const name = p.split("/").pop()!;
-    expect(parseDataFileName(name)?.fileId).toBe(-12);
-    expect(dataFilePath("/c/data", 12, 5, 1000)).not.toBe(dataFilePath("/c/data", 12, 5, 1001));
-    expect(dataTempWriterPid(dataFileTempPath("/c/data", 12, 5, 1000, 4242).split("/").pop()!)).toBe(4242);
+    expect(parseDataFileName(name)?.fileId).toBe(asContentId(-12));
+    expect(dataFilePath("/c/data", asContentId(12), 5, 1000)).not.toBe(dataFilePath("/c/data", asContentId(12), 5, 1001));
+    expect(dataTempWriterPid(dataFileTempPath("/c/data", asContentId(12), 5, 1000, 4242).split("/").pop()!)).toBe(4242);
   });
 });

@@ -15,6 +15,7 @@ import { LocalOrigin } from "../../src/origins/localOrigin.ts";
 import { fileRef, makeOrigin, removeDir, tempDir } from "./helpers.ts";
 import { eventually } from "../support/eventually.ts";
 import { pseudoRandomBytes } from "./testData.ts";
+import { asOriginId } from "../../src/core/ids.ts";
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -107,7 +108,7 @@ describe("eviction", () => {
     dirs.push(root);
     const files = { "a.flac": pseudoRandomBytes(1 * MiB, 21), "b.flac": pseudoRandomBytes(1 * MiB, 22), "c.flac": pseudoRandomBytes(1 * MiB, 23), "d.flac": pseudoRandomBytes(1 * MiB, 24) };
     makeOrigin(root, files);
-    const origin = new HeldOrigin(new LocalOrigin("test", root));
+    const origin = new HeldOrigin(new LocalOrigin(asOriginId("test"), root));
     const bus = new EventBus();
     const manifests = new Map<number, Uint8Array>();
     bus.on("ManifestCached", (e) => manifests.set(e.fileId, e.manifest));

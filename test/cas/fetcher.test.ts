@@ -15,6 +15,7 @@ import { fileRef, listFiles, makeOrigin, ManifestDb, openTestCache, readAll, rem
 import { CORPUS, pseudoRandomBytes } from "./testData.ts";
 import { isRoot } from "../support/system.ts";
 import { eventually } from "../support/eventually.ts";
+import { asContentId, asOriginId } from "../../src/core/ids.ts";
 
 const MiB = 1024 * 1024;
 const FLAC_DIR = `${CORPUS}/flac-test-files/uncommon`;
@@ -44,7 +45,7 @@ function open(cacheDir: string, db: ManifestDb, extra: Parameters<typeof openTes
 
 /** The real FLAC served straight from the corpus (read-only), through a FaultyOrigin. */
 function corpusOrigin(): FaultyOrigin {
-  return new FaultyOrigin(new LocalOrigin("corpus", FLAC_DIR));
+  return new FaultyOrigin(new LocalOrigin(asOriginId("corpus"), FLAC_DIR));
 }
 
 describe("Fetcher", () => {
@@ -381,7 +382,7 @@ describe("Fetcher", () => {
     // The library (delta sync) knows the new mtime: the old manifest is ignored, the new content fetched.
     expect(await cache.fetcher.read({ ...newRef, manifest: db.manifests.get(6) }, 0, 4096)).toEqual(v2.subarray(0, 4096));
     // Reading with the library's stale record fails instead of serving bytes of another version.
-    const stale = await cache.fetcher.read({ ...oldRef, fileId: 60 }, 0, 10).catch((e) => e);
+    const stale = await cache.fetcher.read({ ...oldRef, fileId: asContentId(60) }, 0, 10).catch((e) => e);
     expect(stale).toBeInstanceOf(FetchError);
     expect((stale as FetchError).reason).toBe("changed");
     await cache.fetcher.prefetch(newRef);

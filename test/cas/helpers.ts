@@ -6,6 +6,7 @@ import { openChunkCache, type ChunkCacheOptions } from "../../src/cas/chunkCache
 import type { CachedFileRef } from "../../src/cas/fetch/index.ts";
 import { FaultyOrigin } from "../../src/origins/faultyOrigin.ts";
 import { LocalOrigin } from "../../src/origins/localOrigin.ts";
+import { asContentId, asOriginId } from "../../src/core/ids.ts";
 
 export { tempDir } from "../support/cleanup.ts";
 
@@ -16,12 +17,12 @@ export function removeDir(dir: string): void {
 /** An origin folder with the given files, served through a FaultyOrigin (healthy until told otherwise). */
 export function makeOrigin(root: string, files: Record<string, Uint8Array> = {}): FaultyOrigin {
   for (const [name, bytes] of Object.entries(files)) writeFileSync(join(root, name), bytes);
-  return new FaultyOrigin(new LocalOrigin("test", root));
+  return new FaultyOrigin(new LocalOrigin(asOriginId("test"), root));
 }
 
 export function fileRef(origin: FaultyOrigin, root: string, realPath: string, fileId: number): CachedFileRef {
   const s = statSync(join(root, realPath));
-  return { fileId, origin, realPath, size: s.size, mtimeMs: Math.floor(s.mtimeMs) };
+  return { fileId: asContentId(fileId), origin, realPath, size: s.size, mtimeMs: Math.floor(s.mtimeMs) };
 }
 
 /** The "database" of a test: manifests persisted by a ManifestCached listener, as the integrator will do. */

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { loadConfig, originIdForPath, parseConfigText, parseSize, DEFAULT_TEMPLATE, isS3Origin, BUILT_IN_VIEWS } from "../../src/config/config.ts";
 import { validateLibraryConfig } from "../../src/app/library/libraryConfig.ts";
 import { UserError } from "../../src/core/errors.ts";
+import { asOriginId } from "../../src/core/ids.ts";
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -33,7 +34,7 @@ describe("config file", () => {
       "x.toml",
     );
     expect(c.mountPoint).toBe(join(process.env.HOME!, "MusicView"));
-    expect(c.origins).toEqual([{ id: "nas", path: "/srv/music", cache: "full", priority: 0 }]);
+    expect(c.origins).toEqual([{ id: asOriginId("nas"), path: "/srv/music", cache: "full", priority: 0 }]);
     expect(c.cache).toEqual({ maxBytes: 2 * 1024 ** 3, readTimeoutMs: 1500, minFree: null, scrubBytesPerSec: 1024 ** 2 });
     expect(c.sync).toEqual({ watch: true, intervalS: 600, offlineRetryS: 60 });
     expect(c.template).toBe(DEFAULT_TEMPLATE);
@@ -133,7 +134,7 @@ describe("config file", () => {
       const m = messageOf(() => parseConfigText(`[[origins]]\nid = "${bad}"\npath = "/a"\n`, "f"));
       expect(m).toContain("origins[0].id");
     }
-    expect(parseConfigText(`[[origins]]\nid = "nas.v2_x-1"\npath = "/a"\n`, "f").origins[0].id).toBe("nas.v2_x-1");
+    expect(parseConfigText(`[[origins]]\nid = "nas.v2_x-1"\npath = "/a"\n`, "f").origins[0].id).toBe(asOriginId("nas.v2_x-1"));
   });
 
   test("accept_removals: an origin's removals are applied even when it looks offline; must be true or false", () => {
@@ -150,7 +151,7 @@ describe("config file", () => {
     const c = loadConfig({ origins: [join(d, "Music"), `${join(d, "Music")}/`, join(d, "link"), join(d, "x", "..", "Music")] }, { HOME: d });
     expect(c.origins.map((o) => (isS3Origin(o) ? o.url : o.path))).toEqual([join(d, "Music")]);
     const file = configFile(`[[origins]]\nid = "a"\npath = "${join(d, "Music")}"\n[[origins]]\nid = "b"\npath = "${join(d, "link")}"\n`);
-    expect(loadConfig({ configPath: file }, {}).origins.map((o) => o.id)).toEqual(["a"]);
+    expect(loadConfig({ configPath: file }, {}).origins.map((o) => o.id)).toEqual(["a"].map(asOriginId));
   });
 
   test("sizes", () => {

@@ -8,11 +8,12 @@ import { NodeReader } from "../../src/db/nodeReader.ts";
 import { TreeStore, ROOT_INO } from "../../src/db/treeStore.ts";
 import { emptyTags, type FileMeta } from "../../src/core/types.ts";
 import { Database as RawSqlite } from "bun:sqlite";
+import { asIno, asOriginId } from "../../src/core/ids.ts";
 
 afterEach(cleanupAll);
 
 function meta(realPath: string, over: Partial<FileMeta> = {}): FileMeta {
-  return { ...emptyTags(), originId: "o1", realPath, size: 1000, mtimeMs: 1_700_000_000_000, format: "flac", ...over };
+  return { ...emptyTags(), originId: asOriginId("o1"), realPath, size: 1000, mtimeMs: 1_700_000_000_000, format: "flac", ...over };
 }
 
 describe("Database", () => {
@@ -88,20 +89,20 @@ describe("TreeStore + NodeReader", () => {
     db.transaction(() => {
       tree.ensureRoot(1);
       album = tree.mkdirs(["Artist", "Album"], 1)!;
-      ids.forEach((id, i) => tree.insertFile(album, `${names[i]}.flac`, id, 5));
+      ids.forEach((id, i) => tree.insertFile(asIno(album), `${names[i]}.flac`, id, 5));
     });
     const reader = new NodeReader(path);
-    const page1 = reader.children(album, 0, 3);
+    const page1 = reader.children(asIno(album), asIno(0), 3);
     expect(page1.map((n) => n.name)).toEqual(["a.flac", "b.flac", "c.flac"]);
     // The sync removes "c.flac", the node the kernel's next READDIR cookie names, and "d.flac" after it.
     db.transaction(() => [ids[2]!, ids[3]!].flatMap((id) => tree.removeFileNode(id, 10)));
-    expect(reader.children(album, page1[2]!.ino, 3).map((n) => n.name)).toEqual(["e.flac", "f.flac"]);
+    expect(reader.children(asIno(album), page1[2]!.ino, 3).map((n) => n.name)).toEqual(["e.flac", "f.flac"]);
     // A cookie naming a node of another directory gives nothing here (no entry from elsewhere, no repeat).
     const other = db.transaction(() => tree.mkdirs(["Other"], 1)!);
-    expect(reader.children(album, other, 3)).toEqual([]);
+    expect(reader.children(asIno(album), other, 3)).toEqual([]);
     // A new mount forgets removed names: no kernel holds a cookie of an earlier mount.
     tree.forgetRemovedNodes();
-    expect(reader.children(album, page1[2]!.ino, 3)).toEqual([]);
+    expect(reader.children(asIno(album), page1[2]!.ino, 3)).toEqual([]);
     reader.close();
     db.close();
   });
@@ -121,8 +122,8 @@ describe("TreeStore + NodeReader", () => {
     const reader = new NodeReader(path);
     const artist = reader.child(ROOT_INO, "Artist")!;
     const album = reader.child(artist.ino, "Album")!;
-    expect(reader.children(album.ino, 0, 10).map((n) => n.name)).toEqual(["00 - t.flac", "01 - t.flac", "02 - t.flac"]);
-    const first = reader.children(album.ino, 0, 2);
+    expect(reader.children(album.ino, asIno(0), 10).map((n) => n.name)).toEqual(["00 - t.flac", "01 - t.flac", "02 - t.flac"]);
+    const first = reader.children(album.ino, asIno(0), 2);
     const rest = reader.children(album.ino, first[1].ino, 10);
     expect(rest.map((n) => n.name)).toEqual(["02 - t.flac"]);
     expect(reader.node(first[0].ino)?.size).toBe(1000);
@@ -167,16 +168,16 @@ describe("schema upgrades", () => {
     Database.open(path).close(); // what a mount does first: the writer opens (and upgrades) the database
     const reader = new NodeReader(path); // the FUSE workers' read-only connections come after
     const artist = reader.child(ROOT_INO, "Artist")!;
-    expect(reader.children(artist.ino, 0, 10).map((n) => [n.name, n.size])).toEqual([["01 - a.flac", 4321]]);
+    expect(reader.children(artist.ino, asIno(0), 10).map((n) => [n.name, n.size])).toEqual([["01 - a.flac", 4321]]);
     expect(Number(reader.connection.query("PRAGMA user_version").values()[0]![0])).toBe(SCHEMA_VERSION);
     reader.close();
     const upgraded = Database.open(path);
     // A row from before covers was never looked at for pictures: the next delta sync parses it again.
-    expect(upgraded.listSyncStateInDir("o1", "").map((r) => r.stale)).toEqual([true]);
+    expect(upgraded.listSyncStateInDir(asOriginId("o1"), "").map((r) => r.stale)).toEqual([true]);
     const [again] = upgraded.upsertFiles([meta("a.flac", { size: 4321, etag: "0cc175b9c0f1b6a831c399e269772661" })]);
     expect(upgraded.getFile(again!)?.etag).toBe("0cc175b9c0f1b6a831c399e269772661"); // the S3 ETag column of version 3
     expect(upgraded.getFile(again!)?.picture).toBeNull(); // picture columns of version 6: looked for, none
-    expect(upgraded.listSyncStateInDir("o1", "").map((r) => r.stale)).toEqual([false]);
+    expect(upgraded.listSyncStateInDir(asOriginId("o1"), "").map((r) => r.stale)).toEqual([false]);
     upgraded.close();
   });
 });

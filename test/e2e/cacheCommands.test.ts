@@ -13,6 +13,7 @@ import { writeSampleLibrary } from "../../src/sample/sampleLibrary.ts";
 import { scannedSampleLibrary } from "../support/scannedLibrary.ts";
 import { CLI, cleanupAll, run, startMount, tempDir } from "./harness.ts";
 import { eventually } from "../support/eventually.ts";
+import { asContentId } from "../../src/core/ids.ts";
 
 const stopped: number[] = [];
 afterAll(async () => {
@@ -52,7 +53,7 @@ describe("musicfs cache verify", () => {
     expect(target).toBeDefined();
     const m = decodeManifest(target.manifest);
     // A complete file is one data file (its chunks were deleted once it was written and checked).
-    const dataFile = dataFilePath(join(cache, "data"), target.id, m.originSize, m.originMtimeMs);
+    const dataFile = dataFilePath(join(cache, "data"), asContentId(target.id), m.originSize, m.originMtimeMs);
     const good = readFileSync(dataFile);
     rmSync(dataFile);
 

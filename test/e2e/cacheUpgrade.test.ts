@@ -16,6 +16,7 @@ import { cleanupAll, run, startMount, tempDir } from "./harness.ts";
 import { putObjects, rgwSkipReason, startRgw, type RgwCluster } from "../support/cephRgw.ts";
 import { startFaultProxy, type FaultProxy } from "../support/faultProxy.ts";
 import { eventually } from "../support/eventually.ts";
+import { asContentId } from "../../src/core/ids.ts";
 
 const skip = rgwSkipReason !== null;
 const BUCKET = "upgrade";
@@ -60,7 +61,7 @@ function rows(cache: string): CachedRow[] {
 
 function dataFileOf(cache: string, r: CachedRow): string {
   const m = decodeManifest(r.manifest!);
-  return dataFilePath(join(cache, "data"), r.id, m.originSize, m.originMtimeMs);
+  return dataFilePath(join(cache, "data"), asContentId(r.id), m.originSize, m.originMtimeMs);
 }
 
 /**

@@ -14,6 +14,7 @@ import { writeFlac } from "../../src/sample/flacWriter.ts";
 import { CLI, CORPUS, cleanupAll, run, startMount, tempDir } from "./harness.ts";
 import { eventually } from "../support/eventually.ts";
 import { holdOpen } from "../support/holder.ts";
+import { asContentId } from "../../src/core/ids.ts";
 
 afterEach(cleanupAll);
 afterAll(cleanupAll);
@@ -132,7 +133,7 @@ describe("cache = full", () => {
     // Its own manifest (the next track of its album may be fetched ahead and complete first).
     const stored = await eventually(() => placements(cache).find((f) => f.id === target.id)!.manifest, (x) => x !== null, 30_000);
     const m = decodeManifest(stored!);
-    const dataFile = dataFilePath(join(cache, "data"), target.id, m.originSize, m.originMtimeMs);
+    const dataFile = dataFilePath(join(cache, "data"), asContentId(target.id), m.originSize, m.originMtimeMs);
     await eventually(() => existsSync(dataFile), (x) => x);
     // Its chunks went once the data file was written and checked: one copy of the bytes on disk.
     expect([...manifestChunkHexes(m)].some((h) => existsSync(chunkPath(join(cache, "chunks"), h)))).toBe(false);
@@ -199,7 +200,7 @@ describe("cache = full", () => {
     await eventually(storedBytes, (bytes) => bytes <= bound);
     const heldManifest = decodeManifest(placements(cache)[0].manifest!);
     const heldHexes = [...manifestChunkHexes(heldManifest)];
-    const heldData = dataFilePath(join(cache, "data"), held.id, heldManifest.originSize, heldManifest.originMtimeMs);
+    const heldData = dataFilePath(join(cache, "data"), asContentId(held.id), heldManifest.originSize, heldManifest.originMtimeMs);
     expect(existsSync(heldData) || heldHexes.every((h) => existsSync(chunkPath(join(cache, "chunks"), h)))).toBe(true);
     await holder.stop();
     // Everything still reads correctly: evicted chunks come back from the origin.

@@ -16,6 +16,7 @@ import { writeSampleLibrary } from "../../src/sample/sampleLibrary.ts";
 import { eventually } from "../support/eventually.ts";
 import { isRoot } from "../support/system.ts";
 import { CLI, cleanupAll, findTracks, run, startMount, tempDir, type Running } from "./harness.ts";
+import { asContentId } from "../../src/core/ids.ts";
 
 afterAll(cleanupAll);
 
@@ -198,7 +199,7 @@ describe("control socket", () => {
     const realPath = row.real_path;
     expect([...left.keys()]).toEqual([realPath]);
     // Its content is still there: its data file, or (not converted yet) every chunk its manifest names.
-    const dataFile = dataFilePath(join(lib.cache, "data"), row.id, row.size, row.mtime_ms);
+    const dataFile = dataFilePath(join(lib.cache, "data"), asContentId(row.id), row.size, row.mtime_ms);
     const chunksThere = [...manifestChunkHexes(decodeManifest(left.get(realPath)!))].every((hex) => existsSync(chunkPath(join(lib.cache, "chunks"), hex)));
     expect(existsSync(dataFile) || chunksThere).toBe(true);
     const after = await statusJson(lib);

@@ -15,6 +15,7 @@ import { silence } from "../../src/sample/tone.ts";
 import { putObjects, rgwSkipReason, startRgw, type RgwCluster } from "../support/cephRgw.ts";
 import { startFaultProxy, type FaultProxy } from "../support/faultProxy.ts";
 import { CLI, cleanupAll, run, startMount, tempDir } from "./harness.ts";
+import { asContentId } from "../../src/core/ids.ts";
 
 const skip = rgwSkipReason !== null;
 if (skip) console.warn(`skipping pin tests: ${rgwSkipReason}`);
@@ -184,7 +185,7 @@ describe.skipIf(skip)("pins on an S3 mount (Ceph RGW)", () => {
       }
       const listed = JSON.parse((await run(["bun", CLI, "pins", "--json", ...args()])).stdout) as { progress: { files: number; cachedFiles: number } };
       expect(listed.progress.cachedFiles).toBe(listed.progress.files);
-      const evicted = others.find((f) => !existsSync(dataFilePath(join(cache, "data"), f.id, f.size, f.mtimeMs)))!;
+      const evicted = others.find((f) => !existsSync(dataFilePath(join(cache, "data"), asContentId(f.id), f.size, f.mtimeMs)))!;
       expect(evicted).toBeDefined();
       const r = await cat(join(mnt, evicted.path));
       expect(r.code).not.toBe(0);

@@ -1,4 +1,5 @@
 import { createOpenModes } from "../../src/fs/cachedContent.ts";
+import { asOriginId } from "../../src/core/ids.ts";
 /**
  * MusicFs at the dispatcher level, without a mount: a real library (the embedded sample library, scanned by the
  * CLI into a real metadata.db) served through the RequestDispatcher with requests built as the kernel builds them.
@@ -73,7 +74,7 @@ beforeAll(async () => {
   const { paths, originId } = lib;
   CollectionStore.open(paths.collectionsDb).close();
   const config: MusicFsWorkerConfig = {
-    dbPath: paths.metadataDb, chunksDir: paths.chunksDir, dataDir: paths.dataDir, cachedOpenModes: createOpenModes(), origins: [{ id: originId, root: origin, cache: "off" }],
+    dbPath: paths.metadataDb, chunksDir: paths.chunksDir, dataDir: paths.dataDir, cachedOpenModes: createOpenModes(), origins: [{ id: asOriginId(originId), root: origin, cache: "off" }],
     uid: 1000, gid: 100, entryTtlMs: 1000, attrTtlMs: 1000, negativeTtlMs: 1000, mountPoint: join(paths.cacheDir, "mnt"),
     collectionsDb: paths.collectionsDb, nameRegistry: createNameRegistryBuffer(), specialDirs: "hidden", startedAtMs: Date.now(),
   };

@@ -1,4 +1,5 @@
 import { createOpenModes } from "../../src/fs/cachedContent.ts";
+import { asIno, asOriginId } from "../../src/core/ids.ts";
 /**
  * Issue 9 item 13: READDIR pages by the name of the node its cookie names. When a live sync removed that node
  * between two READDIRs (a listing in progress while files vanish from the origin), the next page used to be empty:
@@ -21,7 +22,7 @@ afterAll(cleanupAll);
 test("a listing continues past the entry its cookie names when a live sync removed it between two READDIRs", async () => {
   const { origin, originId, paths } = await scannedSampleLibrary();
   const fs = new MusicFs({
-    dbPath: paths.metadataDb, chunksDir: paths.chunksDir, dataDir: paths.dataDir, cachedOpenModes: createOpenModes(), origins: [{ id: originId, root: origin, cache: "off" }],
+    dbPath: paths.metadataDb, chunksDir: paths.chunksDir, dataDir: paths.dataDir, cachedOpenModes: createOpenModes(), origins: [{ id: asOriginId(originId), root: origin, cache: "off" }],
     uid: 0, gid: 0, entryTtlMs: 1000, attrTtlMs: 1000, negativeTtlMs: 1000, mountPoint: join(paths.cacheDir, "mnt"),
     collectionsDb: paths.collectionsDb, nameRegistry: createNameRegistryBuffer(), specialDirs: "hidden", startedAtMs: Date.now(),
   });
@@ -42,7 +43,7 @@ test("a listing continues past the entry its cookie names when a live sync remov
   // The sync removes the page's last entry (the one the next cookie names).
   const db = Database.open(paths.metadataDb);
   const tree = new TreeStore(db);
-  const gone = reader.node(whole[1]!.ino)!.fileId!;
+  const gone = reader.node(asIno(whole[1]!.ino))!.fileId!;
   db.transaction(() => tree.removeFileNode(gone, Date.now()));
   db.close();
 

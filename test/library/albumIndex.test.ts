@@ -12,6 +12,7 @@ import { DEFAULT_TEMPLATE, type MusicFsConfig } from "../../src/config/config.ts
 import { emptyTags, type FileMeta } from "../../src/core/types.ts";
 import { Database } from "../../src/db/database.ts";
 import type { PlacementResult } from "../../src/app/catalog/treeBuilder.ts";
+import { asOriginId } from "../../src/core/ids.ts";
 
 const OLD_DEFAULT = "$albumartist/$album ($year) [$format_upper]/$disctrack - $title.$format";
 const dirs: string[] = [];
@@ -28,13 +29,13 @@ function tempDb(): string {
 function config(template = DEFAULT_TEMPLATE): MusicFsConfig {
   return {
     source: null, mountPoint: null, cacheDir: "/nonexistent", template, allowOther: false, specialDirs: "hidden", cover: "cover", views: [],
-    origins: [{ id: "o", path: "/nonexistent/o", cache: "off", priority: 0 }],
+    origins: [{ id: asOriginId("o"), path: "/nonexistent/o", cache: "off", priority: 0 }],
     cache: { maxBytes: 1, readTimeoutMs: 1000 }, sync: { watch: false, intervalS: 0, offlineRetryS: 60 },
   };
 }
 
 function track(realPath: string, t: Partial<FileMeta>): FileMeta {
-  return { originId: "o", realPath, size: 100, mtimeMs: 1, format: realPath.slice(realPath.lastIndexOf(".") + 1), ...emptyTags(), ...t };
+  return { originId: asOriginId("o"), realPath, size: 100, mtimeMs: 1, format: realPath.slice(realPath.lastIndexOf(".") + 1), ...emptyTags(), ...t };
 }
 
 const wesnoth = [2004, 2006, 2008, 2012].map((year, i) =>
@@ -100,7 +101,7 @@ describe("albums in the stored tree", () => {
     expect(inodeOf(lib, "Moss/Green (2011) [FLAC]/01 - G1.flac")).toBe(mossIno);
 
     // Removing it again moves the album back.
-    const gone = lib.db.getFileByRealPath("o", "Wesnoth/0.mp3")!.id!;
+    const gone = lib.db.getFileByRealPath(asOriginId("o"), "Wesnoth/0.mp3")!.id!;
     lib.removeFiles([gone]);
     expect(new Set(paths(lib).filter((p) => p.startsWith("Various")).map((p) => p.split("/")[1]))).toEqual(
       new Set(["The Battle for Wesnoth OST (2004) [OGG]"]),

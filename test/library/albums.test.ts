@@ -4,9 +4,10 @@ import { albumKeysInFolder, albumValuesOf } from "../../src/library/albums.ts";
 import { compileTemplate, renderPath } from "../../src/library/template.ts";
 import { DEFAULT_TEMPLATE } from "../../src/config/config.ts";
 import { emptyTags, type FileMeta } from "../../src/core/types.ts";
+import { asOriginId } from "../../src/core/ids.ts";
 
 function track(realPath: string, t: Partial<FileMeta> = {}): FileMeta {
-  return { originId: "o", realPath, size: 1, mtimeMs: 0, format: "flac", ...emptyTags(), ...t };
+  return { originId: asOriginId("o"), realPath, size: 1, mtimeMs: 0, format: "flac", ...emptyTags(), ...t };
 }
 
 /** Groups a folder's files by album key: the folders the default template will make of them. */

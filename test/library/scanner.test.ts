@@ -9,6 +9,7 @@ import { groupReasons, scanOrigins, type ScanOptions } from "../../src/library/s
 import { LocalOrigin } from "../../src/origins/localOrigin.ts";
 import type { Origin, WalkReport } from "../../src/origins/origin.ts";
 import { CORPUS, GENERATED, HAVE_CORPUS, loadManifest, SYNTHETIC, walkFiles } from "./corpus.ts";
+import { asOriginId } from "../../src/core/ids.ts";
 
 /** A logger that records instead of printing. */
 function quietLog() {
@@ -29,7 +30,7 @@ const MISBEHAVING = new URL("./fixtures/misbehavingScanWorker.ts", import.meta.u
 
 describe.skipIf(!HAVE_CORPUS)("scanning the whole corpus", () => {
   test("no crash, no hang; every audio file reported exactly once; non-audio counted", async () => {
-    const { run, files, lines } = scan({ origins: [new LocalOrigin("corpus", CORPUS)], filesPerBatch: 250 });
+    const { run, files, lines } = scan({ origins: [new LocalOrigin(asOriginId("corpus"), CORPUS)], filesPerBatch: 250 });
     const summary = await run;
     const all = walkFiles(CORPUS).map((p) => p.slice(CORPUS.length + 1));
     const audio = all.filter(isAudioPath);
@@ -48,7 +49,7 @@ describe.skipIf(!HAVE_CORPUS)("scanning the whole corpus", () => {
     expect(warnings.length).toBe(21);
     expect(warnings[20].message).toContain(`${summary.failed - 20} more files`);
     for (const f of files) {
-      expect(f.originId).toBe("corpus");
+      expect(f.originId).toBe(asOriginId("corpus"));
       expect(f.format).toBe(f.realPath.slice(f.realPath.lastIndexOf(".") + 1).toLowerCase());
     }
   }, 300_000);
@@ -77,7 +78,7 @@ describe.skipIf(!HAVE_CORPUS)("walk edge cases", () => {
 
   test("symlink loops, dangling links, vanished files, non-audio and garbage audio are all counted", async () => {
     const { run, files } = scan({
-      origins: [new LocalOrigin("t", dir)],
+      origins: [new LocalOrigin(asOriginId("t"), dir)],
       // Delete a file between the walk and the parse: the worker cannot open it.
       isUnchanged: (_o, realPath) => {
         if (realPath === "A/gone.mp3") unlinkSync(join(dir, realPath));
@@ -99,7 +100,7 @@ describe.skipIf(!HAVE_CORPUS)("walk edge cases", () => {
   });
 
   test("a missing origin root is reported, not thrown", async () => {
-    const s = await scan({ origins: [new LocalOrigin("gone", join(dir, "does-not-exist"))] }).run;
+    const s = await scan({ origins: [new LocalOrigin(asOriginId("gone"), join(dir, "does-not-exist"))] }).run;
     expect(s.unreadable.length).toBe(1);
     expect(s.audioFiles).toBe(0);
   });
@@ -107,7 +108,7 @@ describe.skipIf(!HAVE_CORPUS)("walk edge cases", () => {
 
 describe.skipIf(!HAVE_CORPUS)("interrupt and resume", () => {
   test("abort mid-scan stops cleanly; the next scan parses only the rest", async () => {
-    const origin = new LocalOrigin("syn", SYNTHETIC);
+    const origin = new LocalOrigin(asOriginId("syn"), SYNTHETIC);
     const total = loadManifest().length + 11; // + the _templates files, which are audio too
     const stored = new Map<string, FileMeta>();
     const controller = new AbortController();
@@ -156,7 +157,7 @@ describe.skipIf(!HAVE_CORPUS)("interrupt and resume", () => {
   test("an already aborted signal parses nothing and still resolves", async () => {
     const controller = new AbortController();
     controller.abort();
-    const s = await scan({ origins: [new LocalOrigin("syn", SYNTHETIC)], signal: controller.signal }).run;
+    const s = await scan({ origins: [new LocalOrigin(asOriginId("syn"), SYNTHETIC)], signal: controller.signal }).run;
     expect(s.interrupted).toBe(true);
     expect(s.parsed).toBe(0);
   });
@@ -173,7 +174,7 @@ describe.skipIf(!HAVE_CORPUS)("misbehaving parsers", () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   test("a stuck worker is replaced, a crashing one too; the culprits fail, the rest parse", async () => {
-    const { run, files } = scan({ origins: [new LocalOrigin("bad", dir)], workerUrl: MISBEHAVING, batchTimeoutMs: 1500, jobsPerMessage: 8 });
+    const { run, files } = scan({ origins: [new LocalOrigin(asOriginId("bad"), dir)], workerUrl: MISBEHAVING, batchTimeoutMs: 1500, jobsPerMessage: 8 });
     const s = await run; // a scan that never ended would fail by the test's timeout
     expect(files.length).toBe(42);
     expect(s.parsed).toBe(40);
@@ -187,7 +188,7 @@ describe.skipIf(!HAVE_CORPUS)("misbehaving parsers", () => {
     const { logger } = quietLog();
     const stored: FileMeta[] = [];
     const run = scanOrigins({
-      origins: [new LocalOrigin("bad", dir)],
+      origins: [new LocalOrigin(asOriginId("bad"), dir)],
       progress: null,
       log: logger,
       workerUrl: new URL("./fixtures/noSuchWorker.ts", import.meta.url).href,
@@ -202,7 +203,7 @@ describe.skipIf(!HAVE_CORPUS)("misbehaving parsers", () => {
   test("an onBatch that throws stops the scan and rejects", async () => {
     const { logger } = quietLog();
     const run = scanOrigins({
-      origins: [new LocalOrigin("bad", dir)],
+      origins: [new LocalOrigin(asOriginId("bad"), dir)],
       progress: null,
       log: logger,
       filesPerBatch: 5,
@@ -217,7 +218,7 @@ describe.skipIf(!HAVE_CORPUS)("misbehaving parsers", () => {
 });
 
 test("groupReasons groups by reason, numbers ignored", () => {
-  const f = (reason: string) => ({ originId: "o", realPath: "x", reason });
+  const f = (reason: string) => ({ originId: asOriginId("o"), realPath: "x", reason });
   expect(groupReasons([f("a 1"), f("a 2"), f("b")])).toBe("a N ×2, b ×1");
 });
 
@@ -270,9 +271,9 @@ describe.skipIf(!HAVE_CORPUS)("origins without a local path", () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   test("are scanned through Origin.read, with the same result as a local scan", async () => {
-    const local = scan({ origins: [new LocalOrigin("o", dir)] });
+    const local = scan({ origins: [new LocalOrigin(asOriginId("o"), dir)] });
     await local.run;
-    const remoteOrigin = new ReadOnlyOrigin(new LocalOrigin("o", dir));
+    const remoteOrigin = new ReadOnlyOrigin(new LocalOrigin(asOriginId("o"), dir));
     const remote = scan({ origins: [remoteOrigin] });
     const summary = await remote.run;
     expect(summary.parsed).toBe(6);
@@ -288,7 +289,7 @@ describe.skipIf(!HAVE_CORPUS)("origins without a local path", () => {
 test.skipIf(!HAVE_CORPUS)("an isUnchanged that throws rejects the scan (not mistaken for an unreadable origin)", async () => {
   const { logger } = quietLog();
   const run = scanOrigins({
-    origins: [new LocalOrigin("g", GENERATED)],
+    origins: [new LocalOrigin(asOriginId("g"), GENERATED)],
     progress: null,
     log: logger,
     onBatch: () => {},

@@ -7,6 +7,7 @@ import { readTags } from "../../src/library/tagReader.ts";
 import { compileTemplate, renderPath } from "../../src/library/template.ts";
 import { DEFAULT_TEMPLATE } from "../../src/config/config.ts";
 import { HAVE_CORPUS, loadManifest, SYNTHETIC, type ManifestRow } from "./corpus.ts";
+import { asOriginId } from "../../src/core/ids.ts";
 
 /**
  * The path the default template must give, written from the manifest's fields alone:
@@ -34,7 +35,7 @@ describe.skipIf(!HAVE_CORPUS)("synthetic-2600 under the default template", () =>
       const file = openFileBytes(join(SYNTHETIC, row.path), ext);
       const tags = await readTags(file.source, ext);
       file.close();
-      const meta: FileMeta = { originId: "syn", realPath: row.path, size: file.source.size, mtimeMs: 0, format: ext, ...tags };
+      const meta: FileMeta = { originId: asOriginId("syn"), realPath: row.path, size: file.source.size, mtimeMs: 0, format: ext, ...tags };
       const path = renderPath(template, meta);
       if (path.join("/") !== expectedPath(row)) wrong.push(`${path.join("/")} ≠ ${expectedPath(row)}`);
       requests.push({ id: row.path, desired: path });

@@ -4,9 +4,10 @@ import { isUserError } from "../../src/core/errors.ts";
 import { compileTemplate, renderPath, TEMPLATE_VARIABLES } from "../../src/library/template.ts";
 import { DEFAULT_TEMPLATE } from "../../src/config/config.ts";
 import { utf8Length } from "../../src/core/names.ts";
+import { asOriginId } from "../../src/core/ids.ts";
 
 function file(overrides: Partial<FileMeta> = {}): FileMeta {
-  return { ...emptyTags(), originId: "o", realPath: "Some Dir/Some File.flac", size: 1, mtimeMs: 0, format: "flac", ...overrides };
+  return { ...emptyTags(), originId: asOriginId("o"), realPath: "Some Dir/Some File.flac", size: 1, mtimeMs: 0, format: "flac", ...overrides };
 }
 const def = compileTemplate(DEFAULT_TEMPLATE);
 const full = file({ artist: "Metallica", artists: ["Metallica"], album: "Master of Puppets", year: 1986, track: 1, title: "Battery" });

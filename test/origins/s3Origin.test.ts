@@ -8,6 +8,7 @@ import { S3Credentials } from "../../src/origins/s3Credentials.ts";
 import type { OriginEntry } from "../../src/origins/origin.ts";
 import { putObjects, rgwSkipReason, startRgw, type RgwCluster } from "../support/cephRgw.ts";
 import { startFaultProxy, type FaultProxy } from "../support/faultProxy.ts";
+import { asOriginId } from "../../src/core/ids.ts";
 
 const skip = rgwSkipReason !== null;
 if (skip) console.warn(`skipping S3Origin tests: ${rgwSkipReason}`);
@@ -30,7 +31,7 @@ const HOSTILE = [
 const BIG = bytes(3 * 1024 * 1024 + 17, 7);
 
 function origin(opts: { secret?: string; bucket?: string; prefix?: string; timeoutMs?: number; attempts?: number; pageSize?: number; ranges?: number } = {}): S3Origin {
-  return new S3Origin("t", {
+  return new S3Origin(asOriginId("t"), {
     location: { bucket: opts.bucket ?? BUCKET, prefix: opts.prefix ?? "lib/" },
     settings: {
       endpoint: proxy.endpoint, region: rgw.region, pathStyle: true, exposedFiles: [],

@@ -6,6 +6,7 @@ import { CollectionError, CollectionStore } from "../../src/search/collectionSto
 import { QueryError } from "../../src/search/queryParser.ts";
 import { SearchIndex } from "../../src/search/searchIndex.ts";
 import { openMetadataDb, tempDir, track } from "./helpers.ts";
+import { asFileId } from "../../src/core/ids.ts";
 
 const dir = tempDir();
 afterAll(dir.cleanup);
@@ -66,11 +67,11 @@ describe("CollectionCatalog", () => {
   const index = new SearchIndex(db);
   index.open();
   index.rebuild([
-    track({ id: 1, title: "Heroes", artist: "David Bowie", genre: "Rock", year: 1977 }),
-    track({ id: 2, title: "Let's Dance", artist: "David Bowie", genre: "Pop", year: 1983 }),
-    track({ id: 3, title: "Vogue", artist: "Madonna", genre: "Pop", year: 1990 }),
-    track({ id: 4, title: "Blue Monday", artist: "New Order", genre: "Pop", year: 1983 }),
-    track({ id: 5, title: "Untagged", year: null }),
+    track({ id: asFileId(1), title: "Heroes", artist: "David Bowie", genre: "Rock", year: 1977 }),
+    track({ id: asFileId(2), title: "Let's Dance", artist: "David Bowie", genre: "Pop", year: 1983 }),
+    track({ id: asFileId(3), title: "Vogue", artist: "Madonna", genre: "Pop", year: 1990 }),
+    track({ id: asFileId(4), title: "Blue Monday", artist: "New Order", genre: "Pop", year: 1983 }),
+    track({ id: asFileId(5), title: "Untagged", year: null }),
   ]);
   const store = CollectionStore.open(join(dir.path, "catalog-collections.db"));
   store.add("Pop", "genre:pop");
@@ -82,7 +83,7 @@ describe("CollectionCatalog", () => {
     now: () => now,
     recentlyAdded: (sinceMs, limit) => {
       calls.push(sinceMs, limit);
-      return [5, 3];
+      return [5, 3].map(asFileId);
     },
   });
 
@@ -91,10 +92,10 @@ describe("CollectionCatalog", () => {
   });
 
   test("resolves decades, saved queries and Recently Added (30 days)", () => {
-    expect(catalog.resolve("1980s")).toEqual([2, 4]);
-    expect(catalog.resolve("1970s")).toEqual([1]);
-    expect(catalog.resolve("Pop")!.sort()).toEqual([2, 3, 4]);
-    expect(catalog.resolve("Recently Added")).toEqual([5, 3]);
+    expect(catalog.resolve("1980s")).toEqual([2, 4].map(asFileId));
+    expect(catalog.resolve("1970s")).toEqual([1].map(asFileId));
+    expect(catalog.resolve("Pop")!.sort()).toEqual([2, 3, 4].map(asFileId));
+    expect(catalog.resolve("Recently Added")).toEqual([5, 3].map(asFileId));
     expect(calls).toEqual([now - 30 * DAY_MS, 999]);
     expect(catalog.resolve("2000s")).toBeNull();
     expect(catalog.resolve("Nope")).toBeNull();

@@ -3,6 +3,7 @@ import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tempDir as makeTempDir } from "../support/cleanup.ts";
 import { join } from "node:path";
 import { emptyTags, type FileMeta } from "../../src/core/types.ts";
+import { asFileId, asOriginId } from "../../src/core/ids.ts";
 
 /** A temp dir removed after the test file (call in afterAll). */
 export function tempDir(prefix = "musicfs-search-"): { path: string; cleanup: () => void } {
@@ -23,14 +24,14 @@ export function track(fields: Partial<FileMeta>): FileMeta {
   const id = fields.id ?? nextId++;
   return {
     ...emptyTags(),
-    originId: "music",
+    originId: asOriginId("music"),
     realPath: `track-${id}.flac`,
     size: 1000,
     mtimeMs: 0,
     format: "flac",
     ...fields,
     artists: fields.artists ?? (fields.artist ? [fields.artist] : []),
-    id,
+    id: asFileId(id),
   };
 }
 

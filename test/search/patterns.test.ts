@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { PatternStore } from "../../src/search/patternStore.ts";
 import { PlayDetector } from "../../src/search/playDetector.ts";
 import { tempDir } from "./helpers.ts";
+import { asFileId } from "../../src/core/ids.ts";
 
 const dir = tempDir();
 afterAll(dir.cleanup);
@@ -14,34 +15,34 @@ describe("PlayDetector", () => {
   test("chunked reads, seeks and header re-reads of one track are one play", () => {
     const d = new PlayDetector();
     const plays = [
-      d.observe({ fileId: 1, offset: 0, size: 131072, atMs: T0 }),
-      d.observe({ fileId: 1, offset: 131072, size: 131072, atMs: T0 + 2000 }),
-      d.observe({ fileId: 1, offset: 9_000_000, size: 131072, atMs: T0 + 4000 }), // seek
-      d.observe({ fileId: 1, offset: 0, size: 4096, atMs: T0 + 5000 }), // header again
+      d.observe({ fileId: asFileId(1), offset: 0, size: 131072, atMs: T0 }),
+      d.observe({ fileId: asFileId(1), offset: 131072, size: 131072, atMs: T0 + 2000 }),
+      d.observe({ fileId: asFileId(1), offset: 9_000_000, size: 131072, atMs: T0 + 4000 }), // seek
+      d.observe({ fileId: asFileId(1), offset: 0, size: 4096, atMs: T0 + 5000 }), // header again
     ];
-    expect(plays.filter(Boolean)).toEqual([{ fileId: 1, atMs: T0 }]);
+    expect(plays.filter(Boolean)).toEqual([{ fileId: asFileId(1), atMs: T0 }]);
   });
 
   test("a tail-first reader starts a play at its first access, whatever the offset", () => {
     const d = new PlayDetector();
-    expect(d.observe({ fileId: 2, offset: 30_000_000, size: 128, atMs: T0 })).toEqual({ fileId: 2, atMs: T0 });
-    expect(d.observe({ fileId: 2, offset: 0, size: 65536, atMs: T0 + 10 })).toBeNull();
+    expect(d.observe({ fileId: asFileId(2), offset: 30_000_000, size: 128, atMs: T0 })).toEqual({ fileId: asFileId(2), atMs: T0 });
+    expect(d.observe({ fileId: asFileId(2), offset: 0, size: 65536, atMs: T0 + 10 })).toBeNull();
   });
 
   test("coming back after the session gap is a new play; so is a restart from 0 after a minute", () => {
     const d = new PlayDetector({ sessionGapMs: 30_000, replayAfterMs: 60_000 });
-    expect(d.observe({ fileId: 1, offset: 0, size: 1, atMs: T0 })).not.toBeNull();
-    expect(d.observe({ fileId: 1, offset: 500, size: 1, atMs: T0 + 29_000 })).toBeNull();
-    expect(d.observe({ fileId: 1, offset: 500, size: 1, atMs: T0 + 29_000 + 30_000 })).not.toBeNull();
+    expect(d.observe({ fileId: asFileId(1), offset: 0, size: 1, atMs: T0 })).not.toBeNull();
+    expect(d.observe({ fileId: asFileId(1), offset: 500, size: 1, atMs: T0 + 29_000 })).toBeNull();
+    expect(d.observe({ fileId: asFileId(1), offset: 500, size: 1, atMs: T0 + 29_000 + 30_000 })).not.toBeNull();
     // Repeat-one: reads never stop, but the file starts over at offset 0.
     const r = new PlayDetector({ sessionGapMs: 30_000, replayAfterMs: 60_000 });
-    for (let t = 0; t < 200_000; t += 5000) r.observe({ fileId: 3, offset: t * 100 + 1, size: 1, atMs: T0 + t });
-    expect(r.observe({ fileId: 3, offset: 0, size: 1, atMs: T0 + 200_000 })).toEqual({ fileId: 3, atMs: T0 + 200_000 });
+    for (let t = 0; t < 200_000; t += 5000) r.observe({ fileId: asFileId(3), offset: t * 100 + 1, size: 1, atMs: T0 + t });
+    expect(r.observe({ fileId: asFileId(3), offset: 0, size: 1, atMs: T0 + 200_000 })).toEqual({ fileId: asFileId(3), atMs: T0 + 200_000 });
   });
 
   test("memory stays bounded", () => {
     const d = new PlayDetector({ maxTracked: 100 });
-    for (let i = 0; i < 1000; i++) d.observe({ fileId: i, offset: 0, size: 1, atMs: T0 + i });
+    for (let i = 0; i < 1000; i++) d.observe({ fileId: asFileId(i), offset: 0, size: 1, atMs: T0 + i });
     expect(d.tracked).toBe(100);
   });
 });
@@ -49,36 +50,36 @@ describe("PlayDetector", () => {
 describe("PatternStore", () => {
   test("a successor is predicted only after two observations, best first", () => {
     const store = PatternStore.open(join(dir.path, "p1.db"), { nowMs: T0 });
-    const seq = (ids: number[], start: number) => ids.forEach((id, i) => store.recordPlay(id, start + i * 4 * MIN));
+    const seq = (ids: number[], start: number) => ids.forEach((id, i) => store.recordPlay(asFileId(id), start + i * 4 * MIN));
     seq([1, 2], T0);
-    expect(store.predictNext(1, 3, T0 + DAY)).toEqual([]); // one observation is not a pattern
+    expect(store.predictNext(asFileId(1), 3, T0 + DAY)).toEqual([]); // one observation is not a pattern
     seq([1, 2], T0 + 1 * DAY);
     seq([1, 3], T0 + 2 * DAY);
     seq([1, 3], T0 + 3 * DAY);
     seq([1, 3], T0 + 4 * DAY);
     seq([1, 4], T0 + 5 * DAY);
-    expect(store.predictNext(1, 3, T0 + 6 * DAY)).toEqual([3, 2]);
-    expect(store.predictNext(1, 1, T0 + 6 * DAY)).toEqual([3]);
+    expect(store.predictNext(asFileId(1), 3, T0 + 6 * DAY)).toEqual([3, 2].map(asFileId));
+    expect(store.predictNext(asFileId(1), 1, T0 + 6 * DAY)).toEqual([3].map(asFileId));
     expect(store.stats()).toMatchObject({ plays: 12, transitions: 6, distinctFiles: 4, lastPlayAt: T0 + 5 * DAY + 4 * MIN });
   });
 
   test("no transition across a long pause, from a file to itself, or backwards in time", () => {
     const store = PatternStore.open(join(dir.path, "p2.db"), { nowMs: T0 });
-    store.recordPlay(1, T0);
-    store.recordPlay(2, T0 + 31 * MIN); // pause longer than 30 min
-    store.recordPlay(2, T0 + 35 * MIN); // same file again
-    store.recordPlay(3, T0 + 30 * MIN); // clock went back
+    store.recordPlay(asFileId(1), T0);
+    store.recordPlay(asFileId(2), T0 + 31 * MIN); // pause longer than 30 min
+    store.recordPlay(asFileId(2), T0 + 35 * MIN); // same file again
+    store.recordPlay(asFileId(3), T0 + 30 * MIN); // clock went back
     expect(store.stats().transitions).toBe(0);
   });
 
   test("history older than 30 days stops predicting and is pruned", () => {
     const store = PatternStore.open(join(dir.path, "p3.db"), { nowMs: T0 });
     for (let k = 0; k < 3; k++) {
-      store.recordPlay(1, T0 + k * DAY);
-      store.recordPlay(2, T0 + k * DAY + 4 * MIN);
+      store.recordPlay(asFileId(1), T0 + k * DAY);
+      store.recordPlay(asFileId(2), T0 + k * DAY + 4 * MIN);
     }
-    expect(store.predictNext(1, 3, T0 + 10 * DAY)).toEqual([2]);
-    expect(store.predictNext(1, 3, T0 + 33 * DAY)).toEqual([]); // all observations older than 30 days
+    expect(store.predictNext(asFileId(1), 3, T0 + 10 * DAY)).toEqual([2].map(asFileId));
+    expect(store.predictNext(asFileId(1), 3, T0 + 33 * DAY)).toEqual([]); // all observations older than 30 days
     store.prune(T0 + 33 * DAY);
     expect(store.stats()).toMatchObject({ plays: 0, transitions: 0 });
   });
@@ -95,7 +96,7 @@ describe("PatternStore", () => {
     await proc.exited;
     expect(proc.signalCode).toBe("SIGKILL");
     const store = PatternStore.open(path, { nowMs: T0 + DAY });
-    expect(store.predictNext(7, 3, T0 + DAY)).toEqual([8]);
+    expect(store.predictNext(asFileId(7), 3, T0 + DAY)).toEqual([8].map(asFileId));
     expect(store.stats().plays).toBe(4);
     store.close();
   });

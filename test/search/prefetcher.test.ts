@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { Prefetcher, type PrefetcherDeps } from "../../src/search/prefetcher.ts";
 import { eventually } from "../support/eventually.ts";
+import { asFileId } from "../../src/core/ids.ts";
 
 /** A fake fetch whose calls stay pending until the test settles them, recording concurrency as it goes. */
 function controllableFetch() {
@@ -40,7 +41,7 @@ const startedCount = (f: { started: number[] }, n: number) => eventually(() => f
 
 function prefetcher(over: Partial<PrefetcherDeps> & Pick<PrefetcherDeps, "fetchWhole">) {
   return new Prefetcher({
-    predictNext: (id, n) => [id + 1, id + 2, id + 3].slice(0, n),
+    predictNext: (id, n) => [id + 1, id + 2, id + 3].map(asFileId).slice(0, n),
     isCached: () => false,
     foregroundBusy: () => false,
     pollMs: 5,
@@ -52,8 +53,8 @@ describe("Prefetcher", () => {
   test("never more fetches in flight than the bound, and the queue drains as fetches finish", async () => {
     const f = controllableFetch();
     const p = prefetcher({ fetchWhole: f.fetchWhole, maxConcurrent: 2 });
-    p.onPlay(10); // predicts 11, 12, 13
-    p.onPlay(20); // predicts 21, 22, 23
+    p.onPlay(asFileId(10)); // predicts 11, 12, 13
+    p.onPlay(asFileId(20)); // predicts 21, 22, 23
     await tick();
     expect(f.started).toEqual([11, 12]);
     expect(p.stats()).toMatchObject({ inFlight: 2, queued: 4 });
@@ -77,7 +78,7 @@ describe("Prefetcher", () => {
     const f = controllableFetch();
     let busy = true;
     const p = prefetcher({ fetchWhole: f.fetchWhole, foregroundBusy: () => busy });
-    p.onPlay(1);
+    p.onPlay(asFileId(1));
     await tick(30);
     expect(f.started).toEqual([]);
     expect(p.stats().queued).toBe(3);
@@ -100,15 +101,15 @@ describe("Prefetcher", () => {
       fetchWhole: f.fetchWhole,
       maxConcurrent: 5,
       isCached: (id) => id === 3,
-      predictNext: (id) => (id === 1 ? [1, 2, 3, 4] : [2]),
+      predictNext: (id) => (id === 1 ? [1, 2, 3, 4] : [2]).map(asFileId),
     });
-    p.onPlay(1);
-    p.onPlay(9); // predicts 2 again: already in flight
+    p.onPlay(asFileId(1));
+    p.onPlay(asFileId(9)); // predicts 2 again: already in flight
     await tick();
     expect(f.started).toEqual([2, 4]);
-    p.onPlay(3); // predicted (though cached): a hit
-    p.onPlay(2); // predicted: a hit
-    p.onPlay(50); // not predicted
+    p.onPlay(asFileId(3)); // predicted (though cached): a hit
+    p.onPlay(asFileId(2)); // predicted: a hit
+    p.onPlay(asFileId(50)); // not predicted
     expect(p.stats()).toMatchObject({ hits: 2 });
     await p.stop();
   });
@@ -116,7 +117,7 @@ describe("Prefetcher", () => {
   test("the queue is bounded, dropping the oldest predictions", async () => {
     const f = controllableFetch();
     const p = prefetcher({ fetchWhole: f.fetchWhole, maxConcurrent: 1, maxQueued: 4 });
-    for (const id of [100, 200, 300]) p.onPlay(id);
+    for (const id of [100, 200, 300]) p.onPlay(asFileId(id));
     await tick();
     expect(f.started).toEqual([101]);
     expect(p.stats().queued).toBe(4);
@@ -130,12 +131,12 @@ describe("Prefetcher", () => {
   test("stop() aborts in-flight fetches, waits for them, and ignores later plays", async () => {
     const f = controllableFetch();
     const p = prefetcher({ fetchWhole: f.fetchWhole });
-    p.onPlay(1);
+    p.onPlay(asFileId(1));
     await tick();
     expect(p.stats().inFlight).toBe(2);
     await p.stop();
     expect(p.stats()).toMatchObject({ inFlight: 0, queued: 0, failed: 0 });
-    p.onPlay(10);
+    p.onPlay(asFileId(10));
     await tick();
     expect(f.started).toEqual([2, 3]);
   });
@@ -149,7 +150,7 @@ describe("Prefetcher", () => {
         throw new Error("bad origin");
       },
     });
-    p.onPlay(1);
+    p.onPlay(asFileId(1));
     await eventually(() => calls, (n) => n >= 3, 45_000, 5);
     await tick(30); // and no fourth: only three were predicted
     expect(calls).toBe(3);
@@ -158,23 +159,23 @@ describe("Prefetcher", () => {
 
   test("gapless: a track read past half fetches the next track of its folder first, unless the patterns predict another", async () => {
     const f = controllableFetch();
-    const nextInFolder = (id: number) => (id < 5 ? id + 1 : null);
+    const nextInFolder = (id: number) => (id < 5 ? asFileId(id + 1) : null);
     // No patterns yet: the folder's next track is fetched.
     const fresh = prefetcher({ fetchWhole: f.fetchWhole, predictNext: () => [], nextInFolder, maxConcurrent: 1 });
-    fresh.onHalfway(3);
+    fresh.onHalfway(asFileId(3));
     await tick();
     expect(f.started).toEqual([4]);
     expect(fresh.stats().gapless).toBe(1);
-    fresh.onHalfway(3); // again (another READ across the middle): nothing more
-    fresh.onHalfway(5); // the last track of its folder: nothing to fetch
+    fresh.onHalfway(asFileId(3)); // again (another READ across the middle): nothing more
+    fresh.onHalfway(asFileId(5)); // the last track of its folder: nothing to fetch
     await tick();
     expect(f.started).toEqual([4]);
     await fresh.stop();
 
     // Patterns predict track 9 after 3 (a shuffle, a playlist): their prediction stands, the folder's next is not fetched.
     const g = controllableFetch();
-    const other = prefetcher({ fetchWhole: g.fetchWhole, predictNext: (id) => (id === 3 ? [9] : []), nextInFolder, maxConcurrent: 1 });
-    other.onHalfway(3);
+    const other = prefetcher({ fetchWhole: g.fetchWhole, predictNext: (id) => (id === 3 ? [9] : []).map(asFileId), nextInFolder, maxConcurrent: 1 });
+    other.onHalfway(asFileId(3));
     await tick();
     expect(g.started).toEqual([]);
     await other.stop();
@@ -182,10 +183,10 @@ describe("Prefetcher", () => {
     // Patterns agree with the folder, or a fetch is queued behind others: the next track jumps the queue; cached: nothing.
     const h = controllableFetch();
     const cached = new Set([2]);
-    const busy = prefetcher({ fetchWhole: h.fetchWhole, predictNext: (id, n) => [id + 1, 40, 41].slice(0, n), nextInFolder, isCached: (id) => cached.has(id), maxConcurrent: 1 });
-    busy.onPlay(30); // 31 starts, 40 and 41 queue
-    busy.onHalfway(3); // 4 goes before 40 and 41
-    busy.onHalfway(1); // 2 is cached
+    const busy = prefetcher({ fetchWhole: h.fetchWhole, predictNext: (id, n) => [id + 1, 40, 41].map(asFileId).slice(0, n), nextInFolder, isCached: (id) => cached.has(id), maxConcurrent: 1 });
+    busy.onPlay(asFileId(30)); // 31 starts, 40 and 41 queue
+    busy.onHalfway(asFileId(3)); // 4 goes before 40 and 41
+    busy.onHalfway(asFileId(1)); // 2 is cached
     await tick();
     h.finish(31);
     await tick();
@@ -196,19 +197,19 @@ describe("Prefetcher", () => {
   test("gapless chain: opening a next track fetched ahead fetches the one after it; other opens do not", async () => {
     const f = controllableFetch();
     const cached = new Set<number>();
-    const p = prefetcher({ fetchWhole: f.fetchWhole, predictNext: () => [], nextInFolder: (id) => (id < 5 ? id + 1 : null), isCached: (id) => cached.has(id) });
-    p.onOpen(1); // a plain open: nothing
+    const p = prefetcher({ fetchWhole: f.fetchWhole, predictNext: () => [], nextInFolder: (id) => (id < 5 ? asFileId(id + 1) : null), isCached: (id) => cached.has(id) });
+    p.onOpen(asFileId(1)); // a plain open: nothing
     await tick();
     expect(f.started).toEqual([]);
-    p.onHalfway(1);
+    p.onHalfway(asFileId(1));
     await tick();
     expect(f.started).toEqual([2]);
     f.finish(2);
     cached.add(2);
-    p.onOpen(2); // track 2 starts (read by the kernel, its halfway READ unseen): track 3 is fetched now
+    p.onOpen(asFileId(2)); // track 2 starts (read by the kernel, its halfway READ unseen): track 3 is fetched now
     await tick();
     expect(f.started).toEqual([2, 3]);
-    p.onOpen(2); // once per chain link
+    p.onOpen(asFileId(2)); // once per chain link
     await tick();
     expect(f.started).toEqual([2, 3]);
     await p.stop();

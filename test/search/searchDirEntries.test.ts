@@ -10,9 +10,10 @@ import {
 import { playlistText } from "../../src/search/searchDirEntries.ts";
 import { truncateUtf8 } from "../../src/core/names.ts";
 import { SearchIndexError } from "../../src/search/searchIndex.ts";
+import { asFileId } from "../../src/core/ids.ts";
 
 const t = (fileId: number, artist: string | null, title: string | null, virtualPath = `A/B/${fileId}.flac`) => ({
-  fileId, artist, title, format: "flac", virtualPath,
+  fileId: asFileId(fileId), artist, title, format: "flac", virtualPath,
 });
 
 describe("search directory entries", () => {
@@ -60,8 +61,8 @@ describe("search directory entries", () => {
   test("entries keep rank order, skip unusable paths without gaps, and stop at the limit", () => {
     const e = symlinkEntries([t(5, "A", "One"), t(6, "B", "Bad", "../x.flac"), t(7, "C", "Two")]);
     expect(e).toEqual([
-      { fileId: 5, name: "001. A - One.flac", target: "../../A/B/5.flac" },
-      { fileId: 7, name: "002. C - Two.flac", target: "../../A/B/7.flac" },
+      { fileId: asFileId(5), name: "001. A - One.flac", target: "../../A/B/5.flac" },
+      { fileId: asFileId(7), name: "002. C - Two.flac", target: "../../A/B/7.flac" },
     ]);
     const many = symlinkEntries(Array.from({ length: 1500 }, (_, i) => t(i + 1, "A", `T${i}`)));
     expect(many).toHaveLength(SEARCH_DIR_MAX_RESULTS);
@@ -79,9 +80,9 @@ describe("search directory entries", () => {
 describe("playlistText", () => {
   test("extended M3U, entries relative to the playlist's folder, unusable paths left out", () => {
     const text = playlistText([
-      { fileId: 1, artist: "Sólveig Ørn", title: "Norðurljós", format: "flac", virtualPath: "Sólveig Ørn/Sketches (2016) [FLAC]/01 - Norðurljós.flac" },
-      { fileId: 2, artist: null, title: "Bad\nTitle", format: "mp3", virtualPath: "../escape.mp3" },
-      { fileId: 3, artist: "A", title: "Line\nBreak", format: "mp3", virtualPath: "A/B/02 - x.mp3" },
+      { fileId: asFileId(1), artist: "Sólveig Ørn", title: "Norðurljós", format: "flac", virtualPath: "Sólveig Ørn/Sketches (2016) [FLAC]/01 - Norðurljós.flac" },
+      { fileId: asFileId(2), artist: null, title: "Bad\nTitle", format: "mp3", virtualPath: "../escape.mp3" },
+      { fileId: asFileId(3), artist: "A", title: "Line\nBreak", format: "mp3", virtualPath: "A/B/02 - x.mp3" },
     ]);
     expect(text).toBe(
       "#EXTM3U\n#EXTINF:-1,Sólveig Ørn - Norðurljós\n../Sólveig Ørn/Sketches (2016) [FLAC]/01 - Norðurljós.flac\n#EXTINF:-1,A - Line Break\n../A/B/02 - x.mp3\n",

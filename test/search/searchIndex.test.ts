@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { QueryError } from "../../src/search/queryParser.ts";
 import { SearchIndex, SearchIndexError, artistText } from "../../src/search/searchIndex.ts";
 import { corruptFtsBlocks, openMetadataDb, tempDir, track } from "./helpers.ts";
+import { asFileId } from "../../src/core/ids.ts";
 
 const dir = tempDir();
 afterAll(dir.cleanup);
@@ -20,18 +21,18 @@ function freshIndex(opts: { rankBudget?: number; dfCap?: number } = {}) {
 }
 
 const LIBRARY = [
-  track({ id: 1, title: "Crazy in Love", artist: "Beyoncé", album: "Dangerously in Love", genre: "R&B", year: 2003 }),
-  track({ id: 2, title: "Halo", artist: "Beyoncé", album: "I Am... Sasha Fierce", genre: "Pop", year: 2008 }),
-  track({ id: 3, title: "Bohemian Rhapsody", artist: "Queen", album: "A Night at the Opera", genre: "Rock", year: 1975 }),
-  track({ id: 4, title: "Under Pressure", artist: "Queen", artists: ["Queen", "David Bowie"], album: "Hot Space", genre: "Rock", year: 1982 }),
-  track({ id: 5, title: "Heroes", artist: "David Bowie", album: "Heroes", genre: "Rock", year: 1977 }),
-  track({ id: 6, title: "Let's Dance", artist: "David Bowie", album: "Let's Dance", genre: "Pop", year: 1983 }),
-  track({ id: 7, title: "Città vuota", artist: "Mina", album: "Studio Uno", genre: "Pop", year: 1963, composer: "Doc Pomus" }),
-  track({ id: 8, title: "So What", artist: "Miles Davis", album: "Kind of Blue", genre: "Jazz", year: 1959 }),
-  track({ id: 9, title: "Jazz", artist: "Queen", album: "Jazz", genre: "Rock", year: 1978 }),
-  track({ id: 10, title: "Live Forever", artist: "Oasis", album: "Definitely Maybe", genre: "Rock", year: 1994 }),
-  track({ id: 11, title: "Bohemian Rhapsody (Live)", artist: "Queen", album: "Live Killers", genre: "Rock", year: 1979 }),
-  track({ id: 12, title: "Untitled", artist: null, album: null, genre: null, year: null }),
+  track({ id: asFileId(1), title: "Crazy in Love", artist: "Beyoncé", album: "Dangerously in Love", genre: "R&B", year: 2003 }),
+  track({ id: asFileId(2), title: "Halo", artist: "Beyoncé", album: "I Am... Sasha Fierce", genre: "Pop", year: 2008 }),
+  track({ id: asFileId(3), title: "Bohemian Rhapsody", artist: "Queen", album: "A Night at the Opera", genre: "Rock", year: 1975 }),
+  track({ id: asFileId(4), title: "Under Pressure", artist: "Queen", artists: ["Queen", "David Bowie"], album: "Hot Space", genre: "Rock", year: 1982 }),
+  track({ id: asFileId(5), title: "Heroes", artist: "David Bowie", album: "Heroes", genre: "Rock", year: 1977 }),
+  track({ id: asFileId(6), title: "Let's Dance", artist: "David Bowie", album: "Let's Dance", genre: "Pop", year: 1983 }),
+  track({ id: asFileId(7), title: "Città vuota", artist: "Mina", album: "Studio Uno", genre: "Pop", year: 1963, composer: "Doc Pomus" }),
+  track({ id: asFileId(8), title: "So What", artist: "Miles Davis", album: "Kind of Blue", genre: "Jazz", year: 1959 }),
+  track({ id: asFileId(9), title: "Jazz", artist: "Queen", album: "Jazz", genre: "Rock", year: 1978 }),
+  track({ id: asFileId(10), title: "Live Forever", artist: "Oasis", album: "Definitely Maybe", genre: "Rock", year: 1994 }),
+  track({ id: asFileId(11), title: "Bohemian Rhapsody (Live)", artist: "Queen", album: "Live Killers", genre: "Rock", year: 1979 }),
+  track({ id: asFileId(12), title: "Untitled", artist: null, album: null, genre: null, year: null }),
 ];
 
 function ids(index: SearchIndex, q: string): number[] {
@@ -118,10 +119,10 @@ describe("SearchIndex queries", () => {
 
   test("ranking: a title match ranks above an album/genre match, with scores that say so", () => {
     const r = index.search("jazz").results;
-    expect(r.map((h) => h.fileId)).toEqual([9, 8]); // "Jazz" as title+album beats "Jazz" as genre
+    expect(r.map((h) => h.fileId)).toEqual([9, 8].map(asFileId)); // "Jazz" as title+album beats "Jazz" as genre
     expect(r[0].score).toBeGreaterThan(r[1].score);
     const pop = index.search("halo OR pop").results.map((h) => h.fileId);
-    expect(pop[0]).toBe(2); // title "Halo" (and genre Pop) first
+    expect(pop[0]).toBe(asFileId(2)); // title "Halo" (and genre Pop) first
   });
 
   test("total, limit and offset", () => {
@@ -161,7 +162,7 @@ describe("SearchIndex stays in step with writes", () => {
   test("removal removes, unknown ids are ignored", () => {
     const { index } = freshIndex();
     index.indexFiles(LIBRARY);
-    index.removeFiles([3, 11, 999]);
+    index.removeFiles([3, 11, 999].map(asFileId));
     expect(ids(index, "bohemian")).toEqual([]);
     expect(index.decades()).toContain(1970);
     expect(index.count()).toBe(LIBRARY.length - 2);
@@ -173,7 +174,7 @@ describe("SearchIndex stays in step with writes", () => {
     db.run("CREATE TABLE files (id INTEGER PRIMARY KEY, title TEXT)");
     const write = db.transaction((fail: boolean) => {
       db.run("INSERT INTO files (id, title) VALUES (100, 'Rollback Song')");
-      index.indexFiles([track({ id: 100, title: "Rollback Song" })]);
+      index.indexFiles([track({ id: asFileId(100), title: "Rollback Song" })]);
       if (fail) throw new Error("scan batch failed");
     });
     expect(() => write(true)).toThrow("scan batch failed");
@@ -192,16 +193,16 @@ describe("the ranking ladder for broad queries", () => {
   // 60 matches of "blue" with a budget of 20: 55 in the genre only (broad), 5 in titles (strong).
   const { index } = freshIndex({ rankBudget: 20 });
   const rows = [];
-  for (let i = 1; i <= 55; i++) rows.push(track({ id: i, title: `Song ${i}`, artist: "Band", genre: "Blue" }));
-  for (let i = 56; i <= 60; i++) rows.push(track({ id: i, title: `Blue ${i}`, artist: "Band", genre: "Rock" }));
-  for (let i = 61; i <= 90; i++) rows.push(track({ id: i, title: `Other ${i}`, artist: "Band", genre: "Rock", year: 1990 }));
+  for (let i = 1; i <= 55; i++) rows.push(track({ id: asFileId(i), title: `Song ${i}`, artist: "Band", genre: "Blue" }));
+  for (let i = 56; i <= 60; i++) rows.push(track({ id: asFileId(i), title: `Blue ${i}`, artist: "Band", genre: "Rock" }));
+  for (let i = 61; i <= 90; i++) rows.push(track({ id: asFileId(i), title: `Other ${i}`, artist: "Band", genre: "Rock", year: 1990 }));
   index.indexFiles(rows);
 
   test("more matches than the budget: strong-column matches ranked first, then the rest in library order", () => {
     const r = index.search("blue", { limit: 100 });
     expect(r.ranking).toBe("tiered");
     expect(sorted(r.results.slice(0, 5).map((h) => h.fileId))).toEqual([56, 57, 58, 59, 60]);
-    expect(r.results.slice(5).map((h) => h.fileId)).toEqual(Array.from({ length: 55 }, (_, i) => i + 1));
+    expect(r.results.slice(5).map((h) => h.fileId)).toEqual(Array.from({ length: 55 }, (_, i) => i + 1).map(asFileId));
     expect(r.totalExact).toBe(false);
     expect(r.total).toBeGreaterThan(20);
     expect(index.search("blue", { exactTotal: true }).total).toBe(60);
@@ -216,26 +217,26 @@ describe("the ranking ladder for broad queries", () => {
   test("strong matches over the budget too: library order", () => {
     const r = index.search("band", { limit: 100 });
     expect(r.ranking).toBe("library-order");
-    expect(r.results.map((h) => h.fileId)).toEqual(Array.from({ length: 90 }, (_, i) => i + 1));
+    expect(r.results.map((h) => h.fileId)).toEqual(Array.from({ length: 90 }, (_, i) => i + 1).map(asFileId));
   });
 
   test("words typed together rank their adjacent occurrence (an artist's name) first", () => {
     const { index } = freshIndex({ rankBudget: 20 }); // 2 phrases: 10 rows
     const rows = [];
-    for (let i = 1; i <= 30; i++) rows.push(track({ id: i, title: `Red River under a grey sky ${i}`, artist: "Band" }));
-    for (let i = 31; i <= 33; i++) rows.push(track({ id: i, title: `Song ${i}`, artist: "Red Sky" }));
+    for (let i = 1; i <= 30; i++) rows.push(track({ id: asFileId(i), title: `Red River under a grey sky ${i}`, artist: "Band" }));
+    for (let i = 31; i <= 33; i++) rows.push(track({ id: asFileId(i), title: `Song ${i}`, artist: "Red Sky" }));
     index.indexFiles(rows);
     const r = index.search("red sky", { limit: 100 });
     expect(r.ranking).toBe("tiered");
     expect(sorted(r.results.slice(0, 3).map((h) => h.fileId))).toEqual([31, 32, 33]);
-    expect(r.results.slice(3).map((h) => h.fileId)).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
+    expect(r.results.slice(3).map((h) => h.fileId)).toEqual(Array.from({ length: 30 }, (_, i) => i + 1).map(asFileId));
   });
 
   test("a very common word is not ranked by bm25 (its IDF pass is too slow); the adjacent name still comes first", () => {
     const { index } = freshIndex({ rankBudget: 1000, dfCap: 10 });
     const rows = [];
-    for (let i = 1; i <= 30; i++) rows.push(track({ id: i, title: `The Song ${i}`, artist: "Band", album: "The Beat" }));
-    for (let i = 31; i <= 33; i++) rows.push(track({ id: i, title: `Help ${i}`, artist: "The Beatles" }));
+    for (let i = 1; i <= 30; i++) rows.push(track({ id: asFileId(i), title: `The Song ${i}`, artist: "Band", album: "The Beat" }));
+    for (let i = 31; i <= 33; i++) rows.push(track({ id: asFileId(i), title: `Help ${i}`, artist: "The Beatles" }));
     index.indexFiles(rows);
     const r = index.search("the beatles", { limit: 100 });
     expect(r.ranking).toBe("tiered");
@@ -243,13 +244,13 @@ describe("the ranking ladder for broad queries", () => {
     expect(r.total).toBe(3);
     const the = index.search("the", { limit: 100 });
     expect(the.ranking).toBe("tiered");
-    expect(the.results.map((h) => h.fileId)).toEqual(Array.from({ length: 33 }, (_, i) => i + 1)); // library order
+    expect(the.results.map((h) => h.fileId)).toEqual(Array.from({ length: 33 }, (_, i) => i + 1).map(asFileId)); // library order
     expect(the.results.every((h) => h.score === 0)).toBe(true);
   });
 
   test("a broad year range lists in library order", () => {
     const r = index.search("year:1990", { limit: 10 });
-    expect(r.results.map((h) => h.fileId)).toEqual(Array.from({ length: 10 }, (_, i) => i + 61));
+    expect(r.results.map((h) => h.fileId)).toEqual(Array.from({ length: 10 }, (_, i) => i + 61).map(asFileId));
   });
 });
 
@@ -320,8 +321,8 @@ describe("damage, rebuild, read-only readers, crashes", () => {
     expect(reader.state()).toBe("ok");
     expect(sorted(reader.search("beyonce").results.map((r) => r.fileId))).toEqual([1, 2]);
     expect(reader.search("year:1980s").total).toBe(2);
-    index.indexFiles([track({ id: 50, title: "Fresh Track" })]);
-    expect(reader.search("fresh").results.map((r) => r.fileId)).toEqual([50]);
+    index.indexFiles([track({ id: asFileId(50), title: "Fresh Track" })]);
+    expect(reader.search("fresh").results.map((r) => r.fileId)).toEqual([50].map(asFileId));
     expect(reader.integrityCheck()).toBe(false); // the full check needs the writer
     ro.close();
   });

@@ -3,8 +3,8 @@ import type { CachePaths } from "../../config/paths.ts";
 import { EventBus } from "../../core/eventBus.ts";
 import { errorMessage } from "../../core/errors.ts";
 import { log } from "../../core/logger.ts";
-import type { FileId } from "../../core/types.ts";
-import { imageIdOfContent } from "../../core/contentIds.ts";
+import { asContentId, type ContentId, type FileId } from "../../core/ids.ts";
+import { fileContentId, fileIdOfContent, imageIdOfContent } from "../../core/contentIds.ts";
 import { openChunkCache, type ChunkCache } from "../../cas/chunkCache.ts";
 import { existsSync } from "node:fs";
 import { chunkPath } from "../../cas/chunkPaths.ts";
@@ -25,12 +25,12 @@ import { plural } from "../../core/plural.ts";
 import { DataFileScrub } from "../../cas/dataFileScrub.ts";
 import { DEFAULT_SCRUB_BYTES_PER_SEC } from "../../config/config.ts";
 
-const pinOwner = (fileId: FileId) => `pin:${fileId}`;
+const pinOwner = (id: FileId | ContentId) => `pin:${id}`;
 
 /** The file a fetch's or a user pin's owner name stands for (`fetch:<id>`, `pin:<id>`). */
-function fileOfOwner(owner: string): FileId | undefined {
+function fileOfOwner(owner: string): ContentId | undefined {
   const m = /^(?:fetch|pin):(-?\d+)$/.exec(owner);
-  return m ? Number(m[1]) : undefined;
+  return m ? asContentId(Number(m[1])) : undefined;
 }
 
 /**
@@ -49,7 +49,7 @@ export class ContentCache {
   /** Remote files replaced or deleted on the store: noticed at open or by a failed read, then synced (set by the mount). */
   changes: RemoteChangeWatch | null = null;
   /** Open handles (owner → file): their chunks stay pinned, also when the file becomes complete while open. */
-  private readonly openOwners = new Map<string, FileId>();
+  private readonly openOwners = new Map<string, ContentId>();
   /** Data file writes and the upgrade, waited for (briefly) at close. */
   private readonly pending = new Set<Promise<unknown>>();
   private closing = false;
@@ -70,8 +70,8 @@ export class ContentCache {
       minFree: config.cache.minFree,
       bus: this.bus,
       loadManifest: (id) => {
-        const imageId = imageIdOfContent(id);
-        return imageId === null ? (library.db.getManifest(id)?.manifest ?? null) : library.covers.store.imageManifest(imageId);
+        const fileId = fileIdOfContent(id);
+        return fileId !== null ? (library.db.getManifest(fileId)?.manifest ?? null) : library.covers.store.imageManifest(imageIdOfContent(id)!);
       },
       // No fsync per chunk: kill -9 loses nothing that reached the page cache, and after a power loss a damaged
       // chunk fails its hash check on read and is fetched again (chunks are verified on every first read).
@@ -92,8 +92,8 @@ export class ContentCache {
       store: this.cache.dataFiles,
       bytesPerSec: config.cache.scrubBytesPerSec ?? DEFAULT_SCRUB_BYTES_PER_SEC,
       manifestOf: (id) => {
-        const imageId = imageIdOfContent(id);
-        const stored = imageId === null ? (library.db.getManifest(id)?.manifest ?? null) : library.covers.store.imageManifest(imageId);
+        const fileId = fileIdOfContent(id);
+        const stored = fileId !== null ? (library.db.getManifest(fileId)?.manifest ?? null) : library.covers.store.imageManifest(imageIdOfContent(id)!);
         try {
           return stored ? decodeManifest(stored) : null;
         } catch {
@@ -105,13 +105,14 @@ export class ContentCache {
     this.bus.on("ManifestCached", (e) => {
       const imageId = imageIdOfContent(e.fileId);
       if (imageId !== null) return library.covers.store.updateImageManifest(imageId, e.manifest, e.originSize, e.originMtimeMs);
-      const row = library.db.fileLocation(e.fileId);
+      const file = fileIdOfContent(e.fileId)!;
+      const row = library.db.fileLocation(file);
       if (!row || row.size !== e.originSize || row.mtimeMs !== e.originMtimeMs) return; // the file changed meanwhile
-      library.db.updateManifest(e.fileId, e.manifest, e.originSize, e.originMtimeMs);
+      library.db.updateManifest(file, e.manifest, e.originSize, e.originMtimeMs);
       for (const [owner, fileId] of this.openOwners) if (fileId === e.fileId) this.pin(owner, e.manifest, fileId);
       // Synchronously, before the fetcher releases its own hold on the chunks: a pinned file is never evictable
       // (its chunks until its data file exists, then its data file: isFileKept).
-      if (this.pinnedFiles.has(e.fileId)) this.pin(pinOwner(e.fileId), e.manifest, e.fileId, "kept");
+      if (this.pinnedFiles.has(file)) this.pin(pinOwner(file), e.manifest, e.fileId, "kept");
       this.background(this.toDataFile({ fileId: e.fileId, size: e.originSize, mtimeMs: e.originMtimeMs }, e.manifest));
     });
   }
@@ -143,21 +144,21 @@ export class ContentCache {
    * a data file cost anything.
    */
   private async upgradeToDataFiles(): Promise<void> {
-    const todo = this.library.db.listCachedVersions().filter((v) => !this.cache.dataFiles.has(v));
+    const todo = this.library.db.listCachedVersions().map((v) => ({ ...v, fileId: fileContentId(v.fileId) })).filter((v) => !this.cache.dataFiles.has(v));
     if (todo.length === 0) return;
     log.info(`content cache: writing data files for ${plural(todo.length, "cached file")} (from their chunks)`);
     const converted: DataFileRef[] = [];
     const failed = new Set<string>();
     for (const ref of todo) {
       if (this.closing) return;
-      const stored = this.library.db.getManifest(ref.fileId);
+      const stored = this.library.db.getManifest(fileIdOfContent(ref.fileId)!);
       if (!stored) continue;
       if (await this.toDataFile(ref, stored.manifest, true)) converted.push(ref);
       else for (const hex of manifestChunkHexes(decodeManifest(stored.manifest))) failed.add(hex);
     }
     for (const ref of converted) {
       if (this.closing) return;
-      const stored = this.library.db.getManifest(ref.fileId);
+      const stored = this.library.db.getManifest(fileIdOfContent(ref.fileId)!);
       if (!stored) continue;
       const m = decodeManifest(stored.manifest);
       if ([...manifestChunkHexes(m)].some((hex) => failed.has(hex))) continue; // shared with a file still read from chunks
@@ -167,9 +168,9 @@ export class ContentCache {
   }
 
   /** What the fetcher needs of a file, or of a folder image (an album cover: its content id is negative). */
-  private ref(fileId: FileId): CachedFileRef | null {
+  private ref(fileId: ContentId): CachedFileRef | null {
     const imageId = imageIdOfContent(fileId);
-    const f = imageId === null ? this.library.db.fileLocation(fileId) : this.library.covers.store.imageLocation(imageId);
+    const f = imageId === null ? this.library.db.fileLocation(fileIdOfContent(fileId)!) : this.library.covers.store.imageLocation(imageId);
     const origin = f && this.originsById.get(f.originId);
     if (!f || !origin) return null;
     return { fileId, origin, realPath: f.realPath, size: f.size, mtimeMs: f.mtimeMs };
@@ -206,7 +207,7 @@ export class ContentCache {
           const ref = this.ref(message.fileId);
           if (ref) this.changes.opened(ref);
         }
-        const stored = this.library.db.getManifest(message.fileId);
+        const stored = message.fileId < 0 ? null : this.library.db.getManifest(fileIdOfContent(message.fileId)!);
         // Not complete yet: the fetcher pins what it fetches, and ManifestCached pins the whole file for us.
         // A data file's open is kept by `isFileKept`; its chunks are gone.
         if (stored && !message.owner.startsWith("data:")) this.pin(message.owner, stored.manifest, message.fileId);
@@ -227,7 +228,7 @@ export class ContentCache {
     }
   }
 
-  private pin(owner: string, manifest: Uint8Array, fileId: FileId, strength: PinStrength = "held"): void {
+  private pin(owner: string, manifest: Uint8Array, fileId: ContentId, strength: PinStrength = "held"): void {
     try {
       this.cache.pins.pin(owner, manifestChunkHexes(decodeManifest(manifest)), strength);
     } catch (e) {
@@ -245,15 +246,17 @@ export class ContentCache {
       if (this.pinnedFiles.has(id)) continue;
       const stored = this.library.db.getManifest(id);
       // A file in chunks is kept by its chunks; one in its data file by isFileKept.
-      if (stored && !this.cache.dataFiles.has({ fileId: id, size: stored.size, mtimeMs: stored.mtimeMs })) this.pin(pinOwner(id), stored.manifest, id, "kept");
+      if (stored && !this.cache.dataFiles.has({ fileId: fileContentId(id), size: stored.size, mtimeMs: stored.mtimeMs }))
+        this.pin(pinOwner(id), stored.manifest, fileContentId(id), "kept");
     }
     this.pinnedFiles = new Set(ids);
   }
 
   /** Open or pinned: `cache clear` keeps its content. */
-  isKept(fileId: FileId): boolean {
-    if (this.pinnedFiles.has(fileId)) return true;
-    for (const id of this.openOwners.values()) if (id === fileId) return true;
+  isKept(content: ContentId): boolean {
+    const fileId = fileIdOfContent(content);
+    if (fileId !== null && this.pinnedFiles.has(fileId)) return true;
+    for (const id of this.openOwners.values()) if (id === content) return true;
     return false;
   }
 
@@ -265,7 +268,7 @@ export class ContentCache {
   isCachedWhole(fileId: FileId): boolean {
     const stored = this.library.db.getManifest(fileId);
     if (!stored) return false;
-    if (this.cache.dataFiles.has({ fileId, size: stored.size, mtimeMs: stored.mtimeMs })) return true;
+    if (this.cache.dataFiles.has({ fileId: fileContentId(fileId), size: stored.size, mtimeMs: stored.mtimeMs })) return true;
     try {
       for (const hex of manifestChunkHexes(decodeManifest(stored.manifest))) if (!existsSync(chunkPath(this.cache.chunksDir, hex))) return false;
     } catch {
@@ -280,7 +283,7 @@ export class ContentCache {
    * chunk by chunk. Resolves with whether it is now cached whole; a failure of the origin shows as false.
    */
   async fetchWhole(fileId: FileId): Promise<boolean> {
-    const ref = this.ref(fileId);
+    const ref = this.ref(fileContentId(fileId));
     if (!ref) return false;
     if (this.isCachedWhole(fileId)) return true;
     if (this.library.db.getManifest(fileId)) {
@@ -299,13 +302,13 @@ export class ContentCache {
 
   /** `cache clear` dropped this file's content: the next read starts from the origin. */
   forgetContent(fileId: FileId): void {
-    this.cache.fetcher.forgetManifest(fileId);
-    this.cache.forgetFile(fileId);
+    this.cache.fetcher.forgetManifest(fileContentId(fileId));
+    this.cache.forgetFile(fileContentId(fileId));
   }
 
   /** A file left the library. */
   forgetFile(fileId: FileId): void {
-    this.cache.forgetFile(fileId);
+    this.cache.forgetFile(fileContentId(fileId));
   }
 
   /**
@@ -315,7 +318,7 @@ export class ContentCache {
   applyDataFileMoves(): void {
     for (const m of this.library.db.pendingDataFileMoves()) {
       try {
-        this.cache.dataFiles.rekey(m.fromId, m.toId, m.size, m.mtimeMs);
+        this.cache.dataFiles.rekey(asContentId(m.fromId), asContentId(m.toId), m.size, m.mtimeMs);
       } catch (e) {
         log.warn(`Could not keep the cached copy of file ${m.fromId} (${errorMessage(e)}); it is fetched again when read.`);
       }
@@ -328,7 +331,7 @@ export class ContentCache {
       isCached: (id) => !this.isCachedOrigin(id) || this.library.db.getManifest(id) !== null,
       nextInFolder: (id) => this.library.tree.store.nextFileInFolder(id),
       fetchWhole: async (id, signal) => {
-        const ref = this.ref(id);
+        const ref = this.ref(fileContentId(id));
         if (!ref || signal.aborted) return;
         // Within the cap: a file that would take more than a quarter of it is not worth evicting others for.
         if (ref.size > this.capBytes / 4) return;

@@ -3,7 +3,8 @@
  * `/.search/<query>/` folder or a `/.collections/<name>/` folder — and, later, which files that is now.
  */
 import { UserError } from "../../core/errors.ts";
-import type { FileId } from "../../core/types.ts";
+import type { FileId, Ino } from "../../core/types.ts";
+import { asIno } from "../../core/ids.ts";
 import type { NodeReader } from "../../db/nodeReader.ts";
 import type { PinKind, PinnedFileRef, StoredPin } from "../../db/pinStore.ts";
 import { NodeKind, ROOT_INO } from "../../db/treeStore.ts";
@@ -72,12 +73,12 @@ function filesOfKey(kind: "search" | "collection", key: string, lookup: PinLooku
 }
 
 /** Every file below a folder (views' folders and album folders alike), walked a page at a time. */
-function filesUnder(dir: number, nodes: NodeReader): FileId[] {
+function filesUnder(dir: Ino, nodes: NodeReader): FileId[] {
   const out: FileId[] = [];
   const stack = [dir];
   while (stack.length > 0) {
     const parent = stack.pop()!;
-    let after = 0;
+    let after = asIno(0);
     for (;;) {
       const page = nodes.children(parent, after, 500);
       if (page.length === 0) break;

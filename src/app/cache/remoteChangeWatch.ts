@@ -12,7 +12,7 @@
  */
 import { errorMessage } from "../../core/errors.ts";
 import { log } from "../../core/logger.ts";
-import type { FileId } from "../../core/types.ts";
+import type { ContentId } from "../../core/types.ts";
 import { FetchError, type CachedFileRef } from "../../cas/fetch/index.ts";
 import { originCause } from "./readFailureLog.ts";
 
@@ -21,7 +21,7 @@ export const REMOTE_CHECK_INTERVAL_MS = 5_000;
 const MAX_REMEMBERED = 10_000;
 
 export class RemoteChangeWatch {
-  private readonly checkedAt = new Map<FileId, number>();
+  private readonly checkedAt = new Map<ContentId, number>();
   private readonly syncing = new Set<string>();
 
   constructor(

@@ -61,7 +61,7 @@ export class AlbumIndex {
     this.recent.clear();
     const albums = new Map<string, { index: number; acc: AlbumAccumulator }>();
     const keyList: string[] = [];
-    const fileIds: number[] = [];
+    const fileIds: FileId[] = [];
     const fileAlbum: number[] = []; // index into keyList
     const flush = (folder: AlbumMemberRow[]) => {
       folder.sort((a, b) => (a.realPath < b.realPath ? -1 : a.realPath > b.realPath ? 1 : 0));

@@ -3,7 +3,7 @@ import { errorMessage } from "../../core/errors.ts";
 import type { FsPath } from "../../core/originPaths.ts";
 import { readFullySync } from "../../core/readFully.ts";
 import { log } from "../../core/logger.ts";
-import type { OriginId } from "../../core/types.ts";
+import type { Ino, OriginId } from "../../core/types.ts";
 import { CoverStore, type AlbumCover, type StoredFolderImage, type TrackPicture } from "../../db/coverStore.ts";
 import type { Database } from "../../db/database.ts";
 import type { EntryChange, TreeStore } from "../../db/treeStore.ts";
@@ -130,7 +130,7 @@ export class CoverIndex {
     this.db.setMeta(META_KEY, this.coverName ?? "");
   }
 
-  private apply(albumId: number, sources: { images: StoredFolderImage[]; pictures: TrackPicture[] }, dirs: readonly number[], nowMs: number, changes?: CoverChanges): void {
+  private apply(albumId: number, sources: { images: StoredFolderImage[]; pictures: TrackPicture[] }, dirs: readonly Ino[], nowMs: number, changes?: CoverChanges): void {
     const before = this.store.cover(albumId);
     const chosen = chooseFrom(sources.images, sources.pictures);
     const replaced = !sameCover(before, chosen?.cover ?? null);
@@ -149,13 +149,13 @@ export class CoverIndex {
    * has a cover, removed when it has none, renamed when its type or the configured name changed. A file of the same
    * name already there wins (no cover node then). Runs in the caller's transaction.
    */
-  ensureCoverNode(dir: number, albumId: number, nowMs: number, changes?: CoverChanges): void {
+  ensureCoverNode(dir: Ino, albumId: number, nowMs: number, changes?: CoverChanges): void {
     const cover = this.store.cover(albumId);
     this.placeCoverNode(dir, albumId, cover, cover ? (this.sourceMtime(cover) ?? nowMs) : nowMs, nowMs, changes, false);
   }
 
   private placeCoverNode(
-    dir: number, albumId: number, cover: AlbumCover | null, mtimeMs: number, nowMs: number, changes: CoverChanges | undefined, replace: boolean,
+    dir: Ino, albumId: number, cover: AlbumCover | null, mtimeMs: number, nowMs: number, changes: CoverChanges | undefined, replace: boolean,
   ): void {
     const wanted = cover && this.coverName !== null ? `${this.coverName}.${imageExtension(cover.type)}` : null;
     let present = false;

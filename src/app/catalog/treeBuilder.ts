@@ -1,4 +1,4 @@
-import type { FileId, FileMeta } from "../../core/types.ts";
+import type { FileId, FileMeta, Ino } from "../../core/types.ts";
 import type { Database } from "../../db/database.ts";
 import { MAIN_TREE, TreeStore, type EntryChange, type TreeScope } from "../../db/treeStore.ts";
 
@@ -149,7 +149,7 @@ export class TreeBuilder {
     const fileName = components[components.length - 1];
     const added = result.collect === false ? undefined : result.added;
     // The folder: the rendered one, unless a file stands there or it is another album's; then "Folder (2)", …
-    let dirIno: number | null = null;
+    let dirIno: Ino | null = null;
     for (let n = 1; dirIno === null; n++) {
       const last = dirs.length - 1;
       const candidate = this.clearOfReserved(n === 1 || last < 0 ? dirs : [...dirs.slice(0, last), `${components[last]} (${n})`]);

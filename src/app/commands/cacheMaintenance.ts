@@ -7,7 +7,9 @@ import type { MusicFsConfig } from "../../config/config.ts";
 import type { CachePaths } from "../../config/paths.ts";
 import { errorMessage } from "../../core/errors.ts";
 import { log } from "../../core/logger.ts";
-import type { FileId } from "../../core/types.ts";
+import type { ContentId, FileId, OriginId } from "../../core/types.ts";
+import { asOriginId } from "../../core/ids.ts";
+import { fileContentId, fileIdOfContent } from "../../core/contentIds.ts";
 import { chunkHex, hashChunk } from "../../cas/chunkHash.ts";
 import { chunkPath, isChunkFileName } from "../../cas/chunkPaths.ts";
 import { decodeManifest, manifestChunkHexes, type Manifest } from "../../cas/manifestCodec.ts";
@@ -17,9 +19,9 @@ import { checkDataFile } from "../../cas/dataFileCheck.ts";
 import { dataFilePath, parseDataFileName } from "../../cas/dataFilePaths.ts";
 
 /** An origin named by folder or by id (`cache clear --origin`), checked against the origins the library has files of. */
-export function resolveOriginId(given: string, known: string[]): string {
+export function resolveOriginId(given: string, known: OriginId[]): OriginId {
   const abs = resolve(expandHome(given));
-  const id = existsSync(abs) ? originIdForPath(abs) : given;
+  const id = existsSync(abs) ? originIdForPath(abs) : asOriginId(given);
   if (!known.includes(id)) throw new UserError(`No cached library files come from origin "${given}".`, `Origins in this library: ${known.join(", ") || "none"}.`);
   return id;
 }
@@ -62,7 +64,7 @@ function manifests(library: Library): Map<FileId, Manifest> {
 }
 
 /** Every complete data file (path, name, size). */
-function* dataFiles(dataDir: string): Generator<{ path: string; fileId: number; size: number }> {
+function* dataFiles(dataDir: string): Generator<{ path: string; fileId: ContentId; size: number }> {
   if (!existsSync(dataDir)) return;
   for (const shard of readdirSync(dataDir)) {
     const dir = join(dataDir, shard);
@@ -141,7 +143,7 @@ export async function verifyCache(paths: CachePaths, library: Library, config: M
   const all = manifests(library);
   const served = new Set<FileId>();
   for (const [fileId, m] of all) {
-    const path = dataFilePath(paths.dataDir, fileId, m.originSize, m.originMtimeMs);
+    const path = dataFilePath(paths.dataDir, fileContentId(fileId), m.originSize, m.originMtimeMs);
     if (!existsSync(path)) continue;
     report.dataFilesChecked++;
     const check = checkDataFile(path, m);
@@ -149,7 +151,7 @@ export async function verifyCache(paths: CachePaths, library: Library, config: M
       served.add(fileId);
       continue;
     }
-    if (live) live.cache.dataFiles.delete(fileId); // the running mount's index of data files learns it too
+    if (live) live.cache.dataFiles.delete(fileContentId(fileId)); // the running mount's index of data files learns it too
     else rmSync(path, { force: true });
     report.dataFilesDamaged++;
     log.warn(`The data file of file ${fileId} was damaged (${check.reason}) and has been removed.`);
@@ -181,7 +183,7 @@ export async function verifyCache(paths: CachePaths, library: Library, config: M
         continue;
       }
       try {
-        const ref = { fileId, origin, realPath: file.realPath, size: file.size, mtimeMs: file.mtimeMs };
+        const ref = { fileId: fileContentId(fileId), origin, realPath: file.realPath, size: file.size, mtimeMs: file.mtimeMs };
         for (let off = 0; off < m.originSize; off += 1 << 20) await content.cache.fetcher.read(ref, off, Math.min(1 << 20, m.originSize - off));
         await content.cache.toDataFile(ref, m);
         report.filesRepaired++;
@@ -199,7 +201,7 @@ export async function verifyCache(paths: CachePaths, library: Library, config: M
  * Drops cached content: the manifests of one origin's files (or of all), then every chunk no remaining manifest
  * uses. Returns the bytes freed.
  */
-export function clearCache(paths: CachePaths, library: Library, originId?: string): { files: number; chunks: number; bytes: number } {
+export function clearCache(paths: CachePaths, library: Library, originId?: OriginId): { files: number; chunks: number; bytes: number } {
   // Chunk files go first, the database after: on a full disk the database cannot take a write (its journal needs
   // room), and deleting the chunks is what makes that room.
   const keep = new Set<string>();
@@ -218,7 +220,8 @@ export function clearCache(paths: CachePaths, library: Library, originId?: strin
     bytes += c.size;
   }
   for (const d of dataFiles(paths.dataDir)) {
-    const cleared = originId === undefined || library.db.getFile(d.fileId)?.originId === originId;
+    const owner = fileIdOfContent(d.fileId);
+    const cleared = originId === undefined || (owner !== null && library.db.getFile(owner)?.originId === originId);
     if (!cleared) continue;
     rmSync(d.path, { force: true });
     bytes += d.size;
@@ -241,7 +244,7 @@ export async function clearLiveCache(paths: CachePaths, library: Library, conten
   if (originId !== undefined) for (const m of library.db.listRetiredManifests()) for (const hex of retiredChunkHexes(m)) keep.add(hex);
   for (const [fileId, m] of manifests(library)) {
     const inScope = originId === undefined || library.db.getFile(fileId)?.originId === originId;
-    if (inScope && !content.isKept(fileId)) {
+    if (inScope && !content.isKept(fileContentId(fileId))) {
       cleared.push(fileId);
       continue;
     }
@@ -256,7 +259,7 @@ export async function clearLiveCache(paths: CachePaths, library: Library, conten
   let bytes = 0;
   for (const id of cleared) {
     content.forgetContent(id);
-    bytes += content.cache.dataFiles.delete(id);
+    bytes += content.cache.dataFiles.delete(fileContentId(id));
   }
   for (const c of chunkFiles(paths.chunksDir)) {
     if (keep.has(c.hex) || content.cache.pins.isPinned(c.hex)) continue;

@@ -92,7 +92,7 @@ export class Library {
 
   /** The nodes of files in the main tree and in every view (for invalidation of their attributes and pages). */
   inodesOfFiles(ids: readonly FileId[]): Ino[] {
-    const main = ids.map((id) => this.tree.store.nodeOfFile(id)?.ino).filter((ino): ino is number => ino !== undefined);
+    const main = ids.map((id) => this.tree.store.nodeOfFile(id)?.ino).filter((ino): ino is Ino => ino !== undefined);
     return [...main, ...this.views.inodesOf(ids)];
   }
 

@@ -69,7 +69,7 @@ export interface SyncOptions {
 }
 
 /** The classifier's view of the stored files of one origin (restricted to `scope` paths when given). */
-export function storedLookup(db: Database, originId: string, scope?: readonly string[]): StoredLookup {
+export function storedLookup(db: Database, originId: OriginId, scope?: readonly string[]): StoredLookup {
   return {
     inDir: (dir) => db.listSyncStateInDir(originId, dir),
     all: function* () {

@@ -31,7 +31,7 @@
  * fetched bytes, later reads of that range go to the origin, and no ManifestCached is emitted.
  */
 import { Lru } from "../../core/lru.ts";
-import type { FileId } from "../../core/types.ts";
+import type { ContentId } from "../../core/types.ts";
 import { log } from "../../core/logger.ts";
 import { describe, FetchError } from "./fetchError.ts";
 import { deferred, newFileFetch, streamPosition, type FileFetch } from "./fileFetch.ts";
@@ -57,12 +57,12 @@ const MAX_TRACKED_FILES = 256;
 export class Fetcher {
   private readonly o: ResolvedOptions;
   /** Files being read without a manifest, least recently read first; idle ones beyond the bound are forgotten. */
-  private readonly fetches = new Lru<FileId, FileFetch>(MAX_TRACKED_FILES, {
+  private readonly fetches = new Lru<ContentId, FileFetch>(MAX_TRACKED_FILES, {
     canEvict: (ff) => ff.primary === "idle" && ff.waiters.size === 0,
     onEvict: (ff) => this.dropFetch(ff),
   });
   /** The latest read of each file that failed at its deadline (see expiredRead); a few entries at most. */
-  private readonly expired = new Lru<FileId, { at: number; from: number; to: number; error: FetchError }>(64);
+  private readonly expired = new Lru<ContentId, { at: number; from: number; to: number; error: FetchError }>(64);
   private runningPrimaries = 0;
   private readonly primaryQueue: FileFetch[] = [];
   private closed = false;
@@ -135,7 +135,7 @@ export class Fetcher {
    * a skipped track is not downloaded to its end); what it stored is kept and recorded, and the next read resumes
    * it. A prefetch's fetch runs on.
    */
-  readerClosed(fileId: FileId): void {
+  readerClosed(fileId: ContentId): void {
     const ff = this.fetches.peek(fileId);
     if (!ff || ff.wholeFile || (ff.primary !== "running" && ff.primary !== "queued")) return;
     // A rest no larger than the reads in flight ahead of a reader is finished anyway: a file read (nearly) to its
@@ -147,13 +147,13 @@ export class Fetcher {
   }
 
   /** True while a whole-file fetch of the file runs or waits for its turn. */
-  fetching(fileId: FileId): boolean {
+  fetching(fileId: ContentId): boolean {
     const ff = this.fetches.peek(fileId);
     return ff !== undefined && (ff.primary === "running" || ff.primary === "queued");
   }
 
   /** The file's cached content was dropped (`cache clear`): its next read starts from the origin. */
-  forgetManifest(fileId: FileId): void {
+  forgetManifest(fileId: ContentId): void {
     this.manifests.forget(fileId);
   }
 
@@ -230,7 +230,7 @@ export class Fetcher {
   }
 
   /** A whole-file fetch of this file is running or queued (its partial data file must not be evicted). */
-  isFetching(fileId: FileId): boolean {
+  isFetching(fileId: ContentId): boolean {
     const ff = this.fetches.peek(fileId);
     return ff !== undefined && (ff.primary === "running" || ff.primary === "queued");
   }

@@ -6,7 +6,7 @@
 import { errorMessage } from "../../core/errors.ts";
 import { log } from "../../core/logger.ts";
 import { Lru } from "../../core/lru.ts";
-import type { FileId } from "../../core/types.ts";
+import type { ContentId } from "../../core/types.ts";
 import { chunkHex, chunkMatches, type ChunkId } from "../chunkHash.ts";
 import {
   chunkIndexAt, decodeManifest, isManifestCurrent, manifestChunkId, manifestChunkLength, type Manifest,
@@ -21,7 +21,7 @@ import { bounded, type ReadContext } from "./readContext.ts";
 const MANIFESTS_KEPT = 1024;
 
 export class ManifestReads {
-  private readonly manifests = new Lru<FileId, Manifest>(MANIFESTS_KEPT);
+  private readonly manifests = new Lru<ContentId, Manifest>(MANIFESTS_KEPT);
   private readonly repairs = new Map<string, Promise<Uint8Array | null>>();
 
   constructor(private readonly env: FetchEnv) {}
@@ -45,15 +45,15 @@ export class ManifestReads {
   }
 
   /** The decoded manifest in memory, whether current or not (no loading). */
-  known(fileId: FileId): Manifest | undefined {
+  known(fileId: ContentId): Manifest | undefined {
     return this.manifests.peek(fileId);
   }
 
-  remember(fileId: FileId, m: Manifest): void {
+  remember(fileId: ContentId, m: Manifest): void {
     this.manifests.set(fileId, m);
   }
 
-  forget(fileId: FileId): void {
+  forget(fileId: ContentId): void {
     this.manifests.delete(fileId);
   }
 

@@ -1,7 +1,7 @@
 /** What the fetcher is given: the file to read, its collaborators and its tuning, with the defaults resolved once. */
 import type { DataFileStore } from "../dataFileStore.ts";
 import type { EventBus } from "../../core/eventBus.ts";
-import type { FileId } from "../../core/types.ts";
+import type { ContentId } from "../../core/types.ts";
 import type { Origin } from "../../origins/origin.ts";
 import type { CacheStats } from "../cacheStats.ts";
 import type { ChunkLedger } from "../chunkLedger.ts";
@@ -15,7 +15,7 @@ import { defaultSeekWindow } from "./seekWindow.ts";
 
 /** A file of a cached origin, as the integrator knows it from the database. */
 export interface CachedFileRef {
-  fileId: FileId;
+  fileId: ContentId;
   origin: Origin;
   realPath: string;
   /** Origin size and mtime as recorded: a manifest built for other values is not used. */
@@ -30,7 +30,7 @@ export interface FetcherOptions {
   /** ManifestCached goes here; a listener persists it (Database.updateManifest). */
   bus?: EventBus;
   /** Looks up a persisted manifest by file id (e.g. SELECT chunk_manifest FROM files WHERE id = ?). */
-  loadManifest?: (fileId: FileId) => Uint8Array | null | undefined;
+  loadManifest?: (fileId: ContentId) => Uint8Array | null | undefined;
   pins?: ChunkPins;
   ledger?: ChunkLedger;
   stats?: CacheStats;

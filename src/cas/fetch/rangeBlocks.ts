@@ -6,7 +6,7 @@
  * blocks of all files are also kept in memory. When the file's manifest arrives, its blocks are dropped.
  */
 import { errorMessage } from "../../core/errors.ts";
-import type { FileId } from "../../core/types.ts";
+import type { ContentId } from "../../core/types.ts";
 import { Lru } from "../../core/lru.ts";
 import { log } from "../../core/logger.ts";
 import { chunkHex, hashChunk, hexToId, type ChunkHex } from "../chunkHash.ts";
@@ -28,7 +28,7 @@ export class RangeBlocks {
   constructor(
     private readonly env: FetchEnv,
     /** The decoded manifest of a file, if one is known (a block stored after it arrived is not recorded). */
-    private readonly knownManifest: (fileId: FileId) => Manifest | undefined,
+    private readonly knownManifest: (fileId: ContentId) => Manifest | undefined,
   ) {
     this.memory = new Lru(env.o.maxMemoryBlocks);
   }

@@ -15,6 +15,7 @@ import { emptyTags, type EmbeddedPicture, type FileMeta } from "../../../src/cor
 import { Database } from "../../../src/db/database.ts";
 import { NodeReader } from "../../../src/db/nodeReader.ts";
 import { NodeKind, ROOT_INO } from "../../../src/db/treeStore.ts";
+import { asIno, asOriginId } from "../../../src/core/ids.ts";
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -30,7 +31,7 @@ function tempDb(): string {
 function config(cover: string | null): MusicFsConfig {
   return {
     source: null, mountPoint: null, cacheDir: "/nonexistent", template: DEFAULT_TEMPLATE, allowOther: false, specialDirs: "hidden", cover, views: [],
-    origins: [{ id: "o", path: "/nonexistent/o", cache: "off", priority: 0 }],
+    origins: [{ id: asOriginId("o"), path: "/nonexistent/o", cache: "off", priority: 0 }],
     cache: { maxBytes: 1, readTimeoutMs: 1000 }, sync: { watch: false, intervalS: 0, offlineRetryS: 60 },
   };
 }
@@ -39,7 +40,7 @@ const JPEG: EmbeddedPicture = { offset: 100, length: 2000, type: "jpeg", front: 
 const PNG: EmbeddedPicture = { offset: 50, length: 300, type: "png", front: false };
 
 function track(realPath: string, t: Partial<FileMeta>): FileMeta {
-  return { originId: "o", realPath, size: 10_000, mtimeMs: 1, format: "flac", ...emptyTags(), albumArtist: "Band", artist: "Band", year: 2001, ...t };
+  return { originId: asOriginId("o"), realPath, size: 10_000, mtimeMs: 1, format: "flac", ...emptyTags(), albumArtist: "Band", artist: "Band", year: 2001, ...t };
 }
 
 const green = [track("G/1.flac", { album: "Green", title: "g1", track: 1, picture: PNG }), track("G/2.flac", { album: "Green", title: "g2", track: 2, picture: JPEG })];
@@ -63,10 +64,10 @@ function coverFiles(lib: Library, path: string): string[] {
   try {
     const rows = lib.db.sqlite.query(`SELECT ino, parent FROM nodes WHERE kind = ${NodeKind.Cover}`).values();
     return rows.map((r) => {
-      const node = reader.node(Number(r[0]))!;
+      const node = reader.node(asIno(Number(r[0])))!;
       const parts = [node.name];
       for (let p = Number(r[1]); p !== ROOT_INO; ) {
-        const dir = reader.node(p)!;
+        const dir = reader.node(asIno(p))!;
         parts.unshift(dir.name);
         p = dir.parent;
       }
@@ -101,7 +102,7 @@ describe("cover nodes in the stored tree", () => {
     expect(coverFiles(lib, path)).toEqual(["Band/Green (1999) [FLAC]/cover.png 300"]);
     syncBatch(lib, [{ ...plain[0], picture: JPEG, mtimeMs: 2 }]);
     expect(coverFiles(lib, path)).toContain("Band/Plain (2001) [FLAC]/cover.jpg 2000");
-    const gone = lib.db.getFileByRealPath("o", "P/1.flac")!.id!;
+    const gone = lib.db.getFileByRealPath(asOriginId("o"), "P/1.flac")!.id!;
     lib.removeFiles([gone]);
     expect(coverFiles(lib, path)).toEqual(["Band/Green (1999) [FLAC]/cover.png 300"]);
     expect(lib.db.sqlite.query("SELECT count(*) FROM nodes WHERE name = 'Plain (2001) [FLAC]'").values()[0][0]).toBe(0);
@@ -122,7 +123,7 @@ describe("cover nodes in the stored tree", () => {
   test("a second folder that claims the album (as a view's album folder does) gets the cover too", async () => {
     const path = tempDb();
     const lib = await scanned(path, [...green, ...plain]);
-    const albumId = lib.albums.store.albumIdOfFile(lib.db.getFileByRealPath("o", "G/1.flac")!.id!)!;
+    const albumId = lib.albums.store.albumIdOfFile(lib.db.getFileByRealPath(asOriginId("o"), "G/1.flac")!.id!)!;
     lib.db.transaction(() => {
       const view = lib.tree.store.mkdirs(["Genres", "Rock", "Green"], Date.now())!;
       expect(lib.tree.store.claimDir(view, albumId)).toBe(true);

@@ -10,9 +10,10 @@ import { join } from "node:path";
 import { Library } from "../../../src/app/library/library.ts";
 import type { PlacementResult } from "../../../src/app/catalog/treeBuilder.ts";
 import { BUILT_IN_VIEWS, DEFAULT_TEMPLATE, type MusicFsConfig, type ViewConfig } from "../../../src/config/config.ts";
-import { emptyTags, type FileMeta } from "../../../src/core/types.ts";
+import { emptyTags, type FileId, type FileMeta } from "../../../src/core/types.ts";
 import { Database } from "../../../src/db/database.ts";
 import { NodeKind } from "../../../src/db/treeStore.ts";
+import { asFileId, asOriginId } from "../../../src/core/ids.ts";
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -31,13 +32,13 @@ const YEARS: ViewConfig = { name: "Years", template: BUILT_IN_VIEWS.Years };
 function config(views: ViewConfig[]): MusicFsConfig {
   return {
     source: null, mountPoint: null, cacheDir: "/nonexistent", template: DEFAULT_TEMPLATE, allowOther: false, specialDirs: "hidden",
-    cover: null, views, origins: [{ id: "o", path: "/nonexistent/o", cache: "off", priority: 0 }],
+    cover: null, views, origins: [{ id: asOriginId("o"), path: "/nonexistent/o", cache: "off", priority: 0 }],
     cache: { maxBytes: 1, readTimeoutMs: 1000 }, sync: { watch: false, intervalS: 0, offlineRetryS: 60 },
   };
 }
 
 function track(realPath: string, t: Partial<FileMeta>): FileMeta {
-  return { originId: "o", realPath, size: 100, mtimeMs: 1, format: realPath.slice(realPath.lastIndexOf(".") + 1), ...emptyTags(), ...t };
+  return { originId: asOriginId("o"), realPath, size: 100, mtimeMs: 1, format: realPath.slice(realPath.lastIndexOf(".") + 1), ...emptyTags(), ...t };
 }
 
 const moss = [1, 2].map((n) =>
@@ -191,7 +192,7 @@ describe("views", () => {
     expect(result.added.some((e) => e.name === "Drone")).toBe(true);
     expect(result.removed.some((e) => e.name === "01 - G1.flac")).toBe(true);
 
-    const removal: number[] = [...files.entries()].filter(([p]) => p.startsWith("Moss/")).map(([, id]) => id);
+    const removal: FileId[] = [...files.entries()].filter(([p]) => p.startsWith("Moss/")).map(([, id]) => asFileId(id));
     lib.removeFiles(removal);
     expect([...inodes(lib).keys()]).toEqual(["Genres"]);
     lib.close();
@@ -202,7 +203,7 @@ describe("views", () => {
     const first = await scanned(path, [...moss, hits("aaaa", "a", 1)], [GENRES]);
     first.close();
     const lib = await open(path, [{ name: "Genres", template: "$genre/$album/$title.$format" }]);
-    lib.removeFiles(moss.map((m) => lib.db.getFileByRealPath("o", m.realPath)!.id!)); // what originReconcile does
+    lib.removeFiles(moss.map((m) => lib.db.getFileByRealPath(asOriginId("o"), m.realPath)!.id!)); // what originReconcile does
     lib.applyTemplate();
     expect([...inodes(lib).keys()].filter((p) => p.startsWith("Genres"))).toEqual([
       "Genres",

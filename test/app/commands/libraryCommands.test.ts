@@ -16,6 +16,7 @@ import { isUserError } from "../../../src/core/errors.ts";
 import { NodeReader } from "../../../src/db/nodeReader.ts";
 import { cleanupAll, tempDir } from "../../support/cleanup.ts";
 import { scannedSampleLibrary, type ScannedLibrary } from "../../support/scannedLibrary.ts";
+import { asIno } from "../../../src/core/ids.ts";
 
 let lib: ScannedLibrary;
 /** A word of some track's title, from the database itself (what a user would type). */
@@ -36,7 +37,7 @@ function inTree(path: string): boolean {
   try {
     let ino = 1;
     for (const name of path.split("/")) {
-      const n = nodes.child(ino, name);
+      const n = nodes.child(asIno(ino), name);
       if (!n) return false;
       ino = n.ino;
     }

@@ -13,6 +13,7 @@ import { originVersionOf } from "../../../src/core/originVersion.ts";
 import type { DeferredReply, DeferredRequest } from "../../../src/fuse/session.ts";
 import type { DeferredOriginChange } from "../../../src/fs/workerMessages.ts";
 import { cleanupAll, tempDir } from "../../support/cleanup.ts";
+import { asFileId, asIno, asOriginId } from "../../../src/core/ids.ts";
 
 afterEach(cleanupAll);
 
@@ -29,7 +30,7 @@ function setup(row: { size: number; mtimeMs: number }, nodeIno = INO) {
     db: { getFile: (id: number) => (id === FILE_ID ? row : null) },
   } as unknown as Library;
   const payload: DeferredOriginChange = {
-    type: "originChanged", ino: INO, fileId: FILE_ID, originId: "o", realPath: "1.flac", fd,
+    type: "originChanged", ino: asIno(INO), fileId: asFileId(FILE_ID), originId: asOriginId("o"), realPath: "1.flac", fd,
     stored: { size: 2000, mtimeMs: 1 }, found: originVersionOf(fstatSync(fd)),
   };
   const answers: string[] = [];

@@ -6,6 +6,7 @@ import { chooseOrigins, readRememberedOrigins, rememberOrigins } from "../../../
 import { loadConfig } from "../../../src/config/config.ts";
 import { cachePaths } from "../../../src/config/paths.ts";
 import { Database } from "../../../src/db/database.ts";
+import { asOriginId } from "../../../src/core/ids.ts";
 
 const dirs: string[] = [];
 afterAll(() => {
@@ -16,7 +17,7 @@ function cacheDir() {
   dirs.push(d);
   return cachePaths(d);
 }
-const music = { id: "music", path: "/srv/music", cache: "off" as const, priority: 0 };
+const music = { id: asOriginId("music"), path: "/srv/music", cache: "off" as const, priority: 0 };
 
 describe("remembered origins (origins.json)", () => {
   test("origins given are written to origins.json (0600) and come back when none are given", () => {

@@ -3,8 +3,9 @@ import { bounded, ReadContext, withReadContext } from "../../../src/cas/fetch/re
 import { FetchError } from "../../../src/cas/fetch/fetchError.ts";
 import { LocalOrigin } from "../../../src/origins/localOrigin.ts";
 import type { CachedFileRef } from "../../../src/cas/fetch/options.ts";
+import { asContentId, asOriginId } from "../../../src/core/ids.ts";
 
-const file: CachedFileRef = { fileId: 1, origin: new LocalOrigin("test", "/nonexistent"), realPath: "a.flac", size: 10, mtimeMs: 0 };
+const file: CachedFileRef = { fileId: asContentId(1), origin: new LocalOrigin(asOriginId("test"), "/nonexistent"), realPath: "a.flac", size: 10, mtimeMs: 0 };
 const never = new Promise<Uint8Array>(() => {});
 
 test("a read that outlives its deadline rejects with FetchError (EIO) naming the file", async () => {

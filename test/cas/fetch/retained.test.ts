@@ -2,9 +2,10 @@ import { expect, test } from "bun:test";
 import { RetainedPieces } from "../../../src/cas/fetch/retained.ts";
 import { findPiece, newFileFetch } from "../../../src/cas/fetch/fileFetch.ts";
 import { LocalOrigin } from "../../../src/origins/localOrigin.ts";
+import { asContentId, asOriginId } from "../../../src/core/ids.ts";
 
-const origin = new LocalOrigin("test", "/nonexistent");
-const ff = (id: number) => newFileFetch({ fileId: id, origin, realPath: `${id}.flac`, size: 1e9, mtimeMs: 0 });
+const origin = new LocalOrigin(asOriginId("test"), "/nonexistent");
+const ff = (id: number) => newFileFetch({ fileId: asContentId(id), origin, realPath: `${id}.flac`, size: 1e9, mtimeMs: 0 });
 
 test("pieces are kept up to the byte budget, oldest of any file let go first", () => {
   const pool = new RetainedPieces(300);

@@ -6,6 +6,7 @@ import { Fetcher } from "../../../src/cas/fetch/index.ts";
 import { decodeManifest } from "../../../src/cas/manifestCodec.ts";
 import { fileRef, makeOrigin, ManifestDb, openTestCache, removeDir, tempDir } from "../helpers.ts";
 import { pseudoRandomBytes } from "../testData.ts";
+import { asContentId } from "../../../src/core/ids.ts";
 
 const MiB = 1024 * 1024;
 let cleanups: (() => Promise<void> | void)[] = [];
@@ -57,21 +58,21 @@ test("a whole-file fetch started by playback stops when its last reader closes t
   const a = fileRef(origin, root, "played.flac", 1);
   const b = fileRef(origin, root, "next.flac", 2);
   for (let o = 0; o < 4 * MiB; o += 128 * 1024) await cache.fetcher.read(a, o, 128 * 1024); // playback: fetched whole
-  expect(cache.fetcher.fetching(1)).toBe(true);
-  cache.fetcher.readerClosed(1); // the player skipped the track
-  expect(cache.fetcher.fetching(1)).toBe(false);
+  expect(cache.fetcher.fetching(asContentId(1))).toBe(true);
+  cache.fetcher.readerClosed(asContentId(1)); // the player skipped the track
+  expect(cache.fetcher.fetching(asContentId(1))).toBe(false);
 
   // A file read to its end: what is left is finished anyway, the reader closing changes nothing.
   const short = pseudoRandomBytes(3 * MiB, 33);
   writeFileSync(join(root, "short.flac"), short);
   const c = fileRef(origin, root, "short.flac", 3);
   for (let o = 0; o < short.length; o += 128 * 1024) await cache.fetcher.read(c, o, 128 * 1024);
-  cache.fetcher.readerClosed(3);
-  expect(cache.fetcher.fetching(3) || db.manifests.has(3)).toBe(true);
+  cache.fetcher.readerClosed(asContentId(3));
+  expect(cache.fetcher.fetching(asContentId(3)) || db.manifests.has(3)).toBe(true);
 
   const whole = cache.fetcher.prefetch(b);
-  cache.fetcher.readerClosed(2); // nobody reads a prefetched file: it is fetched to the end anyway
-  expect(cache.fetcher.fetching(2)).toBe(true);
+  cache.fetcher.readerClosed(asContentId(2)); // nobody reads a prefetched file: it is fetched to the end anyway
+  expect(cache.fetcher.fetching(asContentId(2))).toBe(true);
   await whole;
   expect(db.manifests.has(2)).toBe(true);
   expect(db.manifests.has(1)).toBe(false);

@@ -194,6 +194,14 @@ export class CoverStore {
     return r ? { originId: asOriginId(String(r[0])), realPath: String(r[1]), size: Number(r[2]), mtimeMs: Number(r[3]) } : null;
   }
 
+  /** Folder images whose stored manifest is current (the data file upgrade walks them). */
+  cachedImageVersions(): { id: number; size: number; mtimeMs: number }[] {
+    return this.db
+      .stmt(`SELECT id, size, mtime_ms FROM folder_images WHERE ${MANIFEST_IS_CURRENT}`)
+      .values()
+      .map((r) => ({ id: Number(r[0]), size: Number(r[1]), mtimeMs: Number(r[2]) }));
+  }
+
   /** A folder image's manifest, while it is current (the image has the size and mtime it was cached from). */
   imageManifest(id: number): Uint8Array | null {
     const r = this.db

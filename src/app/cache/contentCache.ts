@@ -4,7 +4,7 @@ import { EventBus } from "../../core/eventBus.ts";
 import { errorMessage } from "../../core/errors.ts";
 import { log } from "../../core/logger.ts";
 import { asContentId, type ContentId, type FileId } from "../../core/ids.ts";
-import { fileContentId, fileIdOfContent, imageIdOfContent } from "../../core/contentIds.ts";
+import { fileContentId, fileIdOfContent, imageContentId, imageIdOfContent } from "../../core/contentIds.ts";
 import { openChunkCache, type ChunkCache } from "../../cas/chunkCache.ts";
 import { existsSync } from "node:fs";
 import { chunkPath } from "../../cas/chunkPaths.ts";
@@ -144,27 +144,37 @@ export class ContentCache {
    * a data file cost anything.
    */
   private async upgradeToDataFiles(): Promise<void> {
-    const todo = this.library.db.listCachedVersions().map((v) => ({ ...v, fileId: fileContentId(v.fileId) })).filter((v) => !this.cache.dataFiles.has(v));
+    const todo = [
+      ...this.library.db.listCachedVersions().map((v) => ({ ...v, fileId: fileContentId(v.fileId) })),
+      // Folder images (album covers) too: their content ids are negative.
+      ...this.library.covers.store.cachedImageVersions().map((v) => ({ fileId: imageContentId(v.id), size: v.size, mtimeMs: v.mtimeMs })),
+    ].filter((v) => !this.cache.dataFiles.has(v));
     if (todo.length === 0) return;
     log.info(`content cache: writing data files for ${plural(todo.length, "cached file")} (from their chunks)`);
     const converted: DataFileRef[] = [];
     const failed = new Set<string>();
     for (const ref of todo) {
       if (this.closing) return;
-      const stored = this.library.db.getManifest(fileIdOfContent(ref.fileId)!);
+      const stored = this.storedManifest(ref.fileId);
       if (!stored) continue;
-      if (await this.toDataFile(ref, stored.manifest, true)) converted.push(ref);
-      else for (const hex of manifestChunkHexes(decodeManifest(stored.manifest))) failed.add(hex);
+      if (await this.toDataFile(ref, stored, true)) converted.push(ref);
+      else for (const hex of manifestChunkHexes(decodeManifest(stored))) failed.add(hex);
     }
     for (const ref of converted) {
       if (this.closing) return;
-      const stored = this.library.db.getManifest(fileIdOfContent(ref.fileId)!);
+      const stored = this.storedManifest(ref.fileId);
       if (!stored) continue;
-      const m = decodeManifest(stored.manifest);
+      const m = decodeManifest(stored);
       if ([...manifestChunkHexes(m)].some((hex) => failed.has(hex))) continue; // shared with a file still read from chunks
       await this.cache.dropChunksOf(m);
     }
     log.info(`content cache: ${plural(converted.length, "file")} now served from data files`);
+  }
+
+  /** The current manifest of a file or a folder image, as persisted. */
+  private storedManifest(id: ContentId): Uint8Array | null {
+    const imageId = imageIdOfContent(id);
+    return imageId === null ? (this.library.db.getManifest(fileIdOfContent(id)!)?.manifest ?? null) : this.library.covers.store.imageManifest(imageId);
   }
 
   /** What the fetcher needs of a file, or of a folder image (an album cover: its content id is negative). */

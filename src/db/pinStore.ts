@@ -35,6 +35,8 @@ const SCHEMA = `
   CREATE TABLE IF NOT EXISTS pinned_files (position INTEGER PRIMARY KEY, file_id INTEGER NOT NULL);
 `;
 
+const PINNED_FILES = "SELECT file_id FROM pinned_files ORDER BY position";
+
 export class PinStore {
   private constructor(private readonly db: Database) {}
 
@@ -81,13 +83,18 @@ export class PinStore {
    * in the FUSE workers. Only written when it changed.
    */
   setPinnedFiles(ids: readonly number[]): void {
-    const current = (this.db.query("SELECT file_id FROM pinned_files ORDER BY position").values() as [number][]).map(([id]) => id);
+    const current = this.pinnedFiles();
     if (current.length === ids.length && current.every((id, i) => id === ids[i])) return;
     this.db.transaction(() => {
       this.db.run("DELETE FROM pinned_files");
       const insert = this.db.prepare("INSERT INTO pinned_files (position, file_id) VALUES (?, ?)");
       ids.forEach((id, i) => insert.run(i, id));
     })();
+  }
+
+  /** The pinned files as the mount last wrote them (setPinnedFiles), in order. */
+  pinnedFiles(): FileId[] {
+    return (this.db.query(PINNED_FILES).values() as [number][]).map(([id]) => asFileId(id));
   }
 
   /** Read-only: the pinned files as the mount last wrote them; none when there is no pins.db yet. */
@@ -99,7 +106,7 @@ export class PinStore {
       return [];
     }
     try {
-      return (db.query("SELECT file_id FROM pinned_files ORDER BY position").values() as [number][]).map(([id]) => asFileId(id));
+      return (db.query(PINNED_FILES).values() as [number][]).map(([id]) => asFileId(id));
     } catch {
       return []; // a pins.db from before pinned_files: the mount adds it at its next refresh
     } finally {

@@ -88,7 +88,7 @@ function cachedBytes(cache: string): number {
     for (const e of readdirSync(dir, { withFileTypes: true })) {
       const p = join(dir, e.name);
       if (e.isDirectory()) walk(p, keep);
-      else if (keep(e.name)) n += statSync(p).size;
+      else if (keep(e.name)) n += statSync(p, { throwIfNoEntry: false })?.size ?? 0; // evicted since it was listed: 0
     }
   };
   walk(join(cache, "chunks"), (name) => /^[0-9a-f]{64}$/.test(name));

@@ -138,6 +138,17 @@ export class PinManager {
     });
   }
 
+  /**
+   * Before the content cache starts: the files the last refresh pinned (as pins.db recorded them) are kept at once.
+   * The cache's start runs an eviction sweep and writes data files from chunks (which may push it over its cap),
+   * while the pins are resolved again only after the ready line (refresh): without this, that first sweep evicted
+   * pinned files, and a restart with the origin down answered EIO for them.
+   */
+  keepLastPinned(): void {
+    const ids = this.store.pinnedFiles().filter((id) => this.content.isCachedOrigin(id));
+    this.content.setPinnedFiles(new Set(ids));
+  }
+
   /** Resolves every pin again (at mount, after a sync: later matches join, removed files leave) and fetches what is missing. */
   refresh(): void {
     if (this.closed) return;

@@ -127,13 +127,14 @@ export async function runMount(req: MountRequest): Promise<number> {
     CollectionStore.open(paths.collectionsDb).close(); // created here so the workers can open it read-only
     if (library.config.origins.some((o) => o.cache === "full")) {
       content = new ContentCache(library, paths, config);
+      pins = new PinManager(library, content, paths);
+      pins.keepLastPinned(); // before the cache's first eviction sweep (at start): pins are resolved after the ready line
       content.start();
       library.attachContentCache(content);
       // A remote file replaced or deleted on the store while mounted is synced when an open or a read notices it.
       content.changes = new RemoteChangeWatch((originId, realPath) =>
         backgroundTasks ? backgroundTasks.refreshFile(originId, realPath) : Promise.reject(new Error("the mount is still starting")),
       );
-      pins = new PinManager(library, content, paths);
     }
     const writes = new BackgroundWrites(paths.cacheDir);
     listening = new Listening(paths.patternsDb, content?.prefetchTarget() ?? null, writes);

@@ -14,6 +14,7 @@ import { writeSampleLibrary } from "../../src/sample/sampleLibrary.ts";
 import { silence } from "../../src/sample/tone.ts";
 import { putObjects, rgwSkipReason, startRgw, type RgwCluster } from "../support/cephRgw.ts";
 import { startFaultProxy, type FaultProxy } from "../support/faultProxy.ts";
+import { eventually } from "../support/eventually.ts";
 import { CLI, cleanupAll, run, startMount, tempDir } from "./harness.ts";
 import { asContentId } from "../../src/core/ids.ts";
 
@@ -183,7 +184,12 @@ describe.skipIf(skip)("pins on an S3 mount (Ceph RGW)", () => {
         expect(r.stderr).toBe("");
         expect(sha(r.bytes)).toBe(sha(objects.get(f.key)!));
       }
-      const listed = JSON.parse((await run(["bun", CLI, "pins", "--json", ...args()])).stdout) as { progress: { files: number; cachedFiles: number } };
+      // The restarted mount checks its pinned files in the background: all of them are found cached, none fetched.
+      const listed = await eventually(
+        async () => JSON.parse((await run(["bun", CLI, "pins", "--json", ...args()])).stdout) as { progress: { files: number; cachedFiles: number; failedFiles: number } },
+        (p) => p.progress.files > 0 && (p.progress.cachedFiles === p.progress.files || p.progress.failedFiles > 0),
+      );
+      expect(listed.progress.failedFiles).toBe(0);
       expect(listed.progress.cachedFiles).toBe(listed.progress.files);
       const evicted = others.find((f) => !existsSync(dataFilePath(join(cache, "data"), asContentId(f.id), f.size, f.mtimeMs)))!;
       expect(evicted).toBeDefined();

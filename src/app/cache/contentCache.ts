@@ -288,19 +288,18 @@ export class ContentCache {
   }
 
   /**
-   * Fetches a file whole into the cache (a pin). A file cached once and evicted since keeps its manifest but lost its
-   * bytes: the manifest goes, so that the file is fetched in one sequential GET (and gets its data file) instead of
-   * chunk by chunk. Resolves with whether it is now cached whole; a failure of the origin shows as false.
+   * Fetches a file whole into the cache (a pin): the whole file in one sequential fetch when nothing of it is
+   * stored, else a read through its manifest, which serves what is there (its data file, its chunks) and fetches
+   * only what is missing. Nothing cached is dropped on the way: with the origin down, a file keeps what it has.
+   * Resolves with whether it is now cached whole; a failure of the origin rejects (FetchError).
    */
   async fetchWhole(fileId: FileId): Promise<boolean> {
     const ref = this.ref(fileContentId(fileId));
     if (!ref) return false;
     if (this.isCachedWhole(fileId)) return true;
-    if (this.library.db.getManifest(fileId)) {
-      this.library.db.clearManifestsOf([fileId]);
-      this.forgetContent(fileId);
-    }
-    await this.cache.fetcher.prefetch({ ...ref, manifest: null });
+    if (!this.cache.fetcher.hasManifest(ref)) await this.cache.fetcher.prefetch(ref);
+    if (this.isCachedWhole(fileId)) return true;
+    for (let off = 0; off < ref.size; off += 1 << 20) await this.cache.fetcher.read(ref, off, Math.min(1 << 20, ref.size - off));
     return this.isCachedWhole(fileId);
   }
 

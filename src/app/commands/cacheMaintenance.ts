@@ -16,7 +16,7 @@ import { decodeManifest, manifestChunkHexes, type Manifest } from "../../cas/man
 import { ContentCache } from "../cache/contentCache.ts";
 import type { Library } from "../library/library.ts";
 import { checkDataFile } from "../../cas/dataFileCheck.ts";
-import { dataFilePath, parseDataFileName } from "../../cas/dataFilePaths.ts";
+import { dataFilePath, parseDataFileName, parsePartialName } from "../../cas/dataFilePaths.ts";
 
 /** An origin named by folder or by id (`cache clear --origin`), checked against the origins the library has files of. */
 export function resolveOriginId(given: string, known: OriginId[]): OriginId {
@@ -63,6 +63,15 @@ function manifests(library: Library): Map<FileId, Manifest> {
   return out;
 }
 
+/** Bytes of partial data files (fetches not finished): they count toward what the cache holds. */
+function partialBytes(dataDir: string): number {
+  if (!existsSync(dataDir)) return 0;
+  let bytes = 0;
+  for (const shard of readdirSync(dataDir))
+    for (const name of readdirSync(join(dataDir, shard))) if (parsePartialName(name)) bytes += statSync(join(dataDir, shard, name)).size;
+  return bytes;
+}
+
 /** Every complete data file (path, name, size). */
 function* dataFiles(dataDir: string): Generator<{ path: string; fileId: ContentId; size: number }> {
   if (!existsSync(dataDir)) return;
@@ -102,6 +111,7 @@ export function cacheStatsFromDisk(paths: CachePaths, library: Library): Offline
     files++;
     storedBytes += d.size;
   }
+  storedBytes += partialBytes(paths.dataDir);
   let logicalBytes = 0;
   const ms = manifests(library);
   for (const m of ms.values()) logicalBytes += m.originSize;

@@ -32,7 +32,8 @@ function freeBytes(dir: string): number {
  * committed stays, and the next start continues from there.
  */
 export function diskFullError(cacheDir: string): UserError {
-  const cached = bytesUnder(join(cacheDir, "chunks"));
+  // Cached music is in data files (whole files) and chunks (ranges, older caches): `cache clear` frees both.
+  const cached = bytesUnder(join(cacheDir, "data")) + bytesUnder(join(cacheDir, "chunks"));
   const clear = cached > 0 ? ` \`musicfs cache clear --cache-dir ${tildify(cacheDir)}\` frees ${(cached / 1024 / 1024).toFixed(1)} MiB of cached music (fetched again when played).` : "";
   return new UserError(
     `The disk holding the cache dir ${tildify(cacheDir)} is full: musicfs could not save the library there.`,

@@ -8,7 +8,7 @@ export const commonLibraryArgs = {
   origin: {
     type: "string" as const,
     alias: "o",
-    description: "A music folder to show (repeat for several). Replaces the config file's [[origins]].",
+    description: "A music folder or an S3 bucket (s3://BUCKET/PREFIX) to show (repeat for several). Replaces the config file's [[origins]].",
   },
   config: { type: "string" as const, alias: "c", description: "Config file (default $XDG_CONFIG_HOME/musicfs/config.toml)" },
   "cache-dir": {

@@ -15,7 +15,7 @@ export const mountCommand = defineCommand({
   args: {
     mountpoint: { type: "positional", required: false, description: "Where to mount (default: mount_point from the config file)" },
     ...commonLibraryArgs,
-    "cache-mode": { type: "string", description: 'Content cache for the --origin folders: "off" (read directly, default) or "full" (through the chunk store)' },
+    "cache-mode": { type: "string", description: 'Content cache for the --origin folders: "off" (read directly, default) or "full" (through the content cache)' },
     "allow-other": { type: "boolean", description: "Let other users see the mount (non-root needs user_allow_other in /etc/fuse.conf)" },
     metrics: { type: "string", description: 'Serve Prometheus metrics at this loopback ADDR, e.g. "127.0.0.1:9464" (config: metrics)' },
     watch: { type: "boolean", description: "Apply changes on the origins within seconds (inotify), not only at mount" },

@@ -24,7 +24,9 @@ const IN_FLIGHT_BOUND = 1 * MiB;
 
 /**
  * Bytes of the cached content: chunk files below `chunks/` and data files below `data/` (complete files), temp files
- * of writes under way included, the ledger (`access.db`) left out.
+ * of writes under way included, the ledger (`access.db`) left out. A file counts the bytes it has on disk: a partial
+ * data file written out of order has holes (its size is its furthest write; a hole of 1.5 MB was seen), which take no
+ * room — counted by size they made a sample read up to 2.5 MiB over the cap with less than the cap on disk.
  */
 function cachedBytes(cacheDir: string): number {
   return filesBelow(join(cacheDir, "chunks")) + filesBelow(join(cacheDir, "data"));
@@ -42,7 +44,7 @@ function filesBelow(dir: string): number {
     if (name.startsWith("access.db")) continue;
     try {
       const st = statSync(join(dir, name));
-      if (st.isFile()) n += st.size;
+      if (st.isFile()) n += Math.min(st.size, st.blocks * 512); // holes are not on disk; block rounding is not content
     } catch {
       /* evicted or renamed meanwhile */
     }

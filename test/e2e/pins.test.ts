@@ -81,7 +81,7 @@ function storedFiles(cache: string): StoredFile[] {
   return rows.map(([id, key, path, size, mtimeMs]) => ({ id, key, path, size, mtimeMs }));
 }
 
-/** Bytes of cached content on disk: chunk files and data files (what the cap bounds). */
+/** Bytes of cached content on disk: chunk files and data files (what the cap bounds; as in cacheCap.test.ts). */
 function cachedBytes(cache: string): number {
   let n = 0;
   const walk = (dir: string, keep: (name: string) => boolean) => {
@@ -89,7 +89,10 @@ function cachedBytes(cache: string): number {
     for (const e of readdirSync(dir, { withFileTypes: true })) {
       const p = join(dir, e.name);
       if (e.isDirectory()) walk(p, keep);
-      else if (keep(e.name)) n += statSync(p, { throwIfNoEntry: false })?.size ?? 0; // evicted since it was listed: 0
+      else if (keep(e.name)) {
+        const st = statSync(p, { throwIfNoEntry: false }); // evicted since it was listed: 0
+        n += st ? Math.min(st.size, st.blocks * 512) : 0; // bytes on disk: a partial data file's holes take none
+      }
     }
   };
   walk(join(cache, "chunks"), (name) => /^[0-9a-f]{64}$/.test(name));

@@ -55,7 +55,7 @@ afterAll(async () => {
 });
 
 function env(): Record<string, string> {
-  return { AWS_ACCESS_KEY_ID: rgw.accessKeyId, AWS_SECRET_ACCESS_KEY: rgw.secretAccessKey, AWS_REGION: rgw.region, AWS_PROFILE: "", AWS_ENDPOINT_URL: "" };
+  return rgw.credentialsEnv();
 }
 
 interface CachedRow { id: number; real: string; virtual: string; manifest: Uint8Array | null }

@@ -39,7 +39,7 @@ afterAll(async () => {
 }, 60_000);
 
 function env(extra: Record<string, string> = {}): Record<string, string> {
-  return { AWS_ACCESS_KEY_ID: rgw.accessKeyId, AWS_SECRET_ACCESS_KEY: rgw.secretAccessKey, AWS_REGION: rgw.region, AWS_PROFILE: "", AWS_ENDPOINT_URL: "", ...extra };
+  return rgw.credentialsEnv(extra);
 }
 
 function config(bucket: string, endpoint = proxy.endpoint): string {

@@ -63,7 +63,7 @@ afterAll(async () => {
 }, 120_000);
 
 function env(): Record<string, string> {
-  return { AWS_ACCESS_KEY_ID: rgw.accessKeyId, AWS_SECRET_ACCESS_KEY: rgw.secretAccessKey, AWS_REGION: rgw.region, AWS_PROFILE: "", AWS_ENDPOINT_URL: "" };
+  return rgw.credentialsEnv();
 }
 
 interface StoredFile {

@@ -44,7 +44,7 @@ function noiseFlac(title: string, track: number, seconds: number, seed: number):
 }
 
 function env(): Record<string, string> {
-  return { AWS_ACCESS_KEY_ID: rgw.accessKeyId, AWS_SECRET_ACCESS_KEY: rgw.secretAccessKey, AWS_REGION: rgw.region, AWS_PROFILE: "", AWS_ENDPOINT_URL: "" };
+  return rgw.credentialsEnv();
 }
 
 function config(readTimeoutMs: number): string {

@@ -39,7 +39,7 @@ function config(): string {
 }
 
 function env(): Record<string, string> {
-  return { AWS_ACCESS_KEY_ID: rgw.accessKeyId, AWS_SECRET_ACCESS_KEY: rgw.secretAccessKey, AWS_REGION: rgw.region, AWS_PROFILE: "", AWS_ENDPOINT_URL: "" };
+  return rgw.credentialsEnv();
 }
 
 function virtualPath(cache: string): string {

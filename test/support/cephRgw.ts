@@ -39,6 +39,11 @@ export interface RgwCluster {
   createBucket(name: string): Promise<void>;
   /** A client for one bucket (for putting and deleting test objects). */
   client(bucket: string): Bun.S3Client;
+  /**
+   * The environment a musicfs child needs to reach this cluster: its keys, its region, and no profile or endpoint
+   * from the machine's own AWS settings (the config names the endpoint); `extra` adds or overrides variables.
+   */
+  credentialsEnv(extra?: Record<string, string>): Record<string, string>;
   /** Stops radosgw only (the store becomes unreachable); `startGateway` brings it back on the same port. */
   stopGateway(): Promise<void>;
   startGateway(): Promise<void>;
@@ -244,6 +249,9 @@ async function startCluster(): Promise<RgwCluster> {
         {},
         `CreateBucket ${name}`,
       );
+    },
+    credentialsEnv(extra = {}) {
+      return { AWS_ACCESS_KEY_ID: RGW_ACCESS_KEY, AWS_SECRET_ACCESS_KEY: RGW_SECRET_KEY, AWS_REGION: RGW_REGION, AWS_PROFILE: "", AWS_ENDPOINT_URL: "", ...extra };
     },
     client(bucket) {
       return new Bun.S3Client({ endpoint, bucket, accessKeyId: RGW_ACCESS_KEY, secretAccessKey: RGW_SECRET_KEY, region: RGW_REGION });

@@ -18,9 +18,9 @@ import {
   writeOpenOut, writeOutHeader, writeStatfs,
 } from "./codec.ts";
 import { Errno, type FuseFilesystem, type OpenReply, type RequestContext, S_IFDIR } from "./filesystem.ts";
-import type { WorkerMessage } from "./messages.ts";
+import type { DeferredRequestData, WorkerMessage } from "./messages.ts";
 import type { PassthroughTable } from "./passthrough.ts";
-import { createSessionShared, SessionShared } from "./sessionShared.ts";
+import { createSessionShared, SessionShared, wallClockMs } from "./sessionShared.ts";
 
 /** Bytes a reply buffer needs: header + MAX_PAGES pages + one page of slack to align the payload. */
 export const REPLY_BUFFER_SIZE = Size.OUT_HEADER + MAX_PAGES * PAGE_SIZE + PAGE_SIZE;
@@ -60,6 +60,11 @@ export class RequestDispatcher {
   private readonly ctx: RequestContext & { uid: number; gid: number; pid: number };
   /** Work due once the current reply has been written (see init). */
   private afterReply: (() => void) | undefined;
+  /** The request whose reply is being written: its answer time is recorded once it is (replyWritten). */
+  private answering: { opcode: number; receivedAtMs: number } | undefined;
+  /** Of the request being handled: when it was read, and whether it was handed to the main thread. */
+  private receivedAtMs = 0;
+  private deferred = false;
 
   constructor(private readonly opts: DispatcherOptions) {
     this.fs = opts.fs;
@@ -80,9 +85,11 @@ export class RequestDispatcher {
 
   /**
    * Handle the request in `request[0, length)`. Returns the length of the reply to write from `replyOffset`, or 0
-   * when no reply is due (FORGET, INTERRUPT, a deferred request).
+   * when no reply is due (FORGET, INTERRUPT, a deferred request). `receivedAtMs` (wallClockMs) is when the request
+   * was read from /dev/fuse: its answer time counts from there to replyWritten(), or, for a request handed to the
+   * main thread, to the main thread's reply (session.ts).
    */
-  handle(request: Uint8Array, length: number): number {
+  handle(request: Uint8Array, length: number, receivedAtMs = wallClockMs()): number {
     const req = new DataView(request.buffer, request.byteOffset, length);
     const h = decodeRequestHeader(req);
     this.shared.countRequest(h.opcode);
@@ -90,15 +97,20 @@ export class RequestDispatcher {
     this.ctx.gid = h.gid;
     this.ctx.pid = h.pid;
     let result: number;
-    const t0 = performance.now();
+    this.receivedAtMs = receivedAtMs;
+    this.deferred = false;
     try {
       result = this.dispatch(h.opcode, h.nodeid, h.unique, req, request, length);
     } catch (e) {
       log.error(`fuse: ${opcodeName(h.opcode)} on inode ${h.nodeid} threw; answering EIO:`, e);
       result = -Errno.EIO;
     }
-    this.shared.recordLatency(h.opcode, (performance.now() - t0) / 1000);
-    if (result === NO_REPLY) return 0;
+    if (result === NO_REPLY) {
+      // A deferred request is timed by the main thread when it answers; FORGET and INTERRUPT end here.
+      if (!this.deferred) this.shared.recordLatency(h.opcode, (wallClockMs() - receivedAtMs) / 1000);
+      return 0;
+    }
+    this.answering = { opcode: h.opcode, receivedAtMs };
     if (result < 0) {
       writeOutHeader(this.view, this.replyOffset, Size.OUT_HEADER, result, h.unique);
       return Size.OUT_HEADER;
@@ -110,11 +122,23 @@ export class RequestDispatcher {
 
   /** Run what must wait until the last reply was written; the worker calls it after each write. */
   replyWritten(): void {
+    const a = this.answering;
+    if (a) {
+      this.answering = undefined;
+      this.shared.recordLatency(a.opcode, (wallClockMs() - a.receivedAtMs) / 1000);
+    }
     const f = this.afterReply;
     if (f) {
       this.afterReply = undefined;
       f();
     }
+  }
+
+  /** Hands the request to the main thread, which answers (and times) it. */
+  private defer(request: Omit<DeferredRequestData, "receivedAtMs">): number {
+    this.deferred = true;
+    this.post({ type: "defer", request: { ...request, receivedAtMs: this.receivedAtMs } });
+    return NO_REPLY;
   }
 
   /** Returns the payload length written at dataOffset, a negative errno, or NO_REPLY. */
@@ -145,11 +169,7 @@ export class RequestDispatcher {
         const size = Math.min(r.size, MAX_READ);
         const n = fs.read(ino, r.fh, r.offset, size, this.reply.subarray(out, out + size), this.ctx);
         if (typeof n === "number") return n < 0 ? n : Math.min(n, size);
-        this.post({
-          type: "defer",
-          request: { unique, opcode: op, nodeid: ino, offset: r.offset, size, fh: r.fh, payload: n.defer },
-        });
-        return NO_REPLY;
+        return this.defer({ unique, opcode: op, nodeid: ino, offset: r.offset, size, fh: r.fh, payload: n.defer });
       }
       case Opcode.RELEASE: {
         const fh = decodeReleaseFh(req);
@@ -233,8 +253,7 @@ export class RequestDispatcher {
     if (r === "zero-message") return -Errno.ENOSYS;
     if (typeof r === "number") return r;
     if ("defer" in r) {
-      this.post({ type: "defer", request: { unique, opcode: Opcode.OPEN, nodeid: ino, offset: 0, size: 0, fh: 0, payload: r.defer } });
-      return NO_REPLY;
+      return this.defer({ unique, opcode: Opcode.OPEN, nodeid: ino, offset: 0, size: 0, fh: 0, payload: r.defer });
     }
     // Direct I/O only where mmap keeps working with it (FUSE_DIRECT_IO_ALLOW_MMAP); otherwise the page cache.
     const reply = r.directIoIfMmap && this.shared.directIoMmap() ? { ...r, directIo: true } : r;

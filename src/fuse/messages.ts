@@ -31,6 +31,11 @@ export interface DeferredRequestData {
   size: number;
   fh: number;
   payload: unknown;
+  /**
+   * When the worker read the request from /dev/fuse (ms since the epoch, `wallClockMs()`): the main thread records
+   * its answer time from here, so a READ that waits for the fetcher counts its wait.
+   */
+  receivedAtMs: number;
 }
 
 export interface NegotiatedInit {

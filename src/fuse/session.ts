@@ -20,7 +20,7 @@ import type { DeferredRequestData, NegotiatedInit, SessionWorkerData, WorkerMess
 import { isRoot, mountFuse, type MountHandle, prepareMountpoint, setReadAhead, unmountLazy } from "./mount.ts";
 import { notifyInvalidateEntry, notifyInvalidateInode, type NotifyResult } from "./notify.ts";
 import { createPassthroughTable, PassthroughTable } from "./passthrough.ts";
-import { createSessionShared, SessionShared, type OpcodeLatency } from "./sessionShared.ts";
+import { createSessionShared, SessionShared, wallClockMs, type OpcodeLatency } from "./sessionShared.ts";
 
 /** A session worker thread: it sends WorkerMessages and receives nothing after its workerData. */
 type SessionWorker = WorkerThread<never, WorkerMessage>;
@@ -81,6 +81,9 @@ export interface SessionEnd {
 interface Pending {
   controller: AbortController;
   done: boolean;
+  opcode: number;
+  /** When a worker read the request (wallClockMs): its answer time counts from there. */
+  receivedAtMs: number;
 }
 
 /** Interrupts that arrived before their deferral (they come from different workers); bounded. */
@@ -139,7 +142,10 @@ export class FuseSession {
   }
 
   /** Requests some caller waited for, so far (for background work that should give way to traffic). */
-  /** Answer times by opcode name, as the workers measured them (a deferred request: until it was handed on). */
+  /**
+   * Answer times by opcode name: from when a worker read the request to when its reply was written, by the worker
+   * or, for a deferred request (a READ waiting for the fetcher), by the main thread.
+   */
   requestLatency(): Record<string, OpcodeLatency> {
     return this.shared.requestLatency();
   }
@@ -265,7 +271,7 @@ export class FuseSession {
   }
 
   private onDefer(data: DeferredRequestData): void {
-    const p: Pending = { controller: new AbortController(), done: false };
+    const p: Pending = { controller: new AbortController(), done: false, opcode: data.opcode, receivedAtMs: data.receivedAtMs };
     const reply: DeferredReply = {
       data: (bytes) => {
         // Header and bytes in one writev: a 1 MiB READ answer copied into a fresh reply buffer cost a fifth of the
@@ -317,6 +323,7 @@ export class FuseSession {
     try {
       if (payload && payload.byteLength > 0) writevSync(this.handle.fd, [message, payload]);
       else writeSync(this.handle.fd, message);
+      this.shared.recordLatency(p.opcode, (wallClockMs() - p.receivedAtMs) / 1000);
       return true;
     } catch (e) {
       const code = errnoCode(e);

@@ -35,6 +35,14 @@ const INT_WORDS = FIRST_BUCKET + COUNTERS * BUCKETS;
 /** Sums of answer times per opcode, in microseconds (BigInt64, after the Int32 words, 8-aligned). */
 const SUMS_BYTE_OFFSET = Math.ceil((4 * INT_WORDS) / 8) * 8;
 
+/**
+ * A clock every thread of the process reads alike (ms since the epoch, sub-millisecond): `performance.now()` counts
+ * from each thread's own start, so a request received by a worker and answered by the main thread needs this one.
+ */
+export function wallClockMs(): number {
+  return performance.timeOrigin + performance.now();
+}
+
 export interface OpcodeLatency {
   /** Requests per bucket of LATENCY_BUCKETS_S (not cumulative), the last one above the last bound. */
   buckets: number[];
@@ -121,7 +129,7 @@ export class SessionShared {
     if (!NO_REPLY_OPCODES.has(opcode)) Atomics.add(this.words, ANSWERED, 1);
   }
 
-  /** How long the worker took to answer (or hand on) a request of `opcode`. */
+  /** How long a request of `opcode` took, from when a worker read it to when its reply was written (by whichever thread). */
   recordLatency(opcode: number, seconds: number): void {
     const op = Math.min(opcode, COUNTERS - 1);
     let b = 0;

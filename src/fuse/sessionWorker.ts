@@ -20,7 +20,7 @@ import { REPLY_BUFFER_SIZE, RequestDispatcher } from "./dispatcher.ts";
 import type { FilesystemFactory } from "./filesystem.ts";
 import type { SessionWorkerData, WorkerMessage } from "./messages.ts";
 import { PassthroughTable } from "./passthrough.ts";
-import { SessionShared } from "./sessionShared.ts";
+import { SessionShared, wallClockMs } from "./sessionShared.ts";
 
 export function isSessionWorkerData(data: unknown): data is SessionWorkerData {
   return typeof data === "object" && data !== null && (data as SessionWorkerData).fuseSessionWorker === true;
@@ -108,6 +108,7 @@ export function serveLoop(fd: number, dispatcher: RequestDispatcher, role: Worke
     if (standby && asleep) calls = standby.awaitCall(calls);
     standby?.enterRead();
     const n = readRequest(fd, request);
+    const receivedAtMs = wallClockMs();
     standby?.leaveRead();
     if (typeof n === "string") return n;
     const fileIo = FILE_IO.has(request[4]! | (request[5]! << 8));
@@ -116,7 +117,7 @@ export function serveLoop(fd: number, dispatcher: RequestDispatcher, role: Worke
       asleep = !fileIo;
       if (asleep) calls = standby.standbyCalls(); // calls from now on wake it
     }
-    const len = dispatcher.handle(request, n);
+    const len = dispatcher.handle(request, n, receivedAtMs);
     if (len === 0) continue;
     try {
       writeSync(fd, reply, replyOffset, len);

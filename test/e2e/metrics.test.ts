@@ -3,14 +3,22 @@
  * mount does (a read adds bytes and READs), and an address off loopback is refused before anything starts.
  */
 import { afterAll, describe, expect, test } from "bun:test";
-import { writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { join, relative } from "node:path";
 import { writeSampleLibrary } from "../../src/sample/sampleLibrary.ts";
-import { freePort } from "../support/cephRgw.ts";
+import { freePort, putObjects, rgwSkipReason, startRgw, type RgwCluster } from "../support/cephRgw.ts";
+import { startFaultProxy, type FaultProxy } from "../support/faultProxy.ts";
 import { hasProgram } from "../support/system.ts";
 import { CLI, cleanupAll, findTracks, run, startMount, tempDir } from "./harness.ts";
 
-afterAll(cleanupAll);
+let rgw: RgwCluster | null = null;
+let proxy: FaultProxy | null = null;
+
+afterAll(async () => {
+  await cleanupAll();
+  proxy?.stop();
+  await rgw?.stop();
+}, 120_000);
 
 /** The value of one sample line (`name{labels} value`), or 0 when absent. */
 function sample(text: string, line: string): number {
@@ -73,4 +81,41 @@ describe("--metrics", () => {
     expect((await fetch(`http://127.0.0.1:${port}/other`)).status).toBe(404);
     expect(await m.stop()).toBe(0);
   }, 120_000);
+
+  test.skipIf(!hasProgram("promtool") || rgwSkipReason !== null)(
+    "a READ that waits for a slow origin is timed to its reply: it lands above the bucket of the origin's latency",
+    async () => {
+      rgw = await startRgw();
+      proxy = startFaultProxy({ port: rgw.port });
+      await rgw.createBucket("metrics");
+      const lib = tempDir();
+      await writeSampleLibrary(lib);
+      const files = (dir: string): string[] => readdirSync(dir).flatMap((n) => (statSync(join(dir, n)).isDirectory() ? files(join(dir, n)) : [join(dir, n)]));
+      await putObjects(rgw.client("metrics"), files(lib).map((f): [string, Uint8Array] => [`lib/${relative(lib, f)}`, new Uint8Array(readFileSync(f))]));
+      const cfg = join(tempDir(), "config.toml");
+      writeFileSync(cfg, `[[origins]]\nid = "cloud"\nurl = "s3://metrics/lib"\nendpoint = "${proxy.endpoint}"\n`);
+      const mnt = join(tempDir(), "mnt");
+      const port = freePort();
+      const m = await startMount(mnt, ["--config", cfg, "--cache-dir", tempDir(), "--metrics", `127.0.0.1:${port}`], { env: rgw.credentialsEnv() });
+      const scrape = async () => (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      const slowReads = (text: string) =>
+        sample(text, 'musicfs_fuse_request_duration_seconds_count{op="READ"}') - sample(text, 'musicfs_fuse_request_duration_seconds_bucket{op="READ",le="0.5"}');
+      expect(slowReads(await scrape())).toBe(0);
+
+      proxy.delayMs = 300; // each way: every request to the origin takes 0.6 s or more from here on
+      const track = join(mnt, (await findTracks(mnt))[0]!);
+      const r = await run(["head", "-c", "4096", track]);
+      expect(r.code).toBe(0);
+      const after = await scrape();
+      const lint = await promtool(after);
+      expect(lint.out).toBe("");
+      expect(sample(after, "musicfs_cache_misses_total")).toBeGreaterThan(0);
+      // The first READ of the track waited for the origin (0.6 s at least) on the main thread: it is counted above
+      // 0.5 s, not as the microseconds the worker took to hand it on.
+      expect(slowReads(after)).toBeGreaterThanOrEqual(1);
+      expect(sample(after, 'musicfs_fuse_request_duration_seconds_sum{op="READ"}')).toBeGreaterThanOrEqual(0.6);
+      expect(await m.stop()).toBe(0);
+    },
+    180_000,
+  );
 });

@@ -313,8 +313,28 @@ describe("dispatcher", () => {
     expect(r.len).toBe(21);
     expect([...r.payload]).toEqual([7, 7, 7, 7, 7]);
     posted.length = 0;
-    expect(run(request(Opcode.READ, 20, readIn(8192, 4096, 3), 555n)).len).toBe(0);
-    expect(posted).toEqual([{ type: "defer", request: { unique: 555n, opcode: Opcode.READ, nodeid: 20, offset: 8192, size: 4096, fh: 3, payload: { why: "slow" } } }]);
+    const req = request(Opcode.READ, 20, readIn(8192, 4096, 3), 555n);
+    expect(d.handle(req, req.length, 1_700_000_000_000)).toBe(0);
+    expect(posted).toEqual([{ type: "defer", request: { unique: 555n, opcode: Opcode.READ, nodeid: 20, offset: 8192, size: 4096, fh: 3, payload: { why: "slow" }, receivedAtMs: 1_700_000_000_000 } }]);
+  });
+
+  test("answer times: a reply counts from when the request was read to replyWritten; a deferred READ is left to the main thread", () => {
+    const shared = new SessionShared(createSessionShared());
+    const w = new RequestDispatcher({ fs, post: () => {}, owner, shared });
+    const read = (ino: number, receivedAtMs: number) => {
+      const req = request(Opcode.READ, ino, readIn(0, 4096));
+      return w.handle(req, req.length, receivedAtMs);
+    };
+    expect(read(10, performance.timeOrigin + performance.now() - 2000)).toBeGreaterThan(0); // read 2 s ago
+    expect(shared.requestLatency()).toEqual({}); // not yet written
+    w.replyWritten();
+    const answered = shared.requestLatency().READ!;
+    expect(answered.count).toBe(1);
+    expect(answered.buckets.at(-2)).toBe(1); // the (1 s, 5 s] bucket
+    expect(answered.sumSeconds).toBeGreaterThanOrEqual(2);
+    expect(read(20, performance.timeOrigin + performance.now())).toBe(0); // deferred
+    w.replyWritten();
+    expect(shared.requestLatency().READ!.count).toBe(1);
   });
 
   test("READDIR adds '.' and '..' and continues from the kernel offset it handed out", () => {

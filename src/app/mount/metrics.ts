@@ -65,7 +65,7 @@ export function collectMetrics(s: MetricSources): MetricFamily[] {
     counter("musicfs_fuse_requests_total", "FUSE requests received, by operation.", Object.entries(s.session.requestCounts()).map(([op, value]) => ({ labels: { op }, value }))),
     {
       name: "musicfs_fuse_request_duration_seconds",
-      help: "Time a FUSE worker took to answer a request, by operation (a read handed to the main thread to fetch: until it was handed on).",
+      help: "Time from when a FUSE worker read a request from the kernel to when its reply was written, by operation (a read that waits for an origin included).",
       type: "histogram",
       bounds: LATENCY_BUCKETS_S,
       samples: Object.entries(s.session.requestLatency()).map(([op, l]) => ({ labels: { op }, buckets: l.buckets, sum: l.sumSeconds })),

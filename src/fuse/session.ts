@@ -174,8 +174,12 @@ export class FuseSession {
     return notifyInvalidateInode(this.handle.fd, ino, offset, length);
   }
 
-  /** Ordered shutdown: lazy unmount, let the workers see ENODEV, then release everything. Idempotent. */
-  async unmount(): Promise<void> {
+  /**
+   * Ordered shutdown: lazy unmount, let the workers see ENODEV, then release everything. Idempotent. A file still
+   * held open keeps the connection (and so the workers) alive after a lazy unmount: the workers are given
+   * `workerGraceMs` to end, then released anyway.
+   */
+  async unmount(workerGraceMs = 1000): Promise<void> {
     if (this.state === "closed" || this.state === "closing") {
       await this.closed;
       return;
@@ -187,7 +191,7 @@ export class FuseSession {
       log.warn(`fuse: unmounting ${this.handle.mountpoint} failed: ${errorMessage(e)}`);
     }
     this.shared.releaseStandby(); // standby workers sleep outside read(2): send them to see ENODEV
-    await this.waitForWorkersToEnd(1000);
+    await this.waitForWorkersToEnd(workerGraceMs);
     this.finish({ reason: "unmounted" });
   }
 

@@ -33,8 +33,10 @@ test("A then B played twice: after a restart with an empty cache, playing A pref
   for (let i = 0; i < 2; i++) {
     for (const f of [a, b]) {
       readFileSync(join(mnt, f));
-      // Not a wait for a result: plays are told apart by silence, so more than the play gap (150 ms) must pass
-      // before the file is read again. A loaded machine only makes the silence longer, which changes nothing.
+      // Not a wait for a result but a lower bound: plays are told apart by silence, so more than the play gap
+      // (150 ms) must pass before a file is opened again. Each access is stamped at its OPEN (in the worker), and a
+      // transition A → B counts when B's play starts within 30 minutes of A's: a loaded machine only makes the
+      // silences longer, which changes neither the plays nor the transitions counted.
       await Bun.sleep(300);
     }
   }

@@ -77,6 +77,16 @@ function statusIntervalMs(): number {
 }
 
 /**
+ * How long the ordered shutdown waits for the FUSE workers, which a file still held open keeps serving (1 s).
+ * MUSICFS_SHUTDOWN_GRACE_MS lengthens it so a test can act while the shutdown is under way (a second Ctrl-C) without
+ * racing a one-second window. Not a user setting.
+ */
+function shutdownGraceMs(): number {
+  const ms = Number(process.env.MUSICFS_SHUTDOWN_GRACE_MS);
+  return Number.isFinite(ms) && ms > 0 ? ms : 1_000;
+}
+
+/**
  * A whole mount, from start to exit: lock the cache dir, open (or recover) the database, scan on the first mount,
  * mount and serve, run the background tasks, and shut down in order on SIGINT/SIGTERM. Resolves with the exit code.
  */
@@ -209,7 +219,7 @@ export async function runMount(req: MountRequest): Promise<number> {
     closeDatabaseCleanly(library, paths.cacheDir);
     // Where a workload's time went, e.g. for bench/walk: MUSICFS_LOG_LEVEL=debug shows it at unmount.
     log.debug(`FUSE requests served: ${JSON.stringify(session.requestCounts())}`);
-    await session.unmount();
+    await session.unmount(shutdownGraceMs());
     log.info("Unmounted cleanly.");
     return 0;
   } catch (e) {

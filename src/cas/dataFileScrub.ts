@@ -57,7 +57,11 @@ export class DataFileScrub {
   /** Checks one data file; returns its size (the time to wait before the next is proportional to it). */
   async step(): Promise<number> {
     const entry = this.o.store.leastRecentlyVerified();
-    if (!entry) return 60 * this.o.bytesPerSec; // nothing cached: look again in a minute
+    if (!entry) {
+      log.debug("data file scrub: no complete data file to check; looking again in a minute");
+      return 60 * this.o.bytesPerSec;
+    }
+    log.debug(`data file scrub: checking the data file of file ${entry.fileId} (${entry.name})`);
     const result = await this.check(entry);
     if (this.stopped && !result) return entry.bytes;
     this.checked++;

@@ -91,7 +91,11 @@ export class DataFileStore {
     `);
     this.q = {
       upsert: this.db.query("INSERT OR REPLACE INTO data_files (file_id, name, bytes, last_access, verified_at) VALUES (?, ?, ?, ?, ?)"),
-      leastVerified: this.db.query("SELECT file_id AS fileId, name, bytes, last_access AS lastAccessMs FROM data_files ORDER BY verified_at, file_id LIMIT 1"),
+      // Complete data files only: a partial one (".…partial", a whole-file fetch under way or cut off) has nothing to
+      // check yet, and removing it would throw away the fetch's bytes.
+      leastVerified: this.db.query(
+        "SELECT file_id AS fileId, name, bytes, last_access AS lastAccessMs FROM data_files WHERE name NOT LIKE '.%' ORDER BY verified_at, file_id LIMIT 1",
+      ),
       verified: this.db.query("UPDATE data_files SET verified_at = ? WHERE file_id = ? AND name = ?"),
       remove: this.db.query("DELETE FROM data_files WHERE file_id = ?"),
       byId: this.db.query("SELECT file_id AS fileId, name, bytes, last_access AS lastAccessMs FROM data_files WHERE file_id = ?"),
@@ -374,7 +378,7 @@ export class DataFileStore {
     return (after ? this.q.oldestAfter.all(after.lastAccessMs, after.fileId, limit) : this.q.oldest.all(limit)) as DataFileEntry[];
   }
 
-  /** The data file checked longest ago (the scrub's next one), or null when there is none. */
+  /** The complete data file checked longest ago (the scrub's next one), or null when there is none. */
   leastRecentlyVerified(): DataFileEntry | null {
     return (this.q.leastVerified.get() as DataFileEntry | null) ?? null;
   }

@@ -10,6 +10,7 @@ import { pseudoRandomBytes } from "../../test/cas/testData.ts";
 import { rgwSkipReason, startRgw } from "../../test/support/cephRgw.ts";
 import { startFaultProxy } from "../../test/support/faultProxy.ts";
 import { median, numberList, option } from "../mount/harness.ts";
+import { rangedGetsMBps } from "./measure.ts";
 
 if (rgwSkipReason) {
   console.error(rgwSkipReason);
@@ -32,21 +33,7 @@ try {
     new Bun.S3Client({ endpoint, bucket: "ceiling", accessKeyId: rgw.accessKeyId, secretAccessKey: rgw.secretAccessKey, region: rgw.region });
 
   /** Ranged GETs of `seg` bytes, `par` in flight, consumed in order: MB/s. */
-  const ranged = async (client: Bun.S3Client, seg: number, par: number) => {
-    const t = performance.now();
-    const file = client.file("big");
-    const inFlight: Promise<ArrayBuffer>[] = [];
-    let next = 0;
-    let got = 0;
-    while (got < size) {
-      while (inFlight.length < par && next < size) {
-        inFlight.push(file.slice(next, Math.min(size, next + seg)).arrayBuffer());
-        next += seg;
-      }
-      got += (await inFlight.shift()!).byteLength;
-    }
-    return size / ((performance.now() - t) / 1000) / MB;
-  };
+  const ranged = (client: Bun.S3Client, seg: number, par: number) => rangedGetsMBps(client.file("big"), size, seg, par);
   const streamed = async (client: Bun.S3Client) => {
     const t = performance.now();
     let got = 0;

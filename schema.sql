@@ -1,4 +1,4 @@
--- musicfs metadata.db, schema version 9.
+-- musicfs metadata.db, schema version 10.
 -- Applied by src/db/database.ts on a new database; later versions add numbered migrations in src/db/migrations.ts.
 -- Conventions: times are integer milliseconds since the epoch; paths are POSIX, relative, without a leading slash.
 
@@ -209,3 +209,28 @@ CREATE TABLE IF NOT EXISTS data_file_moves (
   size      INTEGER NOT NULL,
   mtime_ms  INTEGER NOT NULL
 );
+
+-- Ids of `files` and `folder_images` are never handed out twice (a data file, range blocks and fetch progress are
+-- named by them: a new file under a removed file's id, with the same size and mtime, would be served the removed
+-- file's bytes). SQLite gives a new row max(rowid) + 1, which reuses the id of a deleted last row; so the highest id
+-- each table ever deleted is kept here, and new rows are inserted with id = max(max(id), this) + 1.
+CREATE TABLE IF NOT EXISTS id_high_water (
+  tbl  TEXT    PRIMARY KEY,
+  id   INTEGER NOT NULL
+) WITHOUT ROWID;
+
+-- Content ids (src/core/contentIds.ts: a file's id, a folder image's negated id) whose cached content is to be
+-- forgotten: written by the deletion itself (triggers below), so a file removed by an offline `musicfs scan` has its
+-- data file, range blocks and fetch progress dropped by the content cache of the next mount, which owns <cache>/.
+CREATE TABLE IF NOT EXISTS forgotten_content (
+  content_id  INTEGER PRIMARY KEY
+);
+
+CREATE TRIGGER IF NOT EXISTS files_deleted AFTER DELETE ON files BEGIN
+  INSERT INTO id_high_water (tbl, id) VALUES ('files', old.id) ON CONFLICT (tbl) DO UPDATE SET id = max(id, excluded.id);
+  INSERT OR IGNORE INTO forgotten_content (content_id) VALUES (old.id);
+END;
+CREATE TRIGGER IF NOT EXISTS folder_images_deleted AFTER DELETE ON folder_images BEGIN
+  INSERT INTO id_high_water (tbl, id) VALUES ('folder_images', old.id) ON CONFLICT (tbl) DO UPDATE SET id = max(id, excluded.id);
+  INSERT OR IGNORE INTO forgotten_content (content_id) VALUES (-old.id);
+END;

@@ -392,6 +392,11 @@ export class DataFileStore {
     return join(dataFileDir(this.dataDir, entry.fileId), entry.name);
   }
 
+  /** Every recorded data file, complete or partial (a walk at start; after `flush` for current access times). */
+  entries(): DataFileEntry[] {
+    return this.q.all.all() as DataFileEntry[];
+  }
+
   entry(fileId: ContentId): DataFileEntry | null {
     return (this.q.byId.get(fileId) as DataFileEntry | null) ?? null;
   }

@@ -2,6 +2,7 @@ import type { FileId, ImageType, Ino, OriginId } from "../core/types.ts";
 import type { Database } from "./database.ts";
 import { MANIFEST_IS_CURRENT } from "./fileColumns.ts";
 import { NodeKind } from "./treeStore.ts";
+import { nextRowId } from "./rowIds.ts";
 import { asFileId, asIno, asOriginId } from "../core/ids.ts";
 
 /** A folder image as stored (folder_images). */
@@ -64,7 +65,7 @@ export class CoverStore {
   upsertImage(originId: OriginId, e: { realPath: string; size: number; mtimeMs: number; etag?: string | null }, type: ImageType | null): void {
     this.db
       .stmt(
-        `INSERT INTO folder_images (origin_id, real_path, size, mtime_ms, etag, type) VALUES (?, ?, ?, ?, ?, ?)
+        `INSERT INTO folder_images (id, origin_id, real_path, size, mtime_ms, etag, type) VALUES (${nextRowId("folder_images")}, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (origin_id, real_path) DO UPDATE SET size = excluded.size, mtime_ms = excluded.mtime_ms,
            etag = excluded.etag, type = excluded.type, chunk_manifest = NULL, manifest_size = NULL, manifest_mtime_ms = NULL`,
       )

@@ -6,6 +6,7 @@ import type { FileId, FileMeta, OriginId } from "../core/types.ts";
 import { errorMessage } from "../core/errors.ts";
 import { FILE_COLUMN_LIST, FILE_COLUMNS, fileMetaToValues, MANIFEST_IS_CURRENT, rowToFileMeta } from "./fileColumns.ts";
 import { MIGRATIONS, SCHEMA_VERSION } from "./migrations.ts";
+import { nextRowId } from "./rowIds.ts";
 import { asFileId, asOriginId } from "../core/ids.ts";
 
 /** metadata.db could not be used: damaged, not a database, or from a newer musicfs. */
@@ -200,7 +201,7 @@ export class Database {
       .map((c) => `${c} = excluded.${c}`)
       .join(", ");
     const upsert = this.stmt(
-      `INSERT INTO files (${cols}, added_at, last_sync) VALUES (${params}, ?, ?)
+      `INSERT INTO files (id, ${cols}, added_at, last_sync) VALUES (${nextRowId("files")}, ${params}, ?, ?)
        ON CONFLICT (origin_id, real_path) DO UPDATE SET ${updates}, last_sync = excluded.last_sync,
          chunk_manifest = CASE WHEN files.size = excluded.size AND files.mtime_ms = excluded.mtime_ms
                                     AND files.etag IS excluded.etag
@@ -416,6 +417,20 @@ export class Database {
       }
     });
     return n;
+  }
+
+  /** Content ids whose cached content is to be forgotten (their files left the library), lowest first. */
+  pendingForgottenContent(limit = 2000): number[] {
+    return this.stmt("SELECT content_id FROM forgotten_content ORDER BY content_id LIMIT ?")
+      .values(limit)
+      .map((r) => Number(r[0]));
+  }
+
+  forgottenContentDone(ids: readonly number[]): void {
+    const del = this.stmt("DELETE FROM forgotten_content WHERE content_id = ?");
+    this.transaction(() => {
+      for (const id of ids) del.run(id);
+    });
   }
 
   /** Data files to give another id, oldest first (carried out by the content cache). */

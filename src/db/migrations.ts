@@ -1,7 +1,10 @@
 import type { Database } from "bun:sqlite";
 
 /** The schema version schema.sql creates. Bump it together with a new entry in MIGRATIONS. */
-export const SCHEMA_VERSION = 9;
+export const SCHEMA_VERSION = 10;
+
+/** A meta key: set by the upgrade to version 10, cleared by the content cache once it checked the data files. */
+export const CHECK_REUSED_IDS = "check_reused_ids";
 
 /**
  * MIGRATIONS[v] upgrades a database from version v to v + 1, inside a transaction. Version 0 means "empty": it gets
@@ -66,5 +69,19 @@ export const MIGRATIONS: Record<number, (db: Database) => void> = {
     db.exec("ALTER TABLE retired_manifests ADD COLUMN data_key INTEGER");
     db.exec(`CREATE TABLE data_file_moves (
       id INTEGER PRIMARY KEY, from_id INTEGER NOT NULL, to_id INTEGER NOT NULL, size INTEGER NOT NULL, mtime_ms INTEGER NOT NULL)`);
+  },
+  // 9 → 10: file and folder image ids are never handed out twice, and a deletion records the content to forget
+  // (schema.sql says why). Ids deleted before this version are not known: the highest one stored now is the floor,
+  // and the next mount's content cache drops data files an id handed out twice may have left (CHECK_REUSED_IDS).
+  9: (db) => {
+    db.exec(`INSERT OR REPLACE INTO meta (key, value) VALUES ('${CHECK_REUSED_IDS}', '1')`);
+    db.exec("CREATE TABLE id_high_water (tbl TEXT PRIMARY KEY, id INTEGER NOT NULL) WITHOUT ROWID");
+    db.exec("CREATE TABLE forgotten_content (content_id INTEGER PRIMARY KEY)");
+    for (const [table, contentId] of [["files", "old.id"], ["folder_images", "-old.id"]]) {
+      db.exec(`CREATE TRIGGER ${table}_deleted AFTER DELETE ON ${table} BEGIN
+        INSERT INTO id_high_water (tbl, id) VALUES ('${table}', old.id) ON CONFLICT (tbl) DO UPDATE SET id = max(id, excluded.id);
+        INSERT OR IGNORE INTO forgotten_content (content_id) VALUES (${contentId});
+      END`);
+    }
   },
 };

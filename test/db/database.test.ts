@@ -5,6 +5,7 @@ import { cleanupAll, tempDir } from "../support/cleanup.ts";
 import { join } from "node:path";
 import { Database, DatabaseCorruptError, moveDatabaseAside } from "../../src/db/database.ts";
 import { NodeReader } from "../../src/db/nodeReader.ts";
+import { CoverStore } from "../../src/db/coverStore.ts";
 import { TreeStore, ROOT_INO } from "../../src/db/treeStore.ts";
 import { emptyTags, type FileMeta } from "../../src/core/types.ts";
 import { Database as RawSqlite } from "bun:sqlite";
@@ -33,6 +34,28 @@ describe("Database", () => {
     db.upsertFiles([meta("a.flac", { size: 2000 })]);
     expect(db.getManifest(id)).toBeNull();
     expect(db.fileCount()).toBe(1);
+    db.close();
+  });
+
+  test("an id is never handed out twice, and every deletion is recorded for the content cache", () => {
+    const db = Database.open(join(tempDir(), "metadata.db"));
+    const [a, b] = db.upsertFiles([meta("a.flac"), meta("b.flac")]);
+    db.deleteFiles([b!]); // the last row: SQLite alone would give its id to the next new row
+    const [c] = db.upsertFiles([meta("c.flac")]);
+    expect(c as number).toBe(b! + 1);
+    db.deleteFiles([c!, a!]);
+    const [d] = db.upsertFiles([meta("d.flac")]);
+    expect(d as number).toBe(c! + 1);
+    // Folder images have their own ids (negated as content ids).
+    const covers = new CoverStore(db);
+    covers.upsertImage(asOriginId("o1"), { realPath: "x/cover.jpg", size: 10, mtimeMs: 1 }, "jpeg");
+    const image = covers.imagesOfOrigin(asOriginId("o1"))[0]!;
+    covers.deleteImage(image.id);
+    covers.upsertImage(asOriginId("o1"), { realPath: "y/cover.jpg", size: 10, mtimeMs: 1 }, "jpeg");
+    expect(covers.imagesOfOrigin(asOriginId("o1"))[0]!.id).toBe(image.id + 1);
+    expect(db.pendingForgottenContent()).toEqual([-image.id, a!, b!, c!]);
+    db.forgottenContentDone([a!, b!]);
+    expect(db.pendingForgottenContent()).toEqual([-image.id, c!]);
     db.close();
   });
 
@@ -152,6 +175,9 @@ describe("schema upgrades", () => {
     raw.exec("DROP INDEX files_stat");
     raw.exec("DROP TABLE retired_manifests"); // added in version 8 (kept manifests of removed origins)
     raw.exec("DROP TABLE data_file_moves"); // added in version 9
+    for (const added10 of ["DROP TRIGGER files_deleted", "DROP TRIGGER folder_images_deleted", "DROP TABLE id_high_water", "DROP TABLE forgotten_content"]) {
+      raw.exec(added10); // added in version 10 (ids never reused, deletions recorded for the content cache)
+    }
     for (const added7 of ["DROP TABLE view_placements", "DROP TABLE views", "ALTER TABLE nodes DROP COLUMN view_id"]) {
       raw.exec(added7); // added in version 7 (views)
     }
@@ -178,6 +204,11 @@ describe("schema upgrades", () => {
     expect(upgraded.getFile(again!)?.etag).toBe("0cc175b9c0f1b6a831c399e269772661"); // the S3 ETag column of version 3
     expect(upgraded.getFile(again!)?.picture).toBeNull(); // picture columns of version 6: looked for, none
     expect(upgraded.listSyncStateInDir(asOriginId("o1"), "").map((r) => r.stale)).toEqual([false]);
+    // Version 10: the id of a deleted last row is not handed out again.
+    const [b] = upgraded.upsertFiles([meta("b.flac")]);
+    upgraded.deleteFiles([b!]);
+    expect(upgraded.upsertFiles([meta("c.flac")])[0] as number).toBe(b! + 1);
+    expect(upgraded.pendingForgottenContent()).toEqual([b!]);
     upgraded.close();
   });
 });

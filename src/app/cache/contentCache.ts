@@ -24,6 +24,9 @@ import type { DataFileRef } from "../../cas/dataFileStore.ts";
 import { plural } from "../../core/plural.ts";
 import { DataFileScrub } from "../../cas/dataFileScrub.ts";
 import { DEFAULT_SCRUB_BYTES_PER_SEC } from "../../config/config.ts";
+import { CHECK_REUSED_IDS } from "../../db/migrations.ts";
+import { RETIRED_DATA_KEYS } from "../../db/database.ts";
+import { parseDataFileName } from "../../cas/dataFilePaths.ts";
 
 const pinOwner = (id: FileId | ContentId) => `pin:${id}`;
 
@@ -115,6 +118,30 @@ export class ContentCache {
       if (this.pinnedFiles.has(file)) this.pin(pinOwner(file), e.manifest, e.fileId, "kept");
       this.background(this.toDataFile({ fileId: e.fileId, size: e.originSize, mtimeMs: e.originMtimeMs }, e.manifest));
     });
+    this.dropContentOfReusedIds();
+  }
+
+  /**
+   * Once, after the upgrade to schema 10 (before it, SQLite could hand a removed file's id to a new file): a data
+   * file recorded under an id the library no longer has, or a complete one whose file or image has no current
+   * manifest, may be another file's bytes under this file's name. It goes (the file is fetched again when read):
+   * at worst a data file whose manifest a crash kept from being saved is fetched once more.
+   */
+  private dropContentOfReusedIds(): void {
+    const db = this.library.db;
+    if (db.getMeta(CHECK_REUSED_IDS) === null) return;
+    let dropped = 0;
+    for (const e of this.cache.dataFiles.entries()) {
+      if (e.fileId >= RETIRED_DATA_KEYS) continue; // kept for an origin that may return (data_key)
+      const imageId = imageIdOfContent(e.fileId);
+      const known = imageId === null ? db.fileLocation(fileIdOfContent(e.fileId)!) : this.library.covers.store.imageLocation(imageId);
+      const complete = parseDataFileName(e.name) !== undefined;
+      if (known && (!complete || this.storedManifest(e.fileId))) continue;
+      this.cache.forgetFile(e.fileId);
+      dropped++;
+    }
+    if (dropped > 0) log.info(`content cache: ${plural(dropped, "data file")} of removed files or reused ids dropped (fetched again when read)`);
+    db.deleteMeta(CHECK_REUSED_IDS);
   }
 
   start(): void {
@@ -315,9 +342,18 @@ export class ContentCache {
     this.cache.forgetFile(fileContentId(fileId));
   }
 
-  /** A file left the library. */
-  forgetFile(fileId: FileId): void {
-    this.cache.forgetFile(fileContentId(fileId));
+  /**
+   * Files and folder images left the library: their cached content goes (data file, range blocks, fetch progress).
+   * The deletions themselves recorded them (forgotten_content), so those of a scan or a sync run without this cache
+   * are carried out too, at the next start.
+   */
+  forgetRemoved(): void {
+    for (;;) {
+      const ids = this.library.db.pendingForgottenContent();
+      if (ids.length === 0) return;
+      for (const id of ids) this.cache.forgetFile(asContentId(id));
+      this.library.db.forgottenContentDone(ids);
+    }
   }
 
   /**

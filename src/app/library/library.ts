@@ -22,8 +22,8 @@ class RebuildAborted extends Error {}
 
 /** What the library tells the content cache of a live mount. */
 export interface LibraryContentCache {
-  /** A file left the library: its cached figures and content go. */
-  forgetFile(id: FileId): void;
+  /** Files and folder images left the library (metadata.db's forgotten_content): their cached content goes. */
+  forgetRemoved(): void;
   /** Carries out the data file moves recorded in metadata.db (retired and returning files: docs/origins.md). */
   applyDataFileMoves(): void;
 }
@@ -57,8 +57,6 @@ export class Library {
   readonly originOrder: OriginId[];
   /** The content cache of a live mount with cached origins (told when files leave the library). */
   private contentCache: LibraryContentCache | null = null;
-  /** Files removed before the content cache was attached (origins no longer configured, at start): told to it then. */
-  private forgottenBeforeCache: FileId[] = [];
   /** Configured origins that were removed once and returned: origin id → identity whose retired manifests wait. */
   private readonly returning = new Map<OriginId, string>();
 
@@ -121,10 +119,9 @@ export class Library {
       });
       const inodes = this.inodesOfFiles(replaced);
       announceChanges(notifier, [...result.removed, ...result.added], inodes);
-      if (this.contentCache) {
-        this.contentCache.applyDataFileMoves(); // kept content (a retired origin's files) moves away before the rest goes
-        for (const id of batch) this.contentCache.forgetFile(id);
-      } else this.forgottenBeforeCache.push(...batch);
+      // Without a content cache (a scan, a mount before its cache opened) the deletions wait in forgotten_content.
+      this.contentCache?.applyDataFileMoves(); // kept content (a retired origin's files) moves away before the rest goes
+      this.contentCache?.forgetRemoved();
       onRemoved?.(batch);
     }
     return ids.length;
@@ -134,8 +131,7 @@ export class Library {
   attachContentCache(cache: LibraryContentCache): void {
     this.contentCache = cache;
     cache.applyDataFileMoves(); // recorded before this mount (or by a scan): carried out before anything is forgotten
-    for (const id of this.forgottenBeforeCache) cache.forgetFile(id);
-    this.forgottenBeforeCache = [];
+    cache.forgetRemoved();
   }
 
   /**
@@ -189,6 +185,7 @@ export class Library {
     opts: { scope?: readonly string[]; allowRemovals?: boolean; notifier?: TreeNotifier | null } = {},
   ): Promise<void> {
     const folders = await this.covers.recordImages(origin, images, opts.scope, opts.allowRemovals);
+    this.contentCache?.forgetRemoved(); // folder images that are gone
     if (folders.length === 0 || !this.hasCompleteScan()) return; // a first scan chooses every cover at its end
     const result: PlacementResult = { placed: 0, added: [], removed: [] };
     this.db.transaction(() => this.covers.refresh(this.covers.albumsInFolders(folders), Date.now(), result));

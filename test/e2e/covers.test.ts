@@ -170,7 +170,7 @@ describe("cover files in album folders", () => {
     // of the views of schema 7, the retired manifests of schema 8, the data file moves of schema 9 or the id
     // bookkeeping of schema 10).
     const db = new Sqlite(join(cacheDir, "metadata.db"));
-    db.exec("DROP TRIGGER files_deleted; DROP TABLE id_high_water; DROP TABLE forgotten_content");
+    db.exec("DROP TRIGGER files_deleted; DROP TRIGGER folder_images_deleted; DROP TABLE id_high_water; DROP TABLE forgotten_content");
     db.exec("DROP TABLE data_file_moves; DROP TABLE retired_manifests");
     db.exec("DROP TABLE view_placements; DROP TABLE views; ALTER TABLE nodes DROP COLUMN view_id");
     db.exec("DELETE FROM nodes WHERE kind = 3; DELETE FROM meta WHERE key = 'cover_name'; DROP INDEX nodes_album");

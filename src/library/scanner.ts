@@ -24,7 +24,7 @@ import { extensionOf, isAudioPath } from "./audioFormats.ts";
 import type { ByteNeed, ParseRequest, ParseResult, ScanJob, UnreadableFile } from "./scanMessages.ts";
 import { WorkerThread } from "../core/workerThread.ts";
 import { HEAD_BYTES, TAIL_BYTES, TAIL_FORMATS } from "./headTailReader.ts";
-import { createScanProgress, type ScanProgress } from "./scanProgress.ts";
+import { createScanProgress, type ScanCounts, type ScanProgress } from "./scanProgress.ts";
 import { workerEntry } from "../core/workerEntry.ts";
 import { plural } from "../core/plural.ts";
 
@@ -67,9 +67,18 @@ export interface ScanOptions {
   abortGraceMs?: number;
   /** Progress display; default: a live line on a TTY, periodic log lines otherwise; null for none. */
   progress?: ScanProgress | null;
+  /** Told the counts and bytes as the scan goes (the mount's metrics), as often as the progress display. */
+  onProgress?: (counts: ScanCountsAndBytes) => void;
   log?: ConsolaInstance;
   /** Worker entry; tests may substitute one. */
   workerUrl?: string;
+}
+
+/** The progress counts plus the bytes of the files behind them (origin sizes). */
+export interface ScanCountsAndBytes extends ScanCounts {
+  foundBytes: number;
+  toParseBytes: number;
+  doneBytes: number;
 }
 
 export interface ScanFailure {
@@ -165,6 +174,9 @@ class Scan {
   private readonly slots: WorkerSlot[] = [];
   private nextBatchId = 1;
   private toParse = 0;
+  private foundBytes = 0;
+  private toParseBytes = 0;
+  private doneBytes = 0;
   private walkDone = false;
   private stopping = false;
   private fatal: unknown = null;
@@ -206,6 +218,7 @@ class Scan {
       await this.drain();
       this.flush();
       await this.persisting;
+      this.options.onProgress?.(this.counts()); // the final figures (the display only draws every so often)
     } finally {
       clearInterval(this.watchdog);
       this.options.signal?.removeEventListener("abort", onAbort);
@@ -248,6 +261,7 @@ class Scan {
             continue;
           }
           this.summary.audioFiles++;
+          this.foundBytes += entry.size;
           let unchanged = false;
           try {
             unchanged = isUnchanged?.(origin.id, entry.realPath, entry.size, entry.mtimeMs, entry.etag) === true;
@@ -262,6 +276,7 @@ class Scan {
             continue;
           }
           this.toParse++;
+          this.toParseBytes += entry.size;
           const job: ScanJob = {
             originId: origin.id, realPath: entry.realPath, size: entry.size, mtimeMs: entry.mtimeMs,
             ext: extensionOf(entry.realPath),
@@ -411,6 +426,7 @@ class Scan {
     for (const file of files) {
       if (file.parseError) this.recordFailure(file);
       else this.summary.parsed++;
+      this.doneBytes += file.size;
       this.output.push(file);
     }
     for (const u of unreadable) this.recordUnreadable(u);
@@ -538,12 +554,16 @@ class Scan {
   }
 
   private reportProgress(): void {
-    this.progress?.update({
-      found: this.summary.audioFiles,
-      toParse: this.toParse,
-      done: this.summary.parsed + this.summary.failed,
-      walkDone: this.walkDone,
-    });
+    const counts = this.counts();
+    this.progress?.update(counts);
+    this.options.onProgress?.(counts);
+  }
+
+  private counts(): ScanCountsAndBytes {
+    return {
+      found: this.summary.audioFiles, toParse: this.toParse, done: this.summary.parsed + this.summary.failed, walkDone: this.walkDone,
+      foundBytes: this.foundBytes, toParseBytes: this.toParseBytes, doneBytes: this.doneBytes,
+    };
   }
 
   /** Logs without tearing the live progress line. */

@@ -6,6 +6,8 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { writeSampleLibrary } from "../../src/sample/sampleLibrary.ts";
+import { generateLibrary } from "../../src/sample/syntheticLibrary.ts";
+import { eventually } from "../support/eventually.ts";
 import { freePort, putObjects, rgwSkipReason, startRgw, type RgwCluster } from "../support/cephRgw.ts";
 import { startFaultProxy, type FaultProxy } from "../support/faultProxy.ts";
 import { hasProgram } from "../support/system.ts";
@@ -13,6 +15,21 @@ import { CLI, cleanupAll, findTracks, run, startMount, tempDir } from "./harness
 
 let rgw: RgwCluster | null = null;
 let proxy: FaultProxy | null = null;
+
+/** One RGW behind one fault proxy for the tests that need them, started by the first. */
+async function cluster(): Promise<{ rgw: RgwCluster; proxy: FaultProxy }> {
+  rgw ??= await startRgw();
+  proxy ??= startFaultProxy({ port: rgw.port });
+  return { rgw, proxy };
+}
+
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir).flatMap((n) => (statSync(join(dir, n)).isDirectory() ? filesUnder(join(dir, n)) : [join(dir, n)]));
+}
+
+async function upload(client: Bun.S3Client, dir: string, prefix: string): Promise<void> {
+  await putObjects(client, filesUnder(dir).map((f): [string, Uint8Array] => [`${prefix}${relative(dir, f)}`, new Uint8Array(readFileSync(f))]));
+}
 
 afterAll(async () => {
   await cleanupAll();
@@ -85,13 +102,11 @@ describe("--metrics", () => {
   test.skipIf(!hasProgram("promtool") || rgwSkipReason !== null)(
     "a READ that waits for a slow origin is timed to its reply: it lands above the bucket of the origin's latency",
     async () => {
-      rgw = await startRgw();
-      proxy = startFaultProxy({ port: rgw.port });
+      const { rgw, proxy } = await cluster();
       await rgw.createBucket("metrics");
       const lib = tempDir();
       await writeSampleLibrary(lib);
-      const files = (dir: string): string[] => readdirSync(dir).flatMap((n) => (statSync(join(dir, n)).isDirectory() ? files(join(dir, n)) : [join(dir, n)]));
-      await putObjects(rgw.client("metrics"), files(lib).map((f): [string, Uint8Array] => [`lib/${relative(lib, f)}`, new Uint8Array(readFileSync(f))]));
+      await upload(rgw.client("metrics"), lib, "lib/");
       const cfg = join(tempDir(), "config.toml");
       writeFileSync(cfg, `[[origins]]\nid = "cloud"\nurl = "s3://metrics/lib"\nendpoint = "${proxy.endpoint}"\n`);
       const mnt = join(tempDir(), "mnt");
@@ -115,7 +130,73 @@ describe("--metrics", () => {
       expect(slowReads(after)).toBeGreaterThanOrEqual(1);
       expect(sample(after, 'musicfs_fuse_request_duration_seconds_sum{op="READ"}')).toBeGreaterThanOrEqual(0.6);
       expect(await m.stop()).toBe(0);
+      proxy.delayMs = 0;
     },
     180_000,
+  );
+
+  test.skipIf(!hasProgram("promtool") || rgwSkipReason !== null)(
+    "the first scan's progress and a delta sync's show while they run (files and bytes: found, to parse, parsed)",
+    async () => {
+      const { rgw, proxy } = await cluster();
+      proxy.delayMs = 0;
+      await rgw.createBucket("scanning");
+      const lib = tempDir();
+      const generated = await generateLibrary({ dir: lib, files: 30, seed: 18, tiny: true });
+      await upload(rgw.client("scanning"), lib, "lib/");
+      const cfg = join(tempDir(), "config.toml");
+      // Requests are held below for as long as the test needs: no request deadline may end them meanwhile.
+      writeFileSync(cfg, `[[origins]]\nid = "cloud"\nurl = "s3://scanning/lib"\nendpoint = "${proxy.endpoint}"\nrequest_timeout_ms = 600000\n`);
+      const cache = tempDir();
+      const mnt = join(tempDir(), "mnt");
+      const port = freePort();
+      const scrape = async () => {
+        try {
+          return await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+        } catch {
+          return ""; // not listening yet
+        }
+      };
+      const figures = (text: string, kind: string) => ({
+        running: sample(text, `musicfs_scan_running{kind="${kind}"}`),
+        walkDone: sample(text, `musicfs_scan_walk_done{kind="${kind}"}`),
+        found: sample(text, `musicfs_scan_files{kind="${kind}",state="found"}`),
+        toParse: sample(text, `musicfs_scan_files{kind="${kind}",state="to_parse"}`),
+        done: sample(text, `musicfs_scan_files{kind="${kind}",state="done"}`),
+        foundBytes: sample(text, `musicfs_scan_bytes{kind="${kind}",state="found"}`),
+        doneBytes: sample(text, `musicfs_scan_bytes{kind="${kind}",state="done"}`),
+      });
+
+      // The first scan lists the bucket, then reads each file's tags: those reads are held, so the scan stays
+      // half-way (everything found, nothing parsed) until they are let through.
+      proxy.hold(/\.(mp3|flac)/);
+      const m = await startMount(mnt, ["--config", cfg, "--cache-dir", cache, "--metrics", `127.0.0.1:${port}`], { env: rgw.credentialsEnv(), waitReady: false });
+      const during = await eventually(scrape, (t) => figures(t, "first_scan").walkDone === 1, 90_000);
+      expect(figures(during, "first_scan")).toEqual({ running: 1, walkDone: 1, found: generated.files, toParse: generated.files, done: 0, foundBytes: generated.bytes, doneBytes: 0 });
+      expect((await promtool(during)).out).toBe("");
+      proxy.release();
+      await m.waitFor(/mounted at/, 120_000);
+      const scanned = figures(await scrape(), "first_scan");
+      expect(scanned).toEqual({ running: 0, walkDone: 1, found: generated.files, toParse: generated.files, done: generated.files, foundBytes: generated.bytes, doneBytes: generated.bytes });
+
+      // A delta sync (`musicfs sync`) of a bucket with two new files: their reads are held, the sync shows them.
+      await eventually(scrape, (t) => sample(t, "musicfs_syncs_total") >= 1); // the sync every mount starts with
+      const added = tempDir();
+      await writeSampleLibrary(added);
+      const newKeys = filesUnder(added).filter((f) => /\.(mp3|flac)$/.test(f)).slice(0, 2);
+      await putObjects(rgw.client("scanning"), newKeys.map((f, i): [string, Uint8Array] => [`lib/Late Arrivals/${i + 1}${f.slice(f.lastIndexOf("."))}`, new Uint8Array(readFileSync(f))]));
+      const newBytes = newKeys.reduce((n, f) => n + statSync(f).size, 0);
+      proxy.hold(/\.(mp3|flac)/);
+      const sync = Bun.spawn(["bun", CLI, "sync", "--cache-dir", cache], { stdout: "pipe", stderr: "pipe" });
+      const syncing = await eventually(scrape, (t) => figures(t, "sync").running === 1 && figures(t, "sync").walkDone === 1, 90_000);
+      expect(figures(syncing, "sync")).toMatchObject({ found: generated.files + 2, toParse: 2, done: 0, foundBytes: generated.bytes + newBytes });
+      expect(sample(syncing, "musicfs_sync_running")).toBe(1);
+      proxy.release();
+      expect(await sync.exited).toBe(0);
+      const synced = figures(await scrape(), "sync");
+      expect(synced).toMatchObject({ running: 0, found: generated.files + 2, toParse: 2, done: 2, doneBytes: newBytes });
+      expect(await m.stop()).toBe(0);
+    },
+    300_000,
   );
 });

@@ -31,6 +31,12 @@ export interface FaultProxy {
   inject(fault: Fault, count: number, pathPattern?: RegExp): void;
   /** Drops the injected faults not used yet. */
   clearFaults(): void;
+  /**
+   * Holds every request whose path matches from now on: neither forwarded nor answered, until `release()` forwards
+   * them all (a scan kept half-way for as long as a test needs, without timing anything).
+   */
+  hold(pathPattern: RegExp): void;
+  release(): void;
   /** Refuse every new connection and drop open ones (the server looks down) until `up()`. Same as outage("reset"). */
   down(): void;
   up(): void;
@@ -80,6 +86,8 @@ export function startFaultProxy(target: { host?: string; port: number }, opts: {
   const requests: ProxyRequest[] = [];
   const conns = new Set<Conn>();
   let isDown = false;
+  let holding: RegExp | null = null;
+  const held: { c: Conn; bytes: Uint8Array }[] = [];
 
   const state = { delayMs: opts.delayMs ?? 0, rate: 0, bytesToClients: 0, rateFreeAt: 0 };
   const later = (fn: () => void) => (state.delayMs > 0 ? setTimeout(fn, state.delayMs) : fn());
@@ -179,6 +187,7 @@ export function startFaultProxy(target: { host?: string; port: number }, opts: {
           return;
         }
       }
+      if (holding && m && holding.test(m[2])) return void held.push({ c, bytes: copy });
       later(() => {
         if (!c.closed) sendUpstream(c, copy);
       });
@@ -221,6 +230,13 @@ export function startFaultProxy(target: { host?: string; port: number }, opts: {
     },
     clearFaults() {
       faults.length = 0;
+    },
+    hold(pathPattern) {
+      holding = pathPattern;
+    },
+    release() {
+      holding = null;
+      for (const { c, bytes } of held.splice(0)) if (!c.closed) sendUpstream(c, bytes);
     },
     inject(fault, count, pathPattern) {
       for (let i = 0; i < count; i++) faults.push({ fault, pattern: pathPattern });

@@ -21,8 +21,9 @@ export async function scanLibrary(library: Library, opts: { signal?: AbortSignal
   const classifiers = new Map(library.origins.map((o) => [o.id, new DeltaClassifier(storedLookup(library.db, o.id))]));
   const images = new Map<OriginId, OriginEntry[]>(library.origins.map((o) => [o.id, []]));
   log.info(`Scanning ${library.origins.map((o) => o.displayName).join(", ")}${known ? ` (${plural(known, "file")} already known)` : ""}…`);
-  const summary = await scanOrigins({
+  const summary = await library.scans.track("first_scan", (onProgress) => scanOrigins({
     origins: library.origins,
+    onProgress,
     signal: opts.signal,
     isUnchanged: (originId, realPath, size, mtimeMs, etag) => classifiers.get(originId)?.classify(realPath, size, mtimeMs, etag) === "unchanged",
     onBatch: (files: FileMeta[]) => {
@@ -30,7 +31,7 @@ export async function scanLibrary(library: Library, opts: { signal?: AbortSignal
     },
     onFolderImage: (originId, entry) => images.get(originId)?.push(entry),
     progress: opts.interactive === false ? null : undefined,
-  });
+  }));
   if (summary.interrupted) return summary;
   const t0 = performance.now();
   for (const o of library.origins) {

@@ -17,6 +17,7 @@ import { applyTemplateChange } from "../catalog/templateChange.ts";
 import { SearchIndex } from "../../search/searchIndex.ts";
 import type { FileId, Ino } from "../../core/types.ts";
 import { plural } from "../../core/plural.ts";
+import { ScanActivity } from "../sync/scanActivity.ts";
 
 class RebuildAborted extends Error {}
 
@@ -55,6 +56,8 @@ export class Library {
   readonly search: SearchIndex;
   /** Origin ids by priority: a path two origins both give goes to the first (placement order). */
   readonly originOrder: OriginId[];
+  /** Progress of the first scan and of each delta sync, as they run (the mount's metrics). */
+  readonly scans = new ScanActivity();
   /** The content cache of a live mount with cached origins (told when files leave the library). */
   private contentCache: LibraryContentCache | null = null;
   /** Configured origins that were removed once and returned: origin id → identity whose retired manifests wait. */

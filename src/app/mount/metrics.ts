@@ -4,19 +4,24 @@ import { log } from "../../core/logger.ts";
 import type { FuseSession } from "../../fuse/session.ts";
 import { LATENCY_BUCKETS_S } from "../../fuse/sessionShared.ts";
 import type { Origin } from "../../origins/origin.ts";
+import { SCAN_KINDS, type ScanActivity, type ScanFigures } from "../sync/scanActivity.ts";
 import type { ContentCache } from "../cache/contentCache.ts";
 import type { PinManager } from "../cache/pinManager.ts";
 import type { BackgroundTasks } from "../sync/backgroundSync.ts";
 import { renderPrometheus, type MetricFamily } from "./prometheus.ts";
 
-/** What the metrics read of a running mount (every figure is read when scraped: nothing is kept twice). */
+/**
+ * What the metrics read of a running mount (every figure is read when scraped: nothing is kept twice). Served from
+ * before the first scan: the parts that start later (the session, the content cache, the syncs) are null until then.
+ */
 export interface MetricSources {
   origins: readonly Origin[];
   files: () => number;
+  scans: ScanActivity;
   content: ContentCache | null;
   pins: PinManager | null;
-  session: FuseSession;
-  background: BackgroundTasks;
+  session: FuseSession | null;
+  background: BackgroundTasks | null;
   startedAtMs: number;
 }
 
@@ -61,20 +66,35 @@ export function collectMetrics(s: MetricSources): MetricFamily[] {
       gauge("musicfs_fetches_queued", "Whole-file fetches waiting for a turn.", [{ value: fetches.queued }]),
     );
   }
+  const session = s.session;
   out.push(
-    counter("musicfs_fuse_requests_total", "FUSE requests received, by operation.", Object.entries(s.session.requestCounts()).map(([op, value]) => ({ labels: { op }, value }))),
+    counter("musicfs_fuse_requests_total", "FUSE requests received, by operation.", Object.entries(session?.requestCounts() ?? {}).map(([op, value]) => ({ labels: { op }, value }))),
     {
       name: "musicfs_fuse_request_duration_seconds",
       help: "Time from when a FUSE worker read a request from the kernel to when its reply was written, by operation (a read that waits for an origin included).",
       type: "histogram",
       bounds: LATENCY_BUCKETS_S,
-      samples: Object.entries(s.session.requestLatency()).map(([op, l]) => ({ labels: { op }, buckets: l.buckets, sum: l.sumSeconds })),
+      samples: Object.entries(session?.requestLatency() ?? {}).map(([op, l]) => ({ labels: { op }, buckets: l.buckets, sum: l.sumSeconds })),
     },
   );
-  const sync = s.background.lastSync();
+  const scans = SCAN_KINDS.map((kind) => ({ kind, f: s.scans.figures(kind) }));
+  const byState = (pick: (f: ScanFigures) => [number, number, number]) =>
+    scans.flatMap(({ kind, f }) => (["found", "to_parse", "done"] as const).map((state, i) => ({ labels: { kind, state }, value: pick(f)[i]! })));
   out.push(
-    gauge("musicfs_sync_running", "1 while a delta sync runs.", [{ value: s.background.syncing() ? 1 : 0 }]),
-    counter("musicfs_syncs_total", "Delta syncs completed by this mount.", [{ value: s.background.completedSyncs() }]),
+    gauge("musicfs_scan_running", "1 while a scan runs, by kind (first_scan: the library's first, before the mount serves; sync: a delta sync).", scans.map(({ kind, f }) => ({ labels: { kind }, value: f.running ? 1 : 0 }))),
+    gauge(
+      "musicfs_scan_files",
+      "Audio files of the running (or latest) scan, by kind and state: found by the walk so far, to parse (new or changed), parsed.",
+      byState((f) => [f.found, f.toParse, f.done]),
+    ),
+    gauge("musicfs_scan_bytes", "Origin bytes of those files, by kind and state (found, to_parse, done).", byState((f) => [f.foundBytes, f.toParseBytes, f.doneBytes])),
+    gauge("musicfs_scan_walk_done", "1 once the running (or latest) scan's walk finished: its found and to_parse figures are final.", scans.map(({ kind, f }) => ({ labels: { kind }, value: f.walkDone ? 1 : 0 }))),
+  );
+  const background = s.background;
+  const sync = background?.lastSync() ?? null;
+  out.push(
+    gauge("musicfs_sync_running", "1 while a delta sync runs.", [{ value: background?.syncing() ? 1 : 0 }]),
+    counter("musicfs_syncs_total", "Delta syncs completed by this mount.", [{ value: background?.completedSyncs() ?? 0 }]),
     gauge("musicfs_last_sync_timestamp_seconds", "When the last delta sync completed (Unix time; 0: none yet).", [{ value: sync ? sync.at / 1000 : 0 }]),
     gauge("musicfs_last_sync_duration_seconds", "How long the last delta sync took.", [{ value: sync ? sync.ms / 1000 : 0 }]),
     gauge(

@@ -32,7 +32,7 @@ import { Errno } from "../../fuse/filesystem.ts";
 import { writeStatus, type MountStatus } from "./statusFile.ts";
 import { PinManager } from "../cache/pinManager.ts";
 import { ControlServer, type ControlHandler } from "../control/controlServer.ts";
-import { serveMetrics } from "./metrics.ts";
+import { serveMetrics, type MetricSources } from "./metrics.ts";
 import { BackgroundWrites, cacheDirWriteProblem } from "./backgroundWrites.ts";
 import { plural } from "../../core/plural.ts";
 import { restoreDiskReserve } from "../cache/diskReserve.ts";
@@ -119,6 +119,13 @@ export async function runMount(req: MountRequest): Promise<number> {
     if (opened.recoveredFromCrash) log.warn("The previous musicfs run did not shut down cleanly; its state was checked and is being reused.");
     library = await libraryWithOrigins(paths, opened.db, config, { acceptRemovals: req.acceptRemovals });
     let searchRebuild = library.openSearch(signals.signal);
+    const startedAt = Date.now();
+    // Served from here, before a first scan (whose progress it shows); the parts that start later join as they do.
+    const metricSources: MetricSources = {
+      origins: library.origins, files: () => library!.storedFileCount(), scans: library.scans,
+      content: null, pins: null, session: null, background: null, startedAtMs: startedAt,
+    };
+    if (config.metrics) metrics = serveMetrics(config.metrics, metricSources);
 
     if (!library.hasCompleteScan()) {
       await searchRebuild; // the scan indexes as it stores: the index must be usable first (cheap on a new library)
@@ -164,11 +171,7 @@ export async function runMount(req: MountRequest): Promise<number> {
       afterSync: () => pins?.refresh(),
     });
     backgroundTasks = background;
-    const startedAt = Date.now();
-    if (config.metrics)
-      metrics = serveMetrics(config.metrics, {
-        origins: library.origins, files: () => library!.storedFileCount(), content, pins, session, background, startedAtMs: startedAt,
-      });
+    Object.assign(metricSources, { content, pins, session, background });
     const status = (state: "running" | "stopped"): MountStatus => {
       const lib = library!;
       const sync = background.lastSync();

@@ -3,7 +3,8 @@ import type { FileId, FileMeta, Ino, OriginId } from "../../core/types.ts";
 import type { OriginConfig } from "../../config/config.ts";
 import { DeltaClassifier, type StoredLookup } from "../../library/deltaClassify.ts";
 import type { Database } from "../../db/database.ts";
-import { scanOrigins } from "../../library/scanner.ts";
+import type { ScanActivity } from "./scanActivity.ts";
+import { scanOrigins, type ScanCountsAndBytes } from "../../library/scanner.ts";
 import type { PlacementResult, TreeBuilder } from "../catalog/treeBuilder.ts";
 import type { Origin, OriginEntry } from "../../origins/origin.ts";
 import { ScopedOrigin, coveringPaths } from "../../origins/scopedOrigin.ts";
@@ -35,6 +36,8 @@ export interface SyncedLibrary {
     images: readonly OriginEntry[],
     opts: { scope?: readonly string[]; allowRemovals?: boolean; notifier?: TreeNotifier | null },
   ): Promise<void>;
+  /** Where the sync reports its progress as it goes (the mount's metrics); absent: nowhere. */
+  readonly scans?: ScanActivity;
 }
 
 export interface SyncSummary {
@@ -141,15 +144,18 @@ export async function deltaSync(library: SyncedLibrary, opts: SyncOptions = {}):
     opts.onFilesChanged?.(ids);
   };
 
-  const scan = await scanOrigins({
-    origins,
-    signal: opts.signal,
-    progress: null,
-    isUnchanged: (originId, realPath, size, mtimeMs, etag) => classifiers.get(originId)?.classify(realPath, size, mtimeMs, etag) === "unchanged",
-    onBatch: apply,
-    onFolderImage: (originId, entry) => images.get(originId)?.push(entry),
-    pace: opts.pace,
-  });
+  const walk = (onProgress?: (counts: ScanCountsAndBytes) => void) =>
+    scanOrigins({
+      origins,
+      signal: opts.signal,
+      progress: null,
+      onProgress,
+      isUnchanged: (originId, realPath, size, mtimeMs, etag) => classifiers.get(originId)?.classify(realPath, size, mtimeMs, etag) === "unchanged",
+      onBatch: apply,
+      onFolderImage: (originId, entry) => images.get(originId)?.push(entry),
+      pace: opts.pace,
+    });
+  const scan = library.scans ? await library.scans.track("sync", walk) : await walk();
   for (const c of classifiers.values()) {
     summary.added += c.counts.added;
     summary.modified += c.counts.modified;

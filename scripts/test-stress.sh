@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `bun run test:stress [RUNS] [PATH…]`: the full suite RUNS times in a row (default 5) while stress-ng loads the
+# `bun run test:stress [RUNS] [PATH…]`: the full suite (`bun run test`, in shards) RUNS times in a row (default 5) while stress-ng loads the
 # machine (`stress-ng --cpu 2 --io 1`), as a loaded CI machine would be. Prints each run's pass/fail counts, time and
 # load average, and exits non-zero if any run failed. PATHs (optional) limit the runs to some test files or folders.
 # stress-ng is installed if missing (Debian: apt-get; also in scripts/setup.sh), and stopped by its PID at the end,
@@ -35,7 +35,7 @@ for i in $(seq 1 "$runs"); do
   out="$log_dir/run-$i.txt"
   before=$(load)
   start=$(date +%s.%N)
-  bun test --timeout 60000 "$@" >"$out" 2>&1
+  bun run test "$@" >"$out" 2>&1
   code=$?
   end=$(date +%s.%N)
   pass=$(grep -Eo '^ *[0-9]+ pass' "$out" | tail -1 | grep -Eo '[0-9]+' || true)
@@ -44,7 +44,7 @@ for i in $(seq 1 "$runs"); do
   verdict=ok
   if [ "$code" -ne 0 ]; then verdict=FAILED; failed_runs=$((failed_runs + 1)); fi
   echo "run $i/$runs: $verdict  ${pass:-?} pass, ${fail:-?} fail, ${secs} s, load average $before → $(load)"
-  [ "$code" -eq 0 ] || grep -E '^\(fail\)' "$out" | sed 's/^/    /'
+  [ "$code" -eq 0 ] || grep -E '^✗ ' "$out" | sed 's/^/    /'
 done
 echo "test:stress: $((runs - failed_runs)) of $runs run(s) passed"
 [ "$failed_runs" -eq 0 ]

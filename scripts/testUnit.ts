@@ -21,20 +21,26 @@ const NEEDS_MOUNT_OR_S3 = ["test/fuse/helpers.ts", "src/fuse/session.ts", "test/
 /** Static imports (type-only ones start nothing, so they do not count) and dynamic import() calls. */
 const IMPORT = /^import\s+(?!type\s)[^;]*?\bfrom\s+["']([^"']+)["']|\bimport\s*\(\s*["']([^"']+)["']\s*\)/gm;
 
-function testFiles(dir: string): string[] {
+/** Every `*.test.ts` under `dir`, as absolute paths. */
+export function testFiles(dir: string = TEST): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
     e.isDirectory() ? testFiles(join(dir, e.name)) : e.name.endsWith(".test.ts") ? [join(dir, e.name)] : [],
   );
 }
 
+/** Does `file` import (statically, not type-only, or dynamically) one of `modules` (absolute paths)? */
+export function importsAny(file: string, modules: string[]): boolean {
+  for (const m of readFileSync(file, "utf8").matchAll(IMPORT)) {
+    const spec = m[1] ?? m[2]!;
+    if (spec.startsWith(".") && modules.includes(resolve(dirname(file), spec))) return true;
+  }
+  return false;
+}
+
 /** Is `file` a unit test (see above)? */
 export function isUnitTest(file: string): boolean {
   if (/^(e2e|release)\//.test(relative(TEST, file))) return false;
-  for (const m of readFileSync(file, "utf8").matchAll(IMPORT)) {
-    const spec = m[1] ?? m[2]!;
-    if (spec.startsWith(".") && NEEDS_MOUNT_OR_S3.includes(resolve(dirname(file), spec))) return false;
-  }
-  return true;
+  return !importsAny(file, NEEDS_MOUNT_OR_S3);
 }
 
 if (import.meta.main) {

@@ -14,6 +14,7 @@ import { dataFilePath } from "../../src/cas/dataFilePaths.ts";
 import { decodeManifest, manifestChunkHexes } from "../../src/cas/manifestCodec.ts";
 import { writeSampleLibrary } from "../../src/sample/sampleLibrary.ts";
 import { eventually } from "../support/eventually.ts";
+import { addUser, removeUser } from "../support/users.ts";
 import { isRoot } from "../support/system.ts";
 import { CLI, cleanupAll, findTracks, run, startMount, tempDir, type Running } from "./harness.ts";
 import { asContentId } from "../../src/core/ids.ts";
@@ -137,9 +138,7 @@ describe("control socket", () => {
   test.skipIf(!isRoot)("another user is refused by its credentials, even with the cache dir and socket opened to everyone", async () => {
     const socket = join(lib.cache, "control.sock");
     const user = `mfs${process.pid % 100000}`;
-    // useradd fails while another program holds /etc/passwd's lock (other tests make users too): try until it works.
-    const added = await eventually(() => run(["useradd", "--no-create-home", "--shell", "/usr/sbin/nologin", user]), (r) => r.code === 0 || /already exists/.test(r.stderr), 30_000);
-    expect(added.code === 0 || /already exists/.test(added.stderr)).toBe(true);
+    await addUser(user, ["--no-create-home", "--shell", "/usr/sbin/nologin"]);
     try {
       chmodSync(lib.cache, 0o777);
       chmodSync(socket, 0o777);
@@ -156,7 +155,7 @@ describe("control socket", () => {
     } finally {
       chmodSync(lib.cache, 0o700);
       chmodSync(socket, 0o600);
-      await eventually(() => run(["userdel", user]), (r) => r.code === 0 || /does not exist/.test(r.stderr), 30_000);
+      await removeUser(user);
     }
     await stillServes(lib);
   }, 60_000);

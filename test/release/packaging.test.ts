@@ -18,12 +18,13 @@ import { REPO } from "../support/paths.ts";
 import { run } from "../support/process.ts";
 import { x64ReleaseArchive } from "../support/releaseBuild.ts";
 import { hasProgram, isRoot } from "../support/system.ts";
+import { addUser, removeUser } from "../support/users.ts";
 
 const USER = `mfs-mkpkg-${process.pid}`;
 let userMade = false;
 
 afterAll(async () => {
-  if (userMade) await run(["userdel", USER]);
+  if (userMade) await removeUser(USER);
   await cleanupAll();
 });
 
@@ -32,8 +33,7 @@ const canMakepkg = isRoot && process.arch === "x64" && ["makepkg", "testpkg", "b
 /** The unprivileged build user (made once): uid and gid. */
 async function buildUser(): Promise<{ uid: number; gid: number }> {
   if (!userMade) {
-    const r = await run(["useradd", "--system", "--user-group", "--no-create-home", "--shell", "/usr/sbin/nologin", USER]);
-    expect(r.stderr).toBe("");
+    await addUser(USER, ["--system", "--user-group", "--no-create-home", "--shell", "/usr/sbin/nologin"]);
     userMade = true;
   }
   const id = async (flag: string) => Number((await run(["id", flag, USER])).stdout.trim());

@@ -44,6 +44,8 @@ const RTTS = numberList("rtt", "0,20");
 const BIG_MIB = Number(option("mib", "64"));
 const BIG = BIG_MIB * 1024 * 1024;
 const ROUNDS = Number(option("rounds", "3"));
+/** Pairs (tool, plain file) of each cached read per round. */
+const PAIRS = 4;
 const WITH_S3 = !flag("no-s3");
 const WITH_LOCAL = !flag("no-local");
 /** How musicfs' whole-file fetch reads the origin: the ceiling uses the same GETs. */
@@ -163,26 +165,35 @@ const track = <T extends { stop(): Promise<unknown> }>(c: T): T => {
   return c;
 };
 
-/** Cached reads of `file` with the page cache dropped and kept, each paired with the plain file's read after it. */
+/**
+ * Cached reads of `file` with the page cache dropped and kept, each paired with the same read of the plain file; the
+ * pairs alternate which goes first (a read right after another may find the disk or the CPU in another state). The
+ * pages-kept reads start after one untimed read of each: a drop before the other file's read emptied them.
+ */
 async function cachedReads(file: string, plain: string): Promise<Pick<Side, "warmMBps" | "warmPlainMBps" | "warmVsPlain" | "keptMBps" | "keptPlainMBps" | "keptVsPlain">> {
-  const warm: number[] = [], warmPlain: number[] = [], warmRatio: number[] = [];
-  for (let i = 0; i < 2; i++) {
-    await dropPages(file);
-    const x = await ddMBps(file);
-    await dropPages(plain);
-    const p = await ddMBps(plain);
-    warm.push(x), warmPlain.push(p), warmRatio.push(x / p);
-  }
-  const kept: number[] = [], keptPlain: number[] = [], keptRatio: number[] = [];
-  for (let i = 0; i < 2; i++) {
-    const x = await ddMBps(file);
-    const p = await ddMBps(plain);
-    kept.push(x), keptPlain.push(p), keptRatio.push(x / p);
-  }
-  return {
-    warmMBps: median(warm), warmPlainMBps: median(warmPlain), warmVsPlain: median(warmRatio),
-    keptMBps: median(kept), keptPlainMBps: median(keptPlain), keptVsPlain: median(keptRatio),
+  const pairs = async (read: (f: string) => Promise<number>) => {
+    const xs: number[] = [], ps: number[] = [], ratios: number[] = [];
+    for (let i = 0; i < PAIRS; i++) {
+      let x: number, p: number;
+      if (i % 2 === 0) {
+        x = await read(file);
+        p = await read(plain);
+      } else {
+        p = await read(plain);
+        x = await read(file);
+      }
+      xs.push(x), ps.push(p), ratios.push(x / p);
+    }
+    return [median(xs), median(ps), median(ratios)] as const;
   };
+  const [warmMBps, warmPlainMBps, warmVsPlain] = await pairs(async (f) => {
+    await dropPages(f);
+    return ddMBps(f);
+  });
+  await ddMBps(file);
+  await ddMBps(plain);
+  const [keptMBps, keptPlainMBps, keptVsPlain] = await pairs(ddMBps);
+  return { warmMBps, warmPlainMBps, warmVsPlain, keptMBps, keptPlainMBps, keptVsPlain };
 }
 
 /**
@@ -432,6 +443,7 @@ try {
       const from = proxy.requests.length;
       await ddMBps(m2.fileA);
       side.replayRequests = proxy.requests.length - from;
+      console.error(`requests since the restart (replay from #${from - reqs + 1}): ${proxy.requests.slice(reqs).map((q) => `${q.method} ${q.path}`).join("; ")}`);
       side.restartRequests = proxy.requests.length - reqs;
       await m2.stop();
     };

@@ -11,7 +11,7 @@ import { chooseOrigins } from "../app/sync/rememberedOrigins.ts";
 import { cachePaths, type CachePaths } from "../config/paths.ts";
 import { UserError } from "../core/errors.ts";
 import { log, tildify } from "../core/logger.ts";
-import { commonLibraryArgs, configFromArgs } from "./libraryArgs.ts";
+import { configFromArgs, originArg } from "./libraryArgs.ts";
 import { runCommand } from "./run.ts";
 import { plural } from "../core/plural.ts";
 
@@ -43,7 +43,8 @@ function withLibrary<T>(args: Record<string, unknown>, rawArgs: string[], { excl
 
 const stats = defineCommand({
   meta: { name: "stats", description: "Content cache figures: stored chunks and bytes, cached files, dedup ratio; with a running mount also hits, misses and evictions" },
-  args: { json: { type: "boolean", description: "Print JSON" }, ...commonLibraryArgs },
+  // The cache dir alone: no origins, no tree (so no --origin, --template or --cover).
+  args: { json: { type: "boolean", description: "Print JSON" }, ...cacheDirArgs, ...logLevelArg },
   async run({ args, rawArgs }) {
     await runCommand(() =>
       withLibrary(args, rawArgs, { exclusive: false, readsOrigins: false }, (library, paths) => {
@@ -76,7 +77,8 @@ function printVerify(r: VerifyReport, json: unknown): void {
 
 const verify = defineCommand({
   meta: { name: "verify", description: "Check every cached file's data file against its manifest and re-hash every chunk, remove damaged ones and repair those files from their origins (through the mount when one runs)" },
-  args: { json: { type: "boolean", description: "Print JSON" }, ...commonLibraryArgs },
+  // Reads the origins (it repairs from them: --origin replaces the config's), never lays out the tree.
+  args: { json: { type: "boolean", description: "Print JSON" }, ...originArg, ...cacheDirArgs, ...logLevelArg },
   async run({ args, rawArgs }) {
     await runCommand(async () => {
       const live = liveMount(args, rawArgs);

@@ -3,13 +3,18 @@ import { loadConfig } from "../config/config.ts";
 import { UsageError } from "../core/errors.ts";
 import { logLevelArg, repeatedFlag } from "./run.ts";
 
-/** Arguments shared by the commands that set up a library (mount, scan, cache). */
-export const commonLibraryArgs = {
+/** --origin: the origins to use instead of the config file's (commands that read the origins). */
+export const originArg = {
   origin: {
     type: "string" as const,
     alias: "o",
     description: "A music folder or an S3 bucket (s3://BUCKET/PREFIX) to show (repeat for several). Replaces the config file's [[origins]].",
   },
+};
+
+/** Arguments shared by the commands that set up a library and lay out its tree (mount, scan). */
+export const commonLibraryArgs = {
+  ...originArg,
   config: { type: "string" as const, alias: "c", description: "Config file (default $XDG_CONFIG_HOME/musicfs/config.toml)" },
   "cache-dir": {
     type: "string" as const,
@@ -28,7 +33,7 @@ export const commonLibraryArgs = {
   ...logLevelArg,
 };
 
-/** Loads config + flags shared by mount and scan, validating the template early (a clear error, no mount). */
+/** Loads config + flags shared by mount, scan and the cache commands (those a command does not define are absent), validating the template early (a clear error, no mount). */
 export function configFromArgs(args: Record<string, unknown>, rawArgs: string[], mountPoint?: string) {
   const cacheMode = args["cache-mode"] as string | undefined;
   if (cacheMode !== undefined && cacheMode !== "off" && cacheMode !== "full")

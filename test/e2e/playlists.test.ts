@@ -1,13 +1,16 @@
 /**
- * Issue 18 item 4: every collection is also a playlist file, `/.collections/<name>.m3u8`, whose entries resolve
- * inside the mount from the playlist's own folder — checked by a real MPD (`mpc load`) and by resolving each entry
- * as a file manager or Navidrome would.
+ * Issue 18 item 4: every collection is also a playlist file, `/.collections/<name>.m3u8` (and `Playlists/<name>.m3u8`
+ * with playlists_folder = true), whose entries resolve inside the mount from the playlist's own folder — checked by a
+ * real MPD (`mpc load` of the playlist in the music directory, and from MPD's playlist_directory through a link) and
+ * by resolving every entry the way Navidrome's code does (test/support/navidrome.ts: Navidrome cannot be installed
+ * here).
  */
 import { afterAll, describe, expect, test } from "bun:test";
-import { existsSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { writeSampleLibrary } from "../../src/sample/sampleLibrary.ts";
 import { hasMpd, startMpd } from "../support/mpd.ts";
+import { resolvePlaylistEntries, scannedMediaFiles, scannedPlaylists } from "../support/navidrome.ts";
 import { CLI, cleanupAll, run, startMount, tempDir } from "./harness.ts";
 
 afterAll(cleanupAll);
@@ -49,6 +52,23 @@ describe("playlists as files", () => {
       if (name === "Lanterns") expect(entries.map((e) => e.slice(3))).toEqual(found.results.map((r) => r.path));
     }
 
+    // Navidrome with the mount as its library: it scans Playlists/ (not the dot-folder .collections) and resolves
+    // every entry of every playlist to a media file it scanned, in order.
+    const media = scannedMediaFiles(mnt);
+    expect(media.size).toBe(20);
+    expect(scannedPlaylists(mnt)).toEqual(listed.filter((n) => n.endsWith(".m3u8")).map((n) => `Playlists/${n}`).sort());
+    for (const file of [join(mnt, "Playlists", "Lanterns.m3u8"), join(mnt, ".collections", "Lanterns.m3u8")]) {
+      const resolved = resolvePlaylistEntries(readFileSync(file, "utf8"), file, mnt);
+      expect(resolved.map((r) => r.resolved)).toEqual(found.results.map((r) => r.path));
+      for (const r of resolved) expect(media.has(r.resolved!)).toBe(true);
+    }
+    for (const name of listed.filter((n) => n.endsWith(".m3u8"))) {
+      const file = join(mnt, "Playlists", name);
+      const resolved = resolvePlaylistEntries(readFileSync(file, "utf8"), file, mnt);
+      expect(resolved.length).toBeGreaterThan(0);
+      for (const r of resolved) expect(r.resolved !== null && media.has(r.resolved)).toBe(true);
+    }
+
     const mpd = await startMpd({ musicDir: mnt });
     try {
       await mpd.update(120_000);
@@ -66,6 +86,23 @@ describe("playlists as files", () => {
       }
     } finally {
       await mpd.stop();
+    }
+
+    // MPD's playlist_directory takes only `.m3u` files: a link named Lanterns.m3u to the mount's playlist makes
+    // `mpc load Lanterns` work, every entry resolved (MPD reads a stored playlist's entries from the music
+    // directory's root, where the leading ../ goes nowhere).
+    const playlistDir = tempDir();
+    symlinkSync(join(mnt, ".collections", "Lanterns.m3u8"), join(playlistDir, "Lanterns.m3u"));
+    const stored = await startMpd({ musicDir: mnt, playlistDir });
+    try {
+      await stored.update(120_000);
+      const load = await stored.mpc(["load", "Lanterns"]);
+      expect(load.stderr).toBe("");
+      expect(load.code).toBe(0);
+      const queue = (await stored.mpc(["playlist", "-f", "%file%"])).stdout.split("\n").filter(Boolean);
+      expect(queue).toEqual(found.results.map((r) => r.path));
+    } finally {
+      await stored.stop();
     }
     expect(await m.stop()).toBe(0);
   }, 180_000);

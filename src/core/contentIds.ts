@@ -1,4 +1,4 @@
-import type { ContentId, FileId } from "./ids.ts";
+import { asFolderImageId, type ContentId, type FileId, type FolderImageId } from "./ids.ts";
 
 /**
  * The content cache (chunk store, range index, fetcher, FUSE workers) keys what it caches by ContentId: a file's
@@ -9,13 +9,13 @@ export function fileContentId(id: FileId): ContentId {
   return (id as number) as ContentId;
 }
 
-export function imageContentId(imageId: number): ContentId {
+export function imageContentId(imageId: FolderImageId): ContentId {
   return -imageId as ContentId;
 }
 
 /** The folder image a content id stands for, or null for a file's id. */
-export function imageIdOfContent(id: ContentId): number | null {
-  return id < 0 ? -id : null;
+export function imageIdOfContent(id: ContentId): FolderImageId | null {
+  return id < 0 ? asFolderImageId(-id) : null;
 }
 
 /** The file a content id stands for, or null for a folder image's (the complement of imageIdOfContent). */

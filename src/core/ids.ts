@@ -21,8 +21,21 @@ export type Ino = Branded<number, "Ino">;
  */
 export type ContentId = Branded<number, "ContentId">;
 
+/** Primary key of a row in `albums`: an album as album identity grouped it (src/library/albums.ts). */
+export type AlbumId = Branded<number, "AlbumId">;
+/** Primary key of a configured view (its folder at the root of the mount and its own placements). */
+export type ViewId = Branded<number, "ViewId">;
+/**
+ * Primary key of a row in `folder_images` (cover.jpg and the like next to an album's tracks). Never a FileId: the
+ * content cache keys an image by its negative (imageContentId), so the two id spaces cannot meet.
+ */
+export type FolderImageId = Branded<number, "FolderImageId">;
+
 export const asFileId = (n: number): FileId => n as FileId;
 export const asIno = (n: number): Ino => n as Ino;
 export const asOriginId = (s: string): OriginId => s as OriginId;
+export const asAlbumId = (n: number): AlbumId => n as AlbumId;
+export const asViewId = (n: number): ViewId => n as ViewId;
+export const asFolderImageId = (n: number): FolderImageId => n as FolderImageId;
 /** A content id as stored or sent (a row of the range index, a worker message). */
 export const asContentId = (n: number): ContentId => n as ContentId;

@@ -3,7 +3,7 @@
  */
 
 import type { FileId, Ino, OriginId } from "./ids.ts";
-export type { ContentId, FileId, Ino, OriginId } from "./ids.ts";
+export type { AlbumId, ContentId, FileId, FolderImageId, Ino, OriginId, ViewId } from "./ids.ts";
 
 /** How an origin's content is served: read straight from the origin, or through the content cache. */
 export type CacheMode = "off" | "full";

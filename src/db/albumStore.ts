@@ -1,16 +1,16 @@
-import type { AlbumMemberTags, AlbumValues, FileId, OriginId } from "../core/types.ts";
+import type { AlbumId, AlbumMemberTags, AlbumValues, FileId, OriginId } from "../core/types.ts";
 import type { Database } from "./database.ts";
 import { num, parseArtists, str } from "./fileColumns.ts";
-import { asFileId, asOriginId } from "../core/ids.ts";
+import { asAlbumId, asFileId, asOriginId } from "../core/ids.ts";
 
 /** A file as album identity sees it, with the album it is stored in now. */
 export interface AlbumMemberRow extends AlbumMemberTags {
   id: FileId;
   originId: OriginId;
-  albumId: number | null;
+  albumId: AlbumId | null;
 }
 
-export type AlbumId = number;
+export type { AlbumId } from "../core/ids.ts";
 
 const MEMBER_COLUMNS =
   "f.id, f.origin_id, f.real_path, f.format, f.artist, f.artists, f.album, f.album_artist, f.compilation, f.mb_album_id, f.year, f.original_year, f.disc, f.disc_total, t.album_id";
@@ -23,7 +23,7 @@ function toMember(r: Row): AlbumMemberRow {
     id: asFileId(Number(r[0])), originId: asOriginId(String(r[1])), realPath: String(r[2]), format: String(r[3]), artist: str(r[4]),
     artists: r[5] === null ? [] : parseArtists(r[5]), album: str(r[6]), albumArtist: str(r[7]),
     compilation: Number(r[8]) === 1, mbAlbumId: str(r[9]), year: num(r[10]), originalYear: num(r[11]),
-    disc: num(r[12]), discTotal: num(r[13]), albumId: num(r[14]),
+    disc: num(r[12]), discTotal: num(r[13]), albumId: r[14] === null ? null : asAlbumId(Number(r[14])),
   };
 }
 
@@ -91,21 +91,21 @@ export class AlbumStore {
       const originId = asOriginId(String(r[0]));
       const dir = String(r[1]);
       folders.set(`${originId}\0${dir}`, { originId, dir });
-      if (r[2] !== null) albumIds.add(Number(r[2]));
+      if (r[2] !== null) albumIds.add(asAlbumId(Number(r[2])));
     }
     return { folders: [...folders.values()], albumIds: [...albumIds] };
   }
 
   idForKey(key: string): AlbumId | null {
     const r = this.db.stmt("SELECT id FROM albums WHERE album_key = ?").values(key)[0];
-    return r ? Number(r[0]) : null;
+    return r ? asAlbumId(Number(r[0])) : null;
   }
 
   insertAlbum(key: string, v: AlbumValues): AlbumId {
     const r = this.db
       .stmt("INSERT INTO albums (album_key, album_artist, year, formats, tracks, discs) VALUES (?, ?, ?, ?, ?, ?) RETURNING id")
       .values(key, v.albumArtist, v.year, v.formats, v.tracks, v.discs)[0];
-    return Number(r[0]);
+    return asAlbumId(Number(r[0]));
   }
 
   updateAlbum(id: AlbumId, v: AlbumValues): void {
@@ -126,7 +126,7 @@ export class AlbumStore {
   /** A file's album; null for a file without one. */
   albumIdOfFile(fileId: FileId): AlbumId | null {
     const r = this.db.stmt("SELECT album_id FROM album_tracks WHERE file_id = ?").values(fileId)[0];
-    return r ? Number(r[0]) : null;
+    return r ? asAlbumId(Number(r[0])) : null;
   }
 
   setFileAlbum(fileId: FileId, albumId: AlbumId | null): void {

@@ -1,13 +1,13 @@
-import type { FileId, ImageType, Ino, OriginId } from "../core/types.ts";
+import type { AlbumId, FileId, FolderImageId, ImageType, Ino, OriginId } from "../core/types.ts";
 import type { Database } from "./database.ts";
 import { MANIFEST_IS_CURRENT } from "./fileColumns.ts";
 import { NodeKind } from "./treeStore.ts";
 import { nextRowId } from "./rowIds.ts";
-import { asFileId, asIno, asOriginId } from "../core/ids.ts";
+import { asAlbumId, asFileId, asFolderImageId, asIno, asOriginId } from "../core/ids.ts";
 
 /** A folder image as stored (folder_images). */
 export interface StoredFolderImage {
-  id: number;
+  id: FolderImageId;
   originId: OriginId;
   realPath: string;
   size: number;
@@ -18,7 +18,7 @@ export interface StoredFolderImage {
 
 /** Where an album's cover bytes are: a whole folder image, or a byte range of one of its tracks. */
 export interface AlbumCover {
-  imageId: number | null;
+  imageId: FolderImageId | null;
   fileId: FileId | null;
   offset: number;
   length: number;
@@ -39,7 +39,7 @@ export interface TrackPicture {
 const IMAGE_COLUMNS = "id, origin_id, real_path, size, mtime_ms, etag, type";
 type Row = (string | number | null)[];
 const toImage = (r: Row): StoredFolderImage => ({
-  id: Number(r[0]), originId: asOriginId(String(r[1])), realPath: String(r[2]), size: Number(r[3]), mtimeMs: Number(r[4]),
+  id: asFolderImageId(Number(r[0])), originId: asOriginId(String(r[1])), realPath: String(r[2]), size: Number(r[3]), mtimeMs: Number(r[4]),
   etag: r[5] === null ? null : String(r[5]), type: r[6] === null ? null : (String(r[6]) as ImageType),
 });
 
@@ -72,17 +72,17 @@ export class CoverStore {
       .run(originId, e.realPath, e.size, e.mtimeMs, e.etag ?? null, type);
   }
 
-  deleteImage(id: number): void {
+  deleteImage(id: FolderImageId): void {
     this.db.stmt("DELETE FROM folder_images WHERE id = ?").run(id);
   }
 
-  image(id: number): StoredFolderImage | null {
+  image(id: FolderImageId): StoredFolderImage | null {
     const r = this.db.stmt(`SELECT ${IMAGE_COLUMNS} FROM folder_images WHERE id = ?`).values(id)[0];
     return r ? toImage(r as Row) : null;
   }
 
   /** The origin folders an album's tracks are in. */
-  albumFolders(albumId: number): { originId: OriginId; dir: string }[] {
+  albumFolders(albumId: AlbumId): { originId: OriginId; dir: string }[] {
     return this.db
       .stmt("SELECT DISTINCT f.origin_id, f.real_dir FROM album_tracks t JOIN files f ON f.id = t.file_id WHERE t.album_id = ?")
       .values(albumId)
@@ -101,9 +101,9 @@ export class CoverStore {
    * For every album at once (a first scan): the folder images of its tracks' folders and its tracks' pictures, in two
    * queries instead of three per album.
    */
-  allAlbumSources(): Map<number, { images: StoredFolderImage[]; pictures: TrackPicture[] }> {
-    const out = new Map<number, { images: StoredFolderImage[]; pictures: TrackPicture[] }>();
-    const of = (albumId: number) => {
+  allAlbumSources(): Map<AlbumId, { images: StoredFolderImage[]; pictures: TrackPicture[] }> {
+    const out = new Map<AlbumId, { images: StoredFolderImage[]; pictures: TrackPicture[] }>();
+    const of = (albumId: AlbumId) => {
       let v = out.get(albumId);
       if (!v) out.set(albumId, (v = { images: [], pictures: [] }));
       return v;
@@ -117,17 +117,17 @@ export class CoverStore {
          JOIN album_tracks t ON t.file_id = f.id GROUP BY t.album_id, i.id`,
       )
       .values();
-    for (const r of images) of(Number(r[0])).images.push(toImage(r.slice(1) as Row));
+    for (const r of images) of(asAlbumId(Number(r[0]))).images.push(toImage(r.slice(1) as Row));
     for (const [albumId, picture] of this.picturesWhere("f.picture_length > 0")) of(albumId).pictures.push(picture);
     return out;
   }
 
   /** The embedded pictures of an album's tracks. */
-  albumPictures(albumId: number): TrackPicture[] {
+  albumPictures(albumId: AlbumId): TrackPicture[] {
     return this.picturesWhere("t.album_id = ? AND f.picture_length > 0", albumId).map(([, p]) => p);
   }
 
-  private picturesWhere(condition: string, ...params: number[]): [number, TrackPicture][] {
+  private picturesWhere(condition: string, ...params: number[]): [AlbumId, TrackPicture][] {
     return this.db.sqlite
       .prepare(
         `SELECT t.album_id, f.id, f.real_path, f.picture_offset, f.picture_length, f.picture_type, f.picture_front, f.mtime_ms
@@ -135,7 +135,7 @@ export class CoverStore {
       )
       .values(...params)
       .map((r) => [
-        Number(r[0]),
+        asAlbumId(Number(r[0])),
         {
           fileId: asFileId(Number(r[1])), realPath: String(r[2]), offset: Number(r[3]), length: Number(r[4]),
           type: String(r[5]) as ImageType, front: Number(r[6]) === 1, mtimeMs: Number(r[7]),
@@ -144,10 +144,10 @@ export class CoverStore {
   }
 
   /** Every album folder of the tree, by album. */
-  allAlbumDirs(): Map<number, Ino[]> {
-    const out = new Map<number, Ino[]>();
+  allAlbumDirs(): Map<AlbumId, Ino[]> {
+    const out = new Map<AlbumId, Ino[]>();
     for (const r of this.db.sqlite.prepare(`SELECT ino, album_id FROM nodes WHERE kind = ${NodeKind.Dir} AND album_id IS NOT NULL`).values()) {
-      const albumId = Number(r[1]);
+      const albumId = asAlbumId(Number(r[1]));
       const dirs = out.get(albumId);
       if (dirs) dirs.push(asIno(Number(r[0])));
       else out.set(albumId, [asIno(Number(r[0]))]);
@@ -156,23 +156,23 @@ export class CoverStore {
   }
 
   /** The albums with tracks directly in one origin folder. */
-  albumsInFolder(originId: OriginId, dir: string): number[] {
+  albumsInFolder(originId: OriginId, dir: string): AlbumId[] {
     return this.db
       .stmt("SELECT DISTINCT t.album_id FROM files f JOIN album_tracks t ON t.file_id = f.id WHERE f.origin_id = ? AND f.real_dir = ?")
       .values(originId, dir)
-      .map((r) => Number(r[0]));
+      .map((r) => asAlbumId(Number(r[0])));
   }
 
-  cover(albumId: number): AlbumCover | null {
+  cover(albumId: AlbumId): AlbumCover | null {
     const r = this.db.stmt("SELECT image_id, file_id, offset, length, type FROM album_covers WHERE album_id = ?").values(albumId)[0];
     if (!r) return null;
     return {
-      imageId: r[0] === null ? null : Number(r[0]), fileId: r[1] === null ? null : asFileId(Number(r[1])),
+      imageId: r[0] === null ? null : asFolderImageId(Number(r[0])), fileId: r[1] === null ? null : asFileId(Number(r[1])),
       offset: Number(r[2]), length: Number(r[3]), type: String(r[4]) as ImageType,
     };
   }
 
-  setCover(albumId: number, cover: AlbumCover | null): void {
+  setCover(albumId: AlbumId, cover: AlbumCover | null): void {
     if (!cover) this.db.stmt("DELETE FROM album_covers WHERE album_id = ?").run(albumId);
     else
       this.db
@@ -180,38 +180,38 @@ export class CoverStore {
         .run(albumId, cover.imageId, cover.fileId, cover.offset, cover.length, cover.type);
   }
 
-  allAlbumIds(): number[] {
-    return this.db.stmt("SELECT id FROM albums").values().map((r) => Number(r[0]));
+  allAlbumIds(): AlbumId[] {
+    return this.db.stmt("SELECT id FROM albums").values().map((r) => asAlbumId(Number(r[0])));
   }
 
   /** Albums that have a cover row but no longer exist (their last track left). */
-  orphanCoverAlbumIds(): number[] {
-    return this.db.stmt("SELECT album_id FROM album_covers WHERE album_id NOT IN (SELECT id FROM albums)").values().map((r) => Number(r[0]));
+  orphanCoverAlbumIds(): AlbumId[] {
+    return this.db.stmt("SELECT album_id FROM album_covers WHERE album_id NOT IN (SELECT id FROM albums)").values().map((r) => asAlbumId(Number(r[0])));
   }
 
   /** Where a folder image is and which version of it the library knows (the content cache's need). */
-  imageLocation(id: number): { originId: OriginId; realPath: string; size: number; mtimeMs: number } | null {
+  imageLocation(id: FolderImageId): { originId: OriginId; realPath: string; size: number; mtimeMs: number } | null {
     const r = this.db.stmt("SELECT origin_id, real_path, size, mtime_ms FROM folder_images WHERE id = ?").values(id)[0];
     return r ? { originId: asOriginId(String(r[0])), realPath: String(r[1]), size: Number(r[2]), mtimeMs: Number(r[3]) } : null;
   }
 
   /** Folder images whose stored manifest is current (the data file upgrade walks them). */
-  cachedImageVersions(): { id: number; size: number; mtimeMs: number }[] {
+  cachedImageVersions(): { id: FolderImageId; size: number; mtimeMs: number }[] {
     return this.db
       .stmt(`SELECT id, size, mtime_ms FROM folder_images WHERE ${MANIFEST_IS_CURRENT}`)
       .values()
-      .map((r) => ({ id: Number(r[0]), size: Number(r[1]), mtimeMs: Number(r[2]) }));
+      .map((r) => ({ id: asFolderImageId(Number(r[0])), size: Number(r[1]), mtimeMs: Number(r[2]) }));
   }
 
   /** A folder image's manifest, while it is current (the image has the size and mtime it was cached from). */
-  imageManifest(id: number): Uint8Array | null {
+  imageManifest(id: FolderImageId): Uint8Array | null {
     const r = this.db
       .stmt(`SELECT chunk_manifest FROM folder_images WHERE id = ? AND ${MANIFEST_IS_CURRENT}`)
       .values(id)[0];
     return (r?.[0] as Uint8Array | undefined) ?? null;
   }
 
-  updateImageManifest(id: number, manifest: Uint8Array, size: number, mtimeMs: number): void {
+  updateImageManifest(id: FolderImageId, manifest: Uint8Array, size: number, mtimeMs: number): void {
     this.db
       .stmt("UPDATE folder_images SET chunk_manifest = ?, manifest_size = ?, manifest_mtime_ms = ? WHERE id = ? AND size = ? AND mtime_ms = ?")
       .run(manifest, size, mtimeMs, id, size, mtimeMs);

@@ -1,9 +1,9 @@
 import { Database as SqliteDatabase, type Statement } from "bun:sqlite";
-import type { FileId, Ino, OriginId } from "../core/types.ts";
+import type { AlbumId, FileId, Ino, OriginId } from "../core/types.ts";
 import { MANIFEST_IS_CURRENT } from "./fileColumns.ts";
 import { NodeKind } from "./treeStore.ts";
 import { fileContentId, fileIdOfContent, imageContentId, imageIdOfContent } from "../core/contentIds.ts";
-import { asFileId, asIno, asOriginId, type ContentId } from "../core/ids.ts";
+import { asAlbumId, asFileId, asFolderImageId, asIno, asOriginId, type ContentId } from "../core/ids.ts";
 
 /** One node of the virtual tree with what getattr needs. Files carry their origin size and mtime. */
 export interface NodeRow {
@@ -19,7 +19,7 @@ export interface NodeRow {
   /** File: the origin it comes from; directory: null. */
   originId: OriginId | null;
   /** Directory: the album it is the folder of; cover: the album it is the cover of; else null. */
-  albumId: number | null;
+  albumId: AlbumId | null;
 }
 
 /** Where an album cover's bytes are: `length` bytes at `offset` of an origin file (a track, or a folder image). */
@@ -63,7 +63,7 @@ const toNode = (r: Row): NodeRow => ({
   size: Number(r[5]),
   mtimeMs: Number(r[6]),
   originId: r[7] === null ? null : asOriginId(String(r[7])),
-  albumId: r[8] === null ? null : Number(r[8]),
+  albumId: r[8] === null ? null : asAlbumId(Number(r[8])),
 });
 
 /**
@@ -162,11 +162,11 @@ export class NodeReader {
   }
 
   /** Where the bytes of an album's cover are, or null when the album has none (any more). */
-  coverLocation(albumId: number): CoverLocation | null {
+  coverLocation(albumId: AlbumId): CoverLocation | null {
     const r = this.coverOf.values(albumId)[0];
     if (!r || r[2] === null) return null;
     return {
-      contentId: r[0] !== null ? fileContentId(asFileId(Number(r[0]))) : imageContentId(Number(r[1])),
+      contentId: r[0] !== null ? fileContentId(asFileId(Number(r[0]))) : imageContentId(asFolderImageId(Number(r[1]))),
       originId: asOriginId(String(r[2])), realPath: String(r[3]), size: Number(r[4]), mtimeMs: Number(r[5]),
       offset: Number(r[6]), length: Number(r[7]),
     };

@@ -1,6 +1,6 @@
-import type { FileId, Ino } from "../core/types.ts";
+import type { AlbumId, FileId, Ino, ViewId } from "../core/types.ts";
 import type { Database } from "./database.ts";
-import { asFileId, asIno } from "../core/ids.ts";
+import { asAlbumId, asFileId, asIno, asViewId } from "../core/ids.ts";
 
 export const ROOT_INO: Ino = asIno(1);
 /** Cover: an album folder's cover file (app/catalog/coverIndex.ts), whose bytes are the album's cover (album_covers). */
@@ -12,7 +12,7 @@ export const NodeKind = { Dir: 1, File: 2, Cover: 3 } as const;
  */
 export interface TreeScope {
   root: Ino;
-  viewId: number | null;
+  viewId: ViewId | null;
 }
 export const MAIN_TREE: TreeScope = { root: ROOT_INO, viewId: null };
 
@@ -31,7 +31,7 @@ export class TreeStore {
   /** Directory path → inode, filled as we go: a bulk build touches the same album directory a dozen times. */
   private readonly dirCache = new Map<string, Ino>();
   /** Directory inode → the album it is the folder of, as claimed so far (dropped with the directory). */
-  private readonly dirAlbums = new Map<Ino, number>();
+  private readonly dirAlbums = new Map<Ino, AlbumId>();
 
   constructor(
     private readonly db: Database,
@@ -44,10 +44,10 @@ export class TreeStore {
       .run(nowMs);
   }
 
-  childIno(parent: Ino, name: string): { ino: Ino; kind: number; fileId: FileId | null; viewId: number | null } | null {
+  childIno(parent: Ino, name: string): { ino: Ino; kind: number; fileId: FileId | null; viewId: ViewId | null } | null {
     const row = this.db.stmt("SELECT ino, kind, file_id, view_id FROM nodes WHERE parent = ? AND name = ?").values(parent, name)[0];
     return row
-      ? { ino: asIno(Number(row[0])), kind: Number(row[1]), fileId: row[2] === null ? null : asFileId(Number(row[2])), viewId: row[3] === null ? null : Number(row[3]) }
+      ? { ino: asIno(Number(row[0])), kind: Number(row[1]), fileId: row[2] === null ? null : asFileId(Number(row[2])), viewId: row[3] === null ? null : asViewId(Number(row[3])) }
       : null;
   }
 
@@ -91,11 +91,11 @@ export class TreeStore {
    * Makes directory `ino` the folder of `albumId` if it belongs to no album yet; true when it is that album's
    * (now or already), false when it is another album's.
    */
-  claimDir(ino: Ino, albumId: number): boolean {
+  claimDir(ino: Ino, albumId: AlbumId): boolean {
     if (this.dirAlbums.get(ino) === albumId) return true; // the album's other tracks: no query
     this.db.stmt("UPDATE nodes SET album_id = ? WHERE ino = ? AND album_id IS NULL").run(albumId, ino);
     const row = this.db.stmt("SELECT album_id FROM nodes WHERE ino = ?").values(ino)[0];
-    const owner = row === undefined ? null : Number(row[0]);
+    const owner = row === undefined ? null : asAlbumId(Number(row[0]));
     if (owner !== null) this.dirAlbums.set(ino, owner);
     return owner === albumId;
   }
@@ -170,20 +170,20 @@ export class TreeStore {
   }
 
   /** The cover nodes of a directory (normally none or one). */
-  coverNodes(dir: Ino): { ino: Ino; name: string; albumId: number | null; mtimeMs: number }[] {
+  coverNodes(dir: Ino): { ino: Ino; name: string; albumId: AlbumId | null; mtimeMs: number }[] {
     return this.db
       .stmt(`SELECT ino, name, album_id, mtime_ms FROM nodes WHERE parent = ? AND kind = ${NodeKind.Cover}`)
       .values(dir)
-      .map((r) => ({ ino: asIno(Number(r[0])), name: String(r[1]), albumId: r[2] === null ? null : Number(r[2]), mtimeMs: Number(r[3]) }));
+      .map((r) => ({ ino: asIno(Number(r[0])), name: String(r[1]), albumId: r[2] === null ? null : asAlbumId(Number(r[2])), mtimeMs: Number(r[3]) }));
   }
 
   /** The folders an album claimed (claimDir). */
-  albumDirs(albumId: number): Ino[] {
+  albumDirs(albumId: AlbumId): Ino[] {
     return this.db.stmt(`SELECT ino FROM nodes WHERE album_id = ? AND kind = ${NodeKind.Dir}`).values(albumId).map((r) => asIno(Number(r[0])));
   }
 
   /** Inserts the cover node of an album in its folder unless the name is taken there. */
-  tryInsertCover(parent: Ino, name: string, albumId: number, mtimeMs: number, nowMs: number): Ino | null {
+  tryInsertCover(parent: Ino, name: string, albumId: AlbumId, mtimeMs: number, nowMs: number): Ino | null {
     const row = this.db
       .stmt(`INSERT OR IGNORE INTO nodes (parent, name, kind, file_id, mtime_ms, album_id) VALUES (?, ?, ${NodeKind.Cover}, NULL, ?, ?) RETURNING ino`)
       .values(parent, name, mtimeMs, albumId)[0];

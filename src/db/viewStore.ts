@@ -1,11 +1,11 @@
-import type { FileId, Ino } from "../core/types.ts";
+import type { FileId, Ino, ViewId } from "../core/types.ts";
 import type { Database } from "./database.ts";
 import { NodeKind, ROOT_INO } from "./treeStore.ts";
-import { asFileId, asIno } from "../core/ids.ts";
+import { asFileId, asIno, asViewId } from "../core/ids.ts";
 
 /** A view as stored: the template its placements were made with ("" while its first placement is under way). */
 export interface StoredView {
-  id: number;
+  id: ViewId;
   name: string;
   template: string;
   /** Its top-level folder. */
@@ -26,12 +26,12 @@ export class ViewStore {
     return this.db
       .stmt("SELECT id, name, template, ino FROM views ORDER BY id")
       .values()
-      .map((r) => ({ id: Number(r[0]), name: String(r[1]), template: String(r[2]), ino: asIno(Number(r[3])) }));
+      .map((r) => ({ id: asViewId(Number(r[0])), name: String(r[1]), template: String(r[2]), ino: asIno(Number(r[3])) }));
   }
 
   /** Creates a view and its top-level folder (the root must have no entry of that name: see mainEntryNamed). */
   create(name: string, nowMs: number): StoredView {
-    const id = Number(this.db.stmt("INSERT INTO views (name, template, ino) VALUES (?, '', 0) RETURNING id").values(name)[0][0]);
+    const id = asViewId(Number(this.db.stmt("INSERT INTO views (name, template, ino) VALUES (?, '', 0) RETURNING id").values(name)[0][0]));
     const ino = asIno(Number(
       this.db
         .stmt(`INSERT INTO nodes (parent, name, kind, file_id, mtime_ms, view_id) VALUES (${ROOT_INO}, ?, ${NodeKind.Dir}, NULL, ?, ?) RETURNING ino`)
@@ -43,7 +43,7 @@ export class ViewStore {
   }
 
   /** The view's placements are complete for `template`. */
-  setTemplate(id: number, template: string): void {
+  setTemplate(id: ViewId, template: string): void {
     this.db.stmt("UPDATE views SET template = ? WHERE id = ?").run(template, id);
   }
 

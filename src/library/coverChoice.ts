@@ -10,6 +10,7 @@
  * 3. Else none.
  * The image's real type (sniffed from its bytes) decides the cover file's extension, never the name it has.
  */
+import type { FileId, FolderImageId } from "../core/ids.ts";
 import type { ImageType } from "./coverLocator.ts";
 
 /** Folder image names by priority (lower case, without extension). */
@@ -36,22 +37,22 @@ export function isFolderImagePath(realPath: string): boolean {
 
 /** A folder image as recorded: its type is null when its bytes are not a JPEG, PNG or WebP. */
 export interface FolderImageCandidate {
-  id: number;
+  id: FolderImageId;
   realPath: string;
   type: ImageType | null;
 }
 
 /** A track's embedded picture as recorded. */
 export interface EmbeddedCandidate {
-  fileId: number;
+  fileId: FileId;
   realPath: string;
   type: ImageType;
   front: boolean;
 }
 
 export type CoverChoice =
-  | { kind: "folder"; imageId: number; type: ImageType }
-  | { kind: "embedded"; fileId: number; type: ImageType }
+  | { kind: "folder"; imageId: FolderImageId; type: ImageType }
+  | { kind: "embedded"; fileId: FileId; type: ImageType }
   | null;
 
 /** The album's cover from the images of its folders and its tracks' pictures (rules above). */

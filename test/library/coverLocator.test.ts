@@ -8,6 +8,7 @@ import { gradientPng, tinyJpeg } from "../../src/sample/tinyImages.ts";
 import { writeFlac } from "../../src/sample/flacWriter.ts";
 import { writeMp3 } from "../../src/sample/mp3Writer.ts";
 import type { TrackTags } from "../../src/sample/tags.ts";
+import { asFileId as file, asFolderImageId as image } from "../../src/core/ids.ts";
 
 const PCM = { sampleRate: 8000, bitsPerSample: 16 as const, channels: [new Int32Array(800)] };
 const flacWith = (tags: TrackTags) => writeFlac(tags, PCM);
@@ -95,19 +96,19 @@ describe("folder image names", () => {
   });
 
   test("choice: a folder image beats embedded art; the best name wins; an unsniffable image is passed over", () => {
-    const pictures = [{ fileId: 7, realPath: "A/01.flac", type: "png" as const, front: true }];
-    expect(chooseCover([{ id: 1, realPath: "A/folder.jpg", type: "jpeg" }, { id: 2, realPath: "A/cover.png", type: "png" }], pictures)).toEqual({ kind: "folder", imageId: 2, type: "png" });
-    expect(chooseCover([{ id: 2, realPath: "A/cover.jpg", type: null }], pictures)).toEqual({ kind: "embedded", fileId: 7, type: "png" });
+    const pictures = [{ fileId: file(7), realPath: "A/01.flac", type: "png" as const, front: true }];
+    expect(chooseCover([{ id: image(1), realPath: "A/folder.jpg", type: "jpeg" }, { id: image(2), realPath: "A/cover.png", type: "png" }], pictures)).toEqual({ kind: "folder", imageId: image(2), type: "png" });
+    expect(chooseCover([{ id: image(2), realPath: "A/cover.jpg", type: null }], pictures)).toEqual({ kind: "embedded", fileId: file(7), type: "png" });
     expect(chooseCover([], [])).toBeNull();
   });
 
   test("choice among tracks: a front cover before any other picture, then path order", () => {
     const pictures = [
-      { fileId: 1, realPath: "A/01.mp3", type: "jpeg" as const, front: false },
-      { fileId: 3, realPath: "A/03.mp3", type: "jpeg" as const, front: true },
-      { fileId: 2, realPath: "A/02.mp3", type: "png" as const, front: true },
+      { fileId: file(1), realPath: "A/01.mp3", type: "jpeg" as const, front: false },
+      { fileId: file(3), realPath: "A/03.mp3", type: "jpeg" as const, front: true },
+      { fileId: file(2), realPath: "A/02.mp3", type: "png" as const, front: true },
     ];
-    expect(chooseCover([], pictures)).toEqual({ kind: "embedded", fileId: 2, type: "png" });
-    expect(chooseCover([], [pictures[0]])).toEqual({ kind: "embedded", fileId: 1, type: "jpeg" });
+    expect(chooseCover([], pictures)).toEqual({ kind: "embedded", fileId: file(2), type: "png" });
+    expect(chooseCover([], [pictures[0]])).toEqual({ kind: "embedded", fileId: file(1), type: "jpeg" });
   });
 });

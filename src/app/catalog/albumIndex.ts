@@ -40,7 +40,7 @@ export class AlbumIndex {
    * A file's album and the values it is rendered with (null: no album, the file is its own). Placement asks this
    * for every file, in path order, so an album's tracks come together: the values of recent albums are kept.
    */
-  albumOf(fileId: FileId): { id: number; values: AlbumValues } | null {
+  albumOf(fileId: FileId): { id: AlbumId; values: AlbumValues } | null {
     const id = this.store.albumIdOfFile(fileId);
     if (id === null) return null;
     let values = this.recent.get(id);

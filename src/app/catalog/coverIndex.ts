@@ -3,7 +3,7 @@ import { errorMessage } from "../../core/errors.ts";
 import type { FsPath } from "../../core/originPaths.ts";
 import { readFullySync } from "../../core/readFully.ts";
 import { log } from "../../core/logger.ts";
-import type { Ino, OriginId } from "../../core/types.ts";
+import type { AlbumId, Ino, OriginId } from "../../core/types.ts";
 import { CoverStore, type AlbumCover, type StoredFolderImage, type TrackPicture } from "../../db/coverStore.ts";
 import type { Database } from "../../db/database.ts";
 import type { EntryChange, TreeStore } from "../../db/treeStore.ts";
@@ -99,8 +99,8 @@ export class CoverIndex {
   }
 
   /** The albums with tracks in these origin folders. */
-  albumsInFolders(folders: readonly { originId: OriginId; dir: string }[]): number[] {
-    const out = new Set<number>();
+  albumsInFolders(folders: readonly { originId: OriginId; dir: string }[]): AlbumId[] {
+    const out = new Set<AlbumId>();
     for (const f of folders) for (const id of this.store.albumsInFolder(f.originId, f.dir)) out.add(id);
     return [...out];
   }
@@ -109,7 +109,7 @@ export class CoverIndex {
    * Chooses the cover of each album again and puts it into the album's folders (a changed cover gets a new node,
    * so the kernel drops what it cached of the old one). Runs in the caller's transaction.
    */
-  refresh(albumIds: Iterable<number>, nowMs: number, changes?: CoverChanges): void {
+  refresh(albumIds: Iterable<AlbumId>, nowMs: number, changes?: CoverChanges): void {
     for (const albumId of new Set(albumIds)) {
       const sources = { images: this.store.albumFolders(albumId).flatMap((f) => this.store.imagesInFolder(f.originId, f.dir)), pictures: this.store.albumPictures(albumId) };
       this.apply(albumId, sources, this.tree.albumDirs(albumId), nowMs, changes);
@@ -130,7 +130,7 @@ export class CoverIndex {
     this.db.setMeta(META_KEY, this.coverName ?? "");
   }
 
-  private apply(albumId: number, sources: { images: StoredFolderImage[]; pictures: TrackPicture[] }, dirs: readonly Ino[], nowMs: number, changes?: CoverChanges): void {
+  private apply(albumId: AlbumId, sources: { images: StoredFolderImage[]; pictures: TrackPicture[] }, dirs: readonly Ino[], nowMs: number, changes?: CoverChanges): void {
     const before = this.store.cover(albumId);
     const chosen = chooseFrom(sources.images, sources.pictures);
     const replaced = !sameCover(before, chosen?.cover ?? null);
@@ -149,13 +149,13 @@ export class CoverIndex {
    * has a cover, removed when it has none, renamed when its type or the configured name changed. A file of the same
    * name already there wins (no cover node then). Runs in the caller's transaction.
    */
-  ensureCoverNode(dir: Ino, albumId: number, nowMs: number, changes?: CoverChanges): void {
+  ensureCoverNode(dir: Ino, albumId: AlbumId, nowMs: number, changes?: CoverChanges): void {
     const cover = this.store.cover(albumId);
     this.placeCoverNode(dir, albumId, cover, cover ? (this.sourceMtime(cover) ?? nowMs) : nowMs, nowMs, changes, false);
   }
 
   private placeCoverNode(
-    dir: Ino, albumId: number, cover: AlbumCover | null, mtimeMs: number, nowMs: number, changes: CoverChanges | undefined, replace: boolean,
+    dir: Ino, albumId: AlbumId, cover: AlbumCover | null, mtimeMs: number, nowMs: number, changes: CoverChanges | undefined, replace: boolean,
   ): void {
     const wanted = cover && this.coverName !== null ? `${this.coverName}.${imageExtension(cover.type)}` : null;
     let present = false;

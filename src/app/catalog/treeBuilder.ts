@@ -1,4 +1,4 @@
-import type { FileId, FileMeta, Ino } from "../../core/types.ts";
+import type { AlbumId, FileId, FileMeta, Ino } from "../../core/types.ts";
 import type { Database } from "../../db/database.ts";
 import { MAIN_TREE, TreeStore, type EntryChange, type TreeScope } from "../../db/treeStore.ts";
 
@@ -11,7 +11,7 @@ export interface FilePlacement {
    * null when the file has no album or the folder is not per album. Two albums that render the same folder name
    * get two folders: "Greatest Hits (2001)" and "Greatest Hits (2001) (2)".
    */
-  albumId: number | null;
+  albumId: AlbumId | null;
 }
 export type RenderPath = (file: FileMeta) => FilePlacement;
 /** Picks a free name for `wanted` in a directory, given a test for names already taken (" (2)" suffixes). */

@@ -15,7 +15,7 @@ import type { OriginEntry } from "../../origins/origin.ts";
 import type { Origin } from "../../origins/origin.ts";
 import { applyTemplateChange } from "../catalog/templateChange.ts";
 import { SearchIndex } from "../../search/searchIndex.ts";
-import type { FileId, Ino } from "../../core/types.ts";
+import type { AlbumId, FileId, Ino } from "../../core/types.ts";
 import { plural } from "../../core/plural.ts";
 import { ScanActivity } from "../sync/scanActivity.ts";
 
@@ -174,8 +174,8 @@ export class Library {
     return all;
   }
 
-  private albumIdsOf(ids: readonly FileId[]): number[] {
-    return ids.map((id) => this.albums.store.albumIdOfFile(id)).filter((a): a is number => a !== null);
+  private albumIdsOf(ids: readonly FileId[]): AlbumId[] {
+    return ids.map((id) => this.albums.store.albumIdOfFile(id)).filter((a): a is AlbumId => a !== null);
   }
 
   /**

@@ -145,12 +145,17 @@ describe("cache = full", () => {
       writeFileSync(dataFile, bad);
     };
     damage();
-    server = await startMount(mnt, ["--config", cfg, "--cache-dir", cache]);
-    // The scrub's first step is 10 s after start, and a step that found nothing to check or failed looks again a
-    // minute later (src/cas/dataFileScrub.ts): under load the first look can come too early, so the deadline allows
-    // for a second one (this failed once at 60 s under stress-ng).
-    await eventually(() => existsSync(dataFile), (x) => !x, 150_000);
-    expect(server.output()).toContain("failed its check");
+    // Debug: the scrub says what each step checked, so a failure below shows how far it got.
+    server = await startMount(mnt, ["--config", cfg, "--cache-dir", cache], { env: { MUSICFS_LOG_LEVEL: "debug" } });
+    // The scrub's first step is 10 s after start (10.1-11.2 s after the ready line in 6 runs, 3 of them under
+    // stress-ng at load 14-18); a step that found nothing to check or failed looks again a minute later
+    // (src/cas/dataFileScrub.ts), so the deadline allows for two of those before it calls the scrub stuck.
+    await eventually(() => existsSync(dataFile), (x) => !x, 150_000).catch((e) => {
+      throw new Error(`${e instanceof Error ? e.message : e}\nmount output:\n${server.output()}`);
+    });
+    // The file is deleted before the warning is written, and the output arrives through a pipe: wait for it (this
+    // failed once under stress-ng when checked at once).
+    await server.waitFor(/failed its check/, 30_000);
     // Read again: from the origin (chunk by chunk, against the manifest), byte-exact.
     expect(sha(readFileSync(join(mnt, target.virtual)))).toBe(expected);
     expect(await server.stop()).toBe(0);

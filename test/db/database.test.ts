@@ -52,7 +52,7 @@ describe("Database", () => {
     const image = covers.imagesOfOrigin(asOriginId("o1"))[0]!;
     covers.deleteImage(image.id);
     covers.upsertImage(asOriginId("o1"), { realPath: "y/cover.jpg", size: 10, mtimeMs: 1 }, "jpeg");
-    expect(covers.imagesOfOrigin(asOriginId("o1"))[0]!.id).toBe(image.id + 1);
+    expect(covers.imagesOfOrigin(asOriginId("o1"))[0]!.id as number).toBe(image.id + 1);
     expect(db.pendingForgottenContent()).toEqual([-image.id, a!, b!, c!]);
     db.forgottenContentDone([a!, b!]);
     expect(db.pendingForgottenContent()).toEqual([-image.id, c!]);

@@ -14,7 +14,7 @@ import { buildCommit } from "./src/cli/buildInfo.ts";
 const REPO = dirname(new URL(import.meta.url).pathname);
 const CLI_ENTRY = "src/cli/main.ts";
 /** Every module started with `new Worker(new URL("./x.ts", import.meta.url))`. */
-export const WORKER_ENTRIES = ["src/fs/fuseWorker.ts", "src/library/scanWorker.ts"];
+export const WORKER_ENTRIES = ["src/fs/fuseWorker.ts", "src/library/scanWorker.ts", "src/cas/hashWorker.ts"];
 
 export interface BuildOptions {
   /** Output path, relative to the repository or absolute. */

@@ -116,6 +116,8 @@ try {
     const rows: Record<string, number>[] = [];
     for (const file of paths) {
       const before = { m: threadsOf(child.pid), rgw: rgwPids.map(cpuOf), osd: osdPids.map(cpuOf), me: process.cpuUsage() };
+      const requestsBefore = proxy.requests.length;
+      const bytesBefore = proxy.bytesToClients;
       const t = performance.now();
       const dd = Bun.spawn(["dd", `if=${file}`, "of=/dev/null", "bs=1M", "status=none"]);
       await dd.exited;
@@ -131,6 +133,11 @@ try {
       row["ceph-osd"] = osdPids.map(cpuOf).reduce((a, b) => a + b, 0) - before.osd.reduce((a, b) => a + b, 0);
       const me = process.cpuUsage(before.me);
       row["proxy (bench)"] = (me.user + me.system) / 1e6;
+      // What RGW was asked for (through the proxy only): requests and MiB answered, for "why does RGW work more".
+      if (!DIRECT) {
+        row["GET requests"] = proxy.requests.slice(requestsBefore).filter((r) => r.method === "GET").length;
+        row["MiB from RGW"] = (proxy.bytesToClients - bytesBefore) / 2 ** 20;
+      }
       rows.push(row);
     }
     await child.stop();

@@ -14,6 +14,7 @@ import { ChunkStore, type ChunkFileWriter } from "./chunkStore.ts";
 import { CacheStats } from "./cacheStats.ts";
 import { ChunkPins, DEFAULT_CACHE_CAP_BYTES, Evictor, type FsSpace } from "./eviction.ts";
 import type { MinFree } from "./evictionPolicy.ts";
+import { ChunkHasher } from "./chunkHasher.ts";
 import { Fetcher, type FetcherOptions } from "./fetch/index.ts";
 import { reconcileLedger, type ReconcileReport } from "./ledgerReconcile.ts";
 import { RangeIndex } from "./rangeIndex.ts";
@@ -105,13 +106,16 @@ export function openChunkCache(o: ChunkCacheOptions): ChunkCache {
   dataFiles.admission = evictor;
   const ranges = new RangeIndex(join(chunksDir, "access.db"));
   const progress = new FetchProgress(join(chunksDir, "access.db"));
+  // What a fetch writes into a data file is cut and hashed by a worker, after it is written (chunkHasher.ts).
+  const hashing = o.fetchIntoDataFiles === false ? undefined : new ChunkHasher();
   const fetcher = new Fetcher({
     ...o.fetcher, store, bus: o.bus, loadManifest: o.loadManifest, pins, ledger, stats, rangeIndex: ranges, progress,
-    dataFiles,
+    dataFiles, hashing,
     partials: o.fetchIntoDataFiles === false ? undefined : {
       writePartial: (ref, offset, bytes) => dataFiles.writePartial(ref, offset, bytes),
       readPartial: (ref, offset, length, check) => dataFiles.readPartial(ref, offset, length, check),
-      completePartial: (ref, m) => dataFiles.completePartial(ref, m),
+      completePartial: (ref, m, checkedFrom) => dataFiles.completePartial(ref, m, checkedFrom),
+      partialPathOf: (ref) => dataFiles.partialPathOf(ref),
       // A fetch that stopped short leaves its partial data file evictable now: the cap and the reserve are checked.
       closePartial: (fileId) => {
         dataFiles.closePartial(fileId);
@@ -170,6 +174,7 @@ export function openChunkCache(o: ChunkCacheOptions): ChunkCache {
     },
     async close() {
       await fetcher.close();
+      await hashing?.close();
       ev.stop();
       await ev.idle();
       ranges.close();

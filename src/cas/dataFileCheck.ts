@@ -45,16 +45,18 @@ export function checkDataFile(path: string, m: Manifest): DataFileCheck {
 
 /**
  * The same check through an async handle (main thread: the reads run in the thread pool), in reads of whole chunks
- * up to ~1 MiB at a time.
+ * up to ~1 MiB at a time; with `checkBefore`, the length and the chunks starting before that offset only.
  */
-export async function checkDataFileAsync(handle: FileHandle, m: Manifest): Promise<DataFileCheck> {
+export async function checkDataFileAsync(handle: FileHandle, m: Manifest, checkBefore = Infinity): Promise<DataFileCheck> {
   const size = (await handle.stat()).size;
   if (size !== m.originSize) return { ok: false, reason: `length ${size}, expected ${m.originSize}` };
   let buf = new Uint8Array(1 << 20);
-  for (let i = 0; i < m.chunkCount; ) {
+  // Only the chunks that start before `checkBefore` (the others were checked as they were written: the hash worker).
+  const count = checkBefore === Infinity ? m.chunkCount : chunksBefore(m, checkBefore);
+  for (let i = 0; i < count; ) {
     const at = m.offsets[i];
     let j = i + 1; // chunks [i, j) in this read: at least one, then as many as fit in 1 MiB
-    while (j < m.chunkCount && m.offsets[j + 1] - at <= 1 << 20) j++;
+    while (j < count && m.offsets[j + 1] - at <= 1 << 20) j++;
     const length = m.offsets[j] - at;
     if (buf.length < length) buf = new Uint8Array(length);
     let got = 0;
@@ -69,6 +71,12 @@ export async function checkDataFileAsync(handle: FileHandle, m: Manifest): Promi
     i = j;
   }
   return { ok: true };
+}
+
+function chunksBefore(m: Manifest, offset: number): number {
+  let n = 0;
+  while (n < m.chunkCount && m.offsets[n] < offset) n++;
+  return n;
 }
 
 function chunkOk(bytes: Uint8Array, m: Manifest, i: number): boolean {

@@ -288,9 +288,11 @@ export class DataFileStore {
 
   /**
    * The fetch reached the end: the partial data file is checked against the manifest and renamed to its final name.
-   * False (and the partial file deleted) when it does not match: the file is then fetched again.
+   * False (and the partial file deleted) when it does not match: the file is then fetched again. `checkedFrom`: the
+   * chunks from that offset on were checked already as read back from this file (the hash worker), only its length
+   * and the chunks before are checked here.
    */
-  async completePartial(ref: DataFileRef, m: Manifest): Promise<DataFileCheck> {
+  async completePartial(ref: DataFileRef, m: Manifest, checkedFrom = Infinity): Promise<DataFileCheck> {
     this.partialOf(ref); // its row exists (a file of zero bytes has had no write)
     this.closePartial(ref.fileId);
     const partialPath = this.partialPathOf(ref);
@@ -298,7 +300,7 @@ export class DataFileStore {
     const handle = await open(partialPath, "r");
     let check: DataFileCheck;
     try {
-      check = await checkDataFileAsync(handle, m);
+      check = await checkDataFileAsync(handle, m, checkedFrom);
     } finally {
       await handle.close();
     }

@@ -58,6 +58,16 @@ export class WorkerThread<ToWorker, FromWorker> {
     this.worker.postMessage(message);
   }
 
+  /** The thread alone does not keep the process alive (for helpers that idle between jobs). */
+  unref(): void {
+    this.worker.unref();
+  }
+
+  /** It does again (while work is awaited from it). */
+  ref(): void {
+    this.worker.ref();
+  }
+
   /** Stop the thread; with `detach`, nothing it still sends or raises reaches the events. */
   terminate({ detach = false } = {}): Promise<number> {
     if (detach) this.detached = true;

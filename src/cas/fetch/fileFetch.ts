@@ -47,6 +47,8 @@ export interface FileFetch {
   /** This file's pieces in the retained pool, in file order. */
   recent: RetainedPiece[];
   chunker: StreamingChunker | null;
+  /** A fetch into a data file (no chunker): the end of the bytes it brought so far (written or being written). */
+  streamEnd: number;
   /** The file's one sequential ("primary") fetch: the whole file, chunked, in order. */
   primary: PrimaryState;
   waiters: Set<Waiter>;
@@ -69,7 +71,7 @@ export interface FileFetch {
 
 export function newFileFetch(file: CachedFileRef): FileFetch {
   return {
-    file, pinOwner: `fetch:${file.fileId}`, chunks: [], cutEnd: 0, persisted: 0, recent: [], chunker: null, primary: "idle",
+    file, pinOwner: `fetch:${file.fileId}`, chunks: [], cutEnd: 0, persisted: 0, recent: [], chunker: null, streamEnd: 0, primary: "idle",
     waiters: new Set(), done: deferred(), playback: false, wholeFile: false, furthestRead: 0, readRanges: [], readAhead: NO_READ_AHEAD,
     stored: null, versionCheck: null,
   };
@@ -83,7 +85,7 @@ export function deferred(): Deferred {
 
 /** Where the sequential fetch has got to: the end of what it has streamed (cut or not). */
 export function streamPosition(ff: FileFetch): number {
-  return ff.chunker ? ff.chunker.pendingEnd : ff.cutEnd;
+  return ff.chunker ? ff.chunker.pendingEnd : Math.max(ff.cutEnd, ff.primary === "running" ? ff.streamEnd : 0);
 }
 
 /** The retained piece holding byte `pos`, if any (a few dozen pieces at most). */

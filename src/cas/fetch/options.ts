@@ -1,4 +1,5 @@
 /** What the fetcher is given: the file to read, its collaborators and its tuning, with the defaults resolved once. */
+import type { ChunkHashing } from "../chunkHasher.ts";
 import type { DataFileStore } from "../dataFileStore.ts";
 import type { EventBus } from "../../core/eventBus.ts";
 import type { ContentId } from "../../core/types.ts";
@@ -77,7 +78,12 @@ export interface FetcherOptions {
    */
   dataFiles?: Pick<DataFileStore, "read">;
   /** Where a whole-file fetch writes its bytes: the file's partial data file (without it: one chunk file per chunk). */
-  partials?: Pick<DataFileStore, "writePartial" | "readPartial" | "completePartial" | "closePartial">;
+  partials?: Pick<DataFileStore, "writePartial" | "readPartial" | "completePartial" | "closePartial" | "partialPathOf">;
+  /**
+   * With `partials`: the hash worker that cuts and hashes what a fetch wrote (after it is written, off the main
+   * thread; fixed-size chunks). Without it, the fetch cuts (FastCDC) and hashes on the main thread as bytes arrive.
+   */
+  hashing?: ChunkHashing;
 }
 
 export type ResolvedOptions = Required<

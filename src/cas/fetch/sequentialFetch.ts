@@ -17,6 +17,7 @@ import { StreamingChunker, type CutChunk } from "../fastCdc.ts";
 import type { ProgressChunk } from "../fetchProgress.ts";
 import { buildManifest, encodeManifest, readChecksum } from "../manifestCodec.ts";
 import { asFetchError, describe, FetchError, noteStoreFailure } from "./fetchError.ts";
+import type { HashedChunk } from "../chunkHasher.ts";
 import type { FetchedChunk, FileFetch } from "./fileFetch.ts";
 import type { ManifestReads } from "./manifestReads.ts";
 import type { FetchEnv } from "./options.ts";
@@ -65,6 +66,7 @@ export class SequentialFetch {
     const bound = <T>(p: Promise<T>) =>
       withTimeout(p, timeoutMs, () => new FetchError("timeout", `${describe(file)}: origin stalled for ${timeoutMs} ms`));
     await bound(checkVersion(ff, timeoutMs));
+    if (this.env.deps.partials && this.env.deps.hashing) return this.runWritten(ff, bound);
     const chunker = new StreamingChunker(ff.cutEnd, this.env.o.cdc);
     ff.chunker = chunker;
     const stores: Promise<void>[] = [];
@@ -95,6 +97,98 @@ export class SequentialFetch {
     log.debug(`fetch of ${describe(ff.file)} stopped at ${ff.cutEnd}: ${err.message}`);
     rejectAll(ff.waiters, err);
     ff.done.resolve();
+  }
+
+  /**
+   * The fetch into a partial data file: each ranged read's bytes are handed to the readers waiting for them, written
+   * at their offset (one pwrite per read, no copy) and named to the hash worker, which reads them back, checks them
+   * against the XXH3 of what arrived, and cuts and hashes the chunks they complete (fixed boundaries). The chunks it
+   * reports are the fetch's progress; at EOF they are the manifest. Nothing is chunked or hashed by SHA-256 here.
+   */
+  private async runWritten(ff: FileFetch, bound: <T>(p: Promise<T>) => Promise<T>): Promise<void> {
+    const { file } = ff;
+    const { o, deps } = this.env;
+    const partials = deps.partials!;
+    // Opened (and created) before the job: the worker opens it by name.
+    const path = partials.partialPathOf(file);
+    const hashedFrom = ff.cutEnd;
+    const job = deps.hashing!.begin(path, hashedFrom, file.size);
+    ff.streamEnd = ff.cutEnd;
+    const segments: Promise<Uint8Array[]>[] = [];
+    const hashed: Promise<void>[] = [];
+    let writes: Promise<unknown> = Promise.resolve();
+    let unwritten = false;
+    let next = ff.cutEnd;
+    const settle = async () => {
+      await Promise.allSettled(hashed);
+      this.persistProgress(ff);
+    };
+    try {
+      for (;;) {
+        if (this.env.closed() || !this.parts.isCurrent(ff)) {
+          await settle();
+          partials.closePartial(file.fileId);
+          return;
+        }
+        while (segments.length < o.parallelReads && next < file.size) {
+          const to = Math.min(file.size, (Math.floor(next / o.segmentBytes) + 1) * o.segmentBytes);
+          const segment = bound(this.segment(ff, next, to));
+          segment.catch(() => {}); // it may fail while an earlier one is awaited; its turn rethrows
+          segments.push(segment);
+          next = to;
+        }
+        if (segments.length === 0) break;
+        for (const piece of await segments.shift()!) {
+          const at = ff.streamEnd;
+          this.parts.retained.retain(ff, at, piece);
+          deliver(ff.waiters, at, piece);
+          ff.streamEnd = at + piece.length;
+          if (unwritten) continue; // no room: the rest is served to readers but not cached
+          // Written in file order (admission may wait), named to the worker only once written.
+          const write = writes.then(() => partials.writePartial(file, at, piece));
+          writes = write.catch(() => {});
+          const checksum = readChecksum(piece);
+          hashed.push(
+            write.then(
+              () => job.written(at, at + piece.length, checksum).then((chunks) => this.addHashed(ff, chunks)),
+              (e) => {
+                unwritten = true;
+                noteStoreFailure(file, e);
+              },
+            ),
+          );
+        }
+        while (hashed.length > o.maxPendingStores) await hashed.shift();
+        this.persistProgress(ff);
+      }
+      await Promise.all(hashed);
+    } catch (e) {
+      await settle(); // no write may outlive the fetch (shutdown waits for fetches only)
+      throw e;
+    } finally {
+      job.end();
+    }
+    if (this.env.closed() || !this.parts.isCurrent(ff)) return;
+    if (ff.streamEnd !== file.size) throw new FetchError("changed", `${describe(file)} is shorter on the origin than recorded`);
+    this.persistProgress(ff);
+    if (unwritten || ff.cutEnd !== file.size) {
+      // Not all of it is cached (no room): what was hashed stays recorded, the next playback resumes from there.
+      // Forgotten first, so that the partial data file is no longer "being fetched" when eviction looks at it.
+      this.parts.drop(ff);
+      partials.closePartial(file.fileId);
+      return;
+    }
+    // The worker checked every byte it hashed as read back from the file; the chunks before `hashedFrom` (a prefix
+    // written by an earlier run, perhaps before a crash) are checked at completion.
+    await this.complete(ff, hashedFrom);
+  }
+
+  /** Chunks the hash worker cut and hashed (written and checked): in the fetch's list, in order, as stored. */
+  private addHashed(ff: FileFetch, chunks: HashedChunk[]): void {
+    for (const c of chunks) {
+      ff.chunks.push({ offset: c.offset, length: c.length, id: hexToId(c.hex), hex: c.hex, checksum: c.checksum, state: "stored" });
+      ff.cutEnd = c.offset + c.length;
+    }
   }
 
   /**
@@ -190,14 +284,15 @@ export class SequentialFetch {
     }
   }
 
-  private async complete(ff: FileFetch): Promise<void> {
+  /** `checkedFrom`: the chunks from there on were checked as read back from the data file already (the hash worker). */
+  private async complete(ff: FileFetch, checkedFrom = Infinity): Promise<void> {
     const { file } = ff;
     const { deps } = this.env;
     const m = buildManifest(ff.chunks, file.size, file.mtimeMs);
     const complete = ff.chunks.every((c) => c.state === "stored");
     if (complete && deps.partials) {
       // The data file becomes complete only when every chunk in it matches the manifest (as read back from it).
-      const check = await deps.partials.completePartial(file, m);
+      const check = await deps.partials.completePartial(file, m, checkedFrom);
       if (!check.ok) {
         log.warn(`${describe(file)}: its data file did not match the fetched chunks (${check.reason}); it is fetched again when read`);
         deps.progress?.forget(file.fileId);

@@ -1,0 +1,91 @@
+/**
+ * The main thread's side of the hash worker (`hashWorker.ts`, `writtenHashing.ts`): a whole-file fetch begins a job
+ * on its partial data file, names each range once it is written, and gets back the chunks that range completed,
+ * hashed as read back from the file. One worker for all fetches, started on first use, restarted after a crash
+ * (the jobs it had fail: their fetches stop and resume later from their recorded progress).
+ */
+import { errorMessage } from "../core/errors.ts";
+import { workerEntry } from "../core/workerEntry.ts";
+import { WorkerThread } from "../core/workerThread.ts";
+import { FIXED_CHUNK_BYTES } from "./fixedChunks.ts";
+import type { HashedChunk, HashReply, HashRequest } from "./writtenHashing.ts";
+
+export type { HashedChunk } from "./writtenHashing.ts";
+
+/** One partial data file being hashed as it is written. */
+export interface HashJob {
+  /** Bytes [from, to) are in the file (`checksum`: their XXH3 as received); resolves with the chunks they completed. */
+  written(from: number, to: number, checksum: bigint): Promise<HashedChunk[]>;
+  /** No more ranges (the fetch ended, completed or not). */
+  end(): void;
+}
+
+export interface ChunkHashing {
+  /** A job over the partial data file at `path` of a file of `size` bytes, hashed from `start` (a chunk boundary). */
+  begin(path: string, start: number, size: number): HashJob;
+  close(): Promise<void>;
+}
+
+export class ChunkHasher implements ChunkHashing {
+  private worker: WorkerThread<HashRequest, HashReply> | null = null;
+  private readonly waiting = new Map<number, { resolve: (c: HashedChunk[]) => void; reject: (e: Error) => void }>();
+  private nextJob = 1;
+  private nextSeq = 1;
+
+  constructor(
+    private readonly chunkBytes = FIXED_CHUNK_BYTES,
+    private readonly entry = workerEntry("cas/hashWorker.ts"),
+  ) {}
+
+  begin(path: string, start: number, size: number): HashJob {
+    const job = this.nextJob++;
+    const worker = this.started();
+    worker.post({ type: "begin", job, path, start, size, chunkBytes: this.chunkBytes });
+    return {
+      written: (from, to, checksum) =>
+        new Promise<HashedChunk[]>((resolve, reject) => {
+          const seq = this.nextSeq++;
+          const worker = this.started();
+          if (this.waiting.size === 0) worker.ref(); // a reply is awaited: keep the process alive for it
+          this.waiting.set(seq, { resolve, reject });
+          worker.post({ type: "written", job, seq, from, to, checksum });
+        }),
+      end: () => this.worker?.post({ type: "end", job }),
+    };
+  }
+
+  async close(): Promise<void> {
+    const w = this.worker;
+    this.worker = null;
+    this.failAll(new Error("the hash worker stopped"));
+    if (w) await w.terminate({ detach: true });
+  }
+
+  private started(): WorkerThread<HashRequest, HashReply> {
+    if (this.worker) return this.worker;
+    const lost = (why: string) => (e: Error) => {
+      this.worker = null;
+      this.failAll(new Error(`the hash worker ${why}: ${errorMessage(e)}`));
+    };
+    const w = new WorkerThread<HashRequest, HashReply>(this.entry, {
+      onMessage: (m) => {
+        const waiter = this.waiting.get(m.seq);
+        if (!waiter) return;
+        this.waiting.delete(m.seq);
+        if (this.waiting.size === 0) w.unref();
+        if (m.type === "chunks") waiter.resolve(m.chunks);
+        else waiter.reject(new Error(m.reason));
+      },
+      onFailedToStart: lost("did not start"),
+      onCrash: lost("crashed"),
+    });
+    w.unref(); // an idle hash worker does not keep a process alive
+    this.worker = w;
+    return w;
+  }
+
+  private failAll(e: Error): void {
+    for (const w of this.waiting.values()) w.reject(e);
+    this.waiting.clear();
+  }
+}

@@ -148,15 +148,15 @@ export class SequentialFetch {
           const write = writes.then(() => partials.writePartial(file, at, piece));
           writes = write.catch(() => {});
           const checksum = readChecksum(piece);
-          hashed.push(
-            write.then(
-              () => job.written(at, at + piece.length, checksum).then((chunks) => this.addHashed(ff, chunks)),
-              (e) => {
-                unwritten = true;
-                noteStoreFailure(file, e);
-              },
-            ),
+          const hashing = write.then(
+            () => job.written(at, at + piece.length, checksum).then((chunks) => this.addHashed(ff, chunks)),
+            (e) => {
+              unwritten = true;
+              noteStoreFailure(file, e);
+            },
           );
+          hashing.catch(() => {}); // it may fail while an earlier one is awaited; its turn rethrows
+          hashed.push(hashing);
         }
         while (hashed.length > o.maxPendingStores) await hashed.shift();
         this.persistProgress(ff);

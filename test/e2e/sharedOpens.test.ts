@@ -14,6 +14,7 @@ import { renderMelody } from "../../src/sample/tone.ts";
 import { hasFusePassthrough, hasProgram, isRoot } from "../support/system.ts";
 import { cleanupAll, findFiles, run, startMount, tempDir } from "./harness.ts";
 import { holdOpen } from "../support/holder.ts";
+import { eventually } from "../support/eventually.ts";
 
 afterEach(cleanupAll);
 afterAll(cleanupAll);
@@ -141,7 +142,7 @@ describe("cmus", () => {
     try {
       const remote = (command: string, timeoutMs = 10_000) => run(["cmus-remote", "--server", socket, "-C", command], { env, timeoutMs });
       // Without a sound device cmus shows an error and waits for Enter before it listens on its socket.
-      const deadline = Date.now() + 20_000;
+      const deadline = Date.now() + 45_000;
       for (;;) {
         const pane = (await run([...tmux, "capture-pane", "-p"])).stdout;
         if (pane.includes("Press <enter>")) await run([...tmux, "send-keys", "Enter"]);
@@ -157,16 +158,11 @@ describe("cmus", () => {
         if ((await remote(`save -l ${saved}`)).code !== 0 || !existsSync(saved)) return 0;
         return readFileSync(saved, "utf8").split("\n").filter(Boolean).length;
       };
-      const until = Date.now() + 20_000;
-      let count = await libraryCount();
-      while (count < expected && Date.now() < until) {
-        await Bun.sleep(200);
-        count = await libraryCount();
-      }
+      const count = await eventually(libraryCount, (n) => n >= expected, 45_000).catch(() => libraryCount());
       expect(count).toBe(expected);
       await remote("quit");
     } finally {
       await run([...tmux, "kill-server"]);
     }
-  }, 60_000);
+  }, 150_000);
 });

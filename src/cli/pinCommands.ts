@@ -54,12 +54,27 @@ export const pinCommand = defineCommand({
   },
 });
 
-/** Polls the mount until every pinned file is cached; fails when what is left keeps failing. */
+/**
+ * Waits until every pinned file is cached, showing progress once a second; fails when what is left keeps failing.
+ * The mount answers `pins.wait` as soon as its pin fetches are idle (or after a second), so the wait ends when the
+ * last file is in; a mount from before `pins.wait` is polled instead.
+ */
 async function waitForPins(paths: Paths): Promise<void> {
   let shownAt = 0;
+  let polling = false;
   for (;;) {
-    const { progress } = (await callMount(paths, "pins")) as { progress: PinProgress };
-    // Asked often (the wait ends soon after the last file), shown once a second.
+    let progress: PinProgress;
+    const askedAt = Date.now();
+    if (polling) progress = ((await callMount(paths, "pins")) as { progress: PinProgress }).progress;
+    else {
+      try {
+        progress = ((await callMount(paths, "pins.wait", { ms: 1000 })) as { progress: PinProgress }).progress;
+      } catch (e) {
+        if (!(e instanceof UserError && e.message.startsWith('unknown command "pins.wait"'))) throw e;
+        polling = true;
+        continue;
+      }
+    }
     if (Date.now() - shownAt >= 1000) {
       log.info(formatProgress(progress));
       shownAt = Date.now();
@@ -67,7 +82,8 @@ async function waitForPins(paths: Paths): Promise<void> {
     if (progress.cachedFiles >= progress.files) return log.success("Everything pinned is cached: it plays without the network.");
     if (progress.failedFiles > 0 && progress.cachedFiles + progress.failedFiles >= progress.files)
       throw new UserError(`${plural(progress.failedFiles, "pinned file")} could not be fetched: ${progress.lastError ?? "origin unreachable"}.`, "The mount tries again by itself every 30 s; `musicfs pins` shows how far it got.");
-    await Bun.sleep(200);
+    // Polling, or a mount idle yet not done (a state that should not last): ask again a little later, not at once.
+    if (polling || Date.now() - askedAt < 100) await Bun.sleep(200);
   }
 }
 

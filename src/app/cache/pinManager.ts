@@ -178,10 +178,22 @@ export class PinManager {
     this.refresh();
   }
 
-  /** Resolves when no pin fetch is running or queued (tests, `pin --wait` polls progress instead). */
+  /** Resolves when no pin fetch is running or queued (every file fetched, or the round's failures counted). */
   idle(): Promise<void> {
     if (this.running === 0 && this.queue.length === 0) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /**
+   * `pin --wait`: the progress once the pins are idle or after `ms` (bounded to 0–2 s), whichever comes first. The
+   * CLI asks again until done: its wait ends when the last file is in, not at its next poll.
+   */
+  async waitForProgress(ms: number): Promise<PinProgress> {
+    let timer: Timer | undefined;
+    const bound = Math.max(0, Math.min(ms, 2000));
+    await Promise.race([this.idle(), new Promise<void>((resolve) => (timer = setTimeout(resolve, bound)))]);
+    clearTimeout(timer);
+    return this.progress();
   }
 
   private isAvailable(id: FileId): boolean {

@@ -36,5 +36,6 @@ export function controlHandlers(live: LiveMount): Record<string, ControlHandler>
     pin: (args) => pins().pin(stringList(args.paths, "paths")),
     unpin: (args) => pins().unpin(stringList(args.paths, "paths")),
     pins: () => pins().report(),
+    "pins.wait": async (args) => ({ progress: await pins().waitForProgress(typeof args.ms === "number" ? args.ms : 1000) }),
   };
 }

@@ -10,11 +10,15 @@
  * Before the write-time check, the same load took the chunks to ~20× the cap (394 MB) for ~20 s.
  */
 import { afterAll, expect, test } from "bun:test";
-import { readdirSync, statSync, statfsSync, writeFileSync } from "node:fs";
+import { Database as Sqlite } from "bun:sqlite";
+import { existsSync, readdirSync, readFileSync, statSync, statfsSync, utimesSync, writeFileSync } from "node:fs";
+import { dataFilePath } from "../../src/cas/dataFilePaths.ts";
+import { asContentId } from "../../src/core/ids.ts";
+import { eventually } from "../support/eventually.ts";
 import { join } from "node:path";
 import { writeFlac } from "../../src/sample/flacWriter.ts";
 import { silence } from "../../src/sample/tone.ts";
-import { cleanupAll, findFiles, run, startMount, tempDir } from "./harness.ts";
+import { CLI, cleanupAll, findFiles, run, startMount, tempDir } from "./harness.ts";
 
 afterAll(cleanupAll);
 
@@ -52,13 +56,14 @@ function filesBelow(dir: string): number {
   return n;
 }
 
-/** 16 noise tracks of ~4.4 MB in a folder, and each title's SHA-256. */
-function noiseLibrary(): { origin: string; expected: Map<string, string> } {
+const sha = (b: Uint8Array) => new Bun.CryptoHasher("sha256").update(b).digest("hex");
+
+/** `count` noise tracks of ~0.175 MB per second in a folder (16 of 25 s: ~4.4 MB each), and each title's SHA-256. */
+function noiseLibrary(count = 16, seconds = 25): { origin: string; expected: Map<string, string> } {
   const origin = tempDir();
-  const sha = (b: Uint8Array) => new Bun.CryptoHasher("sha256").update(b).digest("hex");
   const expected = new Map<string, string>();
-  for (let t = 1; t <= 16; t++) {
-    const pcm = silence(25, 44100, 2);
+  for (let t = 1; t <= count; t++) {
+    const pcm = silence(seconds, 44100, 2);
     let x = t * 7919;
     for (const ch of pcm.channels) for (let i = 0; i < ch.length; i++) ch[i] = ((x = (x * 1103515245 + 12345) >>> 0) >>> 16) - 32768;
     const bytes = writeFlac({ artists: ["Cap"], album: "Pressure", year: 2024, title: `Track ${t}`, track: t }, pcm); // noise: ~4.4 MB
@@ -146,6 +151,71 @@ test.skipIf(!isRoot)("the default 10 GiB cap on a 40 MiB disk: 16 players never 
   expect(least).toBeGreaterThanOrEqual(reserve - IN_FLIGHT_BOUND);
   expect(least).toBeGreaterThan(0);
   expect(m.output()).not.toContain("is full (ENOSPC)");
+  expect(await m.stop()).toBe(0);
+  await cleanupAll(); // before the tmpfs goes
+}, 300_000);
+
+test.skipIf(!isRoot)("a mount on a full disk frees room but never takes a pinned file, and says what it kept (root: tmpfs)", async () => {
+  const { origin, expected } = noiseLibrary(3, 12); // ~2.1 MB each
+  const disk = tempDir("musicfs-tmpfs-");
+  expect((await run(["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", disk])).code).toBe(0);
+  tmpfsMounts.push(disk);
+  const cache = join(disk, "cache");
+  const cfg = join(tempDir(), "config.toml");
+  // A 3 MiB reserve: freeing it takes both unpinned tracks, or the pinned one.
+  writeFileSync(cfg, `[[origins]]\nid = "lib"\npath = "${origin}"\ncache = "full"\n[cache]\nmin_free = "3MiB"\n`);
+  const args = ["--config", cfg, "--cache-dir", cache];
+  const mnt = join(tempDir(), "mnt");
+  let m = await startMount(mnt, args);
+  const tracks = (await findFiles(mnt)).filter((f) => f.endsWith(".flac")).sort();
+  expect(tracks.length).toBe(3);
+  const pinned = await run(["bun", CLI, "pin", join(mnt, tracks[0]!), "--wait", ...args]);
+  expect(pinned.stderr).toContain("Everything pinned is cached");
+  for (const t of tracks.slice(1)) readFileSync(join(mnt, t));
+  const db = new Sqlite(join(cache, "metadata.db"), { readonly: true });
+  const dataFileOf = (t: string) => {
+    const r = db.query("SELECT id, size, mtime_ms FROM files WHERE virtual_path = ?").values(t.replace(/^\/+/, ""))[0]!;
+    return dataFilePath(join(cache, "data"), asContentId(Number(r[0])), Number(r[1]), Number(r[2]));
+  };
+  const dataFiles = tracks.map(dataFileOf);
+  db.close();
+  await eventually(() => dataFiles.map((f) => existsSync(f)), (e) => e.every(Boolean));
+  expect(await m.stop()).toBe(0);
+  // The pinned file's data file is the oldest: without the pins it would be the first to go.
+  utimesSync(dataFiles[0]!, new Date(1_000_000_000_000), new Date(1_000_000_000_000));
+  const title = (t: string) => /- (Track \d+)\.flac$/.exec(t)![1]!;
+  /** Fills the disk up to `leave` bytes free. */
+  const fill = async (name: string, leave = 0) => {
+    const avail = Number(statfsSync(disk).bavail) * Number(statfsSync(disk).bsize);
+    const blocks = Math.floor((avail - leave) / 65536);
+    await run(["dd", "if=/dev/zero", `of=${join(disk, name)}`, "bs=64k", ...(leave > 0 ? [`count=${blocks}`] : [])]);
+  };
+
+  await fill("filler-1");
+  m = await startMount(mnt, args);
+  expect(m.output()).toMatch(/was nearly full: [\d.]+ MiB of cached music evicted to make room \(2 files;/);
+  expect(m.output()).not.toContain("still nearly full");
+  expect(existsSync(dataFiles[0]!)).toBe(true); // the pinned one stayed, byte for byte
+  expect(sha(readFileSync(dataFiles[0]!))).toBe(expected.get(title(tracks[0]!))!);
+  expect(dataFiles.slice(1).some((f) => existsSync(f))).toBe(false);
+  expect(await m.stop()).toBe(0);
+
+  // Short of the reserve again (2 MiB free of the 3 the cache keeps), with only the pinned file left to take: it
+  // stays, and the log says that is what could not be freed.
+  await fill("filler-2", 2 * MiB);
+  m = await startMount(mnt, args);
+  expect(m.output()).toMatch(/still nearly full.*2\.\d MiB of pinned music \(1 file\) was kept: pinned files are never evicted/);
+  expect(m.output()).not.toContain("evicted to make room");
+  expect(existsSync(dataFiles[0]!)).toBe(true);
+  expect(sha(readFileSync(join(mnt, tracks[0]!)))).toBe(expected.get(title(tracks[0]!))!); // and it plays
+  expect(await m.stop()).toBe(0);
+
+  // Not a byte free: a mount that cannot start keeps nothing for anyone, so the pinned file goes as the last
+  // resort, and the log says so.
+  await fill("filler-3");
+  m = await startMount(mnt, args);
+  expect(m.output()).toMatch(/had no room left for musicfs to start: 2\.\d MiB of pinned music \(1 file\) had to go/);
+  expect(existsSync(dataFiles[0]!)).toBe(false);
   expect(await m.stop()).toBe(0);
   await cleanupAll(); // before the tmpfs goes
 }, 300_000);

@@ -14,6 +14,10 @@ export type Fault = "slowdown" | "reset" | "stall";
 export interface ProxyRequest {
   method: string;
   path: string;
+  /** When the request reached the proxy (performance.now() of this process), for request timelines in benches. */
+  at: number;
+  /** The Range header's value, if the request had one. */
+  range?: string;
 }
 
 export interface FaultProxy {
@@ -170,7 +174,8 @@ export function startFaultProxy(target: { host?: string; port: number }, opts: {
       const head = new TextDecoder().decode(copy.subarray(0, Math.min(copy.length, 2048)));
       const m = REQUEST_LINE.exec(head);
       if (m) {
-        requests.push({ method: m[1], path: m[2] });
+        const range = /\r\nrange: *([^\r]*)/i.exec(head)?.[1];
+        requests.push({ method: m[1], path: m[2], at: performance.now(), ...(range ? { range } : {}) });
         const i = faults.findIndex((f) => !f.pattern || f.pattern.test(m[2]));
         if (i >= 0) {
           const { fault } = faults.splice(i, 1)[0];

@@ -4,7 +4,8 @@
  * would keep its old size — and fail every read that reaches the store — for the life of the mount. It is noticed:
  *
  * - at OPEN: one HEAD in the background, at most every few seconds per file, never delaying the open (offline, the
- *   HEAD just fails and the cached copy plays);
+ *   HEAD just fails and the cached copy plays); the first read of a file not cached takes this HEAD as its version
+ *   check instead of making another (`stat` is the fetcher's `statOrigin`: cas/fetch/sharedHeads.ts);
  * - by a read that failed because the object changed (its version check) or is gone (NoSuchKey);
  *
  * and that one file is synced at once (a scoped sync: new size, tags and place, or removed), the kernel told. The
@@ -14,6 +15,7 @@ import { errorMessage } from "../../core/errors.ts";
 import { log } from "../../core/logger.ts";
 import type { ContentId } from "../../core/types.ts";
 import { FetchError, type CachedFileRef } from "../../cas/fetch/index.ts";
+import type { OriginStat } from "../../cas/fetch/index.ts";
 import { originCause } from "./readFailureLog.ts";
 
 /** How long a file's version, once checked, is taken as current ("a listing older than a few seconds"). */
@@ -26,6 +28,8 @@ export class RemoteChangeWatch {
 
   constructor(
     private readonly sync: (originId: string, realPath: string) => Promise<void>,
+    /** The HEAD of a file (shared with its reads' version check by the mount). */
+    private readonly stat: (ref: CachedFileRef) => Promise<OriginStat> = (ref) => ref.origin.stat(ref.realPath),
     private readonly intervalMs = REMOTE_CHECK_INTERVAL_MS,
     private readonly now: () => number = Date.now,
   ) {}
@@ -37,7 +41,7 @@ export class RemoteChangeWatch {
     if (t - (this.checkedAt.get(ref.fileId) ?? -Infinity) < this.intervalMs) return;
     if (this.checkedAt.size >= MAX_REMEMBERED) this.checkedAt.clear();
     this.checkedAt.set(ref.fileId, t);
-    ref.origin.stat(ref.realPath).then(
+    this.stat(ref).then(
       (s) => {
         if (s.size !== ref.size || s.mtimeMs !== ref.mtimeMs) this.notice(ref, "changed");
       },

@@ -149,8 +149,11 @@ export async function runMount(req: MountRequest): Promise<number> {
       content.start();
       library.attachContentCache(content);
       // A remote file replaced or deleted on the store while mounted is synced when an open or a read notices it.
-      content.changes = new RemoteChangeWatch((originId, realPath) =>
-        backgroundTasks ? backgroundTasks.refreshFile(originId, realPath) : Promise.reject(new Error("the mount is still starting")),
+      const fetcher = content.cache.fetcher;
+      content.changes = new RemoteChangeWatch(
+        (originId, realPath) =>
+          backgroundTasks ? backgroundTasks.refreshFile(originId, realPath) : Promise.reject(new Error("the mount is still starting")),
+        (ref) => fetcher.statOrigin(ref),
       );
     }
     const writes = new BackgroundWrites(paths.cacheDir);

@@ -6,6 +6,7 @@
  * - `readContext.ts` — a read's deadline (`readTimeoutMs`) and cancellation (FUSE INTERRUPT): whatever the read
  *   waits for, it rejects with FetchError (EIO) at once when either fires; until then a network drop is ridden out
  *   (a transient failure is tried again).
+ * - `sharedHeads.ts` — one HEAD per file at a time, shared by the check at OPEN and the version check of reads.
  * - `originReads.ts` — every origin call time-bounded (`originTimeoutMs`, so a hung origin never holds a fetch slot)
  *   and given that bound as its retry deadline,
  *   short answers completed, and the version check (size + mtime) before any byte of a file is used.
@@ -19,7 +20,9 @@
  *   those (or a prefetch) start the file's one sequential fetch.
  * - `sequentialFetch.ts` — that fetch: ranged reads ahead of the reader, in file order through FastCDC, chunks
  *   stored as cut, progress recorded so a failure or restart resumes from the last cut; at EOF the manifest and
- *   `ManifestCached`. One that playback started stops when the file's last reader closes it (`readerClosed`).
+ *   `ManifestCached`. One that playback started stops when the file's last reader closes it (`readerClosed`), not
+ *   when a reader pauses (a paused track still ends up whole, for offline play).
+ * - `fetchWindow.ts` (pure) — its window: a small first request, doubling as the stream goes, up to a bound.
  * - `seekWindow.ts` (pure) — a read at most `seekWindowBytes` ahead of the stream waits for it (`waiters.ts`); a
  *   read further on is a seek, served by range blocks meanwhile.
  * - `retained.ts` — the stream's latest pieces kept in memory for readers just behind it.
@@ -43,11 +46,13 @@ import { nextReadAhead } from "./readAheadWindow.ts";
 import { withReadContext, type ReadContext } from "./readContext.ts";
 import { RetainedPieces } from "./retained.ts";
 import { SequentialFetch } from "./sequentialFetch.ts";
+import { SharedHeads, type OriginStat } from "./sharedHeads.ts";
 import { StreamReads } from "./streamReads.ts";
 import { rejectAll } from "./waiters.ts";
 
 export { FetchError, type FetchFailure } from "./fetchError.ts";
 export type { CachedFileRef, FetcherOptions } from "./options.ts";
+export type { OriginStat } from "./sharedHeads.ts";
 
 /** How long after a read failed at its deadline an overlapping read of the same file fails at once (see expiredRead). */
 const EXPIRED_READ_WINDOW_MS = 1_000;
@@ -71,10 +76,11 @@ export class Fetcher {
   private readonly retained: RetainedPieces;
   private readonly sequential: SequentialFetch;
   private readonly stream: StreamReads;
+  private readonly heads = new SharedHeads();
 
   constructor(private readonly deps: FetcherOptions) {
     this.o = resolveOptions(deps);
-    const env: FetchEnv = { deps, o: this.o, closed: () => this.closed, track: (p) => this.track(p) };
+    const env: FetchEnv = { deps, o: this.o, closed: () => this.closed, track: (p) => this.track(p), heads: this.heads };
     this.manifests = new ManifestReads(env);
     const blocks = new RangeBlocks(env, (id) => this.manifests.known(id));
     this.retained = new RetainedPieces(this.o.retainedBytes);
@@ -125,6 +131,14 @@ export class Fetcher {
     await ff.done.promise;
   }
 
+  /**
+   * A HEAD of the file (the check at OPEN that it was not replaced on the store), shared with its reads' version
+   * check (sharedHeads.ts): the first read of a file just opened makes no HEAD of its own.
+   */
+  statOrigin(file: Pick<CachedFileRef, "origin" | "realPath">): Promise<OriginStat> {
+    return this.heads.stat(file, () => file.origin.stat(file.realPath));
+  }
+
   /** Whole-file fetches running now, and waiting for a turn (metrics). */
   fetchesInFlight(): { running: number; queued: number } {
     return { running: this.runningPrimaries, queued: this.primaryQueue.length };
@@ -138,10 +152,10 @@ export class Fetcher {
   readerClosed(fileId: ContentId): void {
     const ff = this.fetches.peek(fileId);
     if (!ff || ff.wholeFile || (ff.primary !== "running" && ff.primary !== "queued")) return;
-    // A rest no larger than the reads in flight ahead of a reader is finished anyway: a file read (nearly) to its
-    // end, whose bytes the reads already brought, still becomes cached whole.
+    // A rest no larger than the fetch's window is finished anyway: a file read (nearly) to its end, whose bytes the
+    // reads already brought, still becomes cached whole.
     const reached = Math.max(streamPosition(ff), ff.furthestRead);
-    if (ff.file.size - reached <= this.o.parallelReads * this.o.segmentBytes) return;
+    if (ff.file.size - reached <= this.o.fetchWindowMaxBytes) return;
     log.debug(`fetch of ${describe(ff.file)} stopped at ${ff.cutEnd} of ${ff.file.size} bytes: no reader left`);
     this.dropFetch(ff);
   }

@@ -12,7 +12,9 @@ import { DEFAULT_CDC, type CdcParams } from "../fastCdc.ts";
 import type { FetchProgress } from "../fetchProgress.ts";
 import type { Manifest } from "../manifestCodec.ts";
 import type { RangeIndex } from "../rangeIndex.ts";
+import type { FetchWindowParams } from "./fetchWindow.ts";
 import { defaultSeekWindow } from "./seekWindow.ts";
+import type { SharedHeads } from "./sharedHeads.ts";
 
 /** A file of a cached origin, as the integrator knows it from the database. */
 export interface CachedFileRef {
@@ -66,6 +68,12 @@ export interface FetcherOptions {
    */
   segmentBytes?: number;
   parallelReads?: number;
+  /**
+   * The whole-file fetch's window (fetchWindow.ts): what it first requests ahead of its stream (default 256 KiB),
+   * doubling up to the bound (default `parallelReads` × `segmentBytes`).
+   */
+  fetchWindowInitialBytes?: number;
+  fetchWindowMaxBytes?: number;
   /** Chunk puts in flight per file, so that fsync latency overlaps with the download (default 4). */
   maxPendingStores?: number;
   /** Bytes of the primaries' latest ranged reads kept in memory for readers behind them, all files together (default 32 MiB). */
@@ -92,6 +100,7 @@ export type ResolvedOptions = Required<
     | "readTimeoutMs" | "originTimeoutMs" | "seekWindowBytes" | "rangeBlockBytes"
     | "maxMemoryBlocks" | "maxConcurrentFileFetches" | "segmentBytes" | "parallelReads" | "maxPendingStores" | "cdc"
     | "repairAheadChunks" | "playbackThresholdBytes" | "retainedBytes" | "readAheadInitialBytes" | "readAheadMaxBytes"
+    | "fetchWindowInitialBytes" | "fetchWindowMaxBytes"
   >
 >;
 
@@ -104,10 +113,11 @@ export function resolveOptions(deps: FetcherOptions): ResolvedOptions {
   const segmentBytes = Math.max(1, Math.round((deps.segmentBytes ?? 1 * MiB) / rangeBlockBytes)) * rangeBlockBytes;
   const parallelReads = Math.max(1, deps.parallelReads ?? 8);
   const playbackThresholdBytes = deps.playbackThresholdBytes ?? 4 * MiB;
+  const fetchWindowMaxBytes = Math.max(rangeBlockBytes, deps.fetchWindowMaxBytes ?? parallelReads * segmentBytes);
   return {
     readTimeoutMs,
     originTimeoutMs: deps.originTimeoutMs ?? readTimeoutMs,
-    seekWindowBytes: deps.seekWindowBytes ?? defaultSeekWindow(playbackThresholdBytes, parallelReads, segmentBytes),
+    seekWindowBytes: deps.seekWindowBytes ?? defaultSeekWindow(playbackThresholdBytes, fetchWindowMaxBytes),
     rangeBlockBytes,
     maxMemoryBlocks: deps.maxMemoryBlocks ?? 256,
     readAheadInitialBytes: deps.readAheadInitialBytes ?? 64 * 1024,
@@ -115,12 +125,19 @@ export function resolveOptions(deps: FetcherOptions): ResolvedOptions {
     maxConcurrentFileFetches: deps.maxConcurrentFileFetches ?? 4,
     segmentBytes,
     parallelReads,
+    fetchWindowInitialBytes: Math.min(fetchWindowMaxBytes, deps.fetchWindowInitialBytes ?? 256 * 1024),
+    fetchWindowMaxBytes,
     playbackThresholdBytes,
     maxPendingStores: deps.maxPendingStores ?? 4,
     retainedBytes: deps.retainedBytes ?? 32 * MiB,
     repairAheadChunks: deps.repairAheadChunks ?? 4,
     cdc: deps.cdc ?? DEFAULT_CDC,
   };
+}
+
+/** The sequential fetch's window parameters (fetchWindow.ts), from the resolved options. */
+export function windowParams(o: ResolvedOptions): FetchWindowParams {
+  return { initialBytes: o.fetchWindowInitialBytes, maxBytes: o.fetchWindowMaxBytes, requestBytes: o.segmentBytes, blockBytes: o.rangeBlockBytes };
 }
 
 /** What every part of the fetcher shares: its collaborators, its tuning, whether it is closing, its background work. */
@@ -131,4 +148,6 @@ export interface FetchEnv {
   closed(): boolean;
   /** Keeps track of work that outlives the read that started it, so that `close` can wait for it. */
   track<T>(p: Promise<T>): Promise<T>;
+  /** HEADs shared with the open check: a file's version check takes the one its OPEN made. */
+  readonly heads: SharedHeads;
 }

@@ -9,6 +9,7 @@ import { monotonicNow } from "../../origins/retryPolicy.ts";
 import type { CacheStats } from "../cacheStats.ts";
 import { describe, FetchError } from "./fetchError.ts";
 import type { CachedFileRef } from "./options.ts";
+import type { SharedHeads } from "./sharedHeads.ts";
 
 /** Reads exactly `length` bytes at `offset`, tolerating short reads; each origin call is time-bounded. */
 export async function fetchExactly(
@@ -48,12 +49,14 @@ export interface VersionChecked {
 /**
  * Bytes of another version must never be served under the library's size and mtime. The sequential fetch checks
  * with a stat before it streams; range reads check once per file, alongside their first read (not before it, so
- * that the check adds no round trip to the first byte). A failed check is forgotten so that a later read retries.
+ * that the check adds no round trip to the first byte), and with `heads` take the HEAD the file's OPEN just made
+ * (sharedHeads.ts) instead of a second one. A failed check is forgotten so that a later read retries.
  */
-export function checkVersion(state: VersionChecked, timeoutMs: number): Promise<void> {
+export function checkVersion(state: VersionChecked, timeoutMs: number, heads?: SharedHeads): Promise<void> {
   if (!state.versionCheck) {
     const { file } = state;
-    const check = withTimeout(file.origin.stat(file.realPath, { deadline: monotonicNow() + timeoutMs }), timeoutMs, () =>
+    const head = () => file.origin.stat(file.realPath, { deadline: monotonicNow() + timeoutMs });
+    const check = withTimeout(heads ? heads.stat(file, head) : head(), timeoutMs, () =>
       new FetchError("timeout", `${describe(file)}: origin did not answer within ${timeoutMs} ms`),
     ).then((now) => {
       if (now.size !== file.size || now.mtimeMs !== file.mtimeMs)

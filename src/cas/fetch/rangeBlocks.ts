@@ -119,16 +119,18 @@ export class RangeBlocks {
     const start = from * B;
     const run = Promise.all([
       fetchExactly(ff.file, start, Math.min(ff.file.size, until * B) - start, o.originTimeoutMs, deps.stats),
-      checkVersion(ff, o.originTimeoutMs),
+      checkVersion(ff, o.originTimeoutMs, this.env.heads),
     ]).then(([bytes]) => bytes);
-    const persist = purpose === "read" && !ff.playback && deps.rangeIndex !== undefined;
-    if (persist) this.env.track(run.then((bytes) => this.storeBlocks(ff, from, bytes))).catch(() => {});
     const out: Promise<Uint8Array>[] = [];
     for (let k = from; k < until; k++) {
       const p = run.then((bytes) => bytes.subarray((k - from) * B, Math.min(bytes.length, (k - from + 1) * B)));
       if (purpose === "read") this.remember(ff, k, p);
       out.push(p);
     }
+    // Stored after the blocks are handed on (reactions run in the order they were added): the read that waits for
+    // them is answered before the blocks are hashed and written.
+    const persist = purpose === "read" && !ff.playback && deps.rangeIndex !== undefined;
+    if (persist) this.env.track(run.then((bytes) => this.storeBlocks(ff, from, bytes))).catch(() => {});
     return out;
   }
 

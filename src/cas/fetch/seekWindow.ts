@@ -7,10 +7,10 @@
 /**
  * The default window: a player's reads run up to the playback threshold before the sequential fetch starts from 0
  * (assembling those bytes at once from the blocks already read), so a read that far ahead of it is no seek; nor is
- * one within the fetch's reads in flight.
+ * one within the fetch's window of reads in flight (at its largest: fetchWindow.ts).
  */
-export function defaultSeekWindow(playbackThresholdBytes: number, parallelReads: number, segmentBytes: number): number {
-  return playbackThresholdBytes + parallelReads * segmentBytes;
+export function defaultSeekWindow(playbackThresholdBytes: number, fetchWindowMaxBytes: number): number {
+  return playbackThresholdBytes + fetchWindowMaxBytes;
 }
 
 /** True when a read at `pos` should wait for a sequential fetch that has reached `streamPos`. */

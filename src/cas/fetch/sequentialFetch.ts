@@ -1,6 +1,7 @@
 /**
- * The sequential ("primary") fetch of a whole file: ranged reads of `segmentBytes` with `parallelReads` in flight
- * ahead of the reader (blocks already fetched are reused, not fetched again), taken in file order and fed to
+ * The sequential ("primary") fetch of a whole file: ranged reads in a window that opens small and doubles up to
+ * `parallelReads` reads of `segmentBytes` in flight (fetchWindow.ts; blocks already fetched are reused, not
+ * fetched again), taken in file order and fed to
  * FastCDC, chunks stored as they are cut; readers waiting just ahead are answered as the bytes go by. At EOF the
  * manifest is built and `ManifestCached` is emitted. CDC boundaries depend on everything before them, so only this
  * pass can produce the manifest.
@@ -20,7 +21,8 @@ import { asFetchError, describe, FetchError, noteStoreFailure } from "./fetchErr
 import type { HashedChunk } from "../chunkHasher.ts";
 import type { FetchedChunk, FileFetch } from "./fileFetch.ts";
 import type { ManifestReads } from "./manifestReads.ts";
-import type { FetchEnv } from "./options.ts";
+import { advanceWindow, nextRequest, openWindow } from "./fetchWindow.ts";
+import { windowParams, type FetchEnv } from "./options.ts";
 import { checkVersion, fetchExactly } from "./originReads.ts";
 import type { RangeBlocks } from "./rangeBlocks.ts";
 import type { RetainedPieces } from "./retained.ts";
@@ -65,7 +67,7 @@ export class SequentialFetch {
     const timeoutMs = this.env.o.originTimeoutMs;
     const bound = <T>(p: Promise<T>) =>
       withTimeout(p, timeoutMs, () => new FetchError("timeout", `${describe(file)}: origin stalled for ${timeoutMs} ms`));
-    await bound(checkVersion(ff, timeoutMs));
+    await bound(checkVersion(ff, timeoutMs, this.env.heads));
     if (this.env.deps.partials && this.env.deps.hashing) return this.runWritten(ff, bound);
     const chunker = new StreamingChunker(ff.cutEnd, this.env.o.cdc);
     ff.chunker = chunker;
@@ -119,6 +121,8 @@ export class SequentialFetch {
     let writes: Promise<unknown> = Promise.resolve();
     let unwritten = false;
     let next = ff.cutEnd;
+    const p = windowParams(o);
+    let window = openWindow(next, p, ff.readAhead.windowBytes);
     const settle = async () => {
       await Promise.allSettled(hashed);
       this.persistProgress(ff);
@@ -130,12 +134,12 @@ export class SequentialFetch {
           partials.closePartial(file.fileId);
           return;
         }
-        while (segments.length < o.parallelReads && next < file.size) {
-          const to = Math.min(file.size, (Math.floor(next / o.segmentBytes) + 1) * o.segmentBytes);
-          const segment = bound(this.segment(ff, next, to));
+        window = advanceWindow(window, ff.streamEnd, p);
+        for (let r; segments.length < o.parallelReads && (r = nextRequest(next, ff.streamEnd, file.size, window, p)); ) {
+          const segment = bound(this.segment(ff, r.from, r.to));
           segment.catch(() => {}); // it may fail while an earlier one is awaited; its turn rethrows
           segments.push(segment);
-          next = to;
+          next = r.to;
         }
         if (segments.length === 0) break;
         for (const piece of await segments.shift()!) {
@@ -192,8 +196,9 @@ export class SequentialFetch {
   }
 
   /**
-   * Keeps `parallelReads` segment reads in flight ahead of the chunker and takes their bytes in file order, feeding
-   * waiters, the chunker and the store, until EOF (or until the fetch is abandoned).
+   * Keeps the window's ranged reads in flight ahead of the chunker (fetchWindow.ts: small at first, doubling as the
+   * stream takes their bytes, at most `parallelReads` at once) and takes their bytes in file order, feeding waiters,
+   * the chunker and the store, until EOF (or until the fetch is abandoned).
    */
   private async pipeSegments(
     ff: FileFetch,
@@ -204,7 +209,9 @@ export class SequentialFetch {
   ): Promise<void> {
     const { file } = ff;
     const { o } = this.env;
+    const p = windowParams(o);
     let next = ff.cutEnd;
+    let window = openWindow(next, p, ff.readAhead.windowBytes);
     for (;;) {
       if (this.env.closed() || !this.parts.isCurrent(ff)) {
         await Promise.allSettled(stores);
@@ -212,12 +219,12 @@ export class SequentialFetch {
         this.env.deps.partials?.closePartial(file.fileId);
         return;
       }
-      while (segments.length < o.parallelReads && next < file.size) {
-        const to = Math.min(file.size, (Math.floor(next / o.segmentBytes) + 1) * o.segmentBytes);
-        const segment = bound(this.segment(ff, next, to));
+      window = advanceWindow(window, chunker.pendingEnd, p);
+      for (let r; segments.length < o.parallelReads && (r = nextRequest(next, chunker.pendingEnd, file.size, window, p)); ) {
+        const segment = bound(this.segment(ff, r.from, r.to));
         segment.catch(() => {}); // it may fail while an earlier one is awaited; its turn rethrows
         segments.push(segment);
-        next = to;
+        next = r.to;
       }
       if (segments.length === 0) return;
       const pieces = await segments.shift()!;

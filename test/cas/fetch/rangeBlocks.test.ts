@@ -5,6 +5,7 @@ import { resolveOptions, type FetchEnv } from "../../../src/cas/fetch/options.ts
 import { ReadContext } from "../../../src/cas/fetch/readContext.ts";
 import { fileRef, makeOrigin, ManifestDb, openTestCache, removeDir, tempDir } from "../helpers.ts";
 import { pseudoRandomBytes } from "../testData.ts";
+import { SharedHeads } from "../../../src/cas/fetch/sharedHeads.ts";
 
 const KiB = 1024;
 let cleanups: (() => Promise<void> | void)[] = [];
@@ -24,7 +25,7 @@ function setup(data: Uint8Array) {
     cleanups.push(() => cache.close());
     const deps = { store: cache.store, rangeIndex: cache.ranges, stats: cache.stats };
     const background: Promise<unknown>[] = [];
-    const env: FetchEnv = { deps, o: resolveOptions(deps), closed: () => false, track: (p) => (background.push(p), p) };
+    const env: FetchEnv = { deps, o: resolveOptions(deps), closed: () => false, track: (p) => (background.push(p), p), heads: new SharedHeads() };
     return { blocks: new RangeBlocks(env, () => undefined), settled: () => Promise.allSettled(background) };
   };
   return { origin, file, open };

@@ -4,7 +4,7 @@ import { defaultSeekWindow, withinSeekWindow } from "../../../src/cas/fetch/seek
 const MiB = 1024 * 1024;
 
 test("the default window covers the playback threshold plus the stream's reads in flight", () => {
-  expect(defaultSeekWindow(4 * MiB, 8, 1 * MiB)).toBe(12 * MiB);
+  expect(defaultSeekWindow(4 * MiB, 8 * MiB)).toBe(12 * MiB);
 });
 
 test("a read just ahead of the stream waits for it; one behind it or beyond the window is a seek", () => {

@@ -7,6 +7,7 @@ import { decodeManifest } from "../../../src/cas/manifestCodec.ts";
 import { fileRef, makeOrigin, ManifestDb, openTestCache, removeDir, tempDir } from "../helpers.ts";
 import { pseudoRandomBytes } from "../testData.ts";
 import { asContentId } from "../../../src/core/ids.ts";
+import { eventually } from "../../support/eventually.ts";
 
 const MiB = 1024 * 1024;
 let cleanups: (() => Promise<void> | void)[] = [];
@@ -23,7 +24,7 @@ test("joinAdjacent hands on adjacent views of one buffer as one piece, others as
   expect(joined[0].buffer).toBe(buf.buffer);
 });
 
-test("a prefetch streams the file once in segment-sized ranged reads and emits its manifest", async () => {
+test("a prefetch streams the file once in ranged reads that start small and grow to segments, and emits its manifest", async () => {
   const root = tempDir();
   const cacheDir = tempDir();
   cleanups.push(() => removeDir(root), () => removeDir(cacheDir));
@@ -34,14 +35,20 @@ test("a prefetch streams the file once in segment-sized ranged reads and emits i
   const cache = openTestCache(cacheDir, db);
   cleanups.push(() => cache.close());
   const fetcher: Fetcher = cache.fetcher;
+  const sizes: number[] = [];
+  const read = origin.read.bind(origin);
+  origin.read = (path, offset, length, opts) => (sizes.push(length), read(path, offset, length, opts));
   await fetcher.prefetch(file);
   expect(db.events).toBe(1);
   const m = decodeManifest(db.manifests.get(1)!);
   expect(m.originSize).toBe(data.length);
   expect(origin.counts.bytesRead).toBe(data.length); // every byte once
-  expect(origin.counts.read).toBe(6); // 1 MiB segments
+  // The window (fetchWindow.ts): a 256 KiB first read, doubling to 1 MiB segments.
+  expect(sizes.slice(0, 3)).toEqual([256 * 1024, 512 * 1024, MiB]);
+  expect(Math.max(...sizes)).toBe(MiB);
+  const reads = origin.counts.read;
   expect(await fetcher.read(file, 5 * MiB, 12345)).toEqual(data.subarray(5 * MiB));
-  expect(origin.counts.read).toBe(6); // served from the store
+  expect(origin.counts.read).toBe(reads); // served from the store
 });
 
 test("a whole-file fetch started by playback stops when its last reader closes the file; a prefetch's runs on", async () => {
@@ -84,4 +91,22 @@ test("a whole-file fetch started by playback stops when its last reader closes t
   await cache.fetcher.prefetch(a);
   expect(db.manifests.has(1)).toBe(true);
   expect(await cache.fetcher.read(a, 20 * MiB, 4096)).toEqual(played.subarray(20 * MiB, 20 * MiB + 4096));
+});
+
+test("a reader that pauses (the file stays open, no more reads) still gets the whole file, for offline play", async () => {
+  const root = tempDir();
+  const cacheDir = tempDir();
+  cleanups.push(() => removeDir(root), () => removeDir(cacheDir));
+  const data = pseudoRandomBytes(20 * MiB, 34);
+  const origin = makeOrigin(root, { "paused.flac": data });
+  origin.setMode({ kind: "delay", ms: 5 });
+  const db = new ManifestDb();
+  const cache = openTestCache(cacheDir, db);
+  cleanups.push(() => cache.close());
+  const file = fileRef(origin, root, "paused.flac", 1);
+  for (let o = 0; o < 4 * MiB; o += 128 * 1024) await cache.fetcher.read(file, o, 128 * 1024); // playback, then a pause
+  await eventually(() => db.manifests.has(1), (has) => has, 60_000);
+  expect(origin.counts.bytesRead).toBeLessThan(data.length + 4 * MiB + 1); // the rest once (the 4 MiB read maybe twice)
+  origin.setMode({ kind: "offline", behaviour: "fail" });
+  expect(await cache.fetcher.read(file, 19 * MiB, 4096)).toEqual(data.subarray(19 * MiB, 19 * MiB + 4096));
 });

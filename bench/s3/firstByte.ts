@@ -1,0 +1,124 @@
+/**
+ * Time to first byte and far seek of uncached files on an S3 mount, with the requests each one made: where the time
+ * goes. A real Ceph RGW on loopback behind our TCP proxy (added RTT; it timestamps every request and its Range), one
+ * musicfs mount, `--files` pairs of uncached files; for each pair, open + read 4 KiB at 0 of one (TTFB) and open +
+ * read 64 KiB at 3/4 of the other (far seek). Times are also given in units of one ranged GET of 64 KiB on the same
+ * path (median of 7, no mount): the unit of issue 17's targets (TTFB ≤ 2 GETs, far seek ≤ 3 at 20 ms; ≤ 3 and ≤ 4
+ * at 0 ms). Medians over the files; `--trace` prints each measurement's requests (ms since the open, method, range).
+ *
+ *   bun run bench/s3/firstByte.ts [--rtt 0,20] [--mib 16] [--files 7] [--trace]
+ *
+ * The bench process never touches the mount synchronously: the proxy runs in it.
+ */
+import { Database } from "bun:sqlite";
+import { mkdirSync, rmSync } from "node:fs";
+import { open } from "node:fs/promises";
+import { loadavg } from "node:os";
+import { join } from "node:path";
+import { writeFlac } from "../../src/sample/flacWriter.ts";
+import { silence } from "../../src/sample/tone.ts";
+import { pseudoRandomBytes } from "../../test/cas/testData.ts";
+import { putObjects, rgwSkipReason, startRgw } from "../../test/support/cephRgw.ts";
+import { startFaultProxy } from "../../test/support/faultProxy.ts";
+import { BENCH_ROOT, flag, median, MusicFsChild, option } from "../mount/harness.ts";
+
+const RTTS = option("rtt", "0,20").split(",").map(Number);
+const MIB = Number(option("mib", "16"));
+const FILES = Number(option("files", "7"));
+const TRACE = flag("trace");
+
+if (rgwSkipReason) {
+  console.error(rgwSkipReason);
+  process.exit(2);
+}
+
+function flac(i: number): Uint8Array {
+  const head = writeFlac({ title: `Song ${i}`, artists: [`Artist ${i}`], album: `Album ${i}`, track: 1 }, silence(0.01));
+  const out = new Uint8Array(MIB * 1024 * 1024);
+  out.set(head);
+  out.set(pseudoRandomBytes(out.length - head.length, i), head.length);
+  return out;
+}
+
+async function timedRead(file: string, offset: number, length: number): Promise<number> {
+  const t = performance.now();
+  const fh = await open(file, "r");
+  try {
+    const { bytesRead } = await fh.read(new Uint8Array(length), 0, length, offset);
+    if (bytesRead !== length) throw new Error(`short read of ${file}: ${bytesRead}`);
+  } finally {
+    await fh.close();
+  }
+  return performance.now() - t;
+}
+
+const rgw = await startRgw();
+const proxy = startFaultProxy({ port: rgw.port });
+const work = join(BENCH_ROOT, `firstbyte-${process.pid}`);
+let child: MusicFsChild | undefined;
+try {
+  await rgw.createBucket("bench");
+  const names = Array.from({ length: 2 * FILES }, (_, i) => `F${i}/01 f${i}.flac`);
+  await putObjects(rgw.client("bench"), names.map((n, i) => [`lib/${n}`, flac(i)]), 4);
+  Object.assign(process.env, {
+    AWS_ACCESS_KEY_ID: rgw.accessKeyId, AWS_SECRET_ACCESS_KEY: rgw.secretAccessKey, AWS_REGION: rgw.region,
+    AWS_ENDPOINT_URL: proxy.endpoint,
+  });
+  const client = new Bun.S3Client({ endpoint: proxy.endpoint, bucket: "bench", accessKeyId: rgw.accessKeyId, secretAccessKey: rgw.secretAccessKey, region: rgw.region });
+  console.log(`# TTFB and far seek: ${2 * FILES} objects of ${MIB} MiB, load ${loadavg()[0].toFixed(2)}`);
+  const rows: string[] = [];
+  for (const rtt of RTTS) {
+    proxy.delayMs = rtt / 2;
+    const probe = client.file(`lib/${names[0]}`);
+    await probe.slice(0, 65536).arrayBuffer();
+    const gets: number[] = [];
+    for (let i = 0; i < 7; i++) {
+      const t = performance.now();
+      await probe.slice(i * 1_000_000, i * 1_000_000 + 65536).arrayBuffer();
+      gets.push(performance.now() - t);
+    }
+    const getMs = median(gets);
+    const cache = join(work, `cache-${rtt}`);
+    const mnt = join(work, `mnt-${rtt}`);
+    mkdirSync(mnt, { recursive: true });
+    child = new MusicFsChild({ mnt, origin: "s3://bench/lib", cacheDir: cache });
+    await child.waitFor(/mounted at/, 600_000);
+    const db = new Database(join(cache, "metadata.db"), { readonly: true });
+    const vpath = (real: string) => join(mnt, (db.query("SELECT virtual_path FROM files WHERE real_path = ?").get(real) as { virtual_path: string }).virtual_path);
+    const paths = names.map(vpath);
+    db.close();
+    await Bun.spawn(["find", mnt, "-type", "f"], { stdout: "ignore" }).exited; // as bench/s3/mount.ts: names looked up once
+    const ttfb: number[] = [];
+    const seek: number[] = [];
+    const traced = async (label: string, run: () => Promise<number>) => {
+      const from = proxy.requests.length;
+      const t0 = performance.now();
+      const ms = await run();
+      if (TRACE) {
+        const reqs = proxy.requests.slice(from).map((q) => `${(q.at - t0).toFixed(1)} ${q.method}${q.range ? ` ${q.range.replace("bytes=", "")}` : ""}`);
+        console.error(`${rtt} ms ${label}: ${ms.toFixed(1)} ms = ${(ms / getMs).toFixed(1)} GETs; requests: ${reqs.join(", ")}`);
+      }
+      return ms;
+    };
+    for (let i = 0; i < FILES; i++) {
+      await Bun.sleep(200); // the previous file's read-ahead settles
+      ttfb.push(await traced("ttfb", () => timedRead(paths[2 * i], 0, 4096)));
+      await Bun.sleep(200);
+      seek.push(await traced("far seek", () => timedRead(paths[2 * i + 1], Math.floor((MIB * 1024 * 1024 * 3) / 4), 65536)));
+    }
+    await child.stop();
+    child = undefined;
+    const t = median(ttfb);
+    const s = median(seek);
+    rows.push(`| ${rtt} ms | ${getMs.toFixed(2)} ms | ${t.toFixed(1)} ms (${(t / getMs).toFixed(1)} GETs) | ${s.toFixed(1)} ms (${(s / getMs).toFixed(1)} GETs) |`);
+  }
+  console.log(`\nload average at the end: ${loadavg().map((x) => x.toFixed(2)).join(" ")}`);
+  console.log(`\n| added RTT | one ranged GET (64 KiB, median of 7) | time to first byte (open + 4 KiB at 0), median of ${FILES} | far seek (open + 64 KiB at 3/4), median of ${FILES} |`);
+  console.log(`|---|---:|---:|---:|`);
+  for (const r of rows) console.log(r);
+} finally {
+  await child?.stop().catch(() => {});
+  proxy.stop();
+  await rgw.stop();
+  rmSync(work, { recursive: true, force: true });
+}

@@ -1,0 +1,50 @@
+/**
+ * One HEAD per file at a time: the HEAD a remote file gets at OPEN (app/cache/remoteChangeWatch.ts: was it
+ * replaced on the store?) and the version check of its first read (originReads.ts `checkVersion`) are asked within a
+ * millisecond of each other. Two HEADs beside the first GET cost that GET a third of its time on a loopback store
+ * (bench/s3/firstByte.ts), so the second asker takes the first one's answer — while it is in flight, or for
+ * `freshMs` after it came (the same "a few seconds old" the open check allows itself). A failed HEAD is not kept:
+ * the next asker tries again.
+ */
+import { Lru } from "../../core/lru.ts";
+import type { Origin } from "../../origins/origin.ts";
+
+export type OriginStat = Awaited<ReturnType<Origin["stat"]>>;
+
+/** What a HEAD is shared by: the file of its origin. */
+export interface HeadTarget {
+  origin: Pick<Origin, "id">;
+  realPath: string;
+}
+
+const KEPT = 1024;
+
+export class SharedHeads {
+  private readonly recent = new Lru<string, { at: number; stat: Promise<OriginStat> }>(KEPT);
+
+  constructor(
+    readonly freshMs = 5_000,
+    private readonly now: () => number = () => performance.now(),
+  ) {}
+
+  /**
+   * The file's HEAD: one in flight or answered less than `freshMs` ago, else the one `start` makes (each asker
+   * says how: the open check in the background without a deadline, a read with its own).
+   */
+  stat(file: HeadTarget, start: () => Promise<OriginStat>): Promise<OriginStat> {
+    const key = `${file.origin.id}\0${file.realPath}`;
+    const known = this.recent.get(key);
+    const t = this.now();
+    if (known && (known.at < 0 || t - known.at < this.freshMs)) return known.stat;
+    // at = -1 while in flight (always shared), then the time of the answer (shared while fresh).
+    const entry = { at: -1, stat: start() };
+    this.recent.set(key, entry);
+    entry.stat.then(
+      () => (entry.at = this.now()),
+      () => {
+        if (this.recent.peek(key) === entry) this.recent.delete(key);
+      },
+    );
+    return entry.stat;
+  }
+}

@@ -22,7 +22,11 @@ export class DataFileReader {
   constructor(
     readonly dataDir: string,
     private readonly accessDbPath?: string,
-  ) {}
+  ) {
+    // Opened now, not by the first READ of a file not cached yet (each worker has its own connection): that READ
+    // is someone's time to first byte.
+    this.progressQuery();
+  }
 
   /** A new fd of the file version's complete data file (the caller closes it), or null when there is none. */
   open(ref: DataFileRef): number | null {

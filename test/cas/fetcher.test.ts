@@ -413,7 +413,8 @@ describe("Fetcher", () => {
     const root = dir();
     const data = pseudoRandomBytes(8 * MiB, 17);
     const origin = makeOrigin(root, { "f.flac": data });
-    origin.setMode({ kind: "failAfter", n: 5 }); // the version check and four 1 MiB reads, then the origin is gone
+    // The version check and four reads (the fetch window: 256 KiB, 512 KiB, 1 MiB, 1 MiB), then the origin is gone.
+    origin.setMode({ kind: "failAfter", n: 5 });
     const db = new ManifestDb();
     const cacheDir = dir();
     const file = fileRef(origin, root, "f.flac", 9);
@@ -423,7 +424,7 @@ describe("Fetcher", () => {
     expect(first.progress.fileCount()).toBe(1);
     await first.close(); // the process ends; what it stored and recorded stays on disk
     const fetchedBefore = origin.counts.bytesRead;
-    expect(fetchedBefore).toBe(4 * MiB);
+    expect(fetchedBefore).toBe((256 + 512 + 1024 + 1024) * 1024);
 
     origin.setMode({ kind: "healthy" });
     origin.resetCounts();

@@ -56,10 +56,13 @@ export function checkVersion(state: VersionChecked, timeoutMs: number, heads?: S
   if (!state.versionCheck) {
     const { file } = state;
     const head = () => file.origin.stat(file.realPath, { deadline: monotonicNow() + timeoutMs });
-    const check = withTimeout(heads ? heads.stat(file, head) : head(), timeoutMs, () =>
+    const matches = (now: { size: number; mtimeMs: number }) => now.size === file.size && now.mtimeMs === file.mtimeMs;
+    // A shared answer older than the library's record of the file (a sync since) is asked again, not believed.
+    const stat = heads ? heads.stat(file, head).then((now) => (matches(now) ? now : heads.renew(file, head))) : head();
+    const check = withTimeout(stat, timeoutMs, () =>
       new FetchError("timeout", `${describe(file)}: origin did not answer within ${timeoutMs} ms`),
     ).then((now) => {
-      if (now.size !== file.size || now.mtimeMs !== file.mtimeMs)
+      if (!matches(now))
         throw new FetchError("changed", `${describe(file)} changed on the origin (size/mtime differ from the library); rescan needed`);
     });
     check.catch(() => {

@@ -127,10 +127,10 @@ export class RangeBlocks {
       if (purpose === "read") this.remember(ff, k, p);
       out.push(p);
     }
-    // Stored after the blocks are handed on (reactions run in the order they were added): the read that waits for
-    // them is answered before the blocks are hashed and written.
+    // Stored in a later turn of the event loop: the read that waits for the blocks is answered (its reply posted to
+    // the worker) before they are hashed and written, not after.
     const persist = purpose === "read" && !ff.playback && deps.rangeIndex !== undefined;
-    if (persist) this.env.track(run.then((bytes) => this.storeBlocks(ff, from, bytes))).catch(() => {});
+    if (persist) this.env.track(run.then((bytes) => afterThisTurn().then(() => this.storeBlocks(ff, from, bytes)))).catch(() => {});
     return out;
   }
 
@@ -168,6 +168,10 @@ export class RangeBlocks {
       log.debug(`cannot delete range block ${hex.slice(0, 16)}…: ${errorMessage(e)}`);
     }
   }
+}
+
+function afterThisTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 function memoryKey(ff: FileFetch, k: number): string {

@@ -32,10 +32,14 @@ export class SharedHeads {
    * says how: the open check in the background without a deadline, a read with its own).
    */
   stat(file: HeadTarget, start: () => Promise<OriginStat>): Promise<OriginStat> {
-    const key = `${file.origin.id}\0${file.realPath}`;
-    const known = this.recent.get(key);
-    const t = this.now();
-    if (known && (known.at < 0 || t - known.at < this.freshMs)) return known.stat;
+    const known = this.recent.get(keyOf(file));
+    if (known && (known.at < 0 || this.now() - known.at < this.freshMs)) return known.stat;
+    return this.renew(file, start);
+  }
+
+  /** A new HEAD of the file, shared from now on (an answer that disagreed with a newer record is replaced). */
+  renew(file: HeadTarget, start: () => Promise<OriginStat>): Promise<OriginStat> {
+    const key = keyOf(file);
     // at = -1 while in flight (always shared), then the time of the answer (shared while fresh).
     const entry = { at: -1, stat: start() };
     this.recent.set(key, entry);
@@ -47,4 +51,8 @@ export class SharedHeads {
     );
     return entry.stat;
   }
+}
+
+function keyOf(file: HeadTarget): string {
+  return `${file.origin.id}\0${file.realPath}`;
 }

@@ -1,6 +1,7 @@
 import { afterEach, expect, test } from "bun:test";
 import { checkVersion, fetchExactly } from "../../../src/cas/fetch/originReads.ts";
 import { FetchError } from "../../../src/cas/fetch/fetchError.ts";
+import { SharedHeads } from "../../../src/cas/fetch/sharedHeads.ts";
 import { fileRef, makeOrigin, removeDir, tempDir } from "../helpers.ts";
 import { pseudoRandomBytes } from "../testData.ts";
 import { utimesSync } from "node:fs";
@@ -44,4 +45,19 @@ test("the version check runs once per file, refuses another size or mtime, and i
   const stale = { file, versionCheck: null as Promise<void> | null };
   expect(((await checkVersion(stale, 10_000).catch((e) => e)) as FetchError).reason).toBe("changed");
   expect(stale.versionCheck).toBeNull(); // forgotten: a later read asks the origin again
+});
+
+test("the version check takes a HEAD just made for the file, but asks again when that answer is older than the record", async () => {
+  const { o, root, file } = origin(pseudoRandomBytes(1000, 6));
+  const heads = new SharedHeads();
+  await heads.stat(file, () => o.stat(file.realPath)); // the HEAD of the OPEN
+  await checkVersion({ file, versionCheck: null }, 10_000, heads);
+  expect(o.counts.stat).toBe(1); // shared: no second HEAD
+  // The file changed and the library synced it since that HEAD: the record is newer than the shared answer.
+  utimesSync(join(root, "a.flac"), new Date(), new Date(Date.now() + 60_000));
+  const now = await o.stat(file.realPath); // what the sync saw
+  await checkVersion({ file: { ...file, mtimeMs: now.mtimeMs }, versionCheck: null }, 10_000, heads); // not refused
+  // ...and a reader with the old record now gets the new answer: changed, never the old bytes.
+  const stale = await checkVersion({ file, versionCheck: null }, 10_000, heads).catch((e) => e);
+  expect((stale as FetchError).reason).toBe("changed");
 });

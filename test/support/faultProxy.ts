@@ -31,6 +31,8 @@ export interface FaultProxy {
   rateBytesPerS: number;
   /** Bytes passed from the server to clients so far. */
   readonly bytesToClients: number;
+  /** Connections accepted and reset at once by an outage("reset") so far: the clients' tries during it. */
+  readonly outageResets: number;
   /** Answers the next `count` requests with `fault` instead of forwarding them (optionally only paths matching). */
   inject(fault: Fault, count: number, pathPattern?: RegExp): void;
   /** Drops the injected faults not used yet. */
@@ -93,7 +95,7 @@ export function startFaultProxy(target: { host?: string; port: number }, opts: {
   let holding: RegExp | null = null;
   const held: { c: Conn; bytes: Uint8Array }[] = [];
 
-  const state = { delayMs: opts.delayMs ?? 0, rate: 0, bytesToClients: 0, rateFreeAt: 0 };
+  const state = { delayMs: opts.delayMs ?? 0, rate: 0, bytesToClients: 0, rateFreeAt: 0, outageResets: 0 };
   const later = (fn: () => void) => (state.delayMs > 0 ? setTimeout(fn, state.delayMs) : fn());
   /** Server → client: the delay, plus the time the bandwidth cap needs for the bytes queued before. */
   const towardClient = (bytes: number, fn: () => void) => {
@@ -133,6 +135,7 @@ export function startFaultProxy(target: { host?: string; port: number }, opts: {
       client.data = c;
       if (isDown) {
         c.closed = true;
+        state.outageResets++;
         client.terminate();
         return;
       }
@@ -232,6 +235,9 @@ export function startFaultProxy(target: { host?: string; port: number }, opts: {
     },
     get bytesToClients() {
       return state.bytesToClients;
+    },
+    get outageResets() {
+      return state.outageResets;
     },
     clearFaults() {
       faults.length = 0;

@@ -44,7 +44,7 @@ function env(extra: Record<string, string> = {}): Record<string, string> {
 
 function config(bucket: string, endpoint = proxy.endpoint): string {
   const path = join(tempDir(), "config.toml");
-  writeFileSync(path, `[cache]\nread_timeout_ms = 3000\n\n[[origins]]\nid = "cloud"\nurl = "s3://${bucket}/lib"\nendpoint = "${endpoint}"\nrequest_timeout_ms = 2000\n`);
+  writeFileSync(path, `[cache]\nread_timeout_ms = 1000\n\n[[origins]]\nid = "cloud"\nurl = "s3://${bucket}/lib"\nendpoint = "${endpoint}"\nrequest_timeout_ms = 2000\n`);
   return path;
 }
 

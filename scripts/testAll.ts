@@ -99,11 +99,12 @@ async function follow(stream: ReadableStream<Uint8Array>, log: Bun.FileSink, sha
 }
 
 const children: Bun.Subprocess[] = [];
-for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  process.on(signal, () => {
-    for (const c of children) c.kill(signal); // each shard's afterAll hooks stop what it started
-  });
-}
+// Ctrl-C reaches the shards from the terminal (same process group): the runner only waits for them to stop what they
+// started and reports. A SIGTERM sent to the runner alone is passed on to them.
+process.on("SIGINT", () => {});
+process.on("SIGTERM", () => {
+  for (const c of children) c.kill("SIGTERM");
+});
 
 async function runShard(i: number, shardFiles: string[]): Promise<ShardReport> {
   const report = join(logDir, `shard-${i}.xml`);

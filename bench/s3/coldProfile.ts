@@ -16,7 +16,7 @@ import { Database } from "bun:sqlite";
 import { writeFlac } from "../../src/sample/flacWriter.ts";
 import { silence } from "../../src/sample/tone.ts";
 import { pseudoRandomBytes } from "../../test/cas/testData.ts";
-import { rgwSkipReason, startRgw } from "../../test/support/cephRgw.ts";
+import { freePort, rgwSkipReason, startRgw } from "../../test/support/cephRgw.ts";
 import { startFaultProxy } from "../../test/support/faultProxy.ts";
 import { BENCH_ROOT, flag, isMounted, lazyUnmount, median, MusicFsChild, numberList, option } from "../mount/harness.ts";
 
@@ -86,6 +86,14 @@ try {
     const mnt = join(work, `m-${rtt}`);
     mkdirSync(mnt, { recursive: true });
     let child: { pid: number; stop(): Promise<unknown> };
+    let metricsPort = 0;
+    /** READs the FUSE workers received, and those the main thread answered (cache hits + misses of the fetcher). */
+    const readCounts = async (): Promise<{ all: number; main: number }> => {
+      if (!metricsPort) return { all: 0, main: 0 };
+      const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+      const n = (re: RegExp) => Number(re.exec(text)?.[1] ?? 0);
+      return { all: n(/^musicfs_fuse_requests_total\{op="READ"\} (\d+)/m), main: n(/^musicfs_cache_hits_total (\d+)/m) + n(/^musicfs_cache_misses_total (\d+)/m) };
+    };
     let paths: string[];
     if (RCLONE) {
       const p = Bun.spawn(["rclone", "mount", "rgw:cold/lib", mnt, "--vfs-cache-mode", "full", "--cache-dir", cache, "--read-only"], {
@@ -105,7 +113,8 @@ try {
         await Bun.sleep(10);
       }
     } else {
-      const m = new MusicFsChild({ mnt, origin: "s3://cold/lib", cacheDir: cache });
+      metricsPort = freePort();
+      const m = new MusicFsChild({ mnt, origin: "s3://cold/lib", cacheDir: cache, extraArgs: ["--metrics", `127.0.0.1:${metricsPort}`] });
       child = m;
       children.push(m);
       await m.waitFor(/mounted at/, 120_000);
@@ -115,6 +124,7 @@ try {
     }
     const rows: Record<string, number>[] = [];
     for (const file of paths) {
+      const readsBefore = await readCounts(); // before the CPU snapshot: answering it is not part of the read
       const before = { m: threadsOf(child.pid), rgw: rgwPids.map(cpuOf), osd: osdPids.map(cpuOf), me: process.cpuUsage() };
       const requestsBefore = proxy.requests.length;
       const bytesBefore = proxy.bytesToClients;
@@ -133,6 +143,11 @@ try {
       row["ceph-osd"] = osdPids.map(cpuOf).reduce((a, b) => a + b, 0) - before.osd.reduce((a, b) => a + b, 0);
       const me = process.cpuUsage(before.me);
       row["proxy (bench)"] = (me.user + me.system) / 1e6;
+      if (metricsPort) {
+        const reads = await readCounts();
+        row.READs = reads.all - readsBefore.all;
+        row["READs via main thread"] = reads.main - readsBefore.main;
+      }
       // What RGW was asked for (through the proxy only): requests and MiB answered, for "why does RGW work more".
       if (!DIRECT) {
         row["GET requests"] = proxy.requests.slice(requestsBefore).filter((r) => r.method === "GET").length;
@@ -141,7 +156,7 @@ try {
       rows.push(row);
     }
     await child.stop();
-    const keys = [...new Set(rows.flatMap((r) => Object.keys(r)))].filter((k) => median(rows.map((r) => r[k] ?? 0)) >= 0.01 || k === "MB/s");
+    const keys = [...new Set(rows.flatMap((r) => Object.keys(r)))].filter((k) => median(rows.map((r) => r[k] ?? 0)) >= 0.01 || k === "MB/s" || k.startsWith("READs"));
     console.log(`\nRTT ${rtt} ms (medians of ${rows.length}; CPU seconds during the read):`);
     for (const k of keys) console.log(`  ${k.padEnd(28)} ${median(rows.map((r) => r[k] ?? 0)).toFixed(2)}   (${rows.map((r) => (r[k] ?? 0).toFixed(2)).join(", ")})`);
   }

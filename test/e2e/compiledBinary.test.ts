@@ -3,10 +3,14 @@
  * (no source tree, no node_modules), so a worker entry missing from the binary fails here and not for users.
  */
 import { afterAll, afterEach, expect, test } from "bun:test";
-import { chmodSync, chownSync, copyFileSync, statSync } from "node:fs";
+import { chmodSync, chownSync, copyFileSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { REPO, cleanupAll, findFiles, isCoverFile, run, startMount, tempDir } from "./harness.ts";
 import { hasProgram, isRoot } from "../support/system.ts";
+import { eventually } from "../support/eventually.ts";
+import { writeFlac } from "../../src/sample/flacWriter.ts";
+import { silence } from "../../src/sample/tone.ts";
+import { pseudoRandomBytes } from "../cas/testData.ts";
 
 afterEach(cleanupAll);
 afterAll(cleanupAll);
@@ -34,6 +38,31 @@ test("dist/musicfs demo: scans with its embedded scan workers and serves with it
   expect(Number(info.format.duration)).toBeGreaterThan(1);
   expect(flac).toContain(info.format.tags.TITLE ?? info.format.tags.title);
   expect(await server.stop("SIGINT")).toBe(0);
+}, 180_000);
+
+test("dist/musicfs with a cached origin: a file read whole is fetched, hashed by its embedded hash worker and completes", async () => {
+  const built = await build();
+  expect(built.code).toBe(0);
+  const cwd = tempDir();
+  const origin = join(cwd, "origin");
+  const cache = join(cwd, "cache");
+  const head = writeFlac({ title: "Whole", artists: ["Binary"], album: "Hashed", track: 1 }, silence(0.01));
+  // Past the playback threshold (4 MiB): reading it through starts the whole-file fetch into a data file.
+  const bytes = new Uint8Array(6 * 1024 * 1024);
+  bytes.set(head);
+  bytes.set(pseudoRandomBytes(bytes.length - head.length, 5), head.length);
+  Bun.spawnSync(["mkdir", "-p", origin]);
+  writeFileSync(join(origin, "whole.flac"), bytes);
+  const mnt = join(cwd, "mnt");
+  const binary = join(REPO, "dist/musicfs");
+  const server = await startMount(mnt, [], { command: [binary, "mount", mnt, "--origin", origin, "--cache-mode", "full", "--cache-dir", cache], cwd });
+  const track = (await findFiles(mnt)).find((f) => f.endsWith(".flac"))!;
+  expect(Bun.SHA256.hash(readFileSync(join(mnt, track)), "hex")).toBe(Bun.SHA256.hash(bytes, "hex"));
+  // A complete data file has a name without the partial's leading dot; it exists only once the manifest checked.
+  const complete = () => readdirSync(join(cache, "data"), { recursive: true }).map(String).some((n) => /(^|\/)\d+-[^/]*$/.test(n));
+  await eventually(complete, (x) => x, 60_000);
+  expect(server.output()).not.toContain("hash worker");
+  expect(await server.stop("SIGTERM")).toBe(0);
 }, 180_000);
 
 test.skipIf(!isRoot || !hasProgram("fusermount3"))("as a normal user: dist/musicfs mounts through fusermount3 and serves without passthrough (needs root to set up the user, and fusermount3)", async () => {

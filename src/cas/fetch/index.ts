@@ -18,10 +18,11 @@
  *   on gets a window ahead of it that starts small and doubles, and stops when the reader stops or jumps.
  * - `playbackDetector.ts` (pure) — reads that cover `playbackThresholdBytes` from offset 0 look like playback; only
  *   those (or a prefetch) start the file's one sequential fetch.
- * - `sequentialFetch.ts` — that fetch: ranged reads ahead of the reader, in file order through FastCDC, chunks
- *   stored as cut, progress recorded so a failure or restart resumes from the last cut; at EOF the manifest and
- *   `ManifestCached`. One that playback started stops when the file's last reader closes it (`readerClosed`), not
- *   when a reader pauses (a paused track still ends up whole, for offline play).
+ * - `sequentialFetch.ts` — that fetch: ranged reads ahead of the reader, in file order, written into the file's
+ *   partial data file and cut and hashed after they are written by the hash worker (the chunk layout: through
+ *   FastCDC on this thread), progress recorded so a failure or restart resumes from the last cut; at EOF the manifest
+ *   and `ManifestCached`. One that playback started stops when the file's last reader closes it (`readerClosed`),
+ *   not when a reader pauses (a paused track still ends up whole, for offline play).
  * - `fetchWindow.ts` (pure) — its window: a small first request, doubling as the stream goes, up to a bound.
  * - `seekWindow.ts` (pure) — a read at most `seekWindowBytes` ahead of the stream waits for it (`waiters.ts`); a
  *   read further on is a seek, served by range blocks meanwhile.

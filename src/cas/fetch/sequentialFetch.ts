@@ -1,10 +1,10 @@
 /**
  * The sequential ("primary") fetch of a whole file: ranged reads in a window that opens small and doubles up to
  * `parallelReads` reads of `segmentBytes` in flight (fetchWindow.ts; blocks already fetched are reused, not
- * fetched again), taken in file order and fed to
- * FastCDC, chunks stored as they are cut; readers waiting just ahead are answered as the bytes go by. At EOF the
- * manifest is built and `ManifestCached` is emitted. CDC boundaries depend on everything before them, so only this
- * pass can produce the manifest.
+ * fetched again), taken in file order; readers waiting just ahead are answered as the bytes go by. Into a data file
+ * (`runWritten`): each read is written at its offset and the hash worker cuts (fixed boundaries) and hashes it after
+ * it is written. The chunk layout: fed to FastCDC on this thread, chunks stored as they are cut. At EOF the manifest
+ * is built and `ManifestCached` is emitted.
  *
  * Its progress (the stored prefix of chunks) is recorded in FetchProgress as it goes: a fetch that fails (origin
  * error, stall, offline) or is cut off by a restart resumes from its last cut — CDC restarts exactly at a chunk

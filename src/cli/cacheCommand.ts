@@ -42,7 +42,7 @@ function withLibrary<T>(args: Record<string, unknown>, rawArgs: string[], { excl
 }
 
 const stats = defineCommand({
-  meta: { name: "stats", description: "Content cache figures: stored chunks and bytes, cached files, dedup ratio; with a running mount also hits, misses and evictions" },
+  meta: { name: "stats", description: "Content cache figures: cached files, data files, partial files, chunk files left, pinned files and bytes; with a running mount also hits, misses and evictions" },
   // The cache dir alone: no origins, no tree (so no --origin, --template or --cover).
   args: { json: { type: "boolean", description: "Print JSON" }, ...cacheDirArgs, ...logLevelArg },
   async run({ args, rawArgs }) {
@@ -53,10 +53,13 @@ const stats = defineCommand({
         const running = live?.state === "running" && InstanceLock.isHeld(paths.lockFile) ? live.cache : null;
         const out = { ...disk, ...(running ? { hits: running.hits, misses: running.misses, evictions: running.evictions, evictedBytes: running.evictedBytes, originBytes: running.originBytes } : {}) };
         if (args.json) return console.log(JSON.stringify(out, null, 2));
-        console.log(`cached files  ${out.cachedFiles}`);
-        console.log(`stored        ${mib(out.storedBytes)}: ${out.dataFiles} complete files as data files, ${out.storedChunks} chunks`);
-        console.log(`dedup ratio   ${out.dedupRatio.toFixed(2)} (${mib(out.logicalBytes)} of files in ${mib(out.storedBytes)})`);
-        if (running) console.log(`since mount   ${running.hits} hits, ${running.misses} misses, ${running.evictions} evictions, ${mib(running.originBytes)} fetched`);
+        console.log(`cached files   ${out.cachedFiles} (${mib(out.logicalBytes)}), served without the origin`);
+        console.log(`data files     ${out.dataFiles}, ${mib(out.dataFileBytes)} (one per cached file)`);
+        console.log(`partial files  ${out.partialFiles}, ${mib(out.partialBytes)} (fetches not finished: resumed when read)`);
+        console.log(`chunk files    ${out.storedChunks}, ${mib(out.chunkBytes)} (range blocks and pieces not in a data file)`);
+        console.log(`stored         ${mib(out.storedBytes)} in all`);
+        console.log(`pinned         ${plural(out.pinnedFiles, "file")}, ${out.pinnedCachedFiles} cached whole, ${mib(out.pinnedBytes)}`);
+        if (running) console.log(`since mount    ${running.hits} hits, ${running.misses} misses, ${running.evictions} evictions, ${mib(running.originBytes)} fetched`);
       }),
     );
   },

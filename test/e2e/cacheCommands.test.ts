@@ -5,13 +5,13 @@
  */
 import { afterAll, describe, expect, test } from "bun:test";
 import { Database as Sqlite } from "bun:sqlite";
-import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { dataFilePath } from "../../src/cas/dataFilePaths.ts";
+import { dataFilePath, parseDataFileName, parsePartialName } from "../../src/cas/dataFilePaths.ts";
 import { decodeManifest, manifestChunkHexes } from "../../src/cas/manifestCodec.ts";
 import { writeSampleLibrary } from "../../src/sample/sampleLibrary.ts";
 import { scannedSampleLibrary } from "../support/scannedLibrary.ts";
-import { CLI, cleanupAll, run, startMount, tempDir } from "./harness.ts";
+import { CLI, cleanupAll, findFiles, run, startMount, tempDir } from "./harness.ts";
 import { eventually } from "../support/eventually.ts";
 import { asContentId } from "../../src/core/ids.ts";
 
@@ -69,6 +69,61 @@ describe("musicfs cache verify", () => {
     rmSync(dataFile);
     const text = await run(["bun", CLI, "cache", "verify", "--config", cfg, "--cache-dir", cache]);
     expect(text.stderr).toContain(`${m.chunkCount} chunks named by cached files were missing`);
+  }, 120_000);
+});
+
+describe("musicfs cache stats", () => {
+  /** Complete data files, partial ones and chunk files on disk: what the figures must say. */
+  function onDisk(cache: string) {
+    const count = { dataFiles: 0, dataFileBytes: 0, partialFiles: 0, partialBytes: 0, storedChunks: 0, chunkBytes: 0 };
+    for (const name of readdirSync(join(cache, "data"), { recursive: true }) as string[]) {
+      const base = name.split("/").at(-1)!;
+      const size = statSync(join(cache, "data", name)).size;
+      if (parseDataFileName(base)) (count.dataFiles++, (count.dataFileBytes += size));
+      if (parsePartialName(base)) (count.partialFiles++, (count.partialBytes += size));
+    }
+    if (existsSync(join(cache, "chunks")))
+      for (const name of readdirSync(join(cache, "chunks"), { recursive: true }) as string[])
+        if (/(^|\/)[0-9a-f]{64}$/.test(name)) (count.storedChunks++, (count.chunkBytes += statSync(join(cache, "chunks", name)).size));
+    return count;
+  }
+
+  test("says what the cache dir holds in its layout: data files, partial files, chunk files left, pinned files; no dedup ratio", async () => {
+    const origin = tempDir();
+    await writeSampleLibrary(origin);
+    const cache = tempDir();
+    const cfg = join(tempDir(), "config.toml");
+    writeFileSync(cfg, `[[origins]]\nid = "lib"\npath = "${origin}"\ncache = "full"\n`);
+    const args = ["--config", cfg, "--cache-dir", cache];
+    const mnt = join(tempDir(), "mnt");
+    const server = await startMount(mnt, args);
+    const tracks = (await findFiles(mnt)).filter((f) => f.endsWith(".flac")).sort();
+    const pinned = await run(["bun", CLI, "pin", join(mnt, tracks[0]!), "--wait", ...args]);
+    expect(pinned.stderr).toContain("Everything pinned is cached");
+    readFileSync(join(mnt, tracks[1]!));
+    await eventually(() => manifests(cache).length, (n) => n >= 2);
+    expect(await server.stop()).toBe(0);
+
+    const json = await run(["bun", CLI, "cache", "stats", "--json", ...args]);
+    expect(json.code).toBe(0);
+    const s = JSON.parse(json.stdout);
+    const disk = onDisk(cache);
+    expect(s).toMatchObject(disk);
+    expect(disk.dataFiles).toBeGreaterThanOrEqual(2);
+    expect(s.storedBytes).toBe(disk.dataFileBytes + disk.partialBytes + disk.chunkBytes);
+    expect(s.cachedFiles).toBe(manifests(cache).length);
+    const db = new Sqlite(join(cache, "metadata.db"), { readonly: true });
+    const size = Number(db.query("SELECT size FROM files WHERE virtual_path = ?").values(tracks[0]!.replace(/^\/+/, ""))[0]![0]);
+    db.close();
+    expect({ pinnedFiles: s.pinnedFiles, pinnedCachedFiles: s.pinnedCachedFiles, pinnedBytes: s.pinnedBytes }).toEqual({ pinnedFiles: 1, pinnedCachedFiles: 1, pinnedBytes: size });
+    expect(s).not.toHaveProperty("dedupRatio");
+
+    const text = await run(["bun", CLI, "cache", "stats", ...args]);
+    expect(text.stdout).not.toMatch(/dedup/i);
+    expect(text.stdout).toMatch(new RegExp(`^data files +${disk.dataFiles}, `, "m"));
+    expect(text.stdout).toMatch(new RegExp(`^partial files +${disk.partialFiles}, `, "m"));
+    expect(text.stdout).toMatch(new RegExp(`^chunk files +${disk.storedChunks}, `, "m"));
+    expect(text.stdout).toMatch(/^pinned +1 file, 1 cached whole, /m);
   }, 120_000);
 });
 

@@ -14,6 +14,7 @@ import { chunkHex, hashChunk } from "../../cas/chunkHash.ts";
 import { chunkPath, isChunkFileName } from "../../cas/chunkPaths.ts";
 import { decodeManifest, manifestChunkHexes, type Manifest } from "../../cas/manifestCodec.ts";
 import { ContentCache } from "../cache/contentCache.ts";
+import { PinStore } from "../../db/pinStore.ts";
 import type { Library } from "../library/library.ts";
 import { checkDataFile } from "../../cas/dataFileCheck.ts";
 import { dataFilePath, parseDataFileName, parsePartialName } from "../../cas/dataFilePaths.ts";
@@ -63,13 +64,14 @@ function manifests(library: Library): Map<FileId, Manifest> {
   return out;
 }
 
-/** Bytes of partial data files (fetches not finished): they count toward what the cache holds. */
-function partialBytes(dataDir: string): number {
-  if (!existsSync(dataDir)) return 0;
-  let bytes = 0;
+/** Partial data files (fetches not finished): their ids and sizes; they count toward what the cache holds. */
+function* partialFiles(dataDir: string): Generator<{ fileId: ContentId; size: number }> {
+  if (!existsSync(dataDir)) return;
   for (const shard of readdirSync(dataDir))
-    for (const name of readdirSync(join(dataDir, shard))) if (parsePartialName(name)) bytes += statSync(join(dataDir, shard, name)).size;
-  return bytes;
+    for (const name of readdirSync(join(dataDir, shard))) {
+      const parsed = parsePartialName(name);
+      if (parsed) yield { fileId: parsed.fileId, size: statSync(join(dataDir, shard, name)).size };
+    }
 }
 
 /** Every complete data file (path, name, size). */
@@ -86,36 +88,68 @@ function* dataFiles(dataDir: string): Generator<{ path: string; fileId: ContentI
   }
 }
 
+/**
+ * What the cache dir holds, in the terms of its layout (docs/cas.md): one data file per cached file, partial files of
+ * fetches not finished, chunk files left beside them, and how much of it the user pinned. (Cross-file dedup was
+ * dropped with data files: there is no ratio to show.)
+ */
 export interface OfflineCacheStats {
-  storedChunks: number;
-  /** Complete files kept as one data file each. */
-  dataFiles: number;
-  /** Chunks and data files together. */
-  storedBytes: number;
+  /** Files (and album covers) whose manifest is current: cached whole, served without the origin. */
   cachedFiles: number;
-  /** Bytes of the cached files as the library sees them; over storedBytes it is the dedup ratio. */
+  /** Their sizes: the music the cache holds, as the library sees it. */
   logicalBytes: number;
-  dedupRatio: number;
+  /** Complete data files (one per cached file) and their bytes. */
+  dataFiles: number;
+  dataFileBytes: number;
+  /** Partial data files: whole-file fetches not finished (resumed when read), and their bytes so far. */
+  partialFiles: number;
+  partialBytes: number;
+  /** Chunk files left: range blocks (tag reads, seeks), chunks re-fetched one by one, the old layout's. */
+  storedChunks: number;
+  chunkBytes: number;
+  /** Everything above on disk. */
+  storedBytes: number;
+  /** Files pinned (`musicfs pin`, as the mount last resolved them), those of them cached whole, and their bytes on disk. */
+  pinnedFiles: number;
+  pinnedCachedFiles: number;
+  pinnedBytes: number;
 }
 
 /** Figures from the disk and the database (no running mount needed). */
 export function cacheStatsFromDisk(paths: CachePaths, library: Library): OfflineCacheStats {
   let storedChunks = 0;
-  let storedBytes = 0;
+  let chunkBytes = 0;
   for (const c of chunkFiles(paths.chunksDir)) {
     storedChunks++;
-    storedBytes += c.size;
+    chunkBytes += c.size;
   }
-  let files = 0;
+  const pinned = new Set<number>((PinStore.pinnedFilesIfKnown(paths.pinsDb) ?? []).map(fileContentId));
+  let pinnedCachedFiles = 0;
+  let pinnedBytes = 0;
+  let dataFileCount = 0;
+  let dataFileBytes = 0;
   for (const d of dataFiles(paths.dataDir)) {
-    files++;
-    storedBytes += d.size;
+    dataFileCount++;
+    dataFileBytes += d.size;
+    if (pinned.has(d.fileId)) {
+      pinnedCachedFiles++;
+      pinnedBytes += d.size;
+    }
   }
-  storedBytes += partialBytes(paths.dataDir);
+  let partialCount = 0;
+  let partialBytes = 0;
+  for (const p of partialFiles(paths.dataDir)) {
+    partialCount++;
+    partialBytes += p.size;
+    if (pinned.has(p.fileId)) pinnedBytes += p.size;
+  }
   let logicalBytes = 0;
   const ms = manifests(library);
   for (const m of ms.values()) logicalBytes += m.originSize;
-  return { storedChunks, dataFiles: files, storedBytes, cachedFiles: ms.size, logicalBytes, dedupRatio: storedBytes ? logicalBytes / storedBytes : 0 };
+  return {
+    cachedFiles: ms.size, logicalBytes, dataFiles: dataFileCount, dataFileBytes, partialFiles: partialCount, partialBytes,
+    storedChunks, chunkBytes, storedBytes: chunkBytes + dataFileBytes + partialBytes, pinnedFiles: pinned.size, pinnedCachedFiles, pinnedBytes,
+  };
 }
 
 export interface VerifyReport {

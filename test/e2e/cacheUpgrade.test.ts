@@ -7,15 +7,15 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Database as Sqlite } from "bun:sqlite";
-import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, statSync, writeFileSync } from "node:fs";
-import { dirname, join, relative } from "node:path";
-import { writeSampleLibrary } from "../../src/sample/sampleLibrary.ts";
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { chunkPath } from "../../src/cas/chunkPaths.ts";
 import { dataFilePath } from "../../src/cas/dataFilePaths.ts";
 import { decodeManifest, manifestChunkHex } from "../../src/cas/manifestCodec.ts";
 import { cleanupAll, findFiles, isCoverFile, run, startMount, tempDir } from "./harness.ts";
 import { gradientPng } from "../../src/sample/tinyImages.ts";
-import { putObjects, rgwSkipReason, startRgw, type RgwCluster } from "../support/cephRgw.ts";
+import { rgwSkipReason, startRgw, type RgwCluster } from "../support/cephRgw.ts";
+import { sampleLibraryObjects, uploadLibrary } from "../support/sampleObjects.ts";
 import { startFaultProxy, type FaultProxy } from "../support/faultProxy.ts";
 import { eventually } from "../support/eventually.ts";
 import { asContentId } from "../../src/core/ids.ts";
@@ -28,24 +28,15 @@ const objects = new Map<string, Uint8Array>();
 const FOLDER_IMAGE = gradientPng(0x336699, 8).data;
 const sha = (b: Uint8Array) => new Bun.CryptoHasher("sha256").update(b).digest("hex");
 
-function listFiles(dir: string): string[] {
-  return readdirSync(dir).flatMap((n) => (statSync(join(dir, n)).isDirectory() ? listFiles(join(dir, n)) : [join(dir, n)]));
-}
-
 beforeAll(async () => {
   if (skip) return;
   rgw = await startRgw();
   proxy = startFaultProxy({ port: rgw.port });
   await rgw.createBucket(BUCKET);
-  const dir = tempDir();
-  await writeSampleLibrary(dir);
-  for (const file of listFiles(dir)) objects.set(relative(dir, file), new Uint8Array(readFileSync(file)));
+  for (const [k, b] of await sampleLibraryObjects()) objects.set(k, b);
   // A folder image beside one album's tracks: that album's cover, cached like a file (a negative content id).
   const folder = `${dirname([...objects.keys()][0])}/folder.png`;
-  await putObjects(rgw.client(BUCKET), [
-    ...[...objects].map(([k, b]): [string, Uint8Array] => [`lib/${k}`, b]),
-    [`lib/${folder}`, FOLDER_IMAGE],
-  ]);
+  await uploadLibrary(rgw.client(BUCKET), objects, { extra: [[`lib/${folder}`, FOLDER_IMAGE]] });
 }, 60_000);
 
 afterAll(async () => {

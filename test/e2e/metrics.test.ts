@@ -4,12 +4,13 @@
  */
 import { afterAll, describe, expect, test } from "bun:test";
 import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
-import { join, relative } from "node:path";
+import { join } from "node:path";
 import { writeSampleLibrary } from "../../src/sample/sampleLibrary.ts";
 import { generateLibrary } from "../../src/sample/syntheticLibrary.ts";
 import { eventually } from "../support/eventually.ts";
 import { freePort, putObjects, rgwSkipReason, startRgw, type RgwCluster } from "../support/cephRgw.ts";
 import { startFaultProxy, type FaultProxy } from "../support/faultProxy.ts";
+import { uploadFolder } from "../support/sampleObjects.ts";
 import { hasProgram } from "../support/system.ts";
 import { CLI, cleanupAll, findTracks, run, startMount, tempDir } from "./harness.ts";
 
@@ -27,9 +28,6 @@ function filesUnder(dir: string): string[] {
   return readdirSync(dir).flatMap((n) => (statSync(join(dir, n)).isDirectory() ? filesUnder(join(dir, n)) : [join(dir, n)]));
 }
 
-async function upload(client: Bun.S3Client, dir: string, prefix: string): Promise<void> {
-  await putObjects(client, filesUnder(dir).map((f): [string, Uint8Array] => [`${prefix}${relative(dir, f)}`, new Uint8Array(readFileSync(f))]));
-}
 
 afterAll(async () => {
   await cleanupAll();
@@ -106,7 +104,7 @@ describe("--metrics", () => {
       await rgw.createBucket("metrics");
       const lib = tempDir();
       await writeSampleLibrary(lib);
-      await upload(rgw.client("metrics"), lib, "lib/");
+      await uploadFolder(rgw.client("metrics"), lib);
       const cfg = join(tempDir(), "config.toml");
       writeFileSync(cfg, `[[origins]]\nid = "cloud"\nurl = "s3://metrics/lib"\nendpoint = "${proxy.endpoint}"\n`);
       const mnt = join(tempDir(), "mnt");
@@ -143,7 +141,7 @@ describe("--metrics", () => {
       await rgw.createBucket("scanning");
       const lib = tempDir();
       const generated = await generateLibrary({ dir: lib, files: 30, seed: 18, tiny: true });
-      await upload(rgw.client("scanning"), lib, "lib/");
+      await uploadFolder(rgw.client("scanning"), lib);
       const cfg = join(tempDir(), "config.toml");
       // Requests are held below for as long as the test needs: no request deadline may end them meanwhile.
       writeFileSync(cfg, `[[origins]]\nid = "cloud"\nurl = "s3://scanning/lib"\nendpoint = "${proxy.endpoint}"\nrequest_timeout_ms = 600000\n`);

@@ -10,9 +10,9 @@ import { Database as Sqlite } from "bun:sqlite";
 import { createHash } from "node:crypto";
 import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { writeSampleLibrary } from "../../src/sample/sampleLibrary.ts";
 import { CLI, cleanupAll, findFiles, run, startMount, tempDir } from "./harness.ts";
 import { putObjects, rgwSkipReason, startRgw, type RgwCluster } from "../support/cephRgw.ts";
+import { sampleLibraryObjects, uploadLibrary } from "../support/sampleObjects.ts";
 import { eventually } from "../support/eventually.ts";
 
 const skip = rgwSkipReason !== null;
@@ -27,10 +27,8 @@ beforeAll(async () => {
   rgw = await startRgw();
   await rgw.createBucket("music");
   await rgw.createBucket("other");
-  const lib = tempDir();
-  await writeSampleLibrary(lib);
-  for (const f of await findFiles(lib)) objects.set(f, new Uint8Array(readFileSync(join(lib, f))));
-  await putObjects(rgw.client("music"), [...objects].map(([k, b]): [string, Uint8Array] => [`lib/${k}`, b]));
+  for (const [k, b] of await sampleLibraryObjects()) objects.set(k, b);
+  await uploadLibrary(rgw.client("music"), objects);
   const [firstKey, firstBytes] = [...objects].find(([k]) => k.endsWith(".flac"))!;
   await putObjects(rgw.client("other"), [[`lib/${firstKey}`, firstBytes]]);
 }, 90_000);

@@ -7,9 +7,9 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Database as Sqlite } from "bun:sqlite";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { writeSampleLibrary } from "../../src/sample/sampleLibrary.ts";
 import { cleanupAll, findFiles, run, startMount, tempDir, type Running } from "./harness.ts";
-import { putObjects, rgwSkipReason, startRgw, type RgwCluster } from "../support/cephRgw.ts";
+import { rgwSkipReason, startRgw, type RgwCluster } from "../support/cephRgw.ts";
+import { sampleLibraryObjects, uploadLibrary } from "../support/sampleObjects.ts";
 import { startFaultProxy, type FaultProxy } from "../support/faultProxy.ts";
 
 const skip = rgwSkipReason !== null;
@@ -23,12 +23,10 @@ beforeAll(async () => {
   if (skip) return;
   rgw = await startRgw();
   proxy = startFaultProxy({ port: rgw.port });
-  const lib = tempDir();
-  await writeSampleLibrary(lib);
-  for (const f of await findFiles(lib)) objects.set(f, new Uint8Array(readFileSync(join(lib, f))));
+  for (const [k, b] of await sampleLibraryObjects()) objects.set(k, b);
   for (const bucket of ["reasons", "doomed"]) {
     await rgw.createBucket(bucket);
-    await putObjects(rgw.client(bucket), [...objects].map(([k, b]): [string, Uint8Array] => [`lib/${k}`, b]));
+    await uploadLibrary(rgw.client(bucket), objects);
   }
 }, 90_000);
 

@@ -7,12 +7,12 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Database as Sqlite } from "bun:sqlite";
 import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
-import { join, relative } from "node:path";
+import { join } from "node:path";
 import { dataFilePath } from "../../src/cas/dataFilePaths.ts";
 import { writeFlac } from "../../src/sample/flacWriter.ts";
-import { writeSampleLibrary } from "../../src/sample/sampleLibrary.ts";
 import { silence } from "../../src/sample/tone.ts";
-import { putObjects, rgwSkipReason, startRgw, type RgwCluster } from "../support/cephRgw.ts";
+import { rgwSkipReason, startRgw, type RgwCluster } from "../support/cephRgw.ts";
+import { sampleLibraryObjects, uploadLibrary } from "../support/sampleObjects.ts";
 import { startFaultProxy, type FaultProxy } from "../support/faultProxy.ts";
 import { eventually } from "../support/eventually.ts";
 import { CLI, cleanupAll, run, startMount, tempDir } from "./harness.ts";
@@ -32,10 +32,6 @@ let proxy: FaultProxy;
 const objects = new Map<string, Uint8Array>();
 const sha = (b: Uint8Array) => new Bun.CryptoHasher("sha256").update(b).digest("hex");
 
-function listFiles(dir: string): string[] {
-  return readdirSync(dir).flatMap((n) => (statSync(join(dir, n)).isDirectory() ? listFiles(join(dir, n)) : [join(dir, n)]));
-}
-
 /** Two seconds of stereo noise: ~350 KB that neither FLAC nor the chunk store can make smaller. */
 function noiseTrack(i: number): Uint8Array {
   const pcm = silence(2, 44100, 2);
@@ -49,11 +45,9 @@ beforeAll(async () => {
   rgw = await startRgw();
   proxy = startFaultProxy({ port: rgw.port });
   await rgw.createBucket(BUCKET);
-  const dir = tempDir();
-  await writeSampleLibrary(dir);
-  for (const file of listFiles(dir)) objects.set(relative(dir, file), new Uint8Array(readFileSync(file)));
+  for (const [k, b] of await sampleLibraryObjects()) objects.set(k, b);
   for (let i = 0; i < OTHERS; i++) objects.set(`Static Choir/Noise Floor/${String(i + 1).padStart(2, "0")}.flac`, noiseTrack(i));
-  await putObjects(rgw.client(BUCKET), [...objects].map(([k, b]): [string, Uint8Array] => [`lib/${k}`, b]));
+  await uploadLibrary(rgw.client(BUCKET), objects);
 }, 120_000);
 
 afterAll(async () => {

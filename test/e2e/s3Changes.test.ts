@@ -8,9 +8,9 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Database as Sqlite } from "bun:sqlite";
 import { closeSync, openSync, readFileSync, readSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { writeSampleLibrary } from "../../src/sample/sampleLibrary.ts";
 import { cleanupAll, findFiles, startMount, tempDir, type Running } from "./harness.ts";
-import { putObjects, rgwSkipReason, startRgw, type RgwCluster } from "../support/cephRgw.ts";
+import { rgwSkipReason, startRgw, type RgwCluster } from "../support/cephRgw.ts";
+import { sampleLibraryObjects, uploadLibrary } from "../support/sampleObjects.ts";
 import { eventually } from "../support/eventually.ts";
 
 const skip = rgwSkipReason !== null;
@@ -23,10 +23,8 @@ beforeAll(async () => {
   if (skip) return;
   rgw = await startRgw();
   await rgw.createBucket("changes");
-  const lib = tempDir();
-  await writeSampleLibrary(lib);
-  for (const f of await findFiles(lib)) objects.set(f, new Uint8Array(readFileSync(join(lib, f))));
-  await putObjects(rgw.client("changes"), [...objects].map(([k, b]): [string, Uint8Array] => [`lib/${k}`, b]));
+  for (const [k, b] of await sampleLibraryObjects()) objects.set(k, b);
+  await uploadLibrary(rgw.client("changes"), objects);
 }, 90_000);
 
 afterAll(async () => {

@@ -7,9 +7,9 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Database as Sqlite } from "bun:sqlite";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { writeSampleLibrary } from "../../src/sample/sampleLibrary.ts";
 import { cleanupAll, findFiles, startMount, tempDir } from "./harness.ts";
 import { putObjects, rgwSkipReason, startRgw, type RgwCluster } from "../support/cephRgw.ts";
+import { sampleLibraryObjects, uploadLibrary } from "../support/sampleObjects.ts";
 import { startFaultProxy, type FaultProxy } from "../support/faultProxy.ts";
 
 const skip = rgwSkipReason !== null;
@@ -27,10 +27,8 @@ beforeAll(async () => {
   proxy = startFaultProxy({ port: rgw.port });
   await rgw.createBucket(BUCKET);
   await rgw.createBucket("empty");
-  const lib = tempDir();
-  await writeSampleLibrary(lib);
-  for (const f of await findFiles(lib)) objects.set(f, new Uint8Array(readFileSync(join(lib, f))));
-  await putObjects(rgw.client(BUCKET), [...objects].map(([k, b]): [string, Uint8Array] => [`lib/${k}`, b]));
+  for (const [k, b] of await sampleLibraryObjects()) objects.set(k, b);
+  await uploadLibrary(rgw.client(BUCKET), objects);
 }, 60_000);
 
 afterAll(async () => {

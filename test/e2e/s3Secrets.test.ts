@@ -7,9 +7,9 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { chmodSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { writeSampleLibrary } from "../../src/sample/sampleLibrary.ts";
 import { CLI, cleanupAll, findFiles, run, startMount, tempDir, type Running } from "./harness.ts";
-import { putObjects, rgwSkipReason, startRgw, type RgwCluster } from "../support/cephRgw.ts";
+import { rgwSkipReason, startRgw, type RgwCluster } from "../support/cephRgw.ts";
+import { sampleLibraryObjects, uploadLibrary } from "../support/sampleObjects.ts";
 import { startFaultProxy, type FaultProxy } from "../support/faultProxy.ts";
 
 const skip = rgwSkipReason !== null || !Bun.which("openssl");
@@ -28,11 +28,9 @@ beforeAll(async () => {
   rgw = await startRgw();
   plain = startFaultProxy({ port: rgw.port });
   await rgw.createBucket(BUCKET);
-  const lib = tempDir();
-  await writeSampleLibrary(lib);
-  const files = (await findFiles(lib)).slice(0, 6);
+  const files = [...(await sampleLibraryObjects())].slice(0, 6);
   objectCount = files.length;
-  await putObjects(rgw.client(BUCKET), files.map((f): [string, Uint8Array] => [`lib/${f}`, new Uint8Array(readFileSync(join(lib, f)))]));
+  await uploadLibrary(rgw.client(BUCKET), files);
   const pki = tempDir();
   caFile = join(pki, "ca.pem");
   const made = await run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", join(pki, "key.pem"), "-out", caFile,

@@ -213,6 +213,11 @@ export class ContentCache {
     return { fileId, origin, realPath: f.realPath, size: f.size, mtimeMs: f.mtimeMs };
   }
 
+  /** A player waits for bytes not cached yet (background fetches give way: prefetches wait, pins leave a slot). */
+  foregroundBusy(): boolean {
+    return this.foregroundReads > 0;
+  }
+
   /** A READ a worker could not serve from the chunk store: fetch the range (sharing any fetch of the file). */
   answerDeferred(request: DeferredRequest, reply: DeferredReply): void {
     const { fileId, offset, size } = request.payload as DeferredCachedRead;
@@ -382,7 +387,7 @@ export class ContentCache {
         if (ref.size > this.capBytes / 4) return;
         await this.cache.fetcher.prefetch(ref);
       },
-      foregroundBusy: () => this.foregroundReads > 0,
+      foregroundBusy: () => this.foregroundBusy(),
     };
   }
 

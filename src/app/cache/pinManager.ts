@@ -9,11 +9,11 @@ import { CollectionCatalog } from "../../search/collectionCatalog.ts";
 import { CollectionStore } from "../../search/collectionStore.ts";
 import type { ContentCache } from "./contentCache.ts";
 import type { Library } from "../library/library.ts";
-import { checkPinBudget, progressOf, type PinProgress } from "./pinPolicy.ts";
+import { checkPinBudget, pinFetchLimit, progressOf, type PinProgress } from "./pinPolicy.ts";
 import { filesOfPin, pinLabel, targetOfPath, type PinLookup } from "./pinTargets.ts";
 
-/** Pin fetches running at once: as many whole-file fetches as the fetcher runs at once (its maxConcurrentFileFetches). */
-const PIN_FETCHES = 4;
+/** The fetcher's whole-file fetches at once (its maxConcurrentFileFetches): pins take them all while nothing plays. */
+const FETCHER_SLOTS = 4;
 /** After a round with failures (origin unreachable), the next try. */
 const RETRY_MS = 30_000;
 
@@ -207,7 +207,7 @@ export class PinManager {
   }
 
   private pump(): void {
-    while (!this.closed && this.running < PIN_FETCHES && this.queue.length > 0) {
+    while (!this.closed && this.running < pinFetchLimit(FETCHER_SLOTS, this.content.foregroundBusy()) && this.queue.length > 0) {
       const id = this.queue.shift()!;
       if (!this.pinned.has(id) || this.whole.has(id)) continue;
       this.running++;

@@ -19,6 +19,15 @@ export function checkPinBudget(o: { label: string; pinnedBytes: number; addedByt
   );
 }
 
+/**
+ * Whole-file pin fetches to run at once: as many as the fetcher runs at once (4, like rclone copy's transfers), one
+ * fewer while a player waits for bytes not cached yet, so that the file it plays gets a fetch slot of its own at
+ * once instead of waiting behind the pins (never fewer than one: pins always make progress).
+ */
+export function pinFetchLimit(fetcherSlots: number, foregroundBusy: boolean): number {
+  return Math.max(1, foregroundBusy ? fetcherSlots - 1 : fetcherSlots);
+}
+
 export interface PinProgress {
   files: number;
   cachedFiles: number;

@@ -1,5 +1,5 @@
 import { expect, test } from "bun:test";
-import { checkPinBudget, formatProgress, progressOf } from "../../../src/app/cache/pinPolicy.ts";
+import { checkPinBudget, formatProgress, pinFetchLimit, progressOf } from "../../../src/app/cache/pinPolicy.ts";
 import { UserError } from "../../../src/core/errors.ts";
 
 const GiB = 1024 ** 3;
@@ -34,4 +34,10 @@ test("progress: rate from bytes fetched over time, ETA from what is left", () =>
   const idle = progressOf({ files: 2, cachedFiles: 2, bytes: 5, cachedBytes: 5, failedFiles: 0, fetchedBytes: 0, fetchingForMs: 0, lastError: null });
   expect(idle.rateBytesPerS).toBeNull();
   expect(idle.etaS).toBeNull();
+});
+
+test("pins fetch as many files at once as the fetcher runs, one fewer while a player waits, never none", () => {
+  expect(pinFetchLimit(4, false)).toBe(4);
+  expect(pinFetchLimit(4, true)).toBe(3);
+  expect(pinFetchLimit(1, true)).toBe(1);
 });

@@ -89,6 +89,26 @@ export function treeCpuSeconds(root: number): number {
   return total;
 }
 
+/**
+ * CPU seconds of every process whose command line or environment mentions `marker` (a private Ceph cluster's data
+ * dir: its daemons get their config through CEPH_CONF).
+ */
+export function cpuSecondsOfProcessesWith(marker: string): number {
+  let total = 0;
+  for (const name of readdirSync("/proc")) {
+    const pid = Number(name);
+    if (!Number.isInteger(pid)) continue;
+    let text: string;
+    try {
+      text = readFileSync(`/proc/${pid}/cmdline`, "utf8") + readFileSync(`/proc/${pid}/environ`, "utf8");
+    } catch {
+      continue;
+    }
+    if (text.includes(marker) && pid !== process.pid) total += processCpu(pid)?.cpu ?? 0;
+  }
+  return total;
+}
+
 /** FUSE READ requests a musicfs mount has answered so far (its `--metrics` endpoint). */
 export async function fuseReads(metricsPort: number): Promise<number> {
   const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();

@@ -2,9 +2,13 @@
  * Pin throughput against `rclone copy` of the same files, in the same run, from a real Ceph RGW on loopback through
  * our TCP proxy (added round-trip time): `musicfs pin ALBUM --wait` on a fresh mount (the album's files fetched whole
  * into the cache) vs `rclone copy rgw:bench/lib/ALBUM DIR` (rclone 1.60 defaults: 4 transfers). Each side is timed
- * from the command's start to its exit; MB/s = the album's bytes / that time. Load average before and after each.
+ * from the command's start to its exit; MB/s = the album's bytes / that time. In alternated rounds (musicfs first in
+ * even rounds, rclone first in odd ones: a machine whose load changes favours neither), a fresh cache dir and copy
+ * destination each time; per RTT the median of the rounds' ratios (and their range), load average before and after.
+ * CPU seconds of each side (user + system; musicfs: the mount's process tree during the pin plus the pin command;
+ * rclone: its rusage) and of the Ceph daemons serving it (from /proc), which a loaded machine stretches least.
  *
- *   bun run bench/s3/pin.ts [--rtt 0,20] [--tracks 8] [--mib 16]
+ *   bun run bench/s3/pin.ts [--rtt 0,20] [--tracks 8] [--mib 16] [--rounds 3]
  *
  * Needs ceph-mon, ceph-osd, radosgw (`bun run setup`) and rclone. The proxy runs in this process: nothing here
  * touches the mount synchronously.
@@ -18,11 +22,13 @@ import { pseudoRandomBytes } from "../../test/cas/testData.ts";
 import { putObjects, rgwSkipReason, startRgw } from "../../test/support/cephRgw.ts";
 import { startFaultProxy } from "../../test/support/faultProxy.ts";
 import { CLI } from "../../test/support/paths.ts";
-import { BENCH_ROOT, lazyUnmount, MusicFsChild, option } from "../mount/harness.ts";
+import { BENCH_ROOT, lazyUnmount, median, MusicFsChild, option } from "../mount/harness.ts";
+import { cpuSecondsOfProcessesWith, treeCpuSeconds } from "./measure.ts";
 
 const RTTS = option("rtt", "0,20").split(",").map(Number);
 const TRACKS = Number(option("tracks", "8"));
 const MIB = Number(option("mib", "16"));
+const ROUNDS = Math.max(1, Number(option("rounds", "3")));
 const MB = 1_000_000;
 
 if (rgwSkipReason) {
@@ -45,12 +51,19 @@ function album(): [string, Uint8Array][] {
   });
 }
 
-async function timed(cmd: string[], env: Record<string, string>): Promise<number> {
+/** Runs a command: its wall time and its own CPU seconds (user + system, from its rusage). */
+async function run(cmd: string[], env: Record<string, string>): Promise<{ ms: number; cpu: number }> {
   const t = performance.now();
   const p = Bun.spawn(cmd, { env, stdout: "pipe", stderr: "pipe" });
   const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
   if (code !== 0) throw new Error(`${cmd.join(" ")} failed (${code}): ${out}${err}`);
-  return performance.now() - t;
+  const ms = performance.now() - t;
+  const usage = p.resourceUsage();
+  return { ms, cpu: usage ? Number(usage.cpuTime.user + usage.cpuTime.system) / 1e6 : NaN };
+}
+
+async function timed(cmd: string[], env: Record<string, string>): Promise<number> {
+  return (await run(cmd, env)).ms;
 }
 
 const load = () => loadavg().map((x) => x.toFixed(2)).join(" ");
@@ -76,41 +89,77 @@ try {
   };
   delete rcloneEnv.AWS_CA_BUNDLE; // rclone cannot load the bundle some machines point it at
 
-  console.log(`# pin vs rclone copy: ${TRACKS} files, ${(bytes / MB).toFixed(0)} MB; load ${load()}`);
-  const rows: string[] = [];
-  for (const rtt of RTTS) {
-    proxy.delayMs = rtt / 2;
-    // musicfs: a fresh mount (the scan reads tags only), then the album pinned and waited for.
-    const cache = join(work, `musicfs-${rtt}`);
-    const mnt = join(work, `mnt-${rtt}`);
+  console.log(`# pin vs rclone copy: ${TRACKS} files, ${(bytes / MB).toFixed(0)} MB, ${ROUNDS} alternated rounds; load ${load()}`);
+  const mbps = (ms: number) => (bytes / MB / (ms / 1000)).toFixed(1);
+
+  /** `musicfs pin --wait` on a fresh mount: its time, the GETs it made, a CLI round trip alone. */
+  const pin = async (rtt: number, round: number) => {
+    const cache = join(work, `musicfs-${rtt}-${round}`);
+    const mnt = join(work, `mnt-${rtt}-${round}`);
     mkdirSync(mnt, { recursive: true });
     const child = new MusicFsChild({ mnt, origin: "s3://bench/lib", cacheDir: cache });
     children.push(child);
     await child.waitFor(/mounted at/, 600_000);
-    const loadBeforePin = load();
     const getsBefore = proxy.requests.filter((r) => r.method === "GET").length;
-    const pinMs = await timed(["bun", CLI, "pin", join(mnt, "Pin Bench"), "--wait", "--cache-dir", cache], env);
-    const pinGets = proxy.requests.filter((r) => r.method === "GET").length - getsBefore;
-    const loadAfterPin = load();
-    // The CLI's own share of that time: one `musicfs pins` (start bun, ask the mount, print).
-    const cliMs = await timed(["bun", CLI, "pins", "--cache-dir", cache], env);
+    const mountCpu0 = treeCpuSeconds(child.pid);
+    const rgwCpu0 = cpuSecondsOfProcessesWith(rgw.dir);
+    const { ms, cpu: cliCpu } = await run(["bun", CLI, "pin", join(mnt, "Pin Bench"), "--wait", "--cache-dir", cache], env);
+    const cpu = treeCpuSeconds(child.pid) - mountCpu0 + cliCpu;
+    const rgwCpu = cpuSecondsOfProcessesWith(rgw.dir) - rgwCpu0;
+    const gets = proxy.requests.filter((r) => r.method === "GET").length - getsBefore;
+    const cliMs = await timed(["bun", CLI, "pins", "--cache-dir", cache], env); // the CLI's own share: start bun, ask, print
     await child.stop();
     lazyUnmount(mnt);
-    // rclone copy of the same files.
-    const dest = join(work, `rclone-${rtt}`);
-    const loadBeforeCopy = load();
-    const copyMs = await timed(["rclone", "copy", "rgw:bench/lib/Pin Bench", dest], rcloneEnv);
-    const loadAfterCopy = load();
+    rmSync(cache, { recursive: true, force: true });
+    return { ms, gets, cliMs, cpu, rgwCpu };
+  };
+  const copy = async (rtt: number, round: number) => {
+    const dest = join(work, `rclone-${rtt}-${round}`);
+    const rgwCpu0 = cpuSecondsOfProcessesWith(rgw.dir);
+    const { ms, cpu } = await run(["rclone", "copy", "rgw:bench/lib/Pin Bench", dest], rcloneEnv);
+    const rgwCpu = cpuSecondsOfProcessesWith(rgw.dir) - rgwCpu0;
     rmSync(dest, { recursive: true, force: true });
-    const mbps = (ms: number) => (bytes / MB / (ms / 1000)).toFixed(1);
-    rows.push(
-      `| ${rtt} ms | ${(pinMs / 1000).toFixed(2)} s (${mbps(pinMs)} MB/s, ${pinGets} GETs; a CLI round trip alone ${(cliMs / 1000).toFixed(2)} s) | ${(copyMs / 1000).toFixed(2)} s (${mbps(copyMs)} MB/s) | ${(copyMs / pinMs).toFixed(2)} | ${loadBeforePin} → ${loadAfterPin} | ${loadBeforeCopy} → ${loadAfterCopy} |`,
+    return { ms, cpu, rgwCpu };
+  };
+
+  const rows: string[] = [];
+  const summary: string[] = [];
+  for (const rtt of RTTS) {
+    proxy.delayMs = rtt / 2;
+    const ratios: number[] = [];
+    const pins: number[] = [];
+    const copies: number[] = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      const before = load();
+      let p: Awaited<ReturnType<typeof pin>>;
+      let c: Awaited<ReturnType<typeof copy>>;
+      if (round % 2 === 0) {
+        p = await pin(rtt, round);
+        c = await copy(rtt, round);
+      } else {
+        c = await copy(rtt, round);
+        p = await pin(rtt, round);
+      }
+      const after = load();
+      ratios.push(c.ms / p.ms);
+      pins.push(p.ms);
+      copies.push(c.ms);
+      rows.push(
+        `| ${rtt} ms | ${round + 1} (${round % 2 === 0 ? "musicfs first" : "rclone first"}) | ${(p.ms / 1000).toFixed(2)} s (${mbps(p.ms)} MB/s, ${p.gets} GETs; CLI round trip ${(p.cliMs / 1000).toFixed(2)} s; CPU ${p.cpu.toFixed(2)} s, RGW ${p.rgwCpu.toFixed(2)} s) | ${(c.ms / 1000).toFixed(2)} s (${mbps(c.ms)} MB/s; CPU ${c.cpu.toFixed(2)} s, RGW ${c.rgwCpu.toFixed(2)} s) | ${(c.ms / p.ms).toFixed(2)} | ${before} → ${after} |`,
+      );
+      console.error(rows.at(-1));
+    }
+    summary.push(
+      `| ${rtt} ms | ${mbps(median(pins))} MB/s | ${mbps(median(copies))} MB/s | **${median(ratios).toFixed(2)}** (${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}) |`,
     );
-    console.error(rows.at(-1));
   }
-  console.log(`\n| added RTT | \`musicfs pin ALBUM --wait\` | \`rclone copy\` | pin vs copy (> 1: pin faster) | load (pin) | load (copy) |`);
-  console.log("|---|---|---|---|---|---|");
+  console.log(`\n| added RTT | round | \`musicfs pin ALBUM --wait\` | \`rclone copy\` | pin vs copy (> 1: pin faster) | load average (1, 5, 15 min) before → after |`);
+  console.log("|---|---|---|---|---:|---|");
   for (const r of rows) console.log(r);
+  console.log(`\n| added RTT | pin (median) | copy (median) | pin vs copy: median of the rounds (range) |`);
+  console.log("|---|---|---|---|");
+  for (const r of summary) console.log(r);
+  console.log(`\nload at the end: ${load()}`);
 } finally {
   for (const c of children) await c.stop().catch(() => {});
   proxy.stop();

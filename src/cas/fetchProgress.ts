@@ -12,7 +12,7 @@
  *
  * Main thread only (the fetcher).
  */
-import type { ContentId } from "../core/ids.ts";
+import { asContentId, type ContentId } from "../core/ids.ts";
 import type { Database } from "bun:sqlite";
 import { openAccessDb } from "./accessDb.ts";
 import type { ChunkHex } from "./chunkHash.ts";
@@ -95,6 +95,11 @@ export class FetchProgress {
   /** Files with a persisted partial fetch (statistics, tests). */
   fileCount(): number {
     return (this.db.query("SELECT COUNT(DISTINCT file_id) AS n FROM fetch_progress").get() as { n: number }).n;
+  }
+
+  /** Every file with rows here. */
+  fileIds(): ContentId[] {
+    return (this.db.query("SELECT DISTINCT file_id FROM fetch_progress").values() as [number][]).map(([id]) => asContentId(id));
   }
 
   close(): void {

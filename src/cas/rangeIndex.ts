@@ -11,7 +11,7 @@
  *
  * Main thread only (the fetcher). FUSE workers never read ranges: a READ of a file without a manifest is deferred.
  */
-import type { ContentId } from "../core/ids.ts";
+import { asContentId, type ContentId } from "../core/ids.ts";
 import type { Database } from "bun:sqlite";
 import { openAccessDb } from "./accessDb.ts";
 import type { ChunkHex } from "./chunkHash.ts";
@@ -84,6 +84,11 @@ export class RangeIndex {
   /** Files with at least one stored block (statistics). */
   fileCount(): number {
     return (this.db.query("SELECT COUNT(DISTINCT file_id) AS n FROM ranges").get() as { n: number }).n;
+  }
+
+  /** Every file with rows here. */
+  fileIds(): ContentId[] {
+    return (this.db.query("SELECT DISTINCT file_id FROM ranges").values() as [number][]).map(([id]) => asContentId(id));
   }
 
   close(): void {

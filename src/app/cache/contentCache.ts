@@ -122,25 +122,42 @@ export class ContentCache {
   }
 
   /**
-   * Once, after the upgrade to schema 10 (before it, SQLite could hand a removed file's id to a new file): a data
-   * file recorded under an id the library no longer has, or a complete one whose file or image has no current
-   * manifest, may be another file's bytes under this file's name. It goes (the file is fetched again when read):
-   * at worst a data file whose manifest a crash kept from being saved is fetched once more.
+   * Once, after the upgrade to schema 10 (before it, SQLite could hand a removed file's id to a new file): what is
+   * recorded under an id may be another file's. A complete data file goes when the library no longer has its id or
+   * has no current manifest for it (at worst one whose manifest a crash kept from being saved is fetched once
+   * more); partial data files, fetch progress and range blocks are recorded for files without a manifest, so they
+   * cannot be told apart from a new file's: all of them go (unfinished fetches start again, tag reads are fetched
+   * again). Complete data files of current files stay: nothing cached whole is fetched again.
    */
   private dropContentOfReusedIds(): void {
     const db = this.library.db;
     if (db.getMeta(CHECK_REUSED_IDS) === null) return;
     let dropped = 0;
+    let partials = 0;
+    const unfinished = new Set([...this.cache.ranges.fileIds(), ...this.cache.progress.fileIds()]);
     for (const e of this.cache.dataFiles.entries()) {
       if (e.fileId >= RETIRED_DATA_KEYS) continue; // kept for an origin that may return (data_key)
+      if (parseDataFileName(e.name) === undefined) {
+        this.cache.dataFiles.delete(e.fileId);
+        partials++;
+        continue;
+      }
       const imageId = imageIdOfContent(e.fileId);
       const known = imageId === null ? db.fileLocation(fileIdOfContent(e.fileId)!) : this.library.covers.store.imageLocation(imageId);
-      const complete = parseDataFileName(e.name) !== undefined;
-      if (known && (!complete || this.storedManifest(e.fileId))) continue;
+      if (known && this.storedManifest(e.fileId)) continue;
       this.cache.forgetFile(e.fileId);
       dropped++;
     }
-    if (dropped > 0) log.info(`content cache: ${plural(dropped, "data file")} of removed files or reused ids dropped (fetched again when read)`);
+    for (const id of unfinished) {
+      this.cache.ranges.forget(id);
+      this.cache.progress.forget(id);
+    }
+    if (dropped + partials + unfinished.size > 0)
+      log.info(
+        `content cache: file ids are never reused from now on; what an id reused before may have left was dropped: ` +
+          `${plural(dropped, "data file")} of removed files or reused ids, ${plural(partials, "partial data file")}, ` +
+          `the range blocks and fetch progress of ${plural(unfinished.size, "file")} (fetched again when read)`,
+      );
     db.deleteMeta(CHECK_REUSED_IDS);
   }
 

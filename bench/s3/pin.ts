@@ -104,14 +104,15 @@ try {
     const mountCpu0 = treeCpuSeconds(child.pid);
     const rgwCpu0 = cpuSecondsOfProcessesWith(rgw.dir);
     const { ms, cpu: cliCpu } = await run(["bun", CLI, "pin", join(mnt, "Pin Bench"), "--wait", "--cache-dir", cache], env);
-    const cpu = treeCpuSeconds(child.pid) - mountCpu0 + cliCpu;
+    const mountCpu = treeCpuSeconds(child.pid) - mountCpu0;
+    const cpu = mountCpu + cliCpu;
     const rgwCpu = cpuSecondsOfProcessesWith(rgw.dir) - rgwCpu0;
     const gets = proxy.requests.filter((r) => r.method === "GET").length - getsBefore;
     const cliMs = await timed(["bun", CLI, "pins", "--cache-dir", cache], env); // the CLI's own share: start bun, ask, print
     await child.stop();
     lazyUnmount(mnt);
     rmSync(cache, { recursive: true, force: true });
-    return { ms, gets, cliMs, cpu, rgwCpu };
+    return { ms, gets, cliMs, cpu, mountCpu, cliCpu, rgwCpu };
   };
   const copy = async (rtt: number, round: number) => {
     const dest = join(work, `rclone-${rtt}-${round}`);
@@ -145,7 +146,7 @@ try {
       pins.push(p.ms);
       copies.push(c.ms);
       rows.push(
-        `| ${rtt} ms | ${round + 1} (${round % 2 === 0 ? "musicfs first" : "rclone first"}) | ${(p.ms / 1000).toFixed(2)} s (${mbps(p.ms)} MB/s, ${p.gets} GETs; CLI round trip ${(p.cliMs / 1000).toFixed(2)} s; CPU ${p.cpu.toFixed(2)} s, RGW ${p.rgwCpu.toFixed(2)} s) | ${(c.ms / 1000).toFixed(2)} s (${mbps(c.ms)} MB/s; CPU ${c.cpu.toFixed(2)} s, RGW ${c.rgwCpu.toFixed(2)} s) | ${(c.ms / p.ms).toFixed(2)} | ${before} → ${after} |`,
+        `| ${rtt} ms | ${round + 1} (${round % 2 === 0 ? "musicfs first" : "rclone first"}) | ${(p.ms / 1000).toFixed(2)} s (${mbps(p.ms)} MB/s, ${p.gets} GETs; CLI round trip ${(p.cliMs / 1000).toFixed(2)} s; CPU ${p.cpu.toFixed(2)} s = mount ${p.mountCpu.toFixed(2)} + pin command ${p.cliCpu.toFixed(2)}, RGW ${p.rgwCpu.toFixed(2)} s) | ${(c.ms / 1000).toFixed(2)} s (${mbps(c.ms)} MB/s; CPU ${c.cpu.toFixed(2)} s, RGW ${c.rgwCpu.toFixed(2)} s) | ${(c.ms / p.ms).toFixed(2)} | ${before} → ${after} |`,
       );
       console.error(rows.at(-1));
     }

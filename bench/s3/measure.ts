@@ -144,3 +144,36 @@ export async function rangedGetsMBps(file: Bun.S3File, size: number, seg: number
   }
   return size / ((performance.now() - t) / 1000) / MB;
 }
+
+/** A thread's name without its number (/proc/<pid>/task/<tid>/comm: "Bun Pool 3" → "Bun Pool"); "bun" is the main thread. */
+function threadGroup(comm: string): string {
+  return comm.replace(/\s*\d+$/, "") || comm;
+}
+
+/**
+ * CPU seconds of one process by thread name: for Bun, "bun" (the main thread), "Worker" (FUSE workers and hash
+ * workers alike: Bun names them all so), "Bun Pool" (async fs calls), "HeapHelper"/"JITWorker" (GC, JIT) and the
+ * rest by their names. Threads that ended meanwhile are not counted here (treeCpuSeconds has them): a profile of
+ * where a cold read's CPU goes, not a total.
+ */
+export function threadCpuSeconds(pid: number): Record<string, number> {
+  const out: Record<string, number> = {};
+  let tids: string[];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return out;
+  }
+  for (const tid of tids) {
+    try {
+      const comm = readFileSync(`/proc/${pid}/task/${tid}/comm`, "utf8").trim();
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
+      const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      const group = threadGroup(comm);
+      out[group] = (out[group] ?? 0) + (Number(f[11]) + Number(f[12])) / 100;
+    } catch {
+      // the thread ended between the listing and the read
+    }
+  }
+  return out;
+}

@@ -38,7 +38,7 @@ import { freePort, putObjects, rgwSkipReason, startRgw } from "../../test/suppor
 import { startFaultProxy } from "../../test/support/faultProxy.ts";
 import { hasMpd, startMpd } from "../../test/support/mpd.ts";
 import { BENCH_ROOT, flag, isMounted, lazyUnmount, median, MusicFsChild, numberList, option } from "../mount/harness.ts";
-import { ddMBps, dropPages, fuseReads, MB, rangedGetsMBps, settleDisk, sh, treeCpuSeconds, untilAllocated } from "./measure.ts";
+import { ddMBps, dropPages, fuseReads, MB, rangedGetsMBps, settleDisk, sh, threadCpuSeconds, treeCpuSeconds, untilAllocated } from "./measure.ts";
 
 const RTTS = numberList("rtt", "0,20");
 const BIG_MIB = Number(option("mib", "64"));
@@ -122,6 +122,8 @@ interface Side {
   coldMBps: number;
   /** CPU ms of the mount's process tree per MiB of the cold read. */
   coldCpuMsPerMiB: number;
+  /** The same, of the mount's own process by thread name (threadCpuSeconds): where the cold read's CPU goes. */
+  coldThreadMsPerMiB: Record<string, number>;
   /** Cached read after drop_caches, and the same read of the plain file right after it (medians of 2 pairs). */
   warmMBps: number;
   warmPlainMBps: number;
@@ -213,8 +215,11 @@ async function measureSide(
   s.ttfbMs = await timedRead(m.fileA, 0, 4096);
   if (opts.coldDrop) await dropPages(m.fileA);
   const cpu0 = treeCpuSeconds(m.pid);
+  const threads0 = threadCpuSeconds(m.pid);
   s.coldMBps = await ddMBps(m.fileA);
   s.coldCpuMsPerMiB = ((treeCpuSeconds(m.pid) - cpu0) * 1000) / BIG_MIB;
+  const threads1 = threadCpuSeconds(m.pid);
+  s.coldThreadMsPerMiB = Object.fromEntries(Object.entries(threads1).map(([g, x]) => [g, ((x - (threads0[g] ?? 0)) * 1000) / BIG_MIB]));
   // Not cached whole in time: the cached reads are measured anyway (the READ count then shows who served them), so
   // one slow completion does not cost the whole run.
   await m.untilCached().catch((e) => console.error(`warning: ${e instanceof Error ? e.message : String(e)}`));
@@ -331,6 +336,11 @@ function printRows(label: string, rounds: Round[], extras: { trackBytes: number;
   }
   const cpu = lower("coldCpuMsPerMiB");
   row("CPU per cold MiB (user + system, the mount's process tree, all threads, /proc)", med(m("coldCpuMsPerMiB"), " ms"), med(r("coldCpuMsPerMiB"), " ms"), times(cpu), `≤ rclone's: ${verdict(cpu >= 1)}`);
+  // Thread names present in any round, largest share first.
+  const names = [...new Set(rounds.flatMap((x) => Object.keys(x.musicfs.coldThreadMsPerMiB)))];
+  const perName = names.map((n) => [n, median(rounds.map((x) => x.musicfs.coldThreadMsPerMiB[n] ?? 0))] as const)
+    .filter(([, v]) => v >= 0.05).sort((a, b) => b[1] - a[1]);
+  row("… musicfs by thread name (ms per cold MiB; \"bun\" is the main thread, \"Worker\" the FUSE and hash workers)", perName.map(([n, v]) => `${n} ${v.toFixed(1)}`).join(", "), "", "");
   const warm = higher("warmMBps");
   const warmPlain = median(rounds.map((x) => x.musicfs.warmVsPlain));
   row(

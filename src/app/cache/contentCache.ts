@@ -118,7 +118,12 @@ export class ContentCache {
       if (this.pinnedFiles.has(file)) this.pin(pinOwner(file), e.manifest, e.fileId, "kept");
       this.background(this.toDataFile({ fileId: e.fileId, size: e.originSize, mtimeMs: e.originMtimeMs }, e.manifest));
     });
-    this.dropContentOfReusedIds();
+    try {
+      this.dropContentOfReusedIds();
+    } catch (e) {
+      // A full disk: the mount starts anyway; the check is left to do (its marker stays) at the next start.
+      log.warn(`content cache: the one-time check for reused file ids could not finish (${errorMessage(e)}); it runs again at the next start`);
+    }
   }
 
   /**
@@ -370,11 +375,16 @@ export class ContentCache {
    * are carried out too, at the next start.
    */
   forgetRemoved(): void {
-    for (;;) {
-      const ids = this.library.db.pendingForgottenContent();
-      if (ids.length === 0) return;
-      for (const id of ids) this.cache.forgetFile(asContentId(id));
-      this.library.db.forgottenContentDone(ids);
+    try {
+      for (;;) {
+        const ids = this.library.db.pendingForgottenContent();
+        if (ids.length === 0) return;
+        for (const id of ids) this.cache.forgetFile(asContentId(id));
+        this.library.db.forgottenContentDone(ids);
+      }
+    } catch (e) {
+      // A full disk (SQLite cannot write): what is left stays recorded and is forgotten at the next removal or start.
+      log.warn(`content cache: could not yet drop the cached content of removed files (${errorMessage(e)}); will retry`);
     }
   }
 

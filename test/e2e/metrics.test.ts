@@ -12,7 +12,7 @@ import { freePort, putObjects, rgwSkipReason, startRgw, type RgwCluster } from "
 import { startFaultProxy, type FaultProxy } from "../support/faultProxy.ts";
 import { uploadFolder } from "../support/sampleObjects.ts";
 import { hasProgram } from "../support/system.ts";
-import { CLI, cleanupAll, findTracks, run, startMount, tempDir } from "./harness.ts";
+import { CLI, cleanupAll, findTracks, REPO, run, startMount, tempDir } from "./harness.ts";
 
 let rgw: RgwCluster | null = null;
 let proxy: FaultProxy | null = null;
@@ -83,6 +83,12 @@ describe("--metrics", () => {
     expect(lint.out).toBe("");
     expect(lint.code).toBe(0);
     expect(sample(before, "musicfs_library_files")).toBe(20);
+    // Every metric served is listed in docs/metrics.md (a cached origin: every family is there).
+    const docs = readFileSync(join(REPO, "docs/metrics.md"), "utf8");
+    const served = [...before.matchAll(/^# TYPE (\S+) /gm)].map((m) => m[1]!);
+    expect(served).toContain("musicfs_cache_used_bytes");
+    expect(served).toContain("musicfs_scan_files");
+    expect(served.filter((name) => !docs.includes(`\`${name}\``))).toEqual([]);
 
     const track = join(mnt, (await findTracks(mnt))[0]!);
     expect((await run(["cat", track])).code).toBe(0);

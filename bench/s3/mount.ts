@@ -254,14 +254,20 @@ function virtualPath(cacheDir: string, mnt: string, realPath: string): string {
 /** A musicfs mount of `origin` on a fresh cache dir (or `cacheDir` again, for the restart). */
 function musicfsMount(origin: string, extraArgs: string[], cacheDir: string, mnt: string, metricsPort: number) {
   return async () => {
-    const c = track(new MusicFsChild({ mnt, origin, cacheDir, extraArgs: [...extraArgs, "--metrics", `127.0.0.1:${metricsPort}`] }));
+    const c = new MusicFsChild({ mnt, origin, cacheDir, extraArgs: [...extraArgs, "--metrics", `127.0.0.1:${metricsPort}`] });
+    // MusicFsChild.stop skips the unmount when the process already exited (a crash): unmount anyway.
+    const stop = async () => {
+      await c.stop();
+      lazyUnmount(mnt);
+    };
+    track({ stop });
     const firstMountMs = (await c.waitFor(/mounted at/, 600_000)).sinceSpawnMs;
     const m: Mounted = {
       pid: c.pid,
       fileA: virtualPath(cacheDir, mnt, "Big/A/01 a.flac"),
       fileB: virtualPath(cacheDir, mnt, "Big/B/01 b.flac"),
       untilCached: () => untilDataFile(cacheDir, "Big/A/01 a.flac"),
-      stop: () => c.stop(),
+      stop,
     };
     return { m, firstMountMs };
   };
@@ -272,7 +278,8 @@ function rcloneMount(remote: string, cacheDir: string, mnt: string, env: Record<
   return async () => {
     const t = performance.now();
     const p = Bun.spawn(["rclone", "mount", remote, mnt, "--vfs-cache-mode", "full", "--cache-dir", cacheDir, "--read-only"], {
-      env, stdout: "ignore", stderr: "pipe",
+      // its log to a file: a pipe nobody reads would block rclone once full; the file is there to read after a failure
+      env, stdout: "ignore", stderr: Bun.file(`${cacheDir}.rclone.log`),
     });
     const c = track({
       async stop() {
@@ -281,7 +288,12 @@ function rcloneMount(remote: string, cacheDir: string, mnt: string, env: Record<
         lazyUnmount(mnt);
       },
     });
-    await firstListingMs(mnt, t);
+    await Promise.race([
+      firstListingMs(mnt, t),
+      p.exited.then((code) => {
+        throw new Error(`rclone exited (${code}) before the mount listed anything (log: ${cacheDir}.rclone.log)`);
+      }),
+    ]);
     const found = await timedFind(mnt);
     if (found.files !== files) throw new Error(`rclone lists ${found.files} files, expected ${files}`);
     const cachedA = () => {
@@ -379,6 +391,7 @@ const libraryBytes = objects.reduce((n, [, v]) => n + v.length, 0);
 const trackBytes = objects.filter(([k]) => k.startsWith("Tracks/")).reduce((n, [, v]) => n + v.length, 0);
 const bigA = objects.find(([k]) => k === "Big/A/01 a.flac")![1];
 const results: { label: string; rounds: Round[]; s3: boolean }[] = [];
+const failedRounds: string[] = [];
 const rgw = WITH_S3 ? await startRgw() : undefined;
 const proxy = rgw ? startFaultProxy({ port: rgw.port }) : undefined;
 try {
@@ -395,11 +408,25 @@ try {
     mkdirSync(dir, { recursive: true });
     return dir;
   };
-  const oneRound = async (label: string, round: number, tools: { musicfs: () => Promise<Side>; rclone: () => Promise<Side> }): Promise<Pick<Round, "musicfs" | "rclone">> => {
+  /**
+   * Both tools, in this round's order. A tool that fails (a mount that does not come up, a read error) loses the
+   * round, not the run: its mounts are stopped at once and the round is left out of the medians (said on stderr and
+   * in the header).
+   */
+  const oneRound = async (label: string, round: number, tools: { musicfs: () => Promise<Side>; rclone: () => Promise<Side> }): Promise<Pick<Round, "musicfs" | "rclone"> | undefined> => {
     const order: ("musicfs" | "rclone")[] = round % 2 === 0 ? ["musicfs", "rclone"] : ["rclone", "musicfs"];
     const out = {} as Pick<Round, "musicfs" | "rclone">;
     for (const tool of order) {
-      out[tool] = await tools[tool]();
+      const mark = children.length;
+      try {
+        out[tool] = await tools[tool]();
+      } catch (e) {
+        console.error(`${label} round ${round + 1} ${tool} FAILED, round left out: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
+        if (tool === "rclone") console.error(`rclone's log, last lines:\n${Bun.spawnSync(["sh", "-c", `ls -t "${work}"/*.rclone.log | head -1 | xargs -r -d '\\n' tail -n 20`]).stdout.toString()}`);
+        for (const c of children.splice(mark).reverse()) await c.stop().catch(() => {});
+        failedRounds.push(`${label} round ${round + 1} (${tool})`);
+        return undefined;
+      }
       console.error(`${label} round ${round + 1} ${tool}: ${JSON.stringify(out[tool])} (load ${loadavg()[0]!.toFixed(2)}, ${((performance.now() - started) / 1000).toFixed(0)} s)`);
     }
     return out;
@@ -490,7 +517,7 @@ try {
             return side;
           },
         });
-        rounds.push({ ...pair, ceilingMBps: median(ceilings), getMs });
+        if (pair) rounds.push({ ...pair, ceilingMBps: median(ceilings), getMs });
       }
       results.push({ label, rounds, s3: true });
     }
@@ -523,7 +550,7 @@ try {
           return side;
         },
       });
-      rounds.push(pair);
+      if (pair) rounds.push(pair);
     }
     results.push({ label: "local", rounds, s3: false });
   }
@@ -531,10 +558,14 @@ try {
   const load1 = loadavg();
   console.log(`\n\`bun run bench/s3/mount.ts ${process.argv.slice(2).join(" ")}\`: ${objects.length} files (${(libraryBytes / MB).toFixed(0)} MB), ${ROUNDS} alternated rounds, medians (range); ` +
     `${((performance.now() - started) / 1000).toFixed(0)} s; load average at the start ${load0.map((x) => x.toFixed(2)).join(" ")}, at the end ${load1.map((x) => x.toFixed(2)).join(" ")}` +
-    (process.getuid?.() === 0 ? "; as root (FUSE passthrough where the kernel has it)" : "; not root (no passthrough; page cache dropped per file only)"));
+    (process.getuid?.() === 0 ? "; as root (FUSE passthrough where the kernel has it)" : "; not root (no passthrough; page cache dropped per file only)") +
+    (failedRounds.length > 0 ? `; **left out (failed): ${failedRounds.join(", ")}**` : ""));
   console.log(`\n| added RTT | figure | musicfs | rclone \`--vfs-cache-mode full\` | musicfs vs rclone (> 1: musicfs better) | issue 17 target |`);
   console.log(`|---|---|---:|---:|---:|---|`);
-  for (const { label, rounds, s3 } of results) printRows(label, rounds, { trackBytes, s3 });
+  for (const { label, rounds, s3 } of results) {
+    if (rounds.length > 0) printRows(label, rounds, { trackBytes, s3 });
+    else console.log(`| ${label} | every round failed (stderr says why) | | | | |`);
+  }
 } finally {
   for (const c of children.reverse()) await c.stop().catch(() => {});
   proxy?.stop();

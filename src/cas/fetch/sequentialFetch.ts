@@ -187,12 +187,18 @@ export class SequentialFetch {
     await this.complete(ff, hashedFrom);
   }
 
-  /** Chunks the hash worker cut and hashed (written and checked): in the fetch's list, in order, as stored. */
+  /**
+   * Chunks the hash worker cut and hashed (written and checked): in the fetch's list, in order, as stored, and
+   * recorded at once (one transaction per ranged read, as before). Recording them as soon as they are hashed, not
+   * at the next segment's turn, is what lets the FUSE workers answer a READ just behind the fetch from the partial
+   * data file themselves (`DataFileReader.readPresent` reads `fetch_progress`) instead of deferring it here.
+   */
   private addHashed(ff: FileFetch, chunks: HashedChunk[]): void {
     for (const c of chunks) {
       ff.chunks.push({ offset: c.offset, length: c.length, id: hexToId(c.hex), hex: c.hex, checksum: c.checksum, state: "stored" });
       ff.cutEnd = c.offset + c.length;
     }
+    if (chunks.length > 0) this.persistProgress(ff);
   }
 
   /**

@@ -471,6 +471,21 @@ describe("Fetcher", () => {
     expect(origin.totalOperations).toBe(0);
   });
 
+  test("a file fetched whole into its data file leaves no chunk file behind, not even a range block equal to its last chunk", async () => {
+    const root = dir();
+    // 20 KiB past the last 64 KiB boundary: the file's last (fixed) chunk is exactly its last 32 KiB range block.
+    const data = pseudoRandomBytes(5 * MiB + 20 * 1024, 23);
+    const origin = makeOrigin(root, { "t.flac": data });
+    const db = new ManifestDb();
+    const cache = open(dir(), db);
+    const file = fileRef(origin, root, "t.flac", 23);
+    expect(await cache.fetcher.read(file, data.length - 128, 128)).toEqual(data.subarray(data.length - 128)); // a tag reader's tail
+    await cache.fetcher.prefetch(file);
+    expect(db.events).toBe(1);
+    expect(new DataFileReader(cache.dataFiles.dataDir).read(file, 0, file.size, new Uint8Array(file.size))).toBe(file.size);
+    expect(listFiles(cache.chunksDir).filter((f) => !f.startsWith("access.db"))).toEqual([]);
+  });
+
   test("range blocks recorded for an older version of the file are not served", async () => {
     const root = dir();
     const v1 = pseudoRandomBytes(1 * MiB, 22);

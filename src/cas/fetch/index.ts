@@ -222,10 +222,11 @@ export class Fetcher {
     const ff = this.fetchFor(file);
     ff.furthestRead = Math.max(ff.furthestRead, end);
     const ahead = nextReadAhead(ff.readAhead, offset, end, file.size, {
-      initialBytes: this.o.readAheadInitialBytes, maxBytes: this.o.readAheadMaxBytes,
+      initialBytes: this.o.readAheadInitialBytes, maxBytes: this.o.readAheadMaxBytes, seeking: ff.playback,
     });
     ff.readAhead = ahead.state;
-    const bytes = await this.stream.read(ff, offset, end, ctx, ff.playback ? end : ahead.fetchTo);
+    // Only reads served by range blocks use it (a seek past the stream, a file whose fetch waits for its turn).
+    const bytes = await this.stream.read(ff, offset, end, ctx, ahead.fetchTo);
     this.notePlayback(ff, offset, end);
     return bytes;
   }

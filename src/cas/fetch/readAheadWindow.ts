@@ -8,7 +8,10 @@
  * - a read that continues the previous one opens a small window (`initialBytes`) ahead of it;
  * - each time the reader has used up half of what was fetched ahead, the window doubles (up to `maxBytes`) and is
  *   refilled from the read's end, in one ranged request;
- * - it stops when the reader stops: nothing is fetched ahead without a read asking, and a jump resets it.
+ * - it stops when the reader stops: nothing is fetched ahead without a read asking, and a jump resets it;
+ * - in a file being played, a jump is a player's seek (it reads on from there): the window opens at the jump, so
+ *   the seek's one GET also brings the next reads' bytes (they come from range blocks until the whole-file fetch
+ *   reaches them, and the fetch takes them from memory then instead of fetching them again).
  */
 
 export interface ReadAheadState {
@@ -23,6 +26,11 @@ export interface ReadAheadState {
 export interface ReadAheadParams {
   initialBytes: number;
   maxBytes: number;
+  /**
+   * The file is being played (fetched whole): a read that jumps is a player's seek, and more reads follow from
+   * there, so the window opens at the jump itself instead of at the read after it.
+   */
+  seeking?: boolean;
 }
 
 export const NO_READ_AHEAD: ReadAheadState = { nextOffset: -1, windowBytes: 0, aheadEnd: 0 };
@@ -35,7 +43,11 @@ export function nextReadAhead(
   size: number,
   p: ReadAheadParams,
 ): { state: ReadAheadState; fetchTo: number } {
-  if (offset !== s.nextOffset) return { state: { nextOffset: end, windowBytes: 0, aheadEnd: end }, fetchTo: end };
+  if (offset !== s.nextOffset) {
+    if (!p.seeking) return { state: { nextOffset: end, windowBytes: 0, aheadEnd: end }, fetchTo: end };
+    const fetchTo = Math.min(size, end + p.initialBytes);
+    return { state: { nextOffset: end, windowBytes: p.initialBytes, aheadEnd: fetchTo }, fetchTo };
+  }
   const ahead = Math.max(s.aheadEnd, end);
   if (s.windowBytes > 0 && ahead - end >= s.windowBytes / 2)
     return { state: { nextOffset: end, windowBytes: s.windowBytes, aheadEnd: ahead }, fetchTo: end };

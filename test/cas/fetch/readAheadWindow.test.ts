@@ -62,3 +62,20 @@ test("never past the end of the file", () => {
     s = r.state;
   }
 });
+
+test("in a file being played, a jump is a seek: the window opens at the jump, and reading on doubles it", () => {
+  const seeking = { ...P, seeking: true };
+  let s: ReadAheadState = { nextOffset: 4 * MiB, windowBytes: 1 * MiB, aheadEnd: 5 * MiB };
+  const seek = nextReadAhead(s, 40 * MiB, 40 * MiB + 64 * KiB, SIZE, seeking);
+  expect(seek.fetchTo).toBe(40 * MiB + 128 * KiB); // the seek's own GET brings the next 64 KiB too
+  s = seek.state;
+  const widths: number[] = [];
+  for (const [a, b] of sequential(40 * MiB + 64 * KiB, 64 * KiB, 40)) {
+    const r = nextReadAhead(s, a, b, SIZE, seeking);
+    s = r.state;
+    widths.push(s.windowBytes);
+  }
+  expect(Math.max(...widths)).toBe(1 * MiB);
+  // Not being played (a tag reader's seek to the tail): nothing ahead.
+  expect(nextReadAhead(NO_READ_AHEAD, 40 * MiB, 40 * MiB + 64 * KiB, SIZE, P).fetchTo).toBe(40 * MiB + 64 * KiB);
+});

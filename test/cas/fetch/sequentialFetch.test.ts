@@ -110,3 +110,27 @@ test("a reader that pauses (the file stays open, no more reads) still gets the w
   origin.setMode({ kind: "offline", behaviour: "fail" });
   expect(await cache.fetcher.read(file, 19 * MiB, 4096)).toEqual(data.subarray(19 * MiB, 19 * MiB + 4096));
 });
+
+test("a seek in a file being played: its one GET also brings the bytes the player reads next", async () => {
+  const root = tempDir();
+  const cacheDir = tempDir();
+  cleanups.push(() => removeDir(root), () => removeDir(cacheDir));
+  const data = pseudoRandomBytes(24 * MiB, 35);
+  const origin = makeOrigin(root, { "seek.flac": data });
+  const db = new ManifestDb();
+  // No whole-file fetch may start (its turn never comes): the reads past the playback threshold are range reads.
+  const cache = openTestCache(cacheDir, db, { fetcher: { maxConcurrentFileFetches: 0 } });
+  cleanups.push(() => cache.close());
+  const file = fileRef(origin, root, "seek.flac", 1);
+  for (let o = 0; o < 4 * MiB; o += 128 * 1024) await cache.fetcher.read(file, o, 128 * 1024); // playback
+  expect(cache.fetcher.fetching(asContentId(1))).toBe(true); // queued
+  const ranges: [number, number][] = [];
+  const read = origin.read.bind(origin);
+  origin.read = (path, offset, length, opts) => (ranges.push([offset, offset + length]), read(path, offset, length, opts));
+  const at = 20 * MiB;
+  expect(await cache.fetcher.read(file, at, 64 * 1024)).toEqual(data.subarray(at, at + 64 * 1024));
+  expect(ranges).toEqual([[at, at + 128 * 1024]]); // the seek's one GET: its 64 KiB and the next 64 KiB
+  expect(await cache.fetcher.read(file, at + 64 * 1024, 64 * 1024)).toEqual(data.subarray(at + 64 * 1024, at + 128 * 1024));
+  // Answered from that GET; reading on refills the window further ahead (not waited for), never behind.
+  expect(ranges.slice(1).every(([from]) => from >= at + 128 * 1024)).toBe(true);
+});

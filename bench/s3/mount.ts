@@ -206,14 +206,13 @@ async function measureSide(
   mount: () => Promise<{ m: Mounted; firstMountMs: number }>,
   mnt: string,
   plain: string,
-  opts: { metricsPort?: number; coldDrop: boolean },
+  opts: { metricsPort?: number },
 ): Promise<{ side: Side; m: Mounted }> {
   const { m, firstMountMs } = await mount();
   const s = { firstMountMs } as Side;
   s.findMs = (await timedFind(mnt)).ms;
   s.farSeekMs = await timedRead(m.fileB, Math.floor((BIG * 3) / 4), 64 * 1024);
   s.ttfbMs = await timedRead(m.fileA, 0, 4096);
-  if (opts.coldDrop) await dropPages(m.fileA);
   const cpu0 = treeCpuSeconds(m.pid);
   const threads0 = threadCpuSeconds(m.pid);
   s.coldMBps = await ddMBps(m.fileA);
@@ -236,7 +235,14 @@ async function untilDataFile(cacheDir: string, realPath: string): Promise<void> 
   const id = (db.query("SELECT id FROM files WHERE real_path = ?").get(realPath) as { id: number }).id;
   db.close();
   const dir = join(cacheDir, "data", (id % 256).toString(16).padStart(2, "0"));
-  for (const t0 = performance.now(); !readdirSync(dir).some((n) => n.startsWith(`${id}-`)); ) {
+  const present = () => {
+    try {
+      return readdirSync(dir).some((n) => n.startsWith(`${id}-`));
+    } catch {
+      return false; // the shard directory is made by the first write
+    }
+  };
+  for (const t0 = performance.now(); !present(); ) {
     if (performance.now() - t0 > 120_000) throw new Error(`the data file of ${realPath} did not appear`);
     await Bun.sleep(100);
   }
@@ -502,7 +508,7 @@ try {
             const mnt = fresh(`mnt-musicfs-${rtt}`);
             const port = freePort();
             const mount = musicfsMount("s3://bench/lib", [], cacheDir, mnt, port);
-            const { side, m } = await measureSide(mount, mnt, plain, { metricsPort: port, coldDrop: false });
+            const { side, m } = await measureSide(mount, mnt, plain, { metricsPort: port });
             if (round === 0) await extras(side, m, mnt, musicfsMount("s3://bench/lib", [], cacheDir, mnt, freePort()), async () => {});
             else await m.stop();
             return side;
@@ -511,7 +517,7 @@ try {
             const cacheDir = fresh(`rclone-${rtt}-${round}`);
             const mnt = fresh(`mnt-rclone-${rtt}`);
             const mount = rcloneMount("rgw:bench/lib", cacheDir, mnt, rcloneEnv, objects.length);
-            const { side, m } = await measureSide(mount, mnt, plain, { coldDrop: false });
+            const { side, m } = await measureSide(mount, mnt, plain, {});
             if (round === 0) await extras(side, m, mnt, mount, async () => {});
             else await m.stop();
             return side;
@@ -538,14 +544,14 @@ try {
           const cacheDir = fresh(`musicfs-local-${round}`);
           const mnt = fresh("mnt-musicfs-local");
           const port = freePort();
-          const { side, m } = await measureSide(musicfsMount(lib, ["--cache-mode", "full"], cacheDir, mnt, port), mnt, plain, { metricsPort: port, coldDrop: false });
+          const { side, m } = await measureSide(musicfsMount(lib, ["--cache-mode", "full"], cacheDir, mnt, port), mnt, plain, { metricsPort: port });
           await m.stop();
           return side;
         },
         rclone: async () => {
           const cacheDir = fresh(`rclone-local-${round}`);
           const mnt = fresh("mnt-rclone-local");
-          const { side, m } = await measureSide(rcloneMount(lib, cacheDir, mnt, process.env as Record<string, string>, objects.length), mnt, plain, { coldDrop: false });
+          const { side, m } = await measureSide(rcloneMount(lib, cacheDir, mnt, process.env as Record<string, string>, objects.length), mnt, plain, {});
           await m.stop();
           return side;
         },

@@ -9,6 +9,7 @@ import type { EventBus } from "../core/eventBus.ts";
 import { errorMessage } from "../core/errors.ts";
 import { log } from "../core/logger.ts";
 import type { ContentId } from "../core/types.ts";
+import { accessDbGrowthBytes } from "./accessDb.ts";
 import { ChunkLedger } from "./chunkLedger.ts";
 import { ChunkStore, type ChunkFileWriter } from "./chunkStore.ts";
 import { CacheStats } from "./cacheStats.ts";
@@ -96,8 +97,12 @@ export function openChunkCache(o: ChunkCacheOptions): ChunkCache {
   });
   const pins = new ChunkPins();
   const store = new ChunkStore(chunksDir, { ledger, stats, fsync: o.fsync, writer: o.writer });
+  const accessDbPath = join(chunksDir, "access.db");
   const evictor = new Evictor({
     store, ledger, pins, stats, bus: o.bus, capBytes: o.capBytes ?? DEFAULT_CACHE_CAP_BYTES, minFree: o.minFree, fsSpace: o.fsSpace,
+    // access.db's WAL grows with the bookkeeping of every admitted write, unasked: its room is kept free as well
+    // (not on a fake disk a test gives as fsSpace: the WAL is not on it).
+    unaskedBytes: o.fsSpace ? undefined : () => accessDbGrowthBytes(accessDbPath),
     // Kept: open files (the integrator's), and files being fetched (their partial data file).
     dataFiles, isFileKept: (fileId) => o.isFileKept?.(fileId) === true || fetcher.isFetching(fileId),
   });

@@ -101,6 +101,8 @@ export interface EvictorOptions {
   minFree?: MinFree | null;
   /** Free and total bytes of the cache's file system (default: statfs of the store's dir). Injectable for tests. */
   fsSpace?: () => FsSpace;
+  /** Bytes the cache's bookkeeping may still write without asking (access.db's WAL up to its bound; default 0). */
+  unaskedBytes?: () => number;
   stats?: CacheStats;
   bus?: EventBus;
 }
@@ -155,7 +157,7 @@ export class Evictor {
     const fs = this.fsSpace();
     return {
       usedBytes: this.o.ledger.getTotals().storedBytes + (this.o.dataFiles?.totals().bytes ?? 0), inFlightBytes: this.inFlight, capBytes: this.capBytes,
-      fsFreeBytes: fs.freeBytes, fsTotalBytes: fs.totalBytes, minFree: this.o.minFree,
+      fsFreeBytes: fs.freeBytes, fsTotalBytes: fs.totalBytes, minFree: this.o.minFree, unaskedBytes: this.o.unaskedBytes?.() ?? 0,
     };
   }
 

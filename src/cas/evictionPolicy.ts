@@ -6,7 +6,8 @@
  *   the cap by at most what eviction has decided to delete but not yet unlinked).
  * - **A free-space reserve is kept** on the cache's file system: by default 5 % of it or 1 GiB, whichever is smaller
  *   (`[cache] min_free`). A write that would take the free space below the reserve waits for eviction first, and is
- *   not made (the bytes are served without caching them) when eviction cannot make the room.
+ *   not made (the bytes are served without caching them) when eviction cannot make the room. The room the cache's
+ *   bookkeeping may still take without asking (access.db's bounded WAL: `unaskedBytes`) counts as taken already.
  * - **A full disk does not stop a mount**: at start, chunks are evicted until the reserve is back (or nothing is
  *   left to evict), and the mount goes on whatever the outcome.
  *
@@ -40,6 +41,11 @@ export interface CacheSpace {
   capBytes: number;
   /** Free bytes on the cache's file system for this user (statfs bavail × bsize); Infinity when unknown. */
   fsFreeBytes: number;
+  /**
+   * Bytes the cache's own bookkeeping may still write on that file system without asking (access.db's WAL, up to
+   * its bound): kept free on top of the reserve, or the WAL's growth after an admitted write eats into the reserve.
+   */
+  unaskedBytes?: number;
   fsTotalBytes: number;
   minFree?: MinFree | null;
 }
@@ -72,8 +78,8 @@ export function planEviction(space: CacheSpace, incomingBytes: number, water: Ev
   const capShould = after > space.capBytes * water.highWater ? Math.max(0, after - space.capBytes * water.lowWater) : 0;
 
   const reserve = reserveBytes(space.fsTotalBytes, space.minFree);
-  // The admitted writes that have not reached the disk yet will still take their room.
-  const freeAfter = space.fsFreeBytes - space.inFlightBytes - incomingBytes;
+  // The admitted writes that have not reached the disk yet will still take their room, and so may the bookkeeping.
+  const freeAfter = space.fsFreeBytes - space.inFlightBytes - incomingBytes - (space.unaskedBytes ?? 0);
   const reserveMust = Number.isFinite(freeAfter) ? Math.max(0, reserve - freeAfter) : 0;
   const reserveShould = reserveMust > 0 ? reserveMust + Math.ceil(reserve / 10) : 0;
 

@@ -43,6 +43,13 @@ describe("planEviction", () => {
     expect(mayWrite({ ...disk, fsFreeBytes: 3.1 * 1e6 }, 100_000)).toBe(true);
     expect(mayWrite({ ...disk, fsFreeBytes: 3.1 * 1e6, inFlightBytes: 100_000 }, 100_000)).toBe(false);
   });
+  test("the room the bookkeeping may still take unasked (access.db's WAL) is kept on top of the reserve", () => {
+    // A 60 MB disk (reserve 3 MB) with 3.2 MB free: a 100 kB write fits, unless the WAL may still grow by 150 kB.
+    const disk = { ...roomy, capBytes: 10 * GiB, fsFreeBytes: 3.2 * 1e6, fsTotalBytes: 60 * 1e6 };
+    expect(mayWrite(disk, 100_000)).toBe(true);
+    expect(mayWrite({ ...disk, unaskedBytes: 150_000 }, 100_000)).toBe(false);
+    expect(planEviction({ ...disk, unaskedBytes: 150_000 }, 100_000)).toEqual({ mustFree: 50_000, shouldFree: 350_000, reason: "reserve" });
+  });
   test("an unknown file system (statfs failed) is judged by the cap alone", () => {
     expect(planEviction({ ...roomy, fsFreeBytes: Number.POSITIVE_INFINITY, fsTotalBytes: Number.POSITIVE_INFINITY }, MiB).mustFree).toBe(0);
   });

@@ -12,12 +12,13 @@ import { dirname, join } from "node:path";
 import { chunkPath } from "../../src/cas/chunkPaths.ts";
 import { dataFilePath } from "../../src/cas/dataFilePaths.ts";
 import { decodeManifest, manifestChunkHex } from "../../src/cas/manifestCodec.ts";
-import { cleanupAll, findFiles, isCoverFile, run, startMount, tempDir } from "./harness.ts";
+import { cleanupAll, findFiles, isCoverFile, startMount, tempDir } from "./harness.ts";
 import { gradientPng } from "../../src/sample/tinyImages.ts";
 import { rgwSkipReason, startRgw, type RgwCluster } from "../support/cephRgw.ts";
 import { sampleLibraryObjects, uploadLibrary } from "../support/sampleObjects.ts";
 import { startFaultProxy, type FaultProxy } from "../support/faultProxy.ts";
 import { eventually } from "../support/eventually.ts";
+import { dropPagesOf } from "../support/pageCache.ts";
 import { asContentId } from "../../src/core/ids.ts";
 
 const skip = rgwSkipReason !== null;
@@ -140,10 +141,12 @@ describe.skipIf(skip)("upgrade of a chunk-layout cache dir", () => {
     expect(gets() - before).toBe(0);
     expect(await m.stop()).toBe(0);
 
-    // A mount of the upgraded cache dir, page cache dropped: every file is read from its data file on disk, by the
-    // kernel itself where FUSE passthrough works (root, Linux ≥ 6.9): then no READ reaches musicfs at all.
+    // A mount of the upgraded cache dir, the data files' pages dropped: every file is read from its data file on disk,
+    // by the kernel itself where FUSE passthrough works (root, Linux ≥ 6.9): then no READ reaches musicfs at all. A new
+    // mount starts with an empty page cache of its own; only the data files' pages are dropped, not the machine's
+    // (other shards count what the kernel's caches answer).
     m = await startMount(mnt, ["--config", cfgPath, "--cache-dir", cache], { env: { ...env(), MUSICFS_LOG_LEVEL: "debug" } });
-    if (existsSync("/proc/sys/vm/drop_caches")) await run(["sh", "-c", "sync; echo 3 > /proc/sys/vm/drop_caches"]);
+    await dropPagesOf(...[...rows(cache).filter((r) => r.manifest), ...imageRows(cache)].map((r) => dataFileOf(cache, r)));
     for (const [key, bytes] of objects) expect(sha(await cat(join(mnt, placed.get(key)!)))).toBe(sha(bytes));
     for (const [c, digest] of coverBytes) expect(sha(await cat(join(mnt, c)))).toBe(digest);
     expect(gets() - before).toBe(0);

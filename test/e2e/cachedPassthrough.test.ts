@@ -14,8 +14,9 @@ import { silence } from "../../src/sample/tone.ts";
 import { freePort } from "../support/cephRgw.ts";
 import { eventually } from "../support/eventually.ts";
 import { holdOpen } from "../support/holder.ts";
+import { dropPagesOf } from "../support/pageCache.ts";
 import { hasFusePassthrough } from "../support/system.ts";
-import { cleanupAll, run, startMount, tempDir } from "./harness.ts";
+import { cleanupAll, startMount, tempDir } from "./harness.ts";
 
 afterAll(cleanupAll);
 
@@ -68,10 +69,12 @@ describe("a file cached while the mount runs", () => {
     }
 
     // Once the player's RELEASE is through, an open is served by passthrough: the whole file without one READ. The
-    // page cache is dropped first (root only, as passthrough is): pages kept from the reads above would answer
-    // without a READ whoever served them.
+    // file's cached pages are dropped first, the mount's and its data file's (not the machine's: other shards count
+    // what the kernel's caches answer): pages kept from the reads above would answer without a READ whoever served
+    // them.
+    const dataFile = () => join(dataDir, readdirSync(dataDir).find((n) => n.startsWith(`${row.id}-`))!);
     const readsDuringARead = async () => {
-      if (hasFusePassthrough) await run(["sh", "-c", "echo 3 > /proc/sys/vm/drop_caches"]);
+      if (hasFusePassthrough) await dropPagesOf(file, dataFile());
       const before = await reads();
       const got = readFileSync(file);
       return { exact: sha(got) === sha(bytes), reads: (await reads()) - before };

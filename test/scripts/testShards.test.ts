@@ -92,3 +92,15 @@ test("bun run test over two shards, one with a failing test: the failure is prin
   expect(green.code).toBe(0);
   expect(green.stdout).toContain(" 1 pass");
 });
+
+test("shards share the machine: no test drops the machine's page cache (test/support/pageCache.ts drops a file's)", () => {
+  // A machine-wide drop empties the kernel caches other shards count on (FUSE's directory cache: a relisting then
+  // reaches the daemon). Comment lines may name it; code may not.
+  const machineWide = /drop_caches/;
+  const offenders = [...new Bun.Glob("test/**/*.ts").scanSync({ cwd: REPO })].filter((file) =>
+    readFileSync(join(REPO, file), "utf8")
+      .split("\n")
+      .some((line) => machineWide.test(line) && !/^\s*(\*|\/\/|\/\*)/.test(line) && !line.includes("const machineWide")),
+  );
+  expect(offenders).toEqual([]);
+});

@@ -7,6 +7,7 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { EventBus } from "../core/eventBus.ts";
 import { errorMessage } from "../core/errors.ts";
+import { walGrowthBytes } from "../core/boundedWal.ts";
 import { log } from "../core/logger.ts";
 import type { ContentId } from "../core/types.ts";
 import { accessDbGrowthBytes } from "./accessDb.ts";
@@ -27,6 +28,11 @@ import { manifestChunkHex, manifestChunkId, manifestChunkLength, type Manifest }
 export interface ChunkCacheOptions {
   /** The cache dir; chunks go to `<cacheDir>/chunks`, the ledger to `<cacheDir>/chunks/access.db`. */
   cacheDir: string;
+  /**
+   * Other SQLite databases on the cache's disk that commit without asking the evictor (patterns.db: every play),
+   * opened with src/core/boundedWal.ts's bound: the room their WALs may still take is kept free beside the reserve.
+   */
+  walBoundedDbs?: readonly string[];
   capBytes?: number;
   /** Free space kept on the cache's file system (`[cache] min_free`; default 5 % or 1 GiB, the smaller). */
   minFree?: MinFree | null;
@@ -100,9 +106,10 @@ export function openChunkCache(o: ChunkCacheOptions): ChunkCache {
   const accessDbPath = join(chunksDir, "access.db");
   const evictor = new Evictor({
     store, ledger, pins, stats, bus: o.bus, capBytes: o.capBytes ?? DEFAULT_CACHE_CAP_BYTES, minFree: o.minFree, fsSpace: o.fsSpace,
-    // access.db's WAL grows with the bookkeeping of every admitted write, unasked: its room is kept free as well
+    // access.db's WAL grows with the bookkeeping of every admitted write, unasked, and so do those of the other
+    // databases on this disk (walBoundedDbs): their room is kept free as well
     // (not on a fake disk a test gives as fsSpace: the WAL is not on it).
-    unaskedBytes: o.fsSpace ? undefined : () => accessDbGrowthBytes(accessDbPath),
+    unaskedBytes: o.fsSpace ? undefined : () => accessDbGrowthBytes(accessDbPath) + (o.walBoundedDbs ?? []).reduce((sum, db) => sum + walGrowthBytes(db), 0),
     // Kept: open files (the integrator's), and files being fetched (their partial data file).
     dataFiles, isFileKept: (fileId) => o.isFileKept?.(fileId) === true || fetcher.isFetching(fileId),
   });

@@ -1,6 +1,7 @@
-import { constants, Database } from "bun:sqlite";
-import { existsSync, statSync } from "node:fs";
+import { Database } from "bun:sqlite";
+import { existsSync } from "node:fs";
 import { asFileId, type FileId, type OriginId } from "../core/ids.ts";
+import { openSqliteReadOnly } from "../core/sqliteReadOnly.ts";
 
 /**
  * pins.db: what the user pinned, stored by what it names so that it outlives the tree it was made in:
@@ -118,17 +119,14 @@ export class PinStore {
   /**
    * Read-only, before anything else opens the cache dir (a mount on a full disk): the pinned files as the mount last
    * wrote them; [] when there is no pins.db; null when it cannot be read, or is from before pinned_files while it
-   * has pins (the caller then must assume every cached file may be pinned). Writes nothing: without a WAL to read
-   * (a clean shutdown checkpoints it away) the file is opened immutable, which needs no -shm file — a plain
-   * read-only open of a WAL database creates one, and that fails on a full disk.
+   * has pins (the caller then must assume every cached file may be pinned). Writes nothing (openSqliteReadOnly), so
+   * it works on a full disk.
    */
   static pinnedFilesIfKnown(path: string): FileId[] | null {
     if (!existsSync(path)) return [];
-    const wal = `${path}-wal`;
-    const walEmpty = !existsSync(wal) || statSync(wal).size === 0;
     let db: Database | undefined;
     try {
-      db = walEmpty ? new Database(`file:${encodeURI(path)}?immutable=1`, constants.SQLITE_OPEN_READONLY | constants.SQLITE_OPEN_URI) : new Database(path, { readonly: true });
+      db = openSqliteReadOnly(path);
       return (db.query(PINNED_FILES).values() as [number][]).map(([id]) => asFileId(id));
     } catch {
       try {

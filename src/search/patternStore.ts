@@ -1,4 +1,6 @@
 import { Database } from "bun:sqlite";
+import { boundWal } from "../core/boundedWal.ts";
+import { openSqliteReadOnly } from "../core/sqliteReadOnly.ts";
 import type { FileId } from "../core/types.ts";
 
 /**
@@ -69,6 +71,8 @@ export class PatternStore {
     const db = new Database(path, { create: true });
     db.run("PRAGMA journal_mode = WAL");
     db.run("PRAGMA synchronous = NORMAL");
+    // Every play commits: a bounded WAL, whose room the content cache keeps free on this disk (boundedWal.ts).
+    boundWal(db);
     for (const sql of SCHEMA) db.run(sql);
     const store = new PatternStore(db, opts);
     store.prune(opts.nowMs ?? Date.now());
@@ -77,7 +81,7 @@ export class PatternStore {
 
   /** For reading figures (`musicfs status`): writes nothing, so it works on a full disk. */
   static openReadOnly(path: string): PatternStore {
-    const store = new PatternStore(new Database(path, { readonly: true }), {});
+    const store = new PatternStore(openSqliteReadOnly(path), {});
     store.readOnly = true;
     return store;
   }

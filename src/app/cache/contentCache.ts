@@ -69,6 +69,7 @@ export class ContentCache {
     this.capBytes = config.cache.maxBytes;
     this.cache = openChunkCache({
       cacheDir: paths.cacheDir,
+      walBoundedDbs: [paths.patternsDb],
       capBytes: config.cache.maxBytes,
       minFree: config.cache.minFree,
       bus: this.bus,

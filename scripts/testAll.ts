@@ -85,6 +85,7 @@ console.log(`bun run test: ${files.length} files in ${shards.length} shard(s) (l
 /** Copies a shard's output to its log, and shows the lines that matter now: a file starting, a test failing. */
 async function follow(stream: ReadableStream<Uint8Array>, log: Bun.FileSink, shard: number): Promise<void> {
   const decoder = new TextDecoder();
+  const shown = new Set<string>(); // bun repeats each failed test's line in its summary at the end
   let pending = "";
   for await (const chunk of stream) {
     log.write(chunk);
@@ -93,7 +94,10 @@ async function follow(stream: ReadableStream<Uint8Array>, log: Bun.FileSink, sha
     pending = lines.pop()!;
     for (const line of lines) {
       if (/^\S.*\.test\.[jt]sx?:$/.test(line)) console.log(`[${shard}] ${line.slice(0, -1)}`);
-      else if (line.startsWith("(fail)")) console.log(`[${shard}] ${line}`);
+      else if (line.startsWith("(fail)") && !shown.has(line)) {
+        shown.add(line);
+        console.log(`[${shard}] ${line}`);
+      }
     }
   }
 }

@@ -83,6 +83,7 @@ test("bun run test over two shards, one with a failing test: the failure is prin
   expect(r.stdout).toContain("in 2 shard(s)");
   expect(r.stdout).toContain(`✗ ${join(dir, "fails.test.ts")} > the broken one`);
   expect(r.stdout).toContain('Expected: "right"');
+  expect(r.stdout.match(/\(fail\) the broken one/g)).toHaveLength(1); // shown as it happens, once (bun repeats it at its end)
   const top = /<testsuites[^>]*>/.exec(readFileSync(out, "utf8"))![0];
   expect(top).toContain('tests="4"');
   expect(top).toContain('failures="1"');

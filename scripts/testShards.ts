@@ -130,11 +130,13 @@ export function failedTests(report: ShardReport): FailedTest[] {
   for (const suite of report.suites) {
     const file = unescape(/\sfile="([^"]*)"/.exec(suite)?.[1] ?? "");
     const path: string[] = [];
-    const tok = /<(\/?)(testsuite|testcase)\b([^>]*?)(\/?)>|<failure\b[^>]*>([\s\S]*?)<\/failure>/g;
+    // A failure has a body (the error) or, for a timeout, only a message: <failure type="TimeoutError" message="…" />.
+    const tok = /<(\/?)(testsuite|testcase)\b([^>]*?)(\/?)>|<failure\b([^>]*?)(?:\/>|>([\s\S]*?)<\/failure>)/g;
     let current: string | null = null;
     for (let m = tok.exec(suite); m; m = tok.exec(suite)) {
       if (m[5] !== undefined) {
-        if (current !== null) out.push({ file, name: [...path.slice(1), current].join(" > "), message: unescape(m[5]).trim() });
+        const message = m[6] ?? /\bmessage="([^"]*)"/.exec(m[5])?.[1] ?? "";
+        if (current !== null) out.push({ file, name: [...path.slice(1), current].join(" > "), message: unescape(message).trim() });
         continue;
       }
       const name = unescape(/\bname="([^"]*)"/.exec(m[3] ?? "")?.[1] ?? "");

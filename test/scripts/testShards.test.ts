@@ -19,13 +19,16 @@ const report = (file: string, tests: number, failures: number, skipped: number, 
 
 const A = report(
   "test/a.test.ts",
+  3,
   2,
-  1,
   0,
-  `    <testsuite name="outer" file="test/a.test.ts" line="2" tests="2" assertions="4" failures="1" skipped="0" time="0" hostname="vm">
+  `    <testsuite name="outer" file="test/a.test.ts" line="2" tests="3" assertions="4" failures="2" skipped="0" time="0" hostname="vm">
       <testcase name="fine &amp; dandy" classname="outer" time="0.1" file="test/a.test.ts" line="3" assertions="2" />
       <testcase name="breaks &lt;here&gt;" classname="outer" time="0.1" file="test/a.test.ts" line="4" assertions="2">
         <failure type="AssertionError" message="Expected: 2">Expected: 2&#10;Received: 1</failure>
+      </testcase>
+      <testcase name="hangs" classname="outer" time="60" file="test/a.test.ts" line="5" assertions="0">
+        <failure type="TimeoutError" message="test timed out" />
       </testcase>
     </testsuite>`,
 );
@@ -43,17 +46,20 @@ test("partition: every file in exactly one shard, the slow ones spread, a group 
   expect(partition(["a", "b"], 8, {})).toHaveLength(2); // no empty shards
 });
 
-test("merge: the top totals are the shards' sums, every file suite is kept, and the failed test is found by name", () => {
+test("merge: the top totals are the shards' sums, every file suite is kept, and each failed test is found by name", () => {
   const merged = mergeReports([parseReport(A), parseReport(B)], 9.5);
   const top = /<testsuites[^>]*>/.exec(merged)![0];
-  expect(top).toContain('tests="5"');
-  expect(top).toContain('failures="1"');
+  expect(top).toContain('tests="6"');
+  expect(top).toContain('failures="2"');
   expect(top).toContain('skipped="1"');
-  expect(top).toContain('assertions="10"');
+  expect(top).toContain('assertions="12"');
   expect(top).toContain('time="9.5"');
   const again = parseReport(merged);
   expect(again.suites).toHaveLength(2);
-  expect(failedTests(again)).toEqual([{ file: "test/a.test.ts", name: "outer > breaks <here>", message: "Expected: 2\nReceived: 1" }]);
+  expect(failedTests(again)).toEqual([
+    { file: "test/a.test.ts", name: "outer > breaks <here>", message: "Expected: 2\nReceived: 1" },
+    { file: "test/a.test.ts", name: "outer > hangs", message: "test timed out" }, // a timeout's failure has no body
+  ]);
 });
 
 test("a shard that crashed counts as one failed test naming the shard", () => {

@@ -12,7 +12,6 @@
  */
 import { Database } from "bun:sqlite";
 import { mkdirSync, rmSync } from "node:fs";
-import { open } from "node:fs/promises";
 import { loadavg } from "node:os";
 import { join } from "node:path";
 import { writeFlac } from "../../src/sample/flacWriter.ts";
@@ -21,6 +20,7 @@ import { pseudoRandomBytes } from "../../test/cas/testData.ts";
 import { putObjects, rgwSkipReason, startRgw } from "../../test/support/cephRgw.ts";
 import { startFaultProxy } from "../../test/support/faultProxy.ts";
 import { BENCH_ROOT, flag, median, MusicFsChild, option } from "../mount/harness.ts";
+import { timedRead } from "./measure.ts";
 
 const RTTS = option("rtt", "0,20").split(",").map(Number);
 const MIB = Number(option("mib", "16"));
@@ -38,18 +38,6 @@ function flac(i: number): Uint8Array {
   out.set(head);
   out.set(pseudoRandomBytes(out.length - head.length, i), head.length);
   return out;
-}
-
-async function timedRead(file: string, offset: number, length: number): Promise<number> {
-  const t = performance.now();
-  const fh = await open(file, "r");
-  try {
-    const { bytesRead } = await fh.read(new Uint8Array(length), 0, length, offset);
-    if (bytesRead !== length) throw new Error(`short read of ${file}: ${bytesRead}`);
-  } finally {
-    await fh.close();
-  }
-  return performance.now() - t;
 }
 
 const rgw = await startRgw();

@@ -5,6 +5,7 @@
  * the proxy the mounts talk to.
  */
 import { readdirSync, readFileSync } from "node:fs";
+import { open } from "node:fs/promises";
 
 export const MB = 1_000_000;
 
@@ -176,4 +177,17 @@ export function threadCpuSeconds(pid: number): Record<string, number> {
     }
   }
   return out;
+}
+
+/** Milliseconds to open `file` and read `length` bytes at `offset` (what a player's first read or a seek costs). */
+export async function timedRead(file: string, offset: number, length: number): Promise<number> {
+  const t = performance.now();
+  const fh = await open(file, "r");
+  try {
+    const { bytesRead } = await fh.read(new Uint8Array(length), 0, length, offset);
+    if (bytesRead !== length) throw new Error(`short read of ${file}: ${bytesRead}`);
+  } finally {
+    await fh.close();
+  }
+  return performance.now() - t;
 }

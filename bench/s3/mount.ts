@@ -26,7 +26,7 @@
  */
 import { Database } from "bun:sqlite";
 import { mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
-import { open, readdir } from "node:fs/promises";
+import { readdir } from "node:fs/promises";
 import { loadavg } from "node:os";
 import { dirname, join } from "node:path";
 import { resolveOptions, type FetcherOptions } from "../../src/cas/fetch/options.ts";
@@ -38,7 +38,7 @@ import { freePort, putObjects, rgwSkipReason, startRgw } from "../../test/suppor
 import { startFaultProxy } from "../../test/support/faultProxy.ts";
 import { hasMpd, startMpd } from "../../test/support/mpd.ts";
 import { BENCH_ROOT, flag, isMounted, lazyUnmount, median, MusicFsChild, numberList, option } from "../mount/harness.ts";
-import { ddMBps, dropPages, fuseReads, MB, rangedGetsMBps, settleDisk, sh, threadCpuSeconds, treeCpuSeconds, untilAllocated } from "./measure.ts";
+import { ddMBps, dropPages, fuseReads, MB, rangedGetsMBps, settleDisk, sh, threadCpuSeconds, timedRead, treeCpuSeconds, untilAllocated } from "./measure.ts";
 
 const RTTS = numberList("rtt", "0,20");
 const BIG_MIB = Number(option("mib", "64"));
@@ -80,18 +80,6 @@ function library(): [string, Uint8Array][] {
     objects.push([`Tracks/${i}.${i % 2 === 0 ? "flac" : "mp3"}`, data]);
   }
   return objects;
-}
-
-async function timedRead(file: string, offset: number, length: number): Promise<number> {
-  const t = performance.now();
-  const fh = await open(file, "r");
-  try {
-    const { bytesRead } = await fh.read(new Uint8Array(length), 0, length, offset);
-    if (bytesRead !== length) throw new Error(`short read of ${file}: ${bytesRead}`);
-  } finally {
-    await fh.close();
-  }
-  return performance.now() - t;
 }
 
 async function timedFind(mnt: string): Promise<{ ms: number; files: number }> {

@@ -10,11 +10,6 @@ export interface CacheStatsSnapshot {
   storedChunks: number;
   /** Bytes of content referenced by manifests (each file counted in full, shared chunks counted every time). */
   logicalBytes: number;
-  /** logicalBytes / storedBytes: > 1 when files share chunks (0 when the store is empty). */
-  dedupRatio: number;
-  /** Chunk puts that found the chunk already stored, and the bytes they did not write. */
-  dedupHits: number;
-  dedupBytesSaved: number;
   /** Reads answered entirely from the store, and reads that needed the origin. */
   hits: number;
   misses: number;
@@ -33,16 +28,12 @@ export interface WorkerReadCounts {
 
 export class CacheStats {
   private c = {
-    dedupHits: 0, dedupBytesSaved: 0, hits: 0, misses: 0, originBytes: 0, evictions: 0, evictedBytes: 0,
+    hits: 0, misses: 0, originBytes: 0, evictions: 0, evictedBytes: 0,
     corruptChunks: 0, writeFailures: 0, storedPuts: 0,
   };
 
   constructor(private readonly totals: () => LedgerTotals = () => ({ storedBytes: 0, storedChunks: 0, logicalBytes: 0 })) {}
 
-  countDedupHit(bytes: number): void {
-    this.c.dedupHits++;
-    this.c.dedupBytesSaved += bytes;
-  }
   countStored(_bytes: number): void {
     this.c.storedPuts++;
   }
@@ -77,9 +68,6 @@ export class CacheStats {
       storedBytes: t.storedBytes,
       storedChunks: t.storedChunks,
       logicalBytes: t.logicalBytes,
-      dedupRatio: t.storedBytes > 0 ? t.logicalBytes / t.storedBytes : 0,
-      dedupHits: this.c.dedupHits,
-      dedupBytesSaved: this.c.dedupBytesSaved,
       hits: this.c.hits,
       misses: this.c.misses,
       originBytes: this.c.originBytes,

@@ -131,7 +131,6 @@ export class ChunkStore {
     // A synchronous stat (a few µs on cached dentries): the async one cost a thread-pool round trip and a promise
     // per chunk on the main thread, ~5 % of its CPU in a cold read.
     if (existsSync(this.pathOf(hex))) {
-      this.stats?.countDedupHit(bytes.length);
       this.ledger?.recordAccess([hex]);
       return "duplicate";
     }

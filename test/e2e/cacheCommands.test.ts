@@ -88,7 +88,7 @@ describe("musicfs cache stats", () => {
     return count;
   }
 
-  test("says what the cache dir holds in its layout: data files, partial files, chunk files left, pinned files; no dedup ratio", async () => {
+  test("says what the cache dir holds in its layout: data files, partial files, chunk files left, pinned files; no dedup figure, offline or in a running mount's status", async () => {
     const origin = tempDir();
     await writeSampleLibrary(origin);
     const cache = tempDir();
@@ -102,6 +102,15 @@ describe("musicfs cache stats", () => {
     expect(pinned.stderr).toContain("Everything pinned is cached");
     readFileSync(join(mnt, tracks[1]!));
     await eventually(() => manifests(cache).length, (n) => n >= 2);
+    // The running mount's live figures (`musicfs status`, through its control socket) show no dedup figure either.
+    const live = await run(["bun", CLI, "status", "--json", "--cache-dir", cache]);
+    const liveCache = JSON.parse(live.stdout).cache;
+    expect(typeof liveCache.storedBytes).toBe("number");
+    expect(typeof liveCache.hits).toBe("number");
+    expect(Object.keys(liveCache).filter((k) => /dedup/i.test(k))).toEqual([]);
+    const liveText = await run(["bun", CLI, "status", "--cache-dir", cache]);
+    expect(liveText.stdout).toMatch(/^cache +storedBytes \d+/m);
+    expect(liveText.stdout).not.toMatch(/dedup/i);
     expect(await server.stop()).toBe(0);
 
     const json = await run(["bun", CLI, "cache", "stats", "--json", ...args]);

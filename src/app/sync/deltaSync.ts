@@ -67,7 +67,7 @@ export interface SyncOptions {
   onFilesRemoved?: (ids: FileId[]) => void;
   /** Apply removals even where the removal guard holds them back (`--accept-removals`: the user confirmed them). */
   acceptRemovals?: boolean;
-  /** Awaited before each origin folder: a live mount's sync gives way to its traffic (foregroundPacer.ts). */
+  /** Awaited before the walk and before each origin folder: a live mount's sync gives way to its traffic (foregroundPacer.ts). */
   pace?: () => Promise<void>;
 }
 
@@ -155,6 +155,7 @@ export async function deltaSync(library: SyncedLibrary, opts: SyncOptions = {}):
       onFolderImage: (originId, entry) => images.get(originId)?.push(entry),
       pace: opts.pace,
     });
+  await opts.pace?.(); // the listing too (an S3 walk lists several folders at once before the first is handed on)
   const scan = library.scans ? await library.scans.track("sync", walk) : await walk();
   for (const c of classifiers.values()) {
     summary.added += c.counts.added;

@@ -202,8 +202,6 @@ class Scan {
     this.remoteReadsInFlight = Math.max(1, options.remoteReadsInFlight ?? 64);
   }
 
-  private workersStarted = false;
-
   async run(): Promise<ScanSummary> {
     const started = performance.now();
     const onAbort = () => this.stop();
@@ -384,23 +382,32 @@ class Scan {
     return slot;
   }
 
-  /** Hands out work: at most two batches per worker (one running, one waiting in its inbox). */
+  /**
+   * Hands out work: at most two batches per worker (one running, one waiting in its inbox). A batch goes to an idle
+   * worker, else to a new one (up to workerCount), else to a busy one's inbox: workers start when there is work for
+   * them, so a scan of a few files starts one parser, not one per core (each loads the tag parser: ~50 ms of CPU).
+   */
   private pump(): void {
-    if (this.stopping) return;
-    if (this.slots.length === 0 && !this.workersStarted && (this.queue.length > 0 || this.retryQueue.length > 0)) {
-      this.workersStarted = true;
-      for (let i = 0; i < this.workerCount; i++) this.slots.push(this.spawn());
+    if (this.stopping || this.fatal) return;
+    for (;;) {
+      const idle = this.slots.find((s) => s.inFlight.length === 0);
+      const canGrow = this.slots.length < this.workerCount;
+      const target = idle ?? (canGrow ? null : this.slots.find((s) => s.inFlight.length < 2));
+      if (target === undefined) return; // every worker has a batch running and one waiting
+      const batch = this.takeBatch();
+      if (!batch) return;
+      const slot = target ?? this.spawnInto();
+      if (slot.inFlight.length === 0) slot.lastProgressAt = performance.now();
+      slot.inFlight.push(batch);
+      const request: ParseRequest = { type: "parse", batchId: batch.id, jobs: batch.jobs };
+      slot.worker.post(request);
     }
-    for (const slot of this.slots) {
-      while (slot.inFlight.length < 2) {
-        const batch = this.takeBatch();
-        if (!batch) return;
-        if (slot.inFlight.length === 0) slot.lastProgressAt = performance.now();
-        slot.inFlight.push(batch);
-        const request: ParseRequest = { type: "parse", batchId: batch.id, jobs: batch.jobs };
-        slot.worker.post(request);
-      }
-    }
+  }
+
+  private spawnInto(): WorkerSlot {
+    const slot = this.spawn();
+    this.slots.push(slot);
+    return slot;
   }
 
   private takeBatch(): Batch | null {

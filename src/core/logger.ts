@@ -1,5 +1,7 @@
-import { createConsola, type ConsolaInstance } from "consola";
+import { createConsola, type ConsolaInstance } from "consola/core";
 import { UsageError } from "./errors.ts";
+import { plainLogReporter } from "./plainLogReporter.ts";
+import { isTerminal } from "./terminal.ts";
 
 /**
  * The one logger. Level from MUSICFS_LOG_LEVEL (silent|error|warn|info|debug|trace) or the CLI's --log-level.
@@ -14,17 +16,22 @@ export function parseLogLevel(name: string | undefined): number | undefined {
   return LEVELS[name.toLowerCase()];
 }
 
-// Badges and icons on a terminal; one plain "[level] message" line otherwise (pipes, CI, systemd, tests). (A Node
-// option of createConsola that the browser typings this project resolves do not declare.)
-const reporterChoice = { fancy: process.stderr.isTTY === true && !("NO_COLOR" in process.env) };
+const level = parseLogLevel(process.env.MUSICFS_LOG_LEVEL) ?? 3;
 
-export const log: ConsolaInstance = createConsola({
-  level: parseLogLevel(process.env.MUSICFS_LOG_LEVEL) ?? 3,
-  formatOptions: { date: false },
-  ...reporterChoice,
-  stdout: process.stderr,
-  stderr: process.stderr,
-});
+/**
+ * Badges and icons on a terminal (consola's full build, loaded only then: it brings node:tty and Node's streams);
+ * one plain "[level] message" line otherwise (pipes, CI, systemd, tests), written by plainLogReporter.ts.
+ */
+function createLog(): ConsolaInstance {
+  if (!("NO_COLOR" in process.env) && isTerminal(2)) {
+    const full = require("consola") as typeof import("consola");
+    // (`fancy` is a Node option of createConsola that the browser typings this project resolves do not declare.)
+    return full.createConsola({ level, formatOptions: { date: false }, ...{ fancy: true }, stdout: process.stderr, stderr: process.stderr });
+  }
+  return createConsola({ level, formatOptions: { date: false }, reporters: [plainLogReporter] });
+}
+
+export const log: ConsolaInstance = createLog();
 
 /** Sets the level by name; `source` names where the name came from (a flag, an environment variable) in the error. */
 export function setLogLevel(name: string, source = "--log-level"): void {

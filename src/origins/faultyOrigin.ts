@@ -6,7 +6,7 @@
  * An "operation" is one call of stat/read/isAvailable/walk, or one piece yielded by stream (each piece of a stream
  * stands for one network round trip of a remote origin).
  */
-import type { Origin, OriginCallOptions, OriginEntry, WalkReport } from "./origin.ts";
+import type { Origin, OriginCallOptions, OriginEntry, StreamOptions, WalkReport } from "./origin.ts";
 import type { OriginId } from "../core/ids.ts";
 
 export type FaultMode =
@@ -103,9 +103,9 @@ export class FaultyOrigin implements Origin {
     return bytes;
   }
 
-  async *stream(realPath: string, offset: number, chunkSize?: number): AsyncIterable<Uint8Array> {
+  async *stream(realPath: string, offset: number, chunkSize?: number, opts?: StreamOptions): AsyncIterable<Uint8Array> {
     this.counts.streamCalls++;
-    for await (const piece of this.inner.stream(realPath, offset, chunkSize)) {
+    for await (const piece of this.inner.stream(realPath, offset, chunkSize, opts)) {
       const max = this.mode.kind === "partial" ? this.mode.maxBytes : piece.length;
       for (let at = 0; at < piece.length; at += max) {
         this.counts.streamPieces++;

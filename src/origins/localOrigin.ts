@@ -7,7 +7,7 @@ import { fsBytesToText, hasEscapes, originFsPath, type FsPath } from "../core/or
 import { errnoCode, errorMessage } from "../core/errors.ts";
 import { readFully } from "../core/readFully.ts";
 import { tildify } from "../core/logger.ts";
-import type { Origin, OriginEntry, WalkReport } from "./origin.ts";
+import type { Origin, OriginEntry, StreamOptions, WalkReport } from "./origin.ts";
 
 /** A folder on this machine (a local disk, or an NFS/SMB mount). */
 export class LocalOrigin implements Origin {
@@ -50,16 +50,18 @@ export class LocalOrigin implements Origin {
     }
   }
 
-  async *stream(realPath: string, offset: number, chunkSize = 256 * 1024): AsyncIterable<Uint8Array> {
+  async *stream(realPath: string, offset: number, chunkSize = 256 * 1024, opts?: StreamOptions): AsyncIterable<Uint8Array> {
+    const end = opts?.end ?? Infinity;
     const fh = await open(this.localPath(realPath), "r");
     try {
       let pos = offset;
-      for (;;) {
-        const buf = new Uint8Array(chunkSize);
-        const { bytesRead } = await fh.read(buf, 0, chunkSize, pos);
+      while (pos < end && !opts?.signal?.aborted) {
+        const want = Math.min(chunkSize, end - pos);
+        const buf = new Uint8Array(want);
+        const { bytesRead } = await fh.read(buf, 0, want, pos);
         if (bytesRead === 0) return;
         pos += bytesRead;
-        yield bytesRead === chunkSize ? buf : buf.subarray(0, bytesRead);
+        yield bytesRead === want ? buf : buf.subarray(0, bytesRead);
       }
     } finally {
       await fh.close();

@@ -36,6 +36,17 @@ export interface OriginCallOptions {
   deadline?: number;
 }
 
+/** How far a stream goes, and how to stop it early. */
+export interface StreamOptions {
+  /** The stream ends before this offset (default: at EOF): a network origin asks for that range only. */
+  end?: number;
+  /**
+   * Aborting it ends the stream at once: a network origin cancels the response body, so no more bytes are
+   * downloaded (a skipped track), and a pending piece settles instead of waiting for bytes that never come.
+   */
+  signal?: AbortSignal;
+}
+
 /**
  * A source of music files. All methods are async and may be slow or fail (network origins); callers bound them
  * with timeouts where a user is waiting. `realPath` arguments are the ones `walk` produced.
@@ -53,8 +64,11 @@ export interface Origin {
   stat(realPath: string, opts?: OriginCallOptions): Promise<{ size: number; mtimeMs: number; etag?: string }>;
   /** Reads up to `length` bytes at `offset` (short only at EOF). */
   read(realPath: string, offset: number, length: number, opts?: OriginCallOptions): Promise<Uint8Array>;
-  /** Streams the file from `offset` to EOF in chunks of roughly `chunkSize` bytes. */
-  stream(realPath: string, offset: number, chunkSize?: number): AsyncIterable<Uint8Array>;
+  /**
+   * Streams the file from `offset` to EOF (or to `opts.end`) in pieces of roughly `chunkSize` bytes, each a fresh
+   * buffer the caller may keep. A network origin makes one request for it (another only if the connection breaks).
+   */
+  stream(realPath: string, offset: number, chunkSize?: number, opts?: StreamOptions): AsyncIterable<Uint8Array>;
   /** True when the origin answers at all (root reachable). */
   isAvailable(): Promise<boolean>;
   /** Why it does not answer (null: it does), in words a user can act on; origins without it only say "not reachable". */

@@ -15,7 +15,7 @@
 import type { OriginId } from "../core/types.ts";
 import { withTimeout } from "../core/timeout.ts";
 import { FolderGrouper } from "./folderGrouper.ts";
-import type { Origin, OriginCallOptions, OriginEntry, WalkReport } from "./origin.ts";
+import type { Origin, OriginCallOptions, OriginEntry, StreamOptions, WalkReport } from "./origin.ts";
 import { RequestLimiter } from "./requestLimiter.ts";
 import { DEFAULT_RETRY_POLICY, backoffMs, errorCode, isRetryable, monotonicNow, withRetry, type RetryPolicy } from "./retryPolicy.ts";
 import type { ResolvedS3Settings } from "./s3Credentials.ts";
@@ -326,23 +326,33 @@ export class S3Origin implements Origin {
   }
 
   /**
-   * One streaming GET from `offset`; pieces are passed on as they arrive, coalesced to about `chunkSize`. A piece
-   * that does not come within the request timeout, or a broken connection, resumes with a new GET from where the
-   * stream stopped (within the retry policy's tries).
+   * One streaming GET from `offset` (to `opts.end`, or EOF); pieces are passed on as they arrive, coalesced to about
+   * `chunkSize`. A piece that does not come within the request timeout, or a broken connection, resumes with a new
+   * GET from where the stream stopped (within the retry policy's tries). The response body is cancelled when the
+   * caller stops early (`return`, a thrown error) or aborts `opts.signal`: the connection stops downloading.
    */
-  async *stream(realPath: string, offset: number, chunkSize = 256 * 1024): AsyncIterable<Uint8Array> {
+  async *stream(realPath: string, offset: number, chunkSize = 256 * 1024, opts?: StreamOptions): AsyncIterable<Uint8Array> {
     let position = offset;
+    const end = opts?.end;
+    const signal = opts?.signal;
     let failures = 0;
     const what = `Reading "${realPath}"`;
     const pieceTimeout = () => Object.assign(new Error(`no data within ${this.timeoutMs} ms`), { code: "Timeout" });
-    for (;;) {
+    const aborted = () => Object.assign(new Error(`${what}: stopped`), { code: "Aborted" });
+    while (end === undefined || position < end) {
+      if (signal?.aborted) throw aborted();
       this.counts.get++;
-      const reader = this.client.file(this.key(realPath)).slice(position).stream().getReader();
+      const file = this.client.file(this.key(realPath));
+      const reader = (end === undefined ? file.slice(position) : file.slice(position, end)).stream().getReader();
+      const cancel = () => void reader.cancel().catch(() => {});
+      signal?.addEventListener("abort", cancel, { once: true });
+      let finished = false;
       let pending: Uint8Array[] = [];
       let pendingBytes = 0;
       try {
         for (;;) {
           const { done, value } = await withTimeout(reader.read(), this.timeoutMs, pieceTimeout);
+          if (signal?.aborted) throw aborted();
           if (done) break;
           this.received += value.length;
           pending.push(value);
@@ -356,15 +366,19 @@ export class S3Origin implements Origin {
             yield piece;
           }
         }
+        finished = true;
         if (pendingBytes > 0) yield concat(pending, pendingBytes);
         return;
       } catch (e) {
-        void reader.cancel().catch(() => {});
+        if (signal?.aborted) throw aborted();
         if (errorCode(e) === "InvalidRange") return; // the offset is at EOF
         if (!isRetryable(e) || ++failures >= this.retry.attempts) throw this.describe(e, what);
         this.counts.retries++;
         await Bun.sleep(backoffMs(failures, this.retry));
         // Bytes received but not yet passed on are fetched again: the next GET starts at `position`.
+      } finally {
+        signal?.removeEventListener("abort", cancel);
+        if (!finished) cancel(); // stopped early, failed or timed out: no more bytes on this connection
       }
     }
   }

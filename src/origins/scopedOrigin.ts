@@ -3,7 +3,7 @@ import { errnoCode, errorMessage } from "../core/errors.ts";
 import type { FsPath } from "../core/originPaths.ts";
 import type { OriginId } from "../core/ids.ts";
 import type { LocalOrigin } from "./localOrigin.ts";
-import type { Origin, OriginEntry, WalkReport } from "./origin.ts";
+import type { Origin, OriginEntry, StreamOptions, WalkReport } from "./origin.ts";
 
 /**
  * An origin seen through a few of its paths only (what a watcher reported as changed, or a file a read found
@@ -38,8 +38,8 @@ export class ScopedOrigin implements Origin {
   read(realPath: string, offset: number, length: number) {
     return this.origin.read(realPath, offset, length);
   }
-  stream(realPath: string, offset: number, chunkSize?: number) {
-    return this.origin.stream(realPath, offset, chunkSize);
+  stream(realPath: string, offset: number, chunkSize?: number, opts?: StreamOptions) {
+    return this.origin.stream(realPath, offset, chunkSize, opts);
   }
 
   async *walk(report: WalkReport = { unreadable: [], symlinkLoops: 0 }): AsyncIterable<OriginEntry[]> {

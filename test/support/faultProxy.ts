@@ -33,6 +33,8 @@ export interface FaultProxy {
   readonly bytesToClients: number;
   /** Connections accepted and reset at once by an outage("reset") so far: the clients' tries during it. */
   readonly outageResets: number;
+  /** Connections the clients closed (or reset) so far: a client that cancels a response body closes its connection. */
+  readonly clientCloses: number;
   /** Answers the next `count` requests with `fault` instead of forwarding them (optionally only paths matching). */
   inject(fault: Fault, count: number, pathPattern?: RegExp): void;
   /** Drops the injected faults not used yet. */
@@ -95,7 +97,7 @@ export function startFaultProxy(target: { host?: string; port: number }, opts: {
   let holding: RegExp | null = null;
   const held: { c: Conn; bytes: Uint8Array }[] = [];
 
-  const state = { delayMs: opts.delayMs ?? 0, rate: 0, bytesToClients: 0, rateFreeAt: 0, outageResets: 0 };
+  const state = { delayMs: opts.delayMs ?? 0, rate: 0, bytesToClients: 0, rateFreeAt: 0, outageResets: 0, clientCloses: 0 };
   const later = (fn: () => void) => (state.delayMs > 0 ? setTimeout(fn, state.delayMs) : fn());
   /** Server → client: the delay, plus the time the bandwidth cap needs for the bytes queued before. */
   const towardClient = (bytes: number, fn: () => void) => {
@@ -204,9 +206,11 @@ export function startFaultProxy(target: { host?: string; port: number }, opts: {
       flush(client, client.data.toClient);
     },
     close(client) {
+      if (client.data && !client.data.closed) state.clientCloses++;
       if (client.data) closeConn(client.data, false);
     },
     error(client) {
+      if (client.data && !client.data.closed) state.clientCloses++;
       if (client.data) closeConn(client.data, true);
     },
   };
@@ -235,6 +239,9 @@ export function startFaultProxy(target: { host?: string; port: number }, opts: {
     },
     get bytesToClients() {
       return state.bytesToClients;
+    },
+    get clientCloses() {
+      return state.clientCloses;
     },
     get outageResets() {
       return state.outageResets;

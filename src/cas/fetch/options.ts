@@ -12,7 +12,7 @@ import { DEFAULT_CDC, type CdcParams } from "../fastCdc.ts";
 import type { FetchProgress } from "../fetchProgress.ts";
 import type { Manifest } from "../manifestCodec.ts";
 import type { RangeIndex } from "../rangeIndex.ts";
-import type { FetchWindowParams } from "./fetchWindow.ts";
+import type { FetchRequestParams } from "./fetchWindow.ts";
 import { defaultSeekWindow } from "./seekWindow.ts";
 import type { SharedHeads } from "./sharedHeads.ts";
 
@@ -62,18 +62,24 @@ export interface FetcherOptions {
   /** Files fetched at once; reads of queued files use range blocks meanwhile (default 4). */
   maxConcurrentFileFetches?: number;
   /**
-   * The primary fetch's ranged reads: size of each (default 1 MiB, a multiple of rangeBlockBytes) and how many in
-   * flight (default 8). Measured on RGW through a 20 ms RTT proxy (bench/s3/ceiling.ts): 1 MiB × 4 in flight 70 MB/s,
-   * × 8 101 MB/s; 4 MiB reads were slower than 1 MiB ones at every depth (RGW serves an object in 4 MiB stripes).
+   * The pieces of the primary fetch's streams (default 1 MiB, a multiple of rangeBlockBytes): each is handed to the
+   * readers, written and hashed as one; also the most taken at once from range blocks already fetched.
    */
   segmentBytes?: number;
+  /**
+   * With `segmentBytes`, the default of `fetchWindowMaxBytes` (8). The primary fetch no longer makes parallel ranged
+   * reads (streamedSegments.ts: one streaming GET at a time, the next started halfway through the current one).
+   */
   parallelReads?: number;
   /**
-   * The whole-file fetch's window (fetchWindow.ts): what it first requests ahead of its stream (default 256 KiB),
-   * doubling up to the bound (default `parallelReads` × `segmentBytes`).
+   * The whole-file fetch's requests (fetchWindow.ts): the first one's size (default 256 KiB), doubling up to
+   * `fetchRequestMaxBytes` (default 64 MiB; a 64 MiB file is then 9 GETs). `fetchWindowMaxBytes` (default
+   * `parallelReads` × `segmentBytes`, 8 MiB) is what a fetch whose last reader left still finishes, and with the
+   * playback threshold how far ahead of the stream a read waits for it (seekWindow.ts).
    */
   fetchWindowInitialBytes?: number;
   fetchWindowMaxBytes?: number;
+  fetchRequestMaxBytes?: number;
   /** Chunk puts in flight per file, so that fsync latency overlaps with the download (default 4). */
   maxPendingStores?: number;
   /** Bytes of the primaries' latest ranged reads kept in memory for readers behind them, all files together (default 32 MiB). */
@@ -100,7 +106,7 @@ export type ResolvedOptions = Required<
     | "readTimeoutMs" | "originTimeoutMs" | "seekWindowBytes" | "rangeBlockBytes"
     | "maxMemoryBlocks" | "maxConcurrentFileFetches" | "segmentBytes" | "parallelReads" | "maxPendingStores" | "cdc"
     | "repairAheadChunks" | "playbackThresholdBytes" | "retainedBytes" | "readAheadInitialBytes" | "readAheadMaxBytes"
-    | "fetchWindowInitialBytes" | "fetchWindowMaxBytes"
+    | "fetchWindowInitialBytes" | "fetchWindowMaxBytes" | "fetchRequestMaxBytes"
   >
 >;
 
@@ -127,6 +133,7 @@ export function resolveOptions(deps: FetcherOptions): ResolvedOptions {
     parallelReads,
     fetchWindowInitialBytes: Math.min(fetchWindowMaxBytes, deps.fetchWindowInitialBytes ?? 256 * 1024),
     fetchWindowMaxBytes,
+    fetchRequestMaxBytes: Math.max(rangeBlockBytes, deps.fetchRequestMaxBytes ?? 64 * MiB),
     playbackThresholdBytes,
     maxPendingStores: deps.maxPendingStores ?? 4,
     retainedBytes: deps.retainedBytes ?? 32 * MiB,
@@ -135,9 +142,9 @@ export function resolveOptions(deps: FetcherOptions): ResolvedOptions {
   };
 }
 
-/** The sequential fetch's window parameters (fetchWindow.ts), from the resolved options. */
-export function windowParams(o: ResolvedOptions): FetchWindowParams {
-  return { initialBytes: o.fetchWindowInitialBytes, maxBytes: o.fetchWindowMaxBytes, requestBytes: o.segmentBytes, blockBytes: o.rangeBlockBytes };
+/** The sequential fetch's request sizes (fetchWindow.ts), from the resolved options. */
+export function requestParams(o: ResolvedOptions): FetchRequestParams {
+  return { initialBytes: o.fetchWindowInitialBytes, maxRequestBytes: o.fetchRequestMaxBytes, blockBytes: o.rangeBlockBytes };
 }
 
 /** What every part of the fetcher shares: its collaborators, its tuning, whether it is closing, its background work. */

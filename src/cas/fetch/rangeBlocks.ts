@@ -51,6 +51,18 @@ export class RangeBlocks {
   }
 
   /**
+   * The first block from `first` (up to `last`) that is neither in memory (fetched or being fetched for a read) nor
+   * recorded in the store: the whole-file fetch reuses the run of blocks before it instead of fetching them again.
+   */
+  knownUntil(ff: FileFetch, first: number, last: number): number {
+    const index = this.env.deps.rangeIndex;
+    if (index) ff.stored ??= index.blocksOf(ff.file.fileId, ff.file, this.env.o.rangeBlockBytes);
+    let k = first;
+    while (k <= last && (this.memory.peek(memoryKey(ff, k)) !== undefined || ff.stored?.has(k))) k++;
+    return k;
+  }
+
+  /**
    * Blocks first..last of a file, each from memory, the store (a recorded range block) or the origin — contiguous
    * missing blocks in one ranged read.
    */

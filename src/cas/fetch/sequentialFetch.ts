@@ -1,7 +1,7 @@
 /**
- * The sequential ("primary") fetch of a whole file: ranged reads in a window that opens small and doubles up to
- * `parallelReads` reads of `segmentBytes` in flight (fetchWindow.ts; blocks already fetched are reused, not
- * fetched again), taken in file order; readers waiting just ahead are answered as the bytes go by. Into a data file
+ * The sequential ("primary") fetch of a whole file: streaming GETs that start small and double in size
+ * (fetchWindow.ts, streamedSegments.ts; blocks already fetched are reused, not fetched again), their pieces taken in
+ * file order as they arrive; readers waiting just ahead are answered as the bytes go by. Into a data file
  * (`runWritten`): each read is written at its offset and the hash worker cuts (fixed boundaries) and hashes it after
  * it is written. The chunk layout: fed to FastCDC on this thread, chunks stored as they are cut. At EOF the manifest
  * is built and `ManifestCached` is emitted.
@@ -21,11 +21,11 @@ import { asFetchError, describe, FetchError, noteStoreFailure } from "./fetchErr
 import type { HashedChunk } from "../chunkHasher.ts";
 import type { FetchedChunk, FileFetch } from "./fileFetch.ts";
 import type { ManifestReads } from "./manifestReads.ts";
-import { advanceWindow, nextRequest, openWindow } from "./fetchWindow.ts";
-import { windowParams, type FetchEnv } from "./options.ts";
-import { checkVersion, fetchExactly } from "./originReads.ts";
+import { requestParams, type FetchEnv } from "./options.ts";
+import { checkVersion } from "./originReads.ts";
 import type { RangeBlocks } from "./rangeBlocks.ts";
 import type { RetainedPieces } from "./retained.ts";
+import { StreamedSegments } from "./streamedSegments.ts";
 import { deliver, rejectAll } from "./waiters.ts";
 
 export class SequentialFetch {
@@ -65,27 +65,84 @@ export class SequentialFetch {
   async run(ff: FileFetch): Promise<void> {
     const { file } = ff;
     const timeoutMs = this.env.o.originTimeoutMs;
-    const bound = <T>(p: Promise<T>) =>
-      withTimeout(p, timeoutMs, () => new FetchError("timeout", `${describe(file)}: origin stalled for ${timeoutMs} ms`));
-    await bound(checkVersion(ff, timeoutMs, this.env.heads));
-    if (this.env.deps.partials && this.env.deps.hashing) return this.runWritten(ff, bound);
+    await withTimeout(checkVersion(ff, timeoutMs, this.env.heads), timeoutMs, () =>
+      new FetchError("timeout", `${describe(file)}: origin stalled for ${timeoutMs} ms`),
+    );
+    if (this.env.deps.partials && this.env.deps.hashing) return this.runWritten(ff);
     const chunker = new StreamingChunker(ff.cutEnd, this.env.o.cdc);
     ff.chunker = chunker;
     const stores: Promise<void>[] = [];
-    const segments: Promise<Uint8Array[]>[] = [];
+    let ended: "eof" | "abandoned";
     try {
-      await this.pipeSegments(ff, chunker, segments, stores, bound);
+      ended = await this.pump(
+        ff,
+        (_at, piece) => {
+          // Every cut is registered before anything is awaited: a cut chunk must be findable (in memory until
+          // stored) the moment it leaves the chunker's buffer, or a read of its range would fall through the gap.
+          for (const cut of chunker.push(piece)) stores.push(this.storeCut(ff, cut));
+        },
+        async () => {
+          while (stores.length > this.env.o.maxPendingStores) await stores.shift();
+        },
+      );
     } catch (e) {
       await Promise.allSettled(stores); // no write may outlive the fetch (shutdown waits for fetches only)
       this.persistProgress(ff);
       throw e;
     }
-    if (this.env.closed() || !this.parts.isCurrent(ff)) return;
+    if (ended === "abandoned") {
+      await Promise.allSettled(stores);
+      this.persistProgress(ff);
+      this.env.deps.partials?.closePartial(file.fileId);
+      return;
+    }
     if (chunker.pendingEnd !== file.size)
       throw new FetchError("changed", `${describe(file)} is shorter on the origin than recorded`);
     for (const cut of chunker.finish()) stores.push(this.storeCut(ff, cut));
     await Promise.all(stores);
     await this.complete(ff);
+  }
+
+  /**
+   * Takes the file's bytes from its last cut to EOF, in order, from the streamed requests (streamedSegments.ts),
+   * hands each piece to the readers waiting for it and keeps it for those just behind, then to `sink` (the data
+   * file or the chunker); `afterPiece` may hold the stream back (writes in flight). The progress is recorded about
+   * once per `segmentBytes`. "abandoned": the fetch stopped (closing, or no longer the file's fetch: its last reader
+   * left); the streams in flight are cancelled then, and on any failure.
+   */
+  private async pump(
+    ff: FileFetch,
+    sink: (at: number, piece: Uint8Array) => void,
+    afterPiece: () => Promise<void>,
+  ): Promise<"eof" | "abandoned"> {
+    const { o, deps } = this.env;
+    const B = o.rangeBlockBytes;
+    const source = new StreamedSegments({
+      file: ff.file, from: ff.cutEnd, earnedBytes: ff.readAhead.windowBytes, requests: requestParams(o),
+      pieceBytes: o.segmentBytes, timeoutMs: o.originTimeoutMs, stats: deps.stats,
+      known: {
+        knownUntil: (from, limit) => Math.min(ff.file.size, this.parts.blocks.knownUntil(ff, from / B, Math.floor((limit - 1) / B)) * B),
+        pieces: async (from, to) => joinAdjacent(await Promise.all(this.parts.blocks.blocks(ff, from / B, Math.floor((to - 1) / B), "primary"))),
+      },
+    });
+    let persistedAt = ff.cutEnd;
+    try {
+      for (;;) {
+        if (this.env.closed() || !this.parts.isCurrent(ff)) return "abandoned";
+        const piece = await source.next();
+        if (!piece) return "eof";
+        this.parts.retained.retain(ff, piece.at, piece.bytes);
+        deliver(ff.waiters, piece.at, piece.bytes);
+        sink(piece.at, piece.bytes);
+        await afterPiece();
+        if (piece.at + piece.bytes.length - persistedAt >= o.segmentBytes) {
+          persistedAt = piece.at + piece.bytes.length;
+          this.persistProgress(ff);
+        }
+      }
+    } finally {
+      source.cancel();
+    }
   }
 
   /** The fetch stopped on an error: its waiting reads fail; a later read or prefetch retries from the last cut. */
@@ -107,7 +164,7 @@ export class SequentialFetch {
    * against the XXH3 of what arrived, and cuts and hashes the chunks they complete (fixed boundaries). The chunks it
    * reports are the fetch's progress; at EOF they are the manifest. Nothing is chunked or hashed by SHA-256 here.
    */
-  private async runWritten(ff: FileFetch, bound: <T>(p: Promise<T>) => Promise<T>): Promise<void> {
+  private async runWritten(ff: FileFetch): Promise<void> {
     const { file } = ff;
     const { o, deps } = this.env;
     const partials = deps.partials!;
@@ -116,38 +173,19 @@ export class SequentialFetch {
     const hashedFrom = ff.cutEnd;
     const job = deps.hashing!.begin(path, hashedFrom, file.size);
     ff.streamEnd = ff.cutEnd;
-    const segments: Promise<Uint8Array[]>[] = [];
     const hashed: Promise<void>[] = [];
     let writes: Promise<unknown> = Promise.resolve();
     let unwritten = false;
-    let next = ff.cutEnd;
-    const p = windowParams(o);
-    let window = openWindow(next, p, ff.readAhead.windowBytes);
     const settle = async () => {
       await Promise.allSettled(hashed);
       this.persistProgress(ff);
     };
     try {
-      for (;;) {
-        if (this.env.closed() || !this.parts.isCurrent(ff)) {
-          await settle();
-          partials.closePartial(file.fileId);
-          return;
-        }
-        window = advanceWindow(window, ff.streamEnd, p);
-        for (let r; segments.length < o.parallelReads && (r = nextRequest(next, ff.streamEnd, file.size, window, p)); ) {
-          const segment = bound(this.segment(ff, r.from, r.to));
-          segment.catch(() => {}); // it may fail while an earlier one is awaited; its turn rethrows
-          segments.push(segment);
-          next = r.to;
-        }
-        if (segments.length === 0) break;
-        for (const piece of await segments.shift()!) {
-          const at = ff.streamEnd;
-          this.parts.retained.retain(ff, at, piece);
-          deliver(ff.waiters, at, piece);
+      const ended = await this.pump(
+        ff,
+        (at, piece) => {
           ff.streamEnd = at + piece.length;
-          if (unwritten) continue; // no room: the rest is served to readers but not cached
+          if (unwritten) return; // no room: the rest is served to readers but not cached
           // Written in file order (admission may wait), named to the worker only once written.
           const write = writes.then(() => partials.writePartial(file, at, piece));
           writes = write.catch(() => {});
@@ -161,9 +199,15 @@ export class SequentialFetch {
           );
           hashing.catch(() => {}); // it may fail while an earlier one is awaited; its turn rethrows
           hashed.push(hashing);
-        }
-        while (hashed.length > o.maxPendingStores) await hashed.shift();
-        this.persistProgress(ff);
+        },
+        async () => {
+          while (hashed.length > o.maxPendingStores) await hashed.shift();
+        },
+      );
+      if (ended === "abandoned") {
+        await settle();
+        partials.closePartial(file.fileId);
+        return;
       }
       await Promise.all(hashed);
     } catch (e) {
@@ -199,60 +243,6 @@ export class SequentialFetch {
       ff.chunks.push({ offset: c.offset, length: c.length, id: hexToId(c.hex), hex: c.hex, checksum: c.checksum, state: "stored" });
       ff.cutEnd = c.offset + c.length;
     }
-  }
-
-  /**
-   * Keeps the window's ranged reads in flight ahead of the chunker (fetchWindow.ts: small at first, doubling as the
-   * stream takes their bytes, at most `parallelReads` at once) and takes their bytes in file order, feeding waiters,
-   * the chunker and the store, until EOF (or until the fetch is abandoned).
-   */
-  private async pipeSegments(
-    ff: FileFetch,
-    chunker: StreamingChunker,
-    segments: Promise<Uint8Array[]>[],
-    stores: Promise<void>[],
-    bound: <T>(p: Promise<T>) => Promise<T>,
-  ): Promise<void> {
-    const { file } = ff;
-    const { o } = this.env;
-    const p = windowParams(o);
-    let next = ff.cutEnd;
-    let window = openWindow(next, p, ff.readAhead.windowBytes);
-    for (;;) {
-      if (this.env.closed() || !this.parts.isCurrent(ff)) {
-        await Promise.allSettled(stores);
-        this.persistProgress(ff);
-        this.env.deps.partials?.closePartial(file.fileId);
-        return;
-      }
-      window = advanceWindow(window, chunker.pendingEnd, p);
-      for (let r; segments.length < o.parallelReads && (r = nextRequest(next, chunker.pendingEnd, file.size, window, p)); ) {
-        const segment = bound(this.segment(ff, r.from, r.to));
-        segment.catch(() => {}); // it may fail while an earlier one is awaited; its turn rethrows
-        segments.push(segment);
-        next = r.to;
-      }
-      if (segments.length === 0) return;
-      const pieces = await segments.shift()!;
-      for (const piece of pieces) {
-        const at = chunker.pendingEnd;
-        this.parts.retained.retain(ff, at, piece);
-        deliver(ff.waiters, at, piece);
-        // Every cut is registered before anything is awaited: a cut chunk must be findable (in memory until
-        // stored) the moment it leaves the chunker's buffer, or a read of its range would fall through the gap.
-        for (const cut of chunker.push(piece)) stores.push(this.storeCut(ff, cut));
-      }
-      while (stores.length > o.maxPendingStores) await stores.shift();
-      this.persistProgress(ff);
-    }
-  }
-
-  /** Bytes [from, to): block-aligned segments reuse blocks already fetched; a resumed start reads directly. */
-  private async segment(ff: FileFetch, from: number, to: number): Promise<Uint8Array[]> {
-    const { o, deps } = this.env;
-    const B = o.rangeBlockBytes;
-    if (from % B !== 0) return [await fetchExactly(ff.file, from, to - from, o.originTimeoutMs, deps.stats)];
-    return joinAdjacent(await Promise.all(this.parts.blocks.blocks(ff, from / B, Math.floor((to - 1) / B), "primary")));
   }
 
   private async storeCut(ff: FileFetch, cut: CutChunk): Promise<void> {

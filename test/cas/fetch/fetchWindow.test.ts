@@ -1,70 +1,55 @@
 import { expect, test } from "bun:test";
-import { advanceWindow, nextRequest, openWindow, type FetchWindow } from "../../../src/cas/fetch/fetchWindow.ts";
+import { nextRequest, nextStartsAt, type FetchRequest } from "../../../src/cas/fetch/fetchWindow.ts";
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
-const P = { initialBytes: 256 * KiB, maxBytes: 8 * MiB, requestBytes: 1 * MiB, blockBytes: 32 * KiB };
+const P = { initialBytes: 256 * KiB, maxRequestBytes: 64 * MiB, blockBytes: 32 * KiB };
 
-/**
- * A fetch from `from` to `size` whose requests all answer in the order made, one at a time: the requests it makes
- * (sizes), and how many were in flight when each was made.
- */
-function simulate(from: number, size: number, earned = 0): { sizes: number[]; depth: number[] } {
-  let w: FetchWindow = openWindow(from, P, earned);
-  let next = from;
-  let stream = from;
-  const inFlight: number[] = [];
-  const sizes: number[] = [];
-  const depth: number[] = [];
-  for (;;) {
-    w = advanceWindow(w, stream, P);
-    for (let r; (r = nextRequest(next, stream, size, w, P)); next = r.to) {
-      sizes.push(r.to - r.from);
-      inFlight.push(r.to);
-      depth.push(inFlight.length);
-    }
-    if (inFlight.length === 0) return { sizes, depth };
-    stream = inFlight.shift()!; // the oldest request's bytes are taken
+/** Every request of a fetch from `from` to `size`, in order. */
+function requests(from: number, size: number, earned = 0, p = P): FetchRequest[] {
+  const out: FetchRequest[] = [];
+  let previous = 0;
+  for (let r; (r = nextRequest(from, size, previous, p, earned)); from = r.to) {
+    out.push(r);
+    previous = r.to - r.from;
   }
+  return out;
 }
 
-test("a fetch opens with one small request, and the window doubles as the stream takes the bytes, up to the bound", () => {
-  const { sizes, depth } = simulate(0, 64 * MiB);
-  expect(sizes[0]).toBe(256 * KiB);
-  expect(depth[0]).toBe(1);
-  // The window grows 256 KiB → 512 KiB → … → 8 MiB: requests grow to a segment, then several are in flight.
-  expect(sizes.slice(0, 4)).toEqual([256 * KiB, 512 * KiB, 1 * MiB, 1 * MiB]);
-  expect(Math.max(...sizes)).toBe(1 * MiB);
-  expect(Math.max(...depth)).toBeGreaterThanOrEqual(8);
-  expect(Math.max(...depth)).toBeLessThanOrEqual(9);
+test("a fetch opens with one small request, and each next request is twice the one before: a 64 MiB file in 9 GETs", () => {
+  const rs = requests(0, 64 * MiB);
+  const sizes = rs.map((r) => r.to - r.from);
+  expect(sizes.slice(0, 8)).toEqual([256 * KiB, 512 * KiB, 1 * MiB, 2 * MiB, 4 * MiB, 8 * MiB, 16 * MiB, 32 * MiB]);
+  expect(rs.length).toBe(9); // the rest (256 KiB) is the last one
   // Every byte requested once, in order.
   expect(sizes.reduce((a, b) => a + b, 0)).toBe(64 * MiB);
+  for (let i = 1; i < rs.length; i++) expect(rs[i].from).toBe(rs[i - 1].to);
 });
 
-test("the window never exceeds its bound ahead of the stream", () => {
-  let w = openWindow(0, P);
-  for (let s = 0; s < 100 * MiB; s += 100 * KiB) {
-    w = advanceWindow(w, s, P);
-    expect(w.bytes).toBeLessThanOrEqual(P.maxBytes);
-  }
-  expect(w.bytes).toBe(P.maxBytes);
-  expect(nextRequest(20 * MiB, 12 * MiB, 100 * MiB, w, P)).toBeNull(); // 8 MiB ahead already
-  expect(nextRequest(19 * MiB, 12 * MiB, 100 * MiB, w, P)).toEqual({ from: 19 * MiB, to: 20 * MiB });
+test("requests never exceed their bound", () => {
+  const p = { ...P, maxRequestBytes: 4 * MiB };
+  const sizes = requests(0, 100 * MiB, 0, p).map((r) => r.to - r.from);
+  expect(Math.max(...sizes)).toBe(4 * MiB);
+  expect(sizes.filter((s) => s === 4 * MiB).length).toBeGreaterThan(20);
 });
 
 test("a fetch after playback was detected opens with the window the reader's reads had earned", () => {
-  expect(openWindow(0, P, 1 * MiB).bytes).toBe(1 * MiB);
-  expect(openWindow(0, P, 64 * MiB).bytes).toBe(P.maxBytes);
-  expect(openWindow(0, P, 0).bytes).toBe(P.initialBytes);
+  expect(nextRequest(4 * MiB, 100 * MiB, 0, P, 1 * MiB)).toEqual({ from: 4 * MiB, to: 5 * MiB });
+  expect(nextRequest(0, 200 * MiB, 0, P, 128 * MiB)).toEqual({ from: 0, to: 64 * MiB }); // still bounded
+  expect(nextRequest(0, 100 * MiB, 0, P, 0)).toEqual({ from: 0, to: 256 * KiB });
 });
 
 test("requests end on block boundaries (a resumed fetch starts mid-block) and at the end of the file", () => {
   const resumed = 3 * MiB + 1000;
-  const w = openWindow(resumed, P);
-  expect(nextRequest(resumed, resumed, 100 * MiB, w, P)).toEqual({ from: resumed, to: 3 * MiB + 288 * KiB });
+  expect(nextRequest(resumed, 100 * MiB, 0, P)).toEqual({ from: resumed, to: 3 * MiB + 288 * KiB });
   const size = 5 * MiB + 12345;
-  const { sizes } = simulate(0, size);
-  expect(sizes.reduce((a, b) => a + b, 0)).toBe(size);
-  const tail = simulate(size - 100, size);
-  expect(tail.sizes).toEqual([100]);
+  const rs = requests(0, size);
+  expect(rs[rs.length - 1].to).toBe(size);
+  expect(requests(size - 100, size)).toEqual([{ from: size - 100, to: size }]);
+  expect(nextRequest(size, size, 0, P)).toBeNull();
+});
+
+test("the next request starts once half of the current one was taken", () => {
+  expect(nextStartsAt({ from: 0, to: 256 * KiB })).toBe(128 * KiB);
+  expect(nextStartsAt({ from: 4 * MiB, to: 8 * MiB })).toBe(6 * MiB);
 });

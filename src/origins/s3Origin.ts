@@ -326,8 +326,8 @@ export class S3Origin implements Origin {
   }
 
   /**
-   * One streaming GET from `offset` (to `opts.end`, or EOF); pieces are passed on as they arrive, coalesced to about
-   * `chunkSize`. A piece that does not come within the request timeout, or a broken connection, resumes with a new
+   * One streaming GET from `offset` (to `opts.end`, or EOF); pieces are passed on as they arrive, coalesced to
+   * `chunkSize` each (the last one shorter). A piece that does not come within the request timeout, or a broken connection, resumes with a new
    * GET from where the stream stopped (within the retry policy's tries). The response body is cancelled when the
    * caller stops early (`return`, a thrown error) or aborts `opts.signal`: the connection stops downloading.
    */
@@ -358,12 +358,17 @@ export class S3Origin implements Origin {
           pending.push(value);
           pendingBytes += value.length;
           if (pendingBytes >= chunkSize) {
-            const piece = concat(pending, pendingBytes);
-            pending = [];
-            pendingBytes = 0;
-            position += piece.length;
-            failures = 0;
-            yield piece;
+            // Pieces of exactly `chunkSize` (the network's pieces are ~64 KiB): a caller that asks for aligned
+            // ranges gets aligned pieces, so a reader's aligned reads are views of one piece, not copies of two.
+            const all = concat(pending, pendingBytes);
+            let at = 0;
+            for (; all.length - at >= chunkSize; at += chunkSize) {
+              position += chunkSize;
+              failures = 0;
+              yield all.subarray(at, at + chunkSize);
+            }
+            pending = at < all.length ? [all.subarray(at)] : [];
+            pendingBytes = all.length - at;
           }
         }
         finished = true;

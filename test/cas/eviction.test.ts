@@ -12,7 +12,6 @@ import { Fetcher } from "../../src/cas/fetch/index.ts";
 import { decodeManifest, manifestChunkHexes } from "../../src/cas/manifestCodec.ts";
 import { FaultyOrigin } from "../../src/origins/faultyOrigin.ts";
 import { LocalOrigin } from "../../src/origins/localOrigin.ts";
-import type { StreamOptions } from "../../src/origins/origin.ts";
 import { fileRef, makeOrigin, removeDir, tempDir } from "./helpers.ts";
 import { eventually } from "../support/eventually.ts";
 import { pseudoRandomBytes } from "./testData.ts";
@@ -56,13 +55,6 @@ class HeldOrigin extends FaultyOrigin {
   override async read(realPath: string, offset: number, length: number): Promise<Uint8Array> {
     if (this.passes-- <= 0) await this.released.promise;
     return super.read(realPath, offset, length);
-  }
-  /** A whole-file fetch streams: each piece counts as one pass. */
-  override async *stream(realPath: string, offset: number, chunkSize?: number, opts?: StreamOptions): AsyncIterable<Uint8Array> {
-    for await (const piece of super.stream(realPath, offset, chunkSize, opts)) {
-      if (this.passes-- <= 0) await this.released.promise;
-      yield piece;
-    }
   }
 }
 
@@ -120,9 +112,10 @@ describe("eviction", () => {
     const bus = new EventBus();
     const manifests = new Map<number, Uint8Array>();
     bus.on("ManifestCached", (e) => manifests.set(e.fileId, e.manifest));
-    // Pieces of 64 KiB: "d" is 16 pieces (of its streams), and its last one is held until the pins are checked below.
+    // One read in flight, 64 KiB each: "d" is 16 reads, and its last one is held until the pins are checked below.
     const fetcher = new Fetcher({
       store, bus, pins, ledger, stats, loadManifest: (id) => manifests.get(id), segmentBytes: 64 * KiB, rangeBlockBytes: 64 * KiB, parallelReads: 1,
+      fetchRequestMaxBytes: 64 * KiB,
     });
     const silenced = spyOn(log, "info").mockImplementation((() => {}) as never);
     const refs = Object.keys(files).map((name, i) => fileRef(origin, root, name, i + 1));
@@ -136,7 +129,7 @@ describe("eviction", () => {
       await fetcher.prefetch(ref);
       tick();
     }
-    // While "d" is being fetched, its chunks so far are pinned by the fetch. Its 16th piece waits until released, so
+    // While "d" is being fetched, its chunks so far are pinned by the fetch. Its 16th read waits until released, so
     // the fetch is surely still running however slow the machine (15 × 64 KiB read, chunks of at most 256 KiB cut).
     origin.holdAfter(15);
     const fetching = fetcher.prefetch(refs[3]);

@@ -396,7 +396,7 @@ describe("Fetcher", () => {
     origin.setMode({ kind: "failEveryNth", n: 4 });
     const db = new ManifestDb();
     // One read in flight: with several, a failing 4th call would end every attempt before it got far.
-    const cache = open(dir(), db, { fetcher: { segmentBytes: 128 * 1024, parallelReads: 1 } });
+    const cache = open(dir(), db, { fetcher: { segmentBytes: 128 * 1024, parallelReads: 1, fetchRequestMaxBytes: 128 * 1024 } });
     const file = fileRef(origin, root, "f.flac", 8);
     for (let attempt = 0; attempt < 100 && !cache.fetcher.hasManifest(file); attempt++) await cache.fetcher.prefetch(file);
     expect(db.events).toBe(1);
@@ -413,8 +413,9 @@ describe("Fetcher", () => {
     const root = dir();
     const data = pseudoRandomBytes(8 * MiB, 17);
     const origin = makeOrigin(root, { "f.flac": data });
-    // The version check and four reads (the fetch window: 256 KiB, 512 KiB, 1 MiB, 1 MiB), then the origin is gone.
-    origin.setMode({ kind: "failAfter", n: 5 });
+    // The version check and three requests (doubling: 256 KiB, 768 KiB to the next 1 MiB boundary, 2 MiB), then the
+    // origin is gone.
+    origin.setMode({ kind: "failAfter", n: 4 });
     const db = new ManifestDb();
     const cacheDir = dir();
     const file = fileRef(origin, root, "f.flac", 9);
@@ -424,7 +425,7 @@ describe("Fetcher", () => {
     expect(first.progress.fileCount()).toBe(1);
     await first.close(); // the process ends; what it stored and recorded stays on disk
     const fetchedBefore = origin.counts.bytesRead;
-    expect(fetchedBefore).toBe((256 + 512 + 1024 + 1024) * 1024);
+    expect(fetchedBefore).toBe((256 + 768 + 2048) * 1024);
 
     origin.setMode({ kind: "healthy" });
     origin.resetCounts();

@@ -62,24 +62,26 @@ export interface FetcherOptions {
   /** Files fetched at once; reads of queued files use range blocks meanwhile (default 4). */
   maxConcurrentFileFetches?: number;
   /**
-   * The pieces of the primary fetch's streams (default 1 MiB, a multiple of rangeBlockBytes): each is handed to the
+   * The pieces of the primary fetch's requests (default 1 MiB, a multiple of rangeBlockBytes): each is handed to the
    * readers, written and hashed as one; also the most taken at once from range blocks already fetched.
    */
   segmentBytes?: number;
-  /**
-   * With `segmentBytes`, the default of `fetchWindowMaxBytes` (8). The primary fetch no longer makes parallel ranged
-   * reads (streamedSegments.ts: one streaming GET at a time, the next started halfway through the current one).
-   */
+  /** With `segmentBytes`, the default of `fetchWindowMaxBytes` (8). */
   parallelReads?: number;
   /**
-   * The whole-file fetch's requests (fetchWindow.ts): the first one's size (default 256 KiB), doubling up to
-   * `fetchRequestMaxBytes` (default 64 MiB; a 64 MiB file is then 9 GETs). `fetchWindowMaxBytes` (default
-   * `parallelReads` × `segmentBytes`, 8 MiB) is what a fetch whose last reader left still finishes, and with the
-   * playback threshold how far ahead of the stream a read waits for it (seekWindow.ts).
+   * The whole-file fetch's requests (fetchWindow.ts, streamedSegments.ts): the first one's size (default 256 KiB),
+   * each next one twice the one before up to `fetchRequestMaxBytes` (default 2 MiB: a 64 MiB file in 33 GETs, where
+   * 1 MiB requests made 65; 4 MiB made 22 and halved RGW's CPU, but a kill -9 then lost ~9 MiB in flight, not ~3),
+   * made while they fit in a window ahead of what the fetch took, which opens at the first request's size and
+   * doubles up to `fetchWindowMaxBytes` (default `parallelReads` × `segmentBytes`, 8 MiB). That bound is also what
+   * a fetch whose last reader left still finishes, and with the playback threshold how far ahead of the stream a
+   * read waits for it (seekWindow.ts). `fetchRequestMode`: each request one ranged GET (default) or one streaming
+   * GET whose pieces are taken as they arrive (docs/benchmarks.md "Fewer, larger GETs": it cost more than it saved).
    */
   fetchWindowInitialBytes?: number;
   fetchWindowMaxBytes?: number;
   fetchRequestMaxBytes?: number;
+  fetchRequestMode?: "ranged" | "stream";
   /** Chunk puts in flight per file, so that fsync latency overlaps with the download (default 4). */
   maxPendingStores?: number;
   /** Bytes of the primaries' latest ranged reads kept in memory for readers behind them, all files together (default 32 MiB). */
@@ -106,7 +108,7 @@ export type ResolvedOptions = Required<
     | "readTimeoutMs" | "originTimeoutMs" | "seekWindowBytes" | "rangeBlockBytes"
     | "maxMemoryBlocks" | "maxConcurrentFileFetches" | "segmentBytes" | "parallelReads" | "maxPendingStores" | "cdc"
     | "repairAheadChunks" | "playbackThresholdBytes" | "retainedBytes" | "readAheadInitialBytes" | "readAheadMaxBytes"
-    | "fetchWindowInitialBytes" | "fetchWindowMaxBytes" | "fetchRequestMaxBytes"
+    | "fetchWindowInitialBytes" | "fetchWindowMaxBytes" | "fetchRequestMaxBytes" | "fetchRequestMode"
   >
 >;
 
@@ -133,7 +135,8 @@ export function resolveOptions(deps: FetcherOptions): ResolvedOptions {
     parallelReads,
     fetchWindowInitialBytes: Math.min(fetchWindowMaxBytes, deps.fetchWindowInitialBytes ?? 256 * 1024),
     fetchWindowMaxBytes,
-    fetchRequestMaxBytes: Math.max(rangeBlockBytes, deps.fetchRequestMaxBytes ?? 64 * MiB),
+    fetchRequestMaxBytes: Math.max(rangeBlockBytes, deps.fetchRequestMaxBytes ?? 2 * MiB),
+    fetchRequestMode: deps.fetchRequestMode ?? "ranged",
     playbackThresholdBytes,
     maxPendingStores: deps.maxPendingStores ?? 4,
     retainedBytes: deps.retainedBytes ?? 32 * MiB,
@@ -144,7 +147,7 @@ export function resolveOptions(deps: FetcherOptions): ResolvedOptions {
 
 /** The sequential fetch's request sizes (fetchWindow.ts), from the resolved options. */
 export function requestParams(o: ResolvedOptions): FetchRequestParams {
-  return { initialBytes: o.fetchWindowInitialBytes, maxRequestBytes: o.fetchRequestMaxBytes, blockBytes: o.rangeBlockBytes };
+  return { initialBytes: o.fetchWindowInitialBytes, maxRequestBytes: o.fetchRequestMaxBytes, blockBytes: o.rangeBlockBytes, pieceBytes: o.segmentBytes };
 }
 
 /** What every part of the fetcher shares: its collaborators, its tuning, whether it is closing, its background work. */

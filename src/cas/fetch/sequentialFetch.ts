@@ -120,6 +120,7 @@ export class SequentialFetch {
     const source = new StreamedSegments({
       file: ff.file, from: ff.cutEnd, earnedBytes: ff.readAhead.windowBytes, requests: requestParams(o),
       pieceBytes: o.segmentBytes, timeoutMs: o.originTimeoutMs, stats: deps.stats,
+      mode: o.fetchRequestMode, windowBytes: o.fetchWindowMaxBytes,
       known: {
         knownUntil: (from, limit) => Math.min(ff.file.size, this.parts.blocks.knownUntil(ff, from / B, Math.floor((limit - 1) / B)) * B),
         pieces: async (from, to) => joinAdjacent(await Promise.all(this.parts.blocks.blocks(ff, from / B, Math.floor((to - 1) / B), "primary"))),

@@ -1,18 +1,26 @@
 /**
- * The whole-file fetch's bytes, in file order, as pieces of about `pieceBytes`: each request of the fetch
- * (fetchWindow.ts: small first, doubling up to a bound) is one streaming GET (`Origin.stream` with an end), whose
- * pieces are handed on as they arrive — not one ranged GET per megabyte, each waited for whole. A run of range
- * blocks already fetched at the fetch's position (the reads that led to playback being detected) is taken from
- * memory or the store instead of being fetched again.
+ * The whole-file fetch's bytes, in file order, as pieces of `pieceBytes` (on multiples of it): the fetch's requests
+ * (fetchWindow.ts: small first, each twice the one before up to a bound) are made while they fit in a window ahead
+ * of what was taken, which opens at the first request's size and doubles each time half of it was taken (up to
+ * `windowBytes`). Each request is, by `mode`:
  *
- * Every piece must come within `timeoutMs` (a stalled stream fails with FetchError "timeout" and is cancelled; the
- * fetch resumes from its last hashed chunk), a stream that ends short of its range means the file changed, and
- * `cancel` cancels every stream in flight: the response bodies stop downloading (a skipped track).
+ * - "ranged": one ranged GET, its body assembled by the origin (Bun's S3 client: on its HTTP thread), then cut into
+ *   pieces that are views of it (no copy). The default: see docs/benchmarks.md "Fewer, larger GETs".
+ * - "stream": one streaming GET (`Origin.stream` with an end), its pieces handed on as they arrive. Bun hands a
+ *   response body to the JS thread in ~64 KiB pieces, which must be copied into pieces: measured, that cost the
+ *   main thread more than the fewer requests saved.
+ *
+ * A run of range blocks already fetched at the fetch's position (the reads that led to playback being detected) is
+ * taken from memory or the store instead of being fetched again. Every piece must come within `timeoutMs` (a stall
+ * fails with FetchError "timeout" and stops everything; the fetch resumes from its last hashed chunk), a response
+ * short of its range means the file changed, and `cancel` cancels every stream in flight: the response bodies stop
+ * downloading (a skipped track).
  */
 import { withTimeout } from "../../core/timeout.ts";
 import type { CacheStats } from "../cacheStats.ts";
 import { describe, FetchError } from "./fetchError.ts";
-import { nextRequest, nextStartsAt, type FetchRequest, type FetchRequestParams } from "./fetchWindow.ts";
+import { fetchExactly } from "./originReads.ts";
+import { nextRequest, type FetchRequest, type FetchRequestParams } from "./fetchWindow.ts";
 import type { CachedFileRef } from "./options.ts";
 
 /** Already-fetched range blocks the fetch may take instead of asking the origin. */
@@ -30,8 +38,12 @@ export interface StreamedSegmentsParams {
   /** The window the reader's reads had already earned (the first request is at least this). */
   earnedBytes: number;
   requests: FetchRequestParams;
-  /** Pieces handed on (and so written and hashed) are about this size; also the most taken from known blocks at once. */
+  /** Pieces handed on (and so written and hashed) end on multiples of this; also the most taken from known blocks at once. */
   pieceBytes: number;
+  /** How each request is made (see above). */
+  mode: "ranged" | "stream";
+  /** The window's bound: bytes requested ahead of what was taken. */
+  windowBytes: number;
   /** Each piece must arrive within this. */
   timeoutMs: number;
   stats?: CacheStats;
@@ -46,29 +58,32 @@ export interface StreamedPiece {
 
 /** One request's bytes, taken piece by piece. */
 interface Segment extends FetchRequest {
-  /** True for a streaming GET (the next request waits until half of it was taken); false for known blocks. */
-  readonly streamed: boolean;
   /** The next piece, null when all of [from, to) was handed out. */
   take(): Promise<Uint8Array | null>;
   cancel(): void;
 }
 
 export class StreamedSegments {
-  /** Requests in flight, in file order (at most two: the one being taken and the next). */
+  /** Requests in flight, in file order. */
   private readonly segments: Segment[] = [];
+  /** The window: bytes kept requested ahead of what was taken, and where it last grew. */
+  private window: number;
+  private grewAt: number;
   /** Where the next request starts. */
   private requested: number;
   /** The end of the bytes handed out so far. */
   private taken: number;
-  /** The size of the last streaming request (0: none yet). */
-  private lastStreamBytes = 0;
+  /** The size of the last request to the origin (0: none yet). */
+  private lastRequestBytes = 0;
   private cancelled = false;
-  /** Streaming requests made (one GET each, unless a network origin resumes a broken connection). */
+  /** Requests made to the origin (one GET each, unless a network origin retries or resumes a broken connection). */
   requests = 0;
 
   constructor(private readonly p: StreamedSegmentsParams) {
     this.requested = p.from;
     this.taken = p.from;
+    this.window = Math.min(p.windowBytes, Math.max(p.requests.initialBytes, p.earnedBytes));
+    this.grewAt = p.from;
   }
 
   /**
@@ -104,14 +119,19 @@ export class StreamedSegments {
     for (const s of this.segments.splice(0)) s.cancel();
   }
 
-  /** Starts the requests that are due: one when none is in flight, the next once half of a streaming one was taken. */
+  /**
+   * Starts the requests that fit in the window (always one when none is in flight): the window opens at the first
+   * request's size, so whoever waits for the first bytes waits for one short GET alone, and doubles each time half
+   * of it was taken.
+   */
   private startRequests(): void {
-    const size = this.p.file.size;
-    while (this.segments.length < 2 && this.requested < size) {
-      const last = this.segments[this.segments.length - 1];
-      if (last?.streamed && this.taken < nextStartsAt(last)) return;
-      this.segments.push(this.start());
+    const { file, windowBytes } = this.p;
+    if (this.window < windowBytes && this.taken - this.grewAt >= this.window / 2) {
+      this.window = Math.min(windowBytes, this.window * 2);
+      this.grewAt = this.taken;
     }
+    while (this.requested < file.size && (this.segments.length === 0 || this.requested < this.taken + this.window))
+      this.segments.push(this.start());
   }
 
   private start(): Segment {
@@ -125,11 +145,11 @@ export class StreamedSegments {
         return knownSegment(from, to, known.pieces(from, to), this.p);
       }
     }
-    const r = nextRequest(from, file.size, this.lastStreamBytes, requests, this.p.earnedBytes)!;
-    this.lastStreamBytes = r.to - r.from;
+    const r = nextRequest(from, file.size, this.lastRequestBytes, requests, this.p.earnedBytes)!;
+    this.lastRequestBytes = r.to - r.from;
     this.requested = r.to;
     this.requests++;
-    return streamSegment(r, this.p);
+    return this.p.mode === "stream" ? streamSegment(r, this.p) : rangedSegment(r, this.p);
   }
 }
 
@@ -142,10 +162,30 @@ function knownSegment(from: number, to: number, pieces: Promise<Uint8Array[]>, p
   pieces.catch(() => {}); // taken (and its failure rethrown) in its turn
   let queue: Uint8Array[] | null = null;
   return {
-    from, to, streamed: false,
+    from, to,
     async take() {
       queue ??= [...(await withTimeout(pieces, p.timeoutMs, () => timedOut(p)))];
       return queue.shift() ?? null;
+    },
+    cancel() {},
+  };
+}
+
+/** One ranged GET of [r.from, r.to), started at once; its body cut into pieces on multiples of `pieceBytes` (views). */
+function rangedSegment(r: FetchRequest, p: StreamedSegmentsParams): Segment {
+  const body = fetchExactly(p.file, r.from, r.to - r.from, p.timeoutMs, p.stats);
+  body.catch(() => {}); // taken (and its failure rethrown) in its turn
+  let at = r.from;
+  let bytes: Uint8Array | null = null;
+  return {
+    ...r,
+    async take() {
+      if (at >= r.to) return null;
+      bytes ??= await body;
+      const end = Math.min(r.to, (Math.floor(at / p.pieceBytes) + 1) * p.pieceBytes);
+      const piece = bytes.subarray(at - r.from, end - r.from);
+      at = end;
+      return piece;
     },
     cancel() {},
   };
@@ -170,7 +210,7 @@ function streamSegment(r: FetchRequest, p: StreamedSegmentsParams): Segment {
     void it.return?.()?.catch(() => {});
   };
   return {
-    ...r, streamed: true, cancel,
+    ...r, cancel,
     async take() {
       if (done) return null;
       const next = pending ?? it.next();

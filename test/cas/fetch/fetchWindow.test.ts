@@ -1,9 +1,9 @@
 import { expect, test } from "bun:test";
-import { nextRequest, nextStartsAt, type FetchRequest } from "../../../src/cas/fetch/fetchWindow.ts";
+import { nextRequest, type FetchRequest, type FetchRequestParams } from "../../../src/cas/fetch/fetchWindow.ts";
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
-const P = { initialBytes: 256 * KiB, maxRequestBytes: 64 * MiB, blockBytes: 32 * KiB };
+const P: FetchRequestParams = { initialBytes: 256 * KiB, maxRequestBytes: 64 * MiB, blockBytes: 32 * KiB };
 
 /** Every request of a fetch from `from` to `size`, in order. */
 function requests(from: number, size: number, earned = 0, p = P): FetchRequest[] {
@@ -49,7 +49,9 @@ test("requests end on block boundaries (a resumed fetch starts mid-block) and at
   expect(nextRequest(size, size, 0, P)).toBeNull();
 });
 
-test("the next request starts once half of the current one was taken", () => {
-  expect(nextStartsAt({ from: 0, to: 256 * KiB })).toBe(128 * KiB);
-  expect(nextStartsAt({ from: 4 * MiB, to: 8 * MiB })).toBe(6 * MiB);
+test("with pieces, a request ends on a multiple of its size up to a piece: soon every request starts on a piece boundary", () => {
+  const rs = requests(0, 64 * MiB, 0, { ...P, pieceBytes: 1 * MiB });
+  expect(rs.map((r) => r.to - r.from).slice(0, 4)).toEqual([256 * KiB, 768 * KiB, 2 * MiB, 4 * MiB]);
+  expect(rs.slice(2).every((r) => r.from % MiB === 0)).toBe(true);
+  expect(rs[rs.length - 1].to).toBe(64 * MiB);
 });

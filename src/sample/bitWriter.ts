@@ -54,7 +54,7 @@ export class BitWriter {
 
   writeBytes(bytes: Uint8Array): void {
     if (this.bitPos !== 0) {
-      for (const byte of bytes) this.write(byte, 8);
+      for (let i = 0; i < bytes.length; i++) this.write(bytes[i], 8);
       return;
     }
     this.ensure(bytes.length);

@@ -28,6 +28,16 @@ describe("foregroundPacer", () => {
     expect(w.sleeps).toEqual([]);
   });
 
+  test("a mount that has just become ready counts as busy: the first step waits for quietMs even before any request", async () => {
+    const w = world(0); // no traffic at all
+    await w.pacer(); // at once: the pacer was made as the mount became ready (the start-up sync's first listing)
+    expect(w.now()).toBeGreaterThanOrEqual(100);
+    expect(w.now()).toBeLessThan(200);
+    const slept = w.sleeps.length;
+    await w.pacer(); // quiet since: no more waiting
+    expect(w.sleeps.length).toBe(slept);
+  });
+
   test("while requests arrive it waits, and resumes once the mount has been quiet for quietMs", async () => {
     const w = world(300); // traffic for the first 300 ms
     w.advance(50);

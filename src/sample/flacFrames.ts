@@ -173,18 +173,32 @@ function writeSubframe(out: BitWriter, samples: Int32Array, bitsPerSample: numbe
  * each order's residual being the difference of the previous order's.
  */
 function bestFixedOrder(samples: Int32Array): number {
-  const sums = [0, 0, 0, 0, 0];
   if (samples.length <= MAX_FIXED_ORDER) return 0;
-  // previous[k]: the order-k difference (= order-k fixed residual) at the previous sample, seeded at sample 3.
+  // pK: the order-K difference (= order-K fixed residual) at the previous sample, seeded at sample 3. Scalars, not
+  // arrays: this loop runs once per sample of every channel.
   const s = samples;
-  const previous = [s[3], s[3] - s[2], s[3] - 2 * s[2] + s[1], s[3] - 3 * s[2] + 3 * s[1] - s[0]];
-  const current = [0, 0, 0, 0, 0];
+  let p0 = s[3];
+  let p1 = s[3] - s[2];
+  let p2 = s[3] - 2 * s[2] + s[1];
+  let p3 = s[3] - 3 * s[2] + 3 * s[1] - s[0];
+  let sum0 = 0, sum1 = 0, sum2 = 0, sum3 = 0, sum4 = 0;
   for (let i = MAX_FIXED_ORDER; i < s.length; i++) {
-    current[0] = s[i];
-    for (let k = 1; k <= MAX_FIXED_ORDER; k++) current[k] = current[k - 1] - previous[k - 1];
-    for (let k = 0; k <= MAX_FIXED_ORDER; k++) sums[k] += Math.abs(current[k]);
-    for (let k = 0; k < MAX_FIXED_ORDER; k++) previous[k] = current[k];
+    const c0 = s[i];
+    const c1 = c0 - p0;
+    const c2 = c1 - p1;
+    const c3 = c2 - p2;
+    const c4 = c3 - p3;
+    sum0 += Math.abs(c0);
+    sum1 += Math.abs(c1);
+    sum2 += Math.abs(c2);
+    sum3 += Math.abs(c3);
+    sum4 += Math.abs(c4);
+    p0 = c0;
+    p1 = c1;
+    p2 = c2;
+    p3 = c3;
   }
+  const sums = [sum0, sum1, sum2, sum3, sum4];
   return sums.indexOf(Math.min(...sums));
 }
 

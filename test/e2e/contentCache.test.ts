@@ -146,11 +146,12 @@ describe("cache = full", () => {
       writeFileSync(dataFile, bad);
     };
     damage();
-    // Debug: the scrub says what each step checked, so a failure below shows how far it got.
-    server = await startMount(mnt, ["--config", cfg, "--cache-dir", cache], { env: { MUSICFS_LOG_LEVEL: "debug" } });
-    // The scrub's first step is 10 s after start (10.1-11.2 s after the ready line in 6 runs, 3 of them under
-    // stress-ng at load 14-18); a step that found nothing to check or failed looks again a minute later
-    // (src/cas/dataFileScrub.ts), so the deadline allows for two of those before it calls the scrub stuck.
+    // Debug: the scrub says what each step checked, so a failure below shows how far it got. Its first step 1 s after
+    // start instead of 10 s (MUSICFS_SCRUB_FIRST_DELAY_MS, not a user setting): the data file is in the cache's
+    // database from the mount before, so the first step has it to check.
+    server = await startMount(mnt, ["--config", cfg, "--cache-dir", cache], { env: { MUSICFS_LOG_LEVEL: "debug", MUSICFS_SCRUB_FIRST_DELAY_MS: "1000" } });
+    // A step that found nothing to check or failed looks again a minute later (src/cas/dataFileScrub.ts), so the
+    // deadline allows for two of those before it calls the scrub stuck.
     await eventually(() => existsSync(dataFile), (x) => !x, 150_000).catch((e) => {
       throw new Error(`${e instanceof Error ? e.message : e}\nmount output:\n${server.output()}`);
     });

@@ -9,7 +9,7 @@ import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync 
 import { join } from "node:path";
 import { dataFilePath, parseDataFileName, parsePartialName } from "../../src/cas/dataFilePaths.ts";
 import { decodeManifest, manifestChunkHexes } from "../../src/cas/manifestCodec.ts";
-import { writeSampleLibrary } from "../../src/sample/sampleLibrary.ts";
+import { writeSampleLibraryCopy } from "../support/sampleLibraryCopy.ts";
 import { scannedSampleLibrary } from "../support/scannedLibrary.ts";
 import { CLI, cleanupAll, findFiles, run, startMount, tempDir } from "./harness.ts";
 import { eventually } from "../support/eventually.ts";
@@ -39,7 +39,7 @@ function manifests(cache: string): { id: number; real: string; manifest: Uint8Ar
 describe("musicfs cache verify", () => {
   test("a data file deleted behind musicfs' back is reported (its chunks missing) and fetched again from the origin", async () => {
     const origin = tempDir();
-    await writeSampleLibrary(origin);
+    await writeSampleLibraryCopy(origin);
     const cache = tempDir();
     const cfg = join(tempDir(), "config.toml");
     writeFileSync(cfg, `[[origins]]\nid = "lib"\npath = "${origin}"\ncache = "full"\n`);
@@ -90,7 +90,7 @@ describe("musicfs cache stats", () => {
 
   test("says what the cache dir holds in its layout: data files, partial files, chunk files left, pinned files; no dedup figure, offline or in a running mount's status", async () => {
     const origin = tempDir();
-    await writeSampleLibrary(origin);
+    await writeSampleLibraryCopy(origin);
     const cache = tempDir();
     const cfg = join(tempDir(), "config.toml");
     writeFileSync(cfg, `[[origins]]\nid = "lib"\npath = "${origin}"\ncache = "full"\n`);

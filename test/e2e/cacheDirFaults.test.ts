@@ -8,7 +8,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { Database as Sqlite } from "bun:sqlite";
 import { existsSync, readFileSync, readdirSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { writeSampleLibrary } from "../../src/sample/sampleLibrary.ts";
+import { writeSampleLibraryCopy } from "../support/sampleLibraryCopy.ts";
 import { CLI, cleanupAll, run, startMount, tempDir, type Running } from "./harness.ts";
 import { scannedSampleLibrary } from "../support/scannedLibrary.ts";
 import { eventually } from "../support/eventually.ts";
@@ -52,7 +52,7 @@ async function allCached(cache: string): Promise<void> {
 
 async function sampleOrigin(): Promise<string> {
   const origin = tempDir();
-  await writeSampleLibrary(origin);
+  await writeSampleLibraryCopy(origin);
   return origin;
 }
 

@@ -12,7 +12,7 @@ import { join, relative } from "node:path";
 import { chunkPath } from "../../src/cas/chunkPaths.ts";
 import { dataFilePath } from "../../src/cas/dataFilePaths.ts";
 import { decodeManifest, manifestChunkHexes } from "../../src/cas/manifestCodec.ts";
-import { writeSampleLibrary } from "../../src/sample/sampleLibrary.ts";
+import { writeSampleLibraryCopy } from "../support/sampleLibraryCopy.ts";
 import { eventually } from "../support/eventually.ts";
 import { addUser, removeUser } from "../support/users.ts";
 import { isRoot } from "../support/system.ts";
@@ -33,7 +33,7 @@ interface Library {
 
 async function library(): Promise<Library> {
   const origin = tempDir();
-  await writeSampleLibrary(origin);
+  await writeSampleLibraryCopy(origin);
   const cache = tempDir();
   const cfg = join(tempDir(), "config.toml");
   writeFileSync(cfg, `[[origins]]\nid = "lib"\npath = "${origin}"\ncache = "full"\n`);

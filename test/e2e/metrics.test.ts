@@ -5,7 +5,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { writeSampleLibrary } from "../../src/sample/sampleLibrary.ts";
+import { writeSampleLibraryCopy } from "../support/sampleLibraryCopy.ts";
 import { generateLibrary } from "../../src/sample/syntheticLibrary.ts";
 import { eventually } from "../support/eventually.ts";
 import { freePort, putObjects, rgwSkipReason, startRgw, type RgwCluster } from "../support/cephRgw.ts";
@@ -66,7 +66,7 @@ describe("--metrics", () => {
 
   test.skipIf(!hasProgram("promtool"))("serves what promtool accepts; a read moves the byte and request figures", async () => {
     const origin = tempDir();
-    await writeSampleLibrary(origin);
+    await writeSampleLibraryCopy(origin);
     const cfg = join(tempDir(), "config.toml");
     writeFileSync(cfg, `[[origins]]\nid = "lib"\npath = "${origin}"\ncache = "full"\n`);
     const mnt = join(tempDir(), "mnt");
@@ -109,7 +109,7 @@ describe("--metrics", () => {
       const { rgw, proxy } = await cluster();
       await rgw.createBucket("metrics");
       const lib = tempDir();
-      await writeSampleLibrary(lib);
+      await writeSampleLibraryCopy(lib);
       await uploadFolder(rgw.client("metrics"), lib);
       const cfg = join(tempDir(), "config.toml");
       writeFileSync(cfg, `[[origins]]\nid = "cloud"\nurl = "s3://metrics/lib"\nendpoint = "${proxy.endpoint}"\n`);
@@ -186,7 +186,7 @@ describe("--metrics", () => {
       // A delta sync (`musicfs sync`) of a bucket with two new files: their reads are held, the sync shows them.
       await eventually(scrape, (t) => sample(t, "musicfs_syncs_total") >= 1); // the sync every mount starts with
       const added = tempDir();
-      await writeSampleLibrary(added);
+      await writeSampleLibraryCopy(added);
       const newKeys = filesUnder(added).filter((f) => /\.(mp3|flac)$/.test(f)).slice(0, 2);
       await putObjects(rgw.client("scanning"), newKeys.map((f, i): [string, Uint8Array] => [`lib/Late Arrivals/${i + 1}${f.slice(f.lastIndexOf("."))}`, new Uint8Array(readFileSync(f))]));
       const newBytes = newKeys.reduce((n, f) => n + statSync(f).size, 0);

@@ -7,7 +7,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { Database as Sqlite } from "bun:sqlite";
 import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { writeSampleLibrary } from "../../src/sample/sampleLibrary.ts";
+import { writeSampleLibraryCopy } from "../support/sampleLibraryCopy.ts";
 import { eventually } from "../support/eventually.ts";
 import { CLI, cleanupAll, run, startMount, tempDir } from "./harness.ts";
 
@@ -28,7 +28,7 @@ function virtualPathOf(cache: string, realPath: string): string {
 describe("pins on a local origin with cache = \"full\"", () => {
   test("over the cap: refused with the sizes; a retagged track stays pinned; pins survive kill -9", async () => {
     const origin = tempDir();
-    await writeSampleLibrary(origin);
+    await writeSampleLibraryCopy(origin);
     const cache = tempDir();
     const cfg = join(tempDir(), "config.toml");
     // 1 MiB cap: pins may take 80 % of it (838,860 bytes); the Sólveig Ørn album is 850,664 bytes.

@@ -8,7 +8,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
-import { writeSampleLibrary } from "../../src/sample/sampleLibrary.ts";
+import { writeSampleLibraryCopy } from "../support/sampleLibraryCopy.ts";
 import { hasMpd, startMpd } from "../support/mpd.ts";
 import { resolvePlaylistEntries, scannedMediaFiles, scannedPlaylists } from "../support/navidrome.ts";
 import { CLI, cleanupAll, run, startMount, tempDir } from "./harness.ts";
@@ -18,7 +18,7 @@ afterAll(cleanupAll);
 describe("playlists as files", () => {
   test.skipIf(!hasMpd)("every collection has an .m3u8 that mpc load resolves entry by entry, and whose entries are files of the mount", async () => {
     const origin = tempDir();
-    await writeSampleLibrary(origin);
+    await writeSampleLibraryCopy(origin);
     const cache = tempDir();
     const cfg = join(tempDir(), "config.toml");
     writeFileSync(cfg, `playlists_folder = true\n[[origins]]\nid = "lib"\npath = "${origin}"\n`);

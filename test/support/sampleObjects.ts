@@ -6,7 +6,7 @@
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { writeSampleLibrary } from "../../src/sample/sampleLibrary.ts";
+import { writeSampleLibraryCopy } from "./sampleLibraryCopy.ts";
 import { putObjects } from "./cephRgw.ts";
 import { processTempDir } from "./cleanup.ts";
 import { findFiles } from "./process.ts";
@@ -23,7 +23,7 @@ let sample: Promise<ReadonlyMap<string, Uint8Array>> | null = null;
 export async function sampleLibraryObjects(): Promise<Map<string, Uint8Array>> {
   sample ??= (async () => {
     const dir = join(processTempDir("musicfs-sample-objects-"), "library");
-    await writeSampleLibrary(dir);
+    await writeSampleLibraryCopy(dir);
     return folderObjects(dir);
   })();
   return new Map(await sample);

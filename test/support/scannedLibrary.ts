@@ -7,7 +7,7 @@
 import { cpSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { cachePaths, type CachePaths } from "../../src/config/paths.ts";
-import { writeSampleLibrary } from "../../src/sample/sampleLibrary.ts";
+import { writeSampleLibraryCopy } from "./sampleLibraryCopy.ts";
 import { processTempDir, tempDir } from "./cleanup.ts";
 import { CLI } from "./paths.ts";
 import { run } from "./process.ts";
@@ -27,7 +27,7 @@ let scanned: Promise<{ origin: string; originId: string; cacheDir: string }> | n
 async function scanOnce(): Promise<{ origin: string; originId: string; cacheDir: string }> {
   const base = processTempDir("musicfs-sample-scanned-");
   const origin = join(base, "library");
-  await writeSampleLibrary(origin);
+  await writeSampleLibraryCopy(origin);
   const cacheDir = join(base, "cache");
   const scan = await run(["bun", CLI, "scan", "--origin", origin, "--cache-dir", cacheDir], { timeoutMs: 120_000 });
   if (scan.code !== 0) throw new Error(`musicfs scan failed (${scan.code}): ${scan.stderr}`);

@@ -66,6 +66,17 @@ interface Conn {
   upstream: Side;
   /** Bytes for the client waiting for the socket to drain. */
   toClient: Uint8Array[];
+  /**
+   * Bytes from upstream not yet due for the client (delay, bandwidth cap), in arrival order with the time each may
+   * go: one timer per connection takes them in that order. A timer per piece did not keep it — Bun rounds a
+   * fractional delay, so a small piece scheduled just after a big one could fire first — and a piece arriving after
+   * the cap was lifted went at once, ahead of those still waiting: the client got a body with bytes swapped (found
+   * as wrong bytes cached by test/e2e/s3Resume.test.ts under load).
+   */
+  inbound: { at: number; bytes: Uint8Array }[];
+  inboundTimer: ReturnType<typeof setTimeout> | null;
+  /** The upstream side closed: the client's side closes once `inbound` is delivered. */
+  closeWhenDelivered: boolean;
   stalled: boolean;
   closed: boolean;
 }
@@ -99,16 +110,36 @@ export function startFaultProxy(target: { host?: string; port: number }, opts: {
 
   const state = { delayMs: opts.delayMs ?? 0, rate: 0, bytesToClients: 0, rateFreeAt: 0, outageResets: 0, clientCloses: 0 };
   const later = (fn: () => void) => (state.delayMs > 0 ? setTimeout(fn, state.delayMs) : fn());
-  /** Server → client: the delay, plus the time the bandwidth cap needs for the bytes queued before. */
-  const towardClient = (bytes: number, fn: () => void) => {
-    const deliver = () => {
-      state.bytesToClients += bytes;
-      fn();
-    };
-    if (state.rate <= 0) return later(deliver);
+  /** Server → client: each piece is due after the delay, plus the time the bandwidth cap needs for the bytes before it. */
+  const towardClient = (c: Conn, bytes: Uint8Array) => {
     const now = performance.now();
-    state.rateFreeAt = Math.max(now, state.rateFreeAt) + (bytes * 1000) / state.rate;
-    setTimeout(deliver, state.delayMs + (state.rateFreeAt - now));
+    let due = now + state.delayMs;
+    if (state.rate > 0) {
+      state.rateFreeAt = Math.max(now, state.rateFreeAt) + (bytes.length * 1000) / state.rate;
+      due = state.rateFreeAt + state.delayMs;
+    }
+    c.inbound.push({ at: due, bytes });
+    deliverDue(c);
+  };
+  /** Delivers a connection's pieces that are due, in arrival order (never one before an earlier one). */
+  const deliverDue = (c: Conn) => {
+    if (c.inboundTimer) return;
+    while (c.inbound.length > 0) {
+      const wait = c.inbound[0].at - performance.now();
+      if (wait > 0) {
+        c.inboundTimer = setTimeout(() => {
+          c.inboundTimer = null;
+          deliverDue(c);
+        }, wait);
+        return;
+      }
+      const { bytes } = c.inbound.shift()!;
+      state.bytesToClients += bytes.length;
+      if (c.closed || c.stalled || bytes.length === 0) continue;
+      c.toClient.push(bytes);
+      flush(c.client, c.toClient);
+    }
+    if (c.closeWhenDelivered) closeConn(c, false);
   };
 
   const closeConn = (c: Conn, hard: boolean) => {
@@ -133,7 +164,10 @@ export function startFaultProxy(target: { host?: string; port: number }, opts: {
 
   const handlers: Bun.SocketHandler<Conn> = {
     open(client) {
-      const c: Conn = { client, upstream: { socket: null, pending: [] }, toClient: [], stalled: false, closed: false };
+      const c: Conn = {
+        client, upstream: { socket: null, pending: [] }, toClient: [], inbound: [], inboundTimer: null, closeWhenDelivered: false,
+        stalled: false, closed: false,
+      };
       client.data = c;
       if (isDown) {
         c.closed = true;
@@ -153,18 +187,16 @@ export function startFaultProxy(target: { host?: string; port: number }, opts: {
             flush(up, c.upstream.pending);
           },
           data(_up, bytes) {
-            const copy = new Uint8Array(bytes);
-            towardClient(copy.length, () => {
-              if (c.closed || c.stalled) return;
-              c.toClient.push(copy);
-              flush(c.client, c.toClient);
-            });
+            towardClient(c, new Uint8Array(bytes));
           },
           drain(up) {
             flush(up, c.upstream.pending);
           },
           close() {
-            later(() => closeConn(c, false));
+            // The close travels like the bytes before it: after the delay, and after every one of them.
+            c.inbound.push({ at: performance.now() + state.delayMs, bytes: new Uint8Array(0) });
+            c.closeWhenDelivered = true;
+            deliverDue(c);
           },
           error() {
             closeConn(c, true);

@@ -6,7 +6,7 @@
  * the proxy with the cap on, with the cap lifted half-way, and with a delay.
  */
 import { afterEach, expect, test } from "bun:test";
-import { pseudoRandomBytes } from "../cas/testData.ts";
+import { concatBytes, pseudoRandomBytes } from "../cas/testData.ts";
 import { eventually } from "./eventually.ts";
 import { startFaultProxy, type FaultProxy } from "./faultProxy.ts";
 
@@ -64,13 +64,7 @@ async function readThrough(proxy: FaultProxy, during?: (got: number) => void): P
   });
   stopAll.push(() => socket.end());
   await eventually(() => got, (n) => n >= TOTAL, 120_000, 20);
-  const out = new Uint8Array(got);
-  let at = 0;
-  for (const r of received) {
-    out.set(r, at);
-    at += r.length;
-  }
-  return out;
+  return concatBytes(...received);
 }
 
 function proxyTo(port: number, opts: { delayMs?: number } = {}): FaultProxy {

@@ -29,12 +29,23 @@ const env = { MUSICFS_STATUS_INTERVAL_MS: "100", MUSICFS_PLAY_GAP_MS: "50", MUSI
 const count = (text: string, pattern: RegExp) => (text.match(new RegExp(pattern, "g")) ?? []).length;
 
 /**
- * Waits until the daemon has retried its status write after the first failure, quietly: the first warning and then
- * a debug line per failed retry. Only the first retry line is certain to appear: the logger folds identical lines
- * that follow each other into one "(repeated N times)", printed only when another line comes.
+ * Waits until the daemon has retried its status write after the first failure, quietly: a debug line per failed
+ * retry, or — when the mount made room meanwhile (a full cache disk makes it evict cached music for its reserve, and
+ * its WALs give back what they held) — the one line saying the write works again. Only the first line of a run is
+ * certain to appear: the logger folds identical lines that follow each other into one "(repeated N times)", printed
+ * only when another line comes. A quiet-machine .ci/run found the disk no longer full after the fill (1 in ~20 runs):
+ * the status write had succeeded again, so no "still failing" came.
  */
-async function statusWriteFailedAgain(server: Running): Promise<void> {
-  await eventually(() => count(server.output(), /status: still failing/), (c) => c >= 1, 60_000);
+async function statusWriteRetried(server: Running): Promise<void> {
+  await eventually(() => count(server.output(), /status: still failing|Saving live figures \(status\.json[^\n]*works again/), (c) => c >= 1, 60_000);
+}
+
+/** One warning per episode: a second warning only after the write had worked again in between. */
+function expectOneStatusWarningPerEpisode(out: string): void {
+  const warnings = count(out, /Cannot save live figures \(status\.json/);
+  const recoveries = count(out, /Saving live figures \(status\.json[^\n]*works again/);
+  expect(warnings).toBeGreaterThanOrEqual(1);
+  expect(warnings).toBeLessThanOrEqual(1 + recoveries);
 }
 
 /** Waits until every file of the library has its chunk manifest recorded (the whole library is in the cache). */
@@ -112,10 +123,10 @@ describe.skipIf(!isRoot)("the cache dir on a full tmpfs (root: mount -t tmpfs)",
     // Fill the disk to the last block.
     await fillDisk(disk);
     await catAll(server); // plays and access times to record, on a full disk
-    await statusWriteFailedAgain(server); // warned once, then another status write failed quietly
+    await statusWriteRetried(server); // warned once, then another status write failed quietly (or worked again)
     await expectServing(server, origin);
     const out = server.output();
-    expect(count(out, /Cannot save live figures \(status\.json/)).toBe(1);
+    expectOneStatusWarningPerEpisode(out);
     expect(out).toContain("the disk is full");
     expect(count(out, /Cannot save plays/)).toBeLessThanOrEqual(1);
     expect(count(out, /cannot save access times/)).toBeLessThanOrEqual(1);
@@ -176,7 +187,7 @@ describe("the cache dir removed while mounted", () => {
     expect((await run(["rm", "-rf", `${cache}.removed`])).code).toBe(0);
     expect(existsSync(cache)).toBe(false);
     await catAll(server);
-    await statusWriteFailedAgain(server); // status writes into a folder that is gone: warned once, then quiet
+    await statusWriteRetried(server); // status writes into a folder that is gone: warned once, then quiet
     await expectServing(server, origin);
     const out = server.output();
     expect(count(out, /Cannot save live figures \(status\.json/)).toBe(1);

@@ -1,4 +1,3 @@
-import { closeSync } from "node:fs";
 import { join } from "node:path";
 import { NodeReader, type FileLocation, type NodeRow } from "../db/nodeReader.ts";
 import { NodeKind, ROOT_INO } from "../db/treeStore.ts";
@@ -14,7 +13,7 @@ import {
   type StatFs,
 } from "../fuse/filesystem.ts";
 import type { FileId, OriginId } from "../core/types.ts";
-import { asFileId, asIno } from "../core/ids.ts";
+import { asIno } from "../core/ids.ts";
 import { fileContentId } from "../core/contentIds.ts";
 import { originFsPath, type FsPath } from "../core/originPaths.ts";
 import { entryOf, negativeEntry, nodeAttr, type Owner } from "./attributes.ts";
@@ -53,24 +52,6 @@ export class MusicFs implements FuseFilesystem {
     this.dataFiles = new DataFileReader(config.dataDir, join(config.chunksDir, "access.db"));
     this.openModes = new OpenModes(config.cachedOpenModes);
     this.special = new SpecialDirs(this.nodes, config.nameRegistry, config.collectionsDb, this.owner, config.startedAtMs, config.pinsDb ?? null);
-    this.warmUp();
-  }
-
-  /**
-   * Runs, once at start, the steps of an OPEN and a READ of a file not cached yet, on a file id no file has (0):
-   * the first such READ after a mount took this worker 1–2 ms longer than later ones (code run for the first time,
-   * SQLite's first look at the files table, the first failed open(2)), which at 0 ms added RTT is a GET's time
-   * (bench/s3/firstByte.ts, docs/benchmarks.md). Nothing is opened, posted or written.
-   */
-  private warmUp(): void {
-    const ref = { fileId: fileContentId(asFileId(0)), size: 1, mtimeMs: 0 };
-    const out = new Uint8Array(1);
-    this.nodes.fileLocation(asFileId(0));
-    const fd = this.dataFiles.open(ref);
-    if (fd !== null) closeSync(fd);
-    this.cached.isComplete(ref, () => this.nodes.currentManifest(asFileId(0)));
-    this.dataFiles.read(ref, 0, 1, out);
-    this.dataFiles.readPresent(ref, 0, 1, out);
   }
 
   private entry(n: NodeRow): Entry {

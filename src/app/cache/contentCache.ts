@@ -11,7 +11,6 @@ import { chunkPath } from "../../cas/chunkPaths.ts";
 import type { PinStrength } from "../../cas/eviction.ts";
 import { decodeManifest, manifestChunkHexes } from "../../cas/manifestCodec.ts";
 import { FetchError, type CachedFileRef } from "../../cas/fetch/index.ts";
-import { warmUpReadPath } from "../../cas/fetch/warmUp.ts";
 import type { CacheStatsSnapshot } from "../../cas/cacheStats.ts";
 import { Errno } from "../../fuse/filesystem.ts";
 import type { DeferredReply, DeferredRequest } from "../../fuse/session.ts";
@@ -171,25 +170,6 @@ export class ContentCache {
   start(): void {
     this.background(this.cache.start().then(() => this.upgradeToDataFiles()));
     this.scrub.start(scrubFirstDelayMs());
-  }
-
-  /**
-   * The fetcher's read path run once in memory (cas/fetch/warmUp.ts), so that the first read of a file not cached
-   * yet is not also the first run of that code; before the ready line. A failure only costs that time back.
-   */
-  async warmUp(): Promise<void> {
-    try {
-      await warmUpReadPath(this.cache.store);
-      // The lookups such a read makes on this thread's own connections, for an id no file has (0): no row, no write.
-      const none = asContentId(0);
-      const version = { size: 1, mtimeMs: 0 };
-      this.ref(none);
-      this.cache.dataFiles.read({ fileId: none, ...version }, 0, 1);
-      this.cache.progress.prefixOf(none, version);
-      this.cache.ranges.blocksOf(none, version, 1);
-    } catch (e) {
-      log.debug(`content cache: warm-up of the read path failed: ${errorMessage(e)}`);
-    }
   }
 
   private background(p: Promise<unknown>): void {

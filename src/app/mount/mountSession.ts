@@ -160,9 +160,6 @@ export async function runMount(req: MountRequest): Promise<number> {
     listening = new Listening(paths.patternsDb, content?.prefetchTarget() ?? null, writes);
     markOpen(library.db);
 
-    // The read path of a file not cached yet run once in memory, so that a user's first read is not its first run
-    // (before the background sync starts: the ready line's count of requests stays the start-up's own).
-    await content?.warmUp();
     const session = await startFuse(req, paths, library, listening, content, (originId, realPath) =>
       backgroundTasks ? backgroundTasks.refreshFile(originId, realPath) : Promise.reject(new Error("the mount is still starting")),
     );

@@ -30,8 +30,6 @@
  * - `streamReads.ts` — for a file without a manifest, which of those sources serves each part of a read.
  * - `fileFetch.ts` — the per-file state they share; `fetchError.ts` — FetchError and how failures are described;
  *   `options.ts` — the tuning and its defaults.
- * - `warmUp.ts` — the read path run once on a file in memory before a mount is ready, so that a user's first read
- *   is not also the first run of this code.
  *
  * Disk full: a chunk is not stored (StoreFullError, warned once by the store), the read is still answered from the
  * fetched bytes, later reads of that range go to the origin, and no ManifestCached is emitted.

@@ -426,7 +426,11 @@ export class ContentCache {
   async close(): Promise<void> {
     this.closing = true;
     await this.scrub.stop();
-    await Promise.race([Promise.allSettled([...this.pending]), Bun.sleep(5000)]);
+    // At most 5 s for the pending work; the timer is cleared after, or it would keep a finished command's process
+    // alive for the rest of the 5 s (`musicfs cache verify` did: 5 s after its report).
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([Promise.allSettled([...this.pending]), new Promise<void>((r) => (timer = setTimeout(r, 5000)))]);
+    clearTimeout(timer);
     await this.cache.close();
   }
 }

@@ -29,7 +29,10 @@ const MiB = 1024 * 1024;
 const RIDE_OUT_TIMEOUT_MS = 20_000;
 let rgw: RgwCluster;
 let proxy: FaultProxy;
-/** Track title → its FLAC bytes (noise: ~7 MB for 40 s, so that a fetch at 2 MiB/s spans the outage; 100 s: ~17.6 MB). */
+/**
+ * Track title → its FLAC bytes (noise: ~3.5 MB for 20 s, so that a fetch at 2 MiB/s spans the outage — it starts once
+ * 1 MiB has come and drops the connections in flight; 100 s: ~17.6 MB).
+ */
 const tracks = new Map<string, Uint8Array>();
 /** The end of the mount's log (debug level), shown when a player fails. */
 let mountLog = () => "";
@@ -122,7 +125,7 @@ beforeAll(async () => {
   ["Refused", "Reset", "Reset mpv", "Gateway", "Deadline", "Cached"].forEach((title, i) =>
     // The gateway's track is longer: bytes already sent by RGW wait in the proxy (its bandwidth cap) and survive the
     // gateway's stop, so the track must outlast the reads in flight (8 × 1 MiB) by far.
-    tracks.set(title, noiseFlac(title, i + 1, title === "Cached" || title === "Deadline" ? 2 : title === "Gateway" ? 100 : 40, 1000 + i)),
+    tracks.set(title, noiseFlac(title, i + 1, title === "Cached" || title === "Deadline" ? 2 : title === "Gateway" ? 100 : 20, 1000 + i)),
   );
   await putObjects(rgw.client(BUCKET), [...tracks].map(([title, bytes]): [string, Uint8Array] => [`lib/Drop/Outage/${title}.flac`, bytes]));
 }, 120_000);
@@ -158,8 +161,8 @@ describe.skipIf(skip)("a network drop while playing from S3 (RGW, fault proxy, r
     await Bun.sleep(Math.max(0, 4000 - (performance.now() - t0))); // the outage lasts 4 s
     expect(player.exited()).toBe(false); // the drop happened while the track was still being read
     proxy.outage(null);
+    proxy.rateBytesPerS = 0; // the cap only made the fetch span the outage: the rest at full speed
     await expectByteExact(player, "Refused");
-    proxy.rateBytesPerS = 0;
   }, 240_000);
 
   test("every connection reset for 4 s (at least 5 tries): a paced reader and mpv both finish byte-exact", async () => {
@@ -178,11 +181,11 @@ describe.skipIf(skip)("a network drop while playing from S3 (RGW, fault proxy, r
     await Bun.sleep(Math.max(0, 4000 - (performance.now() - t0)));
     expect(reader.exited() || player.exited()).toBe(false);
     proxy.outage(null);
+    proxy.rateBytesPerS = 0; // as above
     await expectByteExact(reader, "Reset");
     const r = await player.done;
     if (r.code !== 0) throw new Error(`mpv failed (${r.code}): ${r.stderr}`);
     expect(sha(new Uint8Array(await Bun.file(pcm).arrayBuffer()))).toBe(reference);
-    proxy.rateBytesPerS = 0;
   }, 240_000);
 
   test("the S3 gateway stopped and started again: the player finishes byte-exact", async () => {
@@ -199,8 +202,9 @@ describe.skipIf(skip)("a network drop while playing from S3 (RGW, fault proxy, r
     } finally {
       await rgw.startGateway();
     }
-    await expectByteExact(player, "Gateway");
+    // What the proxy held when the gateway stopped has drained by now (8 MiB in ~4 s): the rest at full speed.
     proxy.rateBytesPerS = 0;
+    await expectByteExact(player, "Gateway");
   }, 240_000);
 
   test("the mount that rode out the drops shuts down in order, without a stack trace", async () => {

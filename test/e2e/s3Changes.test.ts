@@ -66,7 +66,9 @@ describe.skipIf(skip)("objects that change while mounted", () => {
 
   test("mount (no periodic sync)", async () => {
     mnt = join(tempDir(), "mnt");
-    m = await startMount(mnt, ["-o", "s3://changes/lib", "--cache-dir", cache], { env: env() });
+    // A file's version is checked again 300 ms after the last check, not 5 s (MUSICFS_REMOTE_CHECK_INTERVAL_MS, not a
+    // user setting; the default is unchanged): the tests below wait for the next check instead of sitting through 5 s.
+    m = await startMount(mnt, ["-o", "s3://changes/lib", "--cache-dir", cache], { env: { ...env(), MUSICFS_REMOTE_CHECK_INTERVAL_MS: "300" } });
     await m.waitFor(/Delta sync complete/);
     where = placed(cache);
     expect(where.size).toBeGreaterThan(4);

@@ -15,11 +15,10 @@ import { errorMessage } from "../../core/errors.ts";
 import { log } from "../../core/logger.ts";
 import type { ContentId } from "../../core/types.ts";
 import { FetchError, type CachedFileRef } from "../../cas/fetch/index.ts";
+import { remoteCheckIntervalMs } from "../../cas/fetch/sharedHeads.ts";
 import type { OriginStat } from "../../cas/fetch/index.ts";
 import { originCause } from "./readFailureLog.ts";
 
-/** How long a file's version, once checked, is taken as current ("a listing older than a few seconds"). */
-export const REMOTE_CHECK_INTERVAL_MS = 5_000;
 const MAX_REMEMBERED = 10_000;
 
 export class RemoteChangeWatch {
@@ -30,7 +29,8 @@ export class RemoteChangeWatch {
     private readonly sync: (originId: string, realPath: string) => Promise<void>,
     /** The HEAD of a file (shared with its reads' version check by the mount). */
     private readonly stat: (ref: CachedFileRef) => Promise<OriginStat> = (ref) => ref.origin.stat(ref.realPath),
-    private readonly intervalMs = REMOTE_CHECK_INTERVAL_MS,
+    /** How long a file's version, once checked, is taken as current (5 s; cas/fetch/sharedHeads.ts). */
+    private readonly intervalMs = remoteCheckIntervalMs(),
     private readonly now: () => number = Date.now,
   ) {}
 

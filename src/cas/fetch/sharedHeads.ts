@@ -19,11 +19,23 @@ export interface HeadTarget {
 
 const KEPT = 1024;
 
+/**
+ * How long a file's version, once checked by a HEAD, is taken as current: 5 s ("a listing older than a few
+ * seconds"), by the open check (app/cache/remoteChangeWatch.ts) and by the HEADs shared here. The environment
+ * variable MUSICFS_REMOTE_CHECK_INTERVAL_MS shortens it so that a test of an object replaced on the store waits for
+ * the next check instead of sitting through 5 s of it (as MUSICFS_STATUS_INTERVAL_MS does for status.json). Not a
+ * user setting.
+ */
+export function remoteCheckIntervalMs(): number {
+  const ms = Number(process.env.MUSICFS_REMOTE_CHECK_INTERVAL_MS);
+  return Number.isFinite(ms) && ms > 0 ? ms : 5_000;
+}
+
 export class SharedHeads {
   private readonly recent = new Lru<string, { at: number; stat: Promise<OriginStat> }>(KEPT);
 
   constructor(
-    readonly freshMs = 5_000,
+    readonly freshMs = remoteCheckIntervalMs(),
     private readonly now: () => number = () => performance.now(),
   ) {}
 

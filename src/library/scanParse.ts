@@ -56,8 +56,26 @@ export async function parseBatch(request: ParseRequest): Promise<ParseResult> {
 export function serveParseRequests(parse: (request: ParseRequest) => Promise<ParseResult>): void {
   const channel = parentChannel<ParseResult>();
   if (!channel) return;
-  channel.onMessage(async (m) => {
-    if ((m as ParseRequest)?.type === "parse") channel.post(await parse(m as ParseRequest));
-  });
+  channel.onMessage(
+    oneAtATime(async (m) => {
+      if ((m as ParseRequest)?.type === "parse") channel.post(await parse(m as ParseRequest));
+    }),
+  );
   announceReady(channel);
+}
+
+/**
+ * `handle` for each message in turn: the next starts when the one before has settled. The scanner sends a worker
+ * a second batch while it parses the first; an async handler alone would start that one at the first await of the
+ * parse, and two parses would run interleaved in one thread (issue 20 was a parser's state shared between them). A
+ * handler that throws still rejects unhandled, which crashes the worker as before (the scanner replaces it).
+ */
+export function oneAtATime<T>(handle: (message: T) => Promise<void>): (message: T) => Promise<void> {
+  let idle: Promise<void> = Promise.resolve();
+  return (message) => {
+    const previous = idle;
+    let settled!: () => void;
+    idle = new Promise((resolve) => (settled = resolve));
+    return previous.then(() => handle(message)).finally(settled);
+  };
 }

@@ -31,7 +31,15 @@ import {
 
 installMusicMetadataSpeedup();
 
+/**
+ * What we ask of every parse. A fresh copy per parse, never this object itself: music-metadata writes into the
+ * options it is given (`scanAppendingHeaders` stores the APEv2 footer it found as `options.apeHeader`, and the ID3v1
+ * parser later seeks there). With one shared object, two parses in flight at once (a scan worker awaiting one file
+ * while it starts another) handed one file's APEv2 footer offset to the other: an MP3 parsed next to an APE file
+ * lost its ID3v1 tags and its duration (issue 20).
+ */
 const PARSE_OPTIONS = { skipCovers: true, duration: false } as const;
+const parseOptions = () => ({ ...PARSE_OPTIONS });
 const OGG_FORMATS = new Set(["ogg", "oga", "opus", "spx", "ogx"]);
 /** Track and disc numbers beyond these are garbage, not albums. */
 const MAX_TRACK = 9999;
@@ -62,14 +70,14 @@ async function parseByExtensionThenContent(source: ByteSource, ext: string): Pro
   let firstError: unknown;
   if (ext) {
     try {
-      const metadata = await parseFromTokenizer(new ByteSourceTokenizer(source, `file.${ext}`), PARSE_OPTIONS);
+      const metadata = await parseFromTokenizer(new ByteSourceTokenizer(source, `file.${ext}`), parseOptions());
       if (foundAnything(metadata)) return metadata;
     } catch (e) {
       firstError = e;
     }
   }
   try {
-    const metadata = await parseFromTokenizer(new ByteSourceTokenizer(source), PARSE_OPTIONS);
+    const metadata = await parseFromTokenizer(new ByteSourceTokenizer(source), parseOptions());
     if (foundAnything(metadata)) return metadata;
   } catch (e) {
     // The extension's parser failing says more about the file than content sniffing failing.

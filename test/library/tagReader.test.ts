@@ -102,6 +102,25 @@ describe.skipIf(!HAVE_CORPUS)("generated-taggers: real taggers' files, incl. mus
     expect((await tagsOfFile(join(SYNTHETIC, notCompilation.path))).compilation).toBe(false);
   });
 
+  // Issue 20: a scan worker can have two files' parses in flight at once. music-metadata writes the APEv2 footer it
+  // finds into the options object of the parse; when that object was shared, the APE file's footer offset reached
+  // the MP3's ID3v1 parser, which seeked there and found no tags (and no duration). The overlap is made here with
+  // microtasks, so it is the same on every run: the MP3 starts, the APE starts `delay` microtasks later.
+  test("parses in flight at once keep their own results (an APE file's footer never reaches an MP3)", async () => {
+    const mp3 = new Uint8Array(readFileSync(join(GENERATED, "mp3-id3v1-only.mp3")));
+    const ape = new Uint8Array(readFileSync(join(GENERATED, "ape-apev2.ape")));
+    const mp3Alone = await readTags(mp3, "mp3");
+    const apeAlone = await readTags(ape, "ape");
+    expect(mp3Alone).toMatchObject({ title: "Title", album: "Album", durationMs: 180 });
+    for (let delay = 0; delay <= 100; delay++) {
+      const mp3Parse = readTags(mp3, "mp3");
+      for (let i = 0; i < delay; i++) await Promise.resolve();
+      const [mp3Tags, apeTags] = await Promise.all([mp3Parse, readTags(ape, "ape")]);
+      expect({ delay, tags: mp3Tags }).toEqual({ delay, tags: mp3Alone });
+      expect({ delay, tags: apeTags }).toEqual({ delay, tags: apeAlone });
+    }
+  });
+
   test("quirk: UTF-8 text in a WAV LIST INFO chunk", async () => {
     const path = join(GENERATED, "wav-riffinfo-ffmpeg.wav");
     const raw = await parseBuffer(readFileSync(path), { path });

@@ -167,26 +167,37 @@ export async function startRgw(): Promise<RgwCluster> {
     shared = startCluster();
     shared.catch(() => (shared = null)); // a failed start is tried again by the next file
     atEndOfProcess(async () => {
+      await emptying;
       const cluster = await shared?.catch(() => null);
       shared = null;
       await cluster?.stop();
     });
   }
   const cluster = await shared;
+  await emptying; // what the file before left is being removed: this file starts once it is gone
   // A file before may have left the gateway stopped (a test that failed between stopGateway and startGateway).
   const up = await fetch(cluster.endpoint, { signal: AbortSignal.timeout(5000) }).then(() => true, () => false);
   if (!up) await cluster.startGateway();
-  await emptyCluster(cluster); // also when a file before did not get to its stop()
-  return { ...cluster, stop: () => emptyCluster(cluster) };
+  await emptyCluster(cluster); // also when a file before did not get to its stop(), or its emptying failed
+  return {
+    ...cluster,
+    // The file's buckets are removed in the background (~0.5 s each): the files that need no S3 run meanwhile, and
+    // the next one that asks for the cluster waits for it above.
+    stop: async () => {
+      emptying = emptyCluster(cluster).catch(() => {});
+    },
+  };
 }
 
 let shared: Promise<RgwCluster> | null = null;
+/** The emptying the last file's `stop()` started. */
+let emptying: Promise<void> = Promise.resolve();
 
-/** Removes every bucket with its objects: what a test file leaves behind, gone before the next file. */
+/** Removes every bucket with its objects (all at once): what a test file leaves behind, gone before the next file. */
 async function emptyCluster(cluster: RgwCluster): Promise<void> {
   const env = { CEPH_CONF: join(cluster.dir, "ceph.conf") };
   const buckets = JSON.parse(await exec(["radosgw-admin", "bucket", "list"], env, "radosgw-admin bucket list")) as string[];
-  for (const bucket of buckets) await exec(["radosgw-admin", "bucket", "rm", `--bucket=${bucket}`, "--purge-objects"], env, `radosgw-admin bucket rm ${bucket}`);
+  await Promise.all(buckets.map((bucket) => exec(["radosgw-admin", "bucket", "rm", `--bucket=${bucket}`, "--purge-objects"], env, `radosgw-admin bucket rm ${bucket}`)));
 }
 
 async function startCluster(): Promise<RgwCluster> {

@@ -5,8 +5,10 @@
  * every chunk) and recorded here, so a later read of the same range — in this process or after a restart — costs no
  * origin request. A record is only used while the origin file still has the size and mtime it was fetched from.
  *
- * Rows are written at once, not batched like the ledger's access times: a record that a kill -9 loses means a
- * range fetched again, which is exactly what the index exists to avoid. When a file gets its manifest (fetched
+ * Rows are written as soon as the blocks of a ranged read are stored (one transaction per read), not batched like
+ * the ledger's access times: a record that a kill -9 loses means a range fetched again, which is exactly what the
+ * index exists to avoid (a kill -9 while a read's blocks are being stored leaves them as unrecorded chunk files,
+ * which LRU eviction ages out). When a file gets its manifest (fetched
  * whole), its records are dropped; the block chunks are then ordinary unreferenced chunks that LRU eviction ages out.
  *
  * Main thread only (the fetcher). FUSE workers never read ranges: a READ of a file without a manifest is deferred.
@@ -74,6 +76,14 @@ export class RangeIndex {
 
   record(fileId: ContentId, version: OriginVersion, blockBytes: number, b: RangeBlock): void {
     this.insert.run(fileId, b.block, blockBytes, version.size, version.mtimeMs, b.hex, b.length);
+  }
+
+  /** Several blocks of one file in one transaction (the blocks of one ranged read). */
+  recordAll(fileId: ContentId, version: OriginVersion, blockBytes: number, blocks: readonly RangeBlock[]): void {
+    if (blocks.length === 0) return;
+    this.db.transaction(() => {
+      for (const b of blocks) this.record(fileId, version, blockBytes, b);
+    })();
   }
 
   /** The file was fetched whole (its manifest supersedes the blocks) or left the library. */

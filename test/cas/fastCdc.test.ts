@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import { chunkLengths, DEFAULT_CDC, GEAR, spreadMask, StreamingChunker, type CutChunk } from "../../src/cas/fastCdc.ts";
 import { hashChunk, chunkHex } from "../../src/cas/chunkHash.ts";
 import { concatBytes, CORPUS, pseudoRandomBytes } from "./testData.ts";
+import { corpusTest } from "../support/needsCorpus.ts";
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -106,7 +107,7 @@ describe("FastCDC", () => {
     for (const c of chunks) expect(c.bytes).toEqual(data.subarray(c.offset, c.offset + c.bytes.length));
   });
 
-  test("real FLAC: re-tagging the head (longer comment) keeps most chunks", () => {
+  corpusTest("real FLAC: re-tagging the head (longer comment) keeps most chunks", () => {
     const flac = new Uint8Array(readFileSync(`${CORPUS}/flac-test-files/uncommon/05 - 32bps audio.flac`));
     const retagged = concatBytes(flac.subarray(0, 200), new TextEncoder().encode("TITLE=A much longer title"), flac.subarray(200));
     expect(sharedFraction(chunkIds(flac), chunkIds(retagged))).toBeGreaterThan(0.9);

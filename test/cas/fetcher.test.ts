@@ -15,6 +15,7 @@ import { fileRef, listFiles, makeOrigin, ManifestDb, openTestCache, readAll, rem
 import { CORPUS, pseudoRandomBytes } from "./testData.ts";
 import { isRoot } from "../support/system.ts";
 import { eventually } from "../support/eventually.ts";
+import { corpusTest } from "../support/needsCorpus.ts";
 import { asContentId, asOriginId } from "../../src/core/ids.ts";
 
 const MiB = 1024 * 1024;
@@ -49,7 +50,7 @@ function corpusOrigin(): FaultyOrigin {
 }
 
 describe("Fetcher", () => {
-  test("reads a real FLAC correctly, fetches it once, emits ManifestCached with a valid manifest", async () => {
+  corpusTest("reads a real FLAC correctly, fetches it once, emits ManifestCached with a valid manifest", async () => {
     const db = new ManifestDb();
     const cache = open(dir(), db);
     const origin = corpusOrigin();
@@ -71,7 +72,7 @@ describe("Fetcher", () => {
     expect(origin.counts.bytesRead).toBe(file.size); // fetched once: the blocks read before playback was detected are reused
   });
 
-  test("after a restart (new store and fetcher), a cached file is read with ZERO origin operations", async () => {
+  corpusTest("after a restart (new store and fetcher), a cached file is read with ZERO origin operations", async () => {
     const db = new ManifestDb();
     const cacheDir = dir();
     const origin = corpusOrigin();

@@ -12,6 +12,7 @@ import { chunkPath } from "../../src/cas/chunkPaths.ts";
 import { dataFilePath } from "../../src/cas/dataFilePaths.ts";
 import { writeFlac } from "../../src/sample/flacWriter.ts";
 import { CLI, CORPUS, cleanupAll, run, startMount, tempDir } from "./harness.ts";
+import { corpusTest } from "../support/needsCorpus.ts";
 import { eventually } from "../support/eventually.ts";
 import { holdOpen } from "../support/holder.ts";
 import { asContentId } from "../../src/core/ids.ts";
@@ -51,7 +52,7 @@ async function waitForManifests(cache: string, count: number, ms = 30_000): Prom
 }
 
 describe("cache = full", () => {
-  test("reads are byte-exact at random offsets, then everything survives kill -9 and plays with the origin gone", async () => {
+  corpusTest("reads are byte-exact at random offsets, then everything survives kill -9 and plays with the origin gone", async () => {
     const origin = library();
     const cache = tempDir();
     const mnt = join(tempDir(), "mnt");
@@ -98,7 +99,7 @@ describe("cache = full", () => {
     expect(s.storedBytes).toBeLessThanOrEqual(s.logicalBytes * 1.1);
   }, 180_000);
 
-  test("an uncached read with the origin offline is EIO; cached files, ls and stat keep answering", async () => {
+  corpusTest("an uncached read with the origin offline is EIO; cached files, ls and stat keep answering", async () => {
     const origin = library();
     const cache = tempDir();
     const mnt = join(tempDir(), "mnt");
@@ -120,7 +121,7 @@ describe("cache = full", () => {
     expect(sha(readFileSync(join(mnt, cached.virtual)))).toBe(sha(readFileSync(join(`${origin}-offline`, cached.real))));
   }, 60_000);
 
-  test("a damaged data file is found by the background scrub and by cache verify, removed, and fetched again", async () => {
+  corpusTest("a damaged data file is found by the background scrub and by cache verify, removed, and fetched again", async () => {
     const origin = library();
     const cache = tempDir();
     const mnt = join(tempDir(), "mnt");

@@ -6,20 +6,20 @@
  */
 import { afterAll, afterEach, describe, expect, test } from "bun:test";
 import { Database as Sqlite } from "bun:sqlite";
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { put } from "../support/albumCases.ts";
 import { hasMpd, startMpd } from "../support/mpd.ts";
 import { cleanupAll, run, startMount, tempDir } from "./harness.ts";
 import { runBytes } from "../support/process.ts";
 import { GENERATED } from "../support/paths.ts";
+import { corpusDescribe } from "../support/needsCorpus.ts";
 import { eventually } from "../support/eventually.ts";
 import { gradientPng, tinyJpeg } from "../../src/sample/tinyImages.ts";
 
 afterEach(cleanupAll);
 afterAll(cleanupAll);
 
-const hasCorpus = existsSync(join(GENERATED, "m4a-aac-ffmpeg.m4a"));
 const hasFfmpeg = Bun.which("ffmpeg") !== null;
 const hasMetaflac = Bun.which("metaflac") !== null;
 const PNG = gradientPng(0x336699, 16).data;
@@ -75,8 +75,8 @@ function folderImageManifest(cacheDir: string, realPath: string): Uint8Array | n
   }
 }
 
-describe("cover files in album folders", () => {
-  test.skipIf(!hasCorpus || !hasFfmpeg || !hasMetaflac)("cover.<real type>: the folder image, else the embedded picture; none without art", async () => {
+corpusDescribe("cover files in album folders", () => {
+  test.skipIf(!hasFfmpeg || !hasMetaflac)("cover.<real type>: the folder image, else the embedded picture; none without art", async () => {
     const origin = tempDir();
     writeOrigin(origin);
     const mnt = join(tempDir(), "mnt");
@@ -104,7 +104,7 @@ describe("cover files in album folders", () => {
     expect(Number(size.stdout.trim())).toBe(readFileSync(beta).length);
   }, 90_000);
 
-  test.skipIf(!hasCorpus)("--watch: a folder image added, replaced and removed on the origin; the album's last track removed", async () => {
+  test("--watch: a folder image added, replaced and removed on the origin; the album's last track removed", async () => {
     const origin = tempDir();
     writeOrigin(origin);
     const mnt = join(tempDir(), "mnt");
@@ -123,7 +123,7 @@ describe("cover files in album folders", () => {
     await eventually(() => readdirSync(join(mnt, "Band")).sort(), (l) => !l.includes("Beta [MP3]"));
   }, 90_000);
 
-  test.skipIf(!hasCorpus)("--cover folder names the files folder.<type>; --cover none shows none", async () => {
+  test("--cover folder names the files folder.<type>; --cover none shows none", async () => {
     const origin = tempDir();
     writeOrigin(origin);
     const cacheDir = tempDir();
@@ -137,7 +137,7 @@ describe("cover files in album folders", () => {
     expect(readdirSync(join(mnt, BETA)).sort()).toEqual(["01 - one.mp3"]);
   }, 90_000);
 
-  test.skipIf(!hasCorpus || !hasMpd)("MPD: `mpc albumart` of a song returns its folder's cover bytes", async () => {
+  test.skipIf(!hasMpd)("MPD: `mpc albumart` of a song returns its folder's cover bytes", async () => {
     const origin = tempDir();
     writeOrigin(origin);
     const mnt = join(tempDir(), "mnt");
@@ -159,7 +159,7 @@ describe("cover files in album folders", () => {
     }
   }, 120_000);
 
-  test.skipIf(!hasCorpus)("upgrade: a cache dir from before covers mounts at once, and its background sync adds the cover files", async () => {
+  test("upgrade: a cache dir from before covers mounts at once, and its background sync adds the cover files", async () => {
     const origin = tempDir();
     writeOrigin(origin);
     const cacheDir = tempDir();
@@ -186,7 +186,7 @@ describe("cover files in album folders", () => {
     expect(readdirSync(join(mnt, GAMMA))).toEqual(["01 - one.flac"]);
   }, 90_000);
 
-  test.skipIf(!hasCorpus)("cache = full: covers are served through the chunk store, also after the origin is gone", async () => {
+  test("cache = full: covers are served through the chunk store, also after the origin is gone", async () => {
     const origin = tempDir();
     writeOrigin(origin);
     const cacheDir = tempDir();

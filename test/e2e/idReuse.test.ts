@@ -4,13 +4,14 @@
  * max(rowid) + 1, so the id of a deleted last row comes back) with the same size and mtime, the old file's data file
  * would be served for it. Real mounts and real `musicfs scan` runs (offline, where no content cache is open).
  */
-import { afterAll, afterEach, describe, expect, test } from "bun:test";
+import { afterAll, afterEach, expect, test } from "bun:test";
 import { Database as Sqlite } from "bun:sqlite";
 import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { dataFilePath } from "../../src/cas/dataFilePaths.ts";
 import { asContentId } from "../../src/core/ids.ts";
 import { CLI, CORPUS, cleanupAll, run, startMount, tempDir } from "./harness.ts";
+import { corpusDescribe } from "../support/needsCorpus.ts";
 import { eventually } from "../support/eventually.ts";
 
 afterEach(cleanupAll);
@@ -46,7 +47,7 @@ function toSchema9(cache: string): void {
   db.close();
 }
 
-describe("file ids and cached content", () => {
+corpusDescribe("file ids and cached content", () => {
   test.each([
     ["", false],
     [" (the id was handed out twice by a version before the fix: the upgrade drops what it left)", true],

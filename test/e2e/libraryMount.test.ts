@@ -11,6 +11,7 @@ import { writeFlac } from "../../src/sample/flacWriter.ts";
 import { silence } from "../../src/sample/tone.ts";
 import type { TrackTags } from "../../src/sample/tags.ts";
 import { CLI, CORPUS, cleanupAll, findFiles, isCoverFile, run, startMount, tempDir } from "./harness.ts";
+import { corpusTest } from "../support/needsCorpus.ts";
 
 afterEach(cleanupAll);
 afterAll(cleanupAll);
@@ -31,7 +32,7 @@ interface ManifestLine {
 }
 
 describe("first mount of the synthetic library", () => {
-  test("every file sits where its manifest tags say under the default template, byte for byte", async () => {
+  corpusTest("every file sits where its manifest tags say under the default template, byte for byte", async () => {
     const root = join(CORPUS, "synthetic-2600");
     const mnt = join(tempDir(), "mnt");
     const cache = tempDir();
@@ -77,7 +78,7 @@ describe("first mount of the synthetic library", () => {
 });
 
 describe("the whole shared corpus", () => {
-  test("scans without a crash; every audio file is visible exactly once with its exact bytes", async () => {
+  corpusTest("scans without a crash; every audio file is visible exactly once with its exact bytes", async () => {
     const mnt = join(tempDir(), "mnt");
     const cache = tempDir();
     const server = await startMount(mnt, ["--origin", CORPUS, "--cache-dir", cache], { readyTimeoutMs: 170_000 });
@@ -205,7 +206,7 @@ describe("later mounts", () => {
     expect(cmp.code).toBe(0);
   }, 60_000);
 
-  test("ffprobe reads the same tags and duration through the mount as from the origin", async () => {
+  corpusTest("ffprobe reads the same tags and duration through the mount as from the origin", async () => {
     const origin = join(CORPUS, "generated-taggers");
     const mnt = join(tempDir(), "mnt");
     const cache = tempDir();

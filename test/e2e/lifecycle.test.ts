@@ -2,12 +2,13 @@
  * Issue 5: one daemon per cache dir, ordered shutdown, sd_notify, crash safety under kill -9, corrupt database
  * recovery; issue 3: Ctrl-C during a first scan resumes without re-parsing.
  */
-import { afterAll, afterEach, describe, expect, test } from "bun:test";
+import { afterAll, afterEach, expect, test } from "bun:test";
 import { Database as Sqlite } from "bun:sqlite";
 import { closeSync, cpSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { isAudioPath } from "../../src/library/audioFormats.ts";
 import { CORPUS, cleanupAll, findFiles, findTracks, run, startMount, tempDir } from "./harness.ts";
+import { corpusDescribe } from "../support/needsCorpus.ts";
 import { isRoot } from "../support/system.ts";
 import { eventually } from "../support/eventually.ts";
 
@@ -68,7 +69,7 @@ async function assertMountMatchesOrigin(mnt: string, cache: string, origin: stri
   for (const [real, virtual] of rows) expect(sha(readFileSync(join(mnt, virtual)))).toBe(sha(readFileSync(join(origin, real))));
 }
 
-describe("one daemon per cache dir", () => {
+corpusDescribe("one daemon per cache dir", () => {
   test("a second mount on the same cache dir names the PID that holds it and exits non-zero", async () => {
     const origin = copyLibrary(3);
     const cache = tempDir();
@@ -80,7 +81,7 @@ describe("one daemon per cache dir", () => {
   }, 60_000);
 });
 
-describe("ordered shutdown", () => {
+corpusDescribe("ordered shutdown", () => {
   test("SIGTERM: READY=1 then STOPPING=1 on NOTIFY_SOCKET, WAL checkpointed, mount gone, exit 0", async () => {
     const origin = copyLibrary(3);
     const cache = tempDir();
@@ -153,7 +154,7 @@ describe("ordered shutdown", () => {
   }, 120_000);
 });
 
-describe("crash safety", () => {
+corpusDescribe("crash safety", () => {
   test("a second signal during the shutdown exits at once; nothing committed is lost and the next start finishes the job", async () => {
     const { origin, cache, mnt, first } = await startFirstScanOfLargeLibrary();
     await eventually(() => storedRows(cache), (n) => n > 0, 60_000, MID_SCAN_POLL_MS); // something is committed: mid-scan
@@ -249,7 +250,7 @@ describe("crash safety", () => {
   }, 120_000);
 });
 
-describe("a full disk under the cache dir", () => {
+corpusDescribe("a full disk under the cache dir", () => {
   test.skipIf(!isRoot)("stops the first scan with a clear message; once there is room the next start completes it (needs root for a small tmpfs)", async () => {
     const small = tempDir();
     // Room for the first batches of the scan (and origins.json), not for the whole library.

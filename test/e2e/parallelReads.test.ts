@@ -3,11 +3,12 @@
  * their own file's bytes, whichever worker answers — for local origins without passthrough (how normal users
  * read) and for cached origins.
  */
-import { afterAll, afterEach, expect, test } from "bun:test";
+import { afterAll, afterEach, expect } from "bun:test";
 import { Database as Sqlite } from "bun:sqlite";
 import { cpSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { CORPUS, cleanupAll, run, startMount, tempDir } from "./harness.ts";
+import { corpusTest } from "../support/needsCorpus.ts";
 
 afterEach(cleanupAll);
 afterAll(cleanupAll);
@@ -32,7 +33,7 @@ function library(): string {
   return dir;
 }
 
-test("local origin, no passthrough: 16 parallel readers get byte-exact files", async () => {
+corpusTest("local origin, no passthrough: 16 parallel readers get byte-exact files", async () => {
   const origin = library();
   const cache = tempDir();
   const mnt = join(tempDir(), "mnt");
@@ -40,7 +41,7 @@ test("local origin, no passthrough: 16 parallel readers get byte-exact files", a
   await parallelCompare(mnt, cache, origin);
 }, 120_000);
 
-test("cached origin: 16 parallel readers get byte-exact files, cold and then from the cache", async () => {
+corpusTest("cached origin: 16 parallel readers get byte-exact files, cold and then from the cache", async () => {
   const origin = library();
   const cache = tempDir();
   const mnt = join(tempDir(), "mnt");

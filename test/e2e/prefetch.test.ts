@@ -2,11 +2,12 @@
  * Issue 6: listening patterns are learned from what is played through the mount, survive a restart, and make a
  * cached origin prefetch the likely next track before it is asked for.
  */
-import { afterAll, afterEach, expect, test } from "bun:test";
+import { afterAll, afterEach, expect } from "bun:test";
 import { Database as Sqlite } from "bun:sqlite";
 import { cpSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { CLI, CORPUS, cleanupAll, run, startMount, tempDir } from "./harness.ts";
+import { corpusTest } from "../support/needsCorpus.ts";
 import { eventually } from "../support/eventually.ts";
 
 afterEach(cleanupAll);
@@ -19,7 +20,7 @@ function manifestOf(cache: string, virtual: string): boolean {
   return Number(row?.[0]) === 1;
 }
 
-test("A then B played twice: after a restart with an empty cache, playing A prefetches B", async () => {
+corpusTest("A then B played twice: after a restart with an empty cache, playing A prefetches B", async () => {
   const origin = tempDir();
   cpSync(join(CORPUS, "synthetic-2600", "Artist 1"), join(origin, "Artist 1"), { recursive: true });
   const cache = tempDir();

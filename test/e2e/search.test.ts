@@ -2,13 +2,15 @@
  * Issue 6 on a real mount: `/.search/<query>/` and `/.collections/<name>/` symlink folders, `musicfs search`,
  * `musicfs collection`, and the index kept in step by delta sync.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, expect, test } from "bun:test";
 import { mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { NameRegistry } from "../../src/fs/nameRegistry.ts";
 import { writeFlac } from "../../src/sample/flacWriter.ts";
 import { silence } from "../../src/sample/tone.ts";
 import { CLI, CORPUS, cleanupAll, run, startMount, tempDir, type Running } from "./harness.ts";
+import { corpusDescribe } from "../support/needsCorpus.ts";
+import { HAVE_CORPUS } from "../support/paths.ts";
 import { eventually } from "../support/eventually.ts";
 
 const SYNTHETIC = join(CORPUS, "synthetic-2600");
@@ -17,6 +19,7 @@ let cache: string;
 let server: Running;
 
 beforeAll(async () => {
+  if (!HAVE_CORPUS) return; // every test below is skipped, saying why
   mnt = join(tempDir(), "mnt");
   cache = tempDir();
   server = await startMount(mnt, ["--origin", SYNTHETIC, "--cache-dir", cache], { env: { MUSICFS_STATUS_INTERVAL_MS: "200" } });
@@ -25,7 +28,7 @@ afterAll(cleanupAll);
 
 const musicfs = (...args: string[]) => run(["bun", CLI, ...args, "--cache-dir", cache]);
 
-describe("/.search", () => {
+corpusDescribe("/.search", () => {
   test("is hidden from the root but reachable, empty itself; a query folder holds ranked relative symlinks into the tree", async () => {
     expect(readdirSync(mnt)).not.toContain(".search");
     expect(readdirSync(mnt)).not.toContain(".collections");
@@ -82,7 +85,7 @@ describe("/.search", () => {
   });
 });
 
-describe("/.collections", () => {
+corpusDescribe("/.collections", () => {
   test("built-ins: Recently Added and one folder per decade present", () => {
     const names = readdirSync(join(mnt, ".collections"));
     expect(names).toContain("Recently Added");
@@ -110,7 +113,7 @@ describe("/.collections", () => {
   });
 });
 
-describe("musicfs status", () => {
+corpusDescribe("musicfs status", () => {
   test("shows the mount, the files and the plays recorded from reads", async () => {
     const files = readdirSync(join(mnt, ".search", "Echo Night")).slice(0, 3);
     for (const f of files) readFileSync(join(mnt, ".search", "Echo Night", f));
@@ -134,7 +137,7 @@ describe("musicfs status", () => {
   }, 60_000);
 });
 
-describe("kept in step", () => {
+corpusDescribe("kept in step", () => {
   test("a file added while mounted with --watch is found by the CLI and in a new /.search folder", async () => {
     const origin = tempDir();
     mkdirSync(join(origin, "a"));

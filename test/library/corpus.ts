@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { SYNTHETIC } from "../support/paths.ts";
 
 export { CORPUS, GENERATED, HAVE_CORPUS, SYNTHETIC } from "../support/paths.ts";
+export { corpusDescribe, corpusTest } from "../support/needsCorpus.ts";
 
 export interface ManifestRow {
   path: string;

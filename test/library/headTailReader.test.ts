@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, expect, test } from "bun:test";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -7,7 +7,7 @@ import { ByteSource } from "../../src/library/byteSource.ts";
 import { HEAD_BYTES, id3v2TagLength, openFileBytes, plannedHeadLength, type ReadPlan } from "../../src/library/headTailReader.ts";
 import { readTags } from "../../src/library/tagReader.ts";
 import type { ParsedTags } from "../../src/core/types.ts";
-import { CORPUS, GENERATED, HAVE_CORPUS, loadManifest, SYNTHETIC, walkFiles } from "./corpus.ts";
+import { CORPUS, corpusDescribe, GENERATED, loadManifest, SYNTHETIC, walkFiles } from "./corpus.ts";
 
 async function viaReader(path: string, plan?: ReadPlan) {
   const ext = extensionOf(path);
@@ -42,7 +42,7 @@ const concat = (...parts: Uint8Array[]) => {
 };
 const MB = 1024 * 1024;
 
-describe.skipIf(!HAVE_CORPUS)("large files: same tags as a whole-file parse, reading little", () => {
+corpusDescribe("large files: same tags as a whole-file parse, reading little", () => {
   let dir: string;
   const made: Record<string, string> = {};
   beforeAll(() => {
@@ -174,7 +174,7 @@ describe.skipIf(!HAVE_CORPUS)("large files: same tags as a whole-file parse, rea
   });
 });
 
-describe.skipIf(!HAVE_CORPUS)("the whole corpus through a tiny head: on-demand reads give whole-file results", () => {
+corpusDescribe("the whole corpus through a tiny head: on-demand reads give whole-file results", () => {
   // A 4 KiB head and 1 KiB tail push nearly every corpus file through the on-demand path.
   const tiny: ReadPlan = { headBytes: 4096, tailBytes: 1024 };
 

@@ -1,10 +1,10 @@
-import { expect, test } from "bun:test";
+import { expect } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseBuffer } from "music-metadata";
 import { cachedTagMapCount, installMusicMetadataSpeedup } from "../../src/library/musicMetadataSpeedup.ts";
 import { run } from "../support/process.ts";
-import { GENERATED, HAVE_CORPUS } from "./corpus.ts";
+import { corpusTest, GENERATED } from "./corpus.ts";
 
 const FILES = ["mp3-id3v24-ffmpeg.mp3", "mp3-id3v23-eyed3.mp3", "m4a-aac-ffmpeg.m4a", "ape-apev2.ape", "wavpack-apev2.wv"];
 
@@ -21,7 +21,7 @@ async function commonTagsWithoutSpeedup(): Promise<unknown[]> {
   return JSON.parse(r.stdout);
 }
 
-test.skipIf(!HAVE_CORPUS)("the tag-map cache upper-cases each map once and returns exactly what music-metadata returns without it (needs ../shared/corpus)", async () => {
+corpusTest("the tag-map cache upper-cases each map once and returns exactly what music-metadata returns without it", async () => {
   const plain = await commonTagsWithoutSpeedup();
   expect(installMusicMetadataSpeedup()).toBe(true);
   const countsPerRound: number[] = [];

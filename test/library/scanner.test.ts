@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, expect, test } from "bun:test";
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -8,7 +8,7 @@ import { isAudioPath } from "../../src/library/audioFormats.ts";
 import { groupReasons, scanOrigins, type ScanOptions } from "../../src/library/scanner.ts";
 import { LocalOrigin } from "../../src/origins/localOrigin.ts";
 import type { Origin, WalkReport } from "../../src/origins/origin.ts";
-import { CORPUS, GENERATED, HAVE_CORPUS, loadManifest, SYNTHETIC, walkFiles } from "./corpus.ts";
+import { CORPUS, corpusDescribe, corpusTest, GENERATED, loadManifest, SYNTHETIC, walkFiles } from "./corpus.ts";
 import { asOriginId } from "../../src/core/ids.ts";
 
 /** A logger that records instead of printing. */
@@ -28,7 +28,7 @@ function scan(options: Partial<ScanOptions> & Pick<ScanOptions, "origins">) {
 
 const MISBEHAVING = new URL("./fixtures/misbehavingScanWorker.ts", import.meta.url).href;
 
-describe.skipIf(!HAVE_CORPUS)("scanning the whole corpus", () => {
+corpusDescribe("scanning the whole corpus", () => {
   test("no crash, no hang; every audio file reported exactly once; non-audio counted", async () => {
     const { run, files, lines } = scan({ origins: [new LocalOrigin(asOriginId("corpus"), CORPUS)], filesPerBatch: 250 });
     const summary = await run;
@@ -55,7 +55,7 @@ describe.skipIf(!HAVE_CORPUS)("scanning the whole corpus", () => {
   }, 300_000);
 });
 
-describe.skipIf(!HAVE_CORPUS)("walk edge cases", () => {
+corpusDescribe("walk edge cases", () => {
   let dir: string;
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), "musicfs-scan-"));
@@ -106,7 +106,7 @@ describe.skipIf(!HAVE_CORPUS)("walk edge cases", () => {
   });
 });
 
-describe.skipIf(!HAVE_CORPUS)("interrupt and resume", () => {
+corpusDescribe("interrupt and resume", () => {
   test("abort mid-scan stops cleanly; the next scan parses only the rest", async () => {
     const origin = new LocalOrigin(asOriginId("syn"), SYNTHETIC);
     const total = loadManifest().length + 11; // + the _templates files, which are audio too
@@ -163,7 +163,7 @@ describe.skipIf(!HAVE_CORPUS)("interrupt and resume", () => {
   });
 });
 
-describe.skipIf(!HAVE_CORPUS)("misbehaving parsers", () => {
+corpusDescribe("misbehaving parsers", () => {
   let dir: string;
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), "musicfs-scan-bad-"));
@@ -251,7 +251,7 @@ class ReadOnlyOrigin implements Origin {
   }
 }
 
-describe.skipIf(!HAVE_CORPUS)("origins without a local path", () => {
+corpusDescribe("origins without a local path", () => {
   let dir: string;
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), "musicfs-scan-remote-"));
@@ -286,7 +286,7 @@ describe.skipIf(!HAVE_CORPUS)("origins without a local path", () => {
   });
 });
 
-test.skipIf(!HAVE_CORPUS)("an isUnchanged that throws rejects the scan (not mistaken for an unreadable origin)", async () => {
+corpusTest("an isUnchanged that throws rejects the scan (not mistaken for an unreadable origin)", async () => {
   const { logger } = quietLog();
   const run = scanOrigins({
     origins: [new LocalOrigin(asOriginId("g"), GENERATED)],

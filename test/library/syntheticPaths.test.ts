@@ -1,4 +1,4 @@
-import { describe, expect, test } from "bun:test";
+import { expect, test } from "bun:test";
 import { join } from "node:path";
 import type { FileMeta } from "../../src/core/types.ts";
 import { extensionOf } from "../../src/library/audioFormats.ts";
@@ -6,7 +6,7 @@ import { openFileBytes } from "../../src/library/headTailReader.ts";
 import { readTags } from "../../src/library/tagReader.ts";
 import { compileTemplate, renderPath } from "../../src/library/template.ts";
 import { DEFAULT_TEMPLATE } from "../../src/config/config.ts";
-import { HAVE_CORPUS, loadManifest, SYNTHETIC, type ManifestRow } from "./corpus.ts";
+import { corpusDescribe, loadManifest, type ManifestRow, SYNTHETIC } from "./corpus.ts";
 import { asOriginId } from "../../src/core/ids.ts";
 
 /**
@@ -21,7 +21,7 @@ function expectedPath(row: ManifestRow): string {
   return `${row.albumartist}/${row.album} (${row.year}) [${ext.toUpperCase()}]/${number} - ${row.title}.${ext}`;
 }
 
-describe.skipIf(!HAVE_CORPUS)("synthetic-2600 under the default template", () => {
+corpusDescribe("synthetic-2600 under the default template", () => {
   test("every file lands where its manifest tags say, with no collisions", async () => {
     const rows = loadManifest();
     for (const row of rows) {

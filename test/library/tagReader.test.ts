@@ -6,7 +6,7 @@ import { isAudioPath, extensionOf } from "../../src/library/audioFormats.ts";
 import { openFileBytes } from "../../src/library/headTailReader.ts";
 import { readTags } from "../../src/library/tagReader.ts";
 import type { ParsedTags } from "../../src/core/types.ts";
-import { CORPUS, GENERATED, HAVE_CORPUS, loadManifest, SYNTHETIC, walkFiles } from "./corpus.ts";
+import { CORPUS, corpusDescribe, GENERATED, HAVE_CORPUS, loadManifest, SYNTHETIC, walkFiles } from "./corpus.ts";
 
 async function tagsOfFile(absPath: string): Promise<ParsedTags> {
   const ext = extensionOf(absPath);
@@ -18,7 +18,7 @@ async function tagsOfFile(absPath: string): Promise<ParsedTags> {
   }
 }
 
-describe.skipIf(!HAVE_CORPUS)("synthetic-2600: tags match the manifest", () => {
+corpusDescribe("synthetic-2600: tags match the manifest", () => {
   test("every file, every field (WMA track total: see below)", async () => {
     const rows = loadManifest();
     expect(rows.length).toBe(2600);
@@ -55,7 +55,7 @@ describe.skipIf(!HAVE_CORPUS)("synthetic-2600: tags match the manifest", () => {
   });
 });
 
-describe.skipIf(!HAVE_CORPUS)("generated-taggers: real taggers' files, incl. music-metadata quirks", () => {
+corpusDescribe("generated-taggers: real taggers' files, incl. music-metadata quirks", () => {
   const full = {
     title: "Title é ✓ 東京", artists: ["Artist A", "Artist B"], album: "Album Ä", albumArtist: "Various Artists",
     track: 3, trackTotal: 12, disc: 1, discTotal: 2, year: 2001, genre: "Rock", compilation: true,
@@ -142,7 +142,7 @@ describe("technical data and normalising on constructed input", () => {
   });
 });
 
-describe.skipIf(!HAVE_CORPUS)("the whole corpus: never throws, never hangs", () => {
+corpusDescribe("the whole corpus: never throws, never hangs", () => {
   // A hang fails by the test's timeout; how long the slowest parse takes is measured by bench/scan/slowestParse.ts.
   test("every audio-extension file yields ParsedTags", async () => {
     const files = walkFiles(CORPUS).filter((p) => isAudioPath(p) && !p.startsWith(SYNTHETIC));

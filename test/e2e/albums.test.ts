@@ -7,7 +7,7 @@ import { readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { put, WESNOTH, writeAlbumCases } from "../support/albumCases.ts";
 import { hasMpd, startMpd } from "../support/mpd.ts";
-import { cleanupAll, findFiles, run, startMount, tempDir } from "./harness.ts";
+import { cleanupAll, findFiles, run, startMount, tempDir, QUICK_WATCH_ENV } from "./harness.ts";
 import { eventually } from "../support/eventually.ts";
 
 afterEach(cleanupAll);
@@ -37,7 +37,7 @@ describe("one folder per album", () => {
     const origin = tempDir();
     writeAlbumCases(origin);
     const mnt = join(tempDir(), "mnt");
-    await startMount(mnt, ["--origin", origin, "--cache-dir", tempDir(), "--watch"]);
+    await startMount(mnt, ["--origin", origin, "--cache-dir", tempDir(), "--watch"], { env: QUICK_WATCH_ENV });
     const artistDir = join(mnt, "Various Artists");
     expect(readdirSync(artistDir)).toEqual([`${WESNOTH} (2004) [FLAC]`]); // listed (cached by the kernel) before
     put(origin, "Wesnoth/0.mp3", { album: WESNOTH, artists: ["Jeremy Nicoll"], year: 2003, title: "Prelude", track: 0 });

@@ -10,7 +10,7 @@ import { copyFileSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync,
 import { join } from "node:path";
 import { put } from "../support/albumCases.ts";
 import { hasMpd, startMpd } from "../support/mpd.ts";
-import { cleanupAll, run, startMount, tempDir } from "./harness.ts";
+import { cleanupAll, run, startMount, tempDir, QUICK_WATCH_ENV } from "./harness.ts";
 import { runBytes } from "../support/process.ts";
 import { GENERATED } from "../support/paths.ts";
 import { corpusDescribe } from "../support/needsCorpus.ts";
@@ -108,7 +108,7 @@ corpusDescribe("cover files in album folders", () => {
     const origin = tempDir();
     writeOrigin(origin);
     const mnt = join(tempDir(), "mnt");
-    await startMount(mnt, ["--origin", origin, "--cache-dir", tempDir(), "--watch"]);
+    await startMount(mnt, ["--origin", origin, "--cache-dir", tempDir(), "--watch"], { env: QUICK_WATCH_ENV });
     const gamma = join(mnt, GAMMA);
     expect(readdirSync(gamma)).toEqual(["01 - one.flac"]); // listed (cached by the kernel) before the changes
     copyFileSync(join(GENERATED, "cover.jpg"), join(origin, "C/cover.jpg"));

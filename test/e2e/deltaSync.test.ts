@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { writeFlac } from "../../src/sample/flacWriter.ts";
 import { silence } from "../../src/sample/tone.ts";
 import type { TrackTags } from "../../src/sample/tags.ts";
-import { cleanupAll, findFiles, run, startMount, tempDir } from "./harness.ts";
+import { cleanupAll, findFiles, run, startMount, tempDir, QUICK_WATCH_ENV } from "./harness.ts";
 import { eventually } from "../support/eventually.ts";
 import { holdOpen } from "../support/holder.ts";
 
@@ -65,7 +65,7 @@ describe("--watch", () => {
     put(origin, "a/1.flac", { ...album, title: "One", track: 1 });
     put(origin, "b/1.flac", { artists: ["Lone"], album: "Single", year: 2000, title: "Only", track: 1 });
     const mnt = join(tempDir(), "mnt");
-    await startMount(mnt, ["--origin", origin, "--cache-dir", tempDir(), "--watch"]);
+    await startMount(mnt, ["--origin", origin, "--cache-dir", tempDir(), "--watch"], { env: QUICK_WATCH_ENV });
     const albumDir = join(mnt, "Moss", "Green (2011) [FLAC]");
     expect(readdirSync(albumDir)).toEqual(["01 - One.flac"]); // listed (and cached by the kernel) before the change
 
@@ -84,7 +84,7 @@ describe("--watch", () => {
     put(origin, "2.flac", { ...album, title: "Two", track: 2 });
     put(origin, "3.flac", { ...album, title: "Three", track: 3 });
     const mnt = join(tempDir(), "mnt");
-    await startMount(mnt, ["--origin", origin, "--cache-dir", tempDir(), "--watch"]);
+    await startMount(mnt, ["--origin", origin, "--cache-dir", tempDir(), "--watch"], { env: QUICK_WATCH_ENV });
     const file = join(mnt, "Moss", "Green (2011) [FLAC]", "01 - Long.flac");
     const expected = await Bun.file(join(origin, "long.flac")).bytes();
     // Open now, read after the file is gone from the origin and from the tree.

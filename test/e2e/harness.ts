@@ -10,6 +10,12 @@ export { cleanupAll, lazyUnmount, tempDir } from "../support/cleanup.ts";
 export { CLI, CORPUS, REPO } from "../support/paths.ts";
 export { findFiles, findTracks, isCoverFile, run } from "../support/process.ts";
 
+/**
+ * For a mount with --watch: a change goes out 100 ms after the origin is quiet, not 1 s (MUSICFS_WATCH_QUIET_MS, not
+ * a user setting; the default is unchanged). The tests wait for each change to show; this is how long they sit.
+ */
+export const QUICK_WATCH_ENV = { MUSICFS_WATCH_QUIET_MS: "100" };
+
 export interface Running {
   mountPoint: string;
   proc: Bun.Subprocess<"ignore", "pipe", "pipe">;

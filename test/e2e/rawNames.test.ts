@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { writeFlac } from "../../src/sample/flacWriter.ts";
 import { writeMp3 } from "../../src/sample/mp3Writer.ts";
 import { silence } from "../../src/sample/tone.ts";
-import { cleanupAll, startMount, tempDir } from "./harness.ts";
+import { cleanupAll, startMount, tempDir, QUICK_WATCH_ENV } from "./harness.ts";
 import { eventually } from "../support/eventually.ts";
 
 afterAll(cleanupAll);
@@ -79,7 +79,7 @@ describe("origin names that are not UTF-8", () => {
   test("a file that is not UTF-8 added while mounted with --watch appears and reads", async () => {
     const origin = makeOrigin();
     const mnt = join(tempDir(), "mnt");
-    await startMount(mnt, ["--origin", origin.dir, "--cache-dir", tempDir(), "--watch"]);
+    await startMount(mnt, ["--origin", origin.dir, "--cache-dir", tempDir(), "--watch"], { env: QUICK_WATCH_ENV });
     const bytes = writeFlac({ title: "Late", artists: ["Raw"], album: "Bytes", track: 2 }, silence(0.25, 22050, 1));
     writeFileSync(rawPath(origin.dir, "dir", [0xff], "bad/late", [0x80], ".flac"), bytes);
     const target = join(mnt, "Raw/Bytes [FLAC]/02 - Late.flac");

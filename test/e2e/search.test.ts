@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { NameRegistry } from "../../src/fs/nameRegistry.ts";
 import { writeFlac } from "../../src/sample/flacWriter.ts";
 import { silence } from "../../src/sample/tone.ts";
-import { CLI, CORPUS, cleanupAll, run, startMount, tempDir, type Running } from "./harness.ts";
+import { CLI, CORPUS, cleanupAll, run, startMount, tempDir, type Running, QUICK_WATCH_ENV } from "./harness.ts";
 import { corpusDescribe } from "../support/needsCorpus.ts";
 import { HAVE_CORPUS } from "../support/paths.ts";
 import { eventually } from "../support/eventually.ts";
@@ -144,7 +144,7 @@ corpusDescribe("kept in step", () => {
     writeFileSync(join(origin, "a", "1.flac"), writeFlac({ title: "Plain", artists: ["Someone"], album: "X", track: 1 }, silence(0.2, 22050, 1)));
     const c = tempDir();
     const m = join(tempDir(), "mnt");
-    await startMount(m, ["--origin", origin, "--cache-dir", c, "--watch"]);
+    await startMount(m, ["--origin", origin, "--cache-dir", c, "--watch"], { env: QUICK_WATCH_ENV });
     writeFileSync(join(origin, "a", "2.flac"), writeFlac({ title: "Xylophonic Zebra", artists: ["Someone"], album: "X", track: 2 }, silence(0.2, 22050, 1)));
     const found = await eventually(async () => (await run(["bun", CLI, "search", "xylophonic", "--cache-dir", c])).stdout.split("\n").filter(Boolean), (f) => f.length > 0);
     expect(found).toEqual(["Someone/X [FLAC]/02 - Xylophonic Zebra.flac"]);

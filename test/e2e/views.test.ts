@@ -10,7 +10,7 @@ import { gradientPng } from "../../src/sample/tinyImages.ts";
 import { put, writeAlbumCases } from "../support/albumCases.ts";
 import { eventually } from "../support/eventually.ts";
 import { hasMpd, startMpd } from "../support/mpd.ts";
-import { cleanupAll, findFiles, run, startMount, tempDir } from "./harness.ts";
+import { cleanupAll, findFiles, run, startMount, tempDir, QUICK_WATCH_ENV } from "./harness.ts";
 
 afterEach(cleanupAll);
 afterAll(cleanupAll);
@@ -60,7 +60,7 @@ describe("views", () => {
     expect(new Set(before.values()).size).toBe(files.length); // a node of its own in each tree, not a link
     expect(await server.stop()).toBe(0);
 
-    server = await startMount(mnt, ["--config", config, "--cache-dir", cache, "--watch"]);
+    server = await startMount(mnt, ["--config", config, "--cache-dir", cache, "--watch"], { env: QUICK_WATCH_ENV });
     expect(await findFiles(mnt)).toEqual(files);
     expect(await inodes(mnt, files)).toEqual(before);
 

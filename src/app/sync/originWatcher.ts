@@ -19,7 +19,7 @@ export class OriginWatcher {
 
   constructor(
     private readonly onChanges: (changes: ChangedPaths) => void,
-    private readonly quietMs = 1000,
+    private readonly quietMs = watchQuietMs(),
     private readonly maxWaitMs = 5000,
   ) {}
 
@@ -68,4 +68,14 @@ export class OriginWatcher {
     if (this.maxTimer) clearTimeout(this.maxTimer);
     this.pending.clear();
   }
+}
+
+/**
+ * How long an origin must be quiet before its changes go out: 1 s. The environment variable MUSICFS_WATCH_QUIET_MS
+ * shortens it so that a test of --watch waits for its change to show instead of sitting through 1 s per change (as
+ * MUSICFS_STATUS_INTERVAL_MS does for status.json). Not a user setting.
+ */
+function watchQuietMs(): number {
+  const ms = Number(process.env.MUSICFS_WATCH_QUIET_MS);
+  return Number.isFinite(ms) && ms > 0 ? ms : 1000;
 }

@@ -190,5 +190,11 @@ describe.skipIf(skip)("S3Origin on Ceph RGW", () => {
     expect(e2.message).toContain("does not exist");
     expect(await wrong.isAvailable()).toBe(false);
     expect(await origin().isAvailable()).toBe(true);
+    // Reads too: a wrong secret, a missing object (a ranged GET by a presigned URL: its error body is read for the code).
+    const e3 = await wrong.read("top.flac", 0, 10).catch((x) => x);
+    expect(e3).toBeInstanceOf(S3OriginError);
+    expect(e3.message).toContain("secret access key");
+    expect(e3.message).not.toContain("not-the-secret-XYZ");
+    await expect(origin().read("no-such.flac", 0, 10)).rejects.toThrow(/gone/);
   });
 });

@@ -30,8 +30,9 @@ const RIDE_OUT_TIMEOUT_MS = 20_000;
 let rgw: RgwCluster;
 let proxy: FaultProxy;
 /**
- * Track title → its FLAC bytes (noise: ~3.5 MB for 20 s, so that a fetch at 2 MiB/s spans the outage — it starts once
- * 1 MiB has come and drops the connections in flight; 100 s: ~17.6 MB).
+ * Track title → its FLAC bytes (noise: ~7 MB for 40 s, so that a fetch at 2 MiB/s spans the outage, which starts once
+ * 1 MiB has come, with seconds to spare: the proxy runs on this test's event loop, and a stall of it on a loaded
+ * machine delivers everything due at once; 100 s: ~17.6 MB).
  */
 const tracks = new Map<string, Uint8Array>();
 /** The end of the mount's log (debug level), shown when a player fails. */
@@ -125,7 +126,7 @@ beforeAll(async () => {
   ["Refused", "Reset", "Reset mpv", "Gateway", "Deadline", "Cached"].forEach((title, i) =>
     // The gateway's track is longer: bytes already sent by RGW wait in the proxy (its bandwidth cap) and survive the
     // gateway's stop, so the track must outlast the reads in flight (8 × 1 MiB) by far.
-    tracks.set(title, noiseFlac(title, i + 1, title === "Cached" || title === "Deadline" ? 2 : title === "Gateway" ? 100 : 20, 1000 + i)),
+    tracks.set(title, noiseFlac(title, i + 1, title === "Cached" || title === "Deadline" ? 2 : title === "Gateway" ? 100 : 40, 1000 + i)),
   );
   await putObjects(rgw.client(BUCKET), [...tracks].map(([title, bytes]): [string, Uint8Array] => [`lib/Drop/Outage/${title}.flac`, bytes]));
 }, 120_000);

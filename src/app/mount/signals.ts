@@ -1,8 +1,10 @@
 import { log } from "../../core/logger.ts";
 
 /**
- * One Ctrl-C can arrive twice: `bun run demo` forwards the terminal's SIGINT to its child, which the terminal also
- * signals (same process group). The same signal again within this window is that echo, not a second keypress.
+ * One Ctrl-C can arrive twice: a runner that forwards the terminal's SIGINT to its child (`npm run`, a `bun run`
+ * script), which the terminal also signals (same process group). The same signal again within this window is taken
+ * for that echo, not a second keypress. A loaded machine can deliver the echo later than this, so the README's
+ * `bun run demo` does not go through a script at all (demo.ts: one process, one SIGINT per keypress).
  */
 export const REPEAT_WINDOW_MS = 400;
 

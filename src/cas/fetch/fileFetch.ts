@@ -65,6 +65,13 @@ export interface FileFetch {
   readAhead: ReadAheadState;
   /** Range blocks of this file in the store, by block index (loaded from the RangeIndex on first use). */
   stored: Map<number, RangeBlock> | null;
+  /**
+   * Range blocks fetched by reads that cover the file from offset 0 (what playback looks like until it is
+   * detected), not stored yet: stored when the reading stops short of playback, dropped when it becomes playback
+   * (the whole-file fetch takes their bytes instead). rangeBlocks.ts.
+   */
+  unstored: { from: number; bytes: Promise<Uint8Array> }[];
+  unstoredBytes: number;
   /** The origin still has the library's size and mtime (checked once per file; see checkVersion). */
   versionCheck: Promise<void> | null;
 }
@@ -73,7 +80,7 @@ export function newFileFetch(file: CachedFileRef): FileFetch {
   return {
     file, pinOwner: `fetch:${file.fileId}`, chunks: [], cutEnd: 0, persisted: 0, recent: [], chunker: null, streamEnd: 0, primary: "idle",
     waiters: new Set(), done: deferred(), playback: false, wholeFile: false, furthestRead: 0, readRanges: [], readAhead: NO_READ_AHEAD,
-    stored: null, versionCheck: null,
+    stored: null, unstored: [], unstoredBytes: 0, versionCheck: null,
   };
 }
 

@@ -65,7 +65,10 @@ export class Fetcher {
   /** Files being read without a manifest, least recently read first; idle ones beyond the bound are forgotten. */
   private readonly fetches = new Lru<ContentId, FileFetch>(MAX_TRACKED_FILES, {
     canEvict: (ff) => ff.primary === "idle" && ff.waiters.size === 0,
-    onEvict: (ff) => this.dropFetch(ff),
+    onEvict: (ff) => {
+      this.blocks.storeUnstored(ff);
+      this.dropFetch(ff);
+    },
   });
   /** The latest read of each file that failed at its deadline (see expiredRead); a few entries at most. */
   private readonly expired = new Lru<ContentId, { at: number; from: number; to: number; error: FetchError }>(64);
@@ -77,6 +80,7 @@ export class Fetcher {
   private readonly retained: RetainedPieces;
   private readonly sequential: SequentialFetch;
   private readonly stream: StreamReads;
+  private readonly blocks: RangeBlocks;
   private readonly heads = new SharedHeads();
 
   constructor(private readonly deps: FetcherOptions) {
@@ -84,6 +88,7 @@ export class Fetcher {
     const env: FetchEnv = { deps, o: this.o, closed: () => this.closed, track: (p) => this.track(p), heads: this.heads };
     this.manifests = new ManifestReads(env);
     const blocks = new RangeBlocks(env, (id) => this.manifests.known(id));
+    this.blocks = blocks;
     this.retained = new RetainedPieces(this.o.retainedBytes);
     this.sequential = new SequentialFetch(env, {
       blocks, manifests: this.manifests, retained: this.retained,
@@ -152,6 +157,7 @@ export class Fetcher {
    */
   readerClosed(fileId: ContentId): void {
     const ff = this.fetches.peek(fileId);
+    if (ff) this.blocks.storeUnstored(ff); // the blocks held back that no fetch recorded are kept
     if (!ff || ff.wholeFile || (ff.primary !== "running" && ff.primary !== "queued")) return;
     // A rest no larger than the fetch's window is finished anyway: a file read (nearly) to its end, whose bytes the
     // reads already brought, still becomes cached whole.
@@ -183,7 +189,10 @@ export class Fetcher {
    */
   async close(waitMs = 5000): Promise<void> {
     this.closed = true;
-    for (const ff of this.fetches.values()) rejectAll(ff.waiters, new FetchError("closed", "the cache is shutting down"));
+    for (const ff of this.fetches.values()) {
+      this.blocks.storeUnstored(ff); // stored (and recorded) before the store closes: close waits for them below
+      rejectAll(ff.waiters, new FetchError("closed", "the cache is shutting down"));
+    }
     this.fetches.clear();
     this.primaryQueue.length = 0;
     let timer: ReturnType<typeof setTimeout> | undefined;

@@ -150,10 +150,45 @@ export class RangeBlocks {
       out.push(p);
     }
     // Stored in a later turn of the event loop: the read that waits for the blocks is answered (its reply posted to
-    // the worker) before they are hashed and written, not after.
+    // the worker) before they are hashed and written, not after. Blocks that extend what was read from offset 0
+    // are held back instead: most such reading is a player's, whose file is then fetched whole and its bytes
+    // recorded by that fetch (storing its first 4 MiB as 128 chunk files, deleted at the end, cost 30-40 ms of CPU
+    // per played file). `storeUnstored` keeps what that fetch did not record when the reading ends.
     const persist = purpose === "read" && !ff.playback && deps.rangeIndex !== undefined;
-    if (persist) this.env.track(run.then((bytes) => afterThisTurn().then(() => this.storeBlocks(ff, from, bytes)))).catch(() => {});
+    if (persist && this.mayBecomePlayback(ff, start, until * B - start)) {
+      run.catch(() => {});
+      ff.unstored.push({ from, bytes: run });
+      ff.unstoredBytes += until * B - start;
+    } else if (persist) this.env.track(run.then((bytes) => afterThisTurn().then(() => this.storeBlocks(ff, from, bytes)))).catch(() => {});
     return out;
+  }
+
+  /**
+   * A read at `start` continues the coverage of the file from offset 0 (before this read: playbackDetector.ts),
+   * and the blocks held back for it stay within the playback threshold and a window beyond it.
+   */
+  private mayBecomePlayback(ff: FileFetch, start: number, bytes: number): boolean {
+    const first = ff.readRanges[0];
+    const covered = first && first[0] === 0 ? first[1] : 0;
+    const { playbackThresholdBytes, fetchWindowMaxBytes } = this.env.o;
+    return start <= covered && ff.unstoredBytes + bytes <= playbackThresholdBytes + fetchWindowMaxBytes;
+  }
+
+  /**
+   * The reading ended (the file closed, its read state let go, the cache closing): the held-back blocks are stored
+   * now, but for those the whole-file fetch has recorded in its progress already (or a completed fetch: its
+   * manifest is the record). Nothing fetched is thrown away, however the reading ended.
+   */
+  storeUnstored(ff: FileFetch): void {
+    const held = ff.unstored;
+    ff.unstored = [];
+    ff.unstoredBytes = 0;
+    const B = this.env.o.rangeBlockBytes;
+    for (const h of held)
+      this.env.track(h.bytes.then((bytes) => {
+        if (ff.primary === "done" || h.from * B + bytes.length <= recordedPrefixEnd(ff)) return;
+        return this.storeBlocks(ff, h.from, bytes);
+      })).catch(() => {});
   }
 
   /**
@@ -194,6 +229,12 @@ export class RangeBlocks {
       log.debug(`cannot delete range block ${hex.slice(0, 16)}…: ${errorMessage(e)}`);
     }
   }
+}
+
+/** The end of the file's prefix recorded in FetchProgress (chunks [0, persisted)). */
+function recordedPrefixEnd(ff: FileFetch): number {
+  const last = ff.chunks[ff.persisted - 1];
+  return last ? last.offset + last.length : 0;
 }
 
 function afterThisTurn(): Promise<void> {

@@ -74,3 +74,44 @@ test("a file read as playback does not record its blocks (its chunks will be the
   await read(open().blocks, newFileFetch(file), 0, 256 * KiB);
   expect(origin.counts.read).toBe(reads + 1);
 });
+
+test("blocks of reading from offset 0 wait for its outcome: none stored while it may become playback, all once it stops short", async () => {
+  const data = pseudoRandomBytes(8192 * KiB, 14);
+  const { origin, file, open } = setup(data);
+  const first = open();
+  const ff = newFileFetch(file);
+  // A player's first reads: from offset 0, on (the playback detector's coverage is what the facade records).
+  for (let at = 0; at < 512 * KiB; at += 128 * KiB) {
+    expect(await read(first.blocks, ff, at, at + 128 * KiB)).toEqual(data.subarray(at, at + 128 * KiB));
+    ff.readRanges = [[0, at + 128 * KiB]];
+  }
+  await first.settled();
+  const reads = origin.counts.read;
+  expect(await read(open().blocks, newFileFetch(file), 0, 512 * KiB)).toEqual(data.subarray(0, 512 * KiB));
+  expect(origin.counts.read).toBe(reads + 1); // nothing was stored: fetched again
+
+  // The same reading stopped short of playback (the file closed): its blocks are stored, a restart reads them back.
+  const second = open();
+  const ff2 = newFileFetch(file);
+  await read(second.blocks, ff2, 0, 256 * KiB);
+  second.blocks.storeUnstored(ff2);
+  await second.settled();
+  const before = origin.counts.read;
+  expect(await read(open().blocks, newFileFetch(file), 0, 256 * KiB)).toEqual(data.subarray(0, 256 * KiB));
+  expect(origin.counts.read).toBe(before);
+});
+
+test("a read that does not continue the reading from offset 0 (a tag reader's tail) is stored at once", async () => {
+  const data = pseudoRandomBytes(2048 * KiB, 15);
+  const { origin, file, open } = setup(data);
+  const first = open();
+  const ff = newFileFetch(file);
+  await read(first.blocks, ff, 0, 64 * KiB);
+  ff.readRanges = [[0, 64 * KiB]];
+  await read(first.blocks, ff, 1900 * KiB, 2048 * KiB);
+  await first.settled();
+  const reads = origin.counts.read;
+  expect(await read(open().blocks, newFileFetch(file), 1900 * KiB, 2048 * KiB)).toEqual(data.subarray(1900 * KiB));
+  expect(origin.counts.read).toBe(reads);
+  expect(ff.unstored.length).toBe(1); // the head waits for the reader to close the file
+});

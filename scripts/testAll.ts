@@ -2,7 +2,8 @@
  * `bun run test`: the whole suite, in shards — K `bun test` processes at once, each over its part of the test files
  * (most e2e tests wait on mounts, outages and RGW rather than use the CPU, so they overlap well). The files are split
  * by their last recorded times (scripts/testTimings.json) so the shards end together; files that share something
- * built once per process (the release archive) stay in one shard. Each shard is a plain `bun test` process with the
+ * built once per process (the release archive) stay in one shard, and the files that use the RGW cluster (started
+ * once per process) are in two shards, not four. Each shard is a plain `bun test` process with the
  * preload of bunfig.toml, so a shard shares its RGW cluster and scanned sample library among its own files, as one
  * `bun test` process always did; shards share nothing but the machine.
  *
@@ -22,7 +23,7 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative, resolve } from "node:path";
-import { failedTests, mergeReports, parseReport, parseRunnerArgs, partition, shardFailure, type ShardReport, type Timings } from "./testShards.ts";
+import { balancedGroups, failedTests, mergeReports, parseReport, parseRunnerArgs, partition, shardFailure, type ShardReport, type Timings } from "./testShards.ts";
 import { importsAny, testFiles } from "./testUnit.ts";
 
 const REPO = resolve(import.meta.dir, "..");
@@ -30,6 +31,12 @@ const TIMINGS = join(REPO, "scripts/testTimings.json");
 const DEFAULT_SHARDS = 4;
 /** Built once per process and used by several files: those files run in one shard. */
 const RELEASE_BUILD = join(REPO, "test/support/releaseBuild.ts");
+/**
+ * Started once per process and shared by its files (~1.5–3 s of wall to start, under load): the files that use it
+ * run in at most this many shards, not in all of them.
+ */
+const RGW = join(REPO, "test/support/cephRgw.ts");
+const RGW_SHARDS = 2;
 
 function fail(message: string): never {
   console.error(`bun run test: ${message}`);
@@ -75,8 +82,12 @@ if (envShards !== undefined && !/^[1-9]\d*$/.test(envShards)) fail(`MUSICFS_TEST
 const shardCount = args.shards ?? (envShards ? Number(envShards) : DEFAULT_SHARDS);
 
 const files = pickFiles(args.paths);
-const groupOf = (f: string) => (f.startsWith("/") || f.startsWith("..") ? null : importsAny(join(REPO, f), [RELEASE_BUILD]) ? "release-archive" : null);
-const shards = partition(files, shardCount, readTimings(), groupOf);
+const timings = readTimings();
+const inRepo = (f: string) => !f.startsWith("/") && !f.startsWith("..");
+const releaseFiles = new Set(files.filter((f) => inRepo(f) && importsAny(join(REPO, f), [RELEASE_BUILD])));
+const rgwGroups = balancedGroups(files.filter((f) => inRepo(f) && !releaseFiles.has(f) && importsAny(join(REPO, f), [RGW])), RGW_SHARDS, timings, "rgw");
+const groupOf = (f: string) => (releaseFiles.has(f) ? "release-archive" : (rgwGroups.get(f) ?? null));
+const shards = partition(files, shardCount, timings, groupOf);
 const passThrough = args.passThrough.includes("--timeout") ? args.passThrough : ["--timeout", "60000", ...args.passThrough];
 const logDir = mkdtempSync(join(tmpdir(), "musicfs-test-shards-"));
 const started = performance.now();

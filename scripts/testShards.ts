@@ -18,6 +18,23 @@ export function guessSeconds(file: string): number {
 export type GroupOf = (file: string) => string | null;
 
 /**
+ * Files that each start the same per-process daemon (the Ceph RGW cluster of test/support/cephRgw.ts, shared by the
+ * files of one process), split into at most `count` groups of about equal recorded time (the longest file first, each
+ * to the lightest group): as units of `partition`, only `count` shards start one. File → its group's key.
+ */
+export function balancedGroups(files: string[], count: number, timings: Timings, key: string): Map<string, string> {
+  const groups = Array.from({ length: Math.max(1, Math.min(count, files.length)) }, (_, i) => ({ key: `${key}-${i + 1}`, seconds: 0 }));
+  const cost = (f: string) => timings[f] ?? guessSeconds(f);
+  const out = new Map<string, string>();
+  for (const f of [...files].sort((a, b) => cost(b) - cost(a) || a.localeCompare(b))) {
+    const lightest = groups.reduce((a, b) => (b.seconds < a.seconds ? b : a));
+    out.set(f, lightest.key);
+    lightest.seconds += cost(f);
+  }
+  return out;
+}
+
+/**
  * Splits `files` into `count` shards whose summed times are as even as it gets cheaply: the longest unit first, each
  * to the shard with the least time so far (a group of files is one unit). Empty shards are dropped. Within a shard
  * the files keep their sorted order, so a run is repeatable.

@@ -6,7 +6,7 @@
 import { afterAll, expect, test } from "bun:test";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { failedTests, mergeReports, parseReport, parseRunnerArgs, partition, shardFailure } from "../../scripts/testShards.ts";
+import { balancedGroups, failedTests, mergeReports, parseReport, parseRunnerArgs, partition, shardFailure } from "../../scripts/testShards.ts";
 import { cleanupAll, tempDir } from "../support/cleanup.ts";
 import { REPO } from "../support/paths.ts";
 import { run } from "../support/process.ts";
@@ -44,6 +44,18 @@ test("partition: every file in exactly one shard, the slow ones spread, a group 
   const seconds = shards.map((s) => s.reduce((t, f) => t + timings[f as keyof typeof timings], 0)).sort((a, b) => a - b);
   expect(seconds).toEqual([23, 50, 60]);
   expect(partition(["a", "b"], 8, {})).toHaveLength(2); // no empty shards
+});
+
+test("balanced groups: the RGW files in two groups of about equal time, which partition keeps together (two shards start a cluster, not four)", () => {
+  const timings = { "s/outage": 40, "s/mount": 13, "s/reasons": 11, "s/changes": 6, "s/pins": 5, "u/a": 30, "u/b": 30, "u/c": 30, "u/d": 30 };
+  const rgw = ["s/changes", "s/mount", "s/outage", "s/pins", "s/reasons"];
+  const groups = balancedGroups(rgw, 2, timings, "rgw");
+  expect([...groups.keys()].sort()).toEqual(rgw);
+  const time = (key: string) => rgw.filter((f) => groups.get(f) === key).reduce((t, f) => t + timings[f as keyof typeof timings], 0);
+  expect([time("rgw-1"), time("rgw-2")].sort((a, b) => a - b)).toEqual([35, 40]);
+  const shards = partition(Object.keys(timings), 4, timings, (f) => groups.get(f) ?? null);
+  expect(shards.filter((s) => s.some((f) => f.startsWith("s/")))).toHaveLength(2);
+  expect(balancedGroups(["s/x"], 2, {}, "rgw")).toEqual(new Map([["s/x", "rgw-1"]])); // never an empty group
 });
 
 test("merge: the top totals are the shards' sums, every file suite is kept, and each failed test is found by name", () => {

@@ -352,7 +352,7 @@ export class ContentCache {
     const ref = this.ref(fileContentId(fileId));
     if (!ref) return false;
     if (this.isCachedWhole(fileId)) return true;
-    if (!this.cache.fetcher.hasManifest(ref)) await this.cache.fetcher.prefetch(ref);
+    if (!this.cache.fetcher.hasManifest(ref)) await this.cache.fetcher.prefetch(ref, { bulk: true });
     if (this.isCachedWhole(fileId)) return true;
     for (let off = 0; off < ref.size; off += 1 << 20) await this.cache.fetcher.read(ref, off, Math.min(1 << 20, ref.size - off));
     return this.isCachedWhole(fileId);

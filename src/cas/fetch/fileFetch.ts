@@ -57,6 +57,11 @@ export interface FileFetch {
   playback: boolean;
   /** A prefetch asked for the whole file: its fetch runs to the end even when no reader has the file open. */
   wholeFile: boolean;
+  /**
+   * Nobody waits for the file's first bytes (a pin): its fetch opens with requests as large as any and its whole
+   * window, instead of one short request first (fetchWindow.ts).
+   */
+  bulk: boolean;
   /** The end of the furthest read so far. */
   furthestRead: number;
   /** Byte ranges read so far (playback detection). */
@@ -79,7 +84,7 @@ export interface FileFetch {
 export function newFileFetch(file: CachedFileRef): FileFetch {
   return {
     file, pinOwner: `fetch:${file.fileId}`, chunks: [], cutEnd: 0, persisted: 0, recent: [], chunker: null, streamEnd: 0, primary: "idle",
-    waiters: new Set(), done: deferred(), playback: false, wholeFile: false, furthestRead: 0, readRanges: [], readAhead: NO_READ_AHEAD,
+    waiters: new Set(), done: deferred(), playback: false, wholeFile: false, bulk: false, furthestRead: 0, readRanges: [], readAhead: NO_READ_AHEAD,
     stored: null, unstored: [], unstoredBytes: 0, versionCheck: null,
   };
 }

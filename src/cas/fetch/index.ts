@@ -127,12 +127,16 @@ export class Fetcher {
     return from < e.to && e.from < to ? e.error : undefined;
   }
 
-  /** Fetches the whole file into the store (prefetch). Resolves when it is cached or the attempt ended. */
-  async prefetch(file: CachedFileRef): Promise<void> {
+  /**
+   * Fetches the whole file into the store (prefetch). Resolves when it is cached or the attempt ended. `bulk`:
+   * nobody waits for its first bytes (a pin, not the next track of a player), so it starts with large requests.
+   */
+  async prefetch(file: CachedFileRef, options: { bulk?: boolean } = {}): Promise<void> {
     if (this.manifests.current(file)) return;
     const ff = this.fetchFor(file);
     ff.playback = true;
     ff.wholeFile = true;
+    if (options.bulk && ff.primary !== "running") ff.bulk = true;
     this.ensurePrimary(ff);
     await ff.done.promise;
   }

@@ -118,7 +118,7 @@ export class SequentialFetch {
     const { o, deps } = this.env;
     const B = o.rangeBlockBytes;
     const source = new StreamedSegments({
-      file: ff.file, from: ff.cutEnd, earnedBytes: ff.readAhead.windowBytes, requests: requestParams(o),
+      file: ff.file, from: ff.cutEnd, earnedBytes: ff.bulk ? o.fetchWindowMaxBytes : ff.readAhead.windowBytes, requests: requestParams(o),
       pieceBytes: o.segmentBytes, timeoutMs: o.originTimeoutMs, stats: deps.stats,
       mode: o.fetchRequestMode, windowBytes: o.fetchWindowMaxBytes,
       known: {

@@ -51,6 +51,25 @@ test("a prefetch fetches the file once in requests that start small and double, 
   expect(origin.counts.read).toBe(reads); // served from the store
 });
 
+test("a bulk prefetch (a pin: nobody waits for its first bytes) opens with requests as large as any", async () => {
+  const root = tempDir();
+  const cacheDir = tempDir();
+  cleanups.push(() => removeDir(root), () => removeDir(cacheDir));
+  const data = pseudoRandomBytes(5 * MiB + 12345, 22);
+  const origin = makeOrigin(root, { "a.flac": data });
+  const file = fileRef(origin, root, "a.flac", 1);
+  const db = new ManifestDb();
+  const cache = openTestCache(cacheDir, db);
+  cleanups.push(() => cache.close());
+  const sizes: number[] = [];
+  const read = origin.read.bind(origin);
+  origin.read = (path, offset, length, opts) => (sizes.push(length), read(path, offset, length, opts));
+  await cache.fetcher.prefetch(file, { bulk: true });
+  expect(db.events).toBe(1);
+  expect(origin.counts.bytesRead).toBe(data.length); // every byte once
+  expect(sizes).toEqual([2 * MiB, 2 * MiB, 1 * MiB + 12345]); // 3 requests where the one above makes 5
+});
+
 test("a whole-file fetch started by playback stops when its last reader closes the file; a prefetch's runs on", async () => {
   const root = tempDir();
   const cacheDir = tempDir();

@@ -473,6 +473,30 @@ describe("Fetcher", () => {
     expect(origin.totalOperations).toBe(0);
   });
 
+  test("an open readies a file not cached without a request; its reads then fetch only what the store lacks", async () => {
+    const root = dir();
+    const data = pseudoRandomBytes(5 * MiB, 25);
+    const origin = makeOrigin(root, { "o.flac": data });
+    const db = new ManifestDb();
+    const cacheDir = dir();
+    const file = fileRef(origin, root, "o.flac", 25);
+    const first = openTestCache(cacheDir, db);
+    first.fetcher.opened(file);
+    expect(origin.totalOperations).toBe(0); // the open itself asks the origin nothing
+    expect(await first.fetcher.read(file, data.length - 128, 128)).toEqual(data.subarray(data.length - 128));
+    await first.close();
+    origin.resetCounts();
+
+    // After a restart: the open finds the stored tail block, so reading it again costs nothing; a far seek one GET.
+    const second = open(cacheDir, db);
+    second.fetcher.opened(file);
+    expect(origin.totalOperations).toBe(0);
+    expect(await second.fetcher.read(file, data.length - 4096, 4096)).toEqual(data.subarray(data.length - 4096));
+    expect(origin.totalOperations).toBe(0);
+    expect(await second.fetcher.read(file, 3 * MiB, 64 * 1024)).toEqual(data.subarray(3 * MiB, 3 * MiB + 64 * 1024));
+    expect(origin.counts.read).toBe(1);
+  });
+
   test("a file fetched whole into its data file leaves no chunk file behind, not even a range block equal to its last chunk", async () => {
     const root = dir();
     // 20 KiB past the last 64 KiB boundary: the file's last (fixed) chunk is exactly its last 32 KiB range block.

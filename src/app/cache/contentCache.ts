@@ -268,14 +268,15 @@ export class ContentCache {
       case "open": {
         this.openOwners.set(message.owner, message.fileId);
         this.cache.dataFiles.touch(message.fileId);
-        if (this.changes) {
-          const ref = this.ref(message.fileId);
-          if (ref) this.changes.opened(ref);
-        }
+        const dataFile = message.owner.startsWith("data:");
+        const ref = this.changes || !dataFile ? this.ref(message.fileId) : null;
+        if (ref) this.changes?.opened(ref); // first: its HEAD leaves before anything else is done here
         const stored = message.fileId < 0 ? null : this.library.db.getManifest(fileIdOfContent(message.fileId)!);
         // Not complete yet: the fetcher pins what it fetches, and ManifestCached pins the whole file for us.
         // A data file's open is kept by `isFileKept`; its chunks are gone.
-        if (stored && !message.owner.startsWith("data:")) this.pin(message.owner, stored.manifest, message.fileId);
+        if (stored && !dataFile) this.pin(message.owner, stored.manifest, message.fileId);
+        // Not cached at all: the fetcher readies the file's read state while the kernel sends the first READ.
+        else if (!stored && !dataFile && ref) this.cache.fetcher.opened(ref);
         return;
       }
       case "release": {

@@ -50,13 +50,18 @@ export class RangeBlocks {
     return end;
   }
 
+  /** The file's stored range blocks, looked up once per read state (Fetcher.opened does it ahead of the first read). */
+  lookUpStored(ff: FileFetch): void {
+    const index = this.env.deps.rangeIndex;
+    if (index) ff.stored ??= index.blocksOf(ff.file.fileId, ff.file, this.env.o.rangeBlockBytes);
+  }
+
   /**
    * The first block from `first` (up to `last`) that is neither in memory (fetched or being fetched for a read) nor
    * recorded in the store: the whole-file fetch reuses the run of blocks before it instead of fetching them again.
    */
   knownUntil(ff: FileFetch, first: number, last: number): number {
-    const index = this.env.deps.rangeIndex;
-    if (index) ff.stored ??= index.blocksOf(ff.file.fileId, ff.file, this.env.o.rangeBlockBytes);
+    this.lookUpStored(ff);
     let k = first;
     while (k <= last && (this.memory.peek(memoryKey(ff, k)) !== undefined || ff.stored?.has(k))) k++;
     return k;
@@ -120,10 +125,9 @@ export class RangeBlocks {
 
   /** A recorded range block read back from the store (verified); fetched again if it went missing or bad. */
   private storedBlock(ff: FileFetch, k: number, purpose: BlockPurpose): Promise<Uint8Array> | undefined {
-    const index = this.env.deps.rangeIndex;
-    if (!index) return undefined;
-    ff.stored ??= index.blocksOf(ff.file.fileId, ff.file, this.env.o.rangeBlockBytes);
-    const b = ff.stored.get(k);
+    if (!this.env.deps.rangeIndex) return undefined;
+    this.lookUpStored(ff);
+    const b = ff.stored?.get(k);
     if (!b) return undefined;
     const p = this.env.deps.store.get(hexToId(b.hex), b.length).then((r) => {
       if (r.kind === "ok") return r.bytes;

@@ -329,6 +329,7 @@ export class Fetcher {
   /** Forgets a file's read state: its waiting reads fail, its pins and retained pieces go. */
   private dropFetch(ff: FileFetch): void {
     if (this.isTracked(ff)) this.fetches.delete(ff.file.fileId);
+    this.blocks.forgetUnstored(ff); // stored first where they are still wanted (readerClosed, eviction, close)
     this.retained.release(ff);
     this.deps.pins?.unpin(ff.pinOwner);
     rejectAll(ff.waiters, new FetchError("changed", `${describe(ff.file)}: fetch abandoned`));

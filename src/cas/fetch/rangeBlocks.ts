@@ -24,6 +24,8 @@ export type BlockPurpose = "read" | "primary";
 export class RangeBlocks {
   /** Recently used range blocks of all files, keyed by file version and block index. */
   private readonly memory: Lru<string, Promise<Uint8Array>>;
+  /** Bytes of blocks held back (FileFetch.unstored) in all files. */
+  private heldBytes = 0;
 
   constructor(
     private readonly env: FetchEnv,
@@ -163,19 +165,22 @@ export class RangeBlocks {
       run.catch(() => {});
       ff.unstored.push({ from, bytes: run });
       ff.unstoredBytes += until * B - start;
+      this.heldBytes += until * B - start;
     } else if (persist) this.env.track(run.then((bytes) => afterThisTurn().then(() => this.storeBlocks(ff, from, bytes)))).catch(() => {});
     return out;
   }
 
   /**
    * A read at `start` continues the coverage of the file from offset 0 (before this read: playbackDetector.ts),
-   * and the blocks held back for it stay within the playback threshold and a window beyond it.
+   * and the blocks held back for it stay within the playback threshold and a window beyond it, and those of all
+   * files within `retainedBytes` (a program that keeps many files open after reading their heads has its blocks
+   * stored at once, as before, instead of held in memory).
    */
   private mayBecomePlayback(ff: FileFetch, start: number, bytes: number): boolean {
     const first = ff.readRanges[0];
     const covered = first && first[0] === 0 ? first[1] : 0;
-    const { playbackThresholdBytes, fetchWindowMaxBytes } = this.env.o;
-    return start <= covered && ff.unstoredBytes + bytes <= playbackThresholdBytes + fetchWindowMaxBytes;
+    const { playbackThresholdBytes, fetchWindowMaxBytes, retainedBytes } = this.env.o;
+    return start <= covered && ff.unstoredBytes + bytes <= playbackThresholdBytes + fetchWindowMaxBytes && this.heldBytes + bytes <= retainedBytes;
   }
 
   /**
@@ -185,14 +190,20 @@ export class RangeBlocks {
    */
   storeUnstored(ff: FileFetch): void {
     const held = ff.unstored;
-    ff.unstored = [];
-    ff.unstoredBytes = 0;
+    this.forgetUnstored(ff);
     const B = this.env.o.rangeBlockBytes;
     for (const h of held)
       this.env.track(h.bytes.then((bytes) => {
         if (ff.primary === "done" || h.from * B + bytes.length <= recordedPrefixEnd(ff)) return;
         return this.storeBlocks(ff, h.from, bytes);
       })).catch(() => {});
+  }
+
+  /** The file's read state is let go without its held-back blocks (its version changed, its fetch completed). */
+  forgetUnstored(ff: FileFetch): void {
+    this.heldBytes -= ff.unstoredBytes;
+    ff.unstored = [];
+    ff.unstoredBytes = 0;
   }
 
   /**

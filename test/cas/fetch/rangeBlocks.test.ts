@@ -115,3 +115,29 @@ test("a read that does not continue the reading from offset 0 (a tag reader's ta
   expect(origin.counts.read).toBe(reads);
   expect(ff.unstored.length).toBe(1); // the head waits for the reader to close the file
 });
+
+test("blocks held back in all files stay within a bound: beyond it, a head read is stored at once", async () => {
+  const root = tempDir();
+  const cacheDir = tempDir();
+  cleanups.push(() => removeDir(root), () => removeDir(cacheDir));
+  const files: Record<string, Uint8Array> = {};
+  for (let i = 1; i <= 3; i++) files[`${i}.flac`] = pseudoRandomBytes(1024 * KiB, 20 + i);
+  const origin = makeOrigin(root, files);
+  const open = () => {
+    const cache = openTestCache(cacheDir, new ManifestDb());
+    cleanups.push(() => cache.close());
+    const deps = { store: cache.store, rangeIndex: cache.ranges, stats: cache.stats, retainedBytes: 256 * KiB };
+    const background: Promise<unknown>[] = [];
+    const env: FetchEnv = { deps, o: resolveOptions(deps), closed: () => false, track: (p) => (background.push(p), p), heads: new SharedHeads() };
+    return { blocks: new RangeBlocks(env, () => undefined), settled: () => Promise.allSettled(background) };
+  };
+  const first = open();
+  const ffs = [1, 2, 3].map((i) => newFileFetch(fileRef(origin, root, `${i}.flac`, i)));
+  for (const ff of ffs) await read(first.blocks, ff, 0, 128 * KiB); // three files opened and read from offset 0
+  await first.settled();
+  expect(ffs.map((ff) => ff.unstored.length)).toEqual([1, 1, 0]); // 2 × 128 KiB held, the third stored at once
+  const reads = origin.counts.read;
+  const again = open().blocks;
+  await read(again, newFileFetch(fileRef(origin, root, "3.flac", 3)), 0, 128 * KiB);
+  expect(origin.counts.read).toBe(reads);
+});

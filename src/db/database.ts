@@ -9,6 +9,9 @@ import { MIGRATIONS, SCHEMA_VERSION } from "./migrations.ts";
 import { nextRowId } from "./rowIds.ts";
 import { asFileId, asOriginId } from "../core/ids.ts";
 
+/** What metadata.db's WAL is cut back to after each checkpoint (SQLite's own checkpoint threshold is ~4 MiB). */
+export const METADATA_WAL_LIMIT_BYTES = 4 * 1024 * 1024;
+
 /** metadata.db could not be used: damaged, not a database, or from a newer musicfs. */
 export class DatabaseCorruptError extends Error {
   override readonly name = "DatabaseCorruptError";
@@ -102,6 +105,9 @@ export class Database {
     try {
       sqlite.exec("PRAGMA journal_mode = WAL");
       sqlite.exec("PRAGMA synchronous = NORMAL");
+      // After a checkpoint the WAL is cut back to this size: without it the file keeps the size of the largest
+      // transaction it ever held (a rescan: megabytes) on the cache disk for the rest of the mount.
+      sqlite.exec(`PRAGMA journal_size_limit = ${METADATA_WAL_LIMIT_BYTES}`);
       sqlite.exec("PRAGMA foreign_keys = ON");
       sqlite.exec("PRAGMA busy_timeout = 5000");
       sqlite.exec("PRAGMA temp_store = MEMORY");

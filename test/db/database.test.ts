@@ -3,7 +3,7 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { writeFileSync, openSync, writeSync, closeSync, statSync, existsSync } from "node:fs";
 import { cleanupAll, tempDir } from "../support/cleanup.ts";
 import { join } from "node:path";
-import { Database, DatabaseCorruptError, moveDatabaseAside } from "../../src/db/database.ts";
+import { Database, DatabaseCorruptError, METADATA_WAL_LIMIT_BYTES, moveDatabaseAside } from "../../src/db/database.ts";
 import { NodeReader } from "../../src/db/nodeReader.ts";
 import { CoverStore } from "../../src/db/coverStore.ts";
 import { TreeStore, ROOT_INO } from "../../src/db/treeStore.ts";
@@ -34,6 +34,26 @@ describe("Database", () => {
     db.upsertFiles([meta("a.flac", { size: 2000 })]);
     expect(db.getManifest(id)).toBeNull();
     expect(db.fileCount()).toBe(1);
+    db.close();
+  });
+
+  test("after a large transaction the WAL is cut back to its limit at the next checkpoint, not kept at its peak", () => {
+    const path = join(tempDir(), "metadata.db");
+    const db = Database.open(path);
+    // One transaction of ~12 MB (a rescan of a large library writes like this): the WAL must grow to hold it.
+    const long = "x".repeat(2000);
+    db.upsertFiles(Array.from({ length: 6000 }, (_, i) => meta(`Artist/Album/${i}.flac`, { title: `${long}${i}` })));
+    const peak = statSync(`${path}-wal`).size;
+    expect(peak).toBeGreaterThan(2 * METADATA_WAL_LIMIT_BYTES);
+    // Small commits go on (the mount keeps running): SQLite checkpoints the big WAL, restarts it at the next write,
+    // and then cuts the file back to the limit instead of keeping it at its peak size on the cache disk.
+    let wal = peak;
+    for (let i = 0; i < 50 && wal > METADATA_WAL_LIMIT_BYTES; i++) {
+      db.setMeta("probe", String(i));
+      wal = statSync(`${path}-wal`).size;
+    }
+    expect(wal).toBeLessThanOrEqual(METADATA_WAL_LIMIT_BYTES);
+    expect(db.fileCount()).toBe(6000);
     db.close();
   });
 

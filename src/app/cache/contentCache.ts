@@ -27,6 +27,7 @@ import { DEFAULT_SCRUB_BYTES_PER_SEC } from "../../config/config.ts";
 import { CHECK_REUSED_IDS } from "../../db/migrations.ts";
 import { RETIRED_DATA_KEYS } from "../../db/database.ts";
 import { parseDataFileName } from "../../cas/dataFilePaths.ts";
+import { msFromEnv } from "../../core/testKnobs.ts";
 
 const pinOwner = (id: FileId | ContentId) => `pin:${id}`;
 
@@ -442,6 +443,5 @@ export class ContentCache {
  * Not a user setting.
  */
 function scrubFirstDelayMs(): number {
-  const ms = Number(process.env.MUSICFS_SCRUB_FIRST_DELAY_MS);
-  return Number.isFinite(ms) && ms > 0 ? ms : 10_000;
+  return msFromEnv("MUSICFS_SCRUB_FIRST_DELAY_MS") ?? 10_000;
 }

@@ -3,6 +3,7 @@ import { PatternStore } from "../../search/patternStore.ts";
 import { PlayDetector } from "../../search/playDetector.ts";
 import { Prefetcher, type PrefetchStats } from "../../search/prefetcher.ts";
 import type { WorkerMessage } from "../../fs/workerMessages.ts";
+import { msFromEnv } from "../../core/testKnobs.ts";
 
 /** How the prefetcher reaches the content cache (absent while no origin is cached). */
 export interface PrefetchTarget {
@@ -71,6 +72,6 @@ export class Listening {
 }
 
 function playGapOverride(): { sessionGapMs: number; replayAfterMs: number } | undefined {
-  const ms = Number(process.env.MUSICFS_PLAY_GAP_MS);
-  return Number.isFinite(ms) && ms > 0 ? { sessionGapMs: ms, replayAfterMs: ms } : undefined;
+  const ms = msFromEnv("MUSICFS_PLAY_GAP_MS");
+  return ms === undefined ? undefined : { sessionGapMs: ms, replayAfterMs: ms };
 }

@@ -36,6 +36,7 @@ import { serveMetrics, type MetricSources } from "./metrics.ts";
 import { BackgroundWrites, cacheDirWriteProblem } from "./backgroundWrites.ts";
 import { plural } from "../../core/plural.ts";
 import { restoreDiskReserve } from "../cache/diskReserve.ts";
+import { msFromEnv } from "../../core/testKnobs.ts";
 
 export interface MountRequest {
   config: MusicFsConfig;
@@ -72,8 +73,7 @@ const NEGATIVE_TTL_MS = 60_000;
  * sleeping through production intervals. Not a user setting.
  */
 function statusIntervalMs(): number {
-  const ms = Number(process.env.MUSICFS_STATUS_INTERVAL_MS);
-  return Number.isFinite(ms) && ms > 0 ? ms : 5_000;
+  return msFromEnv("MUSICFS_STATUS_INTERVAL_MS") ?? 5_000;
 }
 
 /**
@@ -82,8 +82,7 @@ function statusIntervalMs(): number {
  * racing a one-second window. Not a user setting.
  */
 function shutdownGraceMs(): number {
-  const ms = Number(process.env.MUSICFS_SHUTDOWN_GRACE_MS);
-  return Number.isFinite(ms) && ms > 0 ? ms : 1_000;
+  return msFromEnv("MUSICFS_SHUTDOWN_GRACE_MS") ?? 1_000;
 }
 
 /**

@@ -3,6 +3,7 @@ import { errorMessage } from "../../core/errors.ts";
 import { fsBytesToText } from "../../core/originPaths.ts";
 import { log } from "../../core/logger.ts";
 import type { LocalOrigin } from "../../origins/localOrigin.ts";
+import { msFromEnv } from "../../core/testKnobs.ts";
 
 export type ChangedPaths = Map<string, string[]>;
 
@@ -76,6 +77,5 @@ export class OriginWatcher {
  * MUSICFS_STATUS_INTERVAL_MS does for status.json). Not a user setting.
  */
 function watchQuietMs(): number {
-  const ms = Number(process.env.MUSICFS_WATCH_QUIET_MS);
-  return Number.isFinite(ms) && ms > 0 ? ms : 1000;
+  return msFromEnv("MUSICFS_WATCH_QUIET_MS") ?? 1000;
 }

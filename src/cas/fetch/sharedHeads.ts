@@ -8,6 +8,7 @@
  */
 import { Lru } from "../../core/lru.ts";
 import type { Origin } from "../../origins/origin.ts";
+import { msFromEnv } from "../../core/testKnobs.ts";
 
 export type OriginStat = Awaited<ReturnType<Origin["stat"]>>;
 
@@ -27,8 +28,7 @@ const KEPT = 1024;
  * user setting.
  */
 export function remoteCheckIntervalMs(): number {
-  const ms = Number(process.env.MUSICFS_REMOTE_CHECK_INTERVAL_MS);
-  return Number.isFinite(ms) && ms > 0 ? ms : 5_000;
+  return msFromEnv("MUSICFS_REMOTE_CHECK_INTERVAL_MS") ?? 5_000;
 }
 
 export class SharedHeads {

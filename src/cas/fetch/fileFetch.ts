@@ -77,6 +77,8 @@ export interface FileFetch {
    */
   unstored: { from: number; bytes: Promise<Uint8Array> }[];
   unstoredBytes: number;
+  /** The end (bytes) of the furthest run held back in `unstored`: reading from offset 0 reached at least there. */
+  unstoredEnd: number;
   /** The origin still has the library's size and mtime (checked once per file; see checkVersion). */
   versionCheck: Promise<void> | null;
 }
@@ -85,7 +87,7 @@ export function newFileFetch(file: CachedFileRef): FileFetch {
   return {
     file, pinOwner: `fetch:${file.fileId}`, chunks: [], cutEnd: 0, persisted: 0, recent: [], chunker: null, streamEnd: 0, primary: "idle",
     waiters: new Set(), done: deferred(), playback: false, wholeFile: false, bulk: false, furthestRead: 0, readRanges: [], readAhead: NO_READ_AHEAD,
-    stored: null, unstored: [], unstoredBytes: 0, versionCheck: null,
+    stored: null, unstored: [], unstoredBytes: 0, unstoredEnd: 0, versionCheck: null,
   };
 }
 

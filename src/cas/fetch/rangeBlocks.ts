@@ -165,22 +165,29 @@ export class RangeBlocks {
       run.catch(() => {});
       ff.unstored.push({ from, bytes: run });
       ff.unstoredBytes += until * B - start;
+      ff.unstoredEnd = Math.max(ff.unstoredEnd, until * B);
       this.heldBytes += until * B - start;
     } else if (persist) this.env.track(run.then((bytes) => afterThisTurn().then(() => this.storeBlocks(ff, from, bytes)))).catch(() => {});
     return out;
   }
 
   /**
-   * A read at `start` continues the coverage of the file from offset 0 (before this read: playbackDetector.ts),
-   * and the blocks held back for it stay within the playback threshold and a window beyond it, and those of all
-   * files within `retainedBytes` (a program that keeps many files open after reading their heads has its blocks
-   * stored at once, as before, instead of held in memory).
+   * A read at `start` continues the coverage of the file from offset 0 (before this read: playbackDetector.ts) or
+   * the blocks already held back for it, and the blocks held back for it stay within the playback threshold and a
+   * window beyond it, and those of all files within `retainedBytes` (a program that keeps many files open after
+   * reading their heads has its blocks stored at once, as before, instead of held in memory).
+   *
+   * Why the held-back blocks count: a reader's coverage is noted when its read returns, and the kernel has several
+   * READs of a sequential reader in flight, each fetching its read-ahead beyond what the one before fetched. With
+   * the coverage alone, those runs (starting past it) were stored as chunk files: ~2 MiB of 32 KiB blocks per played
+   * file in a cold `dd bs=1M` (bench/s3/coldProfile.ts), each hashed, written, renamed, recorded and deleted again
+   * when the fetch recorded the same bytes: a fifth of the main thread's profile samples during the read.
    */
   private mayBecomePlayback(ff: FileFetch, start: number, bytes: number): boolean {
     const first = ff.readRanges[0];
     const covered = first && first[0] === 0 ? first[1] : 0;
     const { playbackThresholdBytes, fetchWindowMaxBytes, retainedBytes } = this.env.o;
-    return start <= covered && ff.unstoredBytes + bytes <= playbackThresholdBytes + fetchWindowMaxBytes && this.heldBytes + bytes <= retainedBytes;
+    return start <= Math.max(covered, ff.unstoredEnd) && ff.unstoredBytes + bytes <= playbackThresholdBytes + fetchWindowMaxBytes && this.heldBytes + bytes <= retainedBytes;
   }
 
   /**
@@ -204,6 +211,7 @@ export class RangeBlocks {
     this.heldBytes -= ff.unstoredBytes;
     ff.unstored = [];
     ff.unstoredBytes = 0;
+    ff.unstoredEnd = 0;
   }
 
   /**

@@ -101,6 +101,26 @@ test("blocks of reading from offset 0 wait for its outcome: none stored while it
   expect(origin.counts.read).toBe(before);
 });
 
+test("READs in flight together from offset 0 (the kernel's readahead) are all held back, not only the first", async () => {
+  const data = pseudoRandomBytes(8192 * KiB, 16);
+  const { origin, file, open } = setup(data);
+  const first = open();
+  const ff = newFileFetch(file);
+  // A sequential reader's READs overlap: the second arrives before the first returned, so the coverage the facade
+  // records (readRanges) is still empty; it starts where the first one's read-ahead ended.
+  const reads = [0, 256, 512].map((k) => {
+    const out = new Uint8Array(256 * KiB);
+    return first.blocks.read(ff, k * KiB, (k + 256) * KiB, out, k * KiB, new ReadContext(), (k + 256) * KiB).then(() => out);
+  });
+  const got = await Promise.all(reads);
+  expect(Buffer.concat(got)).toEqual(Buffer.from(data.subarray(0, 768 * KiB)));
+  await first.settled();
+  expect(ff.unstored.length).toBe(3); // all three runs wait for the reading's outcome
+  const before = origin.counts.read;
+  await read(open().blocks, newFileFetch(file), 0, 768 * KiB);
+  expect(origin.counts.read).toBe(before + 1); // none was stored as a chunk file
+});
+
 test("a read that does not continue the reading from offset 0 (a tag reader's tail) is stored at once", async () => {
   const data = pseudoRandomBytes(2048 * KiB, 15);
   const { origin, file, open } = setup(data);

@@ -8,7 +8,7 @@
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { chunkLengths } from "../../src/cas/fastCdc.ts";
-import { chunkHex, hashChunk } from "../../src/cas/chunkHash.ts";
+import { chunkHex, sha256ChunkId } from "../../src/cas/chunkHash.ts";
 import { CORPUS } from "../../test/support/paths.ts";
 
 const dirs = process.argv.slice(2).length > 0 ? process.argv.slice(2) : [CORPUS];
@@ -35,7 +35,7 @@ for (const dir of dirs) {
     wholeFiles.set(new Bun.CryptoHasher("sha256").update(data).digest("hex"), data.length);
     let at = 0;
     for (const len of chunkLengths(data)) {
-      chunks.set(chunkHex(hashChunk(data.subarray(at, at + len))), len);
+      chunks.set(chunkHex(sha256ChunkId(data.subarray(at, at + len))), len);
       at += len;
     }
   }

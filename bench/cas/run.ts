@@ -10,7 +10,7 @@
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { chunkHex, hashChunk } from "../../src/cas/chunkHash.ts";
+import { chunkHex, chunkIdentity, sha256ChunkId } from "../../src/cas/chunkHash.ts";
 import { ChunkStore } from "../../src/cas/chunkStore.ts";
 import { chunkLengths, DEFAULT_CDC, StreamingChunker } from "../../src/cas/fastCdc.ts";
 import { pseudoRandomBytes } from "../../test/cas/testData.ts";
@@ -86,12 +86,24 @@ for (const alg of ["sha256", "blake2b256", "sha512-256"] as const) {
   row(`hash ${alg} (per chunk)`, mbs);
 }
 
+// The chunk ids of new manifests (chunkHash.ts): read checksum + keyed XXH3, 16 bytes, on fixed 64 KiB chunks.
+{
+  const ids = chunkIdentity(0x9e3779b97f4a7c15n);
+  const fixed = 64 * 1024;
+  row("chunk id, SHA-256 (algorithm 1, 64 KiB chunks)", throughput(data.length, () => {
+    for (let off = 0; off < data.length; off += fixed) sha256ChunkId(data.subarray(off, off + fixed));
+  }));
+  row("chunk id, keyed XXH3 (algorithm 2, 64 KiB chunks, incl. the read checksum)", throughput(data.length, () => {
+    for (let off = 0; off < data.length; off += fixed) ids.idOf(data.subarray(off, off + fixed));
+  }));
+}
+
 row(
   "FastCDC + SHA-256 (whole buffer)",
   throughput(data.length, () => {
     let off = 0;
     for (const len of chunkLengths(data)) {
-      hashChunk(data.subarray(off, off + len));
+      sha256ChunkId(data.subarray(off, off + len));
       off += len;
     }
   }),
@@ -102,8 +114,8 @@ row(
   throughput(data.length, () => {
     const c = new StreamingChunker();
     for (let off = 0; off < data.length; off += 256 * 1024)
-      for (const cut of c.push(data.subarray(off, off + 256 * 1024))) hashChunk(cut.bytes);
-    for (const cut of c.finish()) hashChunk(cut.bytes);
+      for (const cut of c.push(data.subarray(off, off + 256 * 1024))) sha256ChunkId(cut.bytes);
+    for (const cut of c.finish()) sha256ChunkId(cut.bytes);
   }),
 );
 
@@ -229,7 +241,7 @@ function reuse(before: Uint8Array, after: Uint8Array): { chunks: number; reused:
     const out: { hex: string; len: number }[] = [];
     let off = 0;
     for (const len of chunkLengths(b, DEFAULT_CDC)) {
-      out.push({ hex: chunkHex(hashChunk(b.subarray(off, off + len))), len });
+      out.push({ hex: chunkHex(sha256ChunkId(b.subarray(off, off + len))), len });
       off += len;
     }
     return out;

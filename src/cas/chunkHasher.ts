@@ -33,6 +33,8 @@ export class ChunkHasher implements ChunkHashing {
   private nextSeq = 1;
 
   constructor(
+    /** The cache's chunk id key (the store's `idKey`). */
+    private readonly idKey: bigint,
     private readonly chunkBytes = FIXED_CHUNK_BYTES,
     private readonly entry = workerEntry("cas/hashWorker.ts"),
   ) {}
@@ -40,7 +42,7 @@ export class ChunkHasher implements ChunkHashing {
   begin(path: string, start: number, size: number): HashJob {
     const job = this.nextJob++;
     const worker = this.started();
-    worker.post({ type: "begin", job, path, start, size, chunkBytes: this.chunkBytes });
+    worker.post({ type: "begin", job, path, start, size, chunkBytes: this.chunkBytes, idKey: this.idKey });
     return {
       written: (from, to, checksum) =>
         new Promise<HashedChunk[]>((resolve, reject) => {

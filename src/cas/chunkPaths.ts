@@ -21,7 +21,7 @@ export function chunkTempPath(chunksDir: string, hex: ChunkHex, pid: number, ser
   return join(chunkDir(chunksDir, hex), `.${hex}.${pid}.${serial}.tmp`);
 }
 
-const TEMP_NAME = /^\.[0-9a-f]{64}\.(\d+)\.\d+\.tmp$/;
+const TEMP_NAME = /^\.(?:[0-9a-f]{64}|[0-9a-f]{32})\.(\d+)\.\d+\.tmp$/;
 
 /** The pid that wrote a temp file, or undefined when `name` is not a chunk temp file. */
 export function tempFileWriterPid(name: string): number | undefined {
@@ -29,6 +29,9 @@ export function tempFileWriterPid(name: string): number | undefined {
   return m ? Number(m[1]) : undefined;
 }
 
+/** A chunk file's name: 64 hex characters (algorithm 1, SHA-256) or 32 (algorithm 2, keyed XXH3; chunkHash.ts). */
 export function isChunkFileName(name: string): boolean {
-  return name.length === 64 && /^[0-9a-f]{64}$/.test(name);
+  return CHUNK_NAME.test(name);
 }
+
+export const CHUNK_NAME = /^(?:[0-9a-f]{64}|[0-9a-f]{32})$/;

@@ -12,7 +12,7 @@
  */
 import { closeSync, openSync, readSync } from "node:fs";
 import { readFullySync } from "../core/readFully.ts";
-import { chunkMatches, type ChunkHex } from "./chunkHash.ts";
+import { sha256Matches, type ChunkHex } from "./chunkHash.ts";
 import { chunkPath } from "./chunkPaths.ts";
 import {
   chunkIndexAt, decodeManifest, isManifestCurrent, manifestChunkHex, manifestChunkId, manifestChunkLength,
@@ -177,7 +177,7 @@ export class ChunkReader {
 
 /** Is chunk `i`, read back with the manifest's length, undamaged? Fast checksum when recorded, else SHA-256. */
 function chunkIntact(m: Manifest, i: number, bytes: Uint8Array): boolean {
-  return m.checksums ? readChecksum(bytes) === m.checksums[i] : chunkMatches(bytes, manifestChunkId(m, i));
+  return m.checksums ? readChecksum(bytes) === m.checksums[i] : sha256Matches(bytes, manifestChunkId(m, i));
 }
 
 

@@ -1,6 +1,7 @@
 /**
  * The content-addressed chunk store (main thread): put, verified get, delete. One file per chunk, named by its
- * SHA-256; written as a temp file in the chunk's own directory, fsynced, then renamed, so a chunk file is either
+ * id (`ids`: keyed XXH3 for new chunks, SHA-256 for those of old manifests; chunkHash.ts); written as a temp file
+ * in the chunk's own directory, fsynced, then renamed, so a chunk file is either
  * absent or complete. Every get re-hashes, so a torn or rotted file is reported (and removed), never returned.
  *
  * The file system is the index: "file exists" means "chunk present". The ledger only does accounting and LRU.
@@ -9,7 +10,8 @@ import { closeSync, existsSync, mkdirSync, openSync, renameSync, unlinkSync, wri
 import { mkdir, open, readFile, rename, stat, unlink } from "node:fs/promises";
 import { errnoCode, errorMessage } from "../core/errors.ts";
 import { log, tildify } from "../core/logger.ts";
-import { chunkHex, chunkMatches, hashChunk, type ChunkHex, type ChunkId } from "./chunkHash.ts";
+import { chunkHex, chunkIdentity, type ChunkHex, type ChunkId, type ChunkIdentity } from "./chunkHash.ts";
+import { randomChunkIdKey } from "./chunkIdKey.ts";
 import { chunkDir, chunkPath, chunkTempPath } from "./chunkPaths.ts";
 import type { ChunkLedger } from "./chunkLedger.ts";
 import type { CacheStats } from "./cacheStats.ts";
@@ -63,6 +65,11 @@ export interface ChunkStoreOptions {
    * happen); false: the chunk is not written (StoreFullError). `settle` is told when an admitted write is over.
    */
   admission?: ChunkAdmission;
+  /**
+   * The ids' key: the cache dir's (`chunkIdKey.ts`, what `openChunkCache` passes). Without one (a store of a test or
+   * a benchmark) a random key of this store alone: its chunks of new ids are not found by another store.
+   */
+  idKey?: bigint;
 }
 
 export interface ChunkAdmission {
@@ -95,6 +102,10 @@ export class ChunkStore {
   private readonly fsync: boolean;
   private readonly writer: ChunkFileWriter;
   private readonly onStored?: (hex: ChunkHex, size: number) => void;
+  /** Makes and checks chunk ids with this cache's key: everything that names or checks a stored chunk uses it. */
+  readonly ids: ChunkIdentity;
+  /** The key of `ids` (handed to the hash worker, which makes the ids of whole-file fetches). */
+  readonly idKey: bigint;
   /** Set after construction by the cache's wiring (the evictor needs the store first). */
   admission: ChunkAdmission | undefined;
   private readonly madeDirs = new Set<string>();
@@ -114,6 +125,8 @@ export class ChunkStore {
     this.writer = options.writer ?? fsChunkFileWriter;
     this.onStored = options.onStored;
     this.admission = options.admission;
+    this.idKey = options.idKey ?? randomChunkIdKey();
+    this.ids = chunkIdentity(this.idKey);
   }
 
   pathOf(hex: ChunkHex): string {
@@ -141,7 +154,7 @@ export class ChunkStore {
    * Stores `bytes` under their hash (pass `id` when already computed). A chunk already present is a dedup hit and
    * costs no write. Throws StoreFullError on ENOSPC/EDQUOT, other errors as they are; never leaves a temp file.
    */
-  put(bytes: Uint8Array, id: ChunkId = hashChunk(bytes)): Promise<PutOutcome> {
+  put(bytes: Uint8Array, id: ChunkId = this.ids.idOf(bytes)): Promise<PutOutcome> {
     const hex = chunkHex(id);
     const running = this.inflight.get(hex);
     if (running) return running;
@@ -219,7 +232,7 @@ export class ChunkStore {
       if (errnoCode(e) === "ENOENT") return { kind: "missing" };
       throw e;
     }
-    if ((expectedLength !== undefined && bytes.length !== expectedLength) || !chunkMatches(bytes, id)) {
+    if ((expectedLength !== undefined && bytes.length !== expectedLength) || !this.ids.matches(bytes, id)) {
       log.warn(`chunk ${hex.slice(0, 16)}… failed verification (${bytes.length} bytes): deleted, will be re-fetched`);
       this.stats?.countCorrupt();
       await this.delete(hex);

@@ -7,7 +7,7 @@
 import { closeSync, fstatSync, openSync } from "node:fs";
 import type { FileHandle } from "node:fs/promises";
 import { readFullySync } from "../core/readFully.ts";
-import { chunkMatches } from "./chunkHash.ts";
+import { sha256Matches } from "./chunkHash.ts";
 import { manifestChunkId, readChecksum, type Manifest } from "./manifestCodec.ts";
 
 export type DataFileCheck = { ok: true } | { ok: false; reason: string; chunkIndex?: number };
@@ -80,5 +80,5 @@ function chunksBefore(m: Manifest, offset: number): number {
 }
 
 function chunkOk(bytes: Uint8Array, m: Manifest, i: number): boolean {
-  return m.checksums ? readChecksum(bytes) === m.checksums[i] : chunkMatches(bytes, manifestChunkId(m, i));
+  return m.checksums ? readChecksum(bytes) === m.checksums[i] : sha256Matches(bytes, manifestChunkId(m, i));
 }

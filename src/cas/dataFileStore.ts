@@ -25,7 +25,7 @@ import {
   partialDataFileName,
 } from "./dataFilePaths.ts";
 import { StoreFullError, type ChunkAdmission } from "./chunkStore.ts";
-import { chunkMatches, type ChunkId } from "./chunkHash.ts";
+import { sha256Matches, type ChunkId } from "./chunkHash.ts";
 import { readChecksum } from "./manifestCodec.ts";
 import type { Manifest } from "./manifestCodec.ts";
 
@@ -278,7 +278,7 @@ export class DataFileStore {
       if (own) closeSync(fd!);
     }
     if (got !== length) return null;
-    const ok = check.checksum !== undefined ? readChecksum(out) === check.checksum : chunkMatches(out, check.id);
+    const ok = check.checksum !== undefined ? readChecksum(out) === check.checksum : sha256Matches(out, check.id);
     return ok ? out : null;
   }
 

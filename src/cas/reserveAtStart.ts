@@ -10,6 +10,7 @@
  */
 import { readdirSync, statSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
+import { isChunkFileName } from "./chunkPaths.ts";
 import { planEviction, type MinFree } from "./evictionPolicy.ts";
 import { statFsSpace, type FsSpace } from "./eviction.ts";
 import { parseDataFileName, parsePartialName } from "./dataFilePaths.ts";
@@ -42,7 +43,6 @@ export const START_ROOM_BYTES = 1024 * 1024;
 export type KeptContent = ReadonlySet<number> | "all";
 
 const HEX2 = /^[0-9a-f]{2}$/;
-const CHUNK_NAME = /^[0-9a-f]{64}$/;
 
 /** Frees cached content under `<cacheDir>` until the disk's reserve is kept (nothing to do when it is). */
 export function restoreReserveAtStart(
@@ -67,7 +67,7 @@ export function restoreReserveAtStart(
   const spared = dataFiles.filter((d) => isKept(d.name));
   report.keptFiles = spared.length;
   report.keptBytes = spared.reduce((n, d) => n + d.size, 0);
-  const files = [...contentFiles(join(cacheDir, "chunks"), 2, (n) => CHUNK_NAME.test(n)), ...dataFiles.filter((d) => !isKept(d.name))];
+  const files = [...contentFiles(join(cacheDir, "chunks"), 2, isChunkFileName), ...dataFiles.filter((d) => !isKept(d.name))];
   files.sort((x, y) => x.mtimeMs - y.mtimeMs);
   const take = (c: ContentFile): boolean => {
     try {

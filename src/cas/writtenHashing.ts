@@ -3,13 +3,12 @@
  * pwrites each ranged read's bytes into the partial data file and then names the range here with the XXH3 of the
  * bytes as they arrived; the bytes are read back from the file (the page cache), checked against that XXH3 — so what
  * is on disk is what the origin sent — and every chunk completed by them (fixed boundaries, `fixedChunks.ts`) is
- * hashed: SHA-256 id and XXH3 read checksum, the manifest's entries. Synchronous; one `WrittenHashing` per thread.
+ * hashed: XXH3 read checksum and the id made from it with the cache's key (chunkHash.ts), the manifest's entries. Synchronous; one `WrittenHashing` per thread.
  */
 import { closeSync, openSync } from "node:fs";
 import { readFullySync } from "../core/readFully.ts";
-import { chunkHex, hashChunk, type ChunkHex } from "./chunkHash.ts";
+import { chunkHex, chunkIdentity, readChecksum, type ChunkHex, type ChunkIdentity } from "./chunkHash.ts";
 import { fixedCuts } from "./fixedChunks.ts";
-import { readChecksum } from "./manifestCodec.ts";
 
 /** A chunk of a partial data file, hashed as read back from it. */
 export interface HashedChunk {
@@ -20,7 +19,8 @@ export interface HashedChunk {
 }
 
 export type HashRequest =
-  | { type: "begin"; job: number; path: string; start: number; size: number; chunkBytes: number }
+  /** `idKey`: the cache's chunk id key (chunkIdKey.ts). */
+  | { type: "begin"; job: number; path: string; start: number; size: number; chunkBytes: number; idKey: bigint }
   /** Bytes [from, to) are written; `checksum`: their XXH3 as received. Ranges of a job come in file order. */
   | { type: "written"; job: number; seq: number; from: number; to: number; checksum: bigint }
   | { type: "end"; job: number };
@@ -35,6 +35,7 @@ interface Job {
   fd: number;
   size: number;
   chunkBytes: number;
+  ids: ChunkIdentity;
   /** Where the next chunk starts (everything before is hashed). */
   hashedTo: number;
   /** The end of the bytes named as written. */
@@ -50,7 +51,7 @@ export class WrittenHashing {
     if (m.type === "begin") {
       this.end(m.job);
       // Opened at the first range: the fetch creates the file with its first write.
-      this.jobs.set(m.job, { path: m.path, fd: -1, size: m.size, chunkBytes: m.chunkBytes, hashedTo: m.start, received: m.start });
+      this.jobs.set(m.job, { path: m.path, fd: -1, size: m.size, chunkBytes: m.chunkBytes, ids: chunkIdentity(m.idKey), hashedTo: m.start, received: m.start });
       return null;
     }
     if (m.type === "end") {
@@ -81,7 +82,8 @@ export class WrittenHashing {
     const out: HashedChunk[] = [];
     for (const c of fixedCuts(start, m.to, job.size, job.chunkBytes)) {
       const chunk = bytes.subarray(c.offset - start, c.offset - start + c.length);
-      out.push({ offset: c.offset, length: c.length, hex: chunkHex(hashChunk(chunk)), checksum: readChecksum(chunk) });
+      const checksum = readChecksum(chunk);
+      out.push({ offset: c.offset, length: c.length, hex: chunkHex(job.ids.idWithChecksum(chunk, checksum)), checksum });
       job.hashedTo = c.offset + c.length;
     }
     return out;

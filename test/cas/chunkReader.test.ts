@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { unlinkSync, writeFileSync } from "node:fs";
 import { ChunkReader } from "../../src/cas/chunkReader.ts";
-import { hashChunk } from "../../src/cas/chunkHash.ts";
+import { sha256ChunkId } from "../../src/cas/chunkHash.ts";
 import { chunkLengths } from "../../src/cas/fastCdc.ts";
 import {
   buildManifest, decodeManifest, encodeManifest, manifestChunkHex, readChecksum, type Manifest,
@@ -30,8 +30,8 @@ async function cachedFile(size: number, checksums = true): Promise<{ dir: string
   let off = 0;
   for (const len of chunkLengths(data)) {
     const bytes = data.subarray(off, off + len);
-    await store.put(bytes);
-    chunks.push({ id: hashChunk(bytes), length: len, checksum: checksums ? readChecksum(bytes) : undefined });
+    await store.put(bytes, sha256ChunkId(bytes)); // a cache written before keyed XXH3 ids (algorithm 1)
+    chunks.push({ id: sha256ChunkId(bytes), length: len, checksum: checksums ? readChecksum(bytes) : undefined });
     off += len;
   }
   return { dir, data, m: buildManifest(chunks, data.length, 1000) };

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, spyOn, test } from "bun:test";
 import { existsSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { log } from "../../src/core/logger.ts";
-import { chunkHex, hashChunk } from "../../src/cas/chunkHash.ts";
+import { chunkHex } from "../../src/cas/chunkHash.ts";
 import { ChunkLedger } from "../../src/cas/chunkLedger.ts";
 import { chunkPath, chunkTempPath } from "../../src/cas/chunkPaths.ts";
 import { ChunkStore, fsChunkFileWriter, StoreFullError, type ChunkFileWriter } from "../../src/cas/chunkStore.ts";
@@ -37,14 +37,14 @@ function failingWriter(code: string): ChunkFileWriter {
 }
 
 describe("ChunkStore", () => {
-  test("put stores under the SHA-256 path, get returns the same bytes", async () => {
+  test("put stores under the path of its id, get returns the same bytes", async () => {
     const { dir, store } = setup();
     const data = pseudoRandomBytes(70_000, 1);
     expect(await store.put(data)).toBe("stored");
-    const hex = chunkHex(hashChunk(data));
+    const hex = chunkHex(store.ids.idOf(data));
     expect(store.pathOf(hex)).toBe(join(dir, hex.slice(0, 2), hex.slice(2, 4), hex));
     expect(new Uint8Array(readFileSync(chunkPath(dir, hex)))).toEqual(data);
-    const r = await store.get(hashChunk(data), data.length);
+    const r = await store.get(store.ids.idOf(data), data.length);
     expect(r.kind).toBe("ok");
     if (r.kind === "ok") expect(r.bytes).toEqual(data);
   });
@@ -73,14 +73,14 @@ describe("ChunkStore", () => {
 
   test("missing chunk → missing", async () => {
     const { store } = setup();
-    expect((await store.get(hashChunk(new Uint8Array([1, 2, 3])))).kind).toBe("missing");
+    expect((await store.get(store.ids.idOf(new Uint8Array([1, 2, 3])))).kind).toBe("missing");
   });
 
   test("a corrupt chunk is detected, deleted and never returned", async () => {
     const { dir, store, ledger, stats } = setup();
     const data = pseudoRandomBytes(30_000, 4);
     await store.put(data);
-    const id = hashChunk(data);
+    const id = store.ids.idOf(data);
     const bad = data.slice();
     bad[12345] ^= 0x01;
     writeFileSync(chunkPath(dir, chunkHex(id)), bad);
@@ -138,13 +138,13 @@ describe("ChunkStore", () => {
     await store.put(a);
     ledger.flush();
     // A chunk written but not recorded (kill -9 before the batch flush), and a temp file of a dead writer.
-    const bHex = chunkHex(hashChunk(b));
+    const bHex = chunkHex(store.ids.idOf(b));
     mkdirSync(join(dir, bHex.slice(0, 2), bHex.slice(2, 4)), { recursive: true });
     writeFileSync(chunkPath(dir, bHex), b);
     const staleTemp = chunkTempPath(dir, bHex, 999_999, 1);
     writeFileSync(staleTemp, b.subarray(0, 5));
     // And a row whose file vanished.
-    const aHex = chunkHex(hashChunk(a));
+    const aHex = chunkHex(store.ids.idOf(a));
     unlinkSync(chunkPath(dir, aHex));
     const report = await reconcileLedger(dir, ledger);
     expect(report).toEqual({ chunkFiles: 1, added: 1, removed: 1, staleTempFiles: 1 });
@@ -157,7 +157,7 @@ describe("ChunkStore", () => {
     const a = pseudoRandomBytes(10_000, 32);
     await store.put(a);
     ledger.flush();
-    const aHex = chunkHex(hashChunk(a));
+    const aHex = chunkHex(store.ids.idOf(a));
     unlinkSync(chunkPath(dir, aHex)); // evicted…
     const walk = reconcileLedger(dir, ledger); // (its snapshot of the ledger is taken before its first await)
     // …and stored again while the walk runs, the file landing in a folder the walk has passed: the store records it.

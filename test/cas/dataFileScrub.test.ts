@@ -7,7 +7,7 @@
 import { afterEach, expect, test } from "bun:test";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { hashChunk } from "../../src/cas/chunkHash.ts";
+import { sha256ChunkId } from "../../src/cas/chunkHash.ts";
 import { chunkLengths } from "../../src/cas/fastCdc.ts";
 import { buildManifest, readChecksum, type Manifest } from "../../src/cas/manifestCodec.ts";
 import { DataFileStore, type DataFileRef } from "../../src/cas/dataFileStore.ts";
@@ -30,7 +30,7 @@ function fileOf(size: number, seed: number): { data: Uint8Array<ArrayBuffer>; m:
   for (const len of chunkLengths(data)) {
     const bytes = data.subarray(off, off + len);
     pieces.push(bytes);
-    chunks.push({ id: hashChunk(bytes), length: len, checksum: readChecksum(bytes) });
+    chunks.push({ id: sha256ChunkId(bytes), length: len, checksum: readChecksum(bytes) });
     off += len;
   }
   return { data, m: buildManifest(chunks, size, 1000), pieces };

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync, writeSync } from "node:fs";
 import { FetchProgress } from "../../src/cas/fetchProgress.ts";
 import { join } from "node:path";
-import { hashChunk } from "../../src/cas/chunkHash.ts";
+import { sha256ChunkId } from "../../src/cas/chunkHash.ts";
 import { chunkLengths } from "../../src/cas/fastCdc.ts";
 import { buildManifest, manifestChunkHex, readChecksum, type Manifest } from "../../src/cas/manifestCodec.ts";
 import { DataFileStore, type DataFileRef } from "../../src/cas/dataFileStore.ts";
@@ -30,7 +30,7 @@ function fileOf(size: number, seed: number, checksums = true): { data: Uint8Arra
   for (const len of chunkLengths(data)) {
     const bytes = data.subarray(off, off + len);
     pieces.push(bytes);
-    chunks.push({ id: hashChunk(bytes), length: len, checksum: checksums ? readChecksum(bytes) : undefined });
+    chunks.push({ id: sha256ChunkId(bytes), length: len, checksum: checksums ? readChecksum(bytes) : undefined });
     off += len;
   }
   return { data, m: buildManifest(chunks, size, 1000), pieces };

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { EventBus } from "../../src/core/eventBus.ts";
 import { log } from "../../src/core/logger.ts";
 import { CacheStats } from "../../src/cas/cacheStats.ts";
-import { chunkHex, hashChunk } from "../../src/cas/chunkHash.ts";
+import { chunkHex } from "../../src/cas/chunkHash.ts";
 import { ChunkLedger } from "../../src/cas/chunkLedger.ts";
 import { ChunkStore, fsChunkFileWriter, StoreFullError, type ChunkFileWriter } from "../../src/cas/chunkStore.ts";
 import { ChunkPins, Evictor, type FsSpace } from "../../src/cas/eviction.ts";
@@ -62,7 +62,7 @@ describe("eviction", () => {
   test("LRU chunks go first, pinned chunks never, down to the low-water mark", async () => {
     const { store, ledger, pins, evictor, evictions, stats, tick } = setup(1 * MiB);
     const chunk = (seed: number) => pseudoRandomBytes(100 * KiB, seed);
-    const hex = (seed: number) => chunkHex(hashChunk(chunk(seed)));
+    const hex = (seed: number) => chunkHex(store.ids.idOf(chunk(seed)));
     // Ten 100 KiB chunks written in order 0..9 (0 oldest).
     for (let i = 0; i < 10; i++) {
       await store.put(chunk(i));
@@ -93,11 +93,11 @@ describe("eviction", () => {
     a.tick(5000);
     await a.store.put(pseudoRandomBytes(1000, 2));
     a.tick(5000);
-    a.ledger.recordAccess([chunkHex(hashChunk(pseudoRandomBytes(1000, 1)))]);
+    a.ledger.recordAccess([chunkHex(a.store.ids.idOf(pseudoRandomBytes(1000, 1)))]);
     a.ledger.close();
     const reopened = new ChunkLedger(join(a.dir, "access.db"));
     const order = reopened.oldest(10).map((e) => e.hex);
-    expect(order).toEqual([chunkHex(hashChunk(pseudoRandomBytes(1000, 2))), chunkHex(hashChunk(pseudoRandomBytes(1000, 1)))]);
+    expect(order).toEqual([chunkHex(a.store.ids.idOf(pseudoRandomBytes(1000, 2))), chunkHex(a.store.ids.idOf(pseudoRandomBytes(1000, 1)))]);
     expect(reopened.getTotals()).toMatchObject({ storedChunks: 2, storedBytes: 2000 });
     reopened.close();
   });
@@ -225,7 +225,7 @@ describe("eviction as writes happen (the cap and the free-space reserve)", () =>
     for (let i = 0; i < 10; i++) {
       const bytes = pseudoRandomBytes(100 * KiB, 4000 + i);
       await c.store.put(bytes);
-      hexes.push(chunkHex(hashChunk(bytes)));
+      hexes.push(chunkHex(c.store.ids.idOf(bytes)));
       c.tick();
     }
     c.pins.pin("fh:1", hexes); // one open file holds everything stored
@@ -246,7 +246,7 @@ describe("eviction as writes happen (the cap and the free-space reserve)", () =>
     for (let i = 0; i < 8; i++) {
       const bytes = pseudoRandomBytes(100 * KiB, 5000 + i);
       await c.store.put(bytes);
-      hexes.push(chunkHex(hashChunk(bytes)));
+      hexes.push(chunkHex(c.store.ids.idOf(bytes)));
       c.tick();
     }
     await c.evictor.idle(); // 800 KiB: under the high-water mark, nothing was evicted

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { chunkLengths, DEFAULT_CDC, GEAR, spreadMask, StreamingChunker, type CutChunk } from "../../src/cas/fastCdc.ts";
-import { hashChunk, chunkHex } from "../../src/cas/chunkHash.ts";
+import { sha256ChunkId, chunkHex } from "../../src/cas/chunkHash.ts";
 import { concatBytes, CORPUS, pseudoRandomBytes } from "./testData.ts";
 import { corpusTest } from "../support/needsCorpus.ts";
 
@@ -13,7 +13,7 @@ function chunkIds(data: Uint8Array): string[] {
   const ids: string[] = [];
   let off = 0;
   for (const len of chunkLengths(data)) {
-    ids.push(chunkHex(hashChunk(data.subarray(off, off + len))));
+    ids.push(chunkHex(sha256ChunkId(data.subarray(off, off + len))));
     off += len;
   }
   return ids;

@@ -2,7 +2,8 @@ import { afterEach, describe, expect, spyOn, test } from "bun:test";
 import { readFileSync, statfsSync, unlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { log } from "../../src/core/logger.ts";
-import { chunkMatches } from "../../src/cas/chunkHash.ts";
+import { Database as Sqlite } from "bun:sqlite";
+import { chunkHex, KEYED_XXH3_ALGORITHM_ID, sha256ChunkId } from "../../src/cas/chunkHash.ts";
 import { chunkPath } from "../../src/cas/chunkPaths.ts";
 import { DataFileReader } from "../../src/cas/dataFileReader.ts";
 import { ChunkReader } from "../../src/cas/chunkReader.ts";
@@ -64,9 +65,10 @@ describe("Fetcher", () => {
     expect(m.originSize).toBe(file.size);
     expect(m.originMtimeMs).toBe(file.mtimeMs);
     expect(m.checksums).not.toBeNull(); // format v2: workers verify with the fast checksum
+    expect(m.algorithm).toBe(KEYED_XXH3_ALGORITHM_ID); // new manifests get keyed XXH3 ids
     for (let i = 0; i < m.chunkCount; i++) {
       const bytes = expected.subarray(m.offsets[i], m.offsets[i + 1]);
-      expect(chunkMatches(bytes, manifestChunkId(m, i))).toBe(true);
+      expect(cache.store.ids.matches(bytes, manifestChunkId(m, i))).toBe(true);
       expect(m.checksums![i]).toBe(readChecksum(bytes));
     }
     expect(origin.counts.bytesRead).toBe(file.size); // fetched once: the blocks read before playback was detected are reused
@@ -233,11 +235,11 @@ describe("Fetcher", () => {
       warn.mockRestore();
     }
     expect(origin.counts.bytesRead).toBe(m.offsets[i + 1] - m.offsets[i]);
-    expect(chunkMatches(new Uint8Array(readFileSync(path)), manifestChunkId(m, i))).toBe(true);
+    expect(cache.store.ids.matches(new Uint8Array(readFileSync(path)), manifestChunkId(m, i))).toBe(true);
     expect(new ChunkReader(cache.chunksDir).read(m, m.offsets[i], 10).kind).toBe("ok"); // the worker's check passes again
   });
 
-  test("a truncated chunk (power loss) fails the worker's fast check and is repaired by SHA-256", async () => {
+  test("a truncated chunk (power loss) fails the worker's fast check and is repaired by its id", async () => {
     const root = dir();
     const data = pseudoRandomBytes(1 * MiB, 21);
     const origin = makeOrigin(root, { "f.flac": data });
@@ -260,7 +262,7 @@ describe("Fetcher", () => {
       warn.mockRestore();
     }
     expect(origin.counts.bytesRead).toBe(m.offsets[i + 1] - m.offsets[i]);
-    expect(chunkMatches(new Uint8Array(readFileSync(path)), manifestChunkId(m, i))).toBe(true);
+    expect(cache.store.ids.matches(new Uint8Array(readFileSync(path)), manifestChunkId(m, i))).toBe(true);
     expect(new ChunkReader(cache.chunksDir).read(m, 0, file.size).kind).toBe("ok");
   });
 
@@ -438,6 +440,38 @@ describe("Fetcher", () => {
     expect(origin.counts.bytesRead).toBeGreaterThan(data.length - fetchedBefore - 1);
     expect(origin.counts.bytesRead).toBeLessThan(data.length - fetchedBefore + 256 * 1024);
     expect(second.progress.fileCount()).toBe(0); // the manifest supersedes the recorded prefix
+  });
+
+  test("a fetch recorded with SHA-256 ids (by a musicfs before keyed XXH3 ids) starts over: one id algorithm per manifest", async () => {
+    const root = dir();
+    const data = pseudoRandomBytes(4 * MiB, 18);
+    const origin = makeOrigin(root, { "f.flac": data });
+    origin.setMode({ kind: "failAfter", n: 3 });
+    const db = new ManifestDb();
+    const cacheDir = dir();
+    const file = fileRef(origin, root, "f.flac", 19);
+    const first = openTestCache(cacheDir, db);
+    await first.fetcher.prefetch(file);
+    expect(first.progress.fileCount()).toBe(1);
+    await first.close();
+    // The recorded prefix as the older version wrote it: the same chunks, named by their SHA-256.
+    const access = new Sqlite(join(cacheDir, "chunks", "access.db"));
+    const recorded = access.query("SELECT offset, length FROM fetch_progress WHERE file_id = 19").values() as [number, number][];
+    expect(recorded.length).toBeGreaterThan(0);
+    for (const [offset, length] of recorded)
+      access.query("UPDATE fetch_progress SET id = ? WHERE file_id = 19 AND offset = ?").run(chunkHex(sha256ChunkId(data.subarray(offset, offset + length))), offset);
+    access.close();
+
+    origin.setMode({ kind: "healthy" });
+    origin.resetCounts();
+    const second = open(cacheDir, db);
+    expect(await readAll((o, s) => second.fetcher.read(file, o, s), file.size)).toEqual(data);
+    await second.fetcher.prefetch(file);
+    expect(db.events).toBe(1);
+    const m = decodeManifest(db.manifests.get(19)!);
+    expect(m.algorithm).toBe(KEYED_XXH3_ALGORITHM_ID); // not a mix of both
+    expect(origin.counts.bytesRead).toBeGreaterThanOrEqual(data.length); // fetched again from its first byte
+    expect(new DataFileReader(second.dataFiles.dataDir).read(file, 0, file.size, new Uint8Array(file.size))).toBe(file.size);
   });
 
   test("short reads from the origin (partial mode) still give exact bytes on far reads", async () => {

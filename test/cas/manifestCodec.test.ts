@@ -1,12 +1,12 @@
 import { describe, expect, test } from "bun:test";
-import { hashChunk } from "../../src/cas/chunkHash.ts";
+import { chunkIdentity, KEYED_XXH3_ALGORITHM_ID, SHA256_ALGORITHM_ID, sha256ChunkId } from "../../src/cas/chunkHash.ts";
 import {
   buildManifest, chunkIndexAt, decodeManifest, encodeManifest, isManifestCurrent, manifestChunkId, manifestChunkLength,
   ManifestFormatError, readChecksum,
 } from "../../src/cas/manifestCodec.ts";
 import { pseudoRandomBytes } from "./testData.ts";
 
-const chunks = [100, 70_000, 5].map((length, i) => ({ id: hashChunk(new Uint8Array([i])), length }));
+const chunks = [100, 70_000, 5].map((length, i) => ({ id: sha256ChunkId(new Uint8Array([i])), length }));
 
 describe("manifest codec", () => {
   test("without read checksums: still written as version 1, byte for byte the old layout", () => {
@@ -71,6 +71,36 @@ describe("manifest codec", () => {
     expect(readChecksum(pseudoRandomBytes(65_536, 3))).toBe(0xbc6c3f935a70a38en);
   });
 
+  test("keyed XXH3 ids (algorithm 2): 16-byte ids, 28-byte entries, round trip; SHA-256 manifests keep algorithm 1", () => {
+    const ids = chunkIdentity(0x5eedn);
+    const bytes = [pseudoRandomBytes(100, 1), pseudoRandomBytes(70_000, 2), pseudoRandomBytes(5, 3)];
+    const keyed = bytes.map((b) => ({ id: ids.idOf(b), length: b.length, checksum: readChecksum(b) }));
+    const m = buildManifest(keyed, 70_105, 9);
+    expect(m.algorithm).toBe(KEYED_XXH3_ALGORITHM_ID);
+    const encoded = encodeManifest(m);
+    expect(encoded.length).toBe(32 + 3 * (16 + 4 + 8));
+    expect(encoded[1]).toBe(2);
+    const d = decodeManifest(encoded);
+    expect(d.algorithm).toBe(KEYED_XXH3_ALGORITHM_ID);
+    for (let i = 0; i < 3; i++) {
+      expect(manifestChunkId(d, i)).toEqual(keyed[i].id);
+      expect(ids.matches(bytes[i], manifestChunkId(d, i))).toBe(true);
+      expect(manifestChunkLength(d, i)).toBe(bytes[i].length);
+    }
+    expect(encodeManifest(d)).toEqual(encoded);
+    expect(decodeManifest(encodeManifest(buildManifest(chunks, 70_105, 1))).algorithm).toBe(SHA256_ALGORITHM_ID);
+  });
+
+  test("one algorithm per manifest: mixed id lengths, unknown lengths and keyed ids without checksums are refused", () => {
+    const ids = chunkIdentity(1n);
+    const keyed = chunks.map((c, i) => ({ id: ids.idOf(new Uint8Array([i])), length: c.length, checksum: 1n }));
+    const sha = chunks.map((c) => ({ ...c, checksum: 1n }));
+    expect(() => buildManifest([keyed[0], sha[1], keyed[2]], 70_105, 1)).toThrow(ManifestFormatError);
+    expect(() => buildManifest([sha[0], keyed[1], sha[2]], 70_105, 1)).toThrow(ManifestFormatError);
+    expect(() => buildManifest([{ ...sha[0], id: new Uint8Array(20) }, sha[1], sha[2]], 70_105, 1)).toThrow(ManifestFormatError);
+    expect(() => buildManifest(keyed.map(({ id, length }) => ({ id, length })), 70_105, 1)).toThrow(ManifestFormatError);
+  });
+
   test("all chunks have a checksum or none does", () => {
     expect(() => buildManifest([{ ...chunks[0], checksum: 1n }, chunks[1], chunks[2]], 70_105, 1)).toThrow(
       ManifestFormatError,
@@ -105,7 +135,9 @@ describe("manifest codec", () => {
     const wrongVersion = good.slice();
     wrongVersion[0] = 9;
     const wrongAlgorithm = good.slice();
-    wrongAlgorithm[1] = 2;
+    wrongAlgorithm[1] = 3;
+    const keyedInV1 = good.slice(); // keyed XXH3 ids are never written without read checksums
+    keyedInV1[1] = 2;
     const wrongSize = good.slice();
     new DataView(wrongSize.buffer).setBigUint64(8, 70_106n, true);
     const v2 = encodeManifest(buildManifest(chunks.map((c) => ({ ...c, checksum: 7n })), 70_105, 1));
@@ -113,7 +145,7 @@ describe("manifest codec", () => {
     wrongChecksumAlgorithm[2] = 2;
     const v2AsV1 = v2.slice(); // a v2 body under a v1 header: the length no longer fits
     v2AsV1[0] = 1;
-    const bads = [good.subarray(0, 10), good.subarray(0, good.length - 1), wrongVersion, wrongAlgorithm, wrongSize];
+    const bads = [good.subarray(0, 10), good.subarray(0, good.length - 1), wrongVersion, wrongAlgorithm, keyedInV1, wrongSize];
     bads.push(v2.subarray(0, v2.length - 8), wrongChecksumAlgorithm, v2AsV1);
     for (const bad of bads) expect(() => decodeManifest(bad)).toThrow(ManifestFormatError);
     expect(() => buildManifest(chunks, 1, 1)).toThrow(ManifestFormatError);

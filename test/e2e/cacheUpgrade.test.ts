@@ -4,6 +4,8 @@
  * every completely cached file (and album cover) gets its data file from the chunks on disk and not one GET is sent
  * for it — and a
  * complete file is then served by the kernel (FUSE passthrough: no READ reaches musicfs) where it can be.
+ * And a cache dir whose manifests have SHA-256 chunk ids (algorithm 1, written before keyed XXH3 ids) keeps serving
+ * with zero GETs, mixed with new manifests; `cache verify` counts both and still finds their damaged data files.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Database as Sqlite } from "bun:sqlite";
@@ -11,8 +13,9 @@ import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "
 import { dirname, join } from "node:path";
 import { chunkPath } from "../../src/cas/chunkPaths.ts";
 import { dataFilePath } from "../../src/cas/dataFilePaths.ts";
-import { decodeManifest, manifestChunkHex } from "../../src/cas/manifestCodec.ts";
-import { cleanupAll, findFiles, isCoverFile, startMount, tempDir } from "./harness.ts";
+import { buildManifest, decodeManifest, encodeManifest, manifestChunkHex } from "../../src/cas/manifestCodec.ts";
+import { KEYED_XXH3_ALGORITHM_ID, SHA256_ALGORITHM_ID, sha256ChunkId } from "../../src/cas/chunkHash.ts";
+import { CLI, cleanupAll, findFiles, isCoverFile, run, startMount, tempDir } from "./harness.ts";
 import { gradientPng } from "../../src/sample/tinyImages.ts";
 import { rgwSkipReason, startRgw, type RgwCluster } from "../support/cephRgw.ts";
 import { sampleLibraryObjects, uploadLibrary } from "../support/sampleObjects.ts";
@@ -74,7 +77,7 @@ function dataFileOf(cache: string, r: CachedRow): string {
 
 /**
  * Turns a cache dir into the layout musicfs wrote before data files: each complete file's bytes as chunk files
- * (`chunks/<hh>/<hh>/<sha256>`, cut where its manifest says), no data files, no data_files table. Exactly what
+ * (`chunks/<hh>/<hh>/<id>`, cut where its manifest says), no data files, no data_files table. Exactly what
  * that version left on disk (the ledger rows of the chunks are rebuilt from the files at start, as they were then).
  */
 function toChunkLayout(cache: string): number {
@@ -94,6 +97,39 @@ function toChunkLayout(cache: string): number {
   access.exec("DROP TABLE IF EXISTS data_files");
   access.close();
   return chunks;
+}
+
+/**
+ * Rewrites the manifests of the files `which` picks as a musicfs before keyed XXH3 ids wrote them: algorithm 1
+ * (SHA-256 of each chunk, from the data file), the same boundaries and read checksums; with `v1`, also without read
+ * checksums (format 1, as the oldest caches have them: their data files are checked by SHA-256).
+ */
+function toSha256Manifests(cache: string, which: (r: CachedRow, i: number) => boolean, v1: (r: CachedRow) => boolean): CachedRow[] {
+  const db = new Sqlite(join(cache, "metadata.db"));
+  const changed: CachedRow[] = [];
+  [...rows(cache).filter((x) => x.manifest), ...imageRows(cache)].forEach((r, i) => {
+    if (!which(r, i)) return;
+    const m = decodeManifest(r.manifest!);
+    expect(m.algorithm).toBe(KEYED_XXH3_ALGORITHM_ID);
+    const bytes = new Uint8Array(readFileSync(dataFileOf(cache, r)));
+    const chunks = Array.from({ length: m.chunkCount }, (_, k) => ({
+      id: sha256ChunkId(bytes.subarray(m.offsets[k], m.offsets[k + 1])),
+      length: m.offsets[k + 1] - m.offsets[k],
+      checksum: v1(r) ? undefined : m.checksums![k],
+    }));
+    const old = encodeManifest(buildManifest(chunks, m.originSize, m.originMtimeMs));
+    if (r.id > 0) db.query("UPDATE files SET chunk_manifest = ? WHERE id = ?").run(old, r.id);
+    else db.query("UPDATE folder_images SET chunk_manifest = ? WHERE id = ?").run(old, -r.id);
+    changed.push({ ...r, manifest: old });
+  });
+  db.close();
+  return changed;
+}
+
+function flipByte(path: string, at: number): void {
+  const b = new Uint8Array(readFileSync(path));
+  b[at] ^= 0xff;
+  writeFileSync(path, b);
 }
 
 async function cat(path: string): Promise<Uint8Array> {
@@ -120,6 +156,8 @@ describe.skipIf(skip)("upgrade of a chunk-layout cache dir", () => {
     await eventually(() => imageRows(cache).filter((r) => existsSync(dataFileOf(cache, r))).length, (n) => n === 1, 60_000);
     expect(await m.stop()).toBe(0);
 
+    // The chunk layout predates keyed XXH3 ids: its manifests and chunk files have SHA-256 ids (64 hex names).
+    toSha256Manifests(cache, () => true, () => false);
     const chunks = toChunkLayout(cache);
     expect(chunks).toBeGreaterThan(objects.size);
 
@@ -158,6 +196,72 @@ describe.skipIf(skip)("upgrade of a chunk-layout cache dir", () => {
     // Tracks: passthrough. Album covers are answered by the worker from their data file (a cover file has no handle
     // of its own: its bytes may be a range of a track), one READ each for these small images.
     if (process.getuid?.() === 0 && passthroughKernel()) expect(counts.READ ?? 0).toBeLessThanOrEqual(covers.length);
+  }, 240_000);
+});
+
+describe.skipIf(skip)("a cache dir of SHA-256 chunk ids (algorithm 1), mixed with new ones", () => {
+  test("serves byte-exact with zero GETs; cache verify counts both algorithms and finds damaged data files of both", async () => {
+    const cache = tempDir();
+    const cfgPath = join(tempDir(), "config.toml");
+    writeFileSync(cfgPath, `[[origins]]\nid = "cloud"\nurl = "s3://${BUCKET}/lib"\nendpoint = "${proxy.endpoint}"\nrequest_timeout_ms = 2000\n`);
+    const args = ["--config", cfgPath, "--cache-dir", cache];
+    const mnt = join(tempDir(), "mnt");
+    let m = await startMount(mnt, args, { env: env() });
+    const placed = new Map(rows(cache).map((r) => [r.real, r.virtual]));
+    for (const [key, bytes] of objects) expect(sha(await cat(join(mnt, placed.get(key)!)))).toBe(sha(bytes));
+    const covers = (await findFiles(mnt)).filter(isCoverFile);
+    const coverBytes = new Map<string, string>();
+    for (const c of covers) coverBytes.set(c, sha(await cat(join(mnt, c))));
+    await eventually(() => rows(cache).filter((r) => r.manifest && existsSync(dataFileOf(cache, r))).length, (n) => n === objects.size, 60_000);
+    await eventually(() => imageRows(cache).filter((r) => existsSync(dataFileOf(cache, r))).length, (n) => n === 1, 60_000);
+    expect(await m.stop()).toBe(0);
+
+    // Every other file (and the cover) as an older musicfs left it: SHA-256 ids; the first of them without checksums.
+    let firstOld: number | undefined;
+    const old = toSha256Manifests(cache, (r, i) => i % 2 === 0 || r.id < 0, (r) => (firstOld ??= r.id) === r.id);
+    const all = rows(cache).filter((r) => r.manifest).length + imageRows(cache).length;
+    expect(old.length).toBeGreaterThan(1);
+    expect(old.length).toBeLessThan(all);
+
+    const gets = () => proxy.requests.filter((r) => r.method === "GET" && !r.path.includes("list-type")).length;
+    const before = gets();
+    m = await startMount(mnt, args, { env: env() });
+    await dropPagesOf(...[...rows(cache).filter((r) => r.manifest), ...imageRows(cache)].map((r) => dataFileOf(cache, r)));
+    for (const [key, bytes] of objects) expect(sha(await cat(join(mnt, placed.get(key)!)))).toBe(sha(bytes));
+    for (const [c, digest] of coverBytes) expect(sha(await cat(join(mnt, c)))).toBe(digest);
+    expect(gets() - before).toBe(0);
+    expect(await m.stop()).toBe(0);
+    // Nothing was fetched or rewritten: the old manifests are still the old ones.
+    const stillOld = [...rows(cache), ...imageRows(cache)].filter((r) => r.manifest && decodeManifest(r.manifest).algorithm === SHA256_ALGORITHM_ID);
+    expect(stillOld.length).toBe(old.length);
+
+    // A byte of two old files' data files goes bad: the one without checksums (found by SHA-256), one with them.
+    const noSums = old.find((r) => r.id === firstOld)!;
+    const withSums = old.find((r) => r.id !== firstOld && r.id > 0)!;
+    expect(decodeManifest(noSums.manifest!).checksums).toBeNull();
+    for (const r of [noSums, withSums]) flipByte(dataFileOf(cache, r), Math.floor(decodeManifest(r.manifest!).originSize / 2));
+    const verify = await run(["bun", CLI, "cache", "verify", "--json", ...args], { env: env(), timeoutMs: 120_000 });
+    expect(verify.code).toBe(0);
+    const report = JSON.parse(verify.stdout) as {
+      dataFilesChecked: number; dataFilesDamaged: number; filesRepaired: number; filesUnrepaired: unknown[];
+      manifestsByAlgorithm: { sha256: number; keyedXxh3: number };
+    };
+    // (verify checks the files' manifests and data files; album covers are not among them)
+    const files = rows(cache).filter((r) => r.manifest).length;
+    const oldFiles = old.filter((r) => r.id > 0).length;
+    expect(report.manifestsByAlgorithm).toEqual({ sha256: oldFiles, keyedXxh3: files - oldFiles });
+    expect(report.dataFilesChecked).toBe(files);
+    expect(report.dataFilesDamaged).toBe(2);
+    expect(report.filesRepaired).toBe(2);
+    expect(report.filesUnrepaired).toEqual([]);
+
+    // Repaired from the origin (their chunks only): every file byte-exact again, from data files, with no GET.
+    const afterRepair = gets();
+    m = await startMount(mnt, args, { env: env() });
+    for (const [key, bytes] of objects) expect(sha(await cat(join(mnt, placed.get(key)!)))).toBe(sha(bytes));
+    for (const r of [noSums, withSums]) expect(existsSync(dataFileOf(cache, r))).toBe(true);
+    expect(gets() - afterRepair).toBe(0);
+    expect(await m.stop()).toBe(0);
   }, 240_000);
 });
 

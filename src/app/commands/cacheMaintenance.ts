@@ -10,7 +10,8 @@ import { log } from "../../core/logger.ts";
 import type { ContentId, FileId, OriginId } from "../../core/types.ts";
 import { asOriginId } from "../../core/ids.ts";
 import { fileContentId, fileIdOfContent } from "../../core/contentIds.ts";
-import { chunkHex, hashChunk } from "../../cas/chunkHash.ts";
+import { chunkIdentity, hexToId, SHA256_ALGORITHM_ID, SHA256_ID_BYTES } from "../../cas/chunkHash.ts";
+import { loadOrMakeChunkIdKey } from "../../cas/chunkIdKey.ts";
 import { chunkPath, isChunkFileName } from "../../cas/chunkPaths.ts";
 import { decodeManifest, manifestChunkHexes, type Manifest } from "../../cas/manifestCodec.ts";
 import { ContentCache } from "../cache/contentCache.ts";
@@ -152,8 +153,20 @@ export function cacheStatsFromDisk(paths: CachePaths, library: Library): Offline
   };
 }
 
+/** What a cache holds of each chunk id algorithm (chunkHash.ts): old caches keep SHA-256 ids until refetched. */
+export interface ByIdAlgorithm {
+  /** Algorithm 1, SHA-256: manifests and chunk files written before keyed XXH3 ids. */
+  sha256: number;
+  /** Algorithm 2, keyed XXH3. */
+  keyedXxh3: number;
+}
+
 export interface VerifyReport {
   chunksChecked: number;
+  /** The chunk files checked, by the algorithm their name (its length) says. */
+  chunksByAlgorithm: ByIdAlgorithm;
+  /** The current manifests (cached files), by the algorithm of their ids. */
+  manifestsByAlgorithm: ByIdAlgorithm;
   corruptRemoved: number;
   /** Complete data files checked against their manifests, and those that did not match (removed, then repaired). */
   dataFilesChecked: number;
@@ -171,11 +184,17 @@ export interface VerifyReport {
  * lost a chunk by fetching just those chunks from its origin again.
  */
 export async function verifyCache(paths: CachePaths, library: Library, config: MusicFsConfig, live?: ContentCache): Promise<VerifyReport> {
-  const report: VerifyReport = { chunksChecked: 0, corruptRemoved: 0, dataFilesChecked: 0, dataFilesDamaged: 0, chunksMissing: 0, filesDamaged: 0, filesRepaired: 0, filesUnrepaired: [] };
+  const report: VerifyReport = {
+    chunksChecked: 0, chunksByAlgorithm: { sha256: 0, keyedXxh3: 0 }, manifestsByAlgorithm: { sha256: 0, keyedXxh3: 0 }, corruptRemoved: 0, dataFilesChecked: 0, dataFilesDamaged: 0, chunksMissing: 0, filesDamaged: 0, filesRepaired: 0, filesUnrepaired: [] };
   const removed = new Set<string>();
+  // Each chunk file is checked by the algorithm its id names (SHA-256 or keyed XXH3, by the name's length).
+  const ids = live?.cache.store.ids ?? chunkIdentity(loadOrMakeChunkIdKey(paths.cacheDir));
   for (const c of chunkFiles(paths.chunksDir)) {
     report.chunksChecked++;
-    if (chunkHex(hashChunk(readFileSync(c.path))) !== c.hex) {
+    const id = hexToId(c.hex);
+    if (id.length === SHA256_ID_BYTES) report.chunksByAlgorithm.sha256++;
+    else report.chunksByAlgorithm.keyedXxh3++;
+    if (!ids.matches(readFileSync(c.path), id)) {
       if (live) live.cache.store.deleteNow(c.hex); // the running mount's ledger learns it too
       else rmSync(c.path, { force: true });
       removed.add(c.hex);
@@ -185,6 +204,10 @@ export async function verifyCache(paths: CachePaths, library: Library, config: M
   }
   // A data file is checked against the manifest it was written from: its length, and every chunk's read checksum.
   const all = manifests(library);
+  for (const m of all.values()) {
+    if (m.algorithm === SHA256_ALGORITHM_ID) report.manifestsByAlgorithm.sha256++;
+    else report.manifestsByAlgorithm.keyedXxh3++;
+  }
   const served = new Set<FileId>();
   for (const [fileId, m] of all) {
     const path = dataFilePath(paths.dataDir, fileContentId(fileId), m.originSize, m.originMtimeMs);

@@ -7,7 +7,7 @@ import { errorMessage } from "../../core/errors.ts";
 import { log } from "../../core/logger.ts";
 import { Lru } from "../../core/lru.ts";
 import type { ContentId } from "../../core/types.ts";
-import { chunkHex, chunkMatches, type ChunkId } from "../chunkHash.ts";
+import { chunkHex, type ChunkId } from "../chunkHash.ts";
 import {
   chunkIndexAt, decodeManifest, isManifestCurrent, manifestChunkId, manifestChunkLength, type Manifest,
 } from "../manifestCodec.ts";
@@ -85,8 +85,8 @@ export class ManifestReads {
 
   /**
    * Fetches one chunk's byte range from the origin, checks it against its id, stores it. Shared by concurrent reads.
-   * The check is SHA-256, never the manifest's read checksum: the chunk is stored under its id, which other files
-   * may share, so only bytes that hash to that id may be written (the store's get also verified by SHA-256).
+   * The check is the id, never the manifest's read checksum alone: the chunk is stored under its id, which other
+   * files may share, so only bytes that hash to that id may be written (the store's get checks the id too).
    */
   repairChunk(file: CachedFileRef, offset: number, length: number, id: ChunkId): Promise<Uint8Array | null> {
     const key = `${file.fileId}:${offset}`;
@@ -95,7 +95,7 @@ export class ManifestReads {
     const { deps, o } = this.env;
     const p = (async () => {
       const bytes = await fetchExactly(file, offset, length, o.originTimeoutMs, deps.stats);
-      if (!chunkMatches(bytes, id)) return null;
+      if (!deps.store.ids.matches(bytes, id)) return null;
       await deps.store.put(bytes, id).catch((e) => noteStoreFailure(file, e));
       return bytes;
     })().finally(() => this.repairs.delete(key));

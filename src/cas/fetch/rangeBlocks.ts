@@ -9,7 +9,7 @@ import { errorMessage } from "../../core/errors.ts";
 import type { ContentId } from "../../core/types.ts";
 import { Lru } from "../../core/lru.ts";
 import { log } from "../../core/logger.ts";
-import { chunkHex, hashChunk, hexToId, type ChunkHex } from "../chunkHash.ts";
+import { chunkHex, hexToId, type ChunkHex } from "../chunkHash.ts";
 import { manifestChunkHexes, type Manifest } from "../manifestCodec.ts";
 import type { RangeBlock } from "../rangeIndex.ts";
 import { noteStoreFailure } from "./fetchError.ts";
@@ -224,7 +224,7 @@ export class RangeBlocks {
     const stored: RangeBlock[] = [];
     for (let k = from, at = 0; at < bytes.length; k++, at += B) {
       const block = bytes.subarray(at, Math.min(bytes.length, at + B));
-      const id = hashChunk(block);
+      const id = this.env.deps.store.ids.idOf(block);
       try {
         await this.env.deps.store.put(block, id);
       } catch (e) {

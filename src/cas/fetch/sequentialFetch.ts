@@ -13,7 +13,7 @@
 import { errorMessage } from "../../core/errors.ts";
 import { log } from "../../core/logger.ts";
 import { withTimeout } from "../../core/timeout.ts";
-import { chunkHex, hashChunk, hexToId } from "../chunkHash.ts";
+import { chunkHex, hexToId, isCurrentChunkHex } from "../chunkHash.ts";
 import { StreamingChunker, type CutChunk } from "../fastCdc.ts";
 import type { ProgressChunk } from "../fetchProgress.ts";
 import { buildManifest, encodeManifest, readChecksum } from "../manifestCodec.ts";
@@ -51,6 +51,13 @@ export class SequentialFetch {
   resumeFromProgress(ff: FileFetch): void {
     const prefix = this.env.deps.progress?.prefixOf(ff.file.fileId, ff.file) ?? [];
     if (prefix.length === 0) return;
+    // A prefix recorded with SHA-256 ids (by a musicfs before keyed XXH3 ids): a manifest has one id algorithm, so
+    // the fetch starts over (the partial data file is written again from its first byte). Once, after the upgrade.
+    if (!prefix.every((c) => isCurrentChunkHex(c.hex))) {
+      log.debug(`the fetch of ${describe(ff.file)} was recorded with SHA-256 chunk ids: it starts over`);
+      this.env.deps.progress?.forget(ff.file.fileId);
+      return;
+    }
     for (const c of prefix)
       ff.chunks.push({ offset: c.offset, length: c.length, id: hexToId(c.hex), hex: c.hex, checksum: c.checksum, state: "stored" });
     ff.persisted = prefix.length;
@@ -247,9 +254,10 @@ export class SequentialFetch {
   }
 
   private async storeCut(ff: FileFetch, cut: CutChunk): Promise<void> {
-    const id = hashChunk(cut.bytes);
+    const checksum = readChecksum(cut.bytes);
+    const id = this.env.deps.store.ids.idWithChecksum(cut.bytes, checksum);
     const c: FetchedChunk = {
-      offset: cut.offset, length: cut.bytes.length, id, hex: chunkHex(id), checksum: readChecksum(cut.bytes),
+      offset: cut.offset, length: cut.bytes.length, id, hex: chunkHex(id), checksum,
       state: "storing", bytes: cut.bytes,
     };
     ff.chunks.push(c);

@@ -5,7 +5,6 @@
  * read waits), and range blocks otherwise (a seek, or a file nobody fetches whole).
  */
 import { streamPosition, copyOverlap, findChunk, findPiece, type FetchedChunk, type FileFetch } from "./fileFetch.ts";
-import { chunkMatches } from "../chunkHash.ts";
 import { noteStoreFailure } from "./fetchError.ts";
 import { fetchExactly } from "./originReads.ts";
 import type { ManifestReads } from "./manifestReads.ts";
@@ -119,12 +118,12 @@ export class StreamReads {
 
   /**
    * A chunk of a fetch that is missing or damaged in the partial data file (e.g. the prefix of a fetch resumed after a
-   * restart): fetched again, checked against its SHA-256 id, written back; null when the origin has other bytes now.
+   * restart): fetched again, checked against its id, written back; null when the origin has other bytes now.
    */
   private async refetchIntoDataFile(ff: FileFetch, chunk: FetchedChunk): Promise<Uint8Array | null> {
     const { o, deps } = this.env;
     const bytes = await fetchExactly(ff.file, chunk.offset, chunk.length, o.originTimeoutMs, deps.stats);
-    if (!chunkMatches(bytes, chunk.id)) return null;
+    if (!deps.store.ids.matches(bytes, chunk.id)) return null;
     await deps.partials!.writePartial(ff.file, chunk.offset, bytes).catch((e) => noteStoreFailure(ff.file, e));
     return bytes;
   }

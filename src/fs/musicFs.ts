@@ -18,11 +18,12 @@ import { fileContentId } from "../core/contentIds.ts";
 import { originFsPath, type FsPath } from "../core/originPaths.ts";
 import { entryOf, negativeEntry, nodeAttr, type Owner } from "./attributes.ts";
 import { LocalFileHandles, openErrno } from "./localContent.ts";
+import { OriginBackedReads } from "./originBackedReads.ts";
 import { CachedFileHandles, DATA_FD_BASE, OpenModes } from "./cachedContent.ts";
 import { DataFileReader } from "../cas/dataFileReader.ts";
 import { PLAYLISTS_ROOT_ENTRY, SpecialDirs, SPECIAL_ROOT_ENTRIES } from "./specialDirs.ts";
 import type { MusicFsWorkerConfig } from "./workerConfig.ts";
-import type { AccessMessage, DeferredCachedRead, DeferredOriginChange, HalfwayMessage } from "./workerMessages.ts";
+import type { AccessMessage, DeferredCachedRead, DeferredOriginChange, HalfwayMessage, OriginReadMessage } from "./workerMessages.ts";
 import { sameOriginVersion } from "../core/originVersion.ts";
 
 /** Tree children fetched per readdir page; the session stops earlier when the kernel's buffer is full. */
@@ -36,6 +37,7 @@ const READDIR_PAGE = 512;
 export class MusicFs implements FuseFilesystem {
   private readonly nodes: NodeReader;
   private readonly owner: Owner;
+  /** `root` is "" for a remote origin (no local path: its files are always read through the cache). */
   private readonly originRoots: Map<OriginId, { root: string; cached: boolean }>;
   private readonly handles = new LocalFileHandles();
   private readonly cached: CachedFileHandles;
@@ -147,7 +149,7 @@ export class MusicFs implements FuseFilesystem {
     const where = this.locate(ino);
     if (typeof where === "number") return where;
     ctx.post({ type: "access", fileId: where.fileId, offset: 0, size: 0, atMs: Date.now() } satisfies AccessMessage);
-    if (where.cached) return this.openCached(ino, where.loc, ctx);
+    if (where.cached) return this.openCached(ino, where.loc, ctx, this.originRoots.get(where.loc.originId)?.root ? where.abs : null);
     let fd: number;
     try {
       fd = this.handles.openFile(where.abs);
@@ -173,12 +175,23 @@ export class MusicFs implements FuseFilesystem {
    * kernel reads the data file; we never see a READ) or, where an open of the inode already reads through the page
    * cache or passthrough is unavailable, by pread of the data file in this worker. Not complete: a cached handle,
    * whose READs come from the data file once it appears, else the chunk store, else the main thread's fetcher.
+   * Not complete, of a local origin (`originPath`) whose file is reachable and unchanged: read from the origin file
+   * by this worker (originBackedReads.ts), the copy into the cache made beside the reads.
    */
-  private openCached(ino: number, loc: FileLocation, ctx: RequestContext): OpenReply {
+  private openCached(ino: number, loc: FileLocation, ctx: RequestContext, originPath: FsPath | null): OpenReply {
     const ref = { fileId: fileContentId(loc.fileId), size: loc.size, mtimeMs: loc.mtimeMs };
     const fd = this.dataFiles.open(ref);
     if (fd === null) {
       this.openModes.opened(ino);
+      // Only a file never cached: one with a manifest (its data file damaged and removed, or its chunks partly
+      // evicted) is read through the cache, which repairs what it lacks against that manifest.
+      const backed = originPath === null || this.nodes.currentManifest(loc.fileId) !== null ? null : OriginBackedReads.open(this.handles, originPath, loc);
+      if (backed !== null) {
+        ctx.post({ type: "open", owner: String(backed), fileId: ref.fileId });
+        // Direct I/O as below: the READs are the program's own, so the playback detection sees a scanner's reads
+        // as what they are (kernel readahead would make a few KiB look like the start of playback).
+        return { fh: backed, keepCache: true, directIoIfMmap: true };
+      }
       // A file not cached yet is opened without the kernel's readahead (direct I/O): a scanner's READs are then its
       // own reads, not up to 1 MiB more per read from the origin (ffprobe -show_format fetched 4.2× what it read).
       // The fetcher reads ahead itself for sequential readers (readAheadWindow.ts). Cached files keep the page cache.
@@ -196,6 +209,7 @@ export class MusicFs implements FuseFilesystem {
   read(ino: number, fh: number, offset: number, size: number, out: Uint8Array, ctx: RequestContext): number | Deferred {
     // A local-origin handle is an fd of this process, valid in every worker (they share the fd table); so is a data
     // file's (with or without DATA_FD_BASE added).
+    if (OriginBackedReads.owns(fh)) return this.readOriginBacked(ino, fh, offset, size, out, ctx);
     if (fh >= DATA_FD_BASE) return this.handles.read(fh - DATA_FD_BASE, offset, size, out);
     if (fh !== 0 && !CachedFileHandles.owns(fh)) return this.handles.read(fh, offset, size, out);
     if (SpecialDirs.owns(ino)) return this.special.read(ino, offset, size, out);
@@ -209,16 +223,39 @@ export class MusicFs implements FuseFilesystem {
       const where = this.locate(ino);
       return typeof where === "number" ? where : LocalFileHandles.readOnce(where.abs, offset, size, out);
     }
-    const stored = n.fileId;
-    const fileId = fileContentId(stored);
     const half = Math.floor(n.size / 2);
-    if (offset <= half && offset + size > half) ctx.post({ type: "halfway", fileId: stored } satisfies HalfwayMessage);
+    if (offset <= half && offset + size > half) ctx.post({ type: "halfway", fileId: n.fileId } satisfies HalfwayMessage);
+    return this.readCachedFile(n.fileId, n.size, n.mtimeMs, offset, size, out, ctx);
+  }
+
+  /** A READ of a cached origin's file from the cache: its data file, its chunks, else the main thread's fetcher. */
+  private readCachedFile(stored: FileId, fileSize: number, mtimeMs: number, offset: number, size: number, out: Uint8Array, ctx: RequestContext): number | Deferred {
+    const fileId = fileContentId(stored);
+    const n = { size: fileSize, mtimeMs };
     const whole = this.dataFiles.read({ fileId, size: n.size, mtimeMs: n.mtimeMs }, offset, size, out);
     if (whole !== null) return whole;
     const got = this.cached.read({ fileId, size: n.size, mtimeMs: n.mtimeMs }, () => this.nodes.currentManifest(stored), offset, size, out, ctx)
       // Not complete: what a fetch already wrote into the partial data file is answered here too.
       ?? this.dataFiles.readPresent({ fileId, size: n.size, mtimeMs: n.mtimeMs }, offset, size, out);
     return got ?? { defer: { fileId, offset, size } satisfies DeferredCachedRead };
+  }
+
+  /**
+   * A READ of an origin-backed open (originBackedReads.ts): a pread of the origin file. The reads at the file's start
+   * go to the fetcher's playback detection, the one crossing its middle to the listening patterns (as any cached
+   * read). An origin that fails now (a NAS gone offline mid-play) leaves the READ to the cache, like any READ of a
+   * file not cached whole.
+   */
+  private readOriginBacked(ino: number, fh: number, offset: number, size: number, out: Uint8Array, ctx: RequestContext): number | Deferred {
+    const got = this.handles.read(OriginBackedReads.fdOf(fh), offset, size, out);
+    const n = this.nodes.node(asIno(ino));
+    if (!n || n.fileId === null) return got < 0 ? -Errno.EIO : got;
+    if (got < 0) return this.readCachedFile(n.fileId, n.size, n.mtimeMs, offset, size, out, ctx);
+    const fileId = fileContentId(n.fileId);
+    if (OriginBackedReads.reported(offset)) ctx.post({ type: "originRead", fileId, offset, size: got } satisfies OriginReadMessage);
+    const half = Math.floor(n.size / 2);
+    if (offset <= half && offset + size > half) ctx.post({ type: "halfway", fileId: n.fileId } satisfies HalfwayMessage);
+    return got;
   }
 
   /**
@@ -245,6 +282,10 @@ export class MusicFs implements FuseFilesystem {
     if (CachedFileHandles.owns(fh)) {
       this.openModes.released(ino);
       this.cached.release(fh, ctx);
+    } else if (OriginBackedReads.owns(fh)) {
+      this.openModes.released(ino);
+      this.handles.close(OriginBackedReads.fdOf(fh));
+      ctx.post({ type: "release", owner: String(fh) });
     } else if (fh >= DATA_FD_BASE) {
       this.openModes.released(ino);
       this.handles.close(fh - DATA_FD_BASE);

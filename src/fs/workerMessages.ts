@@ -38,7 +38,18 @@ export interface ChunkAccessMessage {
   misses: number;
 }
 
-export type WorkerMessage = AccessMessage | HalfwayMessage | OpenMessage | ReleaseMessage | ChunkAccessMessage;
+/**
+ * A worker read [offset, offset + size) of a not yet cached file of a local cached origin from the origin file itself
+ * (originBackedReads.ts): the fetcher's playback detection, which starts the copy into the cache.
+ */
+export interface OriginReadMessage {
+  type: "originRead";
+  fileId: ContentId;
+  offset: number;
+  size: number;
+}
+
+export type WorkerMessage = AccessMessage | HalfwayMessage | OpenMessage | ReleaseMessage | ChunkAccessMessage | OriginReadMessage;
 
 /**
  * An OPEN a FUSE worker defers: the local origin file changed since the tree recorded it (size or mtime differ). The

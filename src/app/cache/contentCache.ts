@@ -288,6 +288,15 @@ export class ContentCache {
         if (fileId !== undefined && ![...this.openOwners.values()].includes(fileId)) this.cache.fetcher.readerClosed(fileId);
         return;
       }
+      case "originRead": {
+        // A worker read a local origin's file itself (src/fs/originBackedReads.ts): playback starts its copy.
+        const ref = this.ref(message.fileId);
+        if (ref) this.cache.fetcher.originRead(ref, message.offset, message.offset + message.size);
+        return;
+      }
+      case "halfway":
+        this.cache.fetcher.pastHalf(fileContentId(message.fileId));
+        return;
       case "chunkAccess":
         this.cache.ledger.recordAccess(message.hexes);
         this.cache.stats.addWorkerCounts({ hits: message.hits, misses: message.misses });

@@ -161,6 +161,30 @@ export class Fetcher {
     this.blocks.lookUpStored(this.fetchFor(file));
   }
 
+  /**
+   * A FUSE worker read [offset, end) of the file from its local origin itself (src/fs/originBackedReads.ts; it
+   * reports the reads at the file's start): nothing to answer, only the playback detection, which starts the copy
+   * of the whole file into the cache when the reading looks like playback. Nobody waits for that copy's bytes, so it
+   * starts with large requests (`bulk`).
+   */
+  originRead(file: CachedFileRef, offset: number, end: number): void {
+    if (this.closed || this.manifests.current(file)) return;
+    const ff = this.fetchFor(file);
+    ff.furthestRead = Math.max(ff.furthestRead, end);
+    if (!ff.playback && ff.primary !== "running") ff.bulk = true;
+    this.notePlayback(ff, offset, end);
+  }
+
+  /**
+   * A reader of the file passed its middle: the copy of a local origin's file, if one runs, is finished even when the
+   * reader then closes it (a track played past half is kept for offline play; one skipped early is not copied to
+   * its end). A remote file's reads bring its bytes themselves: its fetch stops with its reader, as readerClosed says.
+   */
+  pastHalf(fileId: ContentId): void {
+    const ff = this.fetches.peek(fileId);
+    if (ff && ff.playback && ff.file.origin.localPath) ff.wholeFile = true;
+  }
+
   /** Whole-file fetches running now, and waiting for a turn (metrics). */
   fetchesInFlight(): { running: number; queued: number } {
     return { running: this.runningPrimaries, queued: this.primaryQueue.length };

@@ -114,13 +114,20 @@ export type ResolvedOptions = Required<
 
 const MiB = 1024 * 1024;
 
+/**
+ * Reads that cover this much of a file from its start look like playback (playbackDetector.ts). Exported for the
+ * FUSE workers, which report to the fetcher the reads below it that they serve themselves (a local origin's file
+ * read before it is cached: src/fs/originBackedReads.ts).
+ */
+export const DEFAULT_PLAYBACK_THRESHOLD_BYTES = 4 * MiB;
+
 export function resolveOptions(deps: FetcherOptions): ResolvedOptions {
   const readTimeoutMs = deps.readTimeoutMs ?? 30_000;
   const rangeBlockBytes = deps.rangeBlockBytes ?? 32 * 1024;
   // Segments are whole blocks, so that a segment can be assembled from blocks fetched before playback started.
   const segmentBytes = Math.max(1, Math.round((deps.segmentBytes ?? 1 * MiB) / rangeBlockBytes)) * rangeBlockBytes;
   const parallelReads = Math.max(1, deps.parallelReads ?? 8);
-  const playbackThresholdBytes = deps.playbackThresholdBytes ?? 4 * MiB;
+  const playbackThresholdBytes = deps.playbackThresholdBytes ?? DEFAULT_PLAYBACK_THRESHOLD_BYTES;
   const fetchWindowMaxBytes = Math.max(rangeBlockBytes, deps.fetchWindowMaxBytes ?? parallelReads * segmentBytes);
   return {
     readTimeoutMs,

@@ -226,6 +226,7 @@ export class SequentialFetch {
     }
     if (this.env.closed() || !this.parts.isCurrent(ff)) return;
     if (ff.streamEnd !== file.size) throw new FetchError("changed", `${describe(file)} is shorter on the origin than recorded`);
+    if (file.origin.localPath) await this.unchangedAfterCopy(ff);
     this.persistProgress(ff);
     if (unwritten || ff.cutEnd !== file.size) {
       // Not all of it is cached (no room): what was hashed stays recorded, the next playback resumes from there.
@@ -237,6 +238,27 @@ export class SequentialFetch {
     // The worker checked every byte it hashed as read back from the file; the chunks before `hashedFrom` (a prefix
     // written by an earlier run, perhaps before a crash) are checked at completion.
     await this.complete(ff, hashedFrom);
+  }
+
+  /**
+   * A local file rewritten in place while it was copied gives a data file of old and new bytes, each chunk hashed as
+   * written: its manifest would verify. So the version (size + mtime) is checked again after the copy, as before it
+   * (checkVersion), and a copy of a file that changed meanwhile is not completed: its progress and read state are
+   * forgotten (nothing of the partial data file or of the bytes in memory is served or resumed) and the next
+   * playback, once the library has the new version, copies that. Local origins only: a stat is free there, a HEAD per remote file is a request more (counted).
+   */
+  private async unchangedAfterCopy(ff: FileFetch): Promise<void> {
+    const { file } = ff;
+    const timeoutMs = this.env.o.originTimeoutMs;
+    // A new answer, shared from now on (sharedHeads.ts): the reads that follow must not take the one from before.
+    const now = await withTimeout(this.env.heads.renew(file, () => file.origin.stat(file.realPath)), timeoutMs, () =>
+      new FetchError("timeout", `${describe(file)}: origin stalled for ${timeoutMs} ms`),
+    );
+    if (now.size === file.size && now.mtimeMs === file.mtimeMs) return;
+    this.env.deps.progress?.forget(file.fileId);
+    // Its read state goes too: the pieces it retained and the chunks it hashed hold bytes of the new version.
+    this.parts.drop(ff);
+    throw new FetchError("changed", `${describe(file)} changed on the origin while it was copied into the cache; rescan needed`);
   }
 
   /**

@@ -1,12 +1,13 @@
 import { afterEach, expect, test } from "bun:test";
-import { writeFileSync } from "node:fs";
+import { statSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { joinAdjacent } from "../../../src/cas/fetch/sequentialFetch.ts";
 import { Fetcher } from "../../../src/cas/fetch/index.ts";
 import { decodeManifest } from "../../../src/cas/manifestCodec.ts";
 import { fileRef, makeOrigin, ManifestDb, openTestCache, removeDir, tempDir } from "../helpers.ts";
 import { pseudoRandomBytes } from "../testData.ts";
-import { asContentId } from "../../../src/core/ids.ts";
+import { asContentId, asOriginId } from "../../../src/core/ids.ts";
+import { LocalOrigin } from "../../../src/origins/localOrigin.ts";
 import { eventually } from "../../support/eventually.ts";
 
 const MiB = 1024 * 1024;
@@ -152,4 +153,85 @@ test("a seek in a file being played: its one GET also brings the bytes the playe
   expect(await cache.fetcher.read(file, at + 64 * 1024, 64 * 1024)).toEqual(data.subarray(at + 64 * 1024, at + 128 * 1024));
   // Answered from that GET; reading on refills the window further ahead (not waited for), never behind.
   expect(ranges.slice(1).every(([from]) => from >= at + 128 * 1024)).toBe(true);
+});
+
+/** A real local origin whose file is rewritten in place (new bytes, same size, a later mtime) after its first read. */
+class RewrittenMidCopy extends LocalOrigin {
+  private reads = 0;
+  constructor(root: string, private readonly replacement: Uint8Array) {
+    super(asOriginId("test"), root);
+  }
+  override async read(realPath: string, offset: number, length: number): Promise<Uint8Array> {
+    const bytes = await super.read(realPath, offset, length);
+    if (++this.reads === 1) {
+      writeFileSync(this.localPath(realPath), this.replacement);
+      const later = new Date(Date.now() + 60_000);
+      utimesSync(this.localPath(realPath), later, later);
+    }
+    return bytes;
+  }
+}
+
+test("a local file rewritten while it is copied into the cache is not completed, and no mixed bytes are served", async () => {
+  const root = tempDir();
+  const cacheDir = tempDir();
+  cleanups.push(() => removeDir(root), () => removeDir(cacheDir));
+  const before = pseudoRandomBytes(6 * MiB, 41);
+  const after = pseudoRandomBytes(6 * MiB, 42);
+  writeFileSync(join(root, "a.flac"), before);
+  const s = statSync(join(root, "a.flac"));
+  const origin = new RewrittenMidCopy(root, after);
+  const file = { fileId: asContentId(1), origin, realPath: "a.flac", size: s.size, mtimeMs: Math.floor(s.mtimeMs) };
+  const db = new ManifestDb();
+  const cache = openTestCache(cacheDir, db);
+  cleanups.push(() => cache.close());
+  await cache.fetcher.prefetch(file, { bulk: true });
+  // Every byte was copied, of two versions: not a cached file.
+  expect(db.events).toBe(0);
+  expect(cache.dataFiles.has(file)).toBe(false);
+  expect(cache.fetcher.hasManifest(file)).toBe(false);
+  // A read under the old version is refused (the origin has another), never answered with either version's bytes.
+  await expect(cache.fetcher.read(file, 5 * MiB, 4096)).rejects.toThrow(/changed/);
+  // The new version, once the library has it, is copied whole and right.
+  const t = statSync(join(root, "a.flac"));
+  const now = { ...file, fileId: asContentId(1), size: t.size, mtimeMs: Math.floor(t.mtimeMs) };
+  await cache.fetcher.prefetch(now, { bulk: true });
+  expect(db.events).toBe(1);
+  expect(await cache.fetcher.read(now, 5 * MiB, 4096)).toEqual(after.subarray(5 * MiB, 5 * MiB + 4096));
+});
+
+test("reads a FUSE worker served from a local origin itself: a tag reader's copy nothing, playback copies the whole file", async () => {
+  const root = tempDir();
+  const cacheDir = tempDir();
+  cleanups.push(() => removeDir(root), () => removeDir(cacheDir));
+  const data = pseudoRandomBytes(12 * MiB, 43);
+  writeFileSync(join(root, "a.flac"), data);
+  writeFileSync(join(root, "b.flac"), pseudoRandomBytes(24 * MiB, 44));
+  const origin = new LocalOrigin(asOriginId("test"), root);
+  const ref = (path: string, id: number) => {
+    const s = statSync(join(root, path));
+    return { fileId: asContentId(id), origin, realPath: path, size: s.size, mtimeMs: Math.floor(s.mtimeMs) };
+  };
+  const a = ref("a.flac", 1);
+  const b = ref("b.flac", 2);
+  const db = new ManifestDb();
+  const cache = openTestCache(cacheDir, db);
+  cleanups.push(() => cache.close());
+  // A tag reader: head and tail.
+  cache.fetcher.originRead(a, 0, 64 * 1024);
+  cache.fetcher.originRead(a, a.size - 128 * 1024, a.size);
+  expect(cache.fetcher.fetching(asContentId(1))).toBe(false);
+  // A player: its reads cover the first 4 MiB. The copy starts and, the reader past the middle, ends whole even
+  // though the reader closed the file.
+  for (let o = 0; o < 4 * MiB; o += 1 * MiB) cache.fetcher.originRead(a, o, o + MiB);
+  expect(cache.fetcher.fetching(asContentId(1))).toBe(true);
+  cache.fetcher.pastHalf(asContentId(1));
+  cache.fetcher.readerClosed(asContentId(1));
+  await eventually(() => db.manifests.has(1), (has) => has, 60_000);
+  expect(cache.dataFiles.has(a)).toBe(true);
+  expect(await cache.fetcher.read(a, 11 * MiB, 4096)).toEqual(data.subarray(11 * MiB, 11 * MiB + 4096));
+  // Skipped before its middle: the copy stops with the reader.
+  for (let o = 0; o < 4 * MiB; o += 1 * MiB) cache.fetcher.originRead(b, o, o + MiB);
+  cache.fetcher.readerClosed(asContentId(2));
+  expect(cache.fetcher.fetching(asContentId(2))).toBe(false);
 });

@@ -8,6 +8,7 @@ import { errorMessage } from "../core/errors.ts";
 import { workerEntry } from "../core/workerEntry.ts";
 import { WorkerThread } from "../core/workerThread.ts";
 import { FIXED_CHUNK_BYTES } from "./fixedChunks.ts";
+import type { ProgressTarget } from "./progressRecorder.ts";
 import type { HashedChunk, HashReply, HashRequest } from "./writtenHashing.ts";
 
 export type { HashedChunk } from "./writtenHashing.ts";
@@ -16,19 +17,31 @@ export type { HashedChunk } from "./writtenHashing.ts";
 export interface HashJob {
   /** Bytes [from, to) are in the file (`checksum`: their XXH3 as received); resolves with the chunks they completed. */
   written(from: number, to: number, checksum: bigint): Promise<HashedChunk[]>;
-  /** No more ranges (the fetch ended, completed or not). */
-  end(): void;
+  /**
+   * No more ranges (the fetch ended, completed or not). Resolves once the chunks not yet recorded as progress are
+   * (with `progress`), or the worker is gone; never rejects.
+   */
+  end(): Promise<void>;
+  /** With `progress`: the end of the chunks the worker has recorded in `fetch_progress` (as of its last reply). */
+  readonly recordedTo: number;
 }
 
 export interface ChunkHashing {
-  /** A job over the partial data file at `path` of a file of `size` bytes, hashed from `start` (a chunk boundary). */
-  begin(path: string, start: number, size: number): HashJob;
+  /**
+   * A job over the partial data file at `path` of a file of `size` bytes, hashed from `start` (a chunk boundary).
+   * `progress`: the worker also records the chunks in `fetch_progress` (progressRecorder.ts), `start` being the end
+   * of what is recorded there already.
+   */
+  begin(path: string, start: number, size: number, progress?: ProgressTarget): HashJob;
   close(): Promise<void>;
 }
 
 export class ChunkHasher implements ChunkHashing {
   private worker: WorkerThread<HashRequest, HashReply> | null = null;
-  private readonly waiting = new Map<number, { resolve: (c: HashedChunk[]) => void; reject: (e: Error) => void }>();
+  private readonly waiting = new Map<
+    number,
+    { resolve: (c: HashedChunk[]) => void; reject: (e: Error) => void; recorded?: (to: number | undefined) => void }
+  >();
   private nextJob = 1;
   private nextSeq = 1;
 
@@ -39,20 +52,40 @@ export class ChunkHasher implements ChunkHashing {
     private readonly entry = workerEntry("cas/hashWorker.ts"),
   ) {}
 
-  begin(path: string, start: number, size: number): HashJob {
+  begin(path: string, start: number, size: number, progress?: ProgressTarget): HashJob {
     const job = this.nextJob++;
     const worker = this.started();
-    worker.post({ type: "begin", job, path, start, size, chunkBytes: this.chunkBytes, idKey: this.idKey });
+    worker.post({ type: "begin", job, path, start, size, chunkBytes: this.chunkBytes, idKey: this.idKey, progress });
+    let recordedTo = start;
+    const recorded = (to: number | undefined) => {
+      if (to !== undefined) recordedTo = Math.max(recordedTo, to);
+    };
     return {
+      get recordedTo() {
+        return recordedTo;
+      },
       written: (from, to, checksum) =>
         new Promise<HashedChunk[]>((resolve, reject) => {
           const seq = this.nextSeq++;
           const worker = this.started();
           if (this.waiting.size === 0) worker.ref(); // a reply is awaited: keep the process alive for it
-          this.waiting.set(seq, { resolve, reject });
+          this.waiting.set(seq, { resolve, reject, recorded });
           worker.post({ type: "written", job, seq, from, to, checksum });
         }),
-      end: () => this.worker?.post({ type: "end", job }),
+      end: () => {
+        const worker = this.worker;
+        if (!worker) return Promise.resolve();
+        if (!progress) {
+          worker.post({ type: "end", job });
+          return Promise.resolve();
+        }
+        return new Promise<void>((resolve) => {
+          const seq = this.nextSeq++;
+          if (this.waiting.size === 0) worker.ref();
+          this.waiting.set(seq, { resolve: () => resolve(), reject: () => resolve(), recorded });
+          worker.post({ type: "end", job, seq });
+        });
+      },
     };
   }
 
@@ -75,8 +108,9 @@ export class ChunkHasher implements ChunkHashing {
         if (!waiter) return;
         this.waiting.delete(m.seq);
         if (this.waiting.size === 0) w.unref();
-        if (m.type === "chunks") waiter.resolve(m.chunks);
-        else waiter.reject(new Error(m.reason));
+        if (m.type === "failed") return waiter.reject(new Error(m.reason));
+        waiter.recorded?.(m.recordedTo);
+        waiter.resolve(m.type === "chunks" ? m.chunks : []);
       },
       onFailedToStart: lost("did not start"),
       onCrash: lost("crashed"),

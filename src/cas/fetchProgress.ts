@@ -10,7 +10,8 @@
  * Rows are used only while the origin file has the recorded size and mtime; others are dropped when next loaded. The
  * completed manifest supersedes them (dropped when `ManifestCached` is emitted), as does the file leaving the library.
  *
- * Main thread only (the fetcher).
+ * The fetcher's thread, and the hash worker's (which records what it hashed: progressRecorder.ts), each over its own
+ * connection.
  */
 import { asContentId, type ContentId } from "../core/ids.ts";
 import type { Database } from "bun:sqlite";
@@ -33,7 +34,8 @@ export class FetchProgress {
   private readonly select;
   private readonly remove;
 
-  constructor(path: string) {
+  /** `path`: access.db (the hash worker records progress in it too, over its own connection: progressRecorder.ts). */
+  constructor(readonly path: string) {
     this.db = openAccessDb(path);
     this.db.exec(`
       CREATE TABLE IF NOT EXISTS fetch_progress (

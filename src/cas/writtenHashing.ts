@@ -9,6 +9,7 @@ import { closeSync, openSync } from "node:fs";
 import { readFullySync } from "../core/readFully.ts";
 import { chunkHex, chunkIdentity, readChecksum, type ChunkHex, type ChunkIdentity } from "./chunkHash.ts";
 import { fixedCuts } from "./fixedChunks.ts";
+import type { ProgressTarget } from "./progressRecorder.ts";
 
 /** A chunk of a partial data file, hashed as read back from it. */
 export interface HashedChunk {
@@ -19,15 +20,21 @@ export interface HashedChunk {
 }
 
 export type HashRequest =
-  /** `idKey`: the cache's chunk id key (chunkIdKey.ts). */
-  | { type: "begin"; job: number; path: string; start: number; size: number; chunkBytes: number; idKey: bigint }
+  /**
+   * `idKey`: the cache's chunk id key (chunkIdKey.ts). `progress`: the chunks are also recorded in `fetch_progress`
+   * by the worker (progressRecorder.ts).
+   */
+  | { type: "begin"; job: number; path: string; start: number; size: number; chunkBytes: number; idKey: bigint; progress?: ProgressTarget }
   /** Bytes [from, to) are written; `checksum`: their XXH3 as received. Ranges of a job come in file order. */
   | { type: "written"; job: number; seq: number; from: number; to: number; checksum: bigint }
-  | { type: "end"; job: number };
+  /** With `seq`: answered ("ended") once what is pending is recorded. */
+  | { type: "end"; job: number; seq?: number };
 
 export type HashReply =
-  | { type: "chunks"; seq: number; chunks: HashedChunk[] }
-  | { type: "failed"; seq: number; reason: string };
+  /** `recordedTo`: the end of the job's chunks recorded in `fetch_progress` so far (with `progress`). */
+  | { type: "chunks"; seq: number; chunks: HashedChunk[]; recordedTo?: number }
+  | { type: "failed"; seq: number; reason: string }
+  | { type: "ended"; seq: number; recordedTo?: number };
 
 interface Job {
   path: string;

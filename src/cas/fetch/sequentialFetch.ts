@@ -121,6 +121,7 @@ export class SequentialFetch {
     ff: FileFetch,
     sink: (at: number, piece: Uint8Array) => void,
     afterPiece: () => Promise<void>,
+    persist: () => void = () => this.persistProgress(ff),
   ): Promise<"eof" | "abandoned"> {
     const { o, deps } = this.env;
     const B = o.rangeBlockBytes;
@@ -145,7 +146,7 @@ export class SequentialFetch {
         await afterPiece();
         if (piece.at + piece.bytes.length - persistedAt >= o.segmentBytes) {
           persistedAt = piece.at + piece.bytes.length;
-          this.persistProgress(ff);
+          persist();
         }
       }
     } finally {
@@ -179,14 +180,23 @@ export class SequentialFetch {
     // Opened (and created) before the job: the worker opens it by name.
     const path = partials.partialPathOf(file);
     const hashedFrom = ff.cutEnd;
-    const job = deps.hashing!.begin(path, hashedFrom, file.size);
+    // The worker records the chunks it hashed as the fetch's progress itself (progressRecorder.ts): the commits,
+    // and the checkpoints of access.db's small WAL with their fsyncs, are off this thread.
+    const progress = deps.progress
+      ? { db: deps.progress.path, fileId: file.fileId, size: file.size, mtimeMs: file.mtimeMs, everyBytes: o.segmentBytes }
+      : undefined;
+    const job = deps.hashing!.begin(path, hashedFrom, file.size, progress);
     ff.streamEnd = ff.cutEnd;
     const hashed: Promise<void>[] = [];
     let writes: Promise<unknown> = Promise.resolve();
     let unwritten = false;
+    const noteRecorded = () => markRecorded(ff, job.recordedTo);
+    let ending: Promise<void> | null = null;
+    // Once: what the worker still has pending is recorded before the fetch is done with (completed, dropped, failed).
+    const endJob = () => (ending ??= job.end().then(noteRecorded));
     const settle = async () => {
       await Promise.allSettled(hashed);
-      this.persistProgress(ff);
+      await endJob();
     };
     try {
       const ended = await this.pump(
@@ -199,7 +209,10 @@ export class SequentialFetch {
           writes = write.catch(() => {});
           const checksum = readChecksum(piece);
           const hashing = write.then(
-            () => job.written(at, at + piece.length, checksum).then((chunks) => this.addHashed(ff, chunks)),
+            () => job.written(at, at + piece.length, checksum).then((chunks) => {
+              this.addHashed(ff, chunks);
+              noteRecorded();
+            }),
             (e) => {
               unwritten = true;
               noteStoreFailure(file, e);
@@ -211,6 +224,7 @@ export class SequentialFetch {
         async () => {
           while (hashed.length > o.maxPendingStores) await hashed.shift();
         },
+        noteRecorded,
       );
       if (ended === "abandoned") {
         await settle();
@@ -222,12 +236,11 @@ export class SequentialFetch {
       await settle(); // no write may outlive the fetch (shutdown waits for fetches only)
       throw e;
     } finally {
-      job.end();
+      await endJob();
     }
     if (this.env.closed() || !this.parts.isCurrent(ff)) return;
     if (ff.streamEnd !== file.size) throw new FetchError("changed", `${describe(file)} is shorter on the origin than recorded`);
     if (file.origin.localPath) await this.unchangedAfterCopy(ff);
-    this.persistProgress(ff);
     if (unwritten || ff.cutEnd !== file.size) {
       // Not all of it is cached (no room): what was hashed stays recorded, the next playback resumes from there.
       // Forgotten first, so that the partial data file is no longer "being fetched" when eviction looks at it.
@@ -263,7 +276,7 @@ export class SequentialFetch {
 
   /**
    * Chunks the hash worker cut and hashed (written and checked): in the fetch's list, in order, as stored. Recorded
-   * once per segment (`persistProgress` in the loop). Recording them per reply (a piece can be one 32 KiB range
+   * by the worker about once per segment (progressRecorder.ts; `persistProgress` on this thread before). Recording them per reply (a piece can be one 32 KiB range
    * block) did not measurably change how many READs the FUSE workers answer themselves (29-32 of 65 against 35,
    * within the spread), and "disk full for real" (test/cas/fetcher.test.ts: the free-space reserve of a 1 MiB cache
    * disk, which access.db's WAL shares) failed in 1 of 12 runs with it, 0 of 30 without.
@@ -349,6 +362,11 @@ export class SequentialFetch {
     }
     this.parts.drop(ff);
   }
+}
+
+/** The chunks up to `recordedTo` are recorded in FetchProgress (by the hash worker): `ff.persisted` follows. */
+function markRecorded(ff: FileFetch, recordedTo: number): void {
+  while (ff.persisted < ff.chunks.length && ff.chunks[ff.persisted].offset + ff.chunks[ff.persisted].length <= recordedTo) ff.persisted++;
 }
 
 /**

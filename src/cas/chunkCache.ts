@@ -24,7 +24,7 @@ import { FetchProgress } from "./fetchProgress.ts";
 import { plural } from "../core/plural.ts";
 import { DataFileStore, type DataFileRef, type MaterializeOutcome } from "./dataFileStore.ts";
 import { manifestChunkHex, manifestChunkId, manifestChunkLength, type Manifest } from "./manifestCodec.ts";
-import { loadOrMakeChunkIdKey } from "./chunkIdKey.ts";
+import { chunkIdKeyForMount } from "./chunkIdKey.ts";
 
 export interface ChunkCacheOptions {
   /** The cache dir; chunks go to `<cacheDir>/chunks`, the ledger to `<cacheDir>/chunks/access.db`. */
@@ -103,7 +103,7 @@ export function openChunkCache(o: ChunkCacheOptions): ChunkCache {
     return { ...t, storedBytes: t.storedBytes + dataFiles.totals().bytes };
   });
   const pins = new ChunkPins();
-  const store = new ChunkStore(chunksDir, { ledger, stats, fsync: o.fsync, writer: o.writer, idKey: loadOrMakeChunkIdKey(o.cacheDir) });
+  const store = new ChunkStore(chunksDir, { ledger, stats, fsync: o.fsync, writer: o.writer, idKey: chunkIdKeyForMount(o.cacheDir) });
   const accessDbPath = join(chunksDir, "access.db");
   const evictor = new Evictor({
     store, ledger, pins, stats, bus: o.bus, capBytes: o.capBytes ?? DEFAULT_CACHE_CAP_BYTES, minFree: o.minFree, fsSpace: o.fsSpace,

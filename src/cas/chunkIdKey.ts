@@ -7,7 +7,7 @@
  */
 import { chmodSync, existsSync, linkSync, mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { errnoCode } from "../core/errors.ts";
+import { errnoCode, errorMessage } from "../core/errors.ts";
 import { log, tildify } from "../core/logger.ts";
 
 export const CHUNK_ID_KEY_FILE = "chunk-id-key";
@@ -60,4 +60,19 @@ export function loadOrMakeChunkIdKey(cacheDir: string): bigint {
   const key = readChunkIdKey(cacheDir);
   if (key === undefined) throw new Error(`cannot read back the chunk id key ${tildify(path)}`);
   return key;
+}
+
+/**
+ * The key a mount uses: the cache's, or — when it cannot be made (a disk full to the last byte on the first mount of
+ * this version, a read-only cache dir) — a key of this run alone, logged, so that the mount still serves. Chunks
+ * and manifests written in such a run are checked against a key the next run does not have: their chunk files then
+ * fail their check and are fetched again; their data files are unaffected (read checksums are not keyed).
+ */
+export function chunkIdKeyForMount(cacheDir: string): bigint {
+  try {
+    return loadOrMakeChunkIdKey(cacheDir);
+  } catch (e) {
+    log.warn(`cannot keep a chunk id key in ${tildify(cacheDir)} (${errorMessage(e)}): using one for this run only`);
+    return randomChunkIdKey();
+  }
 }

@@ -2,7 +2,7 @@ import { expect, spyOn, test } from "bun:test";
 import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { chunkHex, chunkIdentity, sha256ChunkId, sha256Matches } from "../../src/cas/chunkHash.ts";
-import { CHUNK_ID_KEY_FILE, loadOrMakeChunkIdKey, readChunkIdKey } from "../../src/cas/chunkIdKey.ts";
+import { CHUNK_ID_KEY_FILE, chunkIdKeyForMount, loadOrMakeChunkIdKey, readChunkIdKey } from "../../src/cas/chunkIdKey.ts";
 import { isChunkFileName } from "../../src/cas/chunkPaths.ts";
 import { readChecksum } from "../../src/cas/manifestCodec.ts";
 import { log } from "../../src/core/logger.ts";
@@ -75,6 +75,24 @@ test("the cache's key: made once (mode 0600), the same at every load; a damaged 
   }
   expect(readFileSync(`${path}.damaged`, "utf8")).toBe("not a key");
   expect(existsSync(join(dir, `.${CHUNK_ID_KEY_FILE}.${process.pid}.tmp`))).toBe(false);
+});
+
+test("a mount whose cache dir cannot take the key file still gets a key (for that run), with a warning", () => {
+  const notADir = join(tempDir(), "file");
+  writeFileSync(notADir, "x");
+  const warn = spyOn(log, "warn").mockImplementation((() => {}) as never);
+  try {
+    expect(() => loadOrMakeChunkIdKey(join(notADir, "cache"))).toThrow();
+    const a = chunkIdKeyForMount(join(notADir, "cache"));
+    const b = chunkIdKeyForMount(join(notADir, "cache"));
+    expect(typeof a).toBe("bigint");
+    expect(a).not.toBe(b); // one per run, not kept
+    expect(String(warn.mock.calls[0]?.[0])).toContain("for this run only");
+  } finally {
+    warn.mockRestore();
+  }
+  const ok = tempDir();
+  expect(chunkIdKeyForMount(ok)).toBe(loadOrMakeChunkIdKey(ok));
 });
 
 /** Computed once with Bun 1.4.5 (Bun.hash.xxHash3 is XXH3-64, frozen since xxHash 0.8.0). */

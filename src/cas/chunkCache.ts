@@ -74,7 +74,7 @@ export interface ChunkCache {
   /** Complete files as one data file each, in `<cacheDir>/data` (served by the FUSE workers). */
   readonly dataFiles: DataFileStore;
   /**
-   * Writes a complete file's data file from its chunks (each verified by SHA-256 as it is read), checks it against
+   * Writes a complete file's data file from its chunks (each verified against its id as it is read), checks it against
    * the manifest, then deletes those chunks (the data file serves the file now) unless something else pins them.
    * With `keepChunks`, the chunks stay (the upgrade deletes them once every file is converted).
    */

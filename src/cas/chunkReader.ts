@@ -25,7 +25,7 @@ export type CachedRead =
   | { kind: "missing"; chunkIndex: number; chunkHex: ChunkHex }
   /**
    * A chunk's file has the wrong length or does not match its read checksum (or, without one, its id). Left in
-   * place: the main thread's fetcher verifies it by SHA-256 and repairs it.
+   * place: the main thread's fetcher verifies it against its id and repairs it.
    */
   | { kind: "corrupt"; chunkIndex: number; chunkHex: ChunkHex };
 

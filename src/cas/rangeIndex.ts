@@ -1,7 +1,7 @@
 /**
  * The range index: which aligned blocks of a not-yet-cached file are in the chunk store (`<chunks>/access.db`, table
  * `ranges`). Reads that do not look like playback (a tag reader's head and tail, a scanner, a seek) are served with
- * ranged origin reads of fixed-size aligned blocks; each block is stored as a chunk (named by its SHA-256, like
+ * ranged origin reads of fixed-size aligned blocks; each block is stored as a chunk (named by its id, like
  * every chunk) and recorded here, so a later read of the same range — in this process or after a restart — costs no
  * origin request. A record is only used while the origin file still has the size and mtime it was fetched from.
  *

@@ -11,7 +11,7 @@
  *   and given that bound as its retry deadline,
  *   short answers completed, and the version check (size + mtime) before any byte of a file is used.
  * - `manifestReads.ts` — a file with a current manifest is read chunk by chunk from the store; a missing or corrupt
- *   chunk is re-fetched alone (checked against its SHA-256 id), with a few following ones for a player reading on.
+ *   chunk is re-fetched alone (checked against its id), with a few following ones for a player reading on.
  * - `rangeBlocks.ts` — a file without one is read in aligned 32 KiB range blocks, contiguous missing blocks in one
  *   ranged read, stored and recorded in the RangeIndex (a tag reader's head and tail reads are fetched once, ever).
  * - `readAheadWindow.ts` (pure) — such files are opened without kernel readahead (direct I/O); a reader that reads

@@ -76,7 +76,7 @@ function printVerify(r: VerifyReport, json: unknown): void {
   log.info(`${plural(r.dataFilesChecked, "data file")} checked, ${r.dataFilesDamaged} damaged removed; ${plural(r.chunksChecked, "chunk")} checked, ${r.corruptRemoved} damaged removed, ${r.chunksMissing} missing; ${plural(r.filesDamaged, "file")} affected, ${r.filesRepaired} repaired.`);
   const a = (k: keyof VerifyReport["chunksByAlgorithm"]) => `${plural(r.manifestsByAlgorithm[k], "cached file")} and ${plural(r.chunksByAlgorithm[k], "chunk file")}`;
   log.info(`Chunk ids: ${a("keyedXxh3")} with keyed XXH3 ids; ${a("sha256")} with SHA-256 ids (written by an older musicfs, still checked with SHA-256).`);
-  for (const u of r.filesUnrepaired) log.warn(`File ${u.fileId} could not be repaired now (${u.reason}); it is fetched again when read.`);
+  for (const u of r.filesUnrepaired) log.warn(`The ${u.what} could not be repaired now (${u.reason}); it is fetched again when read.`);
   if (r.filesUnrepaired.length) process.exitCode = 1;
 }
 

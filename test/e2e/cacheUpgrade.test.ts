@@ -235,31 +235,32 @@ describe.skipIf(skip)("a cache dir of SHA-256 chunk ids (algorithm 1), mixed wit
     const stillOld = [...rows(cache), ...imageRows(cache)].filter((r) => r.manifest && decodeManifest(r.manifest).algorithm === SHA256_ALGORITHM_ID);
     expect(stillOld.length).toBe(old.length);
 
-    // A byte of two old files' data files goes bad: the one without checksums (found by SHA-256), one with them.
+    // A byte of two old files' data files goes bad: the one without checksums (found by SHA-256), one with them;
+    // and one of the album cover's (covers are cached and served from data files like tracks).
     const noSums = old.find((r) => r.id === firstOld)!;
     const withSums = old.find((r) => r.id !== firstOld && r.id > 0)!;
+    const cover = imageRows(cache)[0];
     expect(decodeManifest(noSums.manifest!).checksums).toBeNull();
-    for (const r of [noSums, withSums]) flipByte(dataFileOf(cache, r), Math.floor(decodeManifest(r.manifest!).originSize / 2));
+    for (const r of [noSums, withSums, cover]) flipByte(dataFileOf(cache, r), Math.floor(decodeManifest(r.manifest!).originSize / 2));
     const verify = await run(["bun", CLI, "cache", "verify", "--json", ...args], { env: env(), timeoutMs: 120_000 });
     expect(verify.code).toBe(0);
     const report = JSON.parse(verify.stdout) as {
       dataFilesChecked: number; dataFilesDamaged: number; filesRepaired: number; filesUnrepaired: unknown[];
       manifestsByAlgorithm: { sha256: number; keyedXxh3: number };
     };
-    // (verify checks the files' manifests and data files; album covers are not among them)
-    const files = rows(cache).filter((r) => r.manifest).length;
-    const oldFiles = old.filter((r) => r.id > 0).length;
-    expect(report.manifestsByAlgorithm).toEqual({ sha256: oldFiles, keyedXxh3: files - oldFiles });
-    expect(report.dataFilesChecked).toBe(files);
-    expect(report.dataFilesDamaged).toBe(2);
-    expect(report.filesRepaired).toBe(2);
+    // Files and the album cover: every manifest counted, every data file checked, the three damaged ones repaired.
+    expect(report.manifestsByAlgorithm).toEqual({ sha256: old.length, keyedXxh3: all - old.length });
+    expect(report.dataFilesChecked).toBe(all);
+    expect(report.dataFilesDamaged).toBe(3);
+    expect(report.filesRepaired).toBe(3);
     expect(report.filesUnrepaired).toEqual([]);
 
     // Repaired from the origin (their chunks only): every file byte-exact again, from data files, with no GET.
     const afterRepair = gets();
     m = await startMount(mnt, args, { env: env() });
     for (const [key, bytes] of objects) expect(sha(await cat(join(mnt, placed.get(key)!)))).toBe(sha(bytes));
-    for (const r of [noSums, withSums]) expect(existsSync(dataFileOf(cache, r))).toBe(true);
+    for (const [c, digest] of coverBytes) expect(sha(await cat(join(mnt, c)))).toBe(digest);
+    for (const r of [noSums, withSums, cover]) expect(existsSync(dataFileOf(cache, r))).toBe(true);
     expect(gets() - afterRepair).toBe(0);
     expect(await m.stop()).toBe(0);
   }, 240_000);

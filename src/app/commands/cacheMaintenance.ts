@@ -9,7 +9,7 @@ import { errorMessage } from "../../core/errors.ts";
 import { log } from "../../core/logger.ts";
 import type { ContentId, FileId, OriginId } from "../../core/types.ts";
 import { asOriginId } from "../../core/ids.ts";
-import { fileContentId, fileIdOfContent } from "../../core/contentIds.ts";
+import { fileContentId, fileIdOfContent, imageContentId, imageIdOfContent } from "../../core/contentIds.ts";
 import { chunkIdentity, hexToId, SHA256_ALGORITHM_ID, SHA256_ID_BYTES } from "../../cas/chunkHash.ts";
 import { loadOrMakeChunkIdKey } from "../../cas/chunkIdKey.ts";
 import { chunkPath, isChunkFileName } from "../../cas/chunkPaths.ts";
@@ -63,6 +63,30 @@ function manifests(library: Library): Map<FileId, Manifest> {
     }
   }
   return out;
+}
+
+/**
+ * What `cache verify` checks: every current manifest by content id — the library's files and the album covers
+ * (folder images, negative content ids), which are cached, served from data files and damaged like any file.
+ */
+function contentManifests(library: Library): Map<ContentId, Manifest> {
+  const out = new Map<ContentId, Manifest>();
+  for (const [fileId, m] of manifests(library)) out.set(fileContentId(fileId), m);
+  for (const v of library.covers.store.cachedImageVersions()) {
+    const stored = library.covers.store.imageManifest(v.id);
+    try {
+      if (stored) out.set(imageContentId(v.id), decodeManifest(stored));
+    } catch {
+      /* as above: fetched again when read */
+    }
+  }
+  return out;
+}
+
+/** A content id as a user reads it in a log line: "file 12" or "album cover 3". */
+function describeContent(id: ContentId): string {
+  const imageId = imageIdOfContent(id);
+  return imageId === null ? `file ${fileIdOfContent(id)}` : `album cover ${imageId}`;
 }
 
 /** Partial data files (fetches not finished): their ids and sizes; they count toward what the cache holds. */
@@ -175,8 +199,11 @@ export interface VerifyReport {
   chunksMissing: number;
   filesDamaged: number;
   filesRepaired: number;
-  /** Damaged files whose origin could not be read: they are fetched again when read with the origin back. */
-  filesUnrepaired: { fileId: FileId; reason: string }[];
+  /**
+   * Damaged files whose origin could not be read: they are fetched again when read with the origin back. An album
+   * cover's `fileId` is its content id (negative); `what` names either for a person ("file 12", "album cover 3").
+   */
+  filesUnrepaired: { fileId: FileId | ContentId; what: string; reason: string }[];
 }
 
 /**
@@ -203,29 +230,30 @@ export async function verifyCache(paths: CachePaths, library: Library, config: M
     }
   }
   // A data file is checked against the manifest it was written from: its length, and every chunk's read checksum.
-  const all = manifests(library);
+  // Files and album covers alike (a cover is cached, served from its data file and can be damaged like a track).
+  const all = contentManifests(library);
   for (const m of all.values()) {
     if (m.algorithm === SHA256_ALGORITHM_ID) report.manifestsByAlgorithm.sha256++;
     else report.manifestsByAlgorithm.keyedXxh3++;
   }
-  const served = new Set<FileId>();
-  for (const [fileId, m] of all) {
-    const path = dataFilePath(paths.dataDir, fileContentId(fileId), m.originSize, m.originMtimeMs);
+  const served = new Set<ContentId>();
+  for (const [id, m] of all) {
+    const path = dataFilePath(paths.dataDir, id, m.originSize, m.originMtimeMs);
     if (!existsSync(path)) continue;
     report.dataFilesChecked++;
     const check = checkDataFile(path, m);
     if (check.ok) {
-      served.add(fileId);
+      served.add(id);
       continue;
     }
-    if (live) live.cache.dataFiles.delete(fileContentId(fileId)); // the running mount's index of data files learns it too
+    if (live) live.cache.dataFiles.delete(id); // the running mount's index of data files learns it too
     else rmSync(path, { force: true });
     report.dataFilesDamaged++;
-    log.warn(`The data file of file ${fileId} was damaged (${check.reason}) and has been removed.`);
+    log.warn(`The data file of ${describeContent(id)} was damaged (${check.reason}) and has been removed.`);
   }
   const absent = new Set<string>();
   // A file served by its data file needs none of its chunks (they are deleted once the data file is written).
-  const damaged = [...all].filter(([fileId]) => !served.has(fileId)).filter(([, m]) => {
+  const damaged = [...all].filter(([id]) => !served.has(id)).filter(([, m]) => {
     let hit = false;
     for (const hex of manifestChunkHexes(m)) {
       if (absent.has(hex) || !existsSync(chunkPath(paths.chunksDir, hex))) {
@@ -242,20 +270,23 @@ export async function verifyCache(paths: CachePaths, library: Library, config: M
   // A running mount repairs through its own cache (one ledger, one fetcher); otherwise a cache of our own.
   const content = live ?? new ContentCache(library, paths, config);
   try {
-    for (const [fileId, m] of damaged) {
-      const file = library.db.fileLocation(fileId);
+    for (const [id, m] of damaged) {
+      const fileId = fileIdOfContent(id);
+      const imageId = imageIdOfContent(id);
+      const file = fileId !== null ? library.db.fileLocation(fileId) : library.covers.store.imageLocation(imageId!);
       const origin = file && library.origins.find((o) => o.id === file.originId);
+      const named = fileId ?? id;
       if (!file || !origin) {
-        report.filesUnrepaired.push({ fileId, reason: "its origin is not configured" });
+        report.filesUnrepaired.push({ fileId: named, what: describeContent(id), reason: "its origin is not configured" });
         continue;
       }
       try {
-        const ref = { fileId: fileContentId(fileId), origin, realPath: file.realPath, size: file.size, mtimeMs: file.mtimeMs };
+        const ref = { fileId: id, origin, realPath: file.realPath, size: file.size, mtimeMs: file.mtimeMs };
         for (let off = 0; off < m.originSize; off += 1 << 20) await content.cache.fetcher.read(ref, off, Math.min(1 << 20, m.originSize - off));
         await content.cache.toDataFile(ref, m);
         report.filesRepaired++;
       } catch (e) {
-        report.filesUnrepaired.push({ fileId, reason: errorMessage(e) });
+        report.filesUnrepaired.push({ fileId: named, what: describeContent(id), reason: errorMessage(e) });
       }
     }
   } finally {

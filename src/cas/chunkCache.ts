@@ -126,7 +126,6 @@ export function openChunkCache(o: ChunkCacheOptions): ChunkCache {
     dataFiles, hashing,
     partials: o.fetchIntoDataFiles === false ? undefined : {
       writePartial: (ref, offset, bytes) => dataFiles.writePartial(ref, offset, bytes),
-      admitPartial: (ref, offset, length) => dataFiles.admitPartial(ref, offset, length),
       readPartial: (ref, offset, length, check) => dataFiles.readPartial(ref, offset, length, check),
       completePartial: (ref, m, checkedFrom) => dataFiles.completePartial(ref, m, checkedFrom),
       partialPathOf: (ref) => dataFiles.partialPathOf(ref),

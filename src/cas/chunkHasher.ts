@@ -22,42 +22,8 @@ export interface HashJob {
    * (with `progress`), or the worker is gone; never rejects.
    */
   end(): Promise<void>;
-  /**
-   * Bytes as received at `from`: copied into shared memory and handed to the worker, which writes them at their
-   * offset in the file and hashes them from memory; resolves with the chunks they completed. Rejects with
-   * WriteFailure when they could not be written. The caller's bytes are not kept (nor detached): the memory the
-   * readers are answered from stays the caller's.
-   */
-  writeAndHash(from: number, bytes: Uint8Array): Promise<HashedChunk[]>;
   /** With `progress`: the end of the chunks the worker has recorded in `fetch_progress` (as of its last reply). */
   readonly recordedTo: number;
-}
-
-/** The worker could not write the bytes (`code`: the errno code, e.g. ENOSPC). */
-export class WriteFailure extends Error {
-  constructor(message: string, readonly code: string | undefined) {
-    super(message);
-  }
-}
-
-/**
- * Shared memory for the bytes in flight to the worker, reused: a fresh buffer per ranged read would be touched
- * page by page for the first time (~256 page faults per MiB) on every copy. Buffers come back when the worker has
- * replied; at most `keep` are kept.
- */
-class SharedBuffers {
-  private readonly free: SharedArrayBuffer[] = [];
-  constructor(private readonly keep = 8) {}
-
-  take(bytes: number): SharedArrayBuffer {
-    const i = this.free.findIndex((b) => b.byteLength >= bytes);
-    if (i >= 0) return this.free.splice(i, 1)[0];
-    return new SharedArrayBuffer(Math.max(bytes, 1 << 20));
-  }
-
-  give(b: SharedArrayBuffer): void {
-    if (this.free.length < this.keep) this.free.push(b);
-  }
 }
 
 export interface ChunkHashing {
@@ -78,7 +44,6 @@ export class ChunkHasher implements ChunkHashing {
   >();
   private nextJob = 1;
   private nextSeq = 1;
-  private readonly shared = new SharedBuffers();
 
   constructor(
     /** The cache's chunk id key (the store's `idKey`). */
@@ -106,21 +71,6 @@ export class ChunkHasher implements ChunkHashing {
           if (this.waiting.size === 0) worker.ref(); // a reply is awaited: keep the process alive for it
           this.waiting.set(seq, { resolve, reject, recorded });
           worker.post({ type: "written", job, seq, from, to, checksum });
-        }),
-      writeAndHash: (from, bytes) =>
-        new Promise<HashedChunk[]>((resolve, reject) => {
-          const seq = this.nextSeq++;
-          const worker = this.started();
-          const buffer = this.shared.take(bytes.length);
-          new Uint8Array(buffer, 0, bytes.length).set(bytes);
-          const back = () => this.shared.give(buffer);
-          if (this.waiting.size === 0) worker.ref();
-          this.waiting.set(seq, {
-            resolve: (c) => (back(), resolve(c)),
-            reject: (e) => (back(), reject(e)),
-            recorded,
-          });
-          worker.post({ type: "bytes", job, seq, from, to: from + bytes.length, bytes: buffer });
         }),
       end: () => {
         const worker = this.worker;
@@ -158,7 +108,7 @@ export class ChunkHasher implements ChunkHashing {
         if (!waiter) return;
         this.waiting.delete(m.seq);
         if (this.waiting.size === 0) w.unref();
-        if (m.type === "failed") return waiter.reject(m.write ? new WriteFailure(m.reason, m.write.code) : new Error(m.reason));
+        if (m.type === "failed") return waiter.reject(new Error(m.reason));
         waiter.recorded?.(m.recordedTo);
         waiter.resolve(m.type === "chunks" ? m.chunks : []);
       },

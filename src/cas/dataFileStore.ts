@@ -256,34 +256,6 @@ export class DataFileStore {
   }
 
   /**
-   * Room for `length` bytes at `offset` of the partial data file (created on first use), which another thread
-   * writes (the hash worker): admitted like `writePartial` (StoreFullError when there is no room) and counted at
-   * once. Call the returned `settle` once the write is done or failed: until then the admission holds the room
-   * (the free-space reserve sees the bytes before the disk does). A write that then fails leaves them counted:
-   * more than is on disk, the cap errs on the safe side.
-   */
-  async admitPartial(ref: DataFileRef, offset: number, length: number): Promise<() => void> {
-    const admission = this.admission;
-    if (admission && !(await admission.admit(length))) throw new StoreFullError("NOROOM", this.dataDir);
-    try {
-      const p = this.partialOf(ref);
-      const end = offset + length;
-      if (end > p.end) {
-        this.bytes += end - p.end;
-        p.end = end;
-      }
-    } catch (e) {
-      admission?.settle(length);
-      throw e;
-    }
-    let settled = false;
-    return () => {
-      if (!settled) admission?.settle(length);
-      settled = true;
-    };
-  }
-
-  /**
    * `length` bytes at `offset` of the partial data file, checked against the chunk's read checksum (or, without
    * one, its SHA-256 id); null when they are not there or do not match (the caller fetches them again).
    */

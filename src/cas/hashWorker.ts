@@ -21,7 +21,7 @@ if (channel) {
       if (m.seq !== undefined) channel.post({ type: "ended", seq: m.seq, recordedTo });
       return;
     }
-    if (reply?.type === "chunks" && (m.type === "written" || m.type === "bytes")) reply.recordedTo = recorder.hashed(m.job, reply.chunks);
+    if (reply?.type === "chunks" && m.type === "written") reply.recordedTo = recorder.hashed(m.job, reply.chunks);
     if (reply) channel.post(reply);
   });
   announceReady(channel);

@@ -1,5 +1,5 @@
 import { afterEach, expect, test } from "bun:test";
-import { openSync, closeSync, readFileSync, writeSync } from "node:fs";
+import { openSync, closeSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { ChunkHasher } from "../../src/cas/chunkHasher.ts";
 import { chunkHex, chunkIdentity } from "../../src/cas/chunkHash.ts";
@@ -81,36 +81,4 @@ test("the hash worker (a real thread) answers the main thread's jobs in order", 
   } finally {
     await hasher.close();
   }
-});
-
-test("bytes handed over in shared memory are written at their offset and hashed from memory, an open chunk's head read back", () => {
-  const data = pseudoRandomBytes(300 * K, 5);
-  const path = fileWith(new Uint8Array(0));
-  const shared = (bytes: Uint8Array) => {
-    const b = new SharedArrayBuffer(bytes.length + 100); // larger than the bytes, as a reused buffer is
-    new Uint8Array(b).set(bytes);
-    return b;
-  };
-  const h = new WrittenHashing();
-  h.handle({ type: "begin", job: 1, path, start: 0, size: data.length, chunkBytes: 64 * K, idKey: KEY });
-  const a = h.handle({ type: "bytes", job: 1, seq: 1, from: 0, to: 100 * K, bytes: shared(data.subarray(0, 100 * K)) });
-  const b = h.handle({ type: "bytes", job: 1, seq: 2, from: 100 * K, to: data.length, bytes: shared(data.subarray(100 * K)) });
-  const chunks = [...(a?.type === "chunks" ? a.chunks : []), ...(b?.type === "chunks" ? b.chunks : [])];
-  expect(chunks.map((c) => [c.offset, c.length])).toEqual([[0, 64 * K], [64 * K, 64 * K], [128 * K, 64 * K], [192 * K, 64 * K], [256 * K, 44 * K]]);
-  for (const c of chunks) {
-    const bytes = data.subarray(c.offset, c.offset + c.length);
-    expect(c.hex).toBe(chunkHex(ids.idOf(bytes)));
-    expect(c.checksum).toBe(readChecksum(bytes));
-  }
-  h.handle({ type: "end", job: 1 });
-  expect(new Uint8Array(readFileSync(path))).toEqual(data);
-});
-
-test("bytes that cannot be written are a write failure with its errno code, not a hashing one", () => {
-  const d = tempDir();
-  dirs.push(d);
-  const h = new WrittenHashing();
-  h.handle({ type: "begin", job: 1, path: join(d, "missing", "f.partial"), start: 0, size: 10, chunkBytes: 64 * K, idKey: KEY });
-  const r = h.handle({ type: "bytes", job: 1, seq: 1, from: 0, to: 10, bytes: new SharedArrayBuffer(10) });
-  expect(r).toMatchObject({ type: "failed", seq: 1, write: { code: "ENOENT" } });
 });

@@ -94,7 +94,7 @@ export interface FetcherOptions {
    */
   dataFiles?: Pick<DataFileStore, "read">;
   /** Where a whole-file fetch writes its bytes: the file's partial data file (without it: one chunk file per chunk). */
-  partials?: Pick<DataFileStore, "writePartial" | "admitPartial" | "readPartial" | "completePartial" | "closePartial" | "partialPathOf">;
+  partials?: Pick<DataFileStore, "writePartial" | "readPartial" | "completePartial" | "closePartial" | "partialPathOf">;
   /**
    * With `partials`: the hash worker that cuts and hashes what a fetch wrote (after it is written, off the main
    * thread; fixed-size chunks). Without it, the fetch cuts (FastCDC) and hashes on the main thread as bytes arrive.

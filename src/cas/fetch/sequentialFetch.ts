@@ -18,8 +18,7 @@ import { StreamingChunker, type CutChunk } from "../fastCdc.ts";
 import type { ProgressChunk } from "../fetchProgress.ts";
 import { buildManifest, encodeManifest, readChecksum } from "../manifestCodec.ts";
 import { asFetchError, describe, FetchError, noteStoreFailure } from "./fetchError.ts";
-import { WriteFailure, type HashedChunk } from "../chunkHasher.ts";
-import { StoreFullError } from "../chunkStore.ts";
+import type { HashedChunk } from "../chunkHasher.ts";
 import type { FetchedChunk, FileFetch } from "./fileFetch.ts";
 import type { ManifestReads } from "./manifestReads.ts";
 import { requestParams, type FetchEnv } from "./options.ts";
@@ -205,28 +204,19 @@ export class SequentialFetch {
         (at, piece) => {
           ff.streamEnd = at + piece.length;
           if (unwritten) return; // no room: the rest is served to readers but not cached
-          // Admitted in file order (admission may wait), then handed to the worker, which writes and hashes it.
-          const admitted = writes.then(() => partials.admitPartial(file, at, piece.length));
-          writes = admitted.catch(() => {});
-          const noRoom = (e: unknown) => {
-            unwritten = true;
-            noteStoreFailure(file, e);
-          };
-          const hashing = admitted.then(
-            (settle) =>
-              job.writeAndHash(at, piece).then(
-                (chunks) => {
-                  settle();
-                  this.addHashed(ff, chunks);
-                  noteRecorded();
-                },
-                (e) => {
-                  settle();
-                  if (!(e instanceof WriteFailure)) throw e;
-                  noRoom(e.code === "ENOSPC" || e.code === "EDQUOT" ? new StoreFullError(e.code, path) : e);
-                },
-              ),
-            noRoom,
+          // Written in file order (admission may wait), named to the worker only once written.
+          const write = writes.then(() => partials.writePartial(file, at, piece));
+          writes = write.catch(() => {});
+          const checksum = readChecksum(piece);
+          const hashing = write.then(
+            () => job.written(at, at + piece.length, checksum).then((chunks) => {
+              this.addHashed(ff, chunks);
+              noteRecorded();
+            }),
+            (e) => {
+              unwritten = true;
+              noteStoreFailure(file, e);
+            },
           );
           hashing.catch(() => {}); // it may fail while an earlier one is awaited; its turn rethrows
           hashed.push(hashing);
@@ -258,9 +248,9 @@ export class SequentialFetch {
       partials.closePartial(file.fileId);
       return;
     }
-    // The worker hashed the bytes as received, not as read back: the whole data file is read back and checked against
-    // the manifest once, at completion (and a prefix written by an earlier run, perhaps before a crash, with it).
-    await this.complete(ff);
+    // The worker checked every byte it hashed as read back from the file; the chunks before `hashedFrom` (a prefix
+    // written by an earlier run, perhaps before a crash) are checked at completion.
+    await this.complete(ff, hashedFrom);
   }
 
   /**

@@ -6,7 +6,7 @@
  *
  * With --rclone, the same for `rclone mount --vfs-cache-mode full` (its threads summed as "rclone").
  *
- *   bun run bench/s3/coldProfile.ts [--rtt 0,20] [--mib 64] [--runs 3] [--direct] [--rclone]
+ *   bun run bench/s3/coldProfile.ts [--rtt 0,20] [--mib 64] [--runs 3] [--direct] [--rclone] [--timeline]
  */
 import { mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { readdir } from "node:fs/promises";
@@ -18,6 +18,7 @@ import { silence } from "../../src/sample/tone.ts";
 import { pseudoRandomBytes } from "../../test/cas/testData.ts";
 import { freePort, rgwSkipReason, startRgw } from "../../test/support/cephRgw.ts";
 import { startFaultProxy } from "../../test/support/faultProxy.ts";
+import { summarizeTimeline, timelineLines } from "./timeline.ts";
 import { BENCH_ROOT, flag, isMounted, lazyUnmount, median, MusicFsChild, numberList, option } from "../mount/harness.ts";
 
 if (rgwSkipReason) {
@@ -29,6 +30,8 @@ const MIB = Number(option("mib", "64"));
 const RUNS = Number(option("runs", "3"));
 const DIRECT = flag("direct");
 const RCLONE = flag("rclone");
+/** Print each read's GETs (arrival, first byte, last byte) and how many were in flight (bench/s3/timeline.ts). */
+const TIMELINE = flag("timeline");
 const MB = 1_000_000;
 const TICK = 100; // USER_HZ
 
@@ -181,6 +184,15 @@ try {
       if (!DIRECT) {
         row["GET requests"] = proxy.requests.slice(requestsBefore).filter((r) => r.method === "GET").length;
         row["MiB from RGW"] = (proxy.bytesToClients - bytesBefore) / 2 ** 20;
+        const gets = proxy.requests.slice(requestsBefore).filter((r) => r.method === "GET" && r.range);
+        const tl = summarizeTimeline(gets, t, t + s * 1000);
+        row["GETs in flight (mean)"] = tl.meanInFlight;
+        row["share with <= 1 GET in flight"] = tl.oneOrNoneShare;
+        row["share with no GET in flight"] = tl.idleShare;
+        row["GET first byte ms"] = tl.firstByteMs;
+        row["GET body ms"] = tl.bodyMs;
+        row["MiB per GET"] = tl.mibPerGet;
+        if (TIMELINE) console.log(`\n${rtt} ms, ${file}: GETs (ms since dd started: arrival, first byte, last byte)\n${timelineLines(gets, t).join("\n")}`);
       }
       rows.push(row);
     }

@@ -18,6 +18,12 @@ export interface ProxyRequest {
   at: number;
   /** The Range header's value, if the request had one. */
   range?: string;
+  /**
+   * When the answer's first and (so far) last bytes were handed to the client (performance.now()): the bytes the
+   * connection delivered after this request and before its next one (HTTP/1.1, one request at a time on it).
+   */
+  firstByteAt?: number;
+  lastByteAt?: number;
 }
 
 export interface FaultProxy {
@@ -77,6 +83,8 @@ interface Conn {
   inboundTimer: ReturnType<typeof setTimeout> | null;
   /** The upstream side closed: the client's side closes once `inbound` is delivered. */
   closeWhenDelivered: boolean;
+  /** The last request seen on this connection: the bytes delivered are its answer (timelines). */
+  current: ProxyRequest | null;
   stalled: boolean;
   closed: boolean;
 }
@@ -138,6 +146,10 @@ export function startFaultProxy(target: { host?: string; port: number }, opts: {
       if (c.closed || c.stalled || bytes.length === 0) continue;
       c.toClient.push(bytes);
       flush(c.client, c.toClient);
+      if (c.current) {
+        c.current.firstByteAt ??= performance.now();
+        c.current.lastByteAt = performance.now();
+      }
     }
     if (c.closeWhenDelivered) closeConn(c, false);
   };
@@ -166,7 +178,7 @@ export function startFaultProxy(target: { host?: string; port: number }, opts: {
     open(client) {
       const c: Conn = {
         client, upstream: { socket: null, pending: [] }, toClient: [], inbound: [], inboundTimer: null, closeWhenDelivered: false,
-        stalled: false, closed: false,
+        current: null, stalled: false, closed: false,
       };
       client.data = c;
       if (isDown) {
@@ -212,7 +224,9 @@ export function startFaultProxy(target: { host?: string; port: number }, opts: {
       const m = REQUEST_LINE.exec(head);
       if (m) {
         const range = /\r\nrange: *([^\r]*)/i.exec(head)?.[1];
-        requests.push({ method: m[1], path: m[2], at: performance.now(), ...(range ? { range } : {}) });
+        const request: ProxyRequest = { method: m[1], path: m[2], at: performance.now(), ...(range ? { range } : {}) };
+        requests.push(request);
+        c.current = request;
         const i = faults.findIndex((f) => !f.pattern || f.pattern.test(m[2]));
         if (i >= 0) {
           const { fault } = faults.splice(i, 1)[0];

@@ -79,3 +79,22 @@ test("in a file being played, a jump is a seek: the window opens at the jump, an
   // Not being played (a tag reader's seek to the tail): nothing ahead.
   expect(nextReadAhead(NO_READ_AHEAD, 40 * MiB, 40 * MiB + 64 * KiB, SIZE, P).fetchTo).toBe(40 * MiB + 64 * KiB);
 });
+
+test("a reader of 1 MiB reads (dd bs=1M, cp) has its next read asked for while this one is answered", () => {
+  // Before: the window opened at 64 KiB and grew to 1 MiB, never a whole read ahead, so every read waited for a GET
+  // of its own (one round trip per MiB until playback was detected).
+  const reads = sequential(0, 1 * MiB, 6);
+  let s: ReadAheadState = NO_READ_AHEAD;
+  let fetchedTo = 0;
+  const waitedForOwnGet: boolean[] = [];
+  for (const [a, b] of reads) {
+    waitedForOwnGet.push(fetchedTo < b); // its bytes were not asked for by an earlier read
+    const r = nextReadAhead(s, a, b, SIZE, P);
+    fetchedTo = Math.max(fetchedTo, r.fetchTo);
+    expect(fetchedTo - b).toBeLessThanOrEqual(2 * MiB); // bounded: two reads ahead
+    s = r.state;
+  }
+  // The first read (nothing sequential yet) and the second (the one that shows it) fetch their own; none after.
+  expect(waitedForOwnGet).toEqual([true, true, false, false, false, false]);
+  expect(s.windowBytes).toBe(2 * MiB);
+});

@@ -8,7 +8,7 @@
  *   session.invalidateEntry(parentIno, "new name");
  *   await session.unmount();
  */
-import { closeSync, writeSync, writevSync } from "node:fs";
+import { closeSync, writeSync, writev } from "node:fs";
 import { WorkerThread } from "../core/workerThread.ts";
 import { errnoCode, errorMessage } from "../core/errors.ts";
 import { log } from "../core/logger.ts";
@@ -58,7 +58,11 @@ export interface DeferredRequest extends DeferredRequestData {
 }
 
 export interface DeferredReply {
-  /** Answer with these bytes (a READ's data; at most `size` bytes). */
+  /**
+   * Answer with these bytes (a READ's data; at most `size` bytes). Written to the kernel from the thread pool, after
+   * this returns: the bytes must not change afterwards (the fetcher hands out fresh buffers or views of bytes it
+   * never writes again).
+   */
   data(bytes: Uint8Array): void;
   /**
    * Answer a deferred OPEN (passthrough as in a worker). Returns false when the opener is gone (interrupted,
@@ -108,6 +112,9 @@ export class FuseSession {
 
   /** The main thread's view of the workers' passthrough table (for deferred opens). */
   private readonly passthrough: PassthroughTable;
+  /** Data replies being written by the thread pool: /dev/fuse is closed only once they are done. */
+  private repliesInFlight = 0;
+  private closeWhenWritten: (() => void) | null = null;
 
   /** @internal use startSession() */
   constructor(
@@ -281,7 +288,8 @@ export class FuseSession {
         // Header and bytes in one writev: a 1 MiB READ answer copied into a fresh reply buffer cost a fifth of the
         // CPU of a cold read from S3 (allocation, page faults, the copy).
         const payload = bytes.subarray(0, data.size);
-        void this.answer(data.unique, p, encodeReplyHeader(data.unique, payload.byteLength), payload);
+        if (payload.byteLength === 0) void this.answer(data.unique, p, encodeReplyHeader(data.unique, 0));
+        else this.answerData(data.unique, p, encodeReplyHeader(data.unique, payload.byteLength), payload);
       },
       open: (r) => this.answerOpen(data, p, r),
       error: (errno) => void this.answer(data.unique, p, encodeErrorReply(data.unique, -Math.abs(errno))),
@@ -318,15 +326,14 @@ export class FuseSession {
     p.controller.abort(new Error("interrupted"));
   }
 
-  /** Writes the reply (one write, or one writev of `message` and `payload`) unless already answered; true when the kernel took it. */
-  private answer(unique: bigint, p: Pending, message: Uint8Array, payload?: Uint8Array): boolean {
+  /** Writes the reply (one write) unless already answered; true when the kernel took it. */
+  private answer(unique: bigint, p: Pending, message: Uint8Array): boolean {
     if (p.done) return false;
     p.done = true;
     this.pending.delete(unique);
     if (this.state === "closed") return false;
     try {
-      if (payload && payload.byteLength > 0) writevSync(this.handle.fd, [message, payload]);
-      else writeSync(this.handle.fd, message);
+      writeSync(this.handle.fd, message);
       this.shared.recordLatency(p.opcode, (wallClockMs() - p.receivedAtMs) / 1000);
       return true;
     } catch (e) {
@@ -335,6 +342,28 @@ export class FuseSession {
       if (code !== "ENOENT" && code !== "ENODEV" && code !== "EBADF") log.warn(`fuse: deferred reply failed: ${code}`);
       return false;
     }
+  }
+
+  /**
+   * A READ's data, written to /dev/fuse by the thread pool (one writev of header and bytes). The copy into the
+   * kernel was the largest item of the main thread's profile in a cold read (~0.2 ms per 1 MiB reply,
+   * docs/benchmarks.md "The main thread's CPU per cold MiB, fifth session"); a write of a reply to /dev/fuse never
+   * blocks, so it holds a pool thread only for that copy. While one is in flight the device stays open (`finish`
+   * waits for it): a closed fd's number can be handed to the next file opened, which the write would then hit.
+   */
+  private answerData(unique: bigint, p: Pending, message: Uint8Array, payload: Uint8Array): void {
+    if (p.done) return;
+    p.done = true;
+    this.pending.delete(unique);
+    if (this.state === "closed") return;
+    this.repliesInFlight++;
+    writev(this.handle.fd, [message, payload], (e) => {
+      this.repliesInFlight--;
+      if (!e) this.shared.recordLatency(p.opcode, (wallClockMs() - p.receivedAtMs) / 1000);
+      // ENOENT: interrupted meanwhile. ENODEV/EBADF: unmounted meanwhile. Nobody waits for this answer.
+      else if (e.code !== "ENOENT" && e.code !== "ENODEV" && e.code !== "EBADF") log.warn(`fuse: deferred reply failed: ${e.code}`);
+      if (this.repliesInFlight === 0) this.closeWhenWritten?.();
+    });
   }
 
   private answerOpen(data: DeferredRequestData, p: Pending, r: OpenReply): boolean {
@@ -375,12 +404,17 @@ export class FuseSession {
       this.pending.delete(unique);
     }
     for (const w of this.workers) void w.terminate();
-    try {
-      closeSync(this.handle.fd);
-    } catch {
-      // already closed
-    }
-    this.resolveClosed(end);
+    const close = () => {
+      this.closeWhenWritten = null;
+      try {
+        closeSync(this.handle.fd);
+      } catch {
+        // already closed
+      }
+      this.resolveClosed(end);
+    };
+    if (this.repliesInFlight === 0) close();
+    else this.closeWhenWritten = close;
   }
 }
 

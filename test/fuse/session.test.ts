@@ -147,6 +147,14 @@ describe("a mounted filesystem", () => {
     expect(r.stdout).toBe(DEFERRED_CONTENT);
   });
 
+  test("parallel deferred reads each get their own bytes (the replies are written by the thread pool)", async () => {
+    const results = await Promise.all(Array.from({ length: 16 }, (_, i) => run(["dd", `if=${join(mnt, "deferred.txt")}`, "bs=1", `skip=${i}`, "count=64", "status=none", "iflag=direct"])));
+    for (const [i, r] of results.entries()) {
+      expect(r.code).toBe(0);
+      expect(r.stdout).toBe(DEFERRED_CONTENT.slice(i, i + 64));
+    }
+  });
+
   test("interrupting a reader stuck on a deferred read ends it with EINTR and aborts the request", async () => {
     const reader = Bun.spawn(["dd", `if=${join(mnt, "slow.txt")}`, "bs=4096", "count=1", "status=none"], { stdout: "ignore", stderr: "pipe" });
     const slow = await server.lines.next(["SLOW "], 30_000); // the READ reached the main thread, which never answers it

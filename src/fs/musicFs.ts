@@ -19,6 +19,7 @@ import { originFsPath, type FsPath } from "../core/originPaths.ts";
 import { entryOf, negativeEntry, nodeAttr, type Owner } from "./attributes.ts";
 import { LocalFileHandles, openErrno } from "./localContent.ts";
 import { OriginBackedReads } from "./originBackedReads.ts";
+import { OriginStalls } from "./originStalls.ts";
 import { CachedFileHandles, DATA_FD_BASE, OpenModes } from "./cachedContent.ts";
 import { DataFileReader } from "../cas/dataFileReader.ts";
 import { PLAYLISTS_ROOT_ENTRY, SpecialDirs, SPECIAL_ROOT_ENTRIES } from "./specialDirs.ts";
@@ -38,7 +39,8 @@ export class MusicFs implements FuseFilesystem {
   private readonly nodes: NodeReader;
   private readonly owner: Owner;
   /** `root` is "" for a remote origin (no local path: its files are always read through the cache). */
-  private readonly originRoots: Map<OriginId, { root: string; cached: boolean }>;
+  private readonly originRoots: Map<OriginId, { root: string; cached: boolean; index: number }>;
+  private readonly stalls: OriginStalls | null;
   private readonly handles = new LocalFileHandles();
   private readonly cached: CachedFileHandles;
   private readonly dataFiles: DataFileReader;
@@ -49,7 +51,8 @@ export class MusicFs implements FuseFilesystem {
   constructor(private readonly config: MusicFsWorkerConfig) {
     this.nodes = new NodeReader(config.dbPath);
     this.owner = { uid: config.uid, gid: config.gid };
-    this.originRoots = new Map(config.origins.map((o) => [o.id, { root: o.root, cached: o.cache === "full" }]));
+    this.originRoots = new Map(config.origins.map((o, index) => [o.id, { root: o.root, cached: o.cache === "full", index }]));
+    this.stalls = config.originStalls ? new OriginStalls(config.originStalls) : null;
     this.cached = new CachedFileHandles(config.chunksDir);
     this.dataFiles = new DataFileReader(config.dataDir, join(config.chunksDir, "access.db"));
     this.openModes = new OpenModes(config.cachedOpenModes);
@@ -185,7 +188,11 @@ export class MusicFs implements FuseFilesystem {
       this.openModes.opened(ino);
       // Only a file never cached: one with a manifest (its data file damaged and removed, or its chunks partly
       // evicted) is read through the cache, which repairs what it lacks against that manifest.
-      const backed = originPath === null || this.nodes.currentManifest(loc.fileId) !== null ? null : OriginBackedReads.open(this.handles, originPath, loc);
+      // Nor while the origin is stalled (originStalls.ts): the cache's path has time-bounded origin calls.
+      const origin = this.originRoots.get(loc.originId)?.index ?? -1;
+      const backed = originPath === null || this.nodes.currentManifest(loc.fileId) !== null || this.stalls?.stalled(origin)
+        ? null
+        : this.onOrigin(origin, () => OriginBackedReads.open(this.handles, originPath, loc));
       if (backed !== null) {
         ctx.post({ type: "open", owner: String(backed), fileId: ref.fileId });
         // Direct I/O as below: the READs are the program's own, so the playback detection sees a scanner's reads
@@ -247,15 +254,23 @@ export class MusicFs implements FuseFilesystem {
    * file not cached whole.
    */
   private readOriginBacked(ino: number, fh: number, offset: number, size: number, out: Uint8Array, ctx: RequestContext): number | Deferred {
-    const got = this.handles.read(OriginBackedReads.fdOf(fh), offset, size, out);
     const n = this.nodes.node(asIno(ino));
-    if (!n || n.fileId === null) return got < 0 ? -Errno.EIO : got;
+    // Gone from the tree meanwhile (a sync removed it): the open handle reads on, as a local origin's does.
+    if (!n || n.fileId === null) return this.handles.read(OriginBackedReads.fdOf(fh), offset, size, out);
+    const origin = n.originId === null ? -1 : (this.originRoots.get(n.originId)?.index ?? -1);
+    if (this.stalls?.stalled(origin)) return this.readCachedFile(n.fileId, n.size, n.mtimeMs, offset, size, out, ctx);
+    const got = this.onOrigin(origin, () => this.handles.read(OriginBackedReads.fdOf(fh), offset, size, out));
     if (got < 0) return this.readCachedFile(n.fileId, n.size, n.mtimeMs, offset, size, out, ctx);
     const fileId = fileContentId(n.fileId);
     if (OriginBackedReads.reported(offset)) ctx.post({ type: "originRead", fileId, offset, size: got } satisfies OriginReadMessage);
     const half = Math.floor(n.size / 2);
     if (offset <= half && offset + size > half) ctx.post({ type: "halfway", fileId: n.fileId } satisfies HalfwayMessage);
     return got;
+  }
+
+  /** A synchronous call on origin number `origin`, noted while it runs (originStalls.ts). */
+  private onOrigin<T>(origin: number, call: () => T): T {
+    return this.stalls ? this.stalls.during(origin, call) : call();
   }
 
   /**

@@ -9,6 +9,11 @@ export interface MusicFsWorkerConfig {
   /** Shared by all workers: opens of cached inodes not served by passthrough (`createOpenModes`, cachedContent.ts). */
   cachedOpenModes: SharedArrayBuffer;
   origins: { id: OriginId; root: string; cache: CacheMode }[];
+  /**
+   * Shared by all workers: the origin calls running now, by origin (in `origins` order), so that a stalled NAS share
+   * is noticed (`createOriginStalls`, originStalls.ts). Without it, nothing is tracked.
+   */
+  originStalls?: SharedArrayBuffer;
   /** Owner shown for every file and directory: the user who mounted. */
   uid: number;
   gid: number;

@@ -7,6 +7,7 @@ import { log, tildify } from "../../core/logger.ts";
 import { startSession, type FuseSession } from "../../fuse/session.ts";
 import { canonicalMountpoint, prepareMountpoint } from "../../fuse/mount.ts";
 import { createOpenModes } from "../../fs/cachedContent.ts";
+import { createOriginStalls } from "../../fs/originStalls.ts";
 import { takeUnmountRequest } from "./unmountRequest.ts";
 import { RemoteChangeWatch } from "../cache/remoteChangeWatch.ts";
 import { FS_NAME } from "./fsName.ts";
@@ -278,6 +279,7 @@ async function startFuse(
     chunksDir: paths.chunksDir,
     dataDir: paths.dataDir,
     cachedOpenModes: createOpenModes(),
+    originStalls: createOriginStalls(library.config.origins.length),
     // Remote origins have no local root: their files are always cached (the workers defer what is missing).
     origins: library.config.origins.map((o) => ({ id: o.id, root: isS3Origin(o) ? "" : o.path, cache: o.cache })),
     uid: process.getuid?.() ?? 0,

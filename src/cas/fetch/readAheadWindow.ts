@@ -55,7 +55,8 @@ export function nextReadAhead(
   // against a 64 KiB first window) asks for the next read's bytes only once that read came, so each read waited
   // for a GET of its own, one round trip per MiB until playback was detected (measured at 20 ms RTT: the first
   // 4 MiB took a sixth of a cold 64 MiB read). Reads of a tag reader (32 KiB) are below the first window anyway.
-  const least = 2 * (end - offset);
+  // Bounded by twice the window's bound (FUSE READs are at most 1 MiB; a larger read from elsewhere gets no more).
+  const least = Math.min(2 * (end - offset), 2 * p.maxBytes);
   if (s.windowBytes > 0 && s.windowBytes >= least && ahead - end >= s.windowBytes / 2)
     return { state: { nextOffset: end, windowBytes: s.windowBytes, aheadEnd: ahead }, fetchTo: end };
   const grown = s.windowBytes === 0 ? p.initialBytes : Math.min(p.maxBytes, s.windowBytes * 2);

@@ -97,4 +97,7 @@ test("a reader of 1 MiB reads (dd bs=1M, cp) has its next read asked for while t
   // The first read (nothing sequential yet) and the second (the one that shows it) fetch their own; none after.
   expect(waitedForOwnGet).toEqual([true, true, false, false, false, false]);
   expect(s.windowBytes).toBe(2 * MiB);
+  // A read larger than FUSE's 1 MiB (from another caller) gets no more than twice the window's bound ahead.
+  const big = nextReadAhead({ nextOffset: 8 * MiB, windowBytes: 0, aheadEnd: 8 * MiB }, 8 * MiB, 16 * MiB, SIZE, P);
+  expect(big.fetchTo - 16 * MiB).toBe(2 * MiB);
 });

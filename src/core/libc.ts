@@ -1,5 +1,5 @@
 /**
- * The one binding to libc for the calls Bun has no API for (mount, ioctl, socketpair, recvmsg, fcntl, flock, getsockopt,
+ * The one binding to libc for the calls Bun has no API for (mount, ioctl, socketpair, recvmsg, fcntl, flock, getsockopt, dup2,
  * socket/sendto for sd_notify, isatty without node:tty), through bun:ffi. Opened lazily on first use, so importing it
  * costs nothing where it is never called, and opened once per thread (a worker has its own JS heap, so it loads its own handle).
  */
@@ -19,6 +19,7 @@ function openLibc() {
     flock: { args: [FFIType.i32, FFIType.i32], returns: FFIType.i32 },
     getsockopt: { args: [FFIType.i32, FFIType.i32, FFIType.i32, FFIType.ptr, FFIType.ptr], returns: FFIType.i32 },
     close: { args: [FFIType.i32], returns: FFIType.i32 },
+    dup2: { args: [FFIType.i32, FFIType.i32], returns: FFIType.i32 },
     isatty: { args: [FFIType.i32], returns: FFIType.i32 },
     __errno_location: { args: [], returns: FFIType.ptr },
   }).symbols;

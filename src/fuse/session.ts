@@ -8,7 +8,8 @@
  *   session.invalidateEntry(parentIno, "new name");
  *   await session.unmount();
  */
-import { closeSync, writeSync, writev } from "node:fs";
+import { closeSync, openSync, writeSync, writev, writevSync } from "node:fs";
+import { libc } from "../core/libc.ts";
 import { WorkerThread } from "../core/workerThread.ts";
 import { errnoCode, errorMessage } from "../core/errors.ts";
 import { log } from "../core/logger.ts";
@@ -90,6 +91,21 @@ interface Pending {
   receivedAtMs: number;
 }
 
+/** A READ reply handed to the thread pool (answerData), until its write returned or it was written here instead. */
+interface ReplyInFlight {
+  message: Uint8Array;
+  payload: Uint8Array;
+  p: Pending;
+  handedAtMs: number;
+}
+
+/**
+ * A reply the thread pool has not written after this long is written by the main thread itself: the pool's threads
+ * are all stuck (origin calls on a NAS share that hangs, which the fetcher makes there too), and a write to
+ * /dev/fuse takes microseconds. The pool's write, when it comes, gets ENOENT (that unique was answered).
+ */
+const REPLY_STUCK_MS = 200;
+
 /** Interrupts that arrived before their deferral (they come from different workers); bounded. */
 const EARLY_INTERRUPTS_KEPT = 1024;
 
@@ -112,9 +128,12 @@ export class FuseSession {
 
   /** The main thread's view of the workers' passthrough table (for deferred opens). */
   private readonly passthrough: PassthroughTable;
-  /** Data replies being written by the thread pool: /dev/fuse is closed only once they are done. */
+  /** Data replies handed to the thread pool whose write has not returned: the fd is closed only once they did. */
   private repliesInFlight = 0;
   private closeWhenWritten: (() => void) | null = null;
+  /** Of those, the ones not answered yet (REPLY_STUCK_MS: written here when the pool is stuck). */
+  private readonly unwritten = new Map<bigint, ReplyInFlight>();
+  private stuckTimer: ReturnType<typeof setTimeout> | null = null;
 
   /** @internal use startSession() */
   constructor(
@@ -348,8 +367,11 @@ export class FuseSession {
    * A READ's data, written to /dev/fuse by the thread pool (one writev of header and bytes). The copy into the
    * kernel was the largest item of the main thread's profile in a cold read (~0.2 ms per 1 MiB reply,
    * docs/benchmarks.md "The main thread's CPU per cold MiB, fifth session"); a write of a reply to /dev/fuse never
-   * blocks, so it holds a pool thread only for that copy. While one is in flight the device stays open (`finish`
-   * waits for it): a closed fd's number can be handed to the next file opened, which the write would then hit.
+   * blocks, so it holds a pool thread only for that copy. But the pool also runs the fetcher's origin calls: on a
+   * NAS share that hangs, its threads stay stuck, and a reply queued behind them would never be written (the
+   * reader hangs, and so would the unmount). A reply not written within REPLY_STUCK_MS is written here instead.
+   * While a write is in flight the device's fd number stays taken (`finish`): a closed fd's number can be handed to
+   * the next file opened, which the write would then hit.
    */
   private answerData(unique: bigint, p: Pending, message: Uint8Array, payload: Uint8Array): void {
     if (p.done) return;
@@ -357,13 +379,39 @@ export class FuseSession {
     this.pending.delete(unique);
     if (this.state === "closed") return;
     this.repliesInFlight++;
+    this.unwritten.set(unique, { message, payload, p, handedAtMs: performance.now() });
+    this.stuckTimer ??= setTimeout(() => this.writeStuckReplies(), REPLY_STUCK_MS);
     writev(this.handle.fd, [message, payload], (e) => {
       this.repliesInFlight--;
-      if (!e) this.shared.recordLatency(p.opcode, (wallClockMs() - p.receivedAtMs) / 1000);
-      // ENOENT: interrupted meanwhile. ENODEV/EBADF: unmounted meanwhile. Nobody waits for this answer.
-      else if (e.code !== "ENOENT" && e.code !== "ENODEV" && e.code !== "EBADF") log.warn(`fuse: deferred reply failed: ${e.code}`);
+      // Not in the map: written by writeStuckReplies meanwhile (this write then got ENOENT), or the session closed.
+      if (this.unwritten.delete(unique)) {
+        if (!e) this.shared.recordLatency(p.opcode, (wallClockMs() - p.receivedAtMs) / 1000);
+        // ENOENT: interrupted meanwhile. ENODEV/EBADF: unmounted meanwhile. Nobody waits for this answer.
+        else if (e.code !== "ENOENT" && e.code !== "ENODEV" && e.code !== "EBADF") log.warn(`fuse: deferred reply failed: ${e.code}`);
+      }
       if (this.repliesInFlight === 0) this.closeWhenWritten?.();
     });
+  }
+
+  /** Writes, on this thread, the replies the thread pool has held for REPLY_STUCK_MS or more (see answerData). */
+  private writeStuckReplies(): void {
+    this.stuckTimer = null;
+    if (this.state === "closed") return;
+    const now = performance.now();
+    let stuck = 0;
+    for (const [unique, r] of this.unwritten) {
+      if (now - r.handedAtMs < REPLY_STUCK_MS) continue;
+      this.unwritten.delete(unique);
+      stuck++;
+      try {
+        writevSync(this.handle.fd, [r.message, r.payload]);
+        this.shared.recordLatency(r.p.opcode, (wallClockMs() - r.p.receivedAtMs) / 1000);
+      } catch {
+        // interrupted or unmounted meanwhile: nobody waits for this answer
+      }
+    }
+    if (stuck > 0) log.debug(`fuse: ${stuck} READ replies waited ${REPLY_STUCK_MS} ms for the thread pool; written by the main thread`);
+    if (this.unwritten.size > 0) this.stuckTimer = setTimeout(() => this.writeStuckReplies(), REPLY_STUCK_MS);
   }
 
   private answerOpen(data: DeferredRequestData, p: Pending, r: OpenReply): boolean {
@@ -404,6 +452,9 @@ export class FuseSession {
       this.pending.delete(unique);
     }
     for (const w of this.workers) void w.terminate();
+    if (this.stuckTimer) clearTimeout(this.stuckTimer);
+    this.stuckTimer = null;
+    this.unwritten.clear();
     const close = () => {
       this.closeWhenWritten = null;
       try {
@@ -411,11 +462,30 @@ export class FuseSession {
       } catch {
         // already closed
       }
-      this.resolveClosed(end);
     };
     if (this.repliesInFlight === 0) close();
-    else this.closeWhenWritten = close;
+    else {
+      // Writes still queued in the thread pool (perhaps behind calls stuck on a hung NAS, for good): /dev/fuse is let
+      // go now — a lazily unmounted connection that files still hold open ends only when it is closed — with
+      // /dev/null put in its place, so the fd number stays taken until those writes return (then it is closed).
+      this.closeWhenWritten = close;
+      releaseDeviceKeepingFd(this.handle.fd);
+    }
+    this.resolveClosed(end);
   }
+}
+
+/** Replaces the device at `fd` by /dev/null (dup2): the device's last reference goes, the number stays taken. */
+function releaseDeviceKeepingFd(fd: number): void {
+  let devNull: number;
+  try {
+    devNull = openSync("/dev/null", "w");
+  } catch (e) {
+    log.warn(`fuse: cannot open /dev/null to let go of /dev/fuse before its replies are written: ${errorMessage(e)}`);
+    return;
+  }
+  if (libc().dup2(devNull, fd) < 0) log.warn("fuse: dup2 over /dev/fuse failed; it is closed once its replies are written");
+  closeSync(devNull);
 }
 
 /**

@@ -10,10 +10,15 @@
  *   dyn-silent a,b,c   → set /dyn's children without telling the kernel → `DYN silent`
  *   gate               → readers blocked in /gate.txt right now → `GATE <n>`
  *   open-gate          → let the readers of /gate.txt finish → `GATE open`
+ *   hang DIR           → open every FIFO in DIR through node:fs/promises, which blocks thread-pool threads in
+ *                        open(2) as a hung NAS share blocks an origin read → `HUNG <n>`
  *   unmount            → ordered unmount, exit 0
  * Deferred reads of /deferred.txt are answered after 50 ms; /slow.txt is never answered: its arrival on the main
  * thread prints `SLOW <unique>`, its INTERRUPT `INTERRUPTED <unique>`. SIGINT/SIGTERM unmount and exit 0.
  */
+import { readdirSync } from "node:fs";
+import { open } from "node:fs/promises";
+import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { installSignalUnmount, startSession } from "../../src/fuse/session.ts";
 import { DEFERRED_CONTENT, DYN_INO, type MemFsData, writeDynamic } from "./memfs.ts";
@@ -110,6 +115,10 @@ for await (const line of console) {
     const results = [...new Set([...old, ...dynNames])].map((n) => session.invalidateEntry(DYN_INO, n));
     results.push(session.invalidateInode(DYN_INO));
     console.log(`DYN ${results.join(",")}`);
+  } else if (cmd === "hang") {
+    const fifos = readdirSync(arg).filter((n) => n.startsWith("fifo"));
+    for (const n of fifos) open(join(arg, n), "r").then((h) => h.close(), () => {});
+    console.log(`HUNG ${fifos.length}`);
   } else if (cmd === "unmount") {
     await session.unmount();
     process.exit(0);

@@ -5,9 +5,10 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { open } from "node:fs/promises";
 import { join } from "node:path";
-import { writeFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
+import { closeSync, constants, openSync, writeFileSync } from "node:fs";
 import { BIG_SIZE, DEFERRED_CONTENT, fillPattern, HELLO, MANY_COUNT } from "./memfs.ts";
-import { cleanupAll, mountpoint, run, type Server, startServer, tempDir } from "./helpers.ts";
+import { cleanupAll, isMounted, mountpoint, run, type Server, startServer, tempDir } from "./helpers.ts";
 
 let mnt: string;
 let server: Server;
@@ -154,6 +155,34 @@ describe("a mounted filesystem", () => {
       expect(r.stdout).toBe(DEFERRED_CONTENT.slice(i, i + 64));
     }
   });
+
+  test("with every thread-pool thread stuck in an origin call (a hung NAS), deferred reads are still answered and an unmount ends the session", async () => {
+    // The READ replies of the main thread are written by the thread pool; the fetcher's origin calls run there too.
+    // FIFOs nobody writes to block open(2) the way a hard NFS mount whose server went away does.
+    const hung = tempDir();
+    const fifos = Array.from({ length: 4 * availableParallelism() + 8 }, (_, i) => join(hung, `fifo${i}`));
+    expect((await run(["mkfifo", ...fifos])).code).toBe(0);
+    const mnt2 = mountpoint();
+    const own = await startServer(mnt2);
+    expect(own.failure).toBeUndefined();
+    try {
+      own.send(`hang ${hung}`);
+      expect(await own.lines.next(["HUNG "], 30_000)).toBe(`HUNG ${fifos.length}`);
+      for (let i = 0; i < 3; i++) {
+        const r = await run(["cat", join(mnt2, "deferred.txt")]);
+        expect(r.code).toBe(0);
+        expect(r.stdout).toBe(DEFERRED_CONTENT);
+      }
+      // Unmounted from outside (`musicfs unmount`, umount): the session ends, though the pool has not written them.
+      expect((await run(["umount", mnt2])).code).toBe(0);
+      expect(await own.lines.next(["CLOSED "], 30_000)).toBe("CLOSED unmounted-externally");
+      expect(await own.proc.exited).toBe(0);
+      expect(await isMounted(mnt2)).toBe(false);
+    } finally {
+      // The share comes back: the blocked opens return (O_RDWR never blocks on a FIFO).
+      for (const f of fifos) closeSync(openSync(f, constants.O_RDWR | constants.O_NONBLOCK));
+    }
+  }, 120_000);
 
   test("interrupting a reader stuck on a deferred read ends it with EINTR and aborts the request", async () => {
     const reader = Bun.spawn(["dd", `if=${join(mnt, "slow.txt")}`, "bs=4096", "count=1", "status=none"], { stdout: "ignore", stderr: "pipe" });

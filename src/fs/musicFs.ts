@@ -293,23 +293,28 @@ export class MusicFs implements FuseFilesystem {
     return got ?? { defer: { fileId: loc.contentId, offset: loc.offset + offset, size: length } satisfies DeferredCachedRead };
   }
 
+  /**
+   * The owners of origin-backed and data-file opens are made of their fd: the RELEASE is posted before the fd is
+   * closed, so that an open given the same number next (in another worker) posts its "open" after this "release"
+   * and the main thread never takes one for the other (that open's copy stopped, its pin let go).
+   */
   release(ino: number, fh: number, ctx: RequestContext): void {
     if (CachedFileHandles.owns(fh)) {
       this.openModes.released(ino);
       this.cached.release(fh, ctx);
     } else if (OriginBackedReads.owns(fh)) {
       this.openModes.released(ino);
-      this.handles.close(OriginBackedReads.fdOf(fh));
       ctx.post({ type: "release", owner: String(fh) });
+      this.handles.close(OriginBackedReads.fdOf(fh));
     } else if (fh >= DATA_FD_BASE) {
       this.openModes.released(ino);
-      this.handles.close(fh - DATA_FD_BASE);
       ctx.post({ type: "release", owner: dataFileOwner(ino, fh - DATA_FD_BASE) });
+      this.handles.close(fh - DATA_FD_BASE);
     } else if (fh !== 0) {
-      this.handles.close(fh);
       // A data file's fd (a cached origin's file) was pinned against eviction at open: unpin it.
       const n = this.nodes.node(asIno(ino));
       if (n?.originId && this.originRoots.get(n.originId)?.cached) ctx.post({ type: "release", owner: dataFileOwner(ino, fh) });
+      this.handles.close(fh);
     }
   }
 

@@ -7,12 +7,13 @@ import { asOriginId } from "../../src/core/ids.ts";
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
-import { readdirSync, readFileSync } from "node:fs";
+import { fstatSync, readdirSync, readFileSync } from "node:fs";
 import { join, posix } from "node:path";
 import { S_IFDIR, S_IFLNK, S_IFREG } from "../../src/fuse/filesystem.ts";
 import { RequestDispatcher } from "../../src/fuse/dispatcher.ts";
 import { createNameRegistryBuffer, NameRegistry } from "../../src/fs/nameRegistry.ts";
 import { MusicFs } from "../../src/fs/musicFs.ts";
+import { OriginBackedReads } from "../../src/fs/originBackedReads.ts";
 import type { MusicFsWorkerConfig } from "../../src/fs/workerConfig.ts";
 import { CollectionStore } from "../../src/search/collectionStore.ts";
 import type { WorkerMessage } from "../../src/fuse/messages.ts";
@@ -172,3 +173,53 @@ describe("MusicFs through the dispatcher", () => {
 describe("read-only rules through the dispatcher", () => {
   for (const rule of READ_ONLY_RULES) test(rule.name, () => rule.check(wireFs(client), libraryFacts(origin)));
 });
+
+describe("a local origin with cache = full: a file not cached yet is read from the origin file (originBackedReads.ts)", () => {
+  test("its RELEASE is posted to the main thread before its fd is closed, so a next open given that fd number is never taken for it", async () => {
+    const lib = await scannedSampleLibrary();
+    const { paths, originId } = lib;
+    const config: MusicFsWorkerConfig = {
+      dbPath: paths.metadataDb, chunksDir: paths.chunksDir, dataDir: paths.dataDir, cachedOpenModes: createOpenModes(),
+      origins: [{ id: asOriginId(originId), root: lib.origin, cache: "full" }],
+      uid: 1000, gid: 100, entryTtlMs: 1000, attrTtlMs: 1000, negativeTtlMs: 1000, mountPoint: join(paths.cacheDir, "mnt"),
+      collectionsDb: paths.collectionsDb, nameRegistry: createNameRegistryBuffer(), specialDirs: "hidden", startedAtMs: Date.now(),
+    };
+    const cachedFs = new MusicFs(config);
+    // The main thread keys an open by its owner, which for these opens is made of the fd: were the fd closed first,
+    // another worker could open the next file on that number and post its "open" before this "release" arrives,
+    // which would then end that other open (its copy into the cache stopped, its pin let go).
+    const fdOpenAtPost: boolean[] = [];
+    let fdOfOpen = -1;
+    const posted: WorkerMessage[] = [];
+    const cachedClient = new WireClient(new RequestDispatcher({
+      fs: cachedFs,
+      post: (m) => {
+        posted.push(m);
+        const message = (m as { type: string; message?: { type: string } }).message;
+        if (message?.type === "release") fdOpenAtPost.push(fdIsOpen(fdOfOpen));
+      },
+      owner: { uid: 1000, gid: 100 },
+    }));
+    const file = walk(ROOT).find((f) => /\.flac$/i.test(f.path))!;
+    const attr = cachedClient.getattr(file.ent.ino);
+    if (typeof attr === "number") throw new Error(`GETATTR: ${attr}`);
+    const fh = cachedClient.open(file.ent.ino);
+    expect(OriginBackedReads.owns(fh)).toBe(true);
+    fdOfOpen = OriginBackedReads.fdOf(fh);
+    const head = cachedClient.read(file.ent.ino, fh, 0, 4096);
+    if (!(head instanceof Uint8Array)) throw new Error(`READ: ${head}`);
+    expect(sha(head)).toBe(sha(readWhole(file.ent.ino, attr.size).subarray(0, 4096))); // the origin's bytes (test 1)
+    cachedClient.release(file.ent.ino, fh);
+    expect(fdOpenAtPost).toEqual([true]);
+    expect(fdIsOpen(fdOfOpen)).toBe(false);
+  });
+});
+
+function fdIsOpen(fd: number): boolean {
+  try {
+    fstatSync(fd);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -5,7 +5,7 @@
  * (docs/cas.md "Chunk identity"). Two processes making it at once agree: the file appears by an atomic link, and
  * the loser reads the winner's key.
  */
-import { chmodSync, existsSync, linkSync, mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, closeSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { errnoCode, errorMessage } from "../core/errors.ts";
 import { log, tildify } from "../core/logger.ts";
@@ -25,13 +25,29 @@ export function parseChunkIdKey(text: string): bigint | undefined {
   return /^[0-9a-f]{16}$/.test(t) ? BigInt(`0x${t}`) : undefined;
 }
 
-/** The key of the cache dir `cacheDir`, or undefined when it has none (or an unreadable one). */
-export function readChunkIdKey(cacheDir: string): bigint | undefined {
+/** What the key file holds: nothing yet, a key, or something that is not one (damaged). */
+type KeyFile = { kind: "none" } | { kind: "key"; key: bigint } | { kind: "damaged" };
+
+/**
+ * The key file at `path`. A file that cannot be read (EACCES: made by another user, say; EIO; a directory in its
+ * place) throws: it may hold the right key, and replacing it would make every chunk stored under it useless.
+ */
+function readKeyFile(path: string): KeyFile {
+  let text: string;
   try {
-    return parseChunkIdKey(readFileSync(join(cacheDir, CHUNK_ID_KEY_FILE), "utf8"));
-  } catch {
-    return undefined;
+    text = readFileSync(path, "utf8");
+  } catch (e) {
+    if (errnoCode(e) === "ENOENT") return { kind: "none" };
+    throw new Error(`cannot read the chunk id key ${tildify(path)} (${errnoCode(e) ?? errorMessage(e)}): check its owner and permissions`);
   }
+  const key = parseChunkIdKey(text);
+  return key === undefined ? { kind: "damaged" } : { kind: "key", key };
+}
+
+/** The key of the cache dir `cacheDir`, or undefined when it has none or a damaged one; throws when it cannot be read. */
+export function readChunkIdKey(cacheDir: string): bigint | undefined {
+  const found = readKeyFile(join(cacheDir, CHUNK_ID_KEY_FILE));
+  return found.kind === "key" ? found.key : undefined;
 }
 
 /**
@@ -40,16 +56,15 @@ export function readChunkIdKey(cacheDir: string): bigint | undefined {
  */
 export function loadOrMakeChunkIdKey(cacheDir: string): bigint {
   const path = join(cacheDir, CHUNK_ID_KEY_FILE);
-  const found = readChunkIdKey(cacheDir);
-  if (found !== undefined) return found;
-  if (existsSync(path)) {
+  const found = readKeyFile(path);
+  if (found.kind === "key") return found.key;
+  if (found.kind === "damaged") {
     log.warn(`the chunk id key ${tildify(path)} is damaged: a new one replaces it (chunks stored under the old one are fetched again when read)`);
     renameSync(path, `${path}.damaged`);
   }
   mkdirSync(cacheDir, { recursive: true });
   const temp = join(cacheDir, `.${CHUNK_ID_KEY_FILE}.${process.pid}.tmp`);
-  writeFileSync(temp, randomChunkIdKey().toString(16).padStart(16, "0"), { mode: 0o600 });
-  chmodSync(temp, 0o600);
+  writeDurably(temp, randomChunkIdKey().toString(16).padStart(16, "0"));
   try {
     linkSync(temp, path);
   } catch (e) {
@@ -57,9 +72,36 @@ export function loadOrMakeChunkIdKey(cacheDir: string): bigint {
   } finally {
     unlinkSync(temp);
   }
+  syncDir(cacheDir);
   const key = readChunkIdKey(cacheDir);
   if (key === undefined) throw new Error(`cannot read back the chunk id key ${tildify(path)}`);
   return key;
+}
+
+/**
+ * Writes `text` to a new file (mode 0600) and syncs it before it is linked into place: the rest of the cache does
+ * not fsync (its bytes are checked and fetched again when damaged), but a key lost to a power cut would make every
+ * chunk file stored under it useless at once.
+ */
+function writeDurably(path: string, text: string): void {
+  const fd = openSync(path, "wx", 0o600);
+  try {
+    writeSync(fd, text);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  chmodSync(path, 0o600);
+}
+
+/** The directory's entries (the key's new name) on disk too. */
+function syncDir(dir: string): void {
+  const fd = openSync(dir, "r");
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /**

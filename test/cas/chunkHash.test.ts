@@ -1,5 +1,5 @@
 import { expect, spyOn, test } from "bun:test";
-import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { chunkHex, chunkIdentity, sha256ChunkId, sha256Matches } from "../../src/cas/chunkHash.ts";
 import { CHUNK_ID_KEY_FILE, chunkIdKeyForMount, loadOrMakeChunkIdKey, readChunkIdKey } from "../../src/cas/chunkIdKey.ts";
@@ -93,6 +93,23 @@ test("a mount whose cache dir cannot take the key file still gets a key (for tha
   }
   const ok = tempDir();
   expect(chunkIdKeyForMount(ok)).toBe(loadOrMakeChunkIdKey(ok));
+});
+
+test("a key file that cannot be read is left alone (it may hold the right key): the mount runs with a key of its own, and says why", () => {
+  const dir = tempDir();
+  // Unreadable without being damaged: a directory in its place (as root, a mode-0000 file would still be read).
+  mkdirSync(join(dir, CHUNK_ID_KEY_FILE));
+  const warn = spyOn(log, "warn").mockImplementation((() => {}) as never);
+  try {
+    expect(() => loadOrMakeChunkIdKey(dir)).toThrow(/cannot read the chunk id key .*chunk-id-key \(EISDIR\): check its owner and permissions/);
+    expect(typeof chunkIdKeyForMount(dir)).toBe("bigint");
+    expect(String(warn.mock.calls.at(-1)?.[0])).toContain("for this run only");
+  } finally {
+    warn.mockRestore();
+  }
+  // Not taken for damage: nothing renamed, nothing replaced.
+  expect(statSync(join(dir, CHUNK_ID_KEY_FILE)).isDirectory()).toBe(true);
+  expect(existsSync(join(dir, `${CHUNK_ID_KEY_FILE}.damaged`))).toBe(false);
 });
 
 /** Computed once with Bun 1.4.5 (Bun.hash.xxHash3 is XXH3-64, frozen since xxHash 0.8.0). */

@@ -575,6 +575,32 @@ describe("Fetcher", () => {
     expect(origin.counts.bytesRead).toBe(data.length);
   });
 
+  test("a copier (1 MiB reads from offset 0, as dd bs=1M or gio copy) is fetched whole from its second read on; a tag reader is not", async () => {
+    const root = dir();
+    const data = pseudoRandomBytes(32 * MiB, 31);
+    const origin = makeOrigin(root, { "c.flac": data, "s.flac": data.slice() });
+    origin.setMode({ kind: "delay", ms: 30 }); // each request one round trip: the fetch cannot finish behind the reads
+    const db = new ManifestDb();
+    const cache = open(dir(), db);
+    const copy = fileRef(origin, root, "c.flac", 31);
+    expect(await cache.fetcher.read(copy, 0, MiB)).toEqual(data.subarray(0, MiB));
+    expect(cache.fetcher.fetching(copy.fileId)).toBe(false); // one large read at the head: maybe a sniffer's
+    expect(await cache.fetcher.read(copy, MiB, MiB)).toEqual(data.subarray(MiB, 2 * MiB));
+    expect(cache.fetcher.fetching(copy.fileId)).toBe(true); // before: only once 4 MiB were read (the playback threshold)
+    for (let o = 2 * MiB; o < data.length; o += MiB) expect(await cache.fetcher.read(copy, o, MiB)).toEqual(data.subarray(o, o + MiB));
+    await cache.fetcher.prefetch(copy);
+    expect(db.events).toBe(1);
+    expect(origin.counts.bytesRead).toBe(data.length); // every byte fetched once
+
+    // MPD's scan of an MP3 with a large picture (measured through a mount): 256 KiB, then 262,143 bytes and 1 byte, on.
+    const scan = fileRef(origin, root, "s.flac", 32);
+    origin.resetCounts();
+    for (const [a, b] of [[0, 262144], [262144, 524287], [524287, 524288], [524288, 786431], [786431, 1048575], [1048575, 1048576], [1048576, 1310720]])
+      expect(await cache.fetcher.read(scan, a, b - a)).toEqual(data.subarray(a, b));
+    expect(cache.fetcher.fetching(scan.fileId)).toBe(false);
+    expect(origin.counts.bytesRead).toBeLessThan(3 * MiB);
+  });
+
   test("an aborted read rejects at once", async () => {
     const root = dir();
     const origin = makeOrigin(root, { "f.flac": pseudoRandomBytes(1 * MiB, 15) });

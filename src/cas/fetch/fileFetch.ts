@@ -6,7 +6,7 @@ import type { ChunkHex, ChunkId } from "../chunkHash.ts";
 import type { StreamingChunker } from "../fastCdc.ts";
 import type { RangeBlock } from "../rangeIndex.ts";
 import type { CachedFileRef } from "./options.ts";
-import type { PlaybackRanges } from "./playbackDetector.ts";
+import { NO_COPY_RUN, type CopyRun, type PlaybackRanges } from "./playbackDetector.ts";
 import { NO_READ_AHEAD, type ReadAheadState } from "./readAheadWindow.ts";
 import type { Waiter } from "./waiters.ts";
 
@@ -66,6 +66,8 @@ export interface FileFetch {
   furthestRead: number;
   /** Byte ranges read so far (playback detection). */
   readRanges: PlaybackRanges;
+  /** The reads of the latest open so far, as far as they may be a copy's (playbackDetector.ts observeCopyRead). */
+  copyRun: CopyRun;
   /** The read-ahead window of reads served by range blocks. */
   readAhead: ReadAheadState;
   /** Range blocks of this file in the store, by block index (loaded from the RangeIndex on first use). */
@@ -86,7 +88,7 @@ export interface FileFetch {
 export function newFileFetch(file: CachedFileRef): FileFetch {
   return {
     file, pinOwner: `fetch:${file.fileId}`, chunks: [], cutEnd: 0, persisted: 0, recent: [], chunker: null, streamEnd: 0, primary: "idle",
-    waiters: new Set(), done: deferred(), playback: false, wholeFile: false, bulk: false, furthestRead: 0, readRanges: [], readAhead: NO_READ_AHEAD,
+    waiters: new Set(), done: deferred(), playback: false, wholeFile: false, bulk: false, furthestRead: 0, readRanges: [], copyRun: NO_COPY_RUN, readAhead: NO_READ_AHEAD,
     stored: null, unstored: [], unstoredBytes: 0, unstoredEnd: 0, versionCheck: null,
   };
 }

@@ -17,7 +17,8 @@
  * - `readAheadWindow.ts` (pure) — such files are opened without kernel readahead (direct I/O); a reader that reads
  *   on gets a window ahead of it that starts small and doubles, and stops when the reader stops or jumps.
  * - `playbackDetector.ts` (pure) — reads that cover `playbackThresholdBytes` from offset 0 look like playback; only
- *   those (or a prefetch) start the file's one sequential fetch.
+ *   those (or a prefetch) start the file's one sequential fetch. A copy (cp, rsync, dd: reads of one large size back
+ *   to back from offset 0) is recognised after 1 MiB, as its read arrives, and its fetch opens its whole window.
  * - `sequentialFetch.ts` — that fetch: ranged reads ahead of the reader, in file order, written into the file's
  *   partial data file and cut and hashed after they are written by the hash worker (the chunk layout: through
  *   FastCDC on this thread), progress recorded so a failure or restart resumes from the last cut; at EOF the manifest
@@ -41,7 +42,7 @@ import { describe, FetchError } from "./fetchError.ts";
 import { deferred, newFileFetch, streamPosition, type FileFetch } from "./fileFetch.ts";
 import { ManifestReads } from "./manifestReads.ts";
 import { resolveOptions, type CachedFileRef, type FetchEnv, type FetcherOptions, type ResolvedOptions } from "./options.ts";
-import { observeRead } from "./playbackDetector.ts";
+import { DEFAULT_COPY_PARAMS, observeCopyRead, observeRead } from "./playbackDetector.ts";
 import { RangeBlocks } from "./rangeBlocks.ts";
 import { nextReadAhead } from "./readAheadWindow.ts";
 import { withReadContext, type ReadContext } from "./readContext.ts";
@@ -270,6 +271,7 @@ export class Fetcher {
     this.deps.stats?.countMiss();
     const ff = this.fetchFor(file);
     ff.furthestRead = Math.max(ff.furthestRead, end);
+    this.noteCopy(ff, offset, end);
     const ahead = nextReadAhead(ff.readAhead, offset, end, file.size, {
       initialBytes: this.o.readAheadInitialBytes, maxBytes: this.o.readAheadMaxBytes, seeking: ff.playback,
     });
@@ -315,6 +317,22 @@ export class Fetcher {
       ff.playback = seen.playback;
     }
     if (ff.playback && this.isTracked(ff)) this.ensurePrimary(ff);
+  }
+
+  /**
+   * A copy is decided as its read arrives, not after it was answered: the read is then answered by the whole-file
+   * fetch, which starts at once with its whole window (`bulk`: the copier reads on without pause), so from its
+   * second read on a copy has the window's GETs in flight, where reads until the playback threshold waited for a
+   * GET of their own, the read-ahead window's, each (docs/benchmarks.md "Cold reads at 20 ms RTT").
+   */
+  private noteCopy(ff: FileFetch, offset: number, end: number): void {
+    if (ff.playback) return;
+    const seen = observeCopyRead(ff.copyRun, offset, end, DEFAULT_COPY_PARAMS);
+    ff.copyRun = seen.run;
+    if (!seen.copy) return;
+    ff.playback = true;
+    if (ff.primary !== "running") ff.bulk = true;
+    if (this.isTracked(ff)) this.ensurePrimary(ff);
   }
 
   // ---- the queue of whole-file fetches: at most maxConcurrentFileFetches at once, the others wait in order ----

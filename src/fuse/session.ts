@@ -95,7 +95,6 @@ interface Pending {
 interface ReplyInFlight {
   message: Uint8Array;
   payload: Uint8Array;
-  p: Pending;
   handedAtMs: number;
 }
 
@@ -379,16 +378,18 @@ export class FuseSession {
     this.pending.delete(unique);
     if (this.state === "closed") return;
     this.repliesInFlight++;
-    this.unwritten.set(unique, { message, payload, p, handedAtMs: performance.now() });
+    this.unwritten.set(unique, { message, payload, handedAtMs: performance.now() });
     this.stuckTimer ??= setTimeout(() => this.writeStuckReplies(), REPLY_STUCK_MS);
+    // Timed now, when the reply is handed on (its write takes microseconds), not in the write's callback: that runs
+    // on this thread some turns after the kernel has the bytes, so the reader could see its data — and a scrape of
+    // the metrics that follows it could run — before the READ was counted.
+    this.shared.recordLatency(p.opcode, (wallClockMs() - p.receivedAtMs) / 1000);
     writev(this.handle.fd, [message, payload], (e) => {
       this.repliesInFlight--;
       // Not in the map: written by writeStuckReplies meanwhile (this write then got ENOENT), or the session closed.
-      if (this.unwritten.delete(unique)) {
-        if (!e) this.shared.recordLatency(p.opcode, (wallClockMs() - p.receivedAtMs) / 1000);
-        // ENOENT: interrupted meanwhile. ENODEV/EBADF: unmounted meanwhile. Nobody waits for this answer.
-        else if (e.code !== "ENOENT" && e.code !== "ENODEV" && e.code !== "EBADF") log.warn(`fuse: deferred reply failed: ${e.code}`);
-      }
+      // ENOENT: interrupted meanwhile. ENODEV/EBADF: unmounted meanwhile. Nobody waits for this answer.
+      if (this.unwritten.delete(unique) && e && e.code !== "ENOENT" && e.code !== "ENODEV" && e.code !== "EBADF")
+        log.warn(`fuse: deferred reply failed: ${e.code}`);
       if (this.repliesInFlight === 0) this.closeWhenWritten?.();
     });
   }
@@ -404,8 +405,7 @@ export class FuseSession {
       this.unwritten.delete(unique);
       stuck++;
       try {
-        writevSync(this.handle.fd, [r.message, r.payload]);
-        this.shared.recordLatency(r.p.opcode, (wallClockMs() - r.p.receivedAtMs) / 1000);
+        writevSync(this.handle.fd, [r.message, r.payload]); // timed when it was handed on (answerData)
       } catch {
         // interrupted or unmounted meanwhile: nobody waits for this answer
       }

@@ -3,12 +3,14 @@
  * partial data files (writtenHashing.ts) and records the chunks as their fetch's progress (progressRecorder.ts), off
  * the main thread that answers READs and runs the downloads.
  */
+import { nameThisThread } from "../core/libc.ts";
 import { announceReady, parentChannel } from "../core/workerThread.ts";
 import { ProgressRecorder } from "./progressRecorder.ts";
 import { WrittenHashing, type HashReply, type HashRequest } from "./writtenHashing.ts";
 
 const channel = parentChannel<HashReply>();
 if (channel) {
+  nameThisThread("hash");
   const hashing = new WrittenHashing();
   // The chunks hashed are recorded as the fetch's progress here too, off the main thread (progressRecorder.ts).
   const recorder = new ProgressRecorder();

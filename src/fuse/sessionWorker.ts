@@ -14,6 +14,7 @@ import { workerData } from "node:worker_threads";
 import { ptr } from "bun:ffi";
 import { errnoCode, errorMessage } from "../core/errors.ts";
 import { announceReady, parentChannel } from "../core/workerThread.ts";
+import { nameThisThread } from "../core/libc.ts";
 import { log } from "../core/logger.ts";
 import { Opcode, PAGE_SIZE, REQUEST_BUFFER_SIZE, Size } from "./abi.ts";
 import { REPLY_BUFFER_SIZE, RequestDispatcher } from "./dispatcher.ts";
@@ -40,6 +41,7 @@ export function serveSessionWorker(createFilesystem: FilesystemFactory): void {
   const channel = parentChannel<WorkerMessage>();
   if (!channel || !isSessionWorkerData(workerData)) return;
   const data = workerData;
+  nameThisThread(`fuse ${data.workerIndex}`);
   const post = (m: WorkerMessage) => channel.post(m);
 
   const fs = createFilesystem(data.fsData); // a throw here surfaces as the worker's error event

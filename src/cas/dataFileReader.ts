@@ -4,7 +4,7 @@
  * under that name only once it is complete and was verified, so "is it cached?" is one open(2).
  */
 import { Database, type Statement } from "bun:sqlite";
-import { closeSync, openSync } from "node:fs";
+import { closeSync, existsSync, openSync } from "node:fs";
 import { join } from "node:path";
 import { readFullySync } from "../core/readFully.ts";
 import { dataFileDir, dataFilePath, partialDataFileName } from "./dataFilePaths.ts";
@@ -30,8 +30,13 @@ export class DataFileReader {
 
   /** A new fd of the file version's complete data file (the caller closes it), or null when there is none. */
   open(ref: DataFileRef): number | null {
+    const path = dataFilePath(this.dataDir, ref.fileId, ref.size, ref.mtimeMs);
+    // Asked by every READ of a file not cached yet, where the answer is "none": a failed openSync throws, and the
+    // error object cost a FUSE worker ~60 µs per READ against a few µs for the stat (docs/benchmarks.md "The
+    // workers' CPU per cold MiB"). A file deleted between the two is still caught below.
+    if (!existsSync(path)) return null;
     try {
-      return openSync(dataFilePath(this.dataDir, ref.fileId, ref.size, ref.mtimeMs), "r");
+      return openSync(path, "r");
     } catch {
       return null;
     }
@@ -75,7 +80,11 @@ export class DataFileReader {
     if (covered < end) return null;
     const spanStart = rows[0][0];
     const span = covered - spanStart;
-    if (this.scratch.length < span) this.scratch = new Uint8Array(span);
+    // A READ on chunk boundaries (a sequential reader's, 1 MiB at a time) is read and checked in `out` itself: no
+    // copy from a scratch buffer. `out` is the reply's buffer, written to the kernel only if this returns a length.
+    const direct = spanStart === offset && covered === end && span <= out.length;
+    if (!direct && this.scratch.length < span) this.scratch = new Uint8Array(span);
+    const into = direct ? out.subarray(0, span) : this.scratch.subarray(0, span);
     let fd: number;
     try {
       fd = openSync(join(dataFileDir(this.dataDir, ref.fileId), partialDataFileName(ref.fileId, ref.size, ref.mtimeMs)), "r");
@@ -83,15 +92,15 @@ export class DataFileReader {
       return null;
     }
     try {
-      if (readFullySync(fd, this.scratch.subarray(0, span), spanStart) !== span) return null;
+      if (readFullySync(fd, into, spanStart) !== span) return null;
     } catch {
       return null;
     } finally {
       closeSync(fd);
     }
     for (const [at, length, checksum] of rows)
-      if (readChecksum(this.scratch.subarray(at - spanStart, at - spanStart + length)) !== BigInt(`0x${checksum}`)) return null;
-    out.set(this.scratch.subarray(offset - spanStart, end - spanStart));
+      if (readChecksum(into.subarray(at - spanStart, at - spanStart + length)) !== BigInt(`0x${checksum}`)) return null;
+    if (!direct) out.set(into.subarray(offset - spanStart, end - spanStart));
     return end - offset;
   }
 

@@ -85,6 +85,7 @@ export class NodeReader {
   private readonly totals: Statement;
   private readonly coverOf: Statement;
   private readonly imageManifest: Statement;
+  private readonly dataVersion: Statement;
 
   constructor(path: string) {
     this.sqlite = new SqliteDatabase(path, { readonly: true });
@@ -115,12 +116,27 @@ export class NodeReader {
        WHERE c.album_id = ?`,
     );
     this.imageManifest = this.sqlite.prepare(`SELECT chunk_manifest FROM folder_images WHERE id = ? AND ${MANIFEST_IS_CURRENT}`);
+    this.dataVersion = this.sqlite.prepare("PRAGMA data_version");
     this.recent = this.sqlite.prepare("SELECT id FROM files WHERE added_at >= ? ORDER BY added_at DESC, id LIMIT ?");
   }
 
+  /**
+   * The last row `node()` returned and the database's data_version when it was read. A sequential reader's READs
+   * ask for the same inode again and again (65 per 64 MiB), and the three-table lookup cost ~120 µs of a FUSE
+   * worker's CPU each between READs (docs/benchmarks.md "The workers' CPU per cold MiB"); `PRAGMA data_version`
+   * (~10 µs) changes whenever another connection commits, so an unchanged version means the lookup would return
+   * the same row.
+   */
+  private last: { ino: Ino; version: number; row: NodeRow | null } | null = null;
+
   node(ino: Ino): NodeRow | null {
+    const version = Number((this.dataVersion.values() as Row[])[0]![0]);
+    const last = this.last;
+    if (last && last.ino === ino && last.version === version) return last.row && { ...last.row };
     const r = this.byIno.values(ino)[0];
-    return r ? toNode(r as Row) : null;
+    const row = r ? toNode(r as Row) : null;
+    this.last = { ino, version, row };
+    return row && { ...row };
   }
 
   child(parent: Ino, name: string): NodeRow | null {

@@ -187,11 +187,18 @@ describe("DataFileStore", () => {
     expect(out).toEqual(f.data.subarray(within, within + 300_000));
     expect(reader.readPresent(r, f.m.offsets[half] - 1000, 2000, out)).toBeNull();
     expect(reader.readPresent({ ...r, mtimeMs: 999 }, 0, 1000, out)).toBeNull();
-    // A damaged byte inside a recorded chunk: never served.
+    // A READ on chunk boundaries (read and checked in the reply buffer itself).
+    const aligned = { from: f.m.offsets[1], to: f.m.offsets[3] };
+    const big = new Uint8Array(aligned.to - aligned.from + 4096);
+    expect(reader.readPresent(r, aligned.from, aligned.to - aligned.from, big)).toBe(aligned.to - aligned.from);
+    expect(big.subarray(0, aligned.to - aligned.from)).toEqual(f.data.subarray(aligned.from, aligned.to));
+    // A damaged byte inside a recorded chunk: never served, on or off chunk boundaries.
     const fd = openSync(store.partialPathOf(r), "r+");
     writeSync(fd, new Uint8Array([f.data[within + 10] ^ 0xff]), 0, 1, within + 10);
+    writeSync(fd, new Uint8Array([f.data[aligned.from + 10] ^ 0xff]), 0, 1, aligned.from + 10);
     closeSync(fd);
     expect(reader.readPresent(r, within, 300_000, out)).toBeNull();
+    expect(reader.readPresent(r, aligned.from, aligned.to - aligned.from, big)).toBeNull();
     progress.close();
   });
 

@@ -150,6 +150,34 @@ describe("TreeStore + NodeReader", () => {
     db.close();
   });
 
+  test("a node read again after another connection changed or removed it is the new row, not the one remembered", () => {
+    const path = join(tempDir(), "metadata.db");
+    const db = Database.open(path);
+    const tree = new TreeStore(db);
+    const [id] = db.upsertFiles([meta("a.flac", { size: 1000 })]);
+    let ino = asIno(0);
+    db.transaction(() => {
+      tree.ensureRoot(1);
+      const album = tree.mkdirs(["Artist", "Album"], 1)!;
+      ino = tree.insertFile(asIno(album), "a.flac", id!, 5) as typeof ino;
+    });
+    const reader = new NodeReader(path);
+    expect(reader.node(ino)?.size).toBe(1000);
+    expect(reader.node(ino)?.size).toBe(1000); // the same row again (remembered: nothing committed meanwhile)
+    // A rescan finds the file changed (new size and mtime): the next READ's lookup sees it.
+    db.upsertFiles([meta("a.flac", { size: 2000, mtimeMs: 1_700_000_000_500 })]);
+    expect(reader.node(ino)).toMatchObject({ size: 2000, mtimeMs: 1_700_000_000_500 });
+    // A caller changing the row it got does not change what the next lookup returns.
+    const row = reader.node(ino)!;
+    row.size = 1;
+    expect(reader.node(ino)?.size).toBe(2000);
+    // The file leaves the library: its node is gone.
+    db.transaction(() => tree.removeFileNode(id!, 10));
+    expect(reader.node(ino)).toBeNull();
+    reader.close();
+    db.close();
+  });
+
   test("directories are created once, listed in name order with keyset pages, and pruned when emptied", () => {
     const path = join(tempDir(), "metadata.db");
     const db = Database.open(path);

@@ -354,7 +354,7 @@ function printRows(label: string, rounds: Round[], extras: { trackBytes: number;
   const names = [...new Set(rounds.flatMap((x) => Object.keys(x.musicfs.coldThreadMsPerMiB)))];
   const perName = names.map((n) => [n, median(rounds.map((x) => x.musicfs.coldThreadMsPerMiB[n] ?? 0))] as const)
     .filter(([, v]) => v >= 0.05).sort((a, b) => b[1] - a[1]);
-  row("… musicfs by thread name (ms per cold MiB; \"bun\" is the main thread, \"Worker\" the FUSE and hash workers)", perName.map(([n, v]) => `${n} ${v.toFixed(1)}`).join(", "), "", "");
+  row("… musicfs by thread name (ms per cold MiB; \"bun\" is the main thread, \"fuse N\" the FUSE workers, \"hash\" the hash worker)", perName.map(([n, v]) => `${n} ${v.toFixed(1)}`).join(", "), "", "");
   const warm = higher("warmMBps");
   const warmPlain = median(rounds.map((x) => x.musicfs.warmVsPlain));
   row(

@@ -6,7 +6,9 @@
  *
  * With --rclone, the same for `rclone mount --vfs-cache-mode full` (its threads summed as "rclone").
  *
- *   bun run bench/s3/coldProfile.ts [--rtt 0,20] [--mib 64] [--runs 3] [--direct] [--rclone] [--timeline]
+ *   bun run bench/s3/coldProfile.ts [--rtt 0,20] [--mib 64] [--runs 3] [--bs 1M] [--direct] [--rclone] [--timeline]
+ *
+ * --bs: dd's read size (128k: what cp and cat read, 256k: rsync; the playback detector tells copies by it).
  */
 import { mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { readdir } from "node:fs/promises";
@@ -28,6 +30,7 @@ if (rgwSkipReason) {
 const RTTS = numberList("rtt", "0,20");
 const MIB = Number(option("mib", "64"));
 const RUNS = Number(option("runs", "3"));
+const BS = option("bs", "1M");
 const DIRECT = flag("direct");
 const RCLONE = flag("rclone");
 /** Print each read's GETs (arrival, first byte, last byte) and how many were in flight (bench/s3/timeline.ts). */
@@ -146,7 +149,7 @@ try {
       const requestsBefore = proxy.requests.length;
       const bytesBefore = proxy.bytesToClients;
       const t = performance.now();
-      const dd = Bun.spawn(["dd", `if=${file}`, "of=/dev/null", "bs=1M", "status=none"]);
+      const dd = Bun.spawn(["dd", `if=${file}`, "of=/dev/null", `bs=${BS}`, "status=none"]);
       await dd.exited;
       const s = (performance.now() - t) / 1000;
       const after = threadsOf(child.pid);

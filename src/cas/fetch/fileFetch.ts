@@ -66,7 +66,7 @@ export interface FileFetch {
   furthestRead: number;
   /** Byte ranges read so far (playback detection). */
   readRanges: PlaybackRanges;
-  /** The reads of the latest open so far, as far as they may be a copy's (playbackDetector.ts observeCopyRead). */
+  /** The run of reads so far that may be a copy's (playbackDetector.ts observeCopyRead; a large read at 0 starts a new one). */
   copyRun: CopyRun;
   /** The read-ahead window of reads served by range blocks. */
   readAhead: ReadAheadState;

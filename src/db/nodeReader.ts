@@ -120,21 +120,29 @@ export class NodeReader {
     this.recent = this.sqlite.prepare("SELECT id FROM files WHERE added_at >= ? ORDER BY added_at DESC, id LIMIT ?");
   }
 
+  node(ino: Ino): NodeRow | null {
+    const r = this.byIno.values(ino)[0];
+    return r ? toNode(r as Row) : null;
+  }
+
   /**
-   * The last row `node()` returned and the database's data_version when it was read. A sequential reader's READs
-   * ask for the same inode again and again (65 per 64 MiB), and the three-table lookup cost ~120 µs of a FUSE
+   * The last row `nodeOfRead()` returned and the database's data_version when it was read. A sequential reader's
+   * READs ask for the same inode again and again (65 per 64 MiB), and the three-table lookup cost ~120 µs of a FUSE
    * worker's CPU each between READs (docs/benchmarks.md "The workers' CPU per cold MiB"); `PRAGMA data_version`
    * (~10 µs) changes whenever another connection commits, so an unchanged version means the lookup would return
    * the same row.
    */
   private last: { ino: Ino; version: number; row: NodeRow | null } | null = null;
 
-  node(ino: Ino): NodeRow | null {
+  /**
+   * `node()` for READs: remembered while the database is unchanged. Only READs: there one inode comes again and
+   * again, where a walk's GETATTRs and LOOKUPs each ask for another one and would pay the version query on top.
+   */
+  nodeOfRead(ino: Ino): NodeRow | null {
     const version = Number((this.dataVersion.values() as Row[])[0]![0]);
     const last = this.last;
     if (last && last.ino === ino && last.version === version) return last.row && { ...last.row };
-    const r = this.byIno.values(ino)[0];
-    const row = r ? toNode(r as Row) : null;
+    const row = this.node(ino);
     this.last = { ino, version, row };
     return row && { ...row };
   }

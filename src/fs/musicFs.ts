@@ -189,7 +189,7 @@ export class MusicFs implements FuseFilesystem {
       // Only a file never cached: one with a manifest (its data file damaged and removed, or its chunks partly
       // evicted) is read through the cache, which repairs what it lacks against that manifest.
       // Nor while the origin is stalled (originStalls.ts): the cache's path has time-bounded origin calls.
-      const origin = this.originRoots.get(loc.originId)?.index ?? -1;
+      const origin = this.originIndex(loc.originId);
       const backed = originPath === null || this.nodes.currentManifest(loc.fileId) !== null || this.stalls?.stalled(origin)
         ? null
         : this.onOrigin(origin, () => OriginBackedReads.open(this.handles, originPath, loc));
@@ -221,7 +221,7 @@ export class MusicFs implements FuseFilesystem {
     if (fh !== 0 && !CachedFileHandles.owns(fh)) return this.handles.read(fh, offset, size, out);
     if (SpecialDirs.owns(ino)) return this.special.read(ino, offset, size, out);
     // Hot path for cached files: one tree-row lookup; the manifest is loaded only when this worker has no view.
-    const n = this.nodes.node(asIno(ino));
+    const n = this.nodes.nodeOfRead(asIno(ino));
     if (!n) return -Errno.ENOENT;
     if (n.kind === NodeKind.Cover) return this.readCover(n, offset, size, out, ctx);
     if (n.kind === NodeKind.Dir || n.fileId === null) return -Errno.EISDIR;
@@ -254,10 +254,10 @@ export class MusicFs implements FuseFilesystem {
    * file not cached whole.
    */
   private readOriginBacked(ino: number, fh: number, offset: number, size: number, out: Uint8Array, ctx: RequestContext): number | Deferred {
-    const n = this.nodes.node(asIno(ino));
+    const n = this.nodes.nodeOfRead(asIno(ino));
     // Gone from the tree meanwhile (a sync removed it): the open handle reads on, as a local origin's does.
     if (!n || n.fileId === null) return this.handles.read(OriginBackedReads.fdOf(fh), offset, size, out);
-    const origin = n.originId === null ? -1 : (this.originRoots.get(n.originId)?.index ?? -1);
+    const origin = this.originIndex(n.originId);
     if (this.stalls?.stalled(origin)) return this.readCachedFile(n.fileId, n.size, n.mtimeMs, offset, size, out, ctx);
     const got = this.onOrigin(origin, () => this.handles.read(OriginBackedReads.fdOf(fh), offset, size, out));
     if (got < 0) return this.readCachedFile(n.fileId, n.size, n.mtimeMs, offset, size, out, ctx);
@@ -266,6 +266,11 @@ export class MusicFs implements FuseFilesystem {
     const half = Math.floor(n.size / 2);
     if (offset <= half && offset + size > half) ctx.post({ type: "halfway", fileId: n.fileId } satisfies HalfwayMessage);
     return got;
+  }
+
+  /** The origin's number in the session's config order (originStalls.ts), -1 for none. */
+  private originIndex(id: OriginId | null): number {
+    return id === null ? -1 : (this.originRoots.get(id)?.index ?? -1);
   }
 
   /** A synchronous call on origin number `origin`, noted while it runs (originStalls.ts). */

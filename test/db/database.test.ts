@@ -150,7 +150,7 @@ describe("TreeStore + NodeReader", () => {
     db.close();
   });
 
-  test("a node read again after another connection changed or removed it is the new row, not the one remembered", () => {
+  test("a READ's node lookup, remembered, is the new row after another connection changed or removed it", () => {
     const path = join(tempDir(), "metadata.db");
     const db = Database.open(path);
     const tree = new TreeStore(db);
@@ -162,18 +162,18 @@ describe("TreeStore + NodeReader", () => {
       ino = tree.insertFile(asIno(album), "a.flac", id!, 5) as typeof ino;
     });
     const reader = new NodeReader(path);
-    expect(reader.node(ino)?.size).toBe(1000);
-    expect(reader.node(ino)?.size).toBe(1000); // the same row again (remembered: nothing committed meanwhile)
+    expect(reader.nodeOfRead(ino)?.size).toBe(1000);
+    expect(reader.nodeOfRead(ino)?.size).toBe(1000); // the same row again (remembered: nothing committed meanwhile)
     // A rescan finds the file changed (new size and mtime): the next READ's lookup sees it.
     db.upsertFiles([meta("a.flac", { size: 2000, mtimeMs: 1_700_000_000_500 })]);
-    expect(reader.node(ino)).toMatchObject({ size: 2000, mtimeMs: 1_700_000_000_500 });
+    expect(reader.nodeOfRead(ino)).toMatchObject({ size: 2000, mtimeMs: 1_700_000_000_500 });
     // A caller changing the row it got does not change what the next lookup returns.
-    const row = reader.node(ino)!;
+    const row = reader.nodeOfRead(ino)!;
     row.size = 1;
-    expect(reader.node(ino)?.size).toBe(2000);
+    expect(reader.nodeOfRead(ino)?.size).toBe(2000);
     // The file leaves the library: its node is gone.
     db.transaction(() => tree.removeFileNode(id!, 10));
-    expect(reader.node(ino)).toBeNull();
+    expect(reader.nodeOfRead(ino)).toBeNull();
     reader.close();
     db.close();
   });
